@@ -1,0 +1,36 @@
+"""The `guanlian` command: one typer app whose subcommands call library functions.
+
+Each package contributes its own commands module; this file only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from api import commands as api_commands
+from graph import commands as graph_commands
+from linkage import commands as linkage_commands
+
+app = typer.Typer(
+    name="guanlian",
+    help="Guanlian (关联): entity linkage and network risk for customs supervision.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the version of Guanlian and of its main dependencies."""
+    from importlib.metadata import version as v
+
+    for name in ("guanlian", "splink", "duckdb", "neo4j", "fastapi"):
+        typer.echo(f"{name} {v(name)}")
+
+
+for module in (linkage_commands, graph_commands, api_commands):
+    module.register(app)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,193 @@
+"""Typed answers of the graph read interface.
+
+Both stores (Neo4j and embedded) return exactly these objects, so the contract tests can
+compare them and the API can serialise them without knowing which store answered.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+NodeKind = Literal[
+    "Enterprise", "Person", "Address", "Phone", "Penalty", "InspectionFailure", "Blacklisting"
+]
+RiskLevel = Literal["low", "medium", "high"]
+
+
+class RunInfo(BaseModel):
+    run_id: str
+    loaded_at: str | None = None
+    nodes: int = 0
+    relationships: int = 0
+
+
+class Evidence(BaseModel):
+    """One accepted link between two mentions of the same entity."""
+
+    mention_id_l: str
+    mention_id_r: str
+    method: str
+    match_weight: float
+    match_probability: float
+    features: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SourceRecord(BaseModel):
+    mention_id: str
+    source: str
+    record_id: str
+    role: str
+    name: str | None = None
+    record_date: date | None = None
+
+
+class RiskReason(BaseModel):
+    rule: str
+    contribution: float
+    summary: str
+    path_nodes: list[str] = Field(default_factory=list)
+    path_edges: list[str] = Field(default_factory=list)
+    event_ids: list[str] = Field(default_factory=list)
+    evidence: dict[str, list[Evidence]] = Field(
+        default_factory=dict, description="linkage evidence per merged entity on the path"
+    )
+
+
+class RiskScore(BaseModel):
+    entity_id: str
+    score: float
+    level: RiskLevel
+    reasons: list[RiskReason] = Field(default_factory=list)
+
+
+class EntitySummary(BaseModel):
+    entity_id: str
+    kind: NodeKind
+    name: str
+    uscc: str | None = None
+    customs_code: str | None = None
+    id_number: str | None = None
+    risk_level: RiskLevel | None = None
+    risk_score: float | None = None
+
+
+class SearchHit(EntitySummary):
+    match: str = Field(description="which field matched: name, pinyin, uscc, customs_code, id_number")
+    similarity: float
+
+
+class Event(BaseModel):
+    event_id: str
+    type: str
+    date: date | None = None
+    category: str | None = None
+    amount: float | None = None
+    description: str | None = None
+    source: str | None = None
+    record_id: str | None = None
+
+
+class EntityProfile(EntitySummary):
+    names: list[str] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    sources: list[SourceRecord] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    risk: RiskScore | None = None
+
+
+class GraphNode(BaseModel):
+    id: str
+    kind: NodeKind
+    label: str
+    risk_level: RiskLevel | None = None
+
+
+class GraphEdge(BaseModel):
+    id: str
+    type: str
+    source: str
+    target: str
+    share_pct: float | None = None
+
+
+class Subgraph(BaseModel):
+    nodes: list[GraphNode] = Field(default_factory=list)
+    edges: list[GraphEdge] = Field(default_factory=list)
+    truncated: bool = False
+
+
+class Path(BaseModel):
+    nodes: list[str]
+    edges: list[str]
+    types: list[str]
+
+
+class ControlledFirm(BaseModel):
+    entity_id: str
+    name: str
+    roles: list[str]
+    events: list[Event] = Field(default_factory=list)
+
+
+class SharedController(BaseModel):
+    controller: EntitySummary
+    firms: list[ControlledFirm]
+    n_violating_firms: int
+    n_events: int
+
+
+class ExposureHit(BaseModel):
+    target: EntitySummary
+    hops: int
+    path: Path
+    event_types: list[str]
+
+
+class PhoenixPair(BaseModel):
+    predecessor: EntitySummary
+    successor: EntitySummary
+    shared: list[str] = Field(description="what ties them: legal_rep, shareholder, address")
+    via: list[str] = Field(description="node IDs of the shared people / address")
+    penalty_date: date | None = None
+    successor_established: date | None = None
+
+
+class Hub(BaseModel):
+    hub_id: str
+    kind: Literal["Address", "Phone"]
+    label: str
+    n_enterprises: int
+    n_violating: int
+    enterprises: list[str]
+    whitelisted: bool = False
+
+
+class Cycle(BaseModel):
+    nodes: list[str]
+    edges: list[str]
+    share_pcts: list[float | None]
+
+
+class BeneficialOwner(BaseModel):
+    owner: EntitySummary
+    effective_pct: float
+    paths: list[Path]
+
+
+class BeneficialOwnership(BaseModel):
+    entity_id: str
+    threshold_pct: float
+    owners: list[BeneficialOwner]
+    actual_controller: EntitySummary | None = None
+
+
+class Ring(BaseModel):
+    ring_id: str
+    enterprises: list[str]
+    connectors: list[str]
+    n_violating: int
+    size: int
