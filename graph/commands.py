@@ -7,4 +7,8 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this package's subcommands to the `guanlian` app."""
-    del app
+    from graph.neo4j_cli import load_command
+    from graph.risk_cli import register_risk
+
+    app.command("load")(load_command)
+    register_risk(app)

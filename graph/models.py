@@ -6,6 +6,7 @@ compare them and the API can serialise them without knowing which store answered
 
 from __future__ import annotations
 
+import datetime
 from datetime import date
 from typing import Any, Literal
 
@@ -82,7 +83,7 @@ class SearchHit(EntitySummary):
 class Event(BaseModel):
     event_id: str
     type: str
-    date: date | None = None
+    date: datetime.date | None = None  # field named like the type: qualify it
     category: str | None = None
     amount: float | None = None
     description: str | None = None

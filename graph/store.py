@@ -3,6 +3,20 @@
 Routes in `api/` receive a `GraphReader` and never touch a driver. Every operation here is
 bounded: hop caps, result limits and degree caps on super-nodes are parameters with safe
 defaults, validated again by each implementation.
+
+Shared semantics (both stores must give identical answers; the contract tests check it):
+- "Network" relationships are `schema.NETWORK_TYPES`, walked in either direction; events hang
+  off entities by SUBJECT_OF and are never walked through unless SUBJECT_OF is asked for.
+- A *violating* entity is an Enterprise or Person with at least one SUBJECT_OF event
+  (Penalty, InspectionFailure or Blacklisting).
+- *Degree* of a node = number of its network relationships (both directions, events excluded).
+  A *blocked* node is an Address / Phone / Person / Enterprise whose degree exceeds the store's
+  degree cap (`DEFAULT_DEGREE_CAP`), or an Address / Phone on the hubs whitelist
+  (`graph.risk_config.RiskConfig.hubs_whitelist`, matched against the node ID, its label, its
+  address_std or phone). Blocked nodes may be reached (start, end) but never passed through.
+- Event `type`s are the events.parquet types: PENALTY, INSPECTION_FAILURE, BLACKLISTING.
+- Path ordering: among paths of one length, ascending by the list of node IDs, then by the
+  list of relationship IDs (plain string comparison).
 """
 
 from __future__ import annotations
@@ -60,7 +74,7 @@ class GraphReader(Protocol):
 
     # --- lookup -------------------------------------------------------------
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
-        """Entity IDs holding this exact (normalised) identifier."""
+        """Entity IDs holding this exact identifier (value stripped and upper-cased), sorted."""
         ...
 
     def search(
@@ -70,12 +84,22 @@ class GraphReader(Protocol):
         limit: int = 20,
         offset: int = 0,
     ) -> list[SearchHit]:
-        """Fuzzy name search (Chinese or pinyin) and exact identifier search, best first."""
+        """Fuzzy name search (Chinese or pinyin) and exact identifier search, best first.
+
+        Exact identifier hits come first (similarity 1.0); then names by similarity in 0..1,
+        ties by entity_id. Scores differ between stores (rapidfuzz vs full-text index), so only
+        the set of top hits for a clear query is part of the contract.
+        """
         ...
 
-    def get_entity(self, entity_id: str) -> EntityProfile | None: ...
+    def get_entity(self, entity_id: str) -> EntityProfile | None:
+        """Profile with sources (by mention_id), evidence (by mention_id_l, mention_id_r) and
+        events (date desc, then event_id); None when unknown."""
+        ...
 
-    def get_risk(self, entity_id: str) -> RiskScore | None: ...
+    def get_risk(self, entity_id: str) -> RiskScore | None:
+        """The stored score of `RUN/risk.parquet` (never computed on the fly); None if absent."""
+        ...
 
     def neighbourhood(
         self,
@@ -83,24 +107,74 @@ class GraphReader(Protocol):
         depth: int = 1,
         rel_types: Sequence[str] | None = None,
         node_cap: int = 100,
-    ) -> Subgraph: ...
+    ) -> Subgraph:
+        """Nodes within `depth` (1..MAX_NEIGHBOURHOOD_DEPTH) hops over `rel_types` (default
+        network; include SUBJECT_OF to get events), not expanding blocked nodes other than the
+        start. Nodes are taken in BFS order (hop, then node ID) up to `node_cap` (truncated =
+        True when more existed or a blocked node was not expanded); edges are all edges of the
+        types among the kept nodes. Nodes sorted by ID, edges by ID. GraphNode.label = `name`
+        for entities, `label` for Address / Phone, `category` (else the label) for events."""
+        ...
 
     # --- risk catalogue -----------------------------------------------------
-    def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]: ...
+    def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
+        """People and enterprises with a CONTROL_TYPES relationship (legal rep, shareholder,
+        director, supervisor, manager) to >= `min_firms` violating enterprises.
 
-    def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]: ...
+        `firms` = only the violating controlled firms, sorted by entity_id, each with its
+        control `roles` (relationship types, sorted) and events (date desc, event_id).
+        n_events = events of those firms. Ranked by n_violating_firms desc, n_events desc,
+        controller entity_id asc."""
+        ...
 
-    def phoenix_firms(self, limit: int = 50) -> list[PhoenixPair]: ...
+    def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
+        """Violating entities (not the start) within `max_hops` (1..MAX_EXPOSURE_HOPS) network
+        hops, not passing through blocked nodes. Each hit carries its shortest distance and the
+        first shortest path in path ordering; `event_types` = its distinct event types, sorted.
+        Ordered by hops asc, then target entity_id."""
+        ...
+
+    def phoenix_firms(self, limit: int = 50) -> list[PhoenixPair]:
+        """Pairs (predecessor, successor) of distinct enterprises where the predecessor has a
+        PENALTY or BLACKLISTING event, a status containing 注销 / 吊销 (or 'deregistered' /
+        'revoked'), and the successor was established on or after one of those event dates;
+        tied by `shared` ⊆ [legal_rep (same person LEGAL_REP_OF both), shareholder (same owner
+        SHAREHOLDER_OF both), address (same Address)] in that order, tying nodes not blocked;
+        `via` = the tying node IDs, sorted. penalty_date = the latest such event date on or
+        before successor_established.
+        Ordered by successor_established desc, predecessor ID, successor ID."""
+        ...
 
     def hubs(
         self, min_enterprises: int = 5, limit: int = 50, include_whitelisted: bool = False
-    ) -> list[Hub]: ...
+    ) -> list[Hub]:
+        """Address and Phone nodes tied to >= `min_enterprises` enterprises (LOCATED_AT /
+        HAS_PHONE; people are not counted). `enterprises` sorted by ID, n_violating = how many
+        of them violate; whitelisted hubs (hubs_whitelist) only with include_whitelisted.
+        Ordered by n_violating desc, n_enterprises desc, hub_id asc."""
+        ...
 
-    def ownership_cycles(self, max_length: int = 4, limit: int = 50) -> list[Cycle]: ...
+    def ownership_cycles(self, max_length: int = 4, limit: int = 50) -> list[Cycle]:
+        """Simple directed cycles of SHAREHOLDER_OF with 1..max_length (<= MAX_CYCLE_LENGTH)
+        relationships. `nodes` starts at the smallest node ID and follows ownership direction
+        (nodes[i] holds a share of nodes[i+1], the last holds the first; the start is not
+        repeated); edges[i] / share_pcts[i] belong to nodes[i] -> nodes[i+1]. Ordered by length,
+        then the node list."""
+        ...
 
     def beneficial_owners(
         self, entity_id: str, threshold_pct: float = 25.0
-    ) -> BeneficialOwnership | None: ...
+    ) -> BeneficialOwnership | None:
+        """Ultimate owners of an enterprise: walking SHAREHOLDER_OF upwards along simple paths
+        of <= MAX_PATH_HOPS relationships with a known share_pct, the terminal owners (people,
+        and enterprises with no shareholder edge that extends the simple path) get the sum
+        over their paths of the product of shares (effective_pct in %, rounded to 4
+        decimals). Owners at or above `threshold_pct`, ordered by effective_pct desc,
+        entity_id; each owner's paths run from owner to entity, ordered by contribution desc,
+        then path ordering. actual_controller = the owner with the largest effective share
+        (ties: smallest ID) even below threshold, else the legal representative (smallest
+        ID), else None. None for an unknown entity."""
+        ...
 
     def paths(
         self,
@@ -109,6 +183,18 @@ class GraphReader(Protocol):
         max_hops: int = 4,
         rel_types: Sequence[str] | None = None,
         limit: int = 5,
-    ) -> list[Path]: ...
+    ) -> list[Path]:
+        """All shortest paths between the two (undirected, over `rel_types`, default network),
+        of at most `max_hops` (<= MAX_PATH_HOPS) relationships, inner nodes not blocked; the
+        first `limit` in path ordering. [] when none; the one-node path when source == target."""
+        ...
 
-    def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]: ...
+    def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
+        """Connected groups of enterprises tied by shared connectors — a Person (through a
+        CONTROL_TYPES relationship; declarants do not tie), an Address or a Phone — that are
+        not blocked and tie 2..RING_CONNECTOR_CAP (= 10) enterprises (larger ones are hubs).
+        Groups with >= `min_size` enterprises of which >= 2 violate.
+        ring_id = "G" + sha1(smallest member ID)[:12];
+        `connectors` = connector IDs tied to >= 2 members, sorted; enterprises sorted.
+        Ordered by n_violating desc, size desc, ring_id."""
+        ...

@@ -2,9 +2,92 @@
 
 from __future__ import annotations
 
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+
+class Size(StrEnum):
+    tiny = "tiny"
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+def generate_command(
+    size: Annotated[Size, typer.Option(help="tiny≈200, small≈2,000, medium≈10,000, "
+                                            "large≈100,000 firms")] = Size.small,
+    seed: Annotated[int, typer.Option(help="random seed; same seed and size, same bytes")] = 7,
+    out: Annotated[Path, typer.Option(help="output folder (data/, sources.yaml, truth/)")] = Path(
+        "generated"),
+) -> None:
+    """Generate a synthetic multi-agency data set with ground truth."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from linkage.synth import generate
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("generating", total=None)
+
+        def step(msg: str) -> None:
+            progress.update(task, description=f"[{size.value}] {msg}")
+
+        generate(size.value, seed, out, progress=step)
+    elapsed = time.perf_counter() - started
+    console.print(f"wrote {out} ({size.value}, seed {seed}) in {elapsed:.1f}s")
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def link_command(
+    sources: Annotated[Path, typer.Option(help="sources.yaml describing the agency files")],
+    out: Annotated[Path, typer.Option(help="run folder to write (replaced atomically)")],
+    previous: Annotated[Path | None, typer.Option(help="previous run: keep its entity IDs")] = None,
+    engine: Annotated[EngineName, typer.Option(help="Splink backend")] = EngineName.duckdb,
+    judgements: Annotated[Path | None, typer.Option(
+        help="human judgements (CSV/JSON: mention_id_l, mention_id_r, judgement, who, when)")
+    ] = None,
+) -> None:
+    """Resolve enterprises and persons across the sources into a run folder."""
+    import json
+
+    from linkage.run import link
+
+    result = link(sources, out, previous=previous, engine=engine.value, judgements=judgements)
+    typer.echo(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
+                           "entities": result.entities,
+                           "timings": result.report["timings"]}, ensure_ascii=False))
+
+
+def evaluate_command(
+    run: Annotated[Path, typer.Option(help="run folder written by `guanlian link`")],
+    truth: Annotated[Path, typer.Option(help="truth folder holding mentions.csv")],
+    out: Annotated[Path | None, typer.Option(
+        help="write the JSON here (default RUN/evaluation.json)")] = None,
+) -> None:
+    """Pairwise and B-cubed P/R/F1, namesake false merges, blocking recall per kind."""
+    import json
+
+    from linkage.evaluate import evaluate
+
+    result = evaluate(run, truth)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    (out or run / "evaluation.json").write_text(text, encoding="utf-8")
+    typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's subcommands to the `guanlian` app."""
-    del app
+    app.command("generate")(generate_command)
+    app.command("link")(link_command)
+    app.command("evaluate")(evaluate_command)

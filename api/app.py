@@ -1,0 +1,79 @@
+"""The FastAPI application: `create_app(settings)`.
+
+The lifespan opens ONE graph store (one Neo4j driver, or the embedded store on a run folder),
+the key store, the audit log and the job runner, and closes them at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors, openapi
+from api.audit import AuditLog
+from api.auth import KeyStore
+from api.deps import Services
+from api.inspection import LookupService, load_matcher
+from api.jobs import JobRunner
+from api.metrics import Metrics
+from api.middleware import RequestMiddleware
+from api.ratelimit import BodySizeLimit, TokenBuckets
+from api.routes import admin, catalogue, entities, health, inspection
+from api.settings import Settings, get_settings
+from api.stores import open_store
+from api.ui import mount_ui
+
+log = logging.getLogger("guanlian.api")
+DESCRIPTION = """\
+Entity linkage and network risk for inspection, quarantine and customs supervision.
+
+Every endpoint but `/healthz`, `/readyz` and the `/ui/` page needs an API key in the
+`X-API-Key` header (or `Authorization: Bearer`). Roles: **inspector** (lookup, screening,
+entity risk, enterprise search), **investigator** (every read), **admin** (jobs, audit, keys).
+Errors are `application/problem+json` with a stable `code` and the `request_id`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        audit = AuditLog(settings.audit_path, settings.audit_fsync_interval_s)
+        stores = open_store(settings)
+        lookup = LookupService(settings, load_matcher(stores.run_dir))
+        keys = KeyStore(settings.keys_path)
+        app.state.services = Services(
+            settings=settings, stores=stores, keys=keys, audit=audit,
+            limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
+            metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
+        )
+        log.info("serving %s store, run folder %s", settings.store_kind, stores.run_dir)
+        try:
+            yield
+        finally:
+            stores.close()
+            keys.close()
+            audit.close()
+
+    app = FastAPI(title="Guanlian API", version="1.0.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    errors.install(app)
+    openapi.install(app)
+    for router in (health.router, entities.router, catalogue.router, inspection.router,
+                   admin.router):
+        app.include_router(router)
+    health.add_metrics(app, settings.metrics_public)
+    mount_ui(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware, metrics=metrics,
+        timeout_s=settings.request_timeout_s, long_timeout_s=settings.long_request_timeout_s,
+        retry_after_s=settings.retry_after_s,
+    )
+    return app

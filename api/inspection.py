@@ -1,0 +1,283 @@
+"""Inspection lookup: resolve a declaration's subject in real time and recommend an action.
+
+Exact identifiers first (USCC, customs code, declarant ID number via `find_by_identifier`),
+then name candidates from `search`, scored by the run's trained linkage model
+(`linkage.realtime.RealtimeMatcher`) when the run folder is available, else by the store's
+name similarity. The answer carries the match and its confidence, the risk level, the top
+reasons and a recommendation from configurable thresholds; an unknown subject gets the
+closest candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from stdnum.cn import ric, uscc
+
+from api.settings import Recommendation, Settings
+from graph.models import EntityProfile, EntitySummary, RiskLevel, RiskReason, RiskScore
+from graph.store import EntityKind, GraphReader
+
+log = logging.getLogger("guanlian.api.inspection")
+TOP_REASONS = 3
+ExactKind = Literal["uscc", "customs_code", "id_number"]
+MatchMethod = Literal["uscc", "customs_code", "id_number", "model", "similarity"]
+_LEVEL_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
+_SUMMARY_FIELDS = set(EntitySummary.model_fields)
+
+
+SUBJECT_FIELDS = ("name", "uscc", "customs_code", "declarant_name", "declarant_id")
+# optional, but never null: omitted fields are None, an explicit null is refused
+Text = SkipJsonSchema[None]
+
+
+class Subject(BaseModel):
+    """What a declaration says about its subject (any non-empty subset)."""
+
+    name: str | Text = Field(default=None, min_length=1, max_length=200,
+                             description="consignee / consignor name, Chinese or pinyin")
+    uscc: str | Text = Field(default=None, min_length=1, max_length=40,
+                             description="unified social credit code (18 characters)")
+    customs_code: str | Text = Field(default=None, min_length=1, max_length=20,
+                                     description="customs registration code (10 characters)")
+    declarant_name: str | Text = Field(default=None, min_length=1, max_length=100)
+    declarant_id: str | Text = Field(default=None, min_length=1, max_length=40,
+                                     description="declarant's resident ID number")
+
+    model_config = {
+        "json_schema_extra": {
+            "anyOf": [{"required": [f]} for f in SUBJECT_FIELDS],
+            "examples": [
+                {"name": "上海华信进出口贸易有限公司", "uscc": "91310000MA1000012X",
+                 "customs_code": "3100000012", "declarant_name": "张伟",
+                 "declarant_id": "110101199003071234"}
+            ],
+        }
+    }
+
+    @field_validator(*SUBJECT_FIELDS, mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("omit the field instead of sending null")
+        return value
+
+    def given(self, field: str) -> str | None:
+        """The field's value stripped, None when absent or blank."""
+        value = getattr(self, field)
+        return value.strip() or None if isinstance(value, str) else None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Subject:
+        if not any(getattr(self, f) for f in SUBJECT_FIELDS):
+            raise ValueError("give at least one of " + ", ".join(SUBJECT_FIELDS))
+        return self
+
+
+class SubjectMatch(BaseModel):
+    entity: EntitySummary
+    confidence: float = Field(ge=0, le=1)
+    method: MatchMethod
+    features: list[dict[str, Any]] = Field(default_factory=list)
+    _risk: RiskScore | None = PrivateAttr(default=None)  # from the profile: no second read
+
+    @classmethod
+    def of(cls, profile: EntityProfile, confidence: float, method: MatchMethod,
+           features: list[dict[str, Any]] | None = None) -> SubjectMatch:
+        match = cls(entity=_summary(profile), confidence=confidence, method=method,
+                    features=features or [])
+        match._risk = profile.risk
+        return match
+
+
+class Candidate(BaseModel):
+    entity: EntitySummary
+    confidence: float
+
+
+class LookupAnswer(BaseModel):
+    match: SubjectMatch | None = Field(description="the enterprise the declaration names")
+    declarant: SubjectMatch | None = None
+    confidence: float = Field(ge=0, le=1, description="confidence of the subject match")
+    risk_level: RiskLevel | None = None
+    risk_score: float | None = None
+    reasons: list[RiskReason] = Field(default_factory=list)
+    recommendation: Recommendation
+    notes: list[str] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+
+
+class Matcher(Protocol):
+    def score(self, kind: str, record: dict[str, Any], candidates: list[dict[str, Any]]
+              ) -> list[Any]: ...
+
+
+def load_matcher(run_dir: Path | None) -> Matcher | None:
+    """The run's trained model, or None (lookups then use the store's similarity)."""
+    if run_dir is None or not (run_dir / "models").is_dir():
+        return None
+    try:
+        from linkage.realtime import RealtimeMatcher
+
+        matcher: Matcher = RealtimeMatcher.from_run(run_dir)
+        return matcher
+    except Exception:
+        log.exception("cannot load the linkage model of %s; falling back to similarity",
+                      run_dir)
+        return None
+
+
+def _summary(profile: EntityProfile) -> EntitySummary:
+    return EntitySummary(**{k: getattr(profile, k) for k in _SUMMARY_FIELDS})
+
+
+def _match_fields(m: Any) -> tuple[str, float, list[dict[str, Any]]]:
+    if isinstance(m, dict):
+        return str(m["entity_id"]), float(m["match_probability"]), list(m.get("features") or [])
+    if hasattr(m, "entity_id"):
+        return str(m.entity_id), float(m.match_probability), list(getattr(m, "features", []))
+    return str(m[0]), float(m[1]), list(m[3] if len(m) > 3 else [])
+
+
+def _candidate_record(profile: EntityProfile) -> dict[str, Any]:
+    record: dict[str, Any] = dict(profile.attributes)
+    record.update(entity_id=profile.entity_id, name=profile.name, names=profile.names,
+                  uscc=profile.uscc, customs_code=profile.customs_code,
+                  id_number=profile.id_number)
+    return record
+
+
+class LookupService:
+    def __init__(self, settings: Settings, matcher: Matcher | None = None) -> None:
+        self.settings = settings
+        self._matcher = matcher
+        self._lock = threading.Lock()
+
+    @property
+    def uses_model(self) -> bool:
+        return self._matcher is not None
+
+    def set_matcher(self, matcher: Matcher | None) -> None:
+        with self._lock:
+            self._matcher = matcher
+
+    # --- resolution -----------------------------------------------------------------------
+    def _by_identifier(self, store: GraphReader, kind: ExactKind, value: str,
+                       label: EntityKind, seen: dict[str, EntityProfile | None]
+                       ) -> SubjectMatch | None:
+        for entity_id in store.find_by_identifier(kind, value):
+            if entity_id not in seen:
+                seen[entity_id] = store.get_entity(entity_id)
+            profile = seen[entity_id]
+            if profile is not None and profile.kind == label:
+                return SubjectMatch.of(profile, 1.0, kind)
+        return None
+
+    def _by_name(self, store: GraphReader, label: EntityKind, record: dict[str, Any]
+                 ) -> tuple[SubjectMatch | None, list[Candidate]]:
+        hits = store.search(record["name"], kinds=(label,), limit=self.settings.candidate_pool)
+        if not hits:
+            return None, []
+        matcher = self._matcher
+        if matcher is None:  # the store's similarity: profiles only for the winner
+            ranked = sorted(hits, key=lambda h: -h.similarity)
+            candidates = [Candidate(entity=EntitySummary(**h.model_dump(include=_SUMMARY_FIELDS)),
+                                    confidence=round(max(0.0, min(1.0, h.similarity)), 4))
+                          for h in ranked[:5]]
+            best = ranked[0]
+            if best.similarity >= self.settings.similarity_threshold:
+                profile = store.get_entity(best.entity_id)
+                if profile is not None:
+                    return SubjectMatch.of(profile, candidates[0].confidence,
+                                           "similarity"), candidates
+            return None, candidates
+        profiles = {h.entity_id: prof for h in hits if (prof := store.get_entity(h.entity_id))}
+        kind = "enterprise" if label == "Enterprise" else "person"
+        matches = matcher.score(kind, record, [_candidate_record(p) for p in profiles.values()])
+        scored = sorted((_match_fields(m) for m in matches), key=lambda m: -m[1])
+        scored = [m for m in scored if m[0] in profiles]
+        candidates = [Candidate(entity=_summary(profiles[e]), confidence=round(p, 4))
+                      for e, p, _ in scored[:5]]
+        if scored and scored[0][1] >= self.settings.match_threshold:
+            e, p, features = scored[0]
+            return SubjectMatch.of(profiles[e], round(p, 4), "model", features), candidates
+        return None, candidates
+
+    def _enterprise(self, store: GraphReader, s: Subject, notes: list[str]
+                    ) -> tuple[SubjectMatch | None, list[Candidate]]:
+        raw_code = s.given("uscc")
+        code = uscc.compact(raw_code) if raw_code else None
+        customs = (s.given("customs_code") or "").upper() or None
+        if code and not uscc.is_valid(code):
+            notes.append("the USCC fails its check character")
+        seen: dict[str, EntityProfile | None] = {}
+        by_code = self._by_identifier(store, "uscc", code, "Enterprise", seen) if code else None
+        by_customs = (self._by_identifier(store, "customs_code", customs, "Enterprise", seen)
+                      if customs else None)
+        if by_code and by_customs and by_code.entity.entity_id != by_customs.entity.entity_id:
+            notes.append("the USCC and the customs code belong to different enterprises")
+        exact = by_code or by_customs
+        if exact is not None:
+            return exact, []
+        if code or customs:
+            notes.append("no enterprise holds the declared identifiers")
+        name = s.given("name")
+        if name is None:
+            return None, []
+        record = {"name": name, "uscc": code or None, "customs_code": customs}
+        return self._by_name(store, "Enterprise", record)
+
+    def _declarant(self, store: GraphReader, s: Subject, notes: list[str]) -> SubjectMatch | None:
+        raw_number = s.given("declarant_id")
+        number = ric.compact(raw_number).upper() if raw_number else None
+        if number:
+            if not ric.is_valid(number):
+                notes.append("the declarant ID number fails its check digit")
+            found = self._by_identifier(store, "id_number", number, "Person", {})
+            if found is not None:
+                return found
+        declarant_name = s.given("declarant_name")
+        if declarant_name is None or self._matcher is None:
+            return None  # a person's name alone never identifies them
+        match, _ = self._by_name(store, "Person",
+                                 {"name": declarant_name, "id_number": number or None})
+        return match
+
+    # --- answer ---------------------------------------------------------------------------
+    def _recommend(self, risks: list[RiskScore], matched: bool, notes: list[str]
+                   ) -> Recommendation:
+        if not matched:
+            return self.settings.unknown_subject
+        score = max((r.score for r in risks), default=0.0)
+        level = max((_LEVEL_RANK[r.level] for r in risks), default=0)
+        if score >= self.settings.inspect_min_score or level >= 2:
+            return "inspect"
+        if score >= self.settings.document_check_min_score or level >= 1 or notes:
+            return "document_check"
+        return "release"
+
+    def lookup(self, store: GraphReader, subject: Subject) -> LookupAnswer:
+        notes: list[str] = []
+        match, candidates = self._enterprise(store, subject, notes)
+        declarant = self._declarant(store, subject, notes)
+        risks = [m._risk for m in (match, declarant) if m is not None and m._risk is not None]
+        reasons = sorted((reason for r in risks for reason in r.reasons),
+                         key=lambda reason: -reason.contribution)[:TOP_REASONS]
+        top = max(risks, key=lambda r: r.score, default=None)
+        primary = match or declarant
+        return LookupAnswer(
+            match=match,
+            declarant=declarant,
+            confidence=primary.confidence if primary else 0.0,
+            risk_level=top.level if top else (None if primary is None else "low"),
+            risk_score=top.score if top else None,
+            reasons=reasons,
+            recommendation=self._recommend(risks, primary is not None, notes),
+            notes=notes,
+            candidates=[] if match else candidates,
+        )

@@ -1,0 +1,157 @@
+"""Admin jobs: link the sources into a new run folder, then serve it.
+
+One job at a time (a second start while one runs is a `Conflict`). The job runs in a
+background thread: `link` writes `runs_dir/<job id>/`, `graph.risk.score_run` scores it, then
+the embedded store is built on it and swapped in atomically, or (Neo4j) the run is synced
+into the graph. Until that last
+step completes the previous run keeps serving; a failed job leaves it serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.errors import Conflict, InvalidParameter, NotFound
+from api.inspection import LookupService, load_matcher
+from api.logs import mask
+from api.settings import Settings
+from api.stores import StoreHolder, neo4j_password, open_embedded
+
+log = logging.getLogger("guanlian.api.jobs")
+JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
+MAX_KEPT_JOBS = 50
+
+
+class JobRequest(BaseModel):
+    sources: str | None = Field(
+        default=None, max_length=1000,
+        description="sources.yaml to link (under the configured data root); "
+        "default: the configured sources.yaml",
+        examples=["data/sources.yaml"],
+    )
+
+
+class Job(BaseModel):
+    job_id: str
+    status: JobStatus
+    sources: str
+    run_dir: str
+    previous_run_dir: str | None = None
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+    run_id: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# (job, sources.yaml, new run dir, previous run dir) -> run_id of the new run
+Pipeline = Callable[[Job, Path, Path, Path | None], str | None]
+
+
+class JobRunner:
+    def __init__(self, settings: Settings, stores: StoreHolder, lookup: LookupService,
+                 pipeline: Pipeline | None = None) -> None:
+        self.settings, self.stores, self.lookup = settings, stores, lookup
+        self._pipeline = pipeline or self._link_and_serve
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def _sources(self, requested: str | None) -> Path:
+        if requested is None:
+            if self.settings.sources_yaml is None:
+                raise InvalidParameter("sources", "no default sources.yaml is configured")
+            return self.settings.sources_yaml.resolve()
+        root = (self.settings.data_root or Path.cwd()).resolve()
+        path = (root / requested).resolve()
+        if not path.is_relative_to(root):
+            raise InvalidParameter("sources", "must lie under the configured data root")
+        if not path.is_file():
+            raise InvalidParameter("sources", "no such file under the data root")
+        return path
+
+    def start(self, request: JobRequest) -> Job:
+        sources = self._sources(request.sources)
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise Conflict("a job is already running; wait for it to finish")
+            job_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            run_dir = (self.settings.runs_dir / job_id).resolve()
+            previous = self.stores.run_dir
+            job = Job(job_id=job_id, status="queued", sources=str(sources), run_dir=str(run_dir),
+                      previous_run_dir=str(previous) if previous else None, created_at=_now())
+            self._jobs[job_id] = job
+            for old in list(self._jobs)[:-MAX_KEPT_JOBS]:
+                del self._jobs[old]
+            self._thread = threading.Thread(target=self._run, args=(job, sources, run_dir,
+                                                                     previous),
+                                            name=f"job-{job_id}", daemon=True)
+            self._thread.start()
+        return job.model_copy()
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        return job.model_copy()
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self, job: Job, sources: Path, run_dir: Path, previous: Path | None) -> None:
+        job.started_at = _now()
+        try:
+            job.run_id = self._pipeline(job, sources, run_dir, previous)
+            job.status = "succeeded"
+        except Exception as exc:
+            job.status = "failed"
+            job.error = mask(f"{type(exc).__name__}: {exc}".splitlines()[0])[:500]
+            log.error("job %s failed: %s", job.job_id, mask(traceback.format_exc()))
+        finally:
+            job.finished_at = _now()
+
+    def _link_and_serve(self, job: Job, sources: Path, run_dir: Path,
+                        previous: Path | None) -> str | None:
+        from graph.risk import score_run
+        from linkage.run import link
+
+        job.status = "linking"
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        result = link(sources, run_dir, previous=previous, engine=self.settings.link_engine,
+                      quiet=True)
+        job.status = "scoring"
+        score_run(run_dir)
+        job.status = "loading"
+        if self.settings.store_kind == "neo4j":
+            self._load_neo4j(run_dir)
+            self.stores.run_dir = run_dir
+        else:
+            self.stores.swap(open_embedded(run_dir), run_dir)
+        self.lookup.set_matcher(load_matcher(run_dir))
+        return getattr(result, "run_id", None)
+
+    def _load_neo4j(self, run_dir: Path) -> None:
+        from graph.neo4j_conn import open_driver
+        from graph.neo4j_loader import load_run
+
+        s = self.settings
+        driver = open_driver(s.neo4j_uri, s.neo4j_user, neo4j_password(s))
+        try:
+            load_run(driver, run_dir, progress=False)
+        finally:
+            driver.close()

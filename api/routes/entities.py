@@ -1,0 +1,151 @@
+"""Search, entity profile and risk, network, exposure, beneficial owners, paths."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.context import returned
+from api.deps import AsInspector, AsInvestigator, StoreDep
+from api.errors import Forbidden, NotFound
+from api.openapi import AUTH, problems
+from api.schemas import Items, Page
+from graph import schema
+from graph.models import (
+    BeneficialOwnership,
+    EntityProfile,
+    ExposureHit,
+    RiskScore,
+    SearchHit,
+    Subgraph,
+)
+from graph.models import Path as GraphPath
+from graph.store import (
+    MAX_EXPOSURE_HOPS,
+    MAX_NEIGHBOURHOOD_DEPTH,
+    MAX_PATH_HOPS,
+    EntityKind,
+    GraphReader,
+)
+
+router = APIRouter(tags=["entities"])
+ENTITY_PATTERN = r"^[EP][0-9a-f]{12}$"
+_ONE_TYPE = "(?:" + "|".join(schema.NETWORK_TYPES) + ")"
+TYPES_PATTERN = rf"^{_ONE_TYPE}(?:,{_ONE_TYPE})*$"
+
+EntityId = Annotated[str, Path(pattern=ENTITY_PATTERN, examples=["E3fa9c02b7d1e"],
+                               description="enterprise (E…) or person (P…) ID")]
+RelTypes = Annotated[str | None, Query(
+    pattern=TYPES_PATTERN, max_length=400, examples=["LEGAL_REP_OF,SHAREHOLDER_OF"],
+    description="comma-separated relationship types to walk (default: all but SUBJECT_OF)",
+)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+NOT_FOUND = problems(*AUTH, 404)
+
+
+def _types(value: str | None) -> tuple[str, ...] | None:
+    return schema.check_rel_types(value.split(",")) if value else None
+
+
+def _existing(store: GraphReader, entity_id: str) -> EntityProfile:
+    profile = store.get_entity(entity_id)
+    if profile is None:
+        raise NotFound(f"no entity {entity_id}")
+    return profile
+
+
+@router.get("/search", response_model=Page[SearchHit], responses=problems(*AUTH),
+            summary="Find entities by name (Chinese or pinyin, fuzzy) or identifier")
+def search(
+    principal: AsInspector,
+    store: StoreDep,
+    q: Annotated[str, Query(min_length=1, max_length=200,
+                            examples=["华信进出口", "huaxin", "91310000MA1000012X"])],
+    kind: Annotated[EntityKind | None, Query(description="restrict to one kind")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Page[SearchHit]:
+    if principal.role == "inspector":
+        if kind == "Person":
+            raise Forbidden("inspectors may search enterprises only")
+        kind = "Enterprise"
+    kinds: tuple[EntityKind, ...] = (kind,) if kind else ("Enterprise", "Person")
+    text = q.strip()
+    hits = store.search(text, kinds=kinds, limit=limit, offset=offset) if text else []
+    return returned(Page[SearchHit](items=hits, limit=limit, offset=offset))
+
+
+@router.get("/entities/{entity_id}", response_model=EntityProfile, responses=NOT_FOUND,
+            summary="Attributes, identifiers, merged source records and why, risk")
+def entity(_: AsInvestigator, store: StoreDep, entity_id: EntityId) -> EntityProfile:
+    return returned(_existing(store, entity_id))
+
+
+@router.get("/entities/{entity_id}/risk", response_model=RiskScore, responses=NOT_FOUND,
+            summary="Risk score, level and reasons of an entity")
+def entity_risk(_: AsInspector, store: StoreDep, entity_id: EntityId) -> RiskScore:
+    risk = store.get_risk(entity_id)
+    if risk is None:
+        raise NotFound(f"no risk score for {entity_id}")
+    return returned(risk)
+
+
+@router.get("/entities/{entity_id}/network", response_model=Subgraph, responses=NOT_FOUND,
+            summary="Neighbourhood to depth ≤ 3, ready for a graph viewer")
+def network(
+    _: AsInvestigator,
+    store: StoreDep,
+    entity_id: EntityId,
+    depth: Annotated[int, Query(ge=1, le=MAX_NEIGHBOURHOOD_DEPTH)] = 1,
+    types: RelTypes = None,
+    cap: Annotated[int, Query(ge=1, le=500, description="node cap")] = 100,
+) -> Subgraph:
+    _existing(store, entity_id)
+    graph = store.neighbourhood(entity_id, depth=depth, rel_types=_types(types), node_cap=cap)
+    return returned(graph)
+
+
+@router.get("/entities/{entity_id}/exposure", response_model=Items[ExposureHit],
+            responses=NOT_FOUND, summary="Violating entities within a few hops")
+def exposure(
+    _: AsInvestigator,
+    store: StoreDep,
+    entity_id: EntityId,
+    hops: Annotated[int, Query(ge=1, le=MAX_EXPOSURE_HOPS)] = 2,
+    limit: Limit = 50,
+) -> Items[ExposureHit]:
+    _existing(store, entity_id)
+    return returned(Items[ExposureHit](
+        items=store.exposure(entity_id, max_hops=hops, limit=limit)))
+
+
+@router.get("/entities/{entity_id}/beneficial-owners", response_model=BeneficialOwnership,
+            responses=NOT_FOUND, summary="Owners above a share threshold through all layers")
+def beneficial_owners(
+    _: AsInvestigator,
+    store: StoreDep,
+    entity_id: EntityId,
+    threshold: Annotated[float, Query(ge=0, le=100, description="percent")] = 25.0,
+) -> BeneficialOwnership:
+    owners = store.beneficial_owners(entity_id, threshold_pct=threshold)
+    if owners is None:
+        raise NotFound(f"no enterprise {entity_id}")
+    return returned(owners)
+
+
+@router.get("/paths", response_model=Items[GraphPath], responses=NOT_FOUND,
+            summary="Shortest paths between two entities")
+def paths(
+    _: AsInvestigator,
+    store: StoreDep,
+    source: Annotated[str, Query(pattern=ENTITY_PATTERN, examples=["P0c1d2e3f4a5b"])],
+    target: Annotated[str, Query(pattern=ENTITY_PATTERN, examples=["E3fa9c02b7d1e"])],
+    max_hops: Annotated[int, Query(ge=1, le=MAX_PATH_HOPS)] = 4,
+    types: RelTypes = None,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> Items[GraphPath]:
+    _existing(store, source)
+    _existing(store, target)
+    found = store.paths(source, target, max_hops=max_hops, rel_types=_types(types), limit=limit)
+    return returned(Items[GraphPath](items=found))

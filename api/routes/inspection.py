@@ -1,0 +1,51 @@
+"""Inspection lookup and batch screening (inspectors and up)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.context import returned
+from api.deps import AsInspector, ServicesDep, StoreDep
+from api.inspection import LookupAnswer, Subject
+from api.openapi import AUTH, problems
+from api.schemas import ScreenAnswer, ScreenRequest
+
+router = APIRouter(prefix="/inspection", tags=["inspection"],
+                   responses=problems(*AUTH, 400, 413))
+
+_LOOKUP_EXAMPLE = {
+    "match": {"entity": {"entity_id": "E0000000000a1", "kind": "Enterprise",
+                         "name": "上海华信进出口贸易有限公司", "uscc": "91310000MA1000012X",
+                         "customs_code": "3100000012", "risk_level": "high",
+                         "risk_score": 82.5},
+              "confidence": 1.0, "method": "uscc", "features": []},
+    "declarant": None, "confidence": 1.0, "risk_level": "high", "risk_score": 82.5,
+    "reasons": [{"rule": "shared_controller", "contribution": 40.0,
+                 "summary": "legal representative 张伟 controls 3 firms with 4 violations",
+                 "path_nodes": ["P0000000000c1", "E0000000000a2"],
+                 "path_edges": ["R1a2b3c4d5e6f"], "event_ids": ["V9e8d7c6b5a41"],
+                 "evidence": {}}],
+    "recommendation": "inspect", "notes": [], "candidates": [],
+}
+
+
+def _subject_params(subject: Subject) -> dict[str, str]:
+    return {k: v for k, v in subject.model_dump().items() if v is not None}
+
+
+@router.post("/lookup", response_model=LookupAnswer,
+             summary="Resolve a declaration's subject and recommend an action",
+             responses={200: {"content": {"application/json": {"example": _LOOKUP_EXAMPLE}}}})
+def lookup(_: AsInspector, services: ServicesDep, store: StoreDep,
+           subject: Subject) -> LookupAnswer:
+    answer = services.lookup.lookup(store, subject)
+    return returned(answer, subject=_subject_params(subject))
+
+
+@router.post("/screen", response_model=ScreenAnswer,
+             summary="Screen up to 1,000 subjects in one call")
+def screen(_: AsInspector, services: ServicesDep, store: StoreDep,
+           request: ScreenRequest) -> ScreenAnswer:
+    results = [services.lookup.lookup(store, s) for s in request.subjects]
+    return returned(ScreenAnswer(results=results),
+                    subjects=[_subject_params(s) for s in request.subjects])

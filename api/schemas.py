@@ -1,0 +1,101 @@
+"""Request and answer models of the API's own endpoints (graph answers are graph.models)."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from api.auth import Role
+from api.inspection import LookupAnswer, Subject
+
+T = TypeVar("T")
+
+
+class Items(BaseModel, Generic[T]):
+    items: list[T]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = "ready"
+    store: Literal["embedded", "neo4j"]
+    run_id: str
+    loaded_at: str | None = None
+    nodes: int = 0
+    relationships: int = 0
+    linkage_model: bool = Field(description="lookups score names with the trained model")
+
+
+class WhoAmI(BaseModel):
+    key_id: str
+    role: Role
+    name: str
+
+
+class ScreenRequest(BaseModel):
+    subjects: list[Subject] = Field(min_length=1, max_length=1000)
+
+
+class ScreenAnswer(BaseModel):
+    results: list[LookupAnswer]
+
+
+class KeyRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["port-3100-desk-2"])
+    role: Role = Field(examples=["inspector"])
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    name: str
+    role: Role
+    created_at: str
+    revoked_at: str | None = None
+
+
+class KeyCreated(KeyInfo):
+    key: str = Field(description="the full key; shown once, store it now")
+
+
+class Revoked(BaseModel):
+    key_id: str
+    revoked: bool = True
+
+
+class AuditEntry(BaseModel):
+    seq: int
+    time: str
+    request_id: str | None = None
+    key_id: str | None = None
+    key_name: str | None = None
+    role: str | None = None
+    method: str | None = None
+    endpoint: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    entity_ids: list[str] = Field(default_factory=list)
+    status: int | None = None
+    outcome: str | None = None
+    duration_ms: float | None = None
+    prev: str
+    hash: str
+
+
+class AuditPage(Page[AuditEntry]):
+    total: int
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int
+    first_bad_line: int | None = None
+    reason: str | None = None

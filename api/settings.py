@@ -1,0 +1,116 @@
+"""Deployment settings of the API service (env prefix `GUANLIAN_`, cached `get_settings()`).
+
+Neo4j connection values also honour the conventional `NEO4J_URI`, `NEO4J_USER` and
+`NEO4J_PASSWORD`. Outside development a default or empty secret is refused at start-up.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRETS = frozenset({"", "neo4j", "password", "changeme", "guanlian"})
+Environment = Literal["development", "test", "production"]
+Recommendation = Literal["inspect", "document_check", "release"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GUANLIAN_", populate_by_name=True, extra="ignore", frozen=True
+    )
+
+    environment: Environment = "development"
+    state_dir: Path = Field(default=Path("var/api"), description="API keys database and audit log")
+
+    # --- which store ------------------------------------------------------------------
+    run_dir: Path | None = Field(
+        default=None,
+        description="run folder: served by the embedded store, or (Neo4j mode) read for the "
+        "linkage model used by the inspection lookup",
+    )
+    neo4j_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("GUANLIAN_NEO4J_URI", "NEO4J_URI", "neo4j_uri")
+    )
+    neo4j_user: str = Field(
+        default="neo4j",
+        validation_alias=AliasChoices("GUANLIAN_NEO4J_USER", "NEO4J_USER", "neo4j_user"),
+    )
+    neo4j_password: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices(
+            "GUANLIAN_NEO4J_PASSWORD", "NEO4J_PASSWORD", "neo4j_password"
+        ),
+    )
+    store: Literal["auto", "embedded", "neo4j"] = Field(
+        default="auto",
+        description="auto: Neo4j when a URI is set, else the embedded store on run_dir",
+    )
+
+    # --- limits ---------------------------------------------------------------------------
+    rate_limit_rps: float = Field(default=100.0, gt=0, description="sustained requests/s per key")
+    rate_limit_burst: int = Field(default=200, ge=1, description="bucket size per key")
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    long_request_timeout_s: float = Field(
+        default=120.0, gt=0, description="timeout of batch screening and admin calls"
+    )
+    retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 answers")
+    screen_max_subjects: int = Field(default=1000, ge=1, le=1000)
+    audit_fsync_interval_s: float = Field(
+        default=0.2, ge=0, description="0: fsync after every audit entry; else at most this late"
+    )
+    metrics_public: bool = Field(default=False, description="serve /metrics without a key")
+
+    # --- inspection lookup ------------------------------------------------------------------
+    match_threshold: float = Field(default=0.8, ge=0, le=1,
+                                   description="min model probability of a name match")
+    similarity_threshold: float = Field(
+        default=0.9, ge=0, le=1,
+        description="min name similarity of a match when the run has no trained model")
+    candidate_pool: int = Field(default=10, ge=1, le=50,
+                                description="search hits scored per lookup")
+    inspect_min_score: float = Field(default=60.0, ge=0, le=100)
+    document_check_min_score: float = Field(default=30.0, ge=0, le=100)
+    unknown_subject: Recommendation = "document_check"
+
+    # --- jobs -----------------------------------------------------------------------------
+    runs_dir: Path = Field(default=Path("runs"), description="where jobs write new run folders")
+    sources_yaml: Path | None = Field(default=None, description="default sources.yaml of jobs")
+    data_root: Path | None = Field(
+        default=None, description="jobs may only read sources.yaml files under this folder"
+    )
+    link_engine: Literal["duckdb", "spark"] = "duckdb"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.environment == "development" or self.store_kind == "embedded":
+            return self
+        if self.neo4j_password.get_secret_value() in DEFAULT_SECRETS:
+            raise ValueError(
+                "a default or empty Neo4j password is refused outside development: "
+                "set GUANLIAN_NEO4J_PASSWORD (or NEO4J_PASSWORD)"
+            )
+        return self
+
+    @property
+    def store_kind(self) -> Literal["embedded", "neo4j"]:
+        if self.store != "auto":
+            return self.store
+        return "neo4j" if self.neo4j_uri else "embedded"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.state_dir / "keys.sqlite"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.state_dir / "audit.jsonl"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

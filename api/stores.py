@@ -1,0 +1,90 @@
+"""The one graph store the service reads, opened in the lifespan and swappable by jobs.
+
+Routes get the current store from `StoreHolder.get()`; a job swaps in a store on a new run
+folder only once that store is fully built, and closes the old one after a grace period so
+requests already holding it finish. Nothing in `api/` touches a database driver except the
+opening here (and the Neo4j load in api/jobs.py), which goes through `graph.neo4j_conn`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from api.settings import Settings
+from graph.store import GraphReader, NoRunLoaded
+
+log = logging.getLogger("guanlian.api")
+CLOSE_GRACE_S = 30.0
+
+
+class StoreHolder:
+    def __init__(self, store: GraphReader | None, run_dir: Path | None = None) -> None:
+        self._store = store
+        self.run_dir = run_dir
+        self._lock = threading.Lock()
+
+    def get(self) -> GraphReader:
+        store = self._store
+        if store is None:
+            raise NoRunLoaded("no run is loaded")
+        return store
+
+    @property
+    def loaded(self) -> bool:
+        return self._store is not None
+
+    def swap(self, store: GraphReader, run_dir: Path | None) -> None:
+        """Serve `store` from now on; the previous one closes after a grace period."""
+        with self._lock:
+            old, self._store, self.run_dir = self._store, store, run_dir
+        if old is not None and old is not store:
+            timer = threading.Timer(CLOSE_GRACE_S, _close_quietly, args=(old,))
+            timer.daemon = True
+            timer.start()
+
+    def close(self) -> None:
+        with self._lock:
+            old, self._store = self._store, None
+        if old is not None:
+            _close_quietly(old)
+
+
+def _close_quietly(store: GraphReader) -> None:
+    try:
+        store.close()
+    except Exception:  # closing must never take the service down
+        log.exception("closing a graph store failed")
+
+
+def open_embedded(run_dir: Path) -> GraphReader:
+    from graph.embedded import EmbeddedStore
+
+    return EmbeddedStore.from_run(run_dir)
+
+
+def neo4j_password(settings: Settings) -> str | None:
+    """The configured password; None (graph.neo4j_conn's own settings and .env) when unset."""
+    return settings.neo4j_password.get_secret_value() or None
+
+
+def open_neo4j(settings: Settings) -> GraphReader:
+    from graph.neo4j_conn import open_driver
+    from graph.neo4j_store import Neo4jStore
+
+    driver = open_driver(
+        settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),
+        verify=False,  # start even while Neo4j is down; /readyz reports it, requests get 503
+    )
+    return Neo4jStore(driver)
+
+
+def open_store(settings: Settings) -> StoreHolder:
+    """Open the store the settings select (embedded with no run dir: nothing loaded yet)."""
+    if settings.store_kind == "neo4j":
+        return StoreHolder(open_neo4j(settings), settings.run_dir)
+    if settings.run_dir is None:
+        log.warning("no run folder configured: serving nothing until a job completes")
+        return StoreHolder(None, None)
+    return StoreHolder(open_embedded(settings.run_dir), settings.run_dir)

@@ -1,0 +1,305 @@
+"""Benchmark of the Neo4j loader: full load, reload of the same run, ~1%-changed sync.
+
+    .venv/bin/python bench/bench_load.py --run RUN --wipe          # an existing run folder
+    .venv/bin/python bench/bench_load.py --synthetic 100000 --wipe  # a generated run folder
+    ... --admin-import    # also time `neo4j-admin database import full` on the same rows
+
+`--wipe` is required: the benchmark empties the target database (Community has one).
+The 1%-changed run is derived from the run: 1% of entities renamed, 0.25% removed (with their
+relations) and 0.25% added, under a new run_id. `--admin-import` writes the same node and
+relationship rows as CSV and imports them with the offline importer into a scratch database
+folder through `scripts/neo4j admin` (the running server is not touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from neo4j import Driver
+
+from graph.neo4j_conn import open_driver
+from graph.neo4j_loader import LoadReport, graph_digest, load_run
+from graph.neo4j_rows import GraphRows, read_rows
+from graph.tables import write_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- a synthetic run folder of the large set's shape ----------------------------------------
+
+
+def synthesise_run(out: Path, n_firms: int, seed: int = 7) -> Path:
+    """A run folder with `n_firms` enterprises, ~1.2 people per firm, officers, shareholders,
+    shared addresses / phones and events (shape of the generator's large set)."""
+    rnd = random.Random(seed)
+    run_id = f"bench_{n_firms}"
+    run = out / run_id
+    run.mkdir(parents=True, exist_ok=True)
+    n_people = int(n_firms * 1.2)
+    n_addr, n_phone = int(n_firms * 0.7), int(n_firms * 0.8)
+    firms = [f"E{i:012x}" for i in range(n_firms)]
+    people = [f"P{i:012x}" for i in range(n_people)]
+    entities: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
+    addr_of: dict[str, str] = {}
+    phone_of: dict[str, str] = {}
+
+    def mention(eid: str, kind: str, n: int, addr: str | None, phone: str | None) -> str:
+        mid = f"{'registry' if kind == 'enterprise' else 'persons'}:R{n}:{kind}"
+        mentions.append({"mention_id": mid, "source": mid.split(":")[0], "record_id": f"R{n}",
+                         "role": kind, "kind": kind, "entity_id": eid, "name": eid,
+                         "address_std": addr, "phone": phone, "run_id": run_id})
+        return mid
+
+    for i, eid in enumerate(firms):
+        addr = f"某省某市某区某路{rnd.randrange(n_addr)}号"
+        phone = f"8613{rnd.randrange(n_phone):09d}" if rnd.random() < 0.8 else None
+        addr_of[eid], phone_of[eid] = addr, phone or ""
+        mid = mention(eid, "enterprise", i, addr, phone)
+        entities.append({
+            "entity_id": eid, "kind": "enterprise", "name": f"某某{i}贸易有限公司",
+            "names": [f"某某{i}贸易有限公司"], "name_pinyin": f"mou mou {i} mao yi",
+            "uscc": f"91{i:016d}", "customs_code": f"31{i:08d}", "address": addr,
+            "address_std": addr, "phone": phone, "province": "某省", "city": "某市",
+            "established": date(2000, 1, 1) + timedelta(days=rnd.randrange(8000)),
+            "status": "注销" if rnd.random() < 0.05 else "存续", "n_mentions": 1,
+            "sources": ["registry"], "mention_ids": [mid], "run_id": run_id,
+        })
+    for i, pid in enumerate(people):
+        mid = mention(pid, "person", n_firms + i, None, None)
+        entities.append({
+            "entity_id": pid, "kind": "person", "name": f"张{i}", "names": [f"张{i}"],
+            "name_pinyin": f"zhang {i}", "id_number": f"110101{i:012d}", "n_mentions": 1,
+            "birth_date": date(1960, 1, 1) + timedelta(days=rnd.randrange(15000)),
+            "sources": ["persons"], "mention_ids": [mid], "run_id": run_id,
+        })
+    relations: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def rel(rtype: str, src: str, dst: str, **props: Any) -> None:
+        if (rtype, src, dst) in relations:
+            return
+        n = len(relations)
+        relations[(rtype, src, dst)] = {
+            "relation_id": f"R{n:012x}", "type": rtype, "src": src, "dst": dst,
+            "mention_ids": [f"registry:X{n}:{rtype.lower()}"], "sources": ["registry"],
+            "run_id": run_id, **props,
+        }
+
+    for eid in firms:
+        rel("LEGAL_REP_OF", rnd.choice(people), eid, start_date=date(2015, 1, 1))
+        for _ in range(rnd.randint(1, 3)):
+            owner = rnd.choice(people) if rnd.random() < 0.8 else rnd.choice(firms)
+            if owner != eid:
+                rel("SHAREHOLDER_OF", owner, eid, share_pct=round(rnd.uniform(1, 60), 2))
+        for rtype, p in (("DIRECTOR_OF", 0.5), ("SUPERVISOR_OF", 0.3), ("MANAGER_OF", 0.3),
+                         ("DECLARANT_FOR", 0.4)):
+            if rnd.random() < p:
+                rel(rtype, rnd.choice(people), eid, role=rtype.split("_")[0].lower())
+    events = []
+    kinds = ("PENALTY", "INSPECTION_FAILURE", "BLACKLISTING")
+    for i, eid in enumerate(rnd.sample(firms, n_firms // 8)):
+        events.append({
+            "event_id": f"V{i:012x}", "type": rnd.choice(kinds), "entity_id": eid,
+            "date": date(2018, 1, 1) + timedelta(days=rnd.randrange(2500)),
+            "category": "伪报", "amount": 10000.0, "description": f"案件 {i}",
+            "source": "penalties", "record_id": f"C{i}", "mention_id": f"penalties:C{i}:event",
+            "run_id": run_id,
+        })
+    write_table(run, "entities", entities)
+    write_table(run, "mentions", mentions)
+    write_table(run, "relations", list(relations.values()))
+    write_table(run, "events", events)
+    write_table(run, "evidence", [])
+    report = {"run_id": run_id, "version": 1, "created_at": "2026-01-01T00:00:00+00:00",
+              "sources": {}, "entities": {"enterprise": n_firms, "person": n_people}}
+    (run / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    return run
+
+
+def changed_run(base: Path, out: Path, fraction: float = 0.01, seed: int = 11) -> Path:
+    """A rerun with `fraction` of entities renamed, fraction/4 removed and fraction/4 added."""
+    rnd = random.Random(seed)
+    run_id = f"{base.name}_changed"
+    run = out / run_id
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(base, run)
+    ents = pq.read_table(run / "entities.parquet").to_pylist()
+    n = len(ents)
+    picked = rnd.sample(range(n), int(n * fraction * 1.5))
+    rename = set(picked[: int(n * fraction)])
+    remove = set(picked[int(n * fraction):])
+    removed_ids = {ents[i]["entity_id"] for i in remove}
+    out_rows = []
+    for i, row in enumerate(ents):
+        row["run_id"] = run_id
+        if i in remove:
+            continue
+        if i in rename:
+            row["name"] = row["name"] + "（新）"
+        out_rows.append(row)
+    for j, i in enumerate(sorted(remove)):
+        fresh = dict(ents[i], entity_id=f"{ents[i]['entity_id'][0]}f{j:011x}", run_id=run_id)
+        out_rows.append(fresh)
+    write_table(run, "entities", out_rows)
+    rels = [r for r in pq.read_table(run / "relations.parquet").to_pylist()
+            if r["src"] not in removed_ids and r["dst"] not in removed_ids]
+    write_table(run, "relations", rels)
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    report["run_id"] = run_id
+    (run / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    return run
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    report: LoadReport
+
+    def line(self) -> str:
+        r = self.report
+        secs = max(r.seconds, 1e-9)
+        write = r.timings.get("write", 0.0)
+        return (
+            f"{self.name:<16} {r.seconds:8.1f} s  mode={r.mode:<8} "
+            f"nodes {r.nodes_total:>9} ({r.nodes_total / secs:>9.0f}/s)  "
+            f"rels {r.rels_total:>9} ({r.rels_total / secs:>9.0f}/s)  "
+            f"written {r.nodes_written}+{r.rels_written} deleted {r.nodes_deleted}+"
+            f"{r.rels_deleted}  [read run {r.timings.get('read_run', 0):.1f}s, read graph "
+            f"{r.timings.get('read_state', 0):.1f}s, diff {r.timings.get('diff', 0):.1f}s, "
+            f"write {write:.1f}s]"
+        )
+
+
+def wipe(driver: Driver) -> None:
+    with driver.session() as session:
+        while session.run(
+            "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS c"
+        ).single(strict=True)["c"]:
+            pass
+
+
+def bench_loader(driver: Driver, run: Path, changed: Path, batch_size: int) -> list[Figure]:
+    figures = []
+    wipe(driver)
+    figures.append(Figure("full load", load_run(driver, run, batch_size, progress=False)))
+    figures.append(Figure("reload same run", load_run(driver, run, batch_size, progress=False)))
+    figures.append(Figure("reload full-diff", load_run(driver, run, batch_size, progress=False,
+                                                       full_diff=True)))
+    figures.append(Figure("1% sync", load_run(driver, changed, batch_size, progress=False)))
+    return figures
+
+
+def _csv_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def write_import_csv(rows: GraphRows, folder: Path) -> list[str]:
+    """Node and relationship CSVs for neo4j-admin (one file per label / type)."""
+    args = []
+    labels = {}
+    for label, node_rows in rows.nodes.items():
+        keys = sorted({k for r in node_rows for k in r if k != "id"})
+        path = folder / f"nodes_{label}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["id:ID", *[f"{k}:string[]" if any(isinstance(r.get(k), list)
+                                                           for r in node_rows[:50]) else k
+                                     for k in keys]])
+            for r in node_rows:
+                labels[r["id"]] = label
+                out.writerow([r["id"], *[_csv_value(r.get(k)) for k in keys]])
+        args.append(f"--nodes={label}={path}")
+    for rel_type, rel_rows in rows.rels.items():
+        keys = sorted({k for r in rel_rows for k in r if k not in ("src", "dst")})
+        path = folder / f"rels_{rel_type}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow([":START_ID", ":END_ID", *keys])
+            for r in rel_rows:
+                if r["src"] in labels and r["dst"] in labels:
+                    out.writerow([r["src"], r["dst"], *[_csv_value(r.get(k)) for k in keys]])
+        args.append(f"--relationships={rel_type}={path}")
+    return args
+
+
+def bench_admin_import(run: Path) -> float:
+    """Seconds `neo4j-admin database import full` takes for the run's rows (scratch folder)."""
+    rows = read_rows(run)
+    with tempfile.TemporaryDirectory(prefix="guanlian-import-") as tmp:
+        folder = Path(tmp)
+        args = write_import_csv(rows, folder)
+        env = dict(os.environ, NEO4J_STATE_DIR=str(folder / "state"), NEO4J_BOLT_PORT="7699",
+                   NEO4J_HTTP_PORT="7499", NEO4J_DOTENV="", NEO4J_ADMIN_HEAP="1g",
+                   NEO4J_PAGECACHE="512m")
+        cmd = [str(ROOT / "scripts" / "neo4j"), "admin", "database", "import", "full",
+               "--overwrite-destination=true", "--array-delimiter=;", *args, "neo4j"]
+        started = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"neo4j-admin import failed: {done.stderr.strip()[-2000:]}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", type=Path, help="run folder to load")
+    source.add_argument("--synthetic", type=int, metavar="N_FIRMS",
+                        help="generate a run folder with this many firms")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench" / "data",
+                        help="where generated / changed runs go (git-ignored)")
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--wipe", action="store_true", help="allow emptying the database")
+    parser.add_argument("--checksum", action="store_true",
+                        help="also verify the synced graph equals a clean load (slow)")
+    parser.add_argument("--admin-import", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.wipe:
+        parser.error("--wipe is required: the benchmark empties the Neo4j database")
+    args.data.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    run = args.run or synthesise_run(args.data, args.synthetic)
+    changed = changed_run(run, args.data)
+    print(f"runs ready in {time.perf_counter() - t:.1f}s: {run} and {changed}")
+    driver = open_driver()
+    try:
+        figures = bench_loader(driver, run, changed, args.batch_size)
+        for f in figures:
+            print(f.line())
+        if args.checksum:
+            synced = graph_digest(driver)
+            wipe(driver)
+            load_run(driver, changed, args.batch_size, progress=False)
+            clean = graph_digest(driver)
+            print(f"sync == clean load: {synced.checksum == clean.checksum} "
+                  f"({clean.nodes} nodes, {clean.relationships} rels)")
+    finally:
+        driver.close()
+    if args.admin_import:
+        print(f"neo4j-admin database import full: {bench_admin_import(run):.1f} s "
+              "(offline, into a scratch folder, same node/relationship rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The embedded GraphReader: an in-memory networkx graph built from a run folder (no Neo4j).
+
+`EmbeddedStore.from_run(run_dir)` reads the run (graph.tables), builds the graph
+(graph.index) and answers every read of `graph.store.GraphReader`; risk scores come from
+`RUN/risk.parquet` (written by `guanlian score`), never computed on a lookup.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from graph import queries
+from graph.index import ENTITY_LABELS, NODE_LABEL, GraphIndex, _records
+from graph.models import (
+    BeneficialOwnership,
+    Cycle,
+    EntityProfile,
+    Evidence,
+    ExposureHit,
+    Hub,
+    PhoenixPair,
+    Ring,
+    RiskReason,
+    RiskScore,
+    RunInfo,
+    SearchHit,
+    SharedController,
+    SourceRecord,
+    Subgraph,
+)
+from graph.models import (
+    Path as GraphPath,
+)
+from graph.risk_config import RiskConfig, load_risk_config
+from graph.store import EntityKind, IdentifierKind
+from graph.tables import RunTables, load_run
+
+IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
+MIN_SIMILARITY = 0.7
+_PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc", "customs_code",
+                 "id_number"}
+
+
+def _ident(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+class EmbeddedStore:
+    """GraphReader over one run held in memory."""
+
+    def __init__(self, tables: RunTables, config: RiskConfig | None = None,
+                 degree_cap: int | None = None) -> None:
+        self.config = config or load_risk_config()
+        self.ix = GraphIndex(tables, self.config, degree_cap)
+        self.tables = tables
+        self.loaded_at = datetime.now(UTC).isoformat()
+        self._by_ident: dict[str, dict[str, list[str]]] = {k: {} for k in IDENTIFIERS}
+        names: list[tuple[str, str, str]] = []  # (entity_id, field, text)
+        for node in sorted(self.ix.g.nodes):
+            attrs = self.ix.g.nodes[node]
+            if attrs[NODE_LABEL] not in ENTITY_LABELS:
+                continue
+            for kind in IDENTIFIERS:
+                value = attrs.get(kind)
+                if isinstance(value, str) and value:
+                    self._by_ident[kind].setdefault(_ident(value), []).append(node)
+            texts = {attrs.get("name"), *(attrs.get("names") or [])}
+            names.extend((node, "name", t) for t in sorted(t for t in texts if t))
+            if attrs.get("name_pinyin"):
+                names.append((node, "pinyin", _compact(attrs["name_pinyin"])))
+        self._names = names
+        self._choices = {
+            field: [t if f == field else "" for _, f, t in names] for field in ("name", "pinyin")
+        }
+        self._mentions = tables.mentions.sort_values("mention_id").set_index("entity_id")
+        ev = tables.evidence.sort_values(["mention_id_l", "mention_id_r"])
+        self._evidence = ev.set_index("entity_id")
+        self._reasons: dict[str, str] = {}
+        if tables.risk is not None:
+            self._reasons = dict(zip(tables.risk["entity_id"], tables.risk["reasons"], strict=True))
+
+    @classmethod
+    def from_run(cls, run_dir: Path | str, config: RiskConfig | None = None,
+                 degree_cap: int | None = None) -> EmbeddedStore:
+        return cls(load_run(run_dir), config, degree_cap)
+
+    # --- status -----------------------------------------------------------------------------
+    def run_info(self) -> RunInfo:
+        return RunInfo(run_id=self.ix.run_id, loaded_at=self.loaded_at,
+                       nodes=self.ix.g.number_of_nodes(), relationships=self.ix.g.number_of_edges())
+
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        return None
+
+    # --- lookup -----------------------------------------------------------------------------
+    def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
+        if kind not in self._by_ident:
+            raise ValueError(f"unknown identifier kind {kind!r}")
+        return sorted(self._by_ident[kind].get(_ident(value), []))
+
+    def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+               limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        query = text.strip()
+        if not query:
+            return []
+        wanted = set(kinds)
+        best: dict[str, tuple[float, str]] = {}
+        for kind in IDENTIFIERS:
+            for node in self._by_ident[kind].get(_ident(query), []):
+                best[node] = (1.0, kind)
+        compact = _compact(query)
+        for field, needle in (("name", query), ("pinyin", compact)):
+            if not needle:
+                continue
+            for _, score, i in process.extract(needle, self._choices[field], scorer=fuzz.WRatio,
+                                               score_cutoff=MIN_SIMILARITY * 100, limit=None):
+                node = self._names[i][0]
+                sim = round(score / 100.0, 4)
+                if node not in best or sim > best[node][0]:
+                    best[node] = (sim, field)
+        ranked = sorted(
+            (n for n in best if self.ix.g.nodes[n][NODE_LABEL] in wanted),
+            key=lambda n: (-best[n][0], n),
+        )
+        hits = []
+        for node in ranked[offset:offset + limit]:
+            summary = self.ix.summary(node).model_dump()
+            hits.append(SearchHit(**summary, match=best[node][1], similarity=best[node][0]))
+        return hits
+
+    def _rows(self, frame: pd.DataFrame, entity_id: str) -> list[dict[str, Any]]:
+        if entity_id not in frame.index:
+            return []
+        part = frame.loc[[entity_id]]
+        return list(_records(part.reset_index()))
+
+    def evidence(self, entity_id: str) -> list[Evidence]:
+        """Linkage evidence rows of one entity (by mention_id_l, mention_id_r)."""
+        out = []
+        for row in self._rows(self._evidence, entity_id):
+            features = json.loads(row["features"]) if row.get("features") else []
+            out.append(Evidence(
+                mention_id_l=row["mention_id_l"], mention_id_r=row["mention_id_r"],
+                method=row["method"], match_weight=row["match_weight"] or 0.0,
+                match_probability=row["match_probability"] or 0.0, features=features,
+            ))
+        return out
+
+    def get_entity(self, entity_id: str) -> EntityProfile | None:
+        if entity_id not in self.ix.g or not self.ix.is_entity(entity_id):
+            return None
+        attrs = self.ix.attrs(entity_id)
+        sources = [
+            SourceRecord(mention_id=r["mention_id"], source=r["source"], record_id=r["record_id"],
+                         role=r["role"], name=r["name"], record_date=r["record_date"])
+            for r in self._rows(self._mentions, entity_id)
+        ]
+        attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
+        return EntityProfile(
+            **self.ix.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
+            attributes=attributes, sources=sources, evidence=self.evidence(entity_id),
+            events=self.ix.events.get(entity_id, []), risk=self.get_risk(entity_id),
+        )
+
+    def get_risk(self, entity_id: str) -> RiskScore | None:
+        if entity_id not in self.ix.risk:
+            return None
+        score, level = self.ix.risk[entity_id]
+        raw = self._reasons.get(entity_id)
+        reasons = [RiskReason.model_validate(r) for r in json.loads(raw)] if raw else []
+        return RiskScore(entity_id=entity_id, score=score, level=level,  # type: ignore[arg-type]
+                         reasons=reasons)
+
+    def neighbourhood(self, entity_id: str, depth: int = 1,
+                      rel_types: Sequence[str] | None = None, node_cap: int = 100) -> Subgraph:
+        return queries.neighbourhood(self.ix, entity_id, depth, rel_types, node_cap)
+
+    # --- risk catalogue ---------------------------------------------------------------------
+    def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
+        return queries.shared_controllers(self.ix, min_firms, limit)
+
+    def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
+        return queries.exposure(self.ix, entity_id, max_hops, limit)
+
+    def phoenix_firms(self, limit: int = 50) -> list[PhoenixPair]:
+        return queries.phoenix_firms(self.ix, limit)
+
+    def hubs(self, min_enterprises: int = 5, limit: int = 50,
+             include_whitelisted: bool = False) -> list[Hub]:
+        return queries.hubs(self.ix, min_enterprises, limit, include_whitelisted)
+
+    def ownership_cycles(self, max_length: int = 4, limit: int = 50) -> list[Cycle]:
+        return queries.ownership_cycles(self.ix, max_length, limit)
+
+    def beneficial_owners(self, entity_id: str,
+                          threshold_pct: float = 25.0) -> BeneficialOwnership | None:
+        return queries.beneficial_owners(self.ix, entity_id, threshold_pct)
+
+    def paths(self, source_id: str, target_id: str, max_hops: int = 4,
+              rel_types: Sequence[str] | None = None, limit: int = 5) -> list[GraphPath]:
+        return queries.paths(self.ix, source_id, target_id, max_hops, rel_types, limit)
+
+    def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
+        return queries.rings(self.ix, min_size, limit)

@@ -1,0 +1,115 @@
+"""Shared pieces of the Neo4j read queries: a read runner and whitelisted Cypher fragments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j
+from neo4j import Driver
+
+from graph import schema
+
+NETWORK = "|".join(schema.check_rel_types(None))
+CONTROL = "|".join(schema.check_rel_type(t) for t in schema.CONTROL_TYPES)
+_EVENT_TYPE_CASE = (
+    "CASE "
+    + " ".join(
+        f"WHEN {{v}}:{schema.check_label(label)} THEN '{etype}'"
+        for etype, label in schema.EVENT_LABEL_BY_TYPE.items()
+    )
+    + " END"
+)
+_DISPLAY_CASE = (
+    "CASE WHEN {v}:Enterprise OR {v}:Person THEN coalesce({v}.name, {v}.id) "
+    "WHEN {v}:Address OR {v}:Phone THEN coalesce({v}.label, {v}.id) "
+    "ELSE coalesce({v}.category, labels({v})[0]) END"
+)
+LABELS_BY_PREFIX: dict[str, tuple[str, ...]] = {}
+for _node in schema.NODE_TYPES.values():
+    LABELS_BY_PREFIX.setdefault(_node.id_prefix, ())
+    LABELS_BY_PREFIX[_node.id_prefix] += (_node.label,)
+
+
+def native(value: Any) -> Any:
+    """Driver values -> plain Python (neo4j.time.Date -> datetime.date), recursively."""
+    if isinstance(value, dict):
+        return {k: native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [native(v) for v in value]
+    if hasattr(value, "to_native"):
+        return value.to_native()
+    return value
+
+
+def summary_from(v: str) -> str:
+    """Map projection of an entity node into `EntitySummary` fields."""
+    return (
+        f"{{entity_id: {v}.id, kind: labels({v})[0], name: coalesce({v}.name, {v}.id), "
+        f"uscc: {v}.uscc, customs_code: {v}.customs_code, id_number: {v}.id_number, "
+        f"risk_level: {v}.risk_level, risk_score: {v}.risk_score}}"
+    )
+
+
+def event_from(v: str) -> str:
+    """Map projection of an event node into `Event` fields."""
+    return (
+        f"{{event_id: {v}.id, type: {_EVENT_TYPE_CASE.format(v=v)}, date: {v}.date, "
+        f"category: {v}.category, amount: {v}.amount, description: {v}.description, "
+        f"source: {v}.source, record_id: {v}.record_id}}"
+    )
+
+
+def display_of(v: str) -> str:
+    return _DISPLAY_CASE.format(v=v)
+
+
+def labels_for_id(node_id: str) -> tuple[str, ...]:
+    return LABELS_BY_PREFIX.get(node_id[:1], ())
+
+
+class Cypher:
+    """Runs read queries with the store's database, degree cap and hubs whitelist bound."""
+
+    def __init__(
+        self, driver: Driver, database: str | None, degree_cap: int, whitelist: list[str]
+    ) -> None:
+        self.driver = driver
+        self.database = database
+        self.degree_cap = degree_cap
+        self.whitelist = whitelist
+
+    def run(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        params.setdefault("cap", self.degree_cap)
+        params.setdefault("wl", self.whitelist)
+        records, _, _ = self.driver.execute_query(
+            query,
+            parameters_=params,
+            database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        return [native(dict(r)) for r in records]
+
+    @staticmethod
+    def blocked(v: str) -> str:
+        """Boolean Cypher: node `v` exceeds the degree cap ($cap) or is a whitelisted hub ($wl)."""
+        return f"(COUNT {{ ({v})-[:{NETWORK}]-() }} > $cap OR {Cypher.whitelisted(v)})"
+
+    @staticmethod
+    def whitelisted(v: str) -> str:
+        """Boolean Cypher (never null): `v` is an Address / Phone on the hubs whitelist ($wl)."""
+        return (
+            f"(({v}:Address OR {v}:Phone) AND any(k IN [{v}.id, {v}.label, {v}.address_std, "
+            f"{v}.phone] WHERE k IS NOT NULL AND k IN $wl))"
+        )
+
+    @staticmethod
+    def violating(v: str) -> str:
+        return f"(({v}:Enterprise OR {v}:Person) AND EXISTS {{ ({v})-[:SUBJECT_OF]->() }})"
+
+    def locate(self, node_id: str) -> str | None:
+        """The label of the node with this ID, or None."""
+        for label in labels_for_id(node_id):
+            lab = schema.check_label(label)
+            if self.run(f"MATCH (n:{lab} {{id: $id}}) RETURN n.id AS id", id=node_id):
+                return label
+        return None

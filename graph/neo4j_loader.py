@@ -1,0 +1,599 @@
+"""Load a run folder into Neo4j as an idempotent, crash-safe diff sync.
+
+How a load works (`load_run`):
+
+1. Constraints and indexes from `graph.schema.constraints()` (uniqueness on `id` for every
+   label, lookup indexes on identifiers, uniqueness on `id` for every relationship type, and
+   the full-text index `schema.FULLTEXT_INDEX` with the `cjk` analyzer) are created first.
+2. The run's tables become node and relationship rows (`graph.neo4j_rows`); each row gets a
+   content hash of its label/type, endpoints and properties (not `run_id`).
+3. The `(id, hash)` sets already in the graph are read back and diffed against the rows:
+   only new or changed nodes/relationships are written, removed ones are deleted. Merges and
+   splits from `changelog.parquet` fall out of this (old IDs disappear, new IDs appear).
+4. Writes are batched parameterised `UNWIND $rows` statements, deletions first, then nodes,
+   then relationships; nodes are `MERGE`d on label + constrained `id` (`SET n = row` replaces
+   all properties); relationships are created between endpoints matched by their
+   constrained `id` (they are created only when absent from the graph's current state, and
+   a changed one is deleted and re-created; the uniqueness constraint on relationship `id`
+   rejects any duplicate).
+5. Shortcut: the meta node records a fingerprint of the run's files; loading a run the graph
+   already holds completely (same fingerprint, status 'ready') reads and writes nothing.
+   `full_diff=True` (`guanlian load --full-diff`) skips the shortcut and recomputes every
+   element's hash from its properties, so edits made outside the loader are repaired.
+
+What readers observe (the meta node `(:GuanlianMeta {id: 'current'})` holds `run_id`,
+`loaded_at`, `schema_version`, `status` and `loading_run_id`):
+
+* A sync whose diff has at most `atomic_limit` operations, when a completed run is already
+  loaded, is applied in ONE transaction together with the meta switch: readers see either the
+  previous run or the new one, never a mix.
+* A first load, or a sync with a larger diff, is applied in batches, each its own
+  transaction. While it runs, the meta node keeps the previous `run_id` with
+  `status = 'loading'` and `loading_run_id` = the new run, so `run_info()` keeps reporting
+  the previous run (or raises `NoRunLoaded` on a first load); graph queries may see part of
+  the new data during that window. The meta node is switched in the final transaction.
+* A load killed at any point leaves `status = 'loading'`; starting it again recomputes the
+  diff from what is actually in the graph and converges to exactly the graph a clean load
+  gives (`graph_checksum` is equal). Only one loader may run at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from neo4j import Driver, ManagedTransaction, Session
+
+from graph import schema, tables
+from graph.neo4j_cypher import native
+from graph.neo4j_rows import GraphRows, read_rows
+
+log = logging.getLogger(__name__)
+
+META_LABEL = "GuanlianMeta"
+META_ID = "current"
+HASH_PROP = "_hash"
+RUN_PROP = "run_id"
+_BOOKKEEPING = (HASH_PROP, RUN_PROP)
+DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_ATOMIC_LIMIT = 100_000
+STATE_FETCH_SIZE = 50_000
+LOADER_VERSION = 1  # bump when the rows derived from a run change shape
+
+BatchCallback = Callable[[str, int], None]
+
+
+def _session(driver: Driver, database: str | None, fetch_size: int = 1000) -> Session:
+    return driver.session(
+        database=database, notifications_min_severity="OFF", fetch_size=fetch_size
+    )
+
+
+# --- content hashing ----------------------------------------------------------------
+
+
+def clean_props(props: dict[str, Any]) -> dict[str, Any]:
+    """Drop nulls / NaN and the book-keeping keys (`run_id`, the stored hash)."""
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if key in _BOOKKEEPING or value is None:
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            continue
+        if isinstance(value, list | tuple):
+            value = [v for v in value if v is not None]
+        out[key] = value
+    return out
+
+
+def _digest(payload: tuple[Any, ...]) -> str:
+    # repr of plain Python values (str, int, float, bool, lists, datetime.date) is canonical;
+    # values read back from Neo4j go through `native` first so dates compare equal
+    return hashlib.blake2b(repr(payload).encode(), digest_size=16).hexdigest()
+
+
+def node_hash(label: str, props: dict[str, Any]) -> str:
+    """Content hash of a node: label and clean properties including `id` (see clean_props)."""
+    return _digest((label, sorted(props.items())))
+
+
+def rel_hash(rel_type: str, src: str, dst: str, props: dict[str, Any]) -> str:
+    """Content hash of a relationship: type, endpoints and clean properties including `id`."""
+    return _digest((rel_type, src, dst, sorted(props.items())))
+
+
+# --- schema setup ---------------------------------------------------------------------
+
+
+def ensure_schema(driver: Driver, database: str | None = None) -> list[str]:
+    """Create every constraint and index the loader and the store rely on (idempotent)."""
+    statements: list[str] = []
+    for c in schema.constraints():
+        label = schema.check_label(c.label)
+        statements.append(
+            f"CREATE CONSTRAINT {c.name} IF NOT EXISTS FOR (n:{label}) "
+            f"REQUIRE n.{schema.KEY} IS UNIQUE"
+        )
+        for prop in c.extra_indexes:
+            statements.append(
+                f"CREATE INDEX {c.name}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+            )
+    for rel_type in schema.REL_TYPES:
+        t = schema.check_rel_type(rel_type)
+        statements.append(
+            f"CREATE CONSTRAINT rel_{t.lower()}_id IF NOT EXISTS "
+            f"FOR ()-[r:{t}]-() REQUIRE r.{schema.KEY} IS UNIQUE"
+        )
+    statements.append(
+        f"CREATE CONSTRAINT meta_id IF NOT EXISTS FOR (n:{META_LABEL}) REQUIRE n.id IS UNIQUE"
+    )
+    labels = "|".join(schema.check_label(label) for label in schema.ENTITY_LABELS)
+    props = ", ".join(f"n.{p}" for p in schema.FULLTEXT_PROPS)
+    statements.append(
+        f"CREATE FULLTEXT INDEX {schema.FULLTEXT_INDEX} IF NOT EXISTS FOR (n:{labels}) "
+        f"ON EACH [{props}] OPTIONS {{indexConfig: {{`fulltext.analyzer`: 'cjk'}}}}"
+    )
+    with _session(driver, database) as session:
+        for stmt in statements:
+            session.run(stmt).consume()
+        session.run("CALL db.awaitIndexes(300)").consume()
+    return statements
+
+
+# --- reading the graph's current state ------------------------------------------------
+
+
+@dataclass
+class MetaState:
+    run_id: str | None = None
+    status: str | None = None
+    loading_run_id: str | None = None
+    loaded_at: str | None = None
+    schema_version: int | None = None
+    fingerprint: str | None = None
+    nodes: int = 0
+    relationships: int = 0
+
+
+def read_meta(driver: Driver, database: str | None = None) -> MetaState:
+    records, _, _ = driver.execute_query(
+        f"MATCH (m:{META_LABEL} {{id: $id}}) RETURN properties(m) AS p",
+        id=META_ID,
+        database_=database,
+    )
+    if not records:
+        return MetaState()
+    p = records[0]["p"]
+    return MetaState(
+        run_id=p.get("run_id"),
+        status=p.get("status"),
+        loading_run_id=p.get("loading_run_id"),
+        loaded_at=p.get("loaded_at"),
+        schema_version=p.get("schema_version"),
+        fingerprint=p.get("fingerprint"),
+        nodes=int(p.get("nodes") or 0),
+        relationships=int(p.get("relationships") or 0),
+    )
+
+
+State = dict[str, tuple[str, str | None]]  # element ID -> (label or type, content hash)
+
+
+def _existing_nodes(driver: Driver, database: str | None, recompute: bool = False) -> State:
+    """(label, hash) of every node: the stored hash, or recomputed from the properties."""
+    out: State = {}
+    for label in schema.NODE_TYPES:
+        lab = schema.check_label(label)
+        what = "properties(n) AS p" if recompute else f"n.{HASH_PROP} AS h"
+        with _session(driver, database, STATE_FETCH_SIZE) as session:
+            for rec in session.run(f"MATCH (n:{lab}) RETURN n.id AS id, {what}"):
+                h = node_hash(label, clean_props(native(rec["p"]))) if recompute else rec["h"]
+                out[rec["id"]] = (label, h)
+    return out
+
+
+def _existing_rels(driver: Driver, database: str | None, recompute: bool = False) -> State:
+    """(type, hash) of every relationship: the stored hash, or recomputed from its content."""
+    out: State = {}
+    for rel_type in schema.REL_TYPES:
+        t = schema.check_rel_type(rel_type)
+        what = f"r.{HASH_PROP} AS h"
+        if recompute:
+            what = "a.id AS src, b.id AS dst, properties(r) AS p"
+        with _session(driver, database, STATE_FETCH_SIZE) as session:
+            for rec in session.run(f"MATCH (a)-[r:{t}]->(b) RETURN r.id AS id, {what}"):
+                if recompute:
+                    p = clean_props(native(rec["p"]))
+                    out[rec["id"]] = (rel_type, rel_hash(rel_type, rec["src"], rec["dst"], p))
+                else:
+                    out[rec["id"]] = (rel_type, rec["h"])
+    return out
+
+
+# --- diff -----------------------------------------------------------------------------
+
+
+@dataclass
+class Diff:
+    node_deletes: dict[str, list[str]] = field(default_factory=dict)  # label -> ids
+    node_upserts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rel_deletes: dict[str, list[str]] = field(default_factory=dict)  # type -> ids
+    # (type, src label, dst label) -> rows
+    rel_creates: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return (
+            sum(map(len, self.node_deletes.values()))
+            + sum(map(len, self.node_upserts.values()))
+            + sum(map(len, self.rel_deletes.values()))
+            + sum(map(len, self.rel_creates.values()))
+        )
+
+
+def compute_diff(
+    rows: GraphRows,
+    nodes_now: dict[str, tuple[str, str | None]],
+    rels_now: dict[str, tuple[str, str | None]],
+    run_id: str,
+) -> Diff:
+    """What to write and delete so the graph holds exactly `rows`."""
+    diff = Diff()
+    wanted_label: dict[str, str] = {}
+    relabelled: set[str] = set()
+    for label, node_rows in rows.nodes.items():
+        for row in node_rows:
+            node_id = row[schema.KEY]
+            if node_id in wanted_label:
+                continue  # a repeated node ID: the first row stands
+            wanted_label[node_id] = label
+            h = node_hash(label, row)  # rows of GraphRows are clean (see neo4j_rows)
+            current = nodes_now.get(node_id)
+            if current is not None and current[0] != label:
+                relabelled.add(node_id)
+                diff.node_deletes.setdefault(current[0], []).append(node_id)
+            if current is None or current[0] != label or current[1] != h:
+                stored = dict(row, run_id=run_id)
+                stored[HASH_PROP] = h
+                diff.node_upserts.setdefault(label, []).append(stored)
+    for node_id, (label, _) in nodes_now.items():
+        if node_id not in wanted_label:
+            diff.node_deletes.setdefault(label, []).append(node_id)
+
+    wanted_rels: set[str] = set()
+    for rel_type, rel_rows in rows.rels.items():
+        for row in rel_rows:
+            rel_id, src, dst = row[schema.KEY], row["src"], row["dst"]
+            if src not in wanted_label or dst not in wanted_label:
+                continue  # dangling: counted by GraphRows.dangling
+            if rel_id in wanted_rels:
+                continue  # a repeated relationship ID: the first row stands
+            wanted_rels.add(rel_id)
+            props = {k: v for k, v in row.items() if k != "src" and k != "dst"}
+            h = rel_hash(rel_type, src, dst, props)
+            current = rels_now.get(rel_id)
+            endpoints_rebuilt = src in relabelled or dst in relabelled
+            if current is not None and (current[0] != rel_type or current[1] != h):
+                diff.rel_deletes.setdefault(current[0], []).append(rel_id)
+            if current is None or current[0] != rel_type or current[1] != h or endpoints_rebuilt:
+                stored = dict(props, run_id=run_id)
+                stored[HASH_PROP] = h
+                key = (rel_type, wanted_label[src], wanted_label[dst])
+                diff.rel_creates.setdefault(key, []).append({"src": src, "dst": dst, "p": stored})
+    for rel_id, (rel_type, _) in rels_now.items():
+        if rel_id not in wanted_rels:
+            diff.rel_deletes.setdefault(rel_type, []).append(rel_id)
+    return diff
+
+
+# --- applying a diff ------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _statements(diff: Diff) -> Iterator[tuple[str, str, list[Any]]]:
+    """(step name, cypher, rows) in the order that keeps the graph consistent."""
+    for rel_type, ids in sorted(diff.rel_deletes.items()):
+        t = schema.check_rel_type(rel_type)
+        yield (
+            f"delete {t}",
+            f"UNWIND $rows AS id MATCH ()-[r:{t} {{id: id}}]->() DELETE r",
+            ids,
+        )
+    for label, ids in sorted(diff.node_deletes.items()):
+        lab = schema.check_label(label)
+        yield (
+            f"delete {lab}",
+            f"UNWIND $rows AS id MATCH (n:{lab} {{id: id}}) DETACH DELETE n",
+            ids,
+        )
+    for label, node_rows in sorted(diff.node_upserts.items()):
+        lab = schema.check_label(label)
+        yield (
+            f"nodes {lab}",
+            f"UNWIND $rows AS row MERGE (n:{lab} {{id: row.id}}) SET n = row",
+            node_rows,
+        )
+    for (rel_type, src_label, dst_label), rel_rows in sorted(diff.rel_creates.items()):
+        t = schema.check_rel_type(rel_type)
+        a, b = schema.check_label(src_label), schema.check_label(dst_label)
+        yield (
+            f"rels {t}",
+            f"UNWIND $rows AS row MATCH (a:{a} {{id: row.src}}) MATCH (b:{b} {{id: row.dst}}) "
+            f"CREATE (a)-[r:{t}]->(b) SET r = row.p",
+            rel_rows,
+        )
+
+
+def _write_batch(tx: ManagedTransaction, query: str, batch: list[Any]) -> None:
+    tx.run(query, rows=batch).consume()
+
+
+_SWITCH_META = f"""
+MERGE (m:{META_LABEL} {{id: $id}})
+SET m.run_id = $run_id, m.status = 'ready', m.loading_run_id = null,
+    m.loaded_at = $loaded_at, m.schema_version = $schema_version,
+    m.nodes = $nodes, m.relationships = $relationships, m.fingerprint = $fingerprint
+"""
+
+_MARK_LOADING = f"""
+MERGE (m:{META_LABEL} {{id: $id}})
+SET m.status = 'loading', m.loading_run_id = $run_id, m.schema_version = $schema_version
+"""
+
+
+@dataclass
+class LoadReport:
+    run_id: str
+    previous_run_id: str | None
+    mode: str  # 'noop' | 'atomic' | 'batched'
+    nodes_written: int = 0
+    nodes_deleted: int = 0
+    rels_written: int = 0
+    rels_deleted: int = 0
+    nodes_total: int = 0
+    rels_total: int = 0
+    dangling_rels: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"run {self.run_id} ({self.mode}): {self.nodes_total} nodes, {self.rels_total} "
+            f"relationships; wrote {self.nodes_written} nodes / {self.rels_written} rels, "
+            f"deleted {self.nodes_deleted} nodes / {self.rels_deleted} rels in {self.seconds:.1f}s"
+        )
+
+
+@dataclass
+class LoadOptions:
+    batch_size: int = DEFAULT_BATCH_SIZE
+    atomic_limit: int = DEFAULT_ATOMIC_LIMIT
+    progress: bool = True
+    database: str | None = None
+    # called after each batch (committed in batched mode, inside the one transaction otherwise)
+    on_batch: BatchCallback | None = None
+    # diff against the graph's actual content even when it records this exact run: hashes are
+    # recomputed from the properties, so edits made outside the loader are repaired
+    full_diff: bool = False
+
+
+def _switch_params(run_id: str, rows: GraphRows) -> dict[str, Any]:
+    return {
+        "id": META_ID,
+        "run_id": run_id,
+        "loaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "schema_version": schema.SCHEMA_VERSION,
+        "nodes": rows.n_nodes(),
+        "relationships": rows.n_rels(),
+        "fingerprint": rows.fingerprint,
+    }
+
+
+def _apply_atomic(
+    driver: Driver, diff: Diff, run_id: str, rows: GraphRows, opts: LoadOptions
+) -> None:
+    def work(tx: ManagedTransaction) -> None:
+        for step, query, items in _statements(diff):
+            for chunk in _chunks(items, opts.batch_size):
+                batch = list(chunk)
+                tx.run(query, rows=batch).consume()
+                if opts.on_batch is not None:
+                    opts.on_batch(step, len(batch))
+        tx.run(_SWITCH_META, **_switch_params(run_id, rows)).consume()
+
+    with _session(driver, opts.database) as session:
+        session.execute_write(work)
+
+
+def _apply_batched(
+    driver: Driver, diff: Diff, run_id: str, rows: GraphRows, opts: LoadOptions
+) -> dict[str, float]:
+    """Each batch in its own transaction; returns seconds spent per step."""
+    from rich.progress import Progress
+
+    total = diff.size()
+    steps: dict[str, float] = {}
+    with (
+        _session(driver, opts.database) as session,
+        Progress(disable=not opts.progress, transient=True) as bar,
+    ):
+        session.run(
+            _MARK_LOADING, id=META_ID, run_id=run_id, schema_version=schema.SCHEMA_VERSION
+        ).consume()
+        task = bar.add_task(f"loading {run_id}", total=total)
+        for step, query, items in _statements(diff):
+            started = time.perf_counter()
+            for chunk in _chunks(items, opts.batch_size):
+                batch = list(chunk)
+                session.execute_write(_write_batch, query, batch)
+                bar.advance(task, len(batch))
+                if opts.on_batch is not None:
+                    opts.on_batch(step, len(batch))
+            steps[step] = steps.get(step, 0.0) + time.perf_counter() - started
+        session.execute_write(
+            lambda tx: tx.run(_SWITCH_META, **_switch_params(run_id, rows)).consume()
+        )
+    return steps
+
+
+def load_rows(driver: Driver, rows: GraphRows, opts: LoadOptions | None = None) -> LoadReport:
+    """Make the graph hold exactly `rows` (a sync against whatever it holds now)."""
+    opts = opts or LoadOptions()
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    ensure_schema(driver, opts.database)
+    timings["schema"] = time.perf_counter() - started
+    meta = read_meta(driver, opts.database)
+    t = time.perf_counter()
+    nodes_now = _existing_nodes(driver, opts.database, opts.full_diff)
+    rels_now = _existing_rels(driver, opts.database, opts.full_diff)
+    timings["read_state"] = time.perf_counter() - t
+    t = time.perf_counter()
+    diff = compute_diff(rows, nodes_now, rels_now, rows.run_id)
+    timings["diff"] = time.perf_counter() - t
+    report = LoadReport(
+        run_id=rows.run_id,
+        previous_run_id=meta.run_id,
+        mode="noop",
+        nodes_written=sum(map(len, diff.node_upserts.values())),
+        nodes_deleted=sum(map(len, diff.node_deletes.values())),
+        rels_written=sum(map(len, diff.rel_creates.values())),
+        rels_deleted=sum(map(len, diff.rel_deletes.values())),
+        nodes_total=rows.n_nodes(),
+        rels_total=rows.n_rels(),
+        dangling_rels=rows.dangling,
+    )
+    t = time.perf_counter()
+    if diff.size() == 0:
+        if meta.run_id != rows.run_id or meta.status != "ready":
+            driver.execute_query(
+                _SWITCH_META, **_switch_params(rows.run_id, rows), database_=opts.database
+            )
+    elif meta.run_id is not None and diff.size() <= opts.atomic_limit:
+        report.mode = "atomic"
+        _apply_atomic(driver, diff, rows.run_id, rows, opts)
+    else:
+        report.mode = "batched"
+        steps = _apply_batched(driver, diff, rows.run_id, rows, opts)
+        timings.update({f"write {k}": v for k, v in steps.items()})
+    timings["write"] = time.perf_counter() - t
+    report.seconds = time.perf_counter() - started
+    report.timings = timings
+    log.info("graph load: %s", report.summary(), extra={"run_id": rows.run_id})
+    return report
+
+
+def load_run(
+    driver: Driver,
+    run_dir: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: bool = True,
+    *,
+    atomic_limit: int = DEFAULT_ATOMIC_LIMIT,
+    database: str | None = None,
+    on_batch: BatchCallback | None = None,
+    full_diff: bool = False,
+) -> LoadReport:
+    """Sync the graph to the run in `run_dir` (see the module docstring for guarantees).
+
+    When the graph already holds exactly this run (status 'ready' and the same fingerprint of
+    the run's files, see `run_fingerprint`) nothing is read or written unless `full_diff`."""
+    opts = LoadOptions(
+        batch_size=batch_size,
+        atomic_limit=atomic_limit,
+        progress=progress,
+        database=database,
+        on_batch=on_batch,
+        full_diff=full_diff,
+    )
+    t = time.perf_counter()
+    tables.check_run(Path(run_dir))
+    fingerprint = run_fingerprint(Path(run_dir))
+    if not full_diff:
+        ensure_schema(driver, database)
+        meta = read_meta(driver, database)
+        if meta.status == "ready" and meta.fingerprint == fingerprint:
+            return LoadReport(
+                run_id=meta.run_id or "", previous_run_id=meta.run_id, mode="noop",
+                nodes_total=meta.nodes, rels_total=meta.relationships,
+                seconds=time.perf_counter() - t, timings={"fingerprint": time.perf_counter() - t},
+            )
+    rows = read_rows(Path(run_dir))
+    rows.fingerprint = fingerprint
+    read_seconds = time.perf_counter() - t
+    report = load_rows(driver, rows, opts)
+    report.timings["read_run"] = read_seconds
+    report.seconds += read_seconds
+    return report
+
+
+def run_fingerprint(run_dir: Path) -> str:
+    """sha256 over the run's input files (report, tables, risk) and the loader's versions."""
+    digest = hashlib.sha256(f"schema={schema.SCHEMA_VERSION};loader={LOADER_VERSION}".encode())
+    names = ["report.json", *(f"{t}.parquet" for t in (*tables.REQUIRED_TABLES, "risk"))]
+    for name in names:
+        path = run_dir / name
+        if path.is_file():
+            digest.update(name.encode())
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+# --- verification ---------------------------------------------------------------------
+
+
+@dataclass
+class GraphDigest:
+    checksum: str
+    nodes: int
+    relationships: int
+    stale_hashes: int  # elements whose stored hash does not match their content
+
+
+def graph_digest(driver: Driver, database: str | None = None) -> GraphDigest:
+    """Content checksum over every node and relationship (independent of load history).
+
+    Each element is hashed from its actual label/type, endpoints and properties (excluding
+    `run_id` and the stored hash); the checksum is sha256 over the sorted element lines.
+    """
+    lines: list[str] = []
+    stale = 0
+    n_nodes = n_rels = 0
+    with _session(driver, database) as session:
+        for label in schema.NODE_TYPES:
+            lab = schema.check_label(label)
+            for rec in session.run(f"MATCH (n:{lab}) RETURN n.id AS id, properties(n) AS p"):
+                h = node_hash(label, clean_props(native(rec["p"])))
+                stale += h != rec["p"].get(HASH_PROP)
+                lines.append(f"N|{label}|{rec['id']}|{h}")
+                n_nodes += 1
+        for rel_type in schema.REL_TYPES:
+            t = schema.check_rel_type(rel_type)
+            query = (
+                f"MATCH (a)-[r:{t}]->(b) RETURN r.id AS id, a.id AS src, b.id AS dst, "
+                "properties(r) AS p"
+            )
+            for rec in session.run(query):
+                h = rel_hash(rel_type, rec["src"], rec["dst"], clean_props(native(rec["p"])))
+                stale += h != rec["p"].get(HASH_PROP)
+                lines.append(f"R|{rel_type}|{rec['id']}|{h}")
+                n_rels += 1
+    lines.sort()
+    checksum = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return GraphDigest(checksum, n_nodes, n_rels, stale)
+
+
+def graph_checksum(driver: Driver, database: str | None = None) -> str:
+    return graph_digest(driver, database).checksum

@@ -1,0 +1,365 @@
+"""`Neo4jStore`: the `GraphReader` read interface in parameterised Cypher.
+
+Labels and relationship types in query text come only from `graph.schema` (validated with
+`check_label` / `check_rel_types`); every value is a parameter. Answers, orderings and
+tie-breaks follow the docstrings of `graph.store.GraphReader` exactly, so the contract tests
+can compare this store with the embedded one. Walks that need deterministic shortest-path
+tie-breaks (neighbourhood, exposure, paths) expand one BFS level per query; the risk catalogue
+lives in `graph.neo4j_catalogue`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date
+from functools import lru_cache
+from typing import TypeVar
+
+from neo4j import Driver
+
+from graph import schema
+from graph.models import (
+    BeneficialOwnership,
+    Cycle,
+    EntityProfile,
+    EntitySummary,
+    Event,
+    Evidence,
+    ExposureHit,
+    GraphEdge,
+    GraphNode,
+    Hub,
+    Path,
+    PhoenixPair,
+    Ring,
+    RiskReason,
+    RiskScore,
+    RunInfo,
+    SearchHit,
+    SharedController,
+    SourceRecord,
+    Subgraph,
+)
+from graph.neo4j_catalogue import Catalogue
+from graph.neo4j_conn import guarded
+from graph.neo4j_cypher import Cypher, event_from, summary_from
+from graph.neo4j_loader import META_ID, META_LABEL
+from graph.neo4j_walks import Walker
+from graph.risk_config import RiskConfig, load_risk_config
+from graph.store import (
+    DEFAULT_DEGREE_CAP,
+    MAX_CYCLE_LENGTH,
+    MAX_EXPOSURE_HOPS,
+    MAX_NEIGHBOURHOOD_DEPTH,
+    MAX_PATH_HOPS,
+    EntityKind,
+    IdentifierKind,
+    NoRunLoaded,
+)
+
+T = TypeVar("T")
+IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
+_LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
+MIN_SIMILARITY = 0.7
+_PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
+
+
+def _compact(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return frozenset(to_normal(p) for v in pinyin_dict.values() for p in v.split(","))
+
+
+def pinyin_terms(text: str) -> list[str]:
+    """Split run-together pinyin ("shanghaihuaxin") into syllables, greedy longest match.
+
+    The full-text index holds `name_pinyin` one syllable per token, so this lets a compact or
+    differently spaced pinyin query reach its candidates."""
+    known = _syllables()
+    letters = "".join(ch for ch in text.lower() if "a" <= ch <= "z")
+    out, i = [], 0
+    while i < len(letters):
+        for size in range(min(6, len(letters) - i), 0, -1):
+            if letters[i : i + size] in known:
+                out.append(letters[i : i + size])
+                i += size
+                break
+        else:
+            i += 1
+    return out
+
+
+def lucene_query(text: str) -> str:
+    """OR-query of the escaped text and, for Latin text, its pinyin syllables and the compact
+    pinyin as a prefix and an infix wildcard (pinyin may be indexed per syllable or run
+    together, as linkage writes it)."""
+    terms = [lucene_escape(text), *pinyin_terms(text)]
+    compact = "".join(ch for ch in text.lower() if "a" <= ch <= "z" or ch.isdigit())
+    if len(compact) >= 3 and compact.isascii():
+        terms += [f"{compact}*", f"*{compact}*"]
+    return " ".join(t for t in terms if t.strip())
+
+
+def lucene_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in text)
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+class Neo4jStore:
+    """Reads the graph a `graph.neo4j_loader` load wrote; every call is bounded."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        config: RiskConfig | None = None,
+        *,
+        degree_cap: int | None = None,
+        database: str | None = None,
+        uri: str = "neo4j",
+    ) -> None:
+        self.driver = driver
+        self.config = config or load_risk_config()
+        cap = degree_cap if degree_cap is not None else self.config.degree_cap
+        self.degree_cap = cap if cap is not None else DEFAULT_DEGREE_CAP
+        self.database = database
+        self.uri = uri
+        self.cypher = Cypher(driver, database, self.degree_cap, list(self.config.hubs_whitelist))
+        self.catalogue = Catalogue(self.cypher)
+        self.walker = Walker(self.cypher)
+
+    def _guard(self, fn: Callable[[], T]) -> T:
+        return guarded(self.uri, fn)
+
+    # --- state ------------------------------------------------------------------------
+    def run_info(self) -> RunInfo:
+        def go() -> RunInfo:
+            rows = self.cypher.run(
+                f"MATCH (m:{META_LABEL} {{id: $id}}) RETURN properties(m) AS p", id=META_ID
+            )
+            meta = rows[0]["p"] if rows else {}
+            if not meta.get("run_id"):
+                raise NoRunLoaded("Neo4j holds no completed run: run `guanlian load --run RUN`")
+            return RunInfo(
+                run_id=meta["run_id"],
+                loaded_at=meta.get("loaded_at"),
+                nodes=int(meta.get("nodes") or 0),
+                relationships=int(meta.get("relationships") or 0),
+            )
+
+        return self._guard(go)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.cypher.run("RETURN 1 AS ok")[0]["ok"] == 1)
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.driver.close()
+
+    # --- lookup -----------------------------------------------------------------------
+    def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
+        if kind not in IDENTIFIERS:
+            raise ValueError(f"unknown identifier kind {kind!r}")
+        wanted = "".join(value.split()).upper()
+        if not wanted:
+            return []
+
+        def go() -> list[str]:
+            ids: set[str] = set()
+            for label in schema.ENTITY_LABELS:
+                lab = schema.check_label(label)
+                query = f"MATCH (n:{lab} {{{kind}: $v}}) RETURN n.id AS id"
+                ids.update(r["id"] for r in self.cypher.run(query, v=wanted))
+            return sorted(ids)
+
+        return self._guard(go)
+
+    def search(
+        self,
+        text: str,
+        kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[SearchHit]:
+        """Identifier hits (1.0) and full-text candidates re-scored like the embedded store:
+        rapidfuzz WRatio against the names and the compacted pinyin, cut at MIN_SIMILARITY."""
+        from rapidfuzz import fuzz
+
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        query = text.strip()
+        labels = [schema.check_label(k) for k in kinds if k in schema.ENTITY_LABELS]
+        if not query or not labels:
+            return []
+        best: dict[str, tuple[float, str]] = {}
+        for kind in IDENTIFIERS:
+            for entity_id in self.find_by_identifier(kind, query):
+                best[entity_id] = (1.0, kind)
+        cypher = (
+            f"CALL db.index.fulltext.queryNodes('{schema.FULLTEXT_INDEX}', $q, {{limit: $n}}) "
+            "YIELD node RETURN node.id AS id, node.name AS name, node.names AS names, "
+            "node.name_pinyin AS pinyin"
+        )
+        rows = self._guard(
+            lambda: self.cypher.run(
+                cypher, q=lucene_query(query), n=max(500, 10 * (limit + offset))
+            )
+        )
+        compact = _compact(query)
+        cutoff = MIN_SIMILARITY * 100
+        for row in rows:
+            texts = sorted({t for t in (row["name"], *(row["names"] or [])) if t})
+            scored = [(fuzz.WRatio(query, t, score_cutoff=cutoff), "name") for t in texts]
+            if compact and row["pinyin"]:
+                score = fuzz.WRatio(compact, _compact(row["pinyin"]), score_cutoff=cutoff)
+                scored.append((score, "pinyin"))
+            for score, field in scored:
+                sim = round(score / 100.0, 4)
+                if score >= cutoff and (row["id"] not in best or sim > best[row["id"]][0]):
+                    best[row["id"]] = (sim, field)
+        summaries = self._guard(lambda: self._summaries(sorted(best)))
+        ranked = sorted(
+            (n for n in best if n in summaries and summaries[n].kind in labels),
+            key=lambda n: (-best[n][0], n),
+        )
+        return [
+            SearchHit(**summaries[n].model_dump(), match=best[n][1], similarity=best[n][0])
+            for n in ranked[offset : offset + limit]
+        ]
+
+    def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
+        rows = self.cypher.run(
+            "UNWIND $ids AS i MATCH (n:Enterprise|Person {id: i}) "
+            f"RETURN {summary_from('n')} AS s",
+            ids=list(ids),
+        )
+        return {r["s"]["entity_id"]: EntitySummary(**r["s"]) for r in rows}
+
+    def get_entity(self, entity_id: str) -> EntityProfile | None:
+        query = (
+            "MATCH (n:Enterprise|Person {id: $id}) "
+            f"RETURN {summary_from('n')} AS s, properties(n) AS p, "
+            f"COLLECT {{ MATCH (n)-[:SUBJECT_OF]->(e) RETURN {event_from('e')} }} AS events"
+        )
+        rows = self._guard(lambda: self.cypher.run(query, id=entity_id))
+        if not rows:
+            return None
+        s, p = rows[0]["s"], rows[0]["p"]
+        events = sorted((Event(**e) for e in rows[0]["events"]), key=lambda e: e.event_id)
+        events.sort(key=lambda e: e.date or date.min, reverse=True)
+        props = schema.NODE_TYPES[s["kind"]].properties
+        attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
+        sources = [SourceRecord(**r) for r in json.loads(p.get("source_records") or "[]")]
+        evidence = [
+            Evidence(**dict(e, match_weight=e.get("match_weight") or 0.0,
+                            match_probability=e.get("match_probability") or 0.0))
+            for e in json.loads(p.get("evidence") or "[]")
+        ]
+        return EntityProfile(
+            **s,
+            names=list(p.get("names") or []),
+            attributes=attributes,
+            sources=sorted(sources, key=lambda r: r.mention_id),
+            evidence=sorted(evidence, key=lambda e: (e.mention_id_l, e.mention_id_r)),
+            events=events,
+            risk=self.get_risk(entity_id),
+        )
+
+    def get_risk(self, entity_id: str) -> RiskScore | None:
+        query = (
+            "MATCH (n:Enterprise|Person {id: $id}) WHERE n.risk_score IS NOT NULL "
+            "RETURN n.risk_score AS score, n.risk_level AS level, n.risk_reasons AS reasons"
+        )
+        rows = self._guard(lambda: self.cypher.run(query, id=entity_id))
+        if not rows:
+            return None
+        reasons = json.loads(rows[0]["reasons"] or "[]")
+        return RiskScore(
+            entity_id=entity_id,
+            score=rows[0]["score"],
+            level=rows[0]["level"],
+            reasons=[RiskReason(**r) for r in reasons],
+        )
+
+    # --- walks ------------------------------------------------------------------------
+    def neighbourhood(
+        self,
+        entity_id: str,
+        depth: int = 1,
+        rel_types: Sequence[str] | None = None,
+        node_cap: int = 100,
+    ) -> Subgraph:
+        _check_range("depth", depth, 1, MAX_NEIGHBOURHOOD_DEPTH)
+        _check_range("node_cap", node_cap, 1, 10_000)
+        types = schema.check_rel_types(list(rel_types) if rel_types else None)
+        nodes, edges, truncated = self._guard(
+            lambda: self.walker.neighbourhood(entity_id, depth, types, node_cap)
+        )
+        return Subgraph(
+            nodes=[GraphNode(**n) for n in nodes],
+            edges=[GraphEdge(**e) for e in edges],
+            truncated=truncated,
+        )
+
+    def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
+        _check_range("max_hops", max_hops, 1, MAX_EXPOSURE_HOPS)
+        return self._guard(lambda: self.walker.exposure(entity_id, max_hops, limit))
+
+    def paths(
+        self,
+        source_id: str,
+        target_id: str,
+        max_hops: int = 4,
+        rel_types: Sequence[str] | None = None,
+        limit: int = 5,
+    ) -> list[Path]:
+        _check_range("max_hops", max_hops, 1, MAX_PATH_HOPS)
+        _check_range("limit", limit, 1, 1000)
+        types = schema.check_rel_types(list(rel_types) if rel_types else None)
+        return self._guard(
+            lambda: self.walker.paths(source_id, target_id, max_hops, types, limit)
+        )
+
+    # --- risk catalogue ---------------------------------------------------------------
+    def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
+        _check_range("min_firms", min_firms, 1, 1000)
+        return self._guard(lambda: self.catalogue.shared_controllers(min_firms, limit))
+
+    def phoenix_firms(self, limit: int = 50) -> list[PhoenixPair]:
+        return self._guard(lambda: self.catalogue.phoenix_firms(limit))
+
+    def hubs(
+        self, min_enterprises: int = 5, limit: int = 50, include_whitelisted: bool = False
+    ) -> list[Hub]:
+        _check_range("min_enterprises", min_enterprises, 2, 1_000_000)
+        return self._guard(
+            lambda: self.catalogue.hubs(min_enterprises, limit, include_whitelisted)
+        )
+
+    def ownership_cycles(self, max_length: int = 4, limit: int = 50) -> list[Cycle]:
+        _check_range("max_length", max_length, 1, MAX_CYCLE_LENGTH)
+        return self._guard(lambda: self.catalogue.ownership_cycles(max_length, limit))
+
+    def beneficial_owners(
+        self, entity_id: str, threshold_pct: float = 25.0
+    ) -> BeneficialOwnership | None:
+        if not 0 <= threshold_pct <= 100:
+            raise ValueError(f"threshold_pct must be between 0 and 100, got {threshold_pct}")
+        return self._guard(lambda: self.catalogue.beneficial_owners(entity_id, threshold_pct))
+
+    def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
+        _check_range("min_size", min_size, 2, 1_000_000)
+        return self._guard(lambda: self.catalogue.rings(min_size, limit))

@@ -1,0 +1,402 @@
+"""The risk query catalogue over a `GraphIndex` (pure Python, bounded).
+
+Semantics, orderings and tie-breaks are those documented on `graph.store.GraphReader`; the
+Neo4j store must give the same answers. Used by the embedded store and by the risk engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+
+import networkx as nx
+
+from graph.index import NETWORK, NODE_LABEL, GraphIndex
+from graph.models import (
+    BeneficialOwner,
+    BeneficialOwnership,
+    ControlledFirm,
+    Cycle,
+    ExposureHit,
+    GraphEdge,
+    GraphNode,
+    Hub,
+    Path,
+    PhoenixPair,
+    Ring,
+    SharedController,
+    Subgraph,
+)
+from graph.schema import CONTROL_TYPES, check_rel_types
+from graph.store import (
+    MAX_CYCLE_LENGTH,
+    MAX_EXPOSURE_HOPS,
+    MAX_NEIGHBOURHOOD_DEPTH,
+    MAX_PATH_HOPS,
+)
+
+PENALISING = frozenset({"PENALTY", "BLACKLISTING"})
+DEREGISTERED = ("注销", "吊销", "deregistered", "revoked")
+MAX_ENUMERATED_PATHS = 1000
+MAX_OWNERSHIP_PATHS = 10_000
+RING_CONNECTOR_CAP = 10  # a connector tying more enterprises is a hub, not a ring tie
+RING_MIN_VIOLATING = 2  # "containing violators": at least two
+RING_PERSON_TYPES = frozenset(CONTROL_TYPES)  # declarants (brokers) do not tie a ring
+
+
+def _bounded(value: int, low: int, high: int, name: str) -> int:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _path(ix: GraphIndex, nodes: list[str], edges: list[str]) -> Path:
+    types = [ix.edge_types[e] for e in edges]
+    return Path(nodes=nodes, edges=edges, types=types)
+
+
+def ring_id(smallest_member: str) -> str:
+    return "G" + hashlib.sha1(smallest_member.encode("utf-8")).hexdigest()[:12]
+
+
+# --- neighbourhood ----------------------------------------------------------------------------
+def neighbourhood(
+    ix: GraphIndex, entity_id: str, depth: int = 1, rel_types: Sequence[str] | None = None,
+    node_cap: int = 100,
+) -> Subgraph:
+    _bounded(depth, 1, MAX_NEIGHBOURHOOD_DEPTH, "depth")
+    _bounded(node_cap, 1, 10_000, "node_cap")
+    types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
+    if entity_id not in ix.g:
+        return Subgraph()
+    kept = [entity_id]
+    seen = {entity_id}
+    truncated = False
+    layer = [entity_id]
+    for _ in range(depth):
+        found: set[str] = set()
+        for node in layer:
+            if node != entity_id and ix.blocked(node):
+                truncated = True
+                continue
+            found.update(n for n, _, _ in ix.neighbours(node, types) if n not in seen)
+        layer = sorted(found)
+        seen.update(layer)
+        room = node_cap - len(kept)
+        if len(layer) > room:
+            truncated = True
+            layer = layer[:room]
+        kept.extend(layer)
+        if not layer:
+            break
+    kept_set = set(kept)
+    edges = {
+        key: GraphEdge(id=key, type=a["type"], source=s, target=d, share_pct=a.get("share_pct"))
+        for s in kept for d, es in ix.g.succ[s].items() if d in kept_set
+        for key, a in es.items() if a["type"] in types
+    }
+    nodes = [
+        GraphNode(id=n, kind=ix.g.nodes[n][NODE_LABEL], label=ix.display(n),
+                  risk_level=ix.risk.get(n, (None, None))[1])  # type: ignore[arg-type]
+        for n in sorted(kept)
+    ]
+    return Subgraph(nodes=nodes, edges=[edges[k] for k in sorted(edges)], truncated=truncated)
+
+
+# --- 1. shared controllers ------------------------------------------------------------------
+def shared_controllers(
+    ix: GraphIndex, min_firms: int = 2, limit: int = 50
+) -> list[SharedController]:
+    _bounded(min_firms, 1, 1000, "min_firms")
+    roles: dict[str, dict[str, set[str]]] = {}
+    for firm in ix.violating:
+        if ix.label(firm) != "Enterprise":
+            continue
+        for rtype in CONTROL_TYPES:
+            for ctrl, _, _ in ix.in_edges(firm, rtype):
+                roles.setdefault(ctrl, {}).setdefault(firm, set()).add(rtype)
+    ranked = []
+    for ctrl, by_firm in roles.items():
+        if len(by_firm) < min_firms:
+            continue
+        n_events = sum(len(ix.events.get(f, [])) for f in by_firm)
+        ranked.append((-len(by_firm), -n_events, ctrl))
+    ranked.sort()
+    out = []
+    for neg_firms, neg_events, ctrl in ranked[:limit]:
+        firms = [
+            ControlledFirm(entity_id=f, name=ix.display(f), roles=sorted(roles[ctrl][f]),
+                           events=ix.events.get(f, []))
+            for f in sorted(roles[ctrl])
+        ]
+        out.append(SharedController(controller=ix.summary(ctrl), firms=firms,
+                                    n_violating_firms=-neg_firms, n_events=-neg_events))
+    return out
+
+
+# --- 2. exposure ----------------------------------------------------------------------------
+def shortest_tree(
+    ix: GraphIndex, start: str, max_hops: int, types: frozenset[str] = NETWORK
+) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
+    """BFS distances and, per node, (parent, edge) of its first shortest path in path ordering."""
+    dist = {start: 0}
+    parent: dict[str, tuple[str, str]] = {}
+    layer = [start]
+    for hop in range(1, max_hops + 1):
+        best: dict[str, tuple[int, str, str]] = {}
+        for rank, node in enumerate(layer):
+            if node != start and ix.blocked(node):
+                continue
+            for nbr, edge, _ in ix.neighbours(node, types):
+                if nbr in dist:
+                    continue
+                cand = (rank, edge, node)
+                if nbr not in best or cand[:2] < best[nbr][:2]:
+                    best[nbr] = cand
+        if not best:
+            break
+        layer = sorted(best, key=lambda n: (best[n][0], n))
+        for node in layer:
+            dist[node] = hop
+            parent[node] = (best[node][2], best[node][1])
+    return dist, parent
+
+
+def _walk_back(parent: dict[str, tuple[str, str]], node: str) -> tuple[list[str], list[str]]:
+    nodes, edges = [node], []
+    while node in parent:
+        node, edge = parent[node]
+        nodes.append(node)
+        edges.append(edge)
+    return nodes[::-1], edges[::-1]
+
+
+def exposure(
+    ix: GraphIndex, entity_id: str, max_hops: int = 2, limit: int = 50
+) -> list[ExposureHit]:
+    _bounded(max_hops, 1, MAX_EXPOSURE_HOPS, "max_hops")
+    if entity_id not in ix.g:
+        return []
+    dist, parent = shortest_tree(ix, entity_id, max_hops)
+    hits = sorted((d, n) for n, d in dist.items() if d > 0 and n in ix.violating)
+    out = []
+    for hops, node in hits[:limit]:
+        nodes, edges = _walk_back(parent, node)
+        out.append(ExposureHit(
+            target=ix.summary(node), hops=hops, path=_path(ix, nodes, edges),
+            event_types=sorted({e.type for e in ix.events[node]}),
+        ))
+    return out
+
+
+# --- 3. phoenix firms -----------------------------------------------------------------------
+def _deregistered(status: object) -> bool:
+    return isinstance(status, str) and any(k in status.lower() for k in DEREGISTERED)
+
+
+def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
+    found: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
+    for pred in sorted(ix.violating):
+        if ix.label(pred) != "Enterprise" or not _deregistered(ix.g.nodes[pred].get("status")):
+            continue
+        dates = [e.date for e in ix.events[pred] if e.type in PENALISING and e.date is not None]
+        if not dates:
+            continue
+        ties: list[tuple[str, str, str]] = []  # (tag, via node, successor)
+        for tag, rtype in (("legal_rep", "LEGAL_REP_OF"), ("shareholder", "SHAREHOLDER_OF")):
+            for person, _, _ in ix.in_edges(pred, rtype):
+                if not ix.blocked(person):
+                    ties.extend((tag, person, succ) for succ, _, _ in ix.out_edges(person, rtype))
+        for addr, _, _ in ix.out_edges(pred, "LOCATED_AT"):
+            if not ix.blocked(addr):
+                ties.extend(("address", addr, s) for s, _, _ in ix.in_edges(addr, "LOCATED_AT"))
+        for tag, via, succ in ties:
+            if succ == pred or ix.label(succ) != "Enterprise":
+                continue
+            est = ix.g.nodes[succ].get("established")
+            if not isinstance(est, date) or min(dates) > est:
+                continue
+            tags, vias = found.setdefault((pred, succ), (set(), set()))
+            tags.add(tag)
+            vias.add(via)
+    order = ("legal_rep", "shareholder", "address")
+    pairs = []
+    for (pred, succ), (tags, vias) in found.items():
+        est = ix.g.nodes[succ]["established"]
+        penalty = max(e.date for e in ix.events[pred]
+                      if e.type in PENALISING and e.date is not None and e.date <= est)
+        pairs.append(PhoenixPair(
+            predecessor=ix.summary(pred), successor=ix.summary(succ),
+            shared=[t for t in order if t in tags], via=sorted(vias),
+            penalty_date=penalty, successor_established=est,
+        ))
+    pairs.sort(key=lambda p: (p.predecessor.entity_id, p.successor.entity_id))
+    pairs.sort(key=lambda p: p.successor_established or date.min, reverse=True)
+    return pairs[:limit]
+
+
+# --- 4. hubs --------------------------------------------------------------------------------
+def hubs(ix: GraphIndex, min_enterprises: int = 5, limit: int = 50,
+         include_whitelisted: bool = False) -> list[Hub]:
+    _bounded(min_enterprises, 2, 1_000_000, "min_enterprises")
+    out = []
+    for kind, rtype in (("Address", "LOCATED_AT"), ("Phone", "HAS_PHONE")):
+        for node in ix.nodes_with_label(kind):
+            firms = sorted({s for s, _, _ in ix.in_edges(node, rtype)
+                            if ix.label(s) == "Enterprise"})
+            if len(firms) < min_enterprises:
+                continue
+            white = ix.whitelisted(node)
+            if white and not include_whitelisted:
+                continue
+            out.append(Hub(hub_id=node, kind=kind, label=ix.display(node),  # type: ignore[arg-type]
+                           n_enterprises=len(firms), enterprises=firms, whitelisted=white,
+                           n_violating=sum(f in ix.violating for f in firms)))
+    out.sort(key=lambda h: (-h.n_violating, -h.n_enterprises, h.hub_id))
+    return out[:limit]
+
+
+# --- 5. ownership cycles --------------------------------------------------------------------
+def ownership_cycles(ix: GraphIndex, max_length: int = 4, limit: int = 50) -> list[Cycle]:
+    _bounded(max_length, 1, MAX_CYCLE_LENGTH, "max_length")
+    owns = nx.DiGraph()
+    edge: dict[tuple[str, str], tuple[str, float | None]] = {}
+    for s, d, key, a in ix.g.edges(keys=True, data=True):
+        if a["type"] == "SHAREHOLDER_OF" and ix.label(s) == "Enterprise":
+            if (s, d) not in edge or key < edge[(s, d)][0]:
+                edge[(s, d)] = (key, a.get("share_pct"))
+            owns.add_edge(s, d)
+    cycles = []
+    for cyc in nx.simple_cycles(owns, length_bound=max_length):
+        i = cyc.index(min(cyc))
+        nodes = cyc[i:] + cyc[:i]
+        pairs = list(zip(nodes, nodes[1:] + nodes[:1], strict=True))
+        cycles.append(Cycle(nodes=nodes, edges=[edge[p][0] for p in pairs],
+                            share_pcts=[edge[p][1] for p in pairs]))
+    cycles.sort(key=lambda c: (len(c.nodes), c.nodes))
+    return cycles[:limit]
+
+
+# --- 6. beneficial owners -------------------------------------------------------------------
+def beneficial_owners(ix: GraphIndex, entity_id: str,
+                      threshold_pct: float = 25.0) -> BeneficialOwnership | None:
+    if entity_id not in ix.g or not ix.is_entity(entity_id):
+        return None
+    if not 0 <= threshold_pct <= 100:
+        raise ValueError(f"threshold_pct must be between 0 and 100, got {threshold_pct}")
+    found: dict[str, list[tuple[float, list[str], list[str]]]] = {}
+    stack: list[tuple[list[str], list[str], float]] = [([entity_id], [], 1.0)]
+    n_paths = 0
+    while stack and n_paths < MAX_OWNERSHIP_PATHS:
+        nodes, edges, share = stack.pop()
+        node = nodes[-1]
+        ups = [(o, k, p) for o, k, p in ix.in_edges(node, "SHAREHOLDER_OF")
+               if p is not None and o not in nodes]
+        if node != entity_id and (not ups or ix.label(node) == "Person"):
+            found.setdefault(node, []).append((share, nodes[::-1], edges[::-1]))
+            n_paths += 1
+            continue
+        if len(edges) >= MAX_PATH_HOPS:
+            continue
+        for owner, key, pct in reversed(ups):
+            stack.append(([*nodes, owner], [*edges, key], share * float(pct) / 100.0))
+    totals = {o: round(sum(p[0] for p in ps) * 100.0, 4) for o, ps in found.items()}
+    ranked = sorted(totals, key=lambda o: (-totals[o], o))
+    owners = [
+        BeneficialOwner(
+            owner=ix.summary(o), effective_pct=totals[o],
+            paths=[_path(ix, n, e)
+                   for _, n, e in sorted(found[o], key=lambda p: (-p[0], p[1], p[2]))],
+        )
+        for o in ranked if totals[o] >= threshold_pct
+    ]
+    controller = None
+    if ranked and totals[ranked[0]] > 0:
+        controller = ix.summary(ranked[0])
+    else:
+        reps = ix.in_edges(entity_id, "LEGAL_REP_OF")
+        if reps:
+            controller = ix.summary(min(r for r, _, _ in reps))
+    return BeneficialOwnership(entity_id=entity_id, threshold_pct=threshold_pct, owners=owners,
+                               actual_controller=controller)
+
+
+# --- 7. paths -------------------------------------------------------------------------------
+def paths(ix: GraphIndex, source_id: str, target_id: str, max_hops: int = 4,
+          rel_types: Sequence[str] | None = None, limit: int = 5) -> list[Path]:
+    _bounded(max_hops, 1, MAX_PATH_HOPS, "max_hops")
+    _bounded(limit, 1, 1000, "limit")
+    types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
+    if source_id not in ix.g or target_id not in ix.g:
+        return []
+    if source_id == target_id:
+        return [Path(nodes=[source_id], edges=[], types=[])]
+    dist_s, _ = shortest_tree(ix, source_id, max_hops, types)
+    if target_id not in dist_s:
+        return []
+    total = dist_s[target_id]
+    dist_t, _ = shortest_tree(ix, target_id, total, types)
+    found: list[tuple[list[str], list[str]]] = []
+
+    def walk(nodes: list[str], edges: list[str]) -> None:
+        node = nodes[-1]
+        if node == target_id:
+            found.append((list(nodes), list(edges)))
+            return
+        if len(found) >= MAX_ENUMERATED_PATHS or (node != source_id and ix.blocked(node)):
+            return
+        step = len(nodes)
+        for nbr, edge, _ in ix.neighbours(node, types):
+            if dist_s.get(nbr) == step and dist_t.get(nbr) == total - step:
+                walk([*nodes, nbr], [*edges, edge])
+
+    walk([source_id], [])
+    found.sort()
+    return [_path(ix, n, e) for n, e in found[:limit]]
+
+
+# --- 8. rings -------------------------------------------------------------------------------
+def rings(ix: GraphIndex, min_size: int = 3, limit: int = 50) -> list[Ring]:
+    _bounded(min_size, 2, 1_000_000, "min_size")
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    connectors: dict[str, list[str]] = {}
+    for node, attrs in ix.g.nodes(data=True):
+        if attrs[NODE_LABEL] not in ("Person", "Address", "Phone") or ix.blocked(node):
+            continue
+        types = RING_PERSON_TYPES if attrs[NODE_LABEL] == "Person" else NETWORK
+        firms = sorted({n for n, _, _ in ix.neighbours(node, types)
+                        if ix.label(n) == "Enterprise"})
+        if not 2 <= len(firms) <= RING_CONNECTOR_CAP:
+            continue
+        connectors[node] = firms
+        root = find(firms[0])
+        for f in firms[1:]:
+            other = find(f)
+            if other != root:
+                parent[max(root, other)] = min(root, other)
+                root = min(root, other)
+    groups: dict[str, list[str]] = {}
+    for firm in parent:
+        groups.setdefault(find(firm), []).append(firm)
+    by_member: dict[str, list[str]] = {}
+    for conn, firms in connectors.items():
+        by_member.setdefault(find(firms[0]), []).append(conn)
+    out = []
+    for root, members in groups.items():
+        n_violating = sum(m in ix.violating for m in members)
+        if len(members) < min_size or n_violating < RING_MIN_VIOLATING:
+            continue
+        members.sort()
+        out.append(Ring(ring_id=ring_id(members[0]), enterprises=members,
+                        connectors=sorted(by_member.get(root, [])), n_violating=n_violating,
+                        size=len(members)))
+    out.sort(key=lambda r: (-r.n_violating, -r.size, r.ring_id))
+    return out[:limit]

@@ -1,0 +1,345 @@
+"""The explainable risk score of every enterprise and person, computed once after a load.
+
+`score_run(run_dir)` reads the run tables, computes the scores with vectorised pandas (no
+all-pairs, no per-entity graph walk) and writes `RUN/risk.parquet`
+(`entity_id, score, level, reasons, run_id`); lookups only read that file.
+
+Raw risk of an entity x (weights in graph/risk.yaml, see graph/risk_config.py):
+- own_events / blacklisting: Σ severity[type] · 0.5^(age_days / half_life_days) over x's events
+  (age against `as_of`, default the latest event date of the run). D(x) = that sum.
+- network: for every simple path x = n_h … n_0 = v of h ≤ max_hops network relationships to
+  another entity v with D(v) > 0, whose inner nodes are not blocked (degree cap, hubs
+  whitelist): D(v) · Π rel_weight(type) · hop_decay^h · Π_inner (deg(u) − 1)^(−degree_damping).
+  Paths contributing less than `min_contribution` are pruned. With `network_cap` > 0 the
+  network total N becomes network_cap · (1 − exp(−N / network_cap)) (diminishing returns).
+- hub: x is an enterprise at an address / phone tied to ≥ hub_min_enterprises enterprises
+  (not whitelisted): hub_weight · (hub_base + share of the *other* enterprises there that violate).
+- phoenix: x is the successor of a phoenix pair (graph.queries.phoenix_firms semantics).
+- shared_controller: x controls k ≥ 2 violating enterprises: controller_weight · (k − 1).
+
+score = 100 · (1 − exp(−raw / scale)); level by `levels`. Each reason's `contribution` is in
+score points (its share of raw × score), so the listed reasons sum to at most the score; the top
+`max_reasons` reasons are kept, largest first. Each reason carries its path (node and
+relationship IDs, from x outwards), its event IDs and, for every entity on the path merged from
+several mentions, up to MAX_EVIDENCE linkage evidence rows from evidence.parquet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graph.risk_config import RiskConfig, load_risk_config
+from graph.schema import CONTROL_TYPES, NETWORK_TYPES
+from graph.tables import RunTables, load_run, write_table
+
+MAX_EVIDENCE = 3
+PENALISING = ("PENALTY", "BLACKLISTING")
+DEREGISTERED = ("注销", "吊销", "deregistered", "revoked")
+
+
+@dataclass
+class _Graph:
+    """Integer-coded network: node IDs, labels, undirected edge list, degrees, blocked mask."""
+
+    ids: np.ndarray
+    code: dict[str, int]
+    is_entity: np.ndarray
+    edges: pd.DataFrame  # a, b, eid (str), type, w — both directions
+    degree: np.ndarray
+    blocked: np.ndarray
+
+
+def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
+    frames = t.node_frames
+    labels = [(label, f["id"].to_numpy(dtype=object)) for label, f in frames.items()]
+    ids = np.concatenate([ids for _, ids in labels])
+    is_entity = np.concatenate(
+        [np.full(len(i), label in ("Enterprise", "Person")) for label, i in labels]
+    )
+    code = {n: i for i, n in enumerate(ids.tolist())}
+    rel = pd.concat(
+        [t.rel_frames[r][["id", "src", "dst"]].assign(type=r) for r in NETWORK_TYPES],
+        ignore_index=True,
+    )
+    rel = rel[rel["src"].isin(code.keys()) & rel["dst"].isin(code.keys())]
+    a = rel["src"].map(code).to_numpy(dtype=np.int64)
+    b = rel["dst"].map(code).to_numpy(dtype=np.int64)
+    w = rel["type"].map(cfg.rel_weights).fillna(0.0).to_numpy(dtype=float)
+    edges = pd.DataFrame({
+        "a": np.concatenate([a, b]), "b": np.concatenate([b, a]),
+        "eid": np.concatenate([rel["id"].to_numpy(dtype=object)] * 2),
+        "type": np.concatenate([rel["type"].to_numpy(dtype=object)] * 2),
+        "w": np.concatenate([w, w]),
+    })
+    degree = np.bincount(edges["a"].to_numpy(), minlength=len(ids))
+    white = set(cfg.hubs_whitelist)
+    blocked = degree > cfg.degree_cap
+    for label, col in (("Address", "address_std"), ("Phone", "phone")):
+        f = frames[label]
+        hit = f["id"].isin(white) | f[col].isin(white)
+        for node in f.loc[hit, "id"]:
+            blocked[code[node]] = True
+    return _Graph(ids, code, is_entity, edges, degree, blocked)
+
+
+def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, date]:
+    """Per event: entity code, event_id, type, weight (severity × recency)."""
+    ev = t.events[t.events["entity_id"].isin(g.code.keys())].copy()
+    dates = pd.to_datetime(ev["date"])
+    as_of = cfg.as_of or (dates.max().date() if len(ev) and dates.notna().any() else date.today())
+    age = (pd.Timestamp(as_of) - dates).dt.days.clip(lower=0).fillna(cfg.half_life_days * 3)
+    ev["w"] = ev["type"].map(cfg.severity).fillna(0.0) * np.power(0.5, age / cfg.half_life_days)
+    ev["n"] = ev["entity_id"].map(g.code)
+    return ev[["n", "event_id", "type", "date", "w"]], as_of
+
+
+def _paths(g: _Graph, direct: np.ndarray, cfg: RiskConfig) -> list[pd.DataFrame]:
+    """Network contributions per hop: columns t (target code), c, n0.., e1.. (source first)."""
+    out: list[pd.DataFrame] = []
+    edges = g.edges[["a", "b", "eid", "w"]]
+    damp = np.power(np.maximum(g.degree - 1, 1).astype(float), -cfg.degree_damping)
+    src = np.flatnonzero(direct > 0)
+    frame = pd.DataFrame({"n0": src, "c": direct[src]})
+    for h in range(1, cfg.max_hops + 1):
+        prev = f"n{h - 1}"
+        if h > 1:  # the previous end becomes an inner node: must not be blocked
+            ok = ~g.blocked[frame[prev].to_numpy()]
+            frame = frame[ok]
+            frame = frame.assign(c=frame["c"].to_numpy() * damp[frame[prev].to_numpy()])
+        step = frame.merge(edges, left_on=prev, right_on="a", how="inner")
+        step = step.rename(columns={"b": f"n{h}", "eid": f"e{h}"}).drop(columns=["a"])
+        step["c"] = step["c"] * step["w"] * cfg.hop_decay
+        step = step.drop(columns=["w"])
+        end = step[f"n{h}"].to_numpy()
+        simple = np.ones(len(step), dtype=bool)
+        for k in range(h):
+            simple &= step[f"n{k}"].to_numpy() != end
+        step = step[simple & (step["c"].to_numpy() >= cfg.min_contribution)]
+        hits = step[g.is_entity[step[f"n{h}"].to_numpy()]]
+        out.append(hits.assign(t=hits[f"n{h}"]))
+        frame = step
+        if frame.empty:
+            break
+    return out
+
+
+def _hubs(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd.DataFrame:
+    """Columns t, c, hub (code), eid for enterprises at non-whitelisted hubs."""
+    parts = []
+    for rtype in ("LOCATED_AT", "HAS_PHONE"):
+        f = t.rel_frames[rtype]
+        f = f[f["src_label"] == "Enterprise"]
+        parts.append(pd.DataFrame({
+            "t": f["src"].map(g.code), "hub": f["dst"].map(g.code), "eid": f["id"],
+        }))
+    m = pd.concat(parts, ignore_index=True).dropna()
+    m = m.astype({"t": np.int64, "hub": np.int64})
+    m["v"] = violating[m["t"].to_numpy()].astype(float)
+    stats = m.groupby("hub").agg(n=("t", "size"), nv=("v", "sum"))
+    m = m.join(stats, on="hub")
+    whitelisted = g.blocked[m["hub"].to_numpy()] & (g.degree[m["hub"].to_numpy()] <= cfg.degree_cap)
+    m = m[(m["n"] >= cfg.hub_min_enterprises) & ~whitelisted]
+    share = (m["nv"] - m["v"]) / (m["n"] - 1)
+    return m.assign(c=cfg.hub_weight * (cfg.hub_base + share))[["t", "c", "hub", "eid"]]
+
+
+def _phoenix(t: RunTables, g: _Graph, ev: pd.DataFrame, cfg: RiskConfig) -> pd.DataFrame:
+    """Columns t (successor), c, via, pred, e_pred, e_succ (graph.queries.phoenix_firms rules)."""
+    ent = t.node_frames["Enterprise"]
+    status = ent["status"].fillna("").str.lower()
+    dereg = set(ent.loc[status.map(lambda s: any(k in s for k in DEREGISTERED)), "id"])
+    pen = ev[ev["type"].isin(PENALISING) & ev["date"].notna()]
+    first = pen.assign(id=g.ids[pen["n"].to_numpy()]).groupby("id")["date"].min()
+    first = first[first.index.isin(dereg)]
+    est = ent.set_index("id")["established"]
+    rows = []
+    for rtype in ("LEGAL_REP_OF", "SHAREHOLDER_OF", "LOCATED_AT"):
+        f = t.rel_frames[rtype]
+        if rtype == "LOCATED_AT":
+            f = f[f["src_label"] == "Enterprise"]
+            f = f.rename(columns={"src": "firm", "dst": "via"})
+        else:
+            f = f[f["dst_label"] == "Enterprise"].rename(columns={"src": "via", "dst": "firm"})
+        f = f[~g.blocked[f["via"].map(g.code).to_numpy(dtype=np.int64)]] if len(f) else f
+        pred = f[f["firm"].isin(first.index)][["firm", "via", "id"]]
+        pairs = pred.merge(f[["firm", "via", "id"]], on="via", suffixes=("_p", "_s"))
+        rows.append(pairs[pairs["firm_p"] != pairs["firm_s"]])
+    p = pd.concat(rows, ignore_index=True)
+    p["est"] = p["firm_s"].map(est)
+    p["first"] = p["firm_p"].map(first)
+    p = p[p["est"].notna() & (p["first"] <= p["est"])]
+    p = p.sort_values(["firm_s", "firm_p", "via"]).drop_duplicates(["firm_s", "firm_p"])
+    return pd.DataFrame({
+        "t": p["firm_s"].map(g.code), "c": cfg.phoenix_weight, "via": p["via"],
+        "pred": p["firm_p"], "e_pred": p["id_p"], "e_succ": p["id_s"],
+    })
+
+
+def _controllers(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd.DataFrame:
+    """Columns t (controller), c, firms (list of violating controlled firm IDs)."""
+    f = pd.concat([t.rel_frames[r][["src", "dst", "dst_label"]] for r in CONTROL_TYPES])
+    f = f[f["dst_label"] == "Enterprise"].drop_duplicates(["src", "dst"])
+    f = f[violating[f["dst"].map(g.code).to_numpy(dtype=np.int64)]]
+    firms = f.sort_values("dst").groupby("src")["dst"].agg(list)
+    firms = firms[firms.map(len) >= 2]
+    return pd.DataFrame({
+        "t": firms.index.map(g.code), "c": [cfg.controller_weight * (len(v) - 1) for v in firms],
+        "firms": firms.to_numpy(),
+    })
+
+
+def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
+    """Scores of every Enterprise and Person: the risk.parquet rows as a DataFrame."""
+    cfg = cfg or load_risk_config()
+    g = _graph(t, cfg)
+    n = len(g.ids)
+    ev, as_of = _direct(t, cfg, g)
+    direct = np.bincount(ev["n"].to_numpy(dtype=np.int64), weights=ev["w"].to_numpy(), minlength=n)
+    violating = np.bincount(ev["n"].to_numpy(dtype=np.int64), minlength=n) > 0
+    reasons: list[pd.DataFrame] = []  # columns t, c, rule, nodes, edges, events
+
+    for rule, mask in (("own_events", ev["type"] != "BLACKLISTING"),
+                       ("blacklisting", ev["type"] == "BLACKLISTING")):
+        part = ev[mask].sort_values(["n", "event_id"])
+        agg = part.groupby("n").agg(c=("w", "sum"), events=("event_id", list))
+        reasons.append(pd.DataFrame({
+            "t": agg.index, "c": agg["c"], "rule": rule,
+            "nodes": [[g.ids[i]] for i in agg.index], "edges": [[] for _ in agg.index],
+            "events": agg["events"],
+        }))
+    for h, hop in enumerate(_paths(g, direct, cfg), start=1):
+        node_cols = [f"n{k}" for k in range(h, -1, -1)]
+        edge_cols = [f"e{k}" for k in range(h, 0, -1)]
+        nodes = np.stack([g.ids[hop[c].to_numpy()] for c in node_cols], axis=1).tolist()
+        reasons.append(pd.DataFrame({
+            "t": hop["t"].to_numpy(), "c": hop["c"].to_numpy(), "rule": f"network_{h}",
+            "nodes": nodes, "edges": hop[edge_cols].to_numpy().tolist(), "events": None,
+        }))
+    hub = _hubs(t, g, violating, cfg)
+    reasons.append(pd.DataFrame({
+        "t": hub["t"].to_numpy(), "c": hub["c"].to_numpy(), "rule": "hub",
+        "nodes": [[g.ids[a], g.ids[b]] for a, b in zip(hub["t"], hub["hub"], strict=True)],
+        "edges": [[e] for e in hub["eid"]], "events": None,
+    }))
+    phx = _phoenix(t, g, ev, cfg)
+    reasons.append(pd.DataFrame({
+        "t": phx["t"].to_numpy(), "c": phx["c"].to_numpy(), "rule": "phoenix",
+        "nodes": [[g.ids[s], v, p] for s, v, p in zip(phx["t"], phx["via"], phx["pred"],
+                                                       strict=True)],
+        "edges": [[a, b] for a, b in zip(phx["e_succ"], phx["e_pred"], strict=True)],
+        "events": None,
+    }))
+    ctl = _controllers(t, g, violating, cfg)
+    reasons.append(pd.DataFrame({
+        "t": ctl["t"].to_numpy(), "c": ctl["c"].to_numpy(), "rule": "shared_controller",
+        "nodes": [[g.ids[x], *fs] for x, fs in zip(ctl["t"], ctl["firms"], strict=True)],
+        "edges": [[] for _ in range(len(ctl))], "events": None,
+    }))
+    allr = pd.concat([r for r in reasons if len(r)], ignore_index=True)
+    if cfg.network_cap > 0:  # diminishing returns: Σ network → cap · (1 − exp(−Σ / cap))
+        net = allr["rule"].str.startswith("network_").to_numpy()
+        t_net = allr["t"].to_numpy(dtype=np.int64)[net]
+        total = np.bincount(t_net, weights=allr["c"].to_numpy()[net], minlength=n)
+        capped = cfg.network_cap * (1.0 - np.exp(-total / cfg.network_cap))
+        factor = np.divide(capped, total, out=np.ones(n), where=total > 0)
+        c = allr["c"].to_numpy().copy()
+        c[net] *= factor[t_net]
+        allr = allr.assign(c=c)
+    raw = np.bincount(allr["t"].to_numpy(dtype=np.int64), weights=allr["c"].to_numpy(),
+                      minlength=n)
+    return _finish(t, cfg, g, raw, allr, as_of)
+
+
+def _evidence_lookup(t: RunTables, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    ev = t.evidence[t.evidence["entity_id"].isin(wanted)]
+    ev = ev.sort_values(["entity_id", "mention_id_l", "mention_id_r"])
+    out: dict[str, list[dict[str, Any]]] = {}
+    cols = ("entity_id", "mention_id_l", "mention_id_r", "method", "match_weight",
+            "match_probability", "features")
+    for ent, left, right, method, weight, prob, feats in zip(
+        *(ev[c].tolist() for c in cols), strict=True
+    ):
+        rows = out.setdefault(str(ent), [])
+        if len(rows) < MAX_EVIDENCE:
+            rows.append({
+                "mention_id_l": left, "mention_id_r": right, "method": method,
+                "match_weight": float(weight or 0.0), "match_probability": float(prob or 0.0),
+                "features": json.loads(feats) if isinstance(feats, str) else [],
+            })
+    return out
+
+
+def _summary(rule: str, nodes: list[str], events: list[str]) -> str:
+    if rule in ("own_events", "blacklisting"):
+        return f"{len(events)} own {'blacklisting' if rule == 'blacklisting' else 'event'}(s)"
+    if rule.startswith("network_"):
+        return f"violating {nodes[-1]} {len(nodes) - 1} hop(s) away via {' → '.join(nodes[1:-1])}"
+    if rule == "hub":
+        return f"registered at hub {nodes[1]} shared with violating enterprises"
+    if rule == "phoenix":
+        return f"successor of penalised, deregistered {nodes[2]} via {nodes[1]}"
+    return f"controls {len(nodes) - 1} violating enterprises"
+
+
+def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.DataFrame,
+            as_of: date) -> pd.DataFrame:
+    score = 100.0 * (1.0 - np.exp(-raw / cfg.scale))
+    allr = allr.assign(pts=allr["c"].to_numpy() * score[allr["t"].to_numpy(dtype=np.int64)]
+                       / np.maximum(raw[allr["t"].to_numpy(dtype=np.int64)], 1e-12))
+    allr = allr.assign(key=allr["nodes"].map(" ".join))
+    allr = allr.sort_values(["t", "pts", "key"], ascending=[True, False, True])
+    top = allr.groupby("t", sort=False).head(cfg.max_reasons)
+    merged = set(t.entities.loc[t.entities["n_mentions"].fillna(1) > 1, "entity_id"])
+    on_paths = {x for ns in top["nodes"] for x in ns if x in merged}
+    evidence = _evidence_lookup(t, on_paths)
+    texts: dict[int, list[dict[str, Any]]] = {}
+    cols = ("t", "rule", "pts", "nodes", "edges", "events")
+    for target, rule, pts, path, edges, events in zip(*(top[c].tolist() for c in cols),
+                                                      strict=True):
+        nodes = [str(x) for x in path]
+        event_ids = [str(e) for e in events] if isinstance(events, list) else []
+        texts.setdefault(int(target), []).append({
+            "rule": rule, "contribution": round(float(pts), 2),
+            "summary": _summary(rule, nodes, event_ids),
+            "path_nodes": nodes, "path_edges": [str(e) for e in edges],
+            "event_ids": event_ids,
+            "evidence": {x: evidence[x] for x in nodes if x in evidence},
+        })
+    ent = np.flatnonzero(g.is_entity)
+    levels = np.where(score >= cfg.levels.high, "high",
+                      np.where(score >= cfg.levels.medium, "medium", "low"))
+    out = pd.DataFrame({
+        "entity_id": g.ids[ent], "score": np.round(score[ent], 4), "level": levels[ent],
+        "reasons": [json.dumps(texts.get(int(i), []), ensure_ascii=False, default=str)
+                    for i in ent],
+        "run_id": t.run_id,
+    })
+    out.attrs["as_of"] = as_of.isoformat()
+    return out.sort_values("entity_id").reset_index(drop=True)
+
+
+def score_run(run_dir: Path | str, cfg: RiskConfig | None = None) -> dict[str, Any]:
+    """Compute and write RUN/risk.parquet; returns a small summary (counts per level, seconds)."""
+    started = time.perf_counter()
+    tables = load_run(run_dir)
+    scores = compute_scores(tables, cfg)
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in row.items()} for row in scores.to_dict("records")
+    ]
+    write_table(Path(run_dir), "risk", rows)
+    levels = scores["level"].value_counts().to_dict()
+    return {
+        "run_id": tables.run_id, "entities": len(scores), "as_of": scores.attrs.get("as_of"),
+        "levels": {k: int(levels.get(k, 0)) for k in ("low", "medium", "high")},
+        "seconds": round(time.perf_counter() - started, 2),
+        "max_score": float(scores["score"].max()) if len(scores) else math.nan,
+    }

@@ -1,0 +1,83 @@
+"""Risk configuration: weights, thresholds and the hubs whitelist (YAML describes data).
+
+`load_risk_config()` reads `GUANLIAN_RISK_CONFIG` if set, else the packaged `graph/risk.yaml`.
+Every field has a documented default, so an empty file is a valid configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from graph.store import DEFAULT_DEGREE_CAP
+
+DEFAULT_PATH = Path(__file__).with_name("risk.yaml")
+ENV_VAR = "GUANLIAN_RISK_CONFIG"
+
+
+class Levels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medium: float = 30.0
+    high: float = 60.0
+
+
+class RiskConfig(BaseModel):
+    """Weights of the risk score; see graph/risk.yaml for the meaning of each field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    as_of: date | None = None
+    half_life_days: float = Field(default=1095.0, gt=0)
+    severity: dict[str, float] = Field(
+        default_factory=lambda: {"PENALTY": 2.0, "INSPECTION_FAILURE": 1.2, "BLACKLISTING": 3.0}
+    )
+    max_hops: int = Field(default=2, ge=0, le=4)
+    hop_decay: float = Field(default=0.5, ge=0, le=1)
+    rel_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "LEGAL_REP_OF": 1.0, "SHAREHOLDER_OF": 0.8, "DIRECTOR_OF": 0.6,
+            "SUPERVISOR_OF": 0.4, "MANAGER_OF": 0.5, "DECLARANT_FOR": 0.3,
+            "LOCATED_AT": 0.5, "HAS_PHONE": 0.6,
+        }
+    )
+    degree_damping: float = Field(default=0.5, ge=0)
+    min_contribution: float = Field(default=0.005, ge=0)
+    network_cap: float = Field(default=0.0, ge=0)
+    hub_min_enterprises: int = Field(default=5, ge=2)
+    hub_weight: float = Field(default=0.6, ge=0)
+    hub_base: float = Field(default=0.3, ge=0)
+    phoenix_weight: float = Field(default=1.2, ge=0)
+    controller_weight: float = Field(default=0.4, ge=0)
+    scale: float = Field(default=4.0, gt=0)
+    levels: Levels = Field(default_factory=Levels)
+    max_reasons: int = Field(default=5, ge=1)
+    degree_cap: int = Field(default=DEFAULT_DEGREE_CAP, ge=1)
+    hubs_whitelist: list[str] = Field(default_factory=list)
+
+    def level(self, score: float) -> str:
+        if score >= self.levels.high:
+            return "high"
+        if score >= self.levels.medium:
+            return "medium"
+        return "low"
+
+
+def read_risk_config(path: Path) -> RiskConfig:
+    """Parse one YAML file (ValueError with the path on a bad file)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return RiskConfig.model_validate(data)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise ValueError(f"bad risk configuration {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def load_risk_config() -> RiskConfig:
+    """The configured RiskConfig ($GUANLIAN_RISK_CONFIG, else graph/risk.yaml), cached."""
+    return read_risk_config(Path(os.environ.get(ENV_VAR) or DEFAULT_PATH))

@@ -1,0 +1,381 @@
+"""Read a linkage run folder (docs/contracts.md); derive the graph's node and relationship rows.
+
+`load_run(run_dir)` checks the folder, reads the Parquet tables and derives what `linkage/` does
+not write itself: Address and Phone nodes from the entities' `address_std` / `phone`, event nodes
+from `events.parquet`, and the LOCATED_AT / HAS_PHONE / SUBJECT_OF relationships. Every node and
+relationship row carries its provenance (`mention_ids`, `run_id`).
+
+Deterministic IDs of derived rows (same inputs, same IDs, on every machine):
+- Address: ``"A" + sha1(address_std)[:12]``; Phone: ``"T" + E.164 digits without "+"``.
+- LOCATED_AT / HAS_PHONE: ``"R" + sha1("TYPE|src|dst|m")[:12]`` where ``m`` is the smallest
+  mention ID of the entity that carries this address / phone ("" when none does).
+- SUBJECT_OF: ``"R" + sha1("SUBJECT_OF|entity_id|event_id|event mention_id")[:12]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
+import pyarrow as pa
+
+from graph.schema import ENTITY_LABEL_BY_KIND, EVENT_LABEL_BY_TYPE, NODE_TYPES, REL_TYPES
+
+SUPPORTED_VERSIONS = frozenset({1})
+LIST = pa.list_(pa.string())
+
+# Arrow schemas of the run tables graph/ reads or writes (docs/contracts.md).
+MENTIONS_SCHEMA = pa.schema([
+    ("mention_id", pa.string()), ("source", pa.string()), ("record_id", pa.string()),
+    ("role", pa.string()), ("kind", pa.string()), ("entity_id", pa.string()),
+    ("name", pa.string()), ("name_std", pa.string()), ("name_pinyin", pa.string()),
+    ("uscc", pa.string()), ("uscc_valid", pa.bool_()), ("id_number", pa.string()),
+    ("id_valid", pa.bool_()), ("customs_code", pa.string()), ("reg_no", pa.string()),
+    ("phone", pa.string()), ("address", pa.string()), ("address_std", pa.string()),
+    ("province", pa.string()), ("city", pa.string()), ("district", pa.string()),
+    ("birth_date", pa.date32()), ("established", pa.date32()), ("status", pa.string()),
+    ("record_date", pa.date32()), ("run_id", pa.string()),
+])
+ENTITIES_SCHEMA = pa.schema([
+    ("entity_id", pa.string()), ("kind", pa.string()), ("name", pa.string()), ("names", LIST),
+    ("name_pinyin", pa.string()), ("uscc", pa.string()), ("customs_code", pa.string()),
+    ("reg_no", pa.string()), ("id_number", pa.string()), ("phone", pa.string()),
+    ("address", pa.string()), ("address_std", pa.string()), ("province", pa.string()),
+    ("city", pa.string()), ("established", pa.date32()), ("status", pa.string()),
+    ("birth_date", pa.date32()), ("n_mentions", pa.int64()), ("sources", LIST),
+    ("mention_ids", LIST), ("run_id", pa.string()),
+])
+RELATIONS_SCHEMA = pa.schema([
+    ("relation_id", pa.string()), ("type", pa.string()), ("src", pa.string()),
+    ("dst", pa.string()), ("share_pct", pa.float64()), ("role", pa.string()),
+    ("start_date", pa.date32()), ("end_date", pa.date32()), ("mention_ids", LIST),
+    ("sources", LIST), ("run_id", pa.string()),
+])
+EVENTS_SCHEMA = pa.schema([
+    ("event_id", pa.string()), ("type", pa.string()), ("entity_id", pa.string()),
+    ("date", pa.date32()), ("category", pa.string()), ("amount", pa.float64()),
+    ("description", pa.string()), ("source", pa.string()), ("record_id", pa.string()),
+    ("mention_id", pa.string()), ("run_id", pa.string()),
+])
+EVIDENCE_SCHEMA = pa.schema([
+    ("entity_id", pa.string()), ("mention_id_l", pa.string()), ("mention_id_r", pa.string()),
+    ("match_weight", pa.float64()), ("match_probability", pa.float64()),
+    ("method", pa.string()), ("features", pa.string()), ("run_id", pa.string()),
+])
+RISK_SCHEMA = pa.schema([
+    ("entity_id", pa.string()), ("score", pa.float64()), ("level", pa.string()),
+    ("reasons", pa.string()), ("run_id", pa.string()),
+])
+SCHEMAS: dict[str, pa.Schema] = {
+    "mentions": MENTIONS_SCHEMA, "entities": ENTITIES_SCHEMA, "relations": RELATIONS_SCHEMA,
+    "events": EVENTS_SCHEMA, "evidence": EVIDENCE_SCHEMA, "risk": RISK_SCHEMA,
+}
+REQUIRED_TABLES = ("mentions", "entities", "relations", "events", "evidence")
+
+
+class RunFolderError(ValueError):
+    """The run folder is missing, incomplete or from an incompatible version (one-line message)."""
+
+
+def _sha12(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def address_id(address_std: str) -> str:
+    return "A" + _sha12(address_std)
+
+
+def phone_id(phone: str) -> str:
+    return "T" + "".join(ch for ch in phone if ch.isdigit())
+
+
+def event_id(event_mention_id: str) -> str:
+    return "V" + _sha12(event_mention_id)
+
+
+def relation_id(rel_type: str, src: str, dst: str, mention_id: str) -> str:
+    return "R" + _sha12(f"{rel_type}|{src}|{dst}|{mention_id}")
+
+
+def write_table(run_dir: Path, name: str, rows: list[dict[str, Any]]) -> Path:
+    """Write `rows` as `RUN/<name>.parquet` with the contract's Arrow schema."""
+    schema = SCHEMAS[name]
+    table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+    path = run_dir / f"{name}.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path)
+    return path
+
+
+def check_run(run_dir: Path) -> dict[str, Any]:
+    """Return report.json of a readable run folder, or raise RunFolderError naming the fix."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(
+            f"run folder {run_dir} does not exist; create it with `guanlian link` first"
+        )
+    report_path = run_dir / "report.json"
+    if not report_path.is_file():
+        raise RunFolderError(
+            f"{run_dir} has no report.json, so it is not a complete run; rerun `guanlian link`"
+        )
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RunFolderError(
+            f"{report_path} is not valid JSON ({exc}); rerun `guanlian link`"
+        ) from exc
+    version = report.get("version")
+    if version not in SUPPORTED_VERSIONS:
+        raise RunFolderError(
+            f"{run_dir} has run format version {version!r} but this Guanlian reads "
+            f"{sorted(SUPPORTED_VERSIONS)}; relink with the matching `guanlian link` or upgrade"
+        )
+    for name in REQUIRED_TABLES:
+        if not (run_dir / f"{name}.parquet").is_file():
+            raise RunFolderError(f"{run_dir} lacks {name}.parquet; rerun `guanlian link`")
+    return dict(report)
+
+
+def read_table(run_dir: Path, name: str) -> pd.DataFrame:
+    """Read one run table, adding missing contract columns as nulls (column order = contract)."""
+    import pyarrow.parquet as pq
+
+    path = Path(run_dir) / f"{name}.parquet"
+    table = pq.read_table(path)
+    schema = SCHEMAS[name]
+    for fld in schema:
+        if fld.name not in table.column_names:
+            table = table.append_column(fld.name, pa.nulls(table.num_rows, type=fld.type))
+    df = table.to_pandas()
+    return df[[*schema.names, *[c for c in df.columns if c not in schema.names]]]
+
+
+class RelGroup(NamedTuple):
+    """Relationship rows of one type between one pair of labels (what one UNWIND batch needs)."""
+
+    rel_type: str
+    src_label: str
+    dst_label: str
+    rows: list[dict[str, Any]]
+
+
+def _pylist(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Plain Python rows: dates as datetime.date, lists as list, nulls as None."""
+    if df.empty:
+        return []
+    return list(pa.Table.from_pandas(df, preserve_index=False).to_pylist())
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return [str(v) for v in value]
+
+
+@dataclass
+class RunTables:
+    """The tables of one run, plus the derived graph rows (computed on first use)."""
+
+    run_dir: Path
+    report: dict[str, Any]
+    mentions: pd.DataFrame
+    entities: pd.DataFrame
+    relations: pd.DataFrame
+    events: pd.DataFrame
+    evidence: pd.DataFrame
+    risk: pd.DataFrame | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.report.get("run_id") or self.run_dir.name)
+
+    # --- derived frames ---------------------------------------------------------------------
+    @cached_property
+    def entity_label(self) -> dict[str, str]:
+        return {
+            e: ENTITY_LABEL_BY_KIND[k]
+            for e, k in zip(self.entities["entity_id"], self.entities["kind"], strict=True)
+        }
+
+    def _entity_mentions_with(self, column: str) -> pd.DataFrame:
+        """(entity_id, value, mention_ids) for mentions agreeing with the entity's `column`."""
+        ent = self.entities[["entity_id", column]].dropna().sort_values("entity_id")
+        men = self.mentions[["entity_id", "mention_id", column]].dropna()
+        hit = men.merge(ent, on=["entity_id", column], how="inner").sort_values("mention_id")
+        ids: dict[tuple[str, str], list[str]] = {}
+        for key in zip(hit["entity_id"].tolist(), hit[column].tolist(),
+                       hit["mention_id"].tolist(), strict=True):
+            ids.setdefault((key[0], key[1]), []).append(key[2])
+        pairs = list(zip(ent["entity_id"].tolist(), ent[column].tolist(), strict=True))
+        return pd.DataFrame({
+            "entity_id": [e for e, _ in pairs], column: [v for _, v in pairs],
+            "mention_ids": [ids.get(pair, []) for pair in pairs],
+        })
+
+    @staticmethod
+    def _by_value(derived: pd.DataFrame, column: str) -> pd.DataFrame:
+        """One row per distinct value with the union of its entities' mention IDs."""
+        union: dict[str, set[str]] = {}
+        for value, mids in zip(derived[column].tolist(), derived["mention_ids"].tolist(),
+                               strict=True):
+            union.setdefault(value, set()).update(mids)
+        values = sorted(union)
+        return pd.DataFrame({column: values, "mention_ids": [sorted(union[v]) for v in values]})
+
+    @cached_property
+    def node_frames(self) -> dict[str, pd.DataFrame]:
+        """One DataFrame per node label: `id`, the schema's properties, `run_id`."""
+        run_id = self.run_id
+        out: dict[str, pd.DataFrame] = {}
+        ent = self.entities.copy()
+        if "district" not in ent.columns:
+            district = (
+                self.mentions.dropna(subset=["district"]).sort_values("mention_id")
+                .drop_duplicates("entity_id").set_index("entity_id")["district"]
+            )
+            ent["district"] = ent["entity_id"].map(district)
+        ent = ent.rename(columns={"entity_id": "id"})
+        ent["mention_ids"] = ent["mention_ids"].map(lambda v: sorted(_as_list(v)))
+        ent["names"] = ent["names"].map(_as_list)
+        ent["sources"] = ent["sources"].map(_as_list)
+        for kind, label in ENTITY_LABEL_BY_KIND.items():
+            cols = ["id", *NODE_TYPES[label].properties]
+            frame = ent.loc[ent["kind"] == kind, cols].copy()
+            frame["run_id"] = run_id
+            out[label] = frame.sort_values("id").reset_index(drop=True)
+
+        addr = self._entity_mentions_with("address_std")
+        geo = ent.dropna(subset=["address_std"]).sort_values("id").drop_duplicates("address_std")
+        geo = geo.set_index("address_std")
+        a = self._by_value(addr, "address_std")
+        a["id"] = a["address_std"].map(address_id)
+        a["label"] = a["address_std"]
+        for col in ("province", "city", "district"):
+            a[col] = a["address_std"].map(geo[col])
+        a["run_id"] = run_id
+        out["Address"] = a[["id", *NODE_TYPES["Address"].properties, "mention_ids", "run_id"]]
+
+        ph = self._entity_mentions_with("phone")
+        p = self._by_value(ph, "phone")
+        p["id"] = p["phone"].map(phone_id)
+        p["label"] = p["phone"]
+        p["run_id"] = run_id
+        out["Phone"] = p[["id", *NODE_TYPES["Phone"].properties, "mention_ids", "run_id"]]
+
+        ev = self.events.rename(columns={"event_id": "id"}).copy()
+        ev["mention_ids"] = ev["mention_id"].map(lambda m: [m] if isinstance(m, str) else [])
+        ev["run_id"] = run_id
+        for etype, label in EVENT_LABEL_BY_TYPE.items():
+            frame = ev.loc[ev["type"] == etype, ["id", *NODE_TYPES[label].properties, "run_id"]]
+            out[label] = frame.sort_values("id").reset_index(drop=True)
+        return out
+
+    @cached_property
+    def rel_frames(self) -> dict[str, pd.DataFrame]:
+        """Per relationship type: `id, src, dst, src_label, dst_label`, properties, `run_id`."""
+        run_id = self.run_id
+        labels = self.entity_label
+        out: dict[str, pd.DataFrame] = {}
+        rel = self.relations.rename(columns={"relation_id": "id"}).copy()
+        rel = rel[rel["src"].isin(labels.keys()) & rel["dst"].isin(labels.keys())]
+        rel["mention_ids"] = rel["mention_ids"].map(lambda v: sorted(_as_list(v)))
+        rel["sources"] = rel["sources"].map(_as_list)
+        rel["src_label"] = rel["src"].map(labels)
+        rel["dst_label"] = rel["dst"].map(labels)
+        base = ["id", "src", "dst", "src_label", "dst_label"]
+        for rtype in ("LEGAL_REP_OF", "SHAREHOLDER_OF", "DIRECTOR_OF", "SUPERVISOR_OF",
+                      "MANAGER_OF", "DECLARANT_FOR"):
+            frame = rel.loc[rel["type"] == rtype, [*base, *REL_TYPES[rtype].properties]].copy()
+            frame["run_id"] = run_id
+            out[rtype] = frame.sort_values("id").reset_index(drop=True)
+
+        for rtype, column, dst_label, make_id in (
+            ("LOCATED_AT", "address_std", "Address", address_id),
+            ("HAS_PHONE", "phone", "Phone", phone_id),
+        ):
+            derived = self._entity_mentions_with(column)
+            frame = pd.DataFrame({
+                "src": derived["entity_id"],
+                "dst": derived[column].map(make_id),
+                "src_label": derived["entity_id"].map(labels),
+                "dst_label": dst_label,
+                "mention_ids": derived["mention_ids"],
+            })
+            frame["id"] = [
+                relation_id(rtype, s, d, ms[0] if ms else "")
+                for s, d, ms in zip(frame["src"], frame["dst"], frame["mention_ids"], strict=True)
+            ]
+            frame["run_id"] = run_id
+            out[rtype] = frame[[*base, "mention_ids", "run_id"]].sort_values("id").reset_index(
+                drop=True
+            )
+
+        ev = self.events[self.events["entity_id"].isin(labels.keys())]
+        subj = pd.DataFrame({
+            "src": ev["entity_id"],
+            "dst": ev["event_id"],
+            "src_label": ev["entity_id"].map(labels),
+            "dst_label": ev["type"].map(EVENT_LABEL_BY_TYPE),
+            "mention_ids": ev["mention_id"].map(lambda m: [m] if isinstance(m, str) else []),
+        })
+        subj["id"] = [
+            relation_id("SUBJECT_OF", s, d, ms[0] if ms else "")
+            for s, d, ms in zip(subj["src"], subj["dst"], subj["mention_ids"], strict=True)
+        ]
+        subj["run_id"] = run_id
+        out["SUBJECT_OF"] = subj[[*base, "mention_ids", "run_id"]].sort_values("id").reset_index(
+            drop=True
+        )
+        return out
+
+    # --- plain rows for loaders ---------------------------------------------------------------
+    def nodes_by_label(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(label, rows) for every node label in schema order; rows are plain dicts with `id`."""
+        for label in NODE_TYPES:
+            yield label, _pylist(self.node_frames[label])
+
+    def relationships_by_type(self) -> Iterator[RelGroup]:
+        """Relationship rows grouped by (type, src_label, dst_label), in schema order.
+
+        Each row has `id, src, dst, src_label, dst_label`, the type's properties and `run_id`.
+        """
+        for rtype in REL_TYPES:
+            frame = self.rel_frames[rtype]
+            if frame.empty:
+                continue
+            groups = frame.groupby(["src_label", "dst_label"], sort=True)
+            for (src_label, dst_label), part in groups:
+                yield RelGroup(rtype, str(src_label), str(dst_label), _pylist(part))
+
+    def counts(self) -> tuple[int, int]:
+        """(number of nodes, number of relationships) of the derived graph."""
+        return (
+            sum(len(f) for f in self.node_frames.values()),
+            sum(len(f) for f in self.rel_frames.values()),
+        )
+
+
+def load_run(run_dir: Path | str) -> RunTables:
+    """Check and read a run folder; raises RunFolderError with a one-line fix on problems."""
+    run_dir = Path(run_dir)
+    report = check_run(run_dir)
+    risk = read_table(run_dir, "risk") if (run_dir / "risk.parquet").is_file() else None
+    return RunTables(
+        run_dir=run_dir,
+        report=report,
+        mentions=read_table(run_dir, "mentions"),
+        entities=read_table(run_dir, "entities"),
+        relations=read_table(run_dir, "relations"),
+        events=read_table(run_dir, "events"),
+        evidence=read_table(run_dir, "evidence"),
+        risk=risk,
+    )

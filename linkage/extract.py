@@ -1,0 +1,266 @@
+"""Extraction: agency files + `sources.yaml` -> standardised mentions, relations, events,
+quarantine.
+
+`extract(sources_yaml)` is the first stage of `guanlian link`. It validates the mapping and checks
+every referenced column against every file's header before reading any data, maps each source
+(`linkage.rowmap`), then standardises names, identifiers, phones and addresses once per distinct
+value across all sources, and links each mention to the other mentions of its row that it is
+related to (`context_mentions`). See docs/contracts.md, "Linkage internals".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from rich.progress import Progress
+
+from linkage.errors import MissingColumn, SourceReadError
+from linkage.mapping import LoadedMapping, load_mapping
+from linkage.readers import SAMPLE_BYTES, read_columns, read_table
+from linkage.rowmap import DATE, DROPPED_COLUMNS, QUARANTINE_COLUMNS, SourceResult, map_source
+from linkage.standardise.addresses import standardise_addresses
+from linkage.standardise.identifiers import (
+    check_many_customs,
+    check_many_reg_no,
+    check_many_ric,
+    check_many_uscc,
+)
+from linkage.standardise.names import standardise_enterprise_names, standardise_person_names
+from linkage.standardise.phones import normalise_many_phones
+
+MENTION_COLUMNS = [
+    "mention_id", "source", "record_id", "role", "kind", "name", "name_std", "name_pinyin",
+    "uscc", "uscc_valid", "id_number", "id_valid", "customs_code", "reg_no", "phone", "address",
+    "address_std", "province", "city", "district", "birth_date", "established", "status",
+    "record_date", "context_mentions",
+    # beyond the contract, for resolution and tracing:
+    "name_region", "customs_code_valid", "reg_no_valid", "row_number",
+]
+RELATION_COLUMNS = [
+    "type", "src_mention", "dst_mention", "share_pct", "role", "start_date", "end_date",
+    "source", "record_id",
+]
+EVENT_COLUMNS = [
+    "event_mention_id", "type", "subject_mention", "date", "category", "amount", "description",
+    "source", "record_id",
+]
+_STRING_PROPS = (
+    "name", "uscc", "id_number", "customs_code", "reg_no", "phone", "address", "status",
+)
+_DATE_PROPS = ("birth_date", "established", "record_date")
+
+
+@dataclass
+class Extraction:
+    """What extraction hands to resolution (docs/contracts.md, "Linkage internals")."""
+
+    mentions: pd.DataFrame
+    relations: pd.DataFrame
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    counts: dict[str, dict[str, int]]
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)  # mentions dropped in mapped rows
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def check_columns(loaded: LoadedMapping) -> None:
+    """Every column the mapping reads exists in its file (and declared encodings fit), or raise."""
+    for name, spec in loaded.sources.items():
+        path = loaded.data_path(name)
+        if not path.is_file():
+            raise SourceReadError(path, f"file of source {name!r} not found "
+                                        f"(sources.{name}.path in {loaded.file})")
+        columns = set(read_columns(path, spec.format, spec.encoding, spec.delimiter))
+        if spec.format == "jsonl" and path.stat().st_size > SAMPLE_BYTES:
+            continue  # a key may first appear past the sample: checked once the file is read
+        for column, key in spec.columns_used().items():
+            if column not in columns:
+                raise MissingColumn(loaded.file, f"sources.{name}.{key}", column, path)
+
+
+def _check_jsonl_columns(loaded: LoadedMapping, name: str, columns: list[str]) -> None:
+    spec = loaded.sources[name]
+    if spec.format != "jsonl":
+        return
+    for column, key in spec.columns_used().items():
+        if column not in columns:
+            raise MissingColumn(loaded.file, f"sources.{name}.{key}", column,
+                                loaded.data_path(name))
+
+
+class _Stages:
+    """Timings per stage, and a rich progress display when asked for."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        task = self.progress.add_task(name, total=1) if self.progress else None
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 3)
+        if self.progress is not None and task is not None:
+            self.progress.update(task, completed=1)
+
+
+def extract(sources_yaml: Path, progress: bool = False) -> Extraction:
+    """Load and validate the mapping, read and map every source, standardise, reconcile."""
+    started = time.perf_counter()
+    loaded = load_mapping(sources_yaml)
+    check_columns(loaded)
+    bar = Progress(transient=True) if progress else None
+    stages = _Stages(bar)
+    results: list[SourceResult] = []
+    if bar is not None:
+        bar.start()
+    try:
+        for name, spec in loaded.sources.items():
+            with stages.stage(f"read {name}"):
+                table = read_table(loaded.data_path(name), spec.format, spec.encoding,
+                                   spec.delimiter)
+                _check_jsonl_columns(loaded, name, list(table.frame.columns))
+            with stages.stage(f"map {name}"):
+                results.append(map_source(name, spec, table))
+            del table
+        with stages.stage("standardise"):
+            mentions = standardise_mentions(
+                pd.concat([r.mentions for r in results], ignore_index=True)
+            )
+        with stages.stage("relations and events"):
+            relations = _concat([r.relations for r in results], RELATION_COLUMNS)
+            relations = _relation_types(relations)
+            events = _event_types(_concat([r.events for r in results], EVENT_COLUMNS))
+            mentions["context_mentions"] = context_mentions(mentions["mention_id"], relations)
+    finally:
+        if bar is not None:
+            bar.stop()
+    quarantine = _concat([r.quarantine for r in results], QUARANTINE_COLUMNS)
+    dropped = _concat([r.dropped for r in results], DROPPED_COLUMNS)
+    counts = {name: r.counts for name, r in zip(loaded.sources, results, strict=True)}
+    stages.timings["total"] = round(time.perf_counter() - started, 3)
+    return Extraction(mentions[MENTION_COLUMNS], relations, events, quarantine, counts, dropped,
+                      stages.timings)
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f.columns)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return pd.concat(frames, ignore_index=True).reindex(columns=columns)
+
+
+def _str(s: pd.Series) -> pd.Series:
+    return s.astype("str")
+
+
+def _relation_types(rel: pd.DataFrame) -> pd.DataFrame:
+    for c in ("type", "src_mention", "dst_mention", "role", "source", "record_id"):
+        rel[c] = _str(rel[c])
+    rel["share_pct"] = rel["share_pct"].astype("float64")
+    for c in ("start_date", "end_date"):
+        rel[c] = _dates(rel[c])
+    return rel
+
+
+def _event_types(ev: pd.DataFrame) -> pd.DataFrame:
+    for c in ("event_mention_id", "type", "subject_mention", "category", "description",
+              "source", "record_id"):
+        ev[c] = _str(ev[c])
+    ev["amount"] = ev["amount"].astype("float64")
+    ev["date"] = _dates(ev["date"])
+    return ev
+
+
+def _dates(s: pd.Series) -> pd.Series:
+    if s.dtype == DATE:
+        return s
+    arr = pa.array(s.to_numpy(dtype=object), type=pa.date32(), from_pandas=True)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=s.index)
+
+
+def _spread(values: pd.Series, fn: Callable[[list[str]], Mapping[str, tuple[Any, ...]]],
+            names: tuple[str, ...]) -> dict[str, pd.Series]:
+    """Standardise each distinct value once and spread the named result fields over the rows
+    (factorised: one hashing pass, then array lookups; missing values give None)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = [str(u) for u in uniques]
+    table = fn(distinct)
+    out: dict[str, pd.Series] = {}
+    for i, name in enumerate(names):
+        lookup = np.empty(len(distinct) + 1, dtype=object)
+        lookup[:-1] = [table[u][i] for u in distinct]
+        lookup[-1] = None  # code -1: a missing value
+        out[name] = pd.Series(lookup[codes], index=values.index)
+    return out
+
+
+def _phones(values: list[str]) -> dict[str, tuple[str | None]]:
+    return {k: (v,) for k, v in normalise_many_phones(values).items()}
+
+
+def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
+    """Add the standardised columns to raw mentions (each distinct value computed once)."""
+    for c in _STRING_PROPS:
+        m[c] = _str(m[c]) if c in m else pd.Series(np.nan, index=m.index, dtype="str")
+    for c in _DATE_PROPS:
+        m[c] = _dates(m[c]) if c in m else _dates(pd.Series(None, index=m.index, dtype=object))
+    ent = (m["kind"] == "enterprise").to_numpy()
+    per = ~ent
+    # enterprise-only and person-only columns: values of the other kind do not count
+    names_e = m["name"].where(ent)
+    names_p = m["name"].where(per)
+    e = _spread(names_e, standardise_enterprise_names, ("name_std", "name_pinyin", "name_region"))
+    p = _spread(names_p, standardise_person_names, ("name_std", "name_pinyin"))
+    u = _spread(m["uscc"].where(ent), check_many_uscc, ("uscc", "uscc_valid"))
+    r = _spread(m["id_number"].where(per), check_many_ric, ("id_number", "id_valid", "birth_date"))
+    cc = _spread(m["customs_code"].where(ent), check_many_customs,
+                 ("customs_code", "customs_code_valid"))
+    g = _spread(m["reg_no"].where(ent), check_many_reg_no, ("reg_no", "reg_no_valid"))
+    a = _spread(m["address"], standardise_addresses,
+                ("address_std", "province", "city", "district"))
+    out = m.copy()
+    out["name_std"] = _str(e["name_std"].where(ent, p["name_std"]))
+    out["name_pinyin"] = _str(e["name_pinyin"].where(ent, p["name_pinyin"]))
+    out["name_region"] = _str(e["name_region"])
+    for col, parts in (("uscc", u), ("id_number", r), ("customs_code", cc), ("reg_no", g)):
+        out[col] = _str(parts[col])
+    for col, s in (("uscc_valid", u["uscc_valid"]), ("id_valid", r["id_valid"]),
+                   ("customs_code_valid", cc["customs_code_valid"]),
+                   ("reg_no_valid", g["reg_no_valid"])):
+        out[col] = s.astype("boolean")
+    id_birth = _dates(r["birth_date"])
+    out["birth_date"] = out["birth_date"].where(out["birth_date"].notna(), id_birth)
+    out["phone"] = _str(_spread(m["phone"], _phones, ("phone",))["phone"])
+    for col, s in a.items():
+        out[col] = _str(s)
+    out["row_number"] = out["row_number"].astype("int64")
+    return out
+
+
+def context_mentions(mention_ids: pd.Series, relations: pd.DataFrame) -> pd.Series:
+    """For each mention, the IDs of the mentions its row's relations tie it to (either
+    direction), in the order of the mentions table."""
+    n = len(mention_ids)
+    ends = pd.concat([relations["src_mention"], relations["dst_mention"]], ignore_index=True)
+    pos = pd.Index(mention_ids).get_indexer(ends).astype(np.int64)
+    half = len(relations)
+    src, dst = pos[:half], pos[half:]
+    keep = (src >= 0) & (dst >= 0)
+    src, dst = src[keep], dst[keep]
+    pairs = np.unique(np.concatenate([src * n + dst, dst * n + src]))  # sorted, no repeats
+    owner, other = pairs // n, pairs % n
+    counts = np.bincount(owner, minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    ids = pa.array(mention_ids.to_numpy(dtype=object), type=pa.string())
+    lists = pa.ListArray.from_arrays(pa.array(offsets), ids.take(pa.array(other)))
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists), index=mention_ids.index)

@@ -1,0 +1,329 @@
+"""Read agency files (CSV, Parquet, JSON lines) into string tables, keeping every row accounted for.
+
+A reader returns a `RawTable`: a DataFrame of strings ('' for missing) indexed by the 1-based
+data row number, plus the rows it could not use (`BadRow`: unparseable, undecodable bytes).
+A declared encoding that does not fit the file is an `EncodingMismatch` naming the file and
+suggesting the likely encoding; a few undecodable rows in an otherwise well-declared file are
+bad rows, not an abort.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from charset_normalizer import from_bytes
+
+from linkage.errors import EncodingMismatch, SourceReadError
+
+MARK = "\ufdd0"  # stands in for undecodable bytes; a Unicode noncharacter no codec produces
+_MARK_HANDLER = "guanlian-undecodable"
+SAMPLE_BYTES = 64 * 1024  # how much of a file the header and encoding checks read
+_BOM = codecs.BOM_UTF8
+_MISMATCH_SHARE = 0.5  # more than this share of non-ASCII lines undecodable: wrong encoding
+
+
+def _mark(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return MARK, exc.end
+
+
+codecs.register_error(_MARK_HANDLER, _mark)
+
+
+@dataclass(frozen=True)
+class BadRow:
+    row_number: int
+    reason: str
+    raw: str
+    field: str | None = None
+
+
+@dataclass
+class RawTable:
+    file: Path
+    frame: pd.DataFrame  # str columns, index = 1-based data row number
+    bad_rows: list[BadRow] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.frame) + len(self.bad_rows)
+
+
+# ----------------------------------------------------------------------------- encodings
+
+
+def suggest_encoding(data: bytes) -> str | None:
+    """charset-normalizer's best guess for these bytes, spelled like Python codec names."""
+    best = from_bytes(data[:SAMPLE_BYTES]).best()
+    if best is None:
+        return None
+    return str(best.encoding).replace("_", "-")
+
+
+def _is_utf8_text(data: bytes) -> bool:
+    """True when the bytes are valid UTF-8 and contain non-ASCII (so UTF-8 is meant)."""
+    if data.isascii():
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_encoding(data: bytes, declared: str, file: Path) -> None:
+    """Raise `EncodingMismatch` when `declared` does not fit `data` (a file or its beginning).
+
+    The declaration is wrong when the header line does not decode, when more than half of the
+    non-ASCII lines (and at least two) do not decode, or when a GBK / GB18030 file is in fact
+    valid UTF-8 text (GBK-decoding UTF-8 bytes rarely fails, it silently produces mojibake).
+    """
+    if declared != "utf-8" and (data.startswith(_BOM) or _is_utf8_text(data)):
+        raise EncodingMismatch(file, declared, "utf-8", "the bytes are valid UTF-8 text")
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    lines = data.split(b"\n")
+    decoder = codecs.getdecoder(declared)
+    non_ascii = bad = 0
+    for i, line in enumerate(lines):
+        if line.isascii():
+            continue
+        non_ascii += 1
+        try:
+            decoder(line, "strict")
+        except UnicodeDecodeError:
+            if i == len(lines) - 1 and not data.endswith(b"\n") and len(data) >= SAMPLE_BYTES:
+                continue  # a sample may end inside a character
+            if i == 0:
+                raise EncodingMismatch(
+                    file, declared, suggest_encoding(data), "the header line does not decode"
+                ) from None
+            bad += 1
+    if bad >= 2 and bad / non_ascii > _MISMATCH_SHARE:
+        raise EncodingMismatch(
+            file, declared, suggest_encoding(data),
+            f"{bad} of {non_ascii} non-ASCII lines do not decode",
+        )
+
+
+def _read_bytes(file: Path, limit: int | None = None) -> bytes:
+    try:
+        with file.open("rb") as fh:
+            return fh.read() if limit is None else fh.read(limit)
+    except OSError as exc:
+        raise SourceReadError(file, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    if encoding == "utf-8" and data.startswith(_BOM):
+        data = data[len(_BOM):]
+    return data.decode(encoding, errors=_MARK_HANDLER)
+
+
+def _sample(file: Path) -> bytes:
+    data = _read_bytes(file, SAMPLE_BYTES)
+    if len(data) == SAMPLE_BYTES and b"\n" in data:
+        data = data[: data.rindex(b"\n") + 1]
+    return data
+
+
+# ----------------------------------------------------------------------------- headers
+
+
+def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",") -> list[str]:
+    """The column names of a source, read cheaply (and the encoding checked on a sample)."""
+    if fmt == "parquet":
+        try:
+            return list(pq.read_schema(file).names)
+        except (OSError, pa.ArrowException) as exc:
+            raise SourceReadError(file, f"not a readable Parquet file: {exc}") from None
+    sample = _sample(file)
+    check_encoding(sample, encoding, file)
+    text = _decode(sample, encoding)
+    if fmt == "csv":
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
+        if not header:
+            raise SourceReadError(file, "empty file: no header row")
+        return _check_header(file, header)
+    cols: dict[str, None] = {}
+    for line in text.splitlines()[:1000]:
+        try:
+            obj = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            cols.update(dict.fromkeys(obj))
+    return list(cols)
+
+
+def _check_header(file: Path, header: list[str]) -> list[str]:
+    header = [h.strip() for h in header]
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            raise SourceReadError(file, f"column {h!r} appears twice in the header")
+        seen.add(h)
+    return header
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def read_table(file: Path, fmt: str, encoding: str = "utf-8", delimiter: str = ",") -> RawTable:
+    """Read a whole source file. Unparseable and undecodable rows become `BadRow`s."""
+    if fmt == "parquet":
+        return _read_parquet(file)
+    data = _read_bytes(file)
+    check_encoding(data, encoding, file)
+    text = _decode(data, encoding)
+    del data
+    if fmt == "csv":
+        return _read_csv(file, text, delimiter)
+    return _read_jsonl(file, text)
+
+
+def _undecodable(columns: list[str], values: list[str]) -> str | None:
+    for col, value in zip(columns, values, strict=False):
+        if MARK in value:
+            return col
+    return None
+
+
+def _frame(columns: list[str], rows: list[list[str]], index: list[int]) -> pd.DataFrame:
+    data = {col: list(vals) for col, vals in zip(columns, zip(*rows, strict=True), strict=True)}
+    if not rows:
+        data = {col: [] for col in columns}
+    frame = pd.DataFrame(data, index=pd.Index(index, dtype="int64", name="row_number"),
+                         columns=columns, dtype="str")
+    return frame
+
+
+def _read_csv(file: Path, text: str, delimiter: str) -> RawTable:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SourceReadError(file, "empty file: no header row") from None
+    except csv.Error as exc:
+        raise SourceReadError(file, f"header is not valid CSV: {exc}", row=0) from None
+    header = _check_header(file, header)
+    width = len(header)
+    rows: list[list[str]] = []
+    index: list[int] = []
+    bad: list[BadRow] = []
+    row_number = 0
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise SourceReadError(file, f"CSV cannot be parsed past here: {exc}",
+                                  row=row_number + 1) from None
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue  # blank line, not a row
+        row_number += 1
+        if len(values) != width:
+            raw = delimiter.join(values).replace(MARK, "\ufffd")
+            bad.append(BadRow(row_number, f"unparseable row: {len(values)} fields, "
+                                          f"the header has {width}", raw))
+            continue
+        col = _undecodable(header, values)
+        if col is not None:
+            bad.append(BadRow(row_number, "undecodable bytes",
+                              _raw_json(header, values), field=col))
+            continue
+        rows.append(values)
+        index.append(row_number)
+    return RawTable(file, _frame(header, rows, index), bad)
+
+
+def _raw_json(columns: list[str], values: list[str]) -> str:
+    return json.dumps({c: v.replace(MARK, "\ufffd") for c, v in zip(columns, values, strict=False)},
+                      ensure_ascii=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _read_jsonl(file: Path, text: str) -> RawTable:
+    records: list[dict[str, str]] = []
+    index: list[int] = []
+    bad: list[BadRow] = []
+    columns: dict[str, None] = {}
+    row_number = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row_number += 1
+        shown = line.replace(MARK, "\ufffd")
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            reason = "undecodable bytes" if MARK in line else f"unparseable row: {exc.msg}"
+            bad.append(BadRow(row_number, reason, shown))
+            continue
+        if not isinstance(obj, dict):
+            bad.append(BadRow(row_number, "unparseable row: not a JSON object", shown))
+            continue
+        rec = {str(k): _cell(v) for k, v in obj.items()}
+        if MARK in line:
+            col = _undecodable(list(rec), list(rec.values()))
+            bad.append(BadRow(row_number, "undecodable bytes", shown, field=col))
+            continue
+        columns.update(dict.fromkeys(rec))
+        records.append(rec)
+        index.append(row_number)
+    cols = list(columns)
+    rows = [[rec.get(c, "") for c in cols] for rec in records]
+    return RawTable(file, _frame(cols, rows, index), bad)
+
+
+def _read_parquet(file: Path) -> RawTable:
+    try:
+        table = pq.read_table(file)
+    except (OSError, pa.ArrowException) as exc:
+        raise SourceReadError(file, f"not a readable Parquet file: {exc}") from None
+    data: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_floating(col.type):
+            # 12.0 -> "12", 12.5 -> "12.5": floats holding integers read like integers
+            as_int = pc.cast(col, pa.int64(), safe=False)
+            whole = pc.equal(pc.cast(as_int, col.type), col)
+            col = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
+        elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            try:
+                col = pc.cast(col, pa.string())
+            except pa.ArrowException:
+                col = pa.array([_cell(v) for v in col.to_pylist()], pa.string())
+        data[name] = pc.fill_null(col, "")
+    frame = pd.DataFrame(
+        {name: pd.Series(arr.to_pylist(), dtype="str") for name, arr in data.items()},
+        columns=table.column_names,
+    )
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row_number")
+    _check_header(file, list(table.column_names))
+    return RawTable(file, frame)

@@ -1,0 +1,136 @@
+"""Resolve person mentions without a valid ID through the firms they are attached to.
+
+A legal representative named on a penalty, or a shareholder listed without an ID, is joined
+to a person already attached (as legal representative, shareholder, officer, declarant) to
+the *same resolved enterprise* with the *same standardised name* - never by name alone.
+When that enterprise has exactly one such person holding a valid ID, the mention joins
+them; when it has none, the name-only mentions of that name at that firm join each other;
+when it has several distinct ID holders of that name, the mention is ambiguous and stays
+its own entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pandas as pd
+
+from linkage.resolve.cluster import ConstrainedUnionFind, Link
+from linkage.resolve.evidence import dumps, feature
+
+
+def attachments(
+    mentions: pd.DataFrame, relations: pd.DataFrame, index_of: dict[str, int]
+) -> pd.DataFrame:
+    """Pairs (person index, enterprise index) asserted by relations or row context."""
+    kind = mentions["kind"].to_numpy()
+    pairs: list[tuple[int, int]] = []
+    if len(relations):
+        src = relations["src_mention"].map(index_of)
+        dst = relations["dst_mention"].map(index_of)
+        ok = src.notna() & dst.notna()
+        for s, d in zip(src[ok].astype(int), dst[ok].astype(int), strict=True):
+            if kind[s] == "person" and kind[d] == "enterprise":
+                pairs.append((s, d))
+            elif kind[d] == "person" and kind[s] == "enterprise":
+                pairs.append((d, s))
+    if "context_mentions" in mentions.columns:
+        persons = mentions.index[mentions["kind"] == "person"]
+        ctx = mentions.loc[persons, "context_mentions"]
+        for p, others in zip(persons, ctx, strict=True):
+            if others is None or (isinstance(others, float)):
+                continue
+            for other in others:
+                o = index_of.get(str(other))
+                if o is not None and kind[o] == "enterprise":
+                    pairs.append((int(p), o))
+    return pd.DataFrame(pairs, columns=["person", "enterprise"]).drop_duplicates()
+
+
+def context_links(
+    mentions: pd.DataFrame,
+    attached: pd.DataFrame,
+    uf: ConstrainedUnionFind,
+    mention_ids: Sequence[str],
+) -> list[Link]:
+    """Context links to offer (after enterprises and persons with evidence are clustered)."""
+    if attached.empty:
+        return []
+    frame = attached.copy()
+    frame["name_std"] = mentions["name_std"].to_numpy()[frame["person"].to_numpy()]
+    frame = frame[frame["name_std"].notna()]
+    frame["ent_root"] = [uf.find(int(e)) for e in frame["enterprise"]]
+    frame["p_root"] = [uf.find(int(p)) for p in frame["person"]]
+    valid = mentions["id_valid"].fillna(False).astype(bool).to_numpy()
+    anchored_roots = {uf.find(i) for i in range(len(valid)) if valid[i]}
+    frame["anchored"] = frame["p_root"].isin(anchored_roots)
+    frame["g"] = frame.groupby(["ent_root", "name_std"], sort=False).ngroup()
+    distinct = frame.groupby("g")["p_root"].transform("nunique")
+    frame = frame[distinct > 1]
+    anchors = frame[frame["anchored"]].groupby("g")["p_root"].nunique()
+    ambiguous = set(anchors[anchors > 1].index)  # several ID holders share the name here
+    frame = frame[~frame["g"].isin(ambiguous)]
+    # the target of each group: its ID holder if any, else its first mention
+    frame = frame.sort_values(["g", "anchored", "person"], ascending=[True, False, True],
+                              kind="stable")
+    target = frame.drop_duplicates("g").set_index("g")
+    rows = frame.drop_duplicates(["g", "p_root"])
+    rows = rows[rows["p_root"].to_numpy() != target.loc[rows["g"], "p_root"].to_numpy()]
+
+    links: list[Link] = []
+    for g, name, person, enterprise in zip(
+        rows["g"].astype(int), rows["name_std"].astype(str), rows["person"].astype(int),
+        rows["enterprise"].astype(int), strict=True,
+    ):
+        t_person = int(cast(Any, target.at[g, "person"]))
+        t_enterprise = int(cast(Any, target.at[g, "enterprise"]))
+        features = dumps([
+            feature("name_std", "same name at the same resolved enterprise", name, name),
+            feature("enterprise", "same resolved enterprise",
+                    mention_ids[t_enterprise], mention_ids[enterprise]),
+        ])
+        links.append(Link(t_person, person, "context", None, 1.0, features))
+    return links
+
+
+def declarant_links(
+    mentions: pd.DataFrame,
+    relations: pd.DataFrame,
+    uf: ConstrainedUnionFind,
+    mention_ids: Sequence[str],
+    index_of: dict[str, int],
+) -> list[Link]:
+    """Declarants without a valid ID, scoped to the declarant population: a name-only
+    declarant joins the one person holding a valid ID who acts as a declarant under that
+    name - only when exactly one such person exists (declarants are registered
+    professionals; a second ID holder of the name makes every such mention ambiguous)."""
+    if relations.empty:
+        return []
+    mapped = relations.loc[relations["type"] == "DECLARANT_FOR", "src_mention"].map(index_of)
+    decl = mapped.dropna().astype(int).unique()
+    if len(decl) == 0:
+        return []
+    frame = pd.DataFrame({"person": decl})
+    frame["name_std"] = mentions["name_std"].to_numpy()[decl]
+    frame = frame[frame["name_std"].notna()]
+    frame["root"] = [uf.find(int(p)) for p in frame["person"]]
+    valid = mentions["id_valid"].fillna(False).astype(bool).to_numpy()
+    frame["holds_id"] = valid[frame["person"].to_numpy()]
+    anchored_roots = set(frame.loc[frame["holds_id"], "root"])
+    frame["anchored"] = frame["root"].isin(anchored_roots)
+    holders = frame[frame["holds_id"]].sort_values("person")
+    per_name = holders.groupby("name_std")["root"].nunique()
+    unique = per_name[per_name == 1].index
+    first = holders[holders["name_std"].isin(unique)].drop_duplicates("name_std")
+    target: dict[str, int] = dict(zip(first["name_std"].astype(str),
+                                      first["person"].astype(int), strict=True))
+    lone = frame[~frame["anchored"] & frame["name_std"].isin(list(target))]
+    links: list[Link] = []
+    for person, name in zip(lone["person"].astype(int), lone["name_std"].astype(str),
+                            strict=True):
+        to = target[name]
+        features = dumps([feature(
+            "name_std", "the only declarant with a valid ID under this name", name, name)])
+        links.append(Link(to, person, "context", None, 1.0, features))
+    return links

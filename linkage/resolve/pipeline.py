@@ -1,0 +1,357 @@
+"""Resolution: mentions (+ relations, judgements) -> clusters and the links that made them.
+
+Order of links, strongest first, through one constrained union-find (see `cluster.py`):
+1. human judgements (`same` forced, `different` as cannot-link tags set before anything);
+2. exact valid identifiers (USCC, customs code, registration number; resident ID) - the
+   pre-clusters, so Splink never re-scores pairs already known to match;
+3. Splink links at or above the kind's threshold, in decreasing match weight (persons also
+   need agreement on something other than the name);
+4. context links for persons without a valid ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from linkage.resolve.blocking import EXACT_KEYS
+from linkage.resolve.cluster import ConstrainedUnionFind, Link
+from linkage.resolve.context import attachments, context_links, declarant_links
+from linkage.resolve.evidence import dumps, feature
+from linkage.resolve.judgements import Judgement
+from linkage.resolve.models import KINDS, MODEL_COLUMNS, Kind
+from linkage.resolve.scoring import Engine, Scored, train_and_score
+
+log = logging.getLogger(__name__)
+
+# Exact identifiers per kind: (column, validity column or "").
+EXACT_IDS = EXACT_KEYS
+# Cannot-link tags: two different valid values never share an entity.
+CONFLICT_IDS: dict[Kind, tuple[tuple[str, str], ...]] = {
+    "enterprise": (
+        ("uscc", "uscc_valid"), ("customs_code", "customs_code_valid"), ("reg_no", "reg_no_valid"),
+    ),
+    "person": (("id_number", "id_valid"),),
+}
+# Person links from Splink need one of these at an agreeing level besides the name.
+# (comparison, lowest agreeing comparison-vector value): ID / birth date within one edit,
+# phone exact, address exact (not merely the same district).
+PERSON_SUPPORT = (("id_number", 1), ("birth_date", 1), ("phone", 1), ("address", 2))
+
+
+# Enterprise links from Splink need the names to agree at least at this comparison-vector
+# value (1 = the weakest similarity level above "different").
+ENTERPRISE_MIN_NAME_GAMMA = 1
+# Two candidate links (to records with different identifiers) closer than this many bits
+# make a record without an identifier ambiguous.
+AMBIGUITY_MARGIN = 3.0
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    engine: Engine = "duckdb"
+    thresholds: dict[str, float] = field(
+        default_factory=lambda: {"enterprise": 0.8, "person": 0.9}
+    )
+    use_splink: bool = True
+    # name-only declarants join the only ID-holding declarant of that name (see context.py)
+    declarant_scope: bool = True
+
+
+@dataclass
+class Resolution:
+    """Cluster label per mention (row order of the input), accepted links, models."""
+
+    labels: np.ndarray
+    links: list[Link]
+    scored: dict[Kind, Scored]
+    timings: dict[str, float]
+    stats: dict[str, Any]
+
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
+    links: list[Link] = []
+    of_kind = mentions[mentions["kind"] == kind]
+    for column, valid in EXACT_IDS[kind]:
+        if column not in of_kind.columns:
+            continue
+        keep = of_kind[column].notna()
+        if valid:
+            keep &= of_kind[valid].fillna(False).astype(bool)
+        sub = of_kind.loc[keep, [column, "mention_id"]].copy()
+        sub["i"] = sub.index
+        sub = sub.sort_values([column, "mention_id"], kind="stable")
+        first = sub.groupby(column, sort=False)["i"].transform("first")
+        pairs = sub[sub["i"] != first]
+        level = f"valid {column} exact" if valid else f"{column} exact"
+        for value, a, b in zip(pairs[column], first[pairs.index], pairs["i"], strict=True):
+            features = dumps([feature(column, level, value, value)])
+            links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
+    return links
+
+
+def _tag_identifiers(uf: ConstrainedUnionFind, mentions: pd.DataFrame) -> None:
+    for kind in KINDS:
+        of_kind = mentions[mentions["kind"] == kind]
+        for column, valid in CONFLICT_IDS[kind]:
+            if column not in of_kind.columns:
+                continue
+            ok = of_kind[column].notna()
+            if valid in of_kind.columns:
+                ok &= of_kind[valid].fillna(False).astype(bool)
+            for i, value in zip(of_kind.index[ok], of_kind.loc[ok, column], strict=True):
+                uf.tag(int(i), f"{kind}:{column}", str(value))
+
+
+def _judgement_links(
+    uf: ConstrainedUnionFind, judgements: Sequence[Judgement], index_of: dict[str, int],
+    stats: dict[str, Any],
+) -> list[Link]:
+    same: list[Link] = []
+    unknown = 0
+    for k, j in enumerate(judgements):
+        a, b = index_of.get(j.mention_id_l), index_of.get(j.mention_id_r)
+        if a is None or b is None:
+            unknown += 1
+            continue
+        if j.judgement == "different":
+            uf.tag(a, f"judgement:{k}", "l")
+            uf.tag(b, f"judgement:{k}", "r")
+        else:
+            features = dumps([feature("judgement", "same", j.who, j.when.isoformat())])
+            same.append(Link(a, b, "judgement", None, 1.0, features))
+    stats["judgements_applied"] = len(judgements) - unknown
+    stats["judgements_unknown_mentions"] = unknown
+    return same
+
+
+def _full_names(names: pd.Series) -> pd.Series:
+    """Names as written (width, spaces and traditional characters normalised only), so
+    firms whose standardised names coincide can still be told apart by region or form."""
+    from linkage.standardise.names import to_simplified, width_and_space
+
+    distinct = [v for v in names.dropna().unique() if isinstance(v, str)]
+    simplified = to_simplified([width_and_space(v) for v in distinct])
+    table = dict(zip(distinct, simplified, strict=True))
+    return names.map(table).astype(object)
+
+
+def _region(frame: pd.DataFrame) -> pd.Series:
+    """The firm's region: the one its name carries, else the city of its address."""
+    named = frame["name_region"] if "name_region" in frame.columns else None
+    city = frame["city"].astype(object)
+    if named is None:
+        return city
+    return named.astype(object).where(named.notna(), city)
+
+
+def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataFrame:
+    """One row per distinct (pre-cluster, model columns) among the kind's mentions, with
+    `rid`, `pc` and `rep` (index of the first mention having that row)."""
+    of_kind = mentions[mentions["kind"] == kind]
+    if kind == "person":
+        informative = of_kind[["id_number", "phone", "birth_date", "address_std"]].notna()
+        of_kind = of_kind[informative.any(axis=1)]
+    cols = list(MODEL_COLUMNS[kind])
+    if kind == "enterprise":
+        of_kind = of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]))
+    frame = of_kind[cols].copy()
+    for col in cols:
+        if col.endswith("_valid"):
+            frame[col] = frame[col].fillna(False).astype(bool)
+        else:
+            frame[col] = [_str_or_none(v) for v in frame[col]]
+    frame["pc"] = pc[of_kind.index.to_numpy()]
+    frame["i"] = of_kind.index.to_numpy()
+    frame["rid"] = frame.groupby(["pc", *cols], dropna=False, sort=False).ngroup()
+    if "is_new" in of_kind.columns:
+        # a row is new only when every mention it stands for is new
+        frame["is_new"] = of_kind["is_new"].to_numpy(dtype=bool)
+        frame["is_new"] = frame.groupby("rid")["is_new"].transform("all")
+    rows = frame.drop_duplicates("rid").rename(columns={"i": "rep"})
+    return rows.reset_index(drop=True)
+
+
+def _person_supported(pred: pd.DataFrame) -> pd.Series:
+    ok = pd.Series(False, index=pred.index)
+    for name, lowest in PERSON_SUPPORT:
+        col = f"gamma_{name}"
+        if col in pred.columns:
+            ok |= pred[col] >= lowest
+    return ok
+
+
+def _anchors(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.Series:
+    """Pre-cluster -> its valid primary identifier (USCC / resident ID), where it has one."""
+    column, valid = CONFLICT_IDS[kind][0]
+    of_kind = mentions[(mentions["kind"] == kind) & mentions[column].notna()]
+    of_kind = of_kind[of_kind[valid].fillna(False).astype(bool)]
+    frame = pd.DataFrame({"pc": pc[of_kind.index.to_numpy()], "id": of_kind[column].to_numpy()})
+    return frame.drop_duplicates("pc").set_index("pc")["id"]
+
+
+def _drop_ambiguous(chosen: pd.DataFrame, table: pd.DataFrame, anchors: pd.Series) -> pd.DataFrame:
+    """A record without an identifier that links about equally well to two records holding
+    different identifiers (two firms of the same name) joins neither: best-link, not chain."""
+    if chosen.empty or anchors.empty:
+        return chosen
+    pc_of = table.set_index("rid")["pc"]
+    sides = []
+    for me, other in (("rid_l", "rid_r"), ("rid_r", "rid_l")):
+        part = pd.DataFrame({
+            "row": chosen.index, "me": chosen[me].to_numpy(),
+            "my_anchor": pc_of.loc[chosen[me].to_numpy()].map(anchors).to_numpy(),
+            "other_anchor": pc_of.loc[chosen[other].to_numpy()].map(anchors).to_numpy(),
+            "w": chosen["match_weight"].to_numpy(),
+        })
+        sides.append(part[part["my_anchor"].isna() & part["other_anchor"].notna()])
+    cand = pd.concat(sides)
+    if cand.empty:
+        return chosen
+    best = cand.groupby(["me", "other_anchor"])["w"].max().reset_index()
+    best = best.sort_values(["me", "w"], ascending=[True, False])
+    best["rank"] = best.groupby("me").cumcount()
+    top = best[best["rank"] == 0].set_index("me")["w"]
+    second = best[best["rank"] == 1].set_index("me")["w"]
+    gap = (top - second.reindex(top.index)).dropna()
+    ambiguous = set(gap[gap < AMBIGUITY_MARGIN].index)
+    if not ambiguous:
+        return chosen
+    drop = set(cand.loc[cand["me"].isin(ambiguous), "row"])
+    return chosen.drop(index=list(drop))
+
+
+def _splink_links(kind: Kind, table: pd.DataFrame, scored: Scored, threshold: float,
+                  anchors: pd.Series) -> list[Link]:
+    pred = scored.predictions
+    if pred.empty:
+        return []
+    pred = pred.reset_index(drop=True)
+    scored.predictions = pred
+    accept = pred["match_probability"] >= threshold
+    if kind == "person":
+        accept &= _person_supported(pred)
+    elif "gamma_name" in pred.columns:
+        # firms sharing a phone or an address but not a name are different firms
+        accept &= pred["gamma_name"] >= ENTERPRISE_MIN_NAME_GAMMA
+    chosen = pred[accept].sort_values(
+        ["match_weight", "rid_l", "rid_r"], ascending=[False, True, True], kind="stable"
+    )
+    chosen = _drop_ambiguous(chosen, table, anchors)
+    rep = table.set_index("rid")["rep"]
+    left = rep.loc[chosen["rid_l"].to_numpy()].to_numpy()
+    right = rep.loc[chosen["rid_r"].to_numpy()].to_numpy()
+    return [
+        Link(int(a), int(b), "splink", float(w), float(p), "", int(ref))
+        for a, b, w, p, ref in zip(
+            left, right, chosen["match_weight"], chosen["match_probability"], chosen.index,
+            strict=True,
+        )
+    ]
+
+
+Scorer = Callable[[Kind, pd.DataFrame], Scored]
+
+
+def resolve(
+    mentions: pd.DataFrame,
+    relations: pd.DataFrame,
+    judgements: Sequence[Judgement] = (),
+    options: ResolveOptions | None = None,
+    progress: Progress = _noop,
+    *,
+    fixed: Sequence[tuple[str, str, str, float | None, float, str]] = (),
+    scorer: Scorer | None = None,
+) -> Resolution:
+    """Cluster `mentions` into entities.
+
+    `fixed` are links kept from a previous run (mention_id_l, mention_id_r, method,
+    match_weight, match_probability, features), applied right after `same` judgements.
+    `scorer` replaces training + scoring (incremental linking scores new rows only)."""
+    opts = options or ResolveOptions()
+    mentions = mentions.reset_index(drop=True)
+    n = len(mentions)
+    ids = mentions["mention_id"].astype(str).tolist()
+    index_of = {m: i for i, m in enumerate(ids)}
+    uf = ConstrainedUnionFind(n)
+    timings: dict[str, float] = {}
+    stats: dict[str, Any] = {"pairs_compared": {}, "links": {}}
+    accepted: list[Link] = []
+
+    t0 = time.perf_counter()
+    progress("exact identifiers")
+    same = _judgement_links(uf, judgements, index_of, stats)
+    _tag_identifiers(uf, mentions)
+    accepted += uf.apply(same, force=True)
+    kept = [
+        Link(index_of[a], index_of[b], method, weight, prob, features)
+        for a, b, method, weight, prob, features in fixed
+        if a in index_of and b in index_of
+    ]
+    accepted += uf.apply(kept)
+    for kind in KINDS:
+        accepted += uf.apply(_exact_links(mentions, kind))
+    pc = np.asarray(uf.labels(), dtype=np.int64)
+    timings["exact_ids"] = time.perf_counter() - t0
+
+    scored: dict[Kind, Scored] = {}
+    for kind in KINDS:
+        t1 = time.perf_counter()
+        table = splink_table(mentions, kind, pc)
+        stats.setdefault("splink_rows", {})[kind] = len(table)
+        if opts.use_splink and table["pc"].nunique() >= 2:
+            progress(f"splink {kind}: training and scoring {len(table)} records")
+            if scorer is not None:
+                result = scorer(kind, table)
+            else:
+                result = train_and_score(kind, table, engine=opts.engine)
+            scored[kind] = result
+            stats["pairs_compared"][kind] = result.pairs_compared
+            links = _splink_links(kind, table, result, opts.thresholds[kind],
+                                  _anchors(mentions, kind, pc))
+            got = uf.apply(links)
+            stats["links"][f"splink_{kind}"] = {"offered": len(links), "accepted": len(got)}
+            accepted += got
+        else:
+            stats["pairs_compared"][kind] = 0
+        timings[f"splink_{kind}"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    progress("context for persons without ID")
+    attached = attachments(mentions, relations, index_of)
+    ctx = context_links(mentions, attached, uf, ids)
+    got = uf.apply(ctx)
+    stats["links"]["context"] = {"offered": len(ctx), "accepted": len(got)}
+    accepted += got
+    if opts.declarant_scope:
+        decl = declarant_links(mentions, relations, uf, ids, index_of)
+        got = uf.apply(decl)
+        stats["links"]["context_declarant"] = {"offered": len(decl), "accepted": len(got)}
+        accepted += got
+    timings["context"] = time.perf_counter() - t2
+
+    labels = np.asarray(uf.labels(), dtype=np.int64)
+    stats["links"]["total_accepted"] = len(accepted)
+    return Resolution(labels, accepted, scored, timings, stats)

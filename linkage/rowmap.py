@@ -1,0 +1,386 @@
+"""Apply one source's mapping to its rows, column by column (no per-row Python objects).
+
+`map_source` turns a `RawTable` into raw (not yet standardised) mentions, relations, events and
+quarantine rows. Every input row ends up either mapped (it yields at least one mention) or in
+quarantine with the row number, the field and the reason; the first reason found wins:
+undecodable / unparseable (from the reader), missing or duplicate record key, a row filter,
+a bad date or number in a field that is used, and finally no mention left (filters, required).
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from linkage.mapping import (
+    DATE_PROPERTIES,
+    EVENT_DATE_FIELDS,
+    NUMBER_FIELDS,
+    RELATION_DATE_FIELDS,
+    RowFilter,
+    SourceSpec,
+    ValueSpec,
+    event_role,
+)
+from linkage.readers import RawTable
+from linkage.standardise.dates import parse_many_dates, parse_many_numbers
+
+DATE = pd.ArrowDtype(pa.date32())
+QUARANTINE_COLUMNS = ["source", "file", "row_number", "record_id", "field", "reason", "raw"]
+DROPPED_COLUMNS = ["source", "row_number", "record_id", "role", "field", "reason"]
+
+
+@dataclass
+class SourceResult:
+    mentions: pd.DataFrame  # raw property values per mention
+    relations: pd.DataFrame
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    dropped: pd.DataFrame  # mentions missing a required field in rows that still map
+    counts: dict[str, int]
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _Rows:
+    """The rows of one source, with the quarantine decisions taken so far."""
+
+    def __init__(self, source: str, spec: SourceSpec, table: RawTable) -> None:
+        self.source = source
+        self.spec = spec
+        self.table = table
+        frame = table.frame
+        used = [c for c in spec.columns_used() if c in frame.columns]
+        self.cols: dict[str, pd.Series] = {c: frame[c].fillna("").str.strip() for c in used}
+        self.index = frame.index
+        self.alive = pd.Series(True, index=self.index)
+        self.q_reason = pd.Series(None, index=self.index, dtype="object")
+        self.q_field = pd.Series(None, index=self.index, dtype="object")
+        self._values: dict[str, pd.Series] = {}
+
+    def quarantine(self, mask: pd.Series, field: str | None | pd.Series,
+                   reason: str | pd.Series) -> None:
+        hit = mask & self.alive
+        if not hit.any():
+            return
+        self.q_reason[hit] = reason[hit] if isinstance(reason, pd.Series) else reason
+        self.q_field[hit] = field[hit] if isinstance(field, pd.Series) else field
+        self.alive &= ~hit
+
+    def column(self, name: str) -> pd.Series:
+        if name in self.cols:
+            return self.cols[name]
+        return pd.Series("", index=self.index, dtype="str")  # a JSON key absent from every row
+
+    def filter(self, f: RowFilter) -> pd.Series:
+        s = self.column(f.column)
+        if f.equals is not None:
+            return s == f.equals
+        if f.not_equals is not None:
+            return s != f.not_equals
+        if f.in_ is not None:
+            return s.isin(f.in_)
+        if f.not_in is not None:
+            return ~s.isin(f.not_in)
+        return (s != "") if f.present else (s == "")
+
+    def filters(self, filters: list[RowFilter]) -> pd.Series:
+        ok = pd.Series(True, index=self.index)
+        for f in filters:
+            ok &= self.filter(f)
+        return ok
+
+    def value(self, key: str, spec: ValueSpec) -> pd.Series:
+        """The stripped string value of `spec` for every row ('' when missing)."""
+        if key in self._values:
+            return self._values[key]
+        if spec.column is not None:
+            out = self.column(spec.column)
+        elif spec.literal is not None:
+            out = pd.Series(_literal(spec.literal), index=self.index, dtype="str")
+        elif spec.template is not None:
+            out = self._template(spec.template)
+        else:
+            assert spec.ref is not None
+            role, prop = spec.ref.split(".")
+            target = self.spec.mentions[role].properties[prop]
+            out = self.value(f"mentions.{role}.properties.{prop}", target)
+        self._values[key] = out
+        return out
+
+    def _template(self, template: str) -> pd.Series:
+        out = pd.Series("", index=self.index, dtype="str")
+        present = pd.Series(False, index=self.index)
+        for text, name, _, _ in string.Formatter().parse(template):
+            if text:
+                out = out + text
+            if name is not None:
+                col = self.column(name)
+                out = out + col
+                present |= col != ""
+        return out.where(present, "").str.strip()
+
+    def where(self, spec: ValueSpec | None, key: str) -> str:
+        """The quarantine `field` for a value: its column if it has one, else its mapping key."""
+        return spec.column if spec is not None and spec.column is not None else key
+
+
+def _parse_dates(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series) -> pd.Series:
+    raw = rows.value(key, spec)
+    parsed = parse_many_dates(raw[active & rows.alive].unique(), rows.spec.date_format)
+    bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
+    if bad_map:
+        bad = raw.isin(list(bad_map)) & active
+        reason = "bad date in " + key + ": " + raw.map(bad_map)
+        rows.quarantine(bad, rows.where(spec, key), reason)
+    good = {k: v for k, v in parsed.items() if not isinstance(v, str)}
+    return to_dates(raw.map(good).where(active, None))
+
+
+def to_dates(values: pd.Series) -> pd.Series:
+    """An object Series of `date` / None / NaN as an Arrow date32 Series (nulls for missing)."""
+    arr = pa.array(values.to_numpy(dtype=object), type=pa.date32(), from_pandas=True)
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=values.index)
+
+
+def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series) -> pd.Series:
+    raw = rows.value(key, spec)
+    percent = key.endswith("share_pct")
+    parsed = parse_many_numbers(raw[active & rows.alive].unique(), percent)
+    bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
+    if bad_map:
+        bad = raw.isin(list(bad_map)) & active
+        reason = "bad number in " + key + ": " + raw.map(bad_map)
+        rows.quarantine(bad, rows.where(spec, key), reason)
+    good = {k: v for k, v in parsed.items() if not isinstance(v, str)}
+    return raw.map(good).where(active, np.nan).astype("float64")
+
+
+def _nullable(s: pd.Series) -> pd.Series:
+    return s.where(s != "", None).astype("str")
+
+
+def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
+    rows = _Rows(source, spec, table)
+    key = rows.column(spec.key)
+    rows.quarantine(key == "", spec.key, "missing record key")
+    keyed = key.where(rows.alive)
+    dup = keyed.duplicated(keep="first") & rows.alive
+    if dup.any():
+        firsts = keyed[rows.alive & ~dup]
+        first_row = pd.Series(firsts.index.astype(str), index=firsts.to_numpy())
+        reason = "duplicate record key " + key + " (first at row " + key.map(first_row) + ")"
+        rows.quarantine(dup, spec.key, reason)
+    for i, f in enumerate(spec.filters):
+        rows.quarantine(~rows.filter(f), f.column, f"excluded by filters[{i}]: {f.describe()}")
+
+    # which mentions, relations and events each row has, before typed parsing
+    filter_ok: dict[str, pd.Series] = {}
+    missing: dict[str, pd.Series] = {}  # first missing required property per row, or ''
+    for role, m in spec.mentions.items():
+        filter_ok[role] = rows.filters(m.filter)
+        miss = pd.Series("", index=rows.index, dtype="str")
+        for prop in reversed(m.required):
+            empty = rows.value(f"mentions.{role}.properties.{prop}", m.properties[prop]) == ""
+            miss = miss.mask(empty, prop)
+        missing[role] = miss
+    ok = {role: filter_ok[role] & (missing[role] == "") for role in spec.mentions}
+    rel_active = [ok[r.src] & ok[r.dst] & rows.filters(r.filter) for r in spec.relations]
+    ev_active = [ok[e.subject] & rows.filters(e.filter) for e in spec.events]
+
+    # typed values: a bad date or number in a used field quarantines the row
+    typed: dict[str, pd.Series] = {}
+    for role, m in spec.mentions.items():
+        for prop, vspec in m.properties.items():
+            if prop in DATE_PROPERTIES:
+                k = f"mentions.{role}.properties.{prop}"
+                typed[k] = _parse_dates(rows, k, vspec, ok[role])
+    for i, r in enumerate(spec.relations):
+        for name, vspec in r.values().items():
+            k = f"relations[{i}].{name}"
+            if name in RELATION_DATE_FIELDS:
+                typed[k] = _parse_dates(rows, k, vspec, rel_active[i])
+            elif name in NUMBER_FIELDS:
+                typed[k] = _parse_numbers(rows, k, vspec, rel_active[i])
+    for i, e in enumerate(spec.events):
+        for name, vspec in e.values().items():
+            k = f"events[{i}].{name}"
+            if name in EVENT_DATE_FIELDS:
+                typed[k] = _parse_dates(rows, k, vspec, ev_active[i])
+            elif name in NUMBER_FIELDS:
+                typed[k] = _parse_numbers(rows, k, vspec, ev_active[i])
+
+    exists = {role: ok[role] & rows.alive for role in spec.mentions}
+    any_mention = pd.Series(False, index=rows.index)
+    for mask in exists.values():
+        any_mention |= mask
+    _no_mention(rows, filter_ok, missing, any_mention)
+
+    record_id = key
+    mentions = pd.concat(
+        [_mentions(rows, role, exists[role], record_id, typed) for role in spec.mentions],
+        ignore_index=True,
+    )
+    relations = _relations(rows, record_id, rel_active, exists, typed)
+    events = _events(rows, record_id, ev_active, exists, typed)
+    quarantine = _quarantine(rows, record_id)
+    dropped = _dropped(rows, record_id, filter_ok, missing, any_mention)
+    counts = {
+        "rows_in": table.rows_in,
+        "rows_mapped": int((any_mention & rows.alive).sum()),
+        "rows_quarantined": len(quarantine),
+        "mentions": len(mentions),
+    }
+    if counts["rows_in"] != counts["rows_mapped"] + counts["rows_quarantined"]:  # pragma: no cover
+        raise AssertionError(f"{source}: rows do not reconcile: {counts}")
+    return SourceResult(mentions, relations, events, quarantine, dropped, counts)
+
+
+def _why_not(spec: SourceSpec, role: str, filter_ok: pd.Series, missing: pd.Series) -> pd.Series:
+    m = spec.mentions[role]
+    desc = " and ".join(f.describe() for f in m.filter)
+    why = pd.Series("", index=filter_ok.index, dtype="str")
+    why = why.mask(missing != "", role + ": missing required " + missing)
+    return why.mask(~filter_ok, f"{role}: filter {desc} does not hold")
+
+
+def _no_mention(rows: _Rows, filter_ok: dict[str, pd.Series], missing: dict[str, pd.Series],
+                any_mention: pd.Series) -> None:
+    empty = rows.alive & ~any_mention
+    if not empty.any():
+        return
+    whys = [_why_not(rows.spec, role, filter_ok[role], missing[role])[empty]
+            for role in rows.spec.mentions]
+    reason = pd.Series(["; ".join(p for p in parts if p) for parts in zip(*whys, strict=True)],
+                       index=whys[0].index, dtype="str")
+    field = pd.Series(None, index=reason.index, dtype="object")
+    for role, m in rows.spec.mentions.items():
+        miss = missing[role][empty]
+        where = {p: rows.where(m.properties[p], p) for p in miss.unique() if p}
+        field = field.where(field.notna(), miss.map(where))
+    rows.quarantine(empty, field.reindex(rows.index), "no mention: " + reason.reindex(rows.index))
+
+
+def _mentions(rows: _Rows, role: str, mask: pd.Series, record_id: pd.Series,
+              typed: dict[str, pd.Series]) -> pd.DataFrame:
+    m = rows.spec.mentions[role]
+    rid = record_id[mask]
+    out: dict[str, pd.Series | str | np.ndarray] = {
+        "mention_id": rows.source + ":" + rid + ":" + role,
+        "source": rows.source,
+        "record_id": rid,
+        "role": role,
+        "kind": m.kind,
+        "row_number": rid.index.to_numpy(),
+    }
+    for prop, vspec in m.properties.items():
+        k = f"mentions.{role}.properties.{prop}"
+        out[prop] = typed[k][mask] if k in typed else _nullable(rows.value(k, vspec)[mask])
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _relations(rows: _Rows, record_id: pd.Series, active: list[pd.Series],
+               exists: dict[str, pd.Series], typed: dict[str, pd.Series]) -> pd.DataFrame:
+    frames = []
+    for i, r in enumerate(rows.spec.relations):
+        mask = active[i] & exists[r.src] & exists[r.dst]
+        rid = record_id[mask]
+        role = r.role
+        frames.append(pd.DataFrame({
+            "type": r.type,
+            "src_mention": rows.source + ":" + rid + ":" + r.src,
+            "dst_mention": rows.source + ":" + rid + ":" + r.dst,
+            "share_pct": typed[f"relations[{i}].share_pct"][mask] if r.share_pct else np.nan,
+            "role": _nullable(rows.value(f"relations[{i}].role", role)[mask]) if role else None,
+            "start_date": typed[f"relations[{i}].start_date"][mask] if r.start_date else None,
+            "end_date": typed[f"relations[{i}].end_date"][mask] if r.end_date else None,
+            "source": rows.source,
+            "record_id": rid,
+        }, index=rid.index))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _events(rows: _Rows, record_id: pd.Series, active: list[pd.Series],
+            exists: dict[str, pd.Series], typed: dict[str, pd.Series]) -> pd.DataFrame:
+    frames = []
+    for i, e in enumerate(rows.spec.events):
+        mask = active[i] & exists[e.subject]
+        rid = record_id[mask]
+
+        def text(name: str, spec: ValueSpec | None, i: int = i, mask: pd.Series = mask) -> object:
+            return _nullable(rows.value(f"events[{i}].{name}", spec)[mask]) if spec else None
+
+        frames.append(pd.DataFrame({
+            "event_mention_id": rows.source + ":" + rid + ":" + event_role(i),
+            "type": e.type,
+            "subject_mention": rows.source + ":" + rid + ":" + e.subject,
+            "date": typed[f"events[{i}].date"][mask],
+            "category": text("category", e.category),
+            "amount": typed[f"events[{i}].amount"][mask] if e.amount else np.nan,
+            "description": text("description", e.description),
+            "source": rows.source,
+            "record_id": rid,
+        }, index=rid.index))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _raw_rows(rows: _Rows, mask: pd.Series) -> list[str]:
+    frame = rows.table.frame.loc[mask[mask].index]
+    return [json.dumps(rec, ensure_ascii=False) for rec in frame.to_dict("records")]
+
+
+def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
+    file = str(rows.table.file)
+    dead = ~rows.alive
+    mapped = pd.DataFrame({
+        "source": rows.source,
+        "file": file,
+        "row_number": dead[dead].index.to_numpy(),
+        "record_id": _nullable(record_id[dead]).to_numpy(),
+        "field": rows.q_field[dead].to_numpy(),
+        "reason": rows.q_reason[dead].to_numpy(),
+        "raw": _raw_rows(rows, dead),
+    })
+    bad = pd.DataFrame({
+        "source": rows.source,
+        "file": file,
+        "row_number": [b.row_number for b in rows.table.bad_rows],
+        "record_id": None,
+        "field": [b.field for b in rows.table.bad_rows],
+        "reason": [b.reason for b in rows.table.bad_rows],
+        "raw": [b.raw for b in rows.table.bad_rows],
+    })
+    out = pd.concat([bad, mapped], ignore_index=True)
+    out = out.astype({"row_number": "int64", "record_id": "str", "field": "str",
+                      "reason": "str", "raw": "str", "source": "str", "file": "str"})
+    return out.sort_values("row_number", ignore_index=True)[QUARANTINE_COLUMNS]
+
+
+def _dropped(rows: _Rows, record_id: pd.Series, filter_ok: dict[str, pd.Series],
+             missing: dict[str, pd.Series], any_mention: pd.Series) -> pd.DataFrame:
+    frames = []
+    for role, m in rows.spec.mentions.items():
+        mask = rows.alive & any_mention & filter_ok[role] & (missing[role] != "")
+        if not mask.any():
+            continue
+        miss = missing[role][mask]
+        frames.append(pd.DataFrame({
+            "source": rows.source,
+            "row_number": miss.index.to_numpy(),
+            "record_id": record_id[mask].to_numpy(),
+            "role": role,
+            "field": [rows.where(m.properties[p], p) for p in miss],
+            "reason": ("missing required " + miss).to_numpy(),
+        }))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in DROPPED_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[DROPPED_COLUMNS]

@@ -1,0 +1,287 @@
+"""`link()`: agency files -> a run folder (see docs/contracts.md, "Run folder").
+
+extract -> resolve (exact identifiers, Splink, context, judgements) -> stable IDs against
+`--previous` -> entity-level tables -> Parquet + JSON + HTML report. The folder is written
+as `RUN.tmp-<pid>` and renamed into place at the end, so a failed or killed run leaves the
+previous contents of `RUN` intact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from linkage.resolve.evidence import evidence_frame
+from linkage.resolve.ids import assign_ids
+from linkage.resolve.judgements import Judgement, latest, read_judgements
+from linkage.resolve.outputs import (
+    entities_table,
+    events_table,
+    mentions_table,
+    relations_table,
+)
+from linkage.resolve.pipeline import Resolution, ResolveOptions, Scorer, resolve
+from linkage.resolve.report import model_summary, render_html, write_charts
+from linkage.resolve.scoring import Engine
+
+log = logging.getLogger(__name__)
+REPORT_VERSION = 1
+JUDGEMENTS_FILE = "judgements.json"
+EXTRACTION_DIR = "extraction"  # mention-level inputs, kept for incremental linking
+
+
+class ExtractionLike(Protocol):
+    mentions: pd.DataFrame
+    relations: pd.DataFrame
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    counts: dict[str, dict[str, int]]
+
+
+@dataclass
+class Reuse:
+    """For incremental linking: links kept from the previous run and a scorer that only
+    scores new records with the previous run's models."""
+
+    fixed: list[tuple[str, str, str, float | None, float, str]]
+    scorer: Scorer
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    run_id: str
+    report: dict[str, Any]
+    entities: dict[str, int] = field(default_factory=dict)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("run-%Y%m%dT%H%M%S%fZ")
+
+
+@contextmanager
+def _stages(quiet: bool) -> Iterator[Any]:
+    """A rich status line for long stages (silent when `quiet` or not a terminal)."""
+    if quiet:
+        yield lambda _msg: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("linking") as status:
+        def update(msg: str) -> None:
+            status.update(f"[bold]linking[/bold]: {msg}")
+            log.info("stage: %s", msg)
+
+        yield update
+
+
+def _load_previous(previous: Path | None) -> tuple[pd.DataFrame | None, list[Judgement]]:
+    if previous is None:
+        return None, []
+    table = previous / "mentions.parquet"
+    if not table.exists():
+        raise FileNotFoundError(f"--previous {previous}: no mentions.parquet")
+    prev = pd.read_parquet(table, columns=["mention_id", "entity_id"])
+    judged: list[Judgement] = []
+    if (previous / JUDGEMENTS_FILE).exists():
+        judged = read_judgements(previous / JUDGEMENTS_FILE)
+    return prev, judged
+
+
+def link(
+    sources_yaml: Path | str,
+    out_dir: Path | str,
+    previous: Path | str | None = None,
+    engine: Engine = "duckdb",
+    judgements: Path | str | None = None,
+    *,
+    quiet: bool = False,
+) -> RunResult:
+    """Extract the sources of `sources_yaml` and write a run folder at `out_dir`."""
+    from linkage.extract import extract
+
+    t0 = time.perf_counter()
+    extraction = extract(Path(sources_yaml))
+    t_extract = time.perf_counter() - t0
+    return link_extraction(
+        extraction, out_dir, previous=previous, engine=engine, judgements=judgements,
+        quiet=quiet, extra_timings={"extract": t_extract},
+    )
+
+
+def link_extraction(
+    extraction: ExtractionLike,
+    out_dir: Path | str,
+    previous: Path | str | None = None,
+    engine: Engine = "duckdb",
+    judgements: Path | str | None = None,
+    *,
+    quiet: bool = False,
+    options: ResolveOptions | None = None,
+    extra_timings: dict[str, float] | None = None,
+    reuse: Reuse | None = None,
+) -> RunResult:
+    """Resolve an already extracted set of mentions and write the run folder."""
+    out = Path(out_dir)
+    run_id = new_run_id()
+    timings = dict(extra_timings or {})
+    prev_mentions, prev_judgements = _load_previous(Path(previous) if previous else None)
+    judged = list(prev_judgements)
+    if judgements is not None:
+        judged += read_judgements(Path(judgements))
+    judged = latest(judged)
+    opts = options or ResolveOptions(engine=engine)
+
+    with _stages(quiet) as stage:
+        mentions = extraction.mentions.reset_index(drop=True)
+        resolution = resolve(
+            mentions, extraction.relations, judged, opts, progress=stage,
+            fixed=reuse.fixed if reuse else (), scorer=reuse.scorer if reuse else None,
+        )
+        timings.update(resolution.timings)
+        stage("naming entities")
+        t = time.perf_counter()
+        assignment = assign_ids(mentions["mention_id"], mentions["kind"], resolution.labels,
+                                prev_mentions)
+        timings["ids"] = time.perf_counter() - t
+        stage("writing tables")
+        t = time.perf_counter()
+        tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            report = _write_run(tmp, run_id, extraction, mentions, resolution, assignment,
+                                judged, opts, timings, t)
+            _swap_into_place(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return RunResult(out, run_id, report, dict(report["entities"]))
+
+
+def _with_run_id(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["run_id"] = run_id
+    return frame
+
+
+def _write_run(
+    tmp: Path, run_id: str, extraction: ExtractionLike, mentions: pd.DataFrame,
+    resolution: Resolution, assignment: Any, judged: list[Judgement], opts: ResolveOptions,
+    timings: dict[str, float], t_write: float,
+) -> dict[str, Any]:
+    entity_of = assignment.entity_of
+    m_table = mentions_table(mentions, entity_of)
+    entity_by_mention = pd.Series(entity_of, index=mentions["mention_id"].astype(str).to_numpy())
+    entities = entities_table(m_table)
+    relations = relations_table(extraction.relations, entity_by_mention)
+    events = events_table(extraction.events, entity_by_mention)
+    predictions = {k: s.predictions for k, s in resolution.scored.items()}
+    evidence = evidence_frame(resolution.links, mentions["mention_id"].astype(str).tolist(),
+                              list(entity_of), predictions, mentions["kind"].astype(str).tolist())
+    quarantine = extraction.quarantine
+    save_extraction(tmp / EXTRACTION_DIR, extraction)
+
+    for name, frame in (
+        ("mentions", m_table), ("entities", entities), ("relations", relations),
+        ("events", events), ("evidence", evidence), ("quarantine", quarantine),
+        ("changelog", assignment.changelog),
+    ):
+        write_parquet(_with_run_id(frame, run_id), tmp / f"{name}.parquet")
+
+    models_dir = tmp / "models"
+    models_dir.mkdir()
+    charts: dict[str, str] = {}
+    summaries: dict[str, Any] = {}
+    for kind, scored in resolution.scored.items():
+        (models_dir / f"{kind}.json").write_text(
+            json.dumps(scored.model, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        summaries[kind] = model_summary(scored.model, scored.training_notes)
+        for chart, page in scored.charts.items():
+            charts[f"{kind}_{chart}"] = page
+    write_charts(tmp / "charts", charts)
+    (tmp / JUDGEMENTS_FILE).write_text(json.dumps([
+        {"mention_id_l": j.mention_id_l, "mention_id_r": j.mention_id_r,
+         "judgement": j.judgement, "who": j.who, "when": j.when.isoformat()}
+        for j in judged
+    ], ensure_ascii=False, indent=1), encoding="utf-8")
+
+    timings["write"] = time.perf_counter() - t_write
+    kinds = entities["kind"].value_counts()
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "created_at": datetime.now(UTC).isoformat(),
+        "version": REPORT_VERSION,
+        "engine": opts.engine,
+        "sources": extraction.counts,
+        "reconciled": all(
+            c["rows_in"] == c["rows_mapped"] + c["rows_quarantined"]
+            for c in extraction.counts.values()
+        ),
+        "entities": {k: int(kinds.get(k, 0)) for k in ("enterprise", "person")},
+        "mentions": {k: int((m_table["kind"] == k).sum()) for k in ("enterprise", "person")},
+        "relations": len(relations),
+        "events": len(events),
+        "quarantined_rows": len(quarantine),
+        "pairs_compared": resolution.stats["pairs_compared"],
+        "resolution": {
+            **resolution.stats,
+            "thresholds": opts.thresholds,
+            "changelog": assignment.changelog["change"].value_counts().to_dict(),
+        },
+        "models": summaries,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    (tmp / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    (tmp / "report.html").write_text(render_html(report, charts), encoding="utf-8")
+    return report
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write without pandas metadata: Arrow types (list<string>, date32) describe the
+    columns, and any reader - pandas with or without pyarrow dtypes, DuckDB, Spark - can
+    read them back."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(None), path)
+
+
+def save_extraction(directory: Path, extraction: ExtractionLike) -> None:
+    """Keep the mention-level tables so `linkage.incremental` can add records later."""
+    directory.mkdir(parents=True, exist_ok=True)
+    mentions = extraction.mentions.drop(columns=["is_new"], errors="ignore")
+    write_parquet(mentions, directory / "mentions.parquet")
+    write_parquet(extraction.relations, directory / "relations.parquet")
+    write_parquet(extraction.events, directory / "events.parquet")
+    write_parquet(extraction.quarantine, directory / "quarantine.parquet")
+    (directory / "counts.json").write_text(
+        json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Replace `out` by `tmp` with renames only (the old folder is removed last)."""
+    old = out.parent / f"{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,261 @@
+"""Enterprise and person names: one comparable form per raw spelling, computed once per
+distinct value.
+
+Enterprise names (region + trade name + industry + legal form) are normalised so that the ways
+agencies write the same firm compare equal: full/half width (NFKC), spaces, traditional
+characters (OpenCC t2s), legal-form variants (有限责任公司 / 股份有限公司 -> 有限公司), and
+the region, whether a prefix (上海 / 广东省深圳市) or bracketed (华信贸易（上海）有限公司), moved
+into its own field. `name_pinyin` is a toneless pinyin string without spaces; English / pinyin
+customs names map to the same form (the vocabulary module translates industry words and legal
+forms).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import NamedTuple
+
+import opencc
+from pypinyin import lazy_pinyin
+
+from linkage.standardise.regions import district_at, district_in, gazetteer, match_at
+from linkage.standardise.vocabulary import (
+    CHINESE_GENERIC,
+    LATIN_GENERIC_FIRST_WORDS,
+    LONGEST_PHRASE,
+    PHRASES,
+)
+
+_T2S = opencc.OpenCC("t2s")
+_SPACE = re.compile(r"\s+")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")",
+                           "{": "(", "}": ")"})
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+_NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff\uf900-\ufaff]+")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_DOTS = re.compile(r"[·•・‧∙.]+")
+_FORMS = (("有限责任公司", "有限公司"), ("股份有限公司", "有限公司"))
+_FORM_ONLY = {"有限公司", "公司", "分公司", "集团", "集团有限公司", ""}
+_MIN_CORE = 2
+# Characters OpenCC t2s rewrites although they are standard simplified characters with their own
+# reading in names: 乾 (qián, 乾坤; t2s makes it 干 gān), 著 (zhù, 著名; t2s makes it 着).
+_KEEP = frozenset("乾著")
+
+
+class EnterpriseName(NamedTuple):
+    name_std: str | None
+    name_pinyin: str | None
+    region: str | None  # city (or province) named in the name: 上海市 / 深圳市 / 广东省
+
+
+class PersonName(NamedTuple):
+    name_std: str | None
+    name_pinyin: str | None
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def _keep_standard(original: str, converted: str) -> str:
+    """Undo t2s for characters that are standard simplified characters too (乾坤 is not 干坤)."""
+    if _KEEP.isdisjoint(original) or len(original) != len(converted):
+        return converted
+    return "".join(o if o in _KEEP else c for o, c in zip(original, converted, strict=True))
+
+
+def to_simplified(values: list[str]) -> list[str]:
+    """OpenCC t2s over many strings in one call (much faster than one call per string)."""
+    if not values:
+        return []
+    flat = [v.replace("\n", " ") for v in values]
+    out = str(_T2S.convert("\n".join(flat))).split("\n")
+    if len(out) != len(flat):  # pragma: no cover - t2s never adds or removes line breaks
+        out = [str(_T2S.convert(v)) for v in flat]
+    return [_keep_standard(o, c) for o, c in zip(flat, out, strict=True)]
+
+
+def width_and_space(text: str) -> str:
+    """NFKC (full width -> half width, compatibility forms) and no whitespace at all."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def has_han(text: str) -> bool:
+    return _HAN.search(text) is not None
+
+
+@lru_cache(maxsize=200_000)
+def _pinyin(text: str) -> str:
+    return _NOT_ALNUM.sub("", "".join(lazy_pinyin(text)).lower())
+
+
+def _core_pinyin(core: str) -> str:
+    """Pinyin of a name core as trade name (first two characters) + the rest, each cached:
+    the rest (industry + legal form) repeats across firms, and the trade name alone reads as
+    it is romanised in English names."""
+    if len(core) <= 3:
+        return _pinyin(core)
+    return _pinyin(core[:2]) + _pinyin(core[2:])
+
+
+# --------------------------------------------------------------------------- enterprises
+
+
+def _region_of(text: str) -> str | None:
+    """Canonical city / province for a region written alone: 上海 -> 上海市, 广东省 -> 广东省."""
+    g = gazetteer()
+    if text in g.cities:
+        return g.cities[text].name
+    if text in g.provinces:
+        return g.provinces[text].name
+    if text == "中国":
+        return "中国"
+    d = district_in(text, None, None)
+    return d.city if d is not None else None
+
+
+def _strip_region_prefix(text: str) -> tuple[str | None, str]:
+    """广东省深圳市华信… -> ('深圳市', '华信…'); a province, then a city of it, then a district."""
+    g = gazetteer()
+    pos = 0
+    province = city = None
+    key = match_at(g.provinces, text, pos)
+    if key is not None:
+        province = g.provinces[key].name
+        pos += len(key)
+    key = match_at(g.cities, text, pos)
+    if key is not None and (province is None or g.cities[key].province == province):
+        city = g.cities[key].name
+        pos += len(key)
+    elif province in g.cities:  # a municipality: 上海 is both
+        city = province
+    if province or city:
+        d = district_at(text, pos, province, city)
+        if d is not None:
+            pos += len(d.name)
+    rest = text[pos:]
+    if pos == 0 or len(rest) < _MIN_CORE or rest in _FORM_ONLY or rest.startswith(CHINESE_GENERIC):
+        return None, text  # no region, or nothing like a trade name would be left
+    return city or province, rest
+
+
+def _chinese_enterprise(text: str) -> tuple[str, str | None]:
+    """(core name, region) of a simplified, width-normalised Chinese enterprise name."""
+    text = text.translate(_BRACKETS).lower()
+    region: str | None = None
+
+    def bracket(m: re.Match[str]) -> str:
+        nonlocal region
+        inner = m.group(1)
+        found = _region_of(inner)
+        if found is not None:
+            region = region or found
+            return ""
+        return inner
+
+    text = _BRACKETED.sub(bracket, text)
+    text = _NOT_WORD.sub("", text)
+    changed = True
+    while changed:  # to a fixed point, so that standardising twice changes nothing
+        before = text
+        for variant, canonical in _FORMS:
+            text = text.replace(variant, canonical)
+        changed = text != before
+    prefix_region: str | None = None
+    while True:
+        found, core = _strip_region_prefix(text)
+        if found is None:
+            break
+        prefix_region = prefix_region or found
+        text = core
+    return text, prefix_region or region
+
+
+def _latin_words(text: str) -> tuple[list[str], str | None]:
+    """Lower-case words of a Latin-script name, with a leading or bracketed region taken out."""
+    g = gazetteer()
+    text = text.lower().replace("&", " and ")
+    region: str | None = None
+
+    def bracket(m: re.Match[str]) -> str:
+        nonlocal region
+        key = _NOT_ALNUM.sub("", m.group(1))
+        if key in g.pinyin:
+            region = region or g.pinyin[key]
+            return " "
+        return f" {m.group(1)} "
+
+    text = _BRACKETED.sub(bracket, text.translate(_BRACKETS))
+    words = _NOT_ALNUM.sub(" ", text).split()
+    if len(words) > 2 and words[0] in g.pinyin and words[1] not in LATIN_GENERIC_FIRST_WORDS:
+        region = g.pinyin[words[0]]
+        words = words[1:]
+    return words, region
+
+
+def _latin_enterprise(text: str) -> tuple[str, str | None]:
+    words, region = _latin_words(text)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for length in range(min(LONGEST_PHRASE, len(words) - i), 0, -1):
+            phrase = PHRASES.get(tuple(words[i : i + length]))
+            if phrase is not None:
+                out.append(phrase)
+                i += length
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return "".join(out), region
+
+
+def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseName]:
+    """Standardise each distinct raw enterprise name once; returns raw -> EnterpriseName."""
+    raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
+    simplified = to_simplified([unicodedata.normalize("NFKC", v) for v in raw])
+    pinyin_of: dict[str, str] = {}
+    out: dict[str, EnterpriseName] = {}
+    for original, text in zip(raw, simplified, strict=True):
+        if not text.strip():
+            out[original] = EnterpriseName(None, None, None)
+            continue
+        if has_han(text):
+            core, region = _chinese_enterprise(_SPACE.sub("", text))
+            if core not in pinyin_of:
+                pinyin_of[core] = _core_pinyin(core)
+            out[original] = EnterpriseName(core or None, pinyin_of[core] or None, region)
+        else:
+            latin, region = _latin_enterprise(text)
+            out[original] = EnterpriseName(latin or None, latin or None, region)
+    return out
+
+
+def enterprise_name(raw: str) -> EnterpriseName:
+    """Standardise one enterprise name (use `standardise_enterprise_names` for many)."""
+    return standardise_enterprise_names([raw])[raw]
+
+
+# --------------------------------------------------------------------------- persons
+
+
+def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
+    """Person names: NFKC, no spaces, t2s, one kind of middle dot; pinyin without spaces."""
+    raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
+    simplified = to_simplified([width_and_space(v) for v in raw])  # spaces go for Latin too
+    out: dict[str, PersonName] = {}
+    for original, text in zip(raw, simplified, strict=True):
+        if has_han(text):
+            std = _DOTS.sub("·", text).strip("·")
+            out[original] = PersonName(std or None, _pinyin(std) or None)
+        else:
+            latin = _NOT_ALNUM.sub("", text.lower())
+            out[original] = PersonName(latin or None, latin or None)
+    return out
+
+
+def person_name(raw: str) -> PersonName:
+    return standardise_person_names([raw])[raw]

@@ -1,0 +1,163 @@
+"""The audit log: what it records, its hash chain across restarts, tamper detection, masking."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graph_fixture import A1, CTRL, NAMESAKE_1
+from test_api_support import serve, tiny_run
+from typer.testing import CliRunner
+
+from api.audit import GENESIS, AuditLog, verify
+from api.cli import app as cli
+from api.logs import JsonFormatter, MaskingFilter, mask
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_reads_are_audited_with_caller_parameters_and_entities(tmp_path: Path) -> None:
+    with serve(tmp_path) as s:
+        assert s.get(f"/entities/{A1}/network", params={"depth": 2}).status_code == 200
+        assert s.post("/inspection/lookup", role="inspector",
+                      json={"uscc": "91310000MA1000003E"}).status_code == 200
+        assert s.get(f"/entities/{A1}", role="inspector").status_code == 403
+        assert s.client.get("/healthz").status_code == 200  # not audited: no caller
+        entries = _entries(s.settings.audit_path)
+    network, lookup, refused = entries
+    assert network["key_id"] == s.key_ids["investigator"]
+    assert network["key_name"] == "test-investigator" and network["role"] == "investigator"
+    assert network["endpoint"] == "/entities/{entity_id}/network"
+    assert network["params"] == {"depth": "2", "entity_id": A1}
+    assert A1 in network["entity_ids"] and CTRL in network["entity_ids"]
+    assert network["status"] == 200 and network["outcome"] == "ok"
+    assert network["request_id"] and network["time"]
+    assert lookup["params"]["subject"] == {"uscc": "91310000MA1000003E"}
+    assert lookup["entity_ids"][0] == A1
+    assert refused["status"] == 403 and refused["outcome"] == "denied"
+    assert refused["entity_ids"] == []
+    assert [e["seq"] for e in entries] == [0, 1, 2]
+    assert entries[0]["prev"] == GENESIS
+    assert entries[1]["prev"] == entries[0]["hash"]
+
+
+def test_chain_survives_restart_and_admin_can_read_and_verify(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    with serve(tmp_path, run) as s:
+        for _ in range(3):
+            s.get("/whoami")
+        state = s.settings.state_dir
+    # a second process on the same state folder continues the chain
+    with serve(tmp_path, run, state_dir=state) as s2:
+        s2.get("/risk/hubs")
+        page = s2.get("/admin/audit", role="admin", params={"offset": 1, "limit": 2}).json()
+        assert [e["seq"] for e in page["items"]] == [1, 2]
+        assert page["total"] == 4  # the read of this page is written after it is answered
+        check = s2.get("/admin/audit/verify", role="admin").json()
+        assert check == {"ok": True, "entries": 5, "first_bad_line": None, "reason": None}
+    entries = _entries(state / "audit.jsonl")
+    assert [e["seq"] for e in entries] == list(range(6))
+    assert entries[3]["prev"] == entries[2]["hash"]
+    assert verify(state / "audit.jsonl").ok
+
+
+def test_editing_a_line_is_detected(tmp_path: Path) -> None:
+    with serve(tmp_path) as s:
+        s.get(f"/entities/{A1}")
+        s.get(f"/entities/{NAMESAKE_1}")
+        s.get("/whoami")
+        path = s.settings.audit_path
+        lines = path.read_text(encoding="utf-8").splitlines()
+        forged = json.loads(lines[1])
+        forged["entity_ids"] = []  # hide what was read
+        lines[1] = json.dumps(forged, ensure_ascii=False)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        api_check = s.get("/admin/audit/verify", role="admin").json()
+        state = str(s.settings.state_dir)
+    assert api_check["ok"] is False and api_check["first_bad_line"] == 2
+    result = verify(path)
+    assert not result.ok and result.first_bad_line == 2 and "hash" in (result.reason or "")
+    cli_check = CliRunner().invoke(cli, ["audit", "verify", "--state-dir", state])
+    assert cli_check.exit_code == 1
+    assert "line 2" in cli_check.output
+
+
+def test_removing_or_reordering_lines_is_detected(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", fsync_interval=0)
+    for i in range(4):
+        log.append({"endpoint": f"/e{i}"})
+    log.close()
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    (tmp_path / "a.jsonl").write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n")
+    assert verify(tmp_path / "a.jsonl").first_bad_line == 2
+    (tmp_path / "b.jsonl").write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
+    assert verify(tmp_path / "b.jsonl").first_bad_line == 1
+    ok = CliRunner().invoke(cli, ["audit", "verify", "--state-dir", str(tmp_path)])
+    assert ok.exit_code == 0 and "4 entries" in ok.output
+
+
+def test_background_fsync_keeps_the_chain(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl", fsync_interval=0.05)
+    for i in range(50):
+        log.append({"i": i})
+    log.close()
+    reopened = AuditLog(tmp_path / "audit.jsonl", fsync_interval=0.05)
+    assert reopened.append({"i": 50})["seq"] == 50
+    reopened.close()
+    assert verify(tmp_path / "audit.jsonl").entries == 51
+
+
+def test_nothing_in_the_api_alters_the_audit_log(tmp_path: Path) -> None:
+    with serve(tmp_path) as s:
+        s.get("/whoami")
+        for method in ("PUT", "PATCH", "DELETE", "POST"):
+            r = s.client.request(method, "/admin/audit", headers=s.auth("admin"))
+            assert r.status_code == 405, method
+        spec = s.client.app.openapi()  # type: ignore[attr-defined]
+        assert set(spec["paths"]["/admin/audit"]) == {"get"}
+        assert set(spec["paths"]["/admin/audit/verify"]) == {"get"}
+        assert verify(s.settings.audit_path).ok
+
+
+RESIDENT_ID = "110101199003071234"
+
+
+def test_mask_hides_resident_ids_and_mobiles() -> None:
+    assert mask(f"id {RESIDENT_ID} tel 13812345678") == "id 110101********1234 tel 138****5678"
+    assert mask("+8613812345678") == "+86138****5678"
+    assert mask("uscc 91310000MA1000003E stays") == "uscc 91310000MA1000003E stays"
+
+
+def test_application_logs_are_masked_but_the_audit_log_is_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler_records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            handler_records.append(self.format(record))
+
+    keep = Keep()
+    keep.addFilter(MaskingFilter())
+    keep.setFormatter(JsonFormatter())
+    logger = logging.getLogger("guanlian")
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    try:
+        with serve(tmp_path) as s:
+            r = s.get("/search", params={"q": RESIDENT_ID})
+            assert r.status_code == 200
+            rid = r.headers["X-Request-ID"]
+            audit_text = s.settings.audit_path.read_text(encoding="utf-8")
+    finally:
+        logger.removeHandler(keep)
+    access = [json.loads(line) for line in handler_records if rid in line]
+    assert access, handler_records
+    assert all(RESIDENT_ID not in line for line in handler_records)
+    assert access[0]["request_id"] == rid and access[0]["status"] == 200
+    assert RESIDENT_ID in audit_text  # the audit log keeps the full parameter

@@ -1,0 +1,139 @@
+"""Inspection lookup and screening on the real embedded store (tiny run, planted risk)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graph_fixture import A1, A4, CTRL, H3, D
+from test_api_support import Served, serve
+
+from graph.embedded import EmbeddedStore
+from graph.models import EntityProfile
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("inspection")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def profiles(served: Served) -> dict[str, EntityProfile]:
+    assert served.settings.run_dir is not None
+    store = EmbeddedStore.from_run(served.settings.run_dir)
+    out = {e: store.get_entity(e) for e in (A1, A4, CTRL, D[2], H3)}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def lookup(served: Served, **subject: Any) -> dict[str, Any]:
+    response = served.post("/inspection/lookup", role="inspector", json=subject)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_lookup_by_uscc_finds_the_enterprise_and_its_risk(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    a1 = profiles[A1]
+    answer = lookup(served, uscc=a1.uscc)
+    assert answer["match"]["entity"]["entity_id"] == A1
+    assert answer["match"]["method"] == "uscc" and answer["confidence"] == 1.0
+    assert answer["risk_level"] == "high" and answer["risk_score"] == 82.5
+    assert [r["rule"] for r in answer["reasons"]] == ["own_events", "shared_controller"]
+    assert answer["recommendation"] == "inspect"
+    assert answer["candidates"] == []
+    # lower-case and spaced input is normalised
+    spaced = lookup(served, uscc=" " + (a1.uscc or "").lower() + " ")
+    assert spaced["match"]["entity"]["entity_id"] == A1
+
+
+def test_lookup_by_customs_code(served: Served, profiles: dict[str, EntityProfile]) -> None:
+    answer = lookup(served, customs_code=profiles[A4].customs_code)
+    assert answer["match"]["entity"]["entity_id"] == A4
+    assert answer["match"]["method"] == "customs_code"
+    assert answer["risk_level"] == "low" and answer["recommendation"] == "release"
+
+
+def test_conflicting_identifiers_are_noted_and_checked(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    answer = lookup(served, uscc=profiles[A4].uscc, customs_code=profiles[A1].customs_code)
+    assert answer["match"]["entity"]["entity_id"] == A4  # the USCC wins
+    assert any("different enterprises" in n for n in answer["notes"])
+    assert answer["recommendation"] == "document_check"
+
+
+def test_lookup_by_name_only(served: Served, profiles: dict[str, EntityProfile]) -> None:
+    answer = lookup(served, name=profiles[A1].name)
+    assert answer["match"]["entity"]["entity_id"] == A1
+    assert answer["match"]["method"] == "similarity"  # the tiny run has no trained model
+    assert answer["recommendation"] == "inspect"
+
+
+def test_lookup_by_declarant_id(served: Served, profiles: dict[str, EntityProfile]) -> None:
+    answer = lookup(served, declarant_name="张伟", declarant_id=profiles[CTRL].id_number)
+    assert answer["match"] is None
+    assert answer["declarant"]["entity"]["entity_id"] == CTRL
+    assert answer["declarant"]["method"] == "id_number"
+    assert answer["risk_level"] == "medium" and answer["recommendation"] == "document_check"
+
+
+def test_declarant_risk_raises_the_recommendation(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    clean = lookup(served, uscc=profiles[A4].uscc)
+    with_declarant = lookup(served, uscc=profiles[A4].uscc,
+                            declarant_id=profiles[CTRL].id_number)
+    assert clean["recommendation"] == "release"
+    assert with_declarant["recommendation"] == "document_check"
+    assert with_declarant["reasons"][0]["rule"] == "controls_violators"
+
+
+def test_person_name_alone_never_identifies_a_declarant(served: Served) -> None:
+    answer = lookup(served, declarant_name="张伟")
+    assert answer["declarant"] is None and answer["match"] is None
+
+
+def test_unknown_subject_gets_candidates(served: Served) -> None:
+    answer = lookup(served, name="上海华信进出口贸易", uscc="91110000MA00000000")
+    assert answer["match"] is None
+    assert answer["recommendation"] == "document_check"
+    assert any("check character" in n for n in answer["notes"])
+    assert any("no enterprise holds" in n for n in answer["notes"])
+    assert answer["candidates"], answer
+    assert all(c["entity"]["kind"] == "Enterprise" for c in answer["candidates"])
+    nothing = lookup(served, name="完全不存在的公司名称XYZ")
+    assert nothing["match"] is None and nothing["recommendation"] == "document_check"
+
+
+def test_screening_many_subjects_keeps_their_order(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    known = [{"uscc": profiles[e].uscc} for e in (A1, A4, D[2], H3)]
+    subjects = (known + [{"name": "不存在的公司"}]) * 60  # 300 subjects
+    response = served.post("/inspection/screen", role="inspector",
+                           json={"subjects": subjects})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 300
+    ids = [r["match"]["entity"]["entity_id"] if r["match"] else None for r in results[:5]]
+    assert ids == [A1, A4, D[2], H3, None]
+    assert results[0]["recommendation"] == "inspect"
+    assert results[1]["recommendation"] == "release"
+    assert results[299]["match"] is None
+    assert results[295] == results[0]
+
+
+def test_thresholds_are_configurable(tmp_path: Path) -> None:
+    with serve(tmp_path, inspect_min_score=90, document_check_min_score=50,
+               unknown_subject="inspect") as s:
+        store = EmbeddedStore.from_run(s.settings.run_dir)  # type: ignore[arg-type]
+        ctrl = store.get_entity(CTRL)
+        assert ctrl is not None
+        # CTRL scores 45 (medium level): the level still asks for a document check
+        assert lookup(s, declarant_id=ctrl.id_number)["recommendation"] == "document_check"
+        assert lookup(s, name="完全不存在的公司名称XYZ")["recommendation"] == "inspect"

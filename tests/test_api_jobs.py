@@ -1,0 +1,91 @@
+"""Admin jobs end to end: generated agency files -> link -> score -> served, then a rerun.
+
+Uses `guanlian generate --size tiny` data (linkage.synth), the real linkage, risk scoring
+and embedded store; the inspection lookup then scores names with the run's trained model.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from test_api_support import create_keys, make_settings
+
+from api.app import create_app
+from linkage.synth import generate
+
+pytestmark = pytest.mark.slow
+
+
+def _wait(client: TestClient, headers: dict[str, str], job_id: str,
+          timeout: float = 240) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/admin/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
+    data = generate("tiny", 7, tmp_path / "data")
+    (data / "broken.yaml").write_text("version: 1\nsources: {}\n", encoding="utf-8")
+    settings = make_settings(tmp_path, None, sources_yaml=data / "sources.yaml",
+                             runs_dir=tmp_path / "runs", data_root=data, match_threshold=0.6)
+    keys, _ = create_keys(settings)
+    admin = {"X-API-Key": keys["admin"]}
+    inspector = {"X-API-Key": keys["inspector"]}
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").status_code == 503  # nothing loaded yet
+        escape = client.post("/admin/jobs", json={"sources": "../../etc/passwd"}, headers=admin)
+        assert escape.status_code == 422 and escape.json()["errors"][0]["field"] == "sources"
+
+        started = client.post("/admin/jobs", json={}, headers=admin)
+        assert started.status_code == 202, started.text
+        job = started.json()
+        assert job["status"] in ("queued", "linking")
+        busy = client.post("/admin/jobs", json={}, headers=admin)
+        assert busy.status_code == 409 and busy.json()["code"] == "conflict"
+        done = _wait(client, admin, job["job_id"])
+        assert done["status"] == "succeeded", done
+        ready = client.get("/readyz").json()
+        assert ready["run_id"] == done["run_id"] and ready["linkage_model"] is True
+        run_dir = Path(done["run_dir"])
+        assert (run_dir / "risk.parquet").is_file()
+
+        # the trained model resolves a name-only declaration to the right enterprise
+        entities = pd.read_parquet(run_dir / "entities.parquet")
+        firm = entities[(entities["kind"] == "enterprise") & entities["uscc"].notna()].iloc[0]
+        by_name = client.post("/inspection/lookup", json={"name": firm["name"]},
+                              headers=inspector).json()
+        assert by_name["match"]["entity"]["entity_id"] == firm["entity_id"], by_name
+        assert by_name["match"]["method"] == "model"
+        assert by_name["match"]["features"]
+        by_code = client.post("/inspection/lookup", json={"uscc": firm["uscc"]},
+                              headers=inspector).json()
+        assert by_code["match"]["entity"]["entity_id"] == firm["entity_id"]
+        assert by_code["risk_level"] in ("low", "medium", "high")
+
+        # a failing job leaves the current run serving
+        failed = client.post("/admin/jobs", json={"sources": "broken.yaml"}, headers=admin)
+        assert failed.status_code == 202
+        failed_job = _wait(client, admin, failed.json()["job_id"])
+        assert failed_job["status"] == "failed" and failed_job["error"]
+        assert client.get("/readyz").json()["run_id"] == done["run_id"]
+
+        # a rerun (with --previous) swaps in only once complete; the old run serves meanwhile
+        rerun = client.post("/admin/jobs", json={}, headers=admin).json()
+        assert rerun["previous_run_dir"] == done["run_dir"]
+        during = client.get("/readyz").json()["run_id"]
+        second = _wait(client, admin, rerun["job_id"])
+        assert during == done["run_id"]
+        assert second["status"] == "succeeded", second
+        assert client.get("/readyz").json()["run_id"] == second["run_id"] != done["run_id"]
+        kept = client.post("/inspection/lookup", json={"uscc": firm["uscc"]},
+                           headers=inspector).json()
+        assert kept["match"]["entity"]["entity_id"] == firm["entity_id"]  # IDs carried forward

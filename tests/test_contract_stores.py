@@ -1,0 +1,230 @@
+"""One contract suite over both GraphReader implementations on the tiny fixture run.
+
+Every read operation runs against `EmbeddedStore` (built from the run folder) and against
+`Neo4jStore` (the same run loaded into the real server); each answer must be identical, and
+each store must find the planted patterns of `graph_fixture`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import graph_fixture as F
+import pytest
+from conftest import empty_database
+from neo4j import Driver
+from pydantic import BaseModel
+
+from graph.embedded import EmbeddedStore
+from graph.neo4j_loader import load_run
+from graph.neo4j_store import Neo4jStore
+from graph.risk_config import RiskConfig
+from graph.store import GraphReader
+from graph.tables import address_id, write_table
+
+Op = Callable[[GraphReader], Any]
+RISK = [
+    (F.A1, 81.0, "high"), (F.A2, 75.5, "high"), (F.CTRL, 45.0, "medium"), (F.H3, 12.0, "low"),
+]
+
+
+def _write_risk(run: Path) -> None:
+    rows = []
+    for entity_id, score, level in RISK:
+        reasons = [{"rule": "direct_events", "contribution": score, "summary": "own events",
+                    "path_nodes": [entity_id], "path_edges": [], "event_ids": []}]
+        rows.append({"entity_id": entity_id, "score": score, "level": level,
+                     "reasons": json.dumps(reasons), "run_id": F.RUN_ID})
+    write_table(run, "risk", rows)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = F.build_tiny_run(tmp_path_factory.mktemp("contract"))
+    _write_risk(run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def loaded(neo4j_driver: Driver, tiny_run: Path) -> Iterator[Driver]:
+    empty_database(neo4j_driver)
+    load_run(neo4j_driver, tiny_run, progress=False)
+    yield neo4j_driver
+
+
+def _config() -> RiskConfig:
+    return RiskConfig.model_validate({"hubs_whitelist": F.tiny_whitelist()})
+
+
+@pytest.fixture(scope="module")
+def stores(loaded: Driver, tiny_run: Path) -> dict[str, GraphReader]:
+    return {
+        "embedded": EmbeddedStore.from_run(tiny_run, _config()),
+        "neo4j": Neo4jStore(loaded, _config()),
+    }
+
+
+@pytest.fixture(scope="module")
+def capped(loaded: Driver, tiny_run: Path) -> dict[str, GraphReader]:
+    """Both stores with a degree cap of 3: CTRL (5 network relationships) becomes blocked."""
+    return {
+        "embedded": EmbeddedStore.from_run(tiny_run, _config(), degree_cap=3),
+        "neo4j": Neo4jStore(loaded, _config(), degree_cap=3),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _ident(store: GraphReader, entity_id: str, field: str) -> str:
+    profile = store.get_entity(entity_id)
+    assert profile is not None
+    value = getattr(profile, field)
+    assert isinstance(value, str)
+    return value
+
+
+CASES: dict[str, Op] = {
+    "find_uscc": lambda s: s.find_by_identifier("uscc", _ident(s, F.A1, "uscc")),
+    "find_customs": lambda s: s.find_by_identifier("customs_code", " 3100000003 "),
+    "find_id_number": lambda s: s.find_by_identifier("id_number", _ident(s, F.CTRL, "id_number")),
+    "find_miss": lambda s: s.find_by_identifier("reg_no", "nothing"),
+    "search_name": lambda s: s.search("华信进出口"),
+    "search_person": lambda s: s.search("王芳", kinds=("Person",)),
+    "search_pinyin": lambda s: s.search("shanghai huaxin"),
+    "search_uscc": lambda s: s.search(_ident(s, F.A3, "uscc").lower()),
+    "search_page": lambda s: s.search("深圳贸易有限公司", kinds=("Enterprise",), limit=2, offset=1),
+    "entity_firm": lambda s: s.get_entity(F.A2),
+    "entity_person": lambda s: s.get_entity(F.CTRL),
+    "entity_missing": lambda s: s.get_entity("E000000000000"),
+    "risk": lambda s: [s.get_risk(e) for e in (F.A1, F.CTRL, F.H3, F.D[0])],
+    "neighbourhood_1": lambda s: s.neighbourhood(F.CTRL),
+    "neighbourhood_2": lambda s: s.neighbourhood(F.A1, depth=2),
+    "neighbourhood_cap": lambda s: s.neighbourhood(F.CTRL, depth=2, node_cap=3),
+    "neighbourhood_events": lambda s: s.neighbourhood(F.A2, rel_types=["SUBJECT_OF"]),
+    "neighbourhood_whitelist": lambda s: s.neighbourhood(F.F[0], depth=3),
+    "neighbourhood_types": lambda s: s.neighbourhood(F.BO_TARGET, 3, ["SHAREHOLDER_OF"]),
+    "neighbourhood_missing": lambda s: s.neighbourhood("E000000000000"),
+    "controllers": lambda s: s.shared_controllers(),
+    "controllers_3": lambda s: s.shared_controllers(min_firms=3, limit=1),
+    "exposure_1": lambda s: s.exposure(F.CTRL, 1),
+    "exposure_4": lambda s: s.exposure(F.CTRL, 4),
+    "exposure_ring": lambda s: s.exposure(F.G[1], 3),
+    "exposure_whitelist": lambda s: s.exposure(F.F[1], 4),
+    "exposure_limit": lambda s: s.exposure(F.A4, 3, limit=2),
+    "phoenix": lambda s: s.phoenix_firms(),
+    "hubs": lambda s: s.hubs(),
+    "hubs_all": lambda s: s.hubs(min_enterprises=2, include_whitelisted=True),
+    "cycles": lambda s: s.ownership_cycles(),
+    "cycles_short": lambda s: s.ownership_cycles(max_length=2),
+    "owners": lambda s: s.beneficial_owners(F.BO_TARGET),
+    "owners_all": lambda s: s.beneficial_owners(F.BO_TARGET, threshold_pct=0),
+    "owners_cycle": lambda s: s.beneficial_owners(F.C1, threshold_pct=0),
+    "owners_none": lambda s: [s.beneficial_owners(F.H1), s.beneficial_owners("E000000000000")],
+    "paths_firms": lambda s: s.paths(F.A1, F.A2),
+    "paths_ring": lambda s: s.paths(F.G[0], F.G[3], max_hops=6),
+    "paths_typed": lambda s: s.paths(F.A1, F.A3, rel_types=["LEGAL_REP_OF", "SHAREHOLDER_OF"]),
+    "paths_hub": lambda s: s.paths(F.D[0], F.D[4], limit=10),
+    "paths_whitelist": lambda s: s.paths(F.F[0], F.F[1]),
+    "paths_same": lambda s: s.paths(F.A1, F.A1),
+    "paths_namesakes": lambda s: s.paths(F.NAMESAKE_1, F.NAMESAKE_2, max_hops=6),
+    "rings": lambda s: s.rings(),
+    "rings_2": lambda s: s.rings(min_size=2),
+}
+
+CAPPED_CASES: dict[str, Op] = {
+    "exposure": lambda s: s.exposure(F.A4, 2),
+    "exposure_ctrl": lambda s: s.exposure(F.CTRL, 2),
+    "neighbourhood": lambda s: s.neighbourhood(F.A4, depth=3),
+    "paths": lambda s: s.paths(F.A1, F.A2),
+    "rings": lambda s: s.rings(min_size=2),
+    "phoenix": lambda s: s.phoenix_firms(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_both_stores_give_the_same_answer(stores: dict[str, GraphReader], case: str) -> None:
+    embedded = _plain(CASES[case](stores["embedded"]))
+    neo4j = _plain(CASES[case](stores["neo4j"]))
+    assert neo4j == embedded
+
+
+@pytest.mark.parametrize("case", sorted(CAPPED_CASES))
+def test_degree_cap_gives_the_same_answer(capped: dict[str, GraphReader], case: str) -> None:
+    assert _plain(CAPPED_CASES[case](capped["neo4j"])) == _plain(
+        CAPPED_CASES[case](capped["embedded"])
+    )
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def store(request: pytest.FixtureRequest, stores: dict[str, GraphReader]) -> GraphReader:
+    return stores[request.param]
+
+
+def test_is_a_graph_reader_serving_the_run(store: GraphReader) -> None:
+    assert isinstance(store, GraphReader)
+    info = store.run_info()
+    assert info.run_id == F.RUN_ID and info.nodes > 0 and info.relationships > 0
+    assert store.ping()
+
+
+def test_planted_controllers_phoenix_hubs(store: GraphReader) -> None:
+    ranked = store.shared_controllers()
+    assert [c.controller.entity_id for c in ranked[:2]] == [F.CTRL, F.CTRL2]
+    assert (ranked[0].n_violating_firms, ranked[0].n_events) == (3, 4)
+    assert [f.entity_id for f in ranked[0].firms] == [F.A1, F.A2, F.A3]
+    pairs = store.phoenix_firms()
+    assert [(p.predecessor.entity_id, p.successor.entity_id) for p in pairs] == [
+        (F.PHX_OLD, F.PHX_NEW)
+    ]
+    assert pairs[0].shared == ["legal_rep", "address"]
+    hubs = store.hubs()
+    assert hubs[0].hub_id == address_id(F.HUB_ADDR) and hubs[0].n_violating == 2
+    assert address_id(F.AGENT_ADDR) not in {h.hub_id for h in hubs}
+
+
+def test_planted_cycle_owners_ring(store: GraphReader) -> None:
+    cycles = store.ownership_cycles()
+    assert [c.nodes for c in cycles] == [[F.C1, F.C2, F.C3]]
+    assert cycles[0].share_pcts == [40.0, 30.0, 20.0]
+    owners = store.beneficial_owners(F.BO_TARGET, threshold_pct=0)
+    assert owners is not None
+    assert [(o.owner.entity_id, o.effective_pct) for o in owners.owners] == [
+        (F.BO_P1, 30.0), (F.BO_P2, 20.0), (F.BO_P3, 20.0),
+    ]
+    assert owners.actual_controller is not None
+    assert owners.actual_controller.entity_id == F.BO_P1
+    rings = store.rings()
+    assert [r.enterprises for r in rings if F.G[0] in r.enterprises] == [F.G]
+    assert store.paths(F.NAMESAKE_1, F.NAMESAKE_2, max_hops=6) == []
+
+
+def test_profile_risk_and_search(store: GraphReader) -> None:
+    profile = store.get_entity(F.CTRL)
+    assert profile is not None and len(profile.sources) == 4 and len(profile.evidence) == 3
+    assert profile.risk is not None and profile.risk.level == "medium"
+    assert profile.risk.reasons[0].rule == "direct_events"
+    assert store.search("shanghai huaxin")[0].entity_id == F.A1
+    hit = store.search("华信进出口")[0]
+    assert (hit.entity_id, hit.risk_level) == (F.A1, "high")
+
+
+def test_bounds_are_validated(store: GraphReader) -> None:
+    with pytest.raises(ValueError):
+        store.exposure(F.CTRL, max_hops=5)
+    with pytest.raises(ValueError):
+        store.neighbourhood(F.CTRL, depth=4)
+    with pytest.raises(ValueError):
+        store.paths(F.A1, F.A2, max_hops=7)
+    with pytest.raises(ValueError):
+        store.ownership_cycles(max_length=7)
+    with pytest.raises(ValueError):
+        store.neighbourhood(F.CTRL, rel_types=["NOT_A_TYPE"])

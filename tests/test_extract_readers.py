@@ -1,0 +1,134 @@
+"""Reading CSV / JSON lines / Parquet: encodings, undecodable and unparseable rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.errors import EncodingMismatch, SourceReadError
+from linkage.readers import check_encoding, read_columns, read_table
+
+ROWS = [
+    ["R1", "上海华信进出口贸易有限公司", "张伟"],
+    ["R2", "深圳市鑫源电子科技有限公司", "李秀英"],
+    ["R3", "宁波盛达水产有限公司", "王建国"],
+    ["R4", "青岛恒通化工有限公司", "陈静"],
+]
+HEADER = "编号,企业名称,法定代表人"
+
+
+def _csv_bytes(encoding: str, rows: list[list[str]] = ROWS) -> bytes:
+    text = HEADER + "\n" + "\n".join(",".join(r) for r in rows) + "\n"
+    return text.encode(encoding)
+
+
+def test_gbk_file_read_as_gbk(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(_csv_bytes("gbk"))
+    table = read_table(path, "csv", "gbk")
+    assert list(table.frame.columns) == ["编号", "企业名称", "法定代表人"]
+    assert table.frame.loc[2, "企业名称"] == "深圳市鑫源电子科技有限公司"
+    assert list(table.frame.index) == [1, 2, 3, 4]
+    assert table.rows_in == 4 and not table.bad_rows
+
+
+def test_utf8_file_declared_gbk_fails_naming_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(_csv_bytes("utf-8"))
+    with pytest.raises(EncodingMismatch) as info:
+        read_table(path, "csv", "gbk")
+    assert str(path) in str(info.value)
+    assert info.value.suggested == "utf-8"
+    with pytest.raises(EncodingMismatch):  # the header check finds it too, before any work
+        read_columns(path, "csv", "gbk")
+
+
+def test_gbk_file_declared_utf8_fails_with_a_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(_csv_bytes("gbk", ROWS * 5))
+    with pytest.raises(EncodingMismatch) as info:
+        read_table(path, "csv", "utf-8")
+    assert str(path) in str(info.value) and "'utf-8'" in str(info.value)
+    assert info.value.suggested is not None and info.value.suggested.startswith("gb")
+
+
+def test_undecodable_row_in_a_good_file_is_a_bad_row(tmp_path: Path) -> None:
+    data = _csv_bytes("gbk").replace("宁波".encode("gbk"), b"\xff\xfe")
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    table = read_table(path, "csv", "gbk")
+    assert list(table.frame.index) == [1, 2, 4]
+    [bad] = table.bad_rows
+    assert (bad.row_number, bad.reason, bad.field) == (3, "undecodable bytes", "企业名称")
+    assert json.loads(bad.raw)["编号"] == "R3"
+
+
+def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + _csv_bytes("utf-8"))
+    assert read_columns(path, "csv", "utf-8")[0] == "编号"
+    assert list(read_table(path, "csv", "utf-8").frame.columns)[0] == "编号"
+
+
+def test_unparseable_csv_rows(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(HEADER + '\nR1,a,b\nR2,"multi\nline",c\n\nR3,only-two\nR4,a,b,extra\n',
+                    encoding="utf-8")
+    table = read_table(path, "csv", "utf-8")
+    assert table.frame.loc[2, "企业名称"] == "multi\nline"  # a quoted newline is one row
+    assert [(b.row_number, b.reason.split(":")[0]) for b in table.bad_rows] == [
+        (3, "unparseable row"), (4, "unparseable row")]
+    assert table.rows_in == 4  # the blank line is not a row
+
+
+def test_duplicate_header_column(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("a,b,a\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(SourceReadError, match="appears twice"):
+        read_table(path, "csv")
+
+
+def test_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    lines = [json.dumps({"id": "1", "n": 12.0, "x": None, "nested": {"k": 1}}),
+             "{broken", "[1, 2]", json.dumps({"id": "2", "extra": True}, ensure_ascii=False)]
+    path.write_bytes(("\n".join(lines) + "\n").encode("gb18030") + b'{"id": "\xff"}\n')
+    table = read_table(path, "jsonl", "gb18030")
+    assert list(table.frame.columns) == ["id", "n", "x", "nested", "extra"]
+    assert list(table.frame.loc[1]) == ["1", "12", "", '{"k": 1}', ""]
+    assert table.frame.loc[4, "extra"] == "true"
+    assert [(b.row_number, b.reason.split(":")[0]) for b in table.bad_rows] == [
+        (2, "unparseable row"), (3, "unparseable row"), (5, "undecodable bytes")]
+
+
+def test_parquet_values_become_strings(tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    pd.DataFrame({
+        "id": ["a", "b", None],
+        "pct": [30.0, 12.5, None],
+        "n": pd.array([1, None, 3], dtype="Int64"),
+        "day": [dt.date(2020, 1, 2), None, dt.date(2021, 3, 4)],
+    }).to_parquet(path)
+    table = read_table(path, "parquet")
+    assert table.frame.to_dict("list") == {
+        "id": ["a", "b", ""], "pct": ["30", "12.5", ""], "n": ["1", "", "3"],
+        "day": ["2020-01-02", "", "2021-03-04"]}
+    assert list(table.frame.index) == [1, 2, 3]
+
+
+def test_not_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    path.write_text("hello", encoding="utf-8")
+    with pytest.raises(SourceReadError, match="Parquet"):
+        read_table(path, "parquet")
+
+
+def test_check_encoding_tolerates_few_bad_lines() -> None:
+    good = _csv_bytes("gbk", ROWS * 3)
+    check_encoding(good + b"R9,\xff\xff,x\n", "gbk", Path("x.csv"))  # one bad row: no error
+    with pytest.raises(EncodingMismatch, match="header"):
+        check_encoding(b"\xff\xfe,a\n1,2\n", "gbk", Path("x.csv"))

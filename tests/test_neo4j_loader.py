@@ -1,0 +1,388 @@
+"""The Neo4j loader against the real server: schema, counts, provenance, sync, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
+from neo4j import Driver
+
+from graph import schema
+from graph.neo4j_conn import Neo4jSettings, open_driver
+from graph.neo4j_loader import META_LABEL, graph_digest, load_run, read_meta
+from graph.neo4j_store import Neo4jStore
+from graph.risk_config import RiskConfig
+from graph.store import NoRunLoaded, StoreUnavailable
+from graph.tables import RunFolderError, write_table
+from graph.tables import load_run as read_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Boom(RuntimeError):
+    pass
+
+
+def _die_at(at: int) -> Callable[[str, int], None]:
+    """A batch callback that raises on its `at`-th call (a crash part-way through a load)."""
+    calls: list[str] = []
+
+    def die(step: str, n: int) -> None:
+        calls.append(step)
+        if len(calls) == at:
+            raise Boom(step)
+
+    return die
+
+
+def _counts(driver: Driver) -> tuple[dict[str, int], dict[str, int]]:
+    nodes = {
+        label: driver.execute_query(f"MATCH (n:{label}) RETURN count(n) AS c").records[0]["c"]
+        for label in schema.NODE_TYPES
+    }
+    rels = {
+        t: driver.execute_query(f"MATCH ()-[r:{t}]->() RETURN count(r) AS c").records[0]["c"]
+        for t in schema.REL_TYPES
+    }
+    return nodes, rels
+
+
+def _rows(run: Path, name: str) -> list[dict[str, object]]:
+    return list(pq.read_table(run / f"{name}.parquet").to_pylist())
+
+
+def _modified_run(base: Path, out: Path) -> Path:
+    """A rerun of the tiny run: one renamed firm, one removed firm, one new firm, new run_id."""
+    run = out / "run_tiny2"
+    shutil.copytree(base, run)
+    ents = []
+    for row in _rows(run, "entities"):
+        row["run_id"] = "run_tiny2"
+        if row["entity_id"] == H3:
+            continue
+        if row["entity_id"] == A1:
+            row["name"] = "上海华信国际贸易有限公司"
+            added = dict(row, entity_id="E0000000000z9", uscc=None,
+                         mention_ids=["registry_enterprises:QY9999:enterprise"])
+            ents.append(added)
+        ents.append(row)
+    write_table(run, "entities", ents)
+    write_table(run, "relations", [r for r in _rows(run, "relations") if r["dst"] != H3])
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    report["run_id"] = "run_tiny2"
+    (run / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    return run
+
+
+@pytest.fixture
+def tiny_run(tmp_path: Path) -> Path:
+    return build_tiny_run(tmp_path)
+
+
+def test_constraints_and_fulltext_index_exist(neo4j_clean: Driver, tiny_run: Path) -> None:
+    load_run(neo4j_clean, tiny_run, progress=False)
+    names = {r["name"] for r in neo4j_clean.execute_query("SHOW CONSTRAINTS").records}
+    for c in schema.constraints():
+        assert c.name in names
+    for rel_type in schema.REL_TYPES:
+        assert f"rel_{rel_type.lower()}_id" in names
+    indexes = {
+        r["name"]: r
+        for r in neo4j_clean.execute_query(
+            "SHOW INDEXES YIELD name, type, labelsOrTypes, properties, options"
+        ).records
+    }
+    ft = indexes[schema.FULLTEXT_INDEX]
+    assert ft["type"] == "FULLTEXT"
+    assert set(ft["labelsOrTypes"]) == set(schema.ENTITY_LABELS)
+    assert set(ft["properties"]) == set(schema.FULLTEXT_PROPS)
+    assert ft["options"]["indexConfig"]["fulltext.analyzer"] == "cjk"
+    assert "enterprise_id_uscc" in indexes
+
+
+def test_counts_and_provenance_match_run_tables(neo4j_clean: Driver, tiny_run: Path) -> None:
+    report = load_run(neo4j_clean, tiny_run, progress=False)
+    tables = read_tables(tiny_run)
+    nodes, rels = _counts(neo4j_clean)
+    assert nodes == {label: len(f) for label, f in tables.node_frames.items()}
+    assert rels == {t: len(f) for t, f in tables.rel_frames.items()}
+    assert report.nodes_total == sum(nodes.values()) and report.rels_total == sum(rels.values())
+    missing = neo4j_clean.execute_query(
+        "MATCH (n) WHERE NOT n:GuanlianMeta AND (n.run_id <> $run OR size(n.mention_ids) = 0) "
+        "RETURN count(n) AS c",
+        run=RUN_ID,
+    ).records[0]["c"]
+    assert missing == 0
+    bad_rels = neo4j_clean.execute_query(
+        "MATCH ()-[r]->() WHERE r.run_id <> $run OR size(r.mention_ids) = 0 RETURN count(r) AS c",
+        run=RUN_ID,
+    ).records[0]["c"]
+    assert bad_rels == 0
+    rec = neo4j_clean.execute_query(
+        "MATCH (p:Person {id: $p})-[r:SHAREHOLDER_OF]->(e:Enterprise {id: $e}) "
+        "RETURN r.share_pct AS pct, p.birth_date AS born",
+        p=CTRL, e="E0000000000a3",
+    ).records[0]
+    assert rec["pct"] == 60.0 and rec["born"].year == 1975
+    meta = read_meta(neo4j_clean)
+    assert (meta.run_id, meta.status, meta.nodes) == (RUN_ID, "ready", sum(nodes.values()))
+
+
+def test_reload_of_same_run_writes_nothing(neo4j_clean: Driver, tiny_run: Path) -> None:
+    load_run(neo4j_clean, tiny_run, progress=False)
+    before = graph_digest(neo4j_clean)
+    again = load_run(neo4j_clean, tiny_run, progress=False)
+    assert again.mode == "noop"
+    assert (again.nodes_written, again.rels_written, again.nodes_deleted, again.rels_deleted) == (
+        0, 0, 0, 0,
+    )
+    after = graph_digest(neo4j_clean)
+    assert after == before and after.stale_hashes == 0
+    # the same without the fingerprint shortcut: the diff against the graph is empty
+    diffed = load_run(neo4j_clean, tiny_run, progress=False, full_diff=True)
+    assert (diffed.mode, diffed.nodes_written, diffed.rels_written) == ("noop", 0, 0)
+    assert diffed.timings["read_state"] > 0
+    assert graph_digest(neo4j_clean) == before
+
+
+def test_full_diff_repairs_an_edited_graph(neo4j_clean: Driver, tiny_run: Path) -> None:
+    load_run(neo4j_clean, tiny_run, progress=False)
+    before = graph_digest(neo4j_clean)
+    neo4j_clean.execute_query("MATCH (n:Enterprise {id: $id}) SET n.name = 'edited'", id=A1)
+    neo4j_clean.execute_query("MATCH ()-[r:LEGAL_REP_OF]->() WITH r LIMIT 1 DELETE r")
+    edited = graph_digest(neo4j_clean)
+    assert edited != before and edited.stale_hashes == 1
+    assert load_run(neo4j_clean, tiny_run, progress=False).mode == "noop"  # fingerprint
+    repaired = load_run(neo4j_clean, tiny_run, progress=False, full_diff=True)
+    assert (repaired.nodes_written, repaired.rels_written) == (1, 1)
+    assert graph_digest(neo4j_clean) == before
+
+
+def test_sync_writes_only_the_diff_and_converges(
+    neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
+) -> None:
+    run2 = _modified_run(tiny_run, tmp_path)
+    load_run(neo4j_clean, run2, progress=False)
+    clean = graph_digest(neo4j_clean)
+
+    from conftest import empty_database
+
+    empty_database(neo4j_clean)
+    load_run(neo4j_clean, tiny_run, progress=False)
+    sync = load_run(neo4j_clean, run2, progress=False)
+    assert sync.mode == "atomic"
+    # renamed A1; new firm (+ its LOCATED_AT); removed H3 (its address node, its LOCATED_AT and
+    # the SHAREHOLDER_OF from BLK_P)
+    assert sync.nodes_written == 2
+    assert sync.nodes_deleted == 2
+    assert sync.rels_written == 1
+    assert sync.rels_deleted == 2
+    assert graph_digest(neo4j_clean) == clean
+    assert read_meta(neo4j_clean).run_id == "run_tiny2"
+    # unchanged nodes keep the run that wrote them; rewritten ones carry the new run
+    runs: dict[str, str] = dict(
+        neo4j_clean.execute_query(
+            "MATCH (n:Enterprise) WHERE n.id IN [$a, $b] RETURN n.id AS id, n.run_id AS run",
+            a=A1, b="E0000000000a2",
+        ).records
+    )
+    assert runs == {A1: "run_tiny2", "E0000000000a2": RUN_ID}
+    assert neo4j_clean.execute_query(
+        "MATCH (:Person {id: $p})-[r:SHAREHOLDER_OF]->() RETURN count(r) AS c", p=BLK_P
+    ).records[0]["c"] == 0
+
+
+def test_load_killed_midway_converges_and_readers_keep_previous_run(
+    neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
+) -> None:
+    run2 = _modified_run(tiny_run, tmp_path)
+    load_run(neo4j_clean, run2, progress=False)
+    clean_run2 = graph_digest(neo4j_clean)
+    from conftest import empty_database
+
+    empty_database(neo4j_clean)
+    load_run(neo4j_clean, tiny_run, progress=False)
+    batches: list[str] = []
+
+    def die_after_three(step: str, n: int) -> None:
+        batches.append(step)
+        if len(batches) == 3:
+            raise Boom(step)
+
+    # a large diff (atomic_limit=0) is written in batches and killed part-way
+    with pytest.raises(Boom):
+        load_run(neo4j_clean, run2, batch_size=1, progress=False, atomic_limit=0,
+                 on_batch=die_after_three)
+    meta = read_meta(neo4j_clean)
+    assert meta.run_id == RUN_ID and meta.status == "loading"
+    assert meta.loading_run_id == "run_tiny2"
+    reader = Neo4jStore(neo4j_clean, RiskConfig.model_validate({}))
+    assert reader.run_info().run_id == RUN_ID  # readers still see the previous run
+    assert graph_digest(neo4j_clean) != clean_run2
+
+    resumed = load_run(neo4j_clean, run2, batch_size=2, progress=False, atomic_limit=0)
+    assert resumed.mode == "batched"
+    assert graph_digest(neo4j_clean) == clean_run2
+    meta = read_meta(neo4j_clean)
+    assert (meta.run_id, meta.status, meta.loading_run_id) == ("run_tiny2", "ready", None)
+
+
+def test_first_load_killed_then_restarted_equals_clean_load(
+    neo4j_clean: Driver, tiny_run: Path
+) -> None:
+    load_run(neo4j_clean, tiny_run, progress=False)
+    clean = graph_digest(neo4j_clean)
+    from conftest import empty_database
+
+    empty_database(neo4j_clean)
+    for kill_at in (1, 7, 20):
+        die = _die_at(kill_at)
+
+        with pytest.raises(Boom):
+            load_run(neo4j_clean, tiny_run, batch_size=5, progress=False, on_batch=die)
+        assert read_meta(neo4j_clean).run_id is None  # nothing complete to serve yet
+        with pytest.raises(NoRunLoaded):
+            Neo4jStore(neo4j_clean, RiskConfig.model_validate({})).run_info()
+    load_run(neo4j_clean, tiny_run, batch_size=5, progress=False)
+    assert graph_digest(neo4j_clean) == clean
+
+
+def test_atomic_sync_is_invisible_until_commit(
+    neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
+) -> None:
+    """A small sync runs in one transaction: a failure inside leaves the previous run intact."""
+    load_run(neo4j_clean, tiny_run, progress=False)
+    before = graph_digest(neo4j_clean)
+    run2 = _modified_run(tiny_run, tmp_path)
+    steps: list[str] = []
+
+    def die_late(step: str, n: int) -> None:
+        steps.append(step)
+        if step.startswith("rels"):  # deletes and node writes already ran in this transaction
+            raise Boom(step)
+
+    with pytest.raises(Boom):
+        load_run(neo4j_clean, run2, progress=False, batch_size=1, on_batch=die_late)
+    assert any(s.startswith("nodes") for s in steps)
+    assert graph_digest(neo4j_clean) == before
+    assert read_meta(neo4j_clean).run_id == RUN_ID
+
+
+def test_risk_scores_become_node_properties(neo4j_clean: Driver, tiny_run: Path) -> None:
+    reasons = json.dumps([{"rule": "direct_events", "contribution": 40.0, "summary": "x"}])
+    write_table(tiny_run, "risk", [
+        {"entity_id": A1, "score": 72.5, "level": "high", "reasons": reasons, "run_id": RUN_ID},
+    ])
+    load_run(neo4j_clean, tiny_run, progress=False)
+    rec = neo4j_clean.execute_query(
+        "MATCH (n:Enterprise {id: $id}) RETURN n.risk_score AS s, n.risk_level AS l, "
+        "n.risk_reasons AS r", id=A1,
+    ).records[0]
+    assert (rec["s"], rec["l"], json.loads(rec["r"])[0]["rule"]) == (72.5, "high", "direct_events")
+
+
+def test_missing_or_incompatible_run_folder(neo4j_clean: Driver, tmp_path: Path) -> None:
+    with pytest.raises(RunFolderError, match="does not exist"):
+        load_run(neo4j_clean, tmp_path / "nope", progress=False)
+    run = build_tiny_run(tmp_path)
+    (run / "report.json").write_text(json.dumps({"run_id": "x", "version": 99}))
+    with pytest.raises(RunFolderError, match="version"):
+        load_run(neo4j_clean, run, progress=False)
+
+
+def test_wrong_password_and_unreachable_server_give_one_line_errors() -> None:
+    settings = Neo4jSettings(connection_timeout=2.0)
+    uri = os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687")
+    with pytest.raises(StoreUnavailable, match="NEO4J_PASSWORD") as wrong:
+        open_driver(uri, "neo4j", "definitely-wrong", settings=settings)
+    assert "\n" not in str(wrong.value)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="unreachable") as down:
+        open_driver("bolt://127.0.0.1:1", "neo4j", "x", settings=settings)
+    assert "\n" not in str(down.value) and time.monotonic() - started < 10
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "api.cli", *args]
+
+
+def test_cli_load_errors_exit_nonzero(neo4j_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
+               NEO4J_PASSWORD=neo4j_settings.password or "")
+    missing = subprocess.run(_cli("load", "--run", str(tmp_path / "nope")), env=env,
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert missing.returncode != 0
+    assert "does not exist" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+    run = build_tiny_run(tmp_path)
+    wrong = subprocess.run(_cli("load", "--run", str(run), "--password", "wrong"), env=env,
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert wrong.returncode != 0 and "NEO4J_PASSWORD" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+_SLOW_LOADER = """
+import sys, time
+from collections.abc import Callable
+from pathlib import Path
+from graph.neo4j_conn import open_driver
+from graph.neo4j_loader import load_run
+driver = open_driver()
+load_run(driver, Path(sys.argv[1]), batch_size=3, progress=False,
+         on_batch=lambda step, n: time.sleep(0.05))
+"""
+
+
+def test_loader_process_killed_then_rerun_converges(
+    neo4j_clean: Driver, neo4j_settings, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """SIGKILL a loading process part-way; `guanlian load` afterwards gives the clean graph."""
+    run = build_tiny_run(tmp_path)
+    load_run(neo4j_clean, run, progress=False)
+    clean = graph_digest(neo4j_clean)
+    from conftest import empty_database
+
+    empty_database(neo4j_clean)
+    env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
+               NEO4J_PASSWORD=neo4j_settings.password or "")
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_LOADER, str(run)], env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    written = 0
+    while time.monotonic() < deadline and written < 20:
+        written = neo4j_clean.execute_query(
+            f"MATCH (n) WHERE NOT n:{META_LABEL} RETURN count(n) AS c"
+        ).records[0]["c"]
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert read_meta(neo4j_clean).status == "loading"
+    assert graph_digest(neo4j_clean) != clean
+    done = subprocess.run(_cli("load", "--run", str(run)), env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert graph_digest(neo4j_clean) == clean
+    assert read_meta(neo4j_clean).status == "ready"
+
+
+def test_store_on_unreachable_server_raises_store_unavailable_fast() -> None:
+    settings = Neo4jSettings(connection_timeout=1.0, acquisition_timeout=2.0, max_retry_time=1.0)
+    driver = open_driver("bolt://127.0.0.1:1", "neo4j", "x", verify=False, settings=settings)
+    store = Neo4jStore(driver, RiskConfig.model_validate({}), uri="bolt://127.0.0.1:1")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        store.run_info()
+    with pytest.raises(StoreUnavailable):
+        store.shared_controllers()
+    assert store.ping() is False
+    assert time.monotonic() - started < 20
+    store.close()

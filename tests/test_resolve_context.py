@@ -1,0 +1,74 @@
+"""Context resolution of persons without a valid ID: never by name alone."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from linkage.resolve.cluster import ConstrainedUnionFind
+from linkage.resolve.context import attachments, context_links, declarant_links
+
+
+def _mentions(rows: list[tuple[str, str, str, bool]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"mention_id": m, "kind": k, "name_std": n, "id_valid": v, "context_mentions": []}
+         for m, k, n, v in rows]
+    )
+
+
+def _relations(pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"type": t, "src_mention": s, "dst_mention": d} for t, s, d in pairs])
+
+
+MENTIONS = _mentions([
+    ("reg:1:firm", "enterprise", "华信贸易有限公司", False),   # 0
+    ("reg:1:rep", "person", "王伟", True),                    # 1 王伟 with ID at firm A
+    ("pen:1:firm", "enterprise", "华信贸易有限公司", False),   # 2 (same firm A, resolved)
+    ("pen:1:rep", "person", "王伟", False),                   # 3 name-only at firm A
+    ("reg:2:firm", "enterprise", "永安食品有限公司", False),   # 4 firm B
+    ("pen:2:rep", "person", "王伟", False),                   # 5 name-only at firm B: no anchor
+    ("reg:3:firm", "enterprise", "东方物流有限公司", False),   # 6 firm C
+    ("reg:3:rep", "person", "李娜", True),                    # 7 李娜 (ID x) at C
+    ("reg:3:sh", "person", "李娜", True),                     # 8 another 李娜 (ID y) at C
+    ("pen:3:rep", "person", "李娜", False),                   # 9 name-only at C: ambiguous
+])
+RELATIONS = _relations([
+    ("LEGAL_REP_OF", "reg:1:rep", "reg:1:firm"),
+    ("LEGAL_REP_OF", "pen:1:rep", "pen:1:firm"),
+    ("LEGAL_REP_OF", "pen:2:rep", "reg:2:firm"),
+    ("LEGAL_REP_OF", "reg:3:rep", "reg:3:firm"),
+    ("SHAREHOLDER_OF", "reg:3:sh", "reg:3:firm"),
+    ("LEGAL_REP_OF", "pen:3:rep", "reg:3:firm"),
+])
+
+
+def test_name_only_person_joins_the_same_name_at_the_same_resolved_firm_only() -> None:
+    ids = MENTIONS["mention_id"].tolist()
+    index_of = {m: i for i, m in enumerate(ids)}
+    uf = ConstrainedUnionFind(len(ids))
+    uf.tag(7, "person:id_number", "x")
+    uf.tag(8, "person:id_number", "y")
+    uf.union(0, 2)  # the two firm mentions are one resolved enterprise
+    links = context_links(MENTIONS, attachments(MENTIONS, RELATIONS, index_of), uf, ids)
+    joined = {frozenset((lk.left, lk.right)) for lk in uf.apply(links)}
+    assert joined == {frozenset((1, 3))}
+    assert uf.find(5) not in {uf.find(1), uf.find(3)}  # namesake at another firm stays apart
+    assert uf.find(9) not in {uf.find(7), uf.find(8)}  # two ID holders: ambiguous
+
+
+def test_declarant_scope_needs_a_unique_id_holding_declarant() -> None:
+    mentions = _mentions([
+        ("cd:1:declarant", "person", "赵磊", True),
+        ("cd:2:declarant", "person", "赵磊", False),
+        ("cd:3:declarant", "person", "陈静", True),
+        ("cd:4:declarant", "person", "陈静", True),
+        ("cd:5:declarant", "person", "陈静", False),
+        ("cd:1:consignee", "enterprise", "甲公司", False),
+    ])
+    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
+                            for i in range(1, 6)])
+    ids = mentions["mention_id"].tolist()
+    uf = ConstrainedUnionFind(len(ids))
+    uf.tag(2, "person:id_number", "a")
+    uf.tag(3, "person:id_number", "b")
+    links = declarant_links(mentions, relations, uf, ids, {m: i for i, m in enumerate(ids)})
+    assert [(lk.left, lk.right, lk.method) for lk in links] == [(0, 1, "context")]

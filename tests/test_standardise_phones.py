@@ -1,0 +1,61 @@
+"""Phone normalisation to E.164."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linkage.standardise.phones import _parse, normalise_phone
+
+mobiles = st.builds(lambda p, rest: p + rest, st.sampled_from(["13", "15", "17", "18", "19"]),
+                    st.text("0123456789", min_size=9, max_size=9))
+AREA_CODES = ["010", "021", "022", "020", "0755", "0571", "0574", "0532", "0592", "028"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(mobiles, st.sampled_from(["{n}", "{a}-{b}-{c}", "{a} {b} {c}", "+86 {a} {b} {c}",
+                                 "86-{n}", "+86{n}", "0086 {n}", "({a}){b}{c}"]))
+def test_mobile_formats_give_one_number(number: str, fmt: str) -> None:
+    text = fmt.format(n=number, a=number[:3], b=number[3:7], c=number[7:])
+    assert normalise_phone(text) == "+86" + number
+
+
+@settings(max_examples=200, deadline=None)
+@given(mobiles)
+def test_mobile_fast_path_agrees_with_phonenumbers(number: str) -> None:
+    assert normalise_phone(number) == _parse(number)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(AREA_CODES), st.text("2345678", min_size=1, max_size=1),
+       st.text("0123456789", min_size=7, max_size=7), st.integers(100, 9999),
+       st.sampled_from(["{ac}-{local}", "{ac}{local}", "({ac}){local}", "{ac}-{local}-{ext}",
+                        "+86-{ac1}-{local}", "{ac} {local} 转 {ext}", "{ac}-{local} ext. {ext}",
+                        "０{ac1}－{local}"]))
+def test_landline_formats_give_one_number(
+    area: str, first: str, rest: str, ext: int, fmt: str
+) -> None:
+    local = first + rest
+    text = fmt.format(ac=area, ac1=area[1:], local=local, ext=ext)
+    assert normalise_phone(text) == "+86" + area[1:] + local
+
+
+def test_unplaceable_numbers() -> None:
+    assert normalise_phone("62381234") is None  # a landline without its area code
+    assert normalise_phone("12345") is None
+    assert normalise_phone("") is None
+    assert normalise_phone("tel: n/a") is None
+
+
+def test_foreign_number_must_be_valid() -> None:
+    assert normalise_phone("+1 650 253 0000") == "+16502530000"
+    assert normalise_phone("+1 000 000 0000") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("0123456789", min_size=9, max_size=13),
+       st.sampled_from(["{d}", "0{d}", "+86{d}", "+86 0{d}", "0086{d}", "86{d}"]))
+def test_fast_paths_agree_with_phonenumbers(digits: str, fmt: str) -> None:
+    # without separators there is no extension to drop: the answer is phonenumbers' own
+    text = fmt.format(d=digits)
+    assert normalise_phone(text) == _parse(text)

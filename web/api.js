@@ -1,0 +1,87 @@
+// HTTP client for the Guanlian API (same origin). The key lives in sessionStorage only.
+
+const KEY_STORAGE = "guanlian.apiKey";
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem && problem.title ? `${problem.title}: ${problem.detail || ""}` : `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+}
+
+export function storedKey() {
+  return sessionStorage.getItem(KEY_STORAGE);
+}
+
+export function storeKey(key) {
+  sessionStorage.setItem(KEY_STORAGE, key);
+}
+
+export function forgetKey() {
+  sessionStorage.removeItem(KEY_STORAGE);
+}
+
+// counts requests in flight on <body data-busy> so tests and styles can tell when the page is idle
+export function busy(delta) {
+  const body = document.body;
+  body.dataset.busy = String(Math.max(0, Number(body.dataset.busy || 0) + delta));
+}
+
+function query(params) {
+  const usp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v === undefined || v === null || v === "") continue;
+    usp.set(k, Array.isArray(v) ? v.join(",") : String(v));
+  }
+  const s = usp.toString();
+  return s ? `?${s}` : "";
+}
+
+async function request(method, path, { params, body, key } = {}) {
+  const apiKey = key || storedKey();
+  const headers = { Accept: "application/json" };
+  if (apiKey) headers["X-API-Key"] = apiKey;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  busy(+1);
+  try {
+    const resp = await fetch(path + query(params), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+    const text = await resp.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = { title: "Invalid response", detail: text.slice(0, 200) };
+      }
+    }
+    if (!resp.ok) throw new ApiError(resp.status, data);
+    return data;
+  } finally {
+    busy(-1);
+  }
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  whoami: (key) => request("GET", "/whoami", { key }),
+  search: (q, kind, limit = 20) => request("GET", "/search", { params: { q, kind, limit } }),
+  entity: (id) => request("GET", `/entities/${enc(id)}`),
+  risk: (id) => request("GET", `/entities/${enc(id)}/risk`),
+  network: (id, { depth, types, cap }) =>
+    request("GET", `/entities/${enc(id)}/network`, { params: { depth, types, cap } }),
+  paths: (source, target, maxHops, types) =>
+    request("GET", "/paths", { params: { source, target, max_hops: maxHops, types } }),
+  sharedControllers: (limit = 50) =>
+    request("GET", "/risk/shared-controllers", { params: { limit } }),
+  rings: (limit = 50) => request("GET", "/risk/rings", { params: { limit } }),
+  phoenix: (limit = 50) => request("GET", "/risk/phoenix", { params: { limit } }),
+  lookup: (record) => request("POST", "/inspection/lookup", { body: record }),
+};

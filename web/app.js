@@ -1,0 +1,391 @@
+// Guanlian investigator workspace: wires the key prompt, search, graph, panels and tables.
+
+import { api, ApiError, busy, forgetKey, storedKey, storeKey } from "./api.js";
+import { download, fmt, h, riskBadge } from "./dom.js";
+import { EXPANDABLE, GraphView, KIND_LABELS, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
+import { fill, renderEntity, renderInspectorRisk, renderNode } from "./panels.js";
+import { renderTable, TABLES, toCsv } from "./tables.js";
+
+const NETWORK_TYPES = Object.keys(REL_LABELS).filter((t) => t !== "SUBJECT_OF");
+const INVESTIGATOR_ROLES = new Set(["investigator", "admin"]);
+
+const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
+
+const state = {
+  role: null,
+  graph: null,
+  entityId: null,
+  table: null, // {name, rows}
+  paths: [],
+};
+window.guanlian = state; // for tests and the console: state.graph.cy is the Cytoscape instance
+
+function setStatus(text, kind = "info") {
+  const el = $("status");
+  el.textContent = text || "";
+  el.dataset.kind = kind;
+}
+
+function showError(err) {
+  if (err instanceof ApiError) {
+    const p = err.problem;
+    const rid = p.request_id ? ` (request ${p.request_id})` : "";
+    setStatus(`${err.status} ${p.title || "Error"}: ${p.detail || ""}${rid}`, "error");
+  } else {
+    setStatus(String(err && err.message ? err.message : err), "error");
+  }
+}
+
+// run an async action, reporting failures in the status line instead of throwing; the page
+// counts as busy (<body data-busy>) until the whole action has finished
+async function guarded(fn) {
+  busy(+1);
+  try {
+    return await fn();
+  } catch (err) {
+    showError(err);
+    return undefined;
+  } finally {
+    busy(-1);
+  }
+}
+
+const isInvestigator = () => INVESTIGATOR_ROLES.has(state.role);
+
+// ---- key prompt -------------------------------------------------------------------------
+
+function showLogin(message) {
+  $("login").hidden = false;
+  $("workspace").hidden = true;
+  $("whoami").hidden = true;
+  if (message) setStatus(message, "error");
+  $("login-key").focus();
+}
+
+async function login(key) {
+  let who;
+  try {
+    who = await api.whoami(key);
+  } catch (err) {
+    forgetKey();
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      showLogin("密钥无效 The key was refused.");
+    } else {
+      showLogin();
+      showError(err);
+    }
+    return;
+  }
+  storeKey(key);
+  start(who);
+}
+
+function start(who) {
+  state.role = who.role;
+  $("login").hidden = true;
+  $("workspace").hidden = false;
+  $("whoami").hidden = false;
+  $("whoami-name").textContent = who.name || who.key_id;
+  $("whoami-role").textContent = who.role;
+  document.body.dataset.role = who.role;
+  if (!isInvestigator()) document.querySelector(".topbar .sub").textContent = "Guanlian · 查验 Inspection";
+  const investigator = isInvestigator();
+  // views of investigator endpoints are removed for other roles, not merely hidden
+  document.querySelectorAll('[data-role="investigator"]').forEach((el) => {
+    if (investigator) el.hidden = false;
+    else el.remove();
+  });
+  $("lookup").hidden = false;
+  if (investigator) setupGraph();
+  setStatus(`已登录 Signed in as ${who.role}`);
+}
+
+// ---- graph ------------------------------------------------------------------------------
+
+function setupGraph() {
+  if (typeof window.cytoscape !== "function") {
+    setStatus("图形库未安装 Graph library missing: run scripts/web-assets on the server.", "error");
+    return;
+  }
+  state.graph = new GraphView($("graph"), { onNodeTap: (id, kind) => guarded(() => tapNode(id, kind)) });
+  state.graph.maxNodes = capValue();
+  const fs = $("rel-filter");
+  for (const t of NETWORK_TYPES) {
+    fs.append(h("label", { class: "check" },
+      h("input", { type: "checkbox", value: t, checked: true, "data-testid": `filter-${t}`, onchange: applyFilter }),
+      ` ${REL_LABELS[t]} ${t}`));
+  }
+  $("legend").replaceChildren(
+    ...Object.entries(RISK_COLOURS).map(([lvl, c]) => h("span", { class: "swatch" }, h("i", { style: { background: c } }), lvl)),
+    h("span", {}, " · ▭ 企业 ● 个人 ⬡ 地址 ◆ 电话 ★ 事件"),
+  );
+}
+
+function capValue() {
+  const v = Number($("node-cap").value);
+  return Number.isFinite(v) && v >= 5 ? Math.min(v, 500) : 80;
+}
+
+function selectedTypes() {
+  const checked = [...$("rel-filter").querySelectorAll("input:checked")].map((i) => i.value);
+  return checked.length === NETWORK_TYPES.length ? null : checked;
+}
+
+function applyFilter() {
+  state.graph.setFilter(selectedTypes());
+  updateGraphInfo();
+}
+
+function updateGraphInfo() {
+  const c = state.graph.counts();
+  $("graph-info").textContent = `${c.nodes} 节点 nodes · ${c.edges} 关系 edges${c.truncated ? " · 已截断 truncated (node cap)" : ""}`;
+  $("graph-info").dataset.truncated = String(c.truncated);
+}
+
+async function fetchNetwork(id) {
+  const types = selectedTypes();
+  return api.network(id, {
+    depth: $("depth").value,
+    types: types && types.length ? types : undefined,
+    cap: capValue(),
+  });
+}
+
+async function expand(id) {
+  const g = state.graph;
+  g.maxNodes = capValue();
+  const sub = await fetchNetwork(id);
+  g.merge(sub, { anchor: id });
+  g.markExpanded(id);
+  g.layout();
+  updateGraphInfo();
+}
+
+async function openEntity(id, { fresh = true } = {}) {
+  if (!isInvestigator()) return;
+  if (!state.graph) {
+    await showEntity(id); // no graph library: the panel still works
+    return;
+  }
+  if (fresh) state.graph.clear();
+  await expand(id);
+  state.graph.markRoot(id);
+  await showEntity(id);
+}
+
+async function showEntity(id) {
+  const profile = await api.entity(id);
+  state.entityId = id;
+  if (state.graph) state.graph.select(id);
+  renderEntity($("entity-panel"), profile, {
+    onReason: state.graph ? (reason) => guarded(() => showReason(reason)) : undefined,
+    onPathEnd: (end, eid) => { $(end === "source" ? "path-source" : "path-target").value = eid; },
+    labelOf: (eid) => (state.graph && state.graph.nodeData(eid) || {}).label,
+  });
+}
+
+async function tapNode(id, kind) {
+  if (EXPANDABLE.has(kind)) {
+    await expand(id);
+    await showEntity(id);
+    return;
+  }
+  const cy = state.graph.cy;
+  const node = cy.getElementById(id);
+  const neighbours = node.connectedEdges().map((e) => {
+    const other = e.source().id() === id ? e.target() : e.source();
+    return { label: other.data("label"), relation: REL_LABELS[e.data("type")] || e.data("type") };
+  });
+  renderNode($("entity-panel"), node.data(), neighbours);
+}
+
+// put a path (nodes, edges) on the drawing: fetch the missing entities' neighbourhoods and keep
+// only the path's own nodes and edges from them, then add placeholders for anything still missing
+async function ensurePath(nodes, edges, types) {
+  const g = state.graph;
+  const wantNodes = new Set(nodes);
+  const wantEdges = new Set(edges);
+  const missing = nodes.filter((id) => !g.hasNode(id) && EXPANDABLE.has(kindOf(id)));
+  for (const id of missing) {
+    if (g.hasNode(id)) continue;
+    const sub = await api.network(id, { depth: 1, cap: 500 });
+    const cap = g.maxNodes;
+    g.maxNodes = Number.MAX_SAFE_INTEGER;
+    g.merge({
+      nodes: sub.nodes.filter((n) => wantNodes.has(n.id)),
+      edges: sub.edges.filter((e) => wantEdges.has(e.id)),
+    });
+    g.maxNodes = cap;
+  }
+  const before = g.counts().nodes;
+  g.ensurePath(nodes, edges, types);
+  if (missing.length || g.counts().nodes !== before) g.layout();
+  updateGraphInfo();
+}
+
+async function showReason(reason) {
+  const nodes = reason.path_nodes || [];
+  const edges = reason.path_edges || [];
+  if (!nodes.length) {
+    state.graph.highlight([state.entityId], []);
+    setStatus(`${reason.rule}: ${reason.summary}`);
+    return;
+  }
+  await ensurePath(nodes, edges, []);
+  state.graph.highlight(nodes, edges);
+  setStatus(`${reason.rule}: ${reason.summary}`);
+}
+
+// ---- search -----------------------------------------------------------------------------
+
+async function search(ev) {
+  ev.preventDefault();
+  const q = $("search-input").value.trim();
+  if (!q) return;
+  const kind = isInvestigator() ? $("search-kind").value : "Enterprise";
+  const res = await api.search(q, kind || undefined);
+  const list = $("search-results");
+  list.replaceChildren(...(res.items || []).map((hit) =>
+    h("li", { "data-testid": "search-result", "data-entity-id": hit.entity_id },
+      h("button", { type: "button", onclick: () => guarded(() => openHit(hit)) },
+        h("span", { class: "name" }, hit.name),
+        h("span", { class: "muted small" }, ` ${KIND_LABELS[hit.kind] || hit.kind} · ${hit.match} ${fmt(hit.similarity)}`),
+        " ", riskBadge(hit.risk_level, hit.risk_score)))));
+  if (!list.children.length) list.append(h("li", { class: "muted" }, "无结果 no match"));
+  setStatus(`${(res.items || []).length} 条结果 results for “${q}”`);
+}
+
+async function openHit(hit) {
+  if (isInvestigator()) {
+    await openEntity(hit.entity_id);
+  } else {
+    // an unscored enterprise has no risk answer (404): don't ask for it
+    const risk = hit.risk_level ? await api.risk(hit.entity_id) : null;
+    renderInspectorRisk($("entity-panel"), hit, risk);
+  }
+}
+
+// ---- paths ------------------------------------------------------------------------------
+
+function pathLabel(p) {
+  const label = (id) => (state.graph.nodeData(id) || {}).label || id;
+  return p.nodes.map((id, i) => (i < p.types.length ? `${label(id)} —${REL_LABELS[p.types[i]] || p.types[i]}→ ` : label(id))).join("");
+}
+
+async function findPath(ev) {
+  ev.preventDefault();
+  const f = new FormData($("path-form"));
+  const res = await api.paths(String(f.get("source")).trim(), String(f.get("target")).trim(), f.get("max_hops"));
+  state.paths = res.items || [];
+  const list = $("path-results");
+  list.replaceChildren();
+  if (!state.paths.length) {
+    list.append(h("li", { class: "muted", "data-testid": "no-path" }, "未找到路径 no path within the hop limit"));
+    return;
+  }
+  await drawPath(0);
+}
+
+async function drawPath(index) {
+  const p = state.paths[index];
+  await ensurePath(p.nodes, p.edges, p.types);
+  state.graph.highlight(p.nodes, p.edges);
+  const list = $("path-results");
+  list.replaceChildren(...state.paths.map((q, i) =>
+    h("li", { "data-testid": "path-item", "data-index": i, class: i === index ? "active" : "" },
+      h("button", { type: "button", onclick: () => guarded(() => drawPath(i)) }, `${q.nodes.length - 1} 跳 hops: `, pathLabel(q)))));
+  setStatus(`路径 path ${index + 1}/${state.paths.length}: ${p.nodes.length - 1} hops`);
+}
+
+// ---- tables -----------------------------------------------------------------------------
+
+async function loadTable(name) {
+  document.querySelectorAll(".tabs [data-table]").forEach((b) => b.classList.toggle("active", b.dataset.table === name));
+  const res = await TABLES[name].load();
+  state.table = { name, rows: res.items || [] };
+  renderTable($("table"), name, state.table.rows, (target) => guarded(() => openInGraph(target)));
+}
+
+async function openInGraph({ roots, focus, nodes }) {
+  const g = state.graph;
+  g.clear();
+  g.maxNodes = capValue();
+  for (const id of roots) {
+    const sub = await api.network(id, { depth: 1, cap: capValue() });
+    g.merge(sub);
+    g.markRoot(id);
+    g.markExpanded(id);
+  }
+  g.layout();
+  const wanted = new Set(nodes);
+  const between = g.cy.edges().filter((e) => wanted.has(e.source().id()) && wanted.has(e.target().id()));
+  g.highlight(nodes, between.map((e) => e.id()));
+  updateGraphInfo();
+  if (focus) await showEntity(focus);
+}
+
+function exportCsv() {
+  if (!state.table) {
+    setStatus("请先打开一个表 open a table first", "error");
+    return;
+  }
+  const blob = new Blob([toCsv(state.table.name, state.table.rows)], { type: "text/csv;charset=utf-8" });
+  const url = URL.createObjectURL(blob);
+  download(`guanlian-${state.table.name}.csv`, url);
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// ---- inspection lookup ------------------------------------------------------------------
+
+async function lookup(ev) {
+  ev.preventDefault();
+  const f = new FormData($("lookup-form"));
+  const subject = {};
+  for (const k of ["name", "uscc", "customs_code", "declarant_name", "declarant_id"]) {
+    const v = String(f.get(k) || "").trim();
+    if (v) subject[k] = v;
+  }
+  const res = await api.lookup(subject);
+  const m = res.match;
+  fill($("lookup-result"),
+    h("p", { "data-testid": "lookup-match" },
+      m ? `${m.entity.name} (${m.entity.entity_id}) · ${m.method}` : "未匹配 no match",
+      " ", riskBadge(res.risk_level, res.risk_score), ` · 置信度 confidence ${fmt(res.confidence)}`),
+    h("p", { "data-testid": "lookup-recommendation" }, `建议 recommendation: ${fmt(res.recommendation)}`),
+    h("ul", {}, (res.reasons || []).map((r) => h("li", {}, `${r.rule} +${fmt(r.contribution)}: ${r.summary}`))),
+    (res.notes || []).length ? h("p", { class: "muted small" }, res.notes.join("；")) : null,
+  );
+}
+
+// ---- wiring -----------------------------------------------------------------------------
+
+function wire() {
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    guarded(() => login($("login-key").value.trim()));
+  });
+  $("logout").addEventListener("click", () => {
+    forgetKey();
+    window.location.reload();
+  });
+  $("search-form").addEventListener("submit", (ev) => guarded(() => search(ev)));
+  $("lookup-form").addEventListener("submit", (ev) => guarded(() => lookup(ev)));
+  $("path-form").addEventListener("submit", (ev) => guarded(() => findPath(ev)));
+  $("relayout").addEventListener("click", () => state.graph && state.graph.layout());
+  $("clear-highlight").addEventListener("click", () => state.graph && state.graph.clearHighlight());
+  $("clear-graph").addEventListener("click", () => {
+    if (!state.graph) return;
+    state.graph.clear();
+    updateGraphInfo();
+  });
+  $("export-png").addEventListener("click", () => state.graph && download("guanlian-graph.png", state.graph.png()));
+  $("export-csv").addEventListener("click", exportCsv);
+  $("node-cap").addEventListener("change", () => { if (state.graph) state.graph.maxNodes = capValue(); });
+  document.querySelectorAll(".tabs [data-table]").forEach((b) =>
+    b.addEventListener("click", () => guarded(() => loadTable(b.dataset.table))));
+}
+
+wire();
+const key = storedKey();
+if (key) guarded(() => login(key));
+else showLogin();
