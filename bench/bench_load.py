@@ -251,12 +251,16 @@ def bench_admin_import(run: Path) -> float:
                    NEO4J_HTTP_PORT="7499", NEO4J_DOTENV="", NEO4J_ADMIN_HEAP="1g",
                    NEO4J_PAGECACHE="512m")
         cmd = [str(ROOT / "scripts" / "neo4j"), "admin", "database", "import", "full",
-               "--overwrite-destination=true", "--array-delimiter=;", *args, "neo4j"]
+               "neo4j", "--overwrite-destination=true", "--array-delimiter=;", *args]
         started = time.perf_counter()
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"neo4j-admin import failed: {done.stderr.strip()[-2000:]}")
+        lines = [ln.strip() for ln in done.stdout.splitlines()]
+        if "Imported:" in lines:
+            at = lines.index("Imported:")
+            print("neo4j-admin imported:", ", ".join(ln for ln in lines[at + 1 : at + 4] if ln))
     return seconds
 
 

@@ -81,8 +81,10 @@ def link(data_dir: Path, run_dir: Path, engine: str = "duckdb",
         args += ["--previous", str(previous)]
     child = checked(run_child(args), f"link ({engine})")
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    pairs = report.get("pairs_compared")
     return {"wall_s": round(child.wall_s, 2), "peak_rss_mb": round(child.peak_rss_mb, 1),
-            "pairs_compared": report.get("pairs_compared")}
+            "pairs_compared": sum(pairs.values()) if isinstance(pairs, dict) else pairs,
+            "pairs_compared_by_kind": pairs}
 
 
 def evaluate_linkage(run_dir: Path, truth_dir: Path) -> dict[str, Any]:

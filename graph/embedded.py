@@ -56,6 +56,19 @@ def _compact(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
+class _RowIndex:
+    """The rows of a table grouped by entity_id, precomputed so a lookup costs no pandas work."""
+
+    def __init__(self, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+        part = frame[["entity_id", *columns]]
+        self._rows: dict[str, list[dict[str, Any]]] = {}
+        for row in _records(part):
+            self._rows.setdefault(row.pop("entity_id"), []).append(row)
+
+    def rows(self, entity_id: str) -> list[dict[str, Any]]:
+        return self._rows.get(entity_id, [])
+
+
 class EmbeddedStore:
     """GraphReader over one run held in memory."""
 
@@ -83,9 +96,15 @@ class EmbeddedStore:
         self._choices = {
             field: [t if f == field else "" for _, f, t in names] for field in ("name", "pinyin")
         }
-        self._mentions = tables.mentions.sort_values("mention_id").set_index("entity_id")
-        ev = tables.evidence.sort_values(["mention_id_l", "mention_id_r"])
-        self._evidence = ev.set_index("entity_id")
+        self._mentions = _RowIndex(
+            tables.mentions.sort_values("mention_id"),
+            ("mention_id", "source", "record_id", "role", "name", "record_date"),
+        )
+        self._evidence = _RowIndex(
+            tables.evidence.sort_values(["mention_id_l", "mention_id_r"]),
+            ("mention_id_l", "mention_id_r", "method", "match_weight", "match_probability",
+             "features"),
+        )
         self._reasons: dict[str, str] = {}
         if tables.risk is not None:
             self._reasons = dict(zip(tables.risk["entity_id"], tables.risk["reasons"], strict=True))
@@ -144,16 +163,10 @@ class EmbeddedStore:
             hits.append(SearchHit(**summary, match=best[node][1], similarity=best[node][0]))
         return hits
 
-    def _rows(self, frame: pd.DataFrame, entity_id: str) -> list[dict[str, Any]]:
-        if entity_id not in frame.index:
-            return []
-        part = frame.loc[[entity_id]]
-        return list(_records(part.reset_index()))
-
     def evidence(self, entity_id: str) -> list[Evidence]:
         """Linkage evidence rows of one entity (by mention_id_l, mention_id_r)."""
         out = []
-        for row in self._rows(self._evidence, entity_id):
+        for row in self._evidence.rows(entity_id):
             features = json.loads(row["features"]) if row.get("features") else []
             out.append(Evidence(
                 mention_id_l=row["mention_id_l"], mention_id_r=row["mention_id_r"],
@@ -169,7 +182,7 @@ class EmbeddedStore:
         sources = [
             SourceRecord(mention_id=r["mention_id"], source=r["source"], record_id=r["record_id"],
                          role=r["role"], name=r["name"], record_date=r["record_date"])
-            for r in self._rows(self._mentions, entity_id)
+            for r in self._mentions.rows(entity_id)
         ]
         attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityProfile(

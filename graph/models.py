@@ -76,7 +76,9 @@ class EntitySummary(BaseModel):
 
 
 class SearchHit(EntitySummary):
-    match: str = Field(description="which field matched: name, pinyin, uscc, customs_code, id_number")
+    match: str = Field(
+        description="which field matched: name, pinyin, uscc, customs_code, id_number"
+    )
     similarity: float
 
 

@@ -42,7 +42,7 @@ from graph.models import (
     Subgraph,
 )
 from graph.neo4j_catalogue import Catalogue
-from graph.neo4j_conn import guarded
+from graph.neo4j_conn import get_settings, guarded
 from graph.neo4j_cypher import Cypher, event_from, summary_from
 from graph.neo4j_loader import META_ID, META_LABEL
 from graph.neo4j_walks import Walker
@@ -100,7 +100,7 @@ def lucene_query(text: str) -> str:
     """OR-query of the escaped text and, for Latin text, its pinyin syllables and the compact
     pinyin as a prefix and an infix wildcard (pinyin may be indexed per syllable or run
     together, as linkage writes it)."""
-    terms = [lucene_escape(text), *pinyin_terms(text)]
+    terms = [lucene_escape(text.lower()), *pinyin_terms(text)]  # lower: no AND / OR / NOT
     compact = "".join(ch for ch in text.lower() if "a" <= ch <= "z" or ch.isdigit())
     if len(compact) >= 3 and compact.isascii():
         terms += [f"{compact}*", f"*{compact}*"]
@@ -127,14 +127,14 @@ class Neo4jStore:
         *,
         degree_cap: int | None = None,
         database: str | None = None,
-        uri: str = "neo4j",
+        uri: str | None = None,
     ) -> None:
         self.driver = driver
         self.config = config or load_risk_config()
         cap = degree_cap if degree_cap is not None else self.config.degree_cap
         self.degree_cap = cap if cap is not None else DEFAULT_DEGREE_CAP
         self.database = database
-        self.uri = uri
+        self.uri = uri or get_settings().uri  # for messages only
         self.cypher = Cypher(driver, database, self.degree_cap, list(self.config.hubs_whitelist))
         self.catalogue = Catalogue(self.cypher)
         self.walker = Walker(self.cypher)

@@ -97,8 +97,9 @@ def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, dat
     dates = pd.to_datetime(ev["date"])
     as_of = cfg.as_of or (dates.max().date() if len(ev) and dates.notna().any() else date.today())
     age = (pd.Timestamp(as_of) - dates).dt.days.clip(lower=0).fillna(cfg.half_life_days * 3)
-    ev["w"] = ev["type"].map(cfg.severity).fillna(0.0) * np.power(0.5, age / cfg.half_life_days)
-    ev["n"] = ev["entity_id"].map(g.code)
+    severity = ev["type"].map(cfg.severity).astype("float64").fillna(0.0).to_numpy()
+    ev["w"] = severity * np.power(0.5, age.astype("float64").to_numpy() / cfg.half_life_days)
+    ev["n"] = ev["entity_id"].map(g.code).astype("int64")
     return ev[["n", "event_id", "type", "date", "w"]], as_of
 
 
@@ -244,7 +245,9 @@ def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
         "nodes": [[g.ids[x], *fs] for x, fs in zip(ctl["t"], ctl["firms"], strict=True)],
         "edges": [[] for _ in range(len(ctl))], "events": None,
     }))
-    allr = pd.concat([r for r in reasons if len(r)], ignore_index=True)
+    empty = pd.DataFrame({"t": pd.Series(dtype="int64"), "c": pd.Series(dtype="float64"),
+                          "rule": [], "nodes": [], "edges": [], "events": []})
+    allr = pd.concat([empty, *(r for r in reasons if len(r))], ignore_index=True)
     if cfg.network_cap > 0:  # diminishing returns: Σ network → cap · (1 − exp(−Σ / cap))
         net = allr["rule"].str.startswith("network_").to_numpy()
         t_net = allr["t"].to_numpy(dtype=np.int64)[net]

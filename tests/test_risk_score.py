@@ -17,7 +17,7 @@ from graph.embedded import EmbeddedStore
 from graph.risk import compute_scores, score_run
 from graph.risk_config import RiskConfig, read_risk_config
 from graph.risk_eval import precision_at, roc_auc
-from graph.tables import address_id, load_run
+from graph.tables import address_id, load_run, write_table
 
 CFG = RiskConfig(hubs_whitelist=F.tiny_whitelist(), as_of=date(2024, 12, 31))
 
@@ -143,3 +143,21 @@ def test_auc_and_precision_helpers() -> None:
 def test_hub_address_id_in_reason(scores: Scores) -> None:
     hub = next(r for r in _reasons(scores, F.D[5]) if r["rule"] == "hub")
     assert hub["path_nodes"] == [F.D[5], address_id(F.HUB_ADDR)]
+
+
+def test_network_cap_gives_diminishing_returns(tmp_path: Path) -> None:
+    tables = load_run(F.build_tiny_run(tmp_path))
+    free = Scores(compute_scores(tables, CFG))
+    capped = Scores(compute_scores(tables, CFG.model_copy(update={"network_cap": 0.2})))
+    assert 0 < capped.score[F.A4] < free.score[F.A4]  # A4's risk is all network
+    assert capped.score[F.H2] == free.score[F.H2]  # H2's risk is all its own penalty
+
+
+def test_run_without_events_or_relations_scores_quietly(tmp_path: Path) -> None:
+    run = F.build_tiny_run(tmp_path)
+    write_table(run, "events", [])
+    quiet = Scores(compute_scores(load_run(run), CFG))
+    assert len(quiet.score) == 39 and max(quiet.score.values()) < 30  # only hub membership
+    assert all(r["rule"] == "hub" for rs in quiet.reasons.values() for r in rs)
+    write_table(run, "relations", [])
+    assert len(compute_scores(load_run(run), CFG)) == 39

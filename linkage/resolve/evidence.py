@@ -99,23 +99,21 @@ def evidence_frame(
             continue
         picked = cast(list[dict[str, Any]], frame.iloc[refs].to_dict("records"))
         records[kind] = dict(zip(refs, picked, strict=True))
-    rows: list[dict[str, Any]] = []
+    columns: dict[str, list[Any]] = {c: [] for c in EVIDENCE_COLUMNS}
     for link in links:
         features = link.features
         if link.method == "splink" and link.ref >= 0:
             kind = _kind(kind_of[link.left])
             features = dumps(splink_features(kind, records[kind][link.ref]))
-        left, right = sorted((mention_ids[link.left], mention_ids[link.right]))
-        rows.append({
-            "entity_id": entity_of[link.left],
-            "mention_id_l": left,
-            "mention_id_r": right,
-            "match_weight": link.match_weight,
-            "match_probability": link.match_probability,
-            "method": link.method,
-            "features": features,
-        })
-    frame = pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
+        a, b = mention_ids[link.left], mention_ids[link.right]
+        columns["entity_id"].append(entity_of[link.left])
+        columns["mention_id_l"].append(min(a, b))
+        columns["mention_id_r"].append(max(a, b))
+        columns["match_weight"].append(link.match_weight)
+        columns["match_probability"].append(link.match_probability)
+        columns["method"].append(link.method)
+        columns["features"].append(features)
+    frame = pd.DataFrame(columns)
     frame["match_weight"] = frame["match_weight"].astype("float64")
     frame["match_probability"] = frame["match_probability"].astype("float64")
     return frame.sort_values(["entity_id", "mention_id_l", "mention_id_r"], ignore_index=True)

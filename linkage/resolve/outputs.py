@@ -57,10 +57,9 @@ def _hex12(text: str) -> str:
 
 def as_date(series: pd.Series) -> pd.Series:
     """A column of Python dates (or None), whatever the input held."""
-    parsed = pd.to_datetime(series, errors="coerce")
-    return pd.Series(
-        [d.date() if not pd.isna(d) else None for d in parsed], index=series.index, dtype=object
-    )
+    parsed = pd.to_datetime(series.astype(object), errors="coerce")
+    dates = pd.Series(parsed.dt.date.to_numpy(dtype=object), index=series.index, dtype=object)
+    return dates.where(parsed.notna().to_numpy(), None)
 
 
 def mentions_table(mentions: pd.DataFrame, entity_of: np.ndarray) -> pd.DataFrame:

@@ -11,6 +11,7 @@ Order of links, strongest first, through one constrained union-find (see `cluste
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -106,8 +107,13 @@ def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
         first = sub.groupby(column, sort=False)["i"].transform("first")
         pairs = sub[sub["i"] != first]
         level = f"valid {column} exact" if valid else f"{column} exact"
+        # one feature, same shape as evidence.feature(); values are JSON-escaped
+        placeholder = "\u0000"
+        parts = dumps([feature(column, level, placeholder, placeholder)]).split(
+            json.dumps(placeholder))
         for value, a, b in zip(pairs[column], first[pairs.index], pairs["i"], strict=True):
-            features = dumps([feature(column, level, value, value)])
+            v = json.dumps(str(value), ensure_ascii=False)
+            features = parts[0] + v + parts[1] + v + parts[2]
             links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
     return links
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from linkage.resolve.models import trained_levels
+from linkage.resolve.models import MODEL_VERSION, trained_levels
 
 
 def model_summary(model: dict[str, Any], notes: list[str]) -> dict[str, Any]:
@@ -27,6 +27,7 @@ def model_summary(model: dict[str, Any], notes: list[str]) -> dict[str, Any]:
             })
         comparisons.append({"comparison": name, "levels": entries})
     return {
+        "model_version": MODEL_VERSION,
         "probability_two_random_records_match": model.get("probability_two_random_records_match"),
         "comparisons": comparisons,
         "training_notes": notes,

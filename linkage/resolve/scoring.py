@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from linkage.resolve import blocking
-from linkage.resolve.models import MODEL_COLUMNS, SPECS, Kind, settings_dict
+from linkage.resolve.models import MODEL_COLUMNS, Kind, settings_dict
 
 Engine = Literal["duckdb", "spark"]
 log = logging.getLogger(__name__)
@@ -175,6 +175,3 @@ def _prior_from_preclusters(frame: pd.DataFrame, recall: float = 0.8) -> float:
         return _DEFAULT_PRIOR
     return min(observed / recall / total, 0.5)
 
-
-def gamma_columns(kind: Kind) -> list[str]:
-    return [f"gamma_{spec.name}" for spec in SPECS[kind]]

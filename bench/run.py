@@ -1,0 +1,234 @@
+"""One benchmark command: generate → link → evaluate → load → score → serve → load test.
+
+    ./scripts/bench --size small|medium|large [--seed 7] [--skip spark,soak,...] [--soak-s 300]
+
+Prints a table and writes `bench/results/<size>.json`. Every figure is measured in this run;
+a stage that is skipped or fails leaves its figures null and says why under `skipped`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import serving, stages
+from bench.machine import machine_info
+
+RESULTS = stages.ROOT / "bench" / "results"
+DATA = stages.ROOT / "bench" / "data"
+STAGES = ("linkage", "baseline", "spark", "risk", "load", "queries", "api", "embedded_api",
+          "resilience", "soak")
+KEYS = {
+    "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
+                "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
+                "namesake_false_merge_rate", "baseline_f1_enterprise", "baseline_f1_person",
+                "baseline_wall_s", "spark_wall_s", "spark_f1_enterprise", "spark_f1_person"],
+    "load": ["wall_s", "nodes_per_s", "relationships_per_s", "reload_unchanged_s",
+             "sync_1pct_s"],
+    "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
+             "scoring_wall_s", "exposure_p99_ms", "path_p99_ms"],
+    "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_name_p99_ms", "errors",
+            "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
+            "embedded_lookup_name_p99_ms", "embedded_errors",
+            "embedded_max_rps_p99_under_100ms"],
+}
+
+
+class Bench:
+    def __init__(self, size: str, seed: int, skip: set[str], console: Console) -> None:
+        self.size, self.seed, self.skip, self.console = size, seed, skip, console
+        self.data = DATA / f"{size}-s{seed}"
+        self.work = DATA / f"{size}-s{seed}-runs"
+        self.result: dict[str, Any] = {
+            "size": size, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
+            "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
+            "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
+        }
+
+    def stage(self, name: str, section: str, fn: Callable[[], dict[str, Any] | None]) -> bool:
+        if name in self.skip:
+            self.result["skipped"][name] = "skipped on request (--skip)"
+            return False
+        self.console.rule(f"[bold]{name}")
+        started = time.perf_counter()
+        try:
+            out = fn()
+        except Exception as exc:  # a failed stage is reported, the others still run
+            self.result["skipped"][name] = f"failed: {exc}"
+            self.console.print(f"[red]{name} failed[/red]: {exc}")
+            traceback.print_exc()
+            return False
+        if out:
+            target = self.result.setdefault(section, {})
+            if isinstance(target, dict):
+                target.update(out)
+            else:
+                self.result[section] = out
+        self.console.print(f"{name}: {time.perf_counter() - started:.1f}s {out or ''}")
+        return True
+
+    @property
+    def run_dir(self) -> Path:
+        return self.work / "run"
+
+    def run(self, soak_s: float, api_duration_s: float) -> dict[str, Any]:
+        self.work.mkdir(parents=True, exist_ok=True)
+        gen = stages.generate(self.size, self.seed, self.data)
+        self.result["records"] = stages.count_records(self.data)
+        self.result["generate"] = gen
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        linked = self.stage("linkage", "linkage", lambda: {
+            **stages.link(self.data, self.run_dir),
+            **stages.evaluate_linkage(self.run_dir, self.data / "truth")})
+        if not linked:
+            return self.finish()
+        self.stage("baseline", "linkage", lambda: stages.baseline(self.data, self.work))
+        self.stage("spark", "linkage", self._spark)
+        self.stage("risk", "risk", self._risk)
+        changed = self.work / "changed"
+        loaded = self.stage("load", "load", lambda: self._load(changed))
+        if loaded:
+            self.stage("queries", "risk", lambda: serving.neo4j_queries(self.run_dir, self.seed))
+            self.stage("api", "api", lambda: self._api(["--neo4j", serving_uri(),
+                                                        "--run-dir", str(self.run_dir)],
+                                                       "", api_duration_s))
+        self.stage("embedded_api", "api", lambda: self._api(["--run", str(self.run_dir)],
+                                                            "embedded_", api_duration_s))
+        self.stage("resilience", "resilience", self._resilience)
+        if soak_s > 0:
+            self.stage("soak", "soak", lambda: self._soak(soak_s))
+        else:
+            self.result["skipped"]["soak"] = "not requested (--soak-s 0)"
+        return self.finish()
+
+    def _spark(self) -> dict[str, Any]:
+        if self.size == "large":
+            raise RuntimeError("the Spark engine is exercised on small and medium only")
+        out = self.work / "run-spark"
+        shutil.rmtree(out, ignore_errors=True)
+        linked = stages.link(self.data, out, engine="spark")
+        ev = stages.evaluate_linkage(out, self.data / "truth")
+        return {"spark_wall_s": linked["wall_s"], "spark_f1_enterprise": ev["f1_enterprise"],
+                "spark_f1_person": ev["f1_person"]}
+
+    def _risk(self) -> dict[str, Any]:
+        from graph.risk_eval import evaluate_risk
+
+        child = stages.checked(stages.run_child([stages.GUANLIAN, "score", "--run",
+                                                 str(self.run_dir)]), "score")
+        ev = evaluate_risk(self.run_dir, self.data / "truth")
+        pred = ev["prediction"]
+        queries = {k: {m: v.get(m) for m in ("recall", "precision") if m in v}
+                   for k, v in ev["queries"].items() if isinstance(v, dict)}
+        return {"scoring_wall_s": round(child.wall_s, 2), "scoring_peak_rss_mb":
+                round(child.peak_rss_mb, 1), "auc": pred["auc"],
+                "baseline_auc": pred["baseline_auc"], "precision_at_1pct": pred["precision_top1"],
+                "precision_at_5pct": pred["precision_top5"], "queries": queries}
+
+    def _load(self, changed: Path) -> dict[str, Any]:
+        from bench.bench_load import changed_run
+
+        shutil.rmtree(changed, ignore_errors=True)
+        changed_run(self.run_dir, changed, fraction=0.01, seed=self.seed)
+        return serving.neo4j_load(self.run_dir, changed)
+
+    def _api(self, args: list[str], prefix: str, duration_s: float) -> dict[str, Any]:
+        subjects = serving.sample_subjects(self.run_dir, 500, self.seed)
+        with serving.serving(args) as (url, key, pid):
+            figures = serving.api_load(url, key, subjects, duration_s)
+            figures["rss_mb"] = serving.rss_mb(pid)
+        return {f"{prefix}{k}": v for k, v in figures.items()}
+
+    def _resilience(self) -> dict[str, Any]:
+        link_fault = stages.linkage_fault(self.data, self.run_dir, self.seed)
+        out: dict[str, Any] = {"linkage_kill": link_fault}
+        if "load" not in self.skip and self.result["load"].get("wall_s"):
+            out["neo4j_kill"] = serving.neo4j_load_fault(self.run_dir, self.seed,
+                                                         float(self.result["load"]["wall_s"]))
+        out["fault_recovery_ok"] = all(v.get("ok") for v in out.values() if isinstance(v, dict))
+        return out
+
+    def _soak(self, seconds: float) -> dict[str, Any]:
+        subjects = serving.sample_subjects(self.run_dir, 500, self.seed)
+        with serving.serving(["--neo4j", serving_uri(), "--run-dir", str(self.run_dir)]) as (
+                url, key, pid):
+            return serving.soak(url, key, pid, subjects, seconds)
+
+    def finish(self) -> dict[str, Any]:
+        self.result["machine"] = machine_info(neo4j_version())
+        self.result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        serving.dump(RESULTS / f"{self.size}.json", self.result)
+        return self.result
+
+
+def serving_uri() -> str:
+    from graph.neo4j_conn import get_settings
+
+    return get_settings().uri
+
+
+def neo4j_version() -> str | None:
+    try:
+        from graph.neo4j_conn import open_driver
+
+        driver = open_driver()
+        try:
+            rec = driver.execute_query("CALL dbms.components() YIELD versions "
+                                       "RETURN versions[0] AS v").records
+            return str(rec[0]["v"]) if rec else None
+        finally:
+            driver.close()
+    except Exception:
+        return None
+
+
+def print_table(result: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"Guanlian bench — {result['size']} ({result.get('records')} mentions)")
+    for col in ("stage", "figure", "value"):
+        table.add_column(col)
+    for section, keys in KEYS.items():
+        for key in keys:
+            value = result.get(section, {}).get(key)
+            table.add_row(section, key, "—" if value is None else json.dumps(value))
+    table.add_row("resilience", "fault_recovery_ok",
+                  json.dumps(result["resilience"].get("fault_recovery_ok")))
+    if result.get("soak"):
+        for key, value in result["soak"].items():
+            table.add_row("soak", key, json.dumps(value))
+    console.print(table)
+    for name, why in result["skipped"].items():
+        console.print(f"[yellow]{name}[/yellow]: {why}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("tiny", "small", "medium", "large"), default="small")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--skip", default="", help=f"comma-separated stages of {STAGES}")
+    parser.add_argument("--soak-s", type=float, default=0.0,
+                        help="hold the load test this long (s) and report API RSS")
+    parser.add_argument("--api-duration-s", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    console = Console(stderr=True)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    unknown = skip - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stages {sorted(unknown)}; known: {STAGES}")
+    result = Bench(args.size, args.seed, skip, console).run(args.soak_s, args.api_duration_s)
+    print_table(result, Console())
+    return 0 if "linkage" not in result["skipped"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

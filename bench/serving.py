@@ -1,0 +1,206 @@
+"""Benchmark stages that need a running service: Neo4j load / queries and the API load test."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.load_test import LoadSpec, find_max_rps, lookup_requests, run
+from bench.stages import GUANLIAN, ROOT, run_child
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
+
+
+def timed_ms(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str, Any]]]:
+    """Lookup bodies built from the run's enterprises: by identifier and by name only."""
+    ent = pd.read_parquet(run_dir / "entities.parquet", columns=["kind", "name", "uscc",
+                                                                 "customs_code"])
+    ent = ent[ent["kind"] == "enterprise"]
+    coded = ent[ent["uscc"].notna() | ent["customs_code"].notna()]
+    with_id = coded.sample(n=min(n, len(coded)), random_state=seed)
+    by_id = [{"uscc": r.uscc} if isinstance(r.uscc, str) else {"customs_code": r.customs_code}
+             for r in with_id.itertuples()]
+    by_name = [{"name": r.name} for r in ent.sample(n=min(n, len(ent)), random_state=seed + 1)
+               .itertuples()]
+    return {"id": by_id, "name": by_name}
+
+
+def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
+    from bench.bench_load import wipe
+    from graph.neo4j_conn import open_driver
+    from graph.neo4j_loader import load_run
+
+    driver = open_driver()
+    try:
+        wipe(driver)
+        full = load_run(driver, run_dir, progress=True)
+        again = load_run(driver, run_dir, progress=False)
+        sync = load_run(driver, changed_dir, progress=False)
+        back = load_run(driver, run_dir, progress=False)
+    finally:
+        driver.close()
+    secs = max(full.seconds, 1e-9)
+    return {
+        "wall_s": round(full.seconds, 2), "nodes": full.nodes_total,
+        "relationships": full.rels_total,
+        "nodes_per_s": round(full.nodes_total / secs), "relationships_per_s":
+        round(full.rels_total / secs), "reload_unchanged_s": round(again.seconds, 2),
+        "reload_mode": again.mode, "sync_1pct_s": round(sync.seconds, 2),
+        "sync_written": sync.nodes_written + sync.rels_written,
+        "sync_deleted": sync.nodes_deleted + sync.rels_deleted,
+        "sync_back_s": round(back.seconds, 2),
+    }
+
+
+def neo4j_load_fault(run_dir: Path, seed: int, full_s: float) -> dict[str, Any]:
+    """Kill `guanlian load` at a random moment, restart it, compare with a clean load."""
+    from bench.bench_load import wipe
+    from graph.neo4j_conn import open_driver
+    from graph.neo4j_loader import graph_checksum, load_run
+
+    driver = open_driver()
+    try:
+        wipe(driver)
+        load_run(driver, run_dir, progress=False)
+        clean = graph_checksum(driver)
+        wipe(driver)
+        kill_at = random.Random(seed).uniform(1.0, max(2.0, full_s * 0.8))
+        killed = run_child([GUANLIAN, "load", "--run", str(run_dir)], kill_after_s=kill_at)
+        restarted = run_child([GUANLIAN, "load", "--run", str(run_dir)])
+        after = graph_checksum(driver)
+    finally:
+        driver.close()
+    return {"killed_after_s": round(kill_at, 2), "killed_exit": killed.returncode,
+            "restart_exit": restarted.returncode, "ok": restarted.returncode == 0
+            and after == clean}
+
+
+def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
+    from graph.neo4j_conn import open_driver
+    from graph.neo4j_store import Neo4jStore
+
+    ent = pd.read_parquet(run_dir / "entities.parquet", columns=["entity_id", "kind"])
+    ids = ent["entity_id"].sample(n=min(100, len(ent)), random_state=seed).tolist()
+    store = Neo4jStore(open_driver())
+    try:
+        store.shared_controllers(limit=50)  # warm
+        shared = timed_ms(lambda: store.shared_controllers(limit=50), 3)
+        exposure = [timed_ms(lambda i=i: store.exposure(i, max_hops=2), 1)[0] for i in ids]
+        pairs = list(zip(ids, reversed(ids), strict=True))
+        path = [timed_ms(lambda a=a, b=b: store.paths(a, b, max_hops=4), 1)[0]
+                for a, b in pairs]
+    finally:
+        store.close()
+    return {"shared_controllers_s": round(min(shared) / 1000, 3),
+            "exposure_p99_ms": round(_p(exposure, 99), 2),
+            "path_p99_ms": round(_p(path, 99), 2)}
+
+
+@contextmanager
+def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, str, int]]:
+    """Start `guanlian serve` with a fresh state folder and an investigator key."""
+    state = Path(tempfile.mkdtemp(prefix="guanlian-bench-"))
+    base_env = {**os.environ, "GUANLIAN_STATE_DIR": str(state),
+                "GUANLIAN_RATE_LIMIT_RPS": "100000",
+                "GUANLIAN_RATE_LIMIT_BURST": "100000", **(env or {})}
+    made = subprocess.run([GUANLIAN, "keys", "create", "--role", "investigator", "--name",
+                           "bench", "--state-dir", str(state)], capture_output=True, text=True,
+                          env=base_env, check=True)
+    key = made.stdout.strip().splitlines()[-1].split()[-1]
+    port = _free_port()
+    log = (state / "serve.log").open("w")
+    proc = subprocess.Popen([GUANLIAN, "serve", *args, "--host", "127.0.0.1", "--port",
+                             str(port), "--state-dir", str(state), "--log-level", "WARNING"],
+                            cwd=ROOT, env=base_env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited: {(state / 'serve.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url, key, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def rss_mb(pid: int) -> float:
+    import psutil
+
+    return round(psutil.Process(pid).memory_info().rss / 1024 / 1024, 1)
+
+
+def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], duration_s: float,
+             find_max: bool = True) -> dict[str, Any]:
+    headers = {"X-API-Key": key}
+    by_id = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=50, clients=8,
+                         duration_s=duration_s, headers=headers))
+    by_name = run(LoadSpec(url, lookup_requests(subjects["name"]), rate=50, clients=8,
+                           duration_s=duration_s, headers=headers))
+    out: dict[str, Any] = {
+        "lookup_id_p50_ms": round(by_id.p50_ms, 2), "lookup_id_p99_ms": round(by_id.p99_ms, 2),
+        "lookup_id_service_p50_ms": round(by_id.pct(50, True), 2),
+        "lookup_name_p99_ms": round(by_name.p99_ms, 2),
+        "lookup_name_p50_ms": round(by_name.p50_ms, 2),
+        "errors": by_id.errors + by_name.errors, "requests": by_id.sent + by_name.sent,
+    }
+    if find_max:
+        best, steps = find_max_rps(LoadSpec(url, lookup_requests(subjects["id"]), clients=8,
+                                            duration_s=min(duration_s, 10), headers=headers),
+                                   p99_target_ms=100)
+        out["max_rps_p99_under_100ms"] = best
+        out["max_rps_steps"] = [s.summary() for s in steps]
+    return out
+
+
+def soak(url: str, key: str, pid: int, subjects: dict[str, list[dict[str, Any]]],
+         duration_s: float) -> dict[str, Any]:
+    start = rss_mb(pid)
+    res = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=50, clients=8,
+                       duration_s=duration_s, max_requests=int(duration_s * 60),
+                       headers={"X-API-Key": key}))
+    return {"duration_s": duration_s, "requests": res.sent, "errors": res.errors,
+            "p99_ms": round(res.p99_ms, 2), "rss_start_mb": start, "rss_end_mb": rss_mb(pid)}
+
+
+def dump(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n",
+                    encoding="utf-8")
