@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import splink.comparison_library as cl
@@ -29,6 +30,8 @@ class BaselineResult:
 
 
 def _settings(kind: str) -> SettingsCreator:
+    comparisons: list[Any]
+    rules: list[Any]
     if kind == "enterprise":
         comparisons = [
             cl.JaroWinklerAtThresholds("name", [0.95, 0.88]),
@@ -60,7 +63,8 @@ def run_baseline(mentions: pd.DataFrame, kind: str, threshold: float = 0.95) -> 
     cols = ["mention_id", *RAW_COLUMNS[kind]]
     df = mentions.loc[mentions["kind"] == kind, cols].copy()
     for col in RAW_COLUMNS[kind]:
-        df[col] = df[col].astype("string").str.strip().replace("", pd.NA)
+        values = df[col].astype("string").str.strip()
+        df[col] = values.where(values != "")
     df = df.astype(object).where(df.notna(), None)
     db_api = DuckDBAPI()
     table = db_api.register(df, dataset_display_name=f"baseline_{kind}")

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,10 +115,9 @@ def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
     try:
         store.shared_controllers(limit=50)  # warm
         shared = timed_ms(lambda: store.shared_controllers(limit=50), 3)
-        exposure = [timed_ms(lambda i=i: store.exposure(i, max_hops=2), 1)[0] for i in ids]
+        exposure = [timed_ms(partial(store.exposure, i, max_hops=2), 1)[0] for i in ids]
         pairs = list(zip(ids, reversed(ids), strict=True))
-        path = [timed_ms(lambda a=a, b=b: store.paths(a, b, max_hops=4), 1)[0]
-                for a, b in pairs]
+        path = [timed_ms(partial(store.paths, a, b, max_hops=4), 1)[0] for a, b in pairs]
     finally:
         store.close()
     return {"shared_controllers_s": round(min(shared) / 1000, 3),

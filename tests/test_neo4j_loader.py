@@ -14,12 +14,21 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import empty_database
 from graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 from neo4j import Driver
 
 from graph import schema
 from graph.neo4j_conn import Neo4jSettings, open_driver
-from graph.neo4j_loader import META_LABEL, graph_digest, load_run, read_meta
+from graph.neo4j_loader import (
+    META_LABEL,
+    LoadOptions,
+    graph_digest,
+    load_rows,
+    load_run,
+    read_meta,
+)
+from graph.neo4j_rows import GraphRows
 from graph.neo4j_store import Neo4jStore
 from graph.risk_config import RiskConfig
 from graph.store import NoRunLoaded, StoreUnavailable
@@ -175,8 +184,6 @@ def test_sync_writes_only_the_diff_and_converges(
     load_run(neo4j_clean, run2, progress=False)
     clean = graph_digest(neo4j_clean)
 
-    from conftest import empty_database
-
     empty_database(neo4j_clean)
     load_run(neo4j_clean, tiny_run, progress=False)
     sync = load_run(neo4j_clean, run2, progress=False)
@@ -208,8 +215,6 @@ def test_load_killed_midway_converges_and_readers_keep_previous_run(
     run2 = _modified_run(tiny_run, tmp_path)
     load_run(neo4j_clean, run2, progress=False)
     clean_run2 = graph_digest(neo4j_clean)
-    from conftest import empty_database
-
     empty_database(neo4j_clean)
     load_run(neo4j_clean, tiny_run, progress=False)
     batches: list[str] = []
@@ -242,8 +247,6 @@ def test_first_load_killed_then_restarted_equals_clean_load(
 ) -> None:
     load_run(neo4j_clean, tiny_run, progress=False)
     clean = graph_digest(neo4j_clean)
-    from conftest import empty_database
-
     empty_database(neo4j_clean)
     for kill_at in (1, 7, 20):
         die = _die_at(kill_at)
@@ -349,8 +352,6 @@ def test_loader_process_killed_then_rerun_converges(
     run = build_tiny_run(tmp_path)
     load_run(neo4j_clean, run, progress=False)
     clean = graph_digest(neo4j_clean)
-    from conftest import empty_database
-
     empty_database(neo4j_clean)
     env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
                NEO4J_PASSWORD=neo4j_settings.password or "")
@@ -386,3 +387,32 @@ def test_store_on_unreachable_server_raises_store_unavailable_fast() -> None:
     assert store.ping() is False
     assert time.monotonic() - started < 20
     store.close()
+
+
+def _rows_with(label_of_x: str, run_id: str) -> GraphRows:
+    rows = GraphRows(run_id=run_id)
+    firm = {"id": "E00000000002", "name": "乙公司", "mention_ids": ["s:2:a"]}
+    rows.nodes = {"Enterprise": [firm]}
+    rows.nodes.setdefault(label_of_x, []).append(
+        {"id": "X00000000001", "name": "甲", "mention_ids": ["s:1:a"]}
+    )
+    rows.rels = {
+        "SHAREHOLDER_OF": [{"id": "R00000000001", "src": "X00000000001", "dst": "E00000000002",
+                            "share_pct": 30.0, "mention_ids": ["s:1:a"]}],
+    }
+    return rows
+
+
+def test_a_node_changing_label_keeps_its_relationships(neo4j_clean: Driver) -> None:
+    load_rows(neo4j_clean, _rows_with("Enterprise", "r1"), LoadOptions(progress=False))
+    report = load_rows(neo4j_clean, _rows_with("Person", "r2"), LoadOptions(progress=False))
+    assert (report.nodes_deleted, report.nodes_written, report.rels_written) == (1, 1, 1)
+    rec = neo4j_clean.execute_query(
+        "MATCH (p:Person {id: 'X00000000001'})-[r:SHAREHOLDER_OF]->(e:Enterprise) "
+        "RETURN count(r) AS c, COUNT { (:Enterprise {id: 'X00000000001'}) } AS old"
+    ).records[0]
+    assert (rec["c"], rec["old"]) == (1, 0)
+    synced = graph_digest(neo4j_clean)
+    empty_database(neo4j_clean)
+    load_rows(neo4j_clean, _rows_with("Person", "r2"), LoadOptions(progress=False))
+    assert graph_digest(neo4j_clean) == synced
