@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from stdnum.cn import ric, uscc
 
 from api.settings import Recommendation, Settings
-from graph.models import EntityProfile, EntitySummary, RiskLevel, RiskReason, RiskScore
+from graph.models import EntityBrief, EntitySummary, RiskLevel, RiskReason, RiskScore
 from graph.store import EntityKind, GraphReader
 
 log = logging.getLogger("guanlian.api.inspection")
@@ -84,14 +84,14 @@ class SubjectMatch(BaseModel):
     confidence: float = Field(ge=0, le=1)
     method: MatchMethod
     features: list[dict[str, Any]] = Field(default_factory=list)
-    _risk: RiskScore | None = PrivateAttr(default=None)  # from the profile: no second read
+    _risk: RiskScore | None = PrivateAttr(default=None)  # from the brief: no second read
 
     @classmethod
-    def of(cls, profile: EntityProfile, confidence: float, method: MatchMethod,
+    def of(cls, brief: EntityBrief, confidence: float, method: MatchMethod,
            features: list[dict[str, Any]] | None = None) -> SubjectMatch:
-        match = cls(entity=_summary(profile), confidence=confidence, method=method,
+        match = cls(entity=_summary(brief), confidence=confidence, method=method,
                     features=features or [])
-        match._risk = profile.risk
+        match._risk = brief.risk
         return match
 
 
@@ -132,8 +132,8 @@ def load_matcher(run_dir: Path | None) -> Matcher | None:
         return None
 
 
-def _summary(profile: EntityProfile) -> EntitySummary:
-    return EntitySummary(**{k: getattr(profile, k) for k in _SUMMARY_FIELDS})
+def _summary(brief: EntityBrief) -> EntitySummary:
+    return EntitySummary(**{k: getattr(brief, k) for k in _SUMMARY_FIELDS})
 
 
 def _match_fields(m: Any) -> tuple[str, float, list[dict[str, Any]]]:
@@ -144,11 +144,10 @@ def _match_fields(m: Any) -> tuple[str, float, list[dict[str, Any]]]:
     return str(m[0]), float(m[1]), list(m[3] if len(m) > 3 else [])
 
 
-def _candidate_record(profile: EntityProfile) -> dict[str, Any]:
-    record: dict[str, Any] = dict(profile.attributes)
-    record.update(entity_id=profile.entity_id, name=profile.name, names=profile.names,
-                  uscc=profile.uscc, customs_code=profile.customs_code,
-                  id_number=profile.id_number)
+def _candidate_record(brief: EntityBrief) -> dict[str, Any]:
+    record: dict[str, Any] = dict(brief.attributes)
+    record.update(entity_id=brief.entity_id, name=brief.name, names=brief.names,
+                  uscc=brief.uscc, customs_code=brief.customs_code, id_number=brief.id_number)
     return record
 
 
@@ -167,15 +166,13 @@ class LookupService:
             self._matcher = matcher
 
     # --- resolution -----------------------------------------------------------------------
+    # Each step reads briefs (summary, names, attributes, stored risk) in one store round
+    # trip, never whole profiles: sources, evidence and events are not part of the answer.
     def _by_identifier(self, store: GraphReader, kind: ExactKind, value: str,
-                       label: EntityKind, seen: dict[str, EntityProfile | None]
-                       ) -> SubjectMatch | None:
-        for entity_id in store.find_by_identifier(kind, value):
-            if entity_id not in seen:
-                seen[entity_id] = store.get_entity(entity_id)
-            profile = seen[entity_id]
-            if profile is not None and profile.kind == label:
-                return SubjectMatch.of(profile, 1.0, kind)
+                       label: EntityKind) -> SubjectMatch | None:
+        for brief in store.briefs_by_identifier(kind, value):
+            if brief.kind == label:
+                return SubjectMatch.of(brief, 1.0, kind)
         return None
 
     def _by_name(self, store: GraphReader, label: EntityKind, record: dict[str, Any]
@@ -191,12 +188,11 @@ class LookupService:
                           for h in ranked[:5]]
             best = ranked[0]
             if best.similarity >= self.settings.similarity_threshold:
-                profile = store.get_entity(best.entity_id)
-                if profile is not None:
-                    return SubjectMatch.of(profile, candidates[0].confidence,
+                for brief in store.get_briefs([best.entity_id]):
+                    return SubjectMatch.of(brief, candidates[0].confidence,
                                            "similarity"), candidates
             return None, candidates
-        profiles = {h.entity_id: prof for h in hits if (prof := store.get_entity(h.entity_id))}
+        profiles = {b.entity_id: b for b in store.get_briefs([h.entity_id for h in hits])}
         kind = "enterprise" if label == "Enterprise" else "person"
         matches = matcher.score(kind, record, [_candidate_record(p) for p in profiles.values()])
         scored = sorted((_match_fields(m) for m in matches), key=lambda m: -m[1])
@@ -215,9 +211,8 @@ class LookupService:
         customs = (s.given("customs_code") or "").upper() or None
         if code and not uscc.is_valid(code):
             notes.append("the USCC fails its check character")
-        seen: dict[str, EntityProfile | None] = {}
-        by_code = self._by_identifier(store, "uscc", code, "Enterprise", seen) if code else None
-        by_customs = (self._by_identifier(store, "customs_code", customs, "Enterprise", seen)
+        by_code = self._by_identifier(store, "uscc", code, "Enterprise") if code else None
+        by_customs = (self._by_identifier(store, "customs_code", customs, "Enterprise")
                       if customs else None)
         if by_code and by_customs and by_code.entity.entity_id != by_customs.entity.entity_id:
             notes.append("the USCC and the customs code belong to different enterprises")
@@ -238,7 +233,7 @@ class LookupService:
         if number:
             if not ric.is_valid(number):
                 notes.append("the declarant ID number fails its check digit")
-            found = self._by_identifier(store, "id_number", number, "Person", {})
+            found = self._by_identifier(store, "id_number", number, "Person")
             if found is not None:
                 return found
         declarant_name = s.given("declarant_name")

@@ -70,7 +70,11 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     finally:
         driver.close()
     secs = max(full.seconds, 1e-9)
+    store_bytes = neo4j_store_bytes()
+    per_element = (round(store_bytes / (full.nodes_total + full.rels_total), 1)
+                   if store_bytes else None)
     return {
+        "store_bytes": store_bytes, "store_bytes_per_element": per_element,
         "wall_s": round(full.seconds, 2), "nodes": full.nodes_total,
         "relationships": full.rels_total,
         "nodes_per_s": round(full.nodes_total / secs), "relationships_per_s":
@@ -80,6 +84,20 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
         "sync_deleted": sync.nodes_deleted + sync.rels_deleted,
         "sync_back_s": round(back.seconds, 2),
     }
+
+
+def neo4j_store_bytes() -> int | None:
+    """Bytes on disk of the `neo4j` database of the server scripts/neo4j runs (None if unknown)."""
+    from urllib.parse import urlparse
+
+    from graph.neo4j_conn import get_settings
+
+    port = urlparse(get_settings().uri).port or 7687
+    folder = Path(os.environ.get("NEO4J_STATE_DIR", ROOT / "var" / "neo4j" / str(port)))
+    db = folder / "data" / "databases" / "neo4j"
+    if not db.is_dir():
+        return None
+    return sum(f.stat().st_size for f in db.rglob("*") if f.is_file())
 
 
 def neo4j_load_fault(run_dir: Path, seed: int, full_s: float) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from graph.index import ENTITY_LABELS, NODE_LABEL, GraphIndex, _records
 from graph.models import (
     BeneficialOwnership,
     Cycle,
+    EntityBrief,
     EntityProfile,
     Evidence,
     ExposureHit,
@@ -93,9 +94,14 @@ class EmbeddedStore:
             if attrs.get("name_pinyin"):
                 names.append((node, "pinyin", _compact(attrs["name_pinyin"])))
         self._names = names
-        self._choices = {
-            field: [t if f == field else "" for _, f, t in names] for field in ("name", "pinyin")
-        }
+        # per entity label and field: the texts to score and their positions in `_names`, so a
+        # search scores only the labels it asks for and never an empty placeholder
+        self._choices: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+        for i, (node, field, text) in enumerate(names):
+            scored, positions = self._choices.setdefault(
+                (self.ix.g.nodes[node][NODE_LABEL], field), ([], []))
+            scored.append(text)
+            positions.append(i)
         self._mentions = _RowIndex(
             tables.mentions.sort_values("mention_id"),
             ("mention_id", "source", "record_id", "role", "name", "record_date"),
@@ -144,12 +150,14 @@ class EmbeddedStore:
             for node in self._by_ident[kind].get(_ident(query), []):
                 best[node] = (1.0, kind)
         compact = _compact(query)
-        for field, needle in (("name", query), ("pinyin", compact)):
-            if not needle:
+        for label, field in [(k, f) for f in ("name", "pinyin") for k in sorted(wanted)]:
+            needle = query if field == "name" else compact
+            texts, positions = self._choices.get((label, field), ([], []))
+            if not needle or not texts:
                 continue
-            for _, score, i in process.extract(needle, self._choices[field], scorer=fuzz.WRatio,
+            for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
-                node = self._names[i][0]
+                node = self._names[positions[j]][0]
                 sim = round(score / 100.0, 4)
                 if node not in best or sim > best[node][0]:
                     best[node] = (sim, field)
@@ -175,20 +183,39 @@ class EmbeddedStore:
             ))
         return out
 
-    def get_entity(self, entity_id: str) -> EntityProfile | None:
+    def _brief(self, entity_id: str) -> EntityBrief | None:
         if entity_id not in self.ix.g or not self.ix.is_entity(entity_id):
             return None
-        attrs = self.ix.attrs(entity_id)
+        attrs = self.ix.g.nodes[entity_id]
+        attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
+        return EntityBrief(
+            **self.ix.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
+            attributes=attributes, risk=self.get_risk(entity_id),
+        )
+
+    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+        out = []
+        for entity_id in dict.fromkeys(entity_ids):
+            brief = self._brief(entity_id)
+            if brief is not None:
+                out.append(brief)
+        return out
+
+    def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
+        return self.get_briefs(self.find_by_identifier(kind, value))
+
+    def get_entity(self, entity_id: str) -> EntityProfile | None:
+        brief = self._brief(entity_id)
+        if brief is None:
+            return None
         sources = [
             SourceRecord(mention_id=r["mention_id"], source=r["source"], record_id=r["record_id"],
                          role=r["role"], name=r["name"], record_date=r["record_date"])
             for r in self._mentions.rows(entity_id)
         ]
-        attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityProfile(
-            **self.ix.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
-            attributes=attributes, sources=sources, evidence=self.evidence(entity_id),
-            events=self.ix.events.get(entity_id, []), risk=self.get_risk(entity_id),
+            **brief.model_dump(exclude={"risk"}), risk=brief.risk, sources=sources,
+            evidence=self.evidence(entity_id), events=self.ix.events.get(entity_id, []),
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:

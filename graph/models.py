@@ -102,6 +102,15 @@ class EntityProfile(EntitySummary):
     risk: RiskScore | None = None
 
 
+class EntityBrief(EntitySummary):
+    """An entity as a real-time lookup needs it: the summary, every name, the attributes and
+    the stored risk score; unlike `EntityProfile`, no sources, evidence or events."""
+
+    names: list[str] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    risk: RiskScore | None = None
+
+
 class GraphNode(BaseModel):
     id: str
     kind: NodeKind

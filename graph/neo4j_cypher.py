@@ -6,6 +6,7 @@ from typing import Any
 
 import neo4j
 from neo4j import Driver
+from neo4j import exceptions as neo4j_errors
 
 from graph import schema
 
@@ -24,6 +25,9 @@ _DISPLAY_CASE = (
     "WHEN {v}:Address OR {v}:Phone THEN coalesce({v}.label, {v}.id) "
     "ELSE coalesce({v}.category, labels({v})[0]) END"
 )
+FETCH_SIZE = 1000  # records per PULL: every bounded read arrives in one batch
+# connection-level failures worth one immediate retry (a pooled connection the server closed)
+_STALE = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable)
 LABELS_BY_PREFIX: dict[str, tuple[str, ...]] = {}
 for _node in schema.NODE_TYPES.values():
     LABELS_BY_PREFIX.setdefault(_node.id_prefix, ())
@@ -79,15 +83,23 @@ class Cypher:
         self.whitelist = whitelist
 
     def run(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """One auto-commit read (RUN + PULL pipelined: a single network round trip, where a
+        managed transaction adds BEGIN / COMMIT). Reads are idempotent, so a connection the
+        server dropped (restart) is retried once at once; a second failure propagates."""
         params.setdefault("cap", self.degree_cap)
         params.setdefault("wl", self.whitelist)
-        records, _, _ = self.driver.execute_query(
-            query,
-            parameters_=params,
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        return [native(dict(r)) for r in records]
+        try:
+            return self._run_once(query, params)
+        except _STALE:
+            return self._run_once(query, params)
+
+    def _run_once(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.driver.session(
+            database=self.database,
+            default_access_mode=neo4j.READ_ACCESS,
+            fetch_size=FETCH_SIZE,
+        ) as session:
+            return [native(dict(r)) for r in session.run(query, params)]
 
     @staticmethod
     def blocked(v: str) -> str:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from neo4j import Driver
 
@@ -22,6 +22,7 @@ from graph import schema
 from graph.models import (
     BeneficialOwnership,
     Cycle,
+    EntityBrief,
     EntityProfile,
     EntitySummary,
     Event,
@@ -63,6 +64,17 @@ IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", 
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 MIN_SIMILARITY = 0.7
 _PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
+# what a brief reads of an entity node: its attribute properties, names and stored risk, never
+# the source_records / evidence JSON a profile needs
+_BRIEF_PROPS = sorted(
+    {p for label in schema.ENTITY_LABELS for p in schema.NODE_TYPES[label].properties}
+    - _PROFILE_SKIP
+)
+_BRIEF = (
+    "{"
+    + ", ".join(f"`{p}`: n.`{p}`" for p in ["names", *_BRIEF_PROPS])
+    + ", risk_score: n.risk_score, risk_level: n.risk_level, risk_reasons: n.risk_reasons}"
+)
 
 
 def _compact(text: str) -> str:
@@ -109,6 +121,42 @@ def lucene_query(text: str) -> str:
 
 def lucene_escape(text: str) -> str:
     return "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in text)
+
+
+def _identified(kind: IdentifierKind, projection: str) -> str:
+    """Cypher: the entities (any entity label) whose `kind` identifier equals $v, one index
+    seek per label in a single query, returning `projection` of `n`."""
+    if kind not in IDENTIFIERS:
+        raise ValueError(f"unknown identifier kind {kind!r}")
+    branches = " UNION ".join(
+        f"MATCH (n:{schema.check_label(label)} {{{kind}: $v}}) RETURN n"
+        for label in schema.ENTITY_LABELS
+    )
+    return f"CALL () {{ {branches} }} RETURN {projection}"
+
+
+def _risk_of(entity_id: str, score: float | None, level: str | None,
+             reasons: str | None) -> RiskScore | None:
+    if score is None:
+        return None
+    return RiskScore(
+        entity_id=entity_id,
+        score=score,
+        level=level,  # type: ignore[arg-type]
+        reasons=[RiskReason(**r) for r in json.loads(reasons or "[]")],
+    )
+
+
+def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
+    """An `EntityBrief` from a summary projection and a `_BRIEF` projection of one node."""
+    props = schema.NODE_TYPES[s["kind"]].properties
+    attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
+    return EntityBrief(
+        **s,
+        names=list(p.get("names") or []),
+        attributes=attributes,
+        risk=_risk_of(s["entity_id"], p["risk_score"], p["risk_level"], p["risk_reasons"]),
+    )
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> int:
@@ -177,15 +225,30 @@ class Neo4jStore:
         if not wanted:
             return []
 
-        def go() -> list[str]:
-            ids: set[str] = set()
-            for label in schema.ENTITY_LABELS:
-                lab = schema.check_label(label)
-                query = f"MATCH (n:{lab} {{{kind}: $v}}) RETURN n.id AS id"
-                ids.update(r["id"] for r in self.cypher.run(query, v=wanted))
-            return sorted(ids)
+        rows = self._guard(lambda: self.cypher.run(_identified(kind, "n.id AS id"), v=wanted))
+        return sorted({r["id"] for r in rows})
 
-        return self._guard(go)
+    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+        ids = list(dict.fromkeys(entity_ids))
+        if not ids:
+            return []
+        query = (
+            "UNWIND range(0, size($ids) - 1) AS i MATCH (n:Enterprise|Person {id: $ids[i]}) "
+            f"RETURN i, {summary_from('n')} AS s, {_BRIEF} AS p ORDER BY i"
+        )
+        rows = self._guard(lambda: self.cypher.run(query, ids=ids))
+        return [_brief(r["s"], r["p"]) for r in rows]
+
+    def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
+        if kind not in IDENTIFIERS:
+            raise ValueError(f"unknown identifier kind {kind!r}")
+        wanted = "".join(value.split()).upper()
+        if not wanted:
+            return []
+        query = _identified(kind, f"{summary_from('n')} AS s, {_BRIEF} AS p")
+        rows = self._guard(lambda: self.cypher.run(query, v=wanted))
+        briefs = {r["s"]["entity_id"]: _brief(r["s"], r["p"]) for r in rows}
+        return [briefs[i] for i in sorted(briefs)]
 
     def search(
         self,
@@ -205,22 +268,35 @@ class Neo4jStore:
         if not query or not labels:
             return []
         best: dict[str, tuple[float, str]] = {}
-        for kind in IDENTIFIERS:
-            for entity_id in self.find_by_identifier(kind, query):
-                best[entity_id] = (1.0, kind)
-        cypher = (
+        wanted = "".join(query.split()).upper()
+        # one round trip: every identifier hit (tagged with its kind's position in IDENTIFIERS,
+        # a later kind overriding an earlier one) and the full-text candidates (tag -1), both
+        # restricted to the asked labels (the answer keeps only those anyway)
+        branches = [
+            f"MATCH (n:{lab} {{{kind}: $v}}) RETURN n, {k} AS ident"
+            for k, kind in enumerate(IDENTIFIERS)
+            for lab in labels
+        ]
+        branches.append(
             f"CALL db.index.fulltext.queryNodes('{schema.FULLTEXT_INDEX}', $q, {{limit: $n}}) "
-            "YIELD node RETURN node.id AS id, node.name AS name, node.names AS names, "
-            "node.name_pinyin AS pinyin"
+            "YIELD node WITH node AS n WHERE any(l IN labels(n) WHERE l IN $labels) "
+            "RETURN n, -1 AS ident"
+        )
+        cypher = (
+            "CALL () { " + " UNION ALL ".join(branches) + " } "
+            "RETURN n.id AS id, n.name AS name, n.names AS names, n.name_pinyin AS pinyin, ident"
         )
         rows = self._guard(
             lambda: self.cypher.run(
-                cypher, q=lucene_query(query), n=max(500, 10 * (limit + offset))
+                cypher, q=lucene_query(query), n=max(500, 10 * (limit + offset)), v=wanted,
+                labels=labels,
             )
         )
+        for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
+            best[row["id"]] = (1.0, IDENTIFIERS[row["ident"]])
         compact = _compact(query)
         cutoff = MIN_SIMILARITY * 100
-        for row in rows:
+        for row in (r for r in rows if r["ident"] < 0):
             texts = sorted({t for t in (row["name"], *(row["names"] or [])) if t})
             scored = [(fuzz.WRatio(query, t, score_cutoff=cutoff), "name") for t in texts]
             if compact and row["pinyin"]:
@@ -275,7 +351,8 @@ class Neo4jStore:
             sources=sorted(sources, key=lambda r: r.mention_id),
             evidence=sorted(evidence, key=lambda e: (e.mention_id_l, e.mention_id_r)),
             events=events,
-            risk=self.get_risk(entity_id),
+            risk=_risk_of(entity_id, p.get("risk_score"), p.get("risk_level"),
+                          p.get("risk_reasons")),
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
@@ -286,13 +363,7 @@ class Neo4jStore:
         rows = self._guard(lambda: self.cypher.run(query, id=entity_id))
         if not rows:
             return None
-        reasons = json.loads(rows[0]["reasons"] or "[]")
-        return RiskScore(
-            entity_id=entity_id,
-            score=rows[0]["score"],
-            level=rows[0]["level"],
-            reasons=[RiskReason(**r) for r in reasons],
-        )
+        return _risk_of(entity_id, rows[0]["score"], rows[0]["level"], rows[0]["reasons"])
 
     # --- walks ------------------------------------------------------------------------
     def neighbourhood(

@@ -27,6 +27,7 @@ from typing import Literal, Protocol, runtime_checkable
 from graph.models import (
     BeneficialOwnership,
     Cycle,
+    EntityBrief,
     EntityProfile,
     ExposureHit,
     Hub,
@@ -95,6 +96,16 @@ class GraphReader(Protocol):
     def get_entity(self, entity_id: str) -> EntityProfile | None:
         """Profile with sources (by mention_id), evidence (by mention_id_l, mention_id_r) and
         events (date desc, then event_id); None when unknown."""
+        ...
+
+    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+        """Briefs (summary, names, attributes, risk: what `get_entity` gives without sources,
+        evidence and events) of the known entities among `entity_ids`, in the given order,
+        each once; unknown IDs are skipped. One round trip to the store."""
+        ...
+
+    def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
+        """`get_briefs(find_by_identifier(kind, value))` in one round trip to the store."""
         ...
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
