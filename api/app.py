@@ -23,7 +23,7 @@ from api.middleware import RequestMiddleware
 from api.ratelimit import BodySizeLimit, TokenBuckets
 from api.routes import admin, catalogue, entities, health, inspection
 from api.settings import Settings, get_settings
-from api.stores import open_store
+from api.stores import open_store, settle_heap
 from api.ui import mount_ui
 
 log = logging.getLogger("guanlian.api")
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
         )
+        settle_heap()
         log.info("serving %s store, run folder %s", settings.store_kind, stores.run_dir)
         try:
             yield

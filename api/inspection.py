@@ -25,6 +25,7 @@ from graph.store import EntityKind, GraphReader
 
 log = logging.getLogger("guanlian.api.inspection")
 TOP_REASONS = 3
+NAME_SCAN = 10  # full-text candidates re-scored per candidate kept: bounds a name lookup
 ExactKind = Literal["uscc", "customs_code", "id_number"]
 MatchMethod = Literal["uscc", "customs_code", "id_number", "model", "similarity"]
 _LEVEL_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
@@ -177,7 +178,8 @@ class LookupService:
 
     def _by_name(self, store: GraphReader, label: EntityKind, record: dict[str, Any]
                  ) -> tuple[SubjectMatch | None, list[Candidate]]:
-        hits = store.search(record["name"], kinds=(label,), limit=self.settings.candidate_pool)
+        pool = self.settings.candidate_pool
+        hits = store.search(record["name"], kinds=(label,), limit=pool, pool=NAME_SCAN * pool)
         if not hits:
             return None, []
         matcher = self._matcher

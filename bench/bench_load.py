@@ -216,7 +216,7 @@ def write_import_csv(rows: GraphRows, folder: Path) -> list[str]:
     """Node and relationship CSVs for neo4j-admin (one file per label / type)."""
     args = []
     labels = {}
-    for label, node_rows in rows.nodes.items():
+    for label, node_rows in rows.node_rows():
         keys = sorted({k for r in node_rows for k in r if k != "id"})
         path = folder / f"nodes_{label}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
@@ -228,7 +228,7 @@ def write_import_csv(rows: GraphRows, folder: Path) -> list[str]:
                 labels[r["id"]] = label
                 out.writerow([r["id"], *[_csv_value(r.get(k)) for k in keys]])
         args.append(f"--nodes={label}={path}")
-    for rel_type, rel_rows in rows.rels.items():
+    for rel_type, rel_rows in rows.rel_rows():
         keys = sorted({k for r in rel_rows for k in r if k not in ("src", "dst")})
         path = folder / f"rels_{rel_type}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:

@@ -143,6 +143,55 @@ def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
             "path_p99_ms": round(_p(path, 99), 2)}
 
 
+def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
+                  repeat: int = 1) -> dict[str, float]:
+    """The same inspection lookups as the API makes, in-process against Neo4j (NEO4J_* env):
+    p50 / p99 of the time spent in store reads (Cypher round trips and decoding: the raw
+    query time) and of the whole in-process lookup, per subject."""
+    from api.inspection import LookupService, Subject, load_matcher
+    from api.settings import Settings
+    from graph.neo4j_conn import open_driver
+    from graph.neo4j_store import Neo4jStore
+
+    class Timed:
+        def __init__(self, store: Neo4jStore) -> None:
+            self.store, self.spent = store, 0.0
+
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(self.store, name)
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    self.spent += time.perf_counter() - t
+
+            return call
+
+    service = LookupService(Settings(), load_matcher(run_dir))
+    store = Neo4jStore(open_driver())
+    timed: Any = Timed(store)
+    bodies = [Subject(**s) for s in subjects]
+    raw: list[float] = []
+    whole: list[float] = []
+    try:
+        for body in bodies[:10]:  # warm the pool and the query caches
+            service.lookup(timed, body)
+        for _ in range(repeat):
+            for body in bodies:
+                timed.spent = 0.0
+                t = time.perf_counter()
+                service.lookup(timed, body)
+                whole.append((time.perf_counter() - t) * 1000)
+                raw.append(timed.spent * 1000)
+    finally:
+        store.close()
+    return {"raw_p50_ms": round(_p(raw, 50), 2), "raw_p99_ms": round(_p(raw, 99), 2),
+            "lookup_p50_ms": round(_p(whole, 50), 2), "lookup_p99_ms": round(_p(whole, 99), 2),
+            "n": len(raw)}
+
+
 @contextmanager
 def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, str, int]]:
     """Start `guanlian serve` with a fresh state folder and an investigator key."""
@@ -163,7 +212,8 @@ def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tupl
     try:
         import httpx
 
-        for _ in range(600):
+        deadline = time.monotonic() + 900
+        while True:
             try:
                 if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                     break
@@ -171,6 +221,8 @@ def serving(args: list[str], env: dict[str, str] | None = None) -> Iterator[tupl
                 pass
             if proc.poll() is not None:
                 raise RuntimeError(f"serve exited: {(state / 'serve.log').read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("serve did not become ready within 900 s")
             time.sleep(0.5)
         yield url, key, proc.pid
     finally:

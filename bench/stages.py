@@ -133,6 +133,25 @@ def baseline(data_dir: Path, work: Path) -> dict[str, Any]:
     return out
 
 
+def perturbed_sources(data_dir: Path, out_dir: Path, fraction: float, seed: int) -> Path:
+    """A copy of the data set where `fraction` of the registry's enterprise rows changed
+    (a new phone and a moved address, as a nightly registry delta would carry)."""
+    import shutil
+
+    import pandas as pd
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    shutil.copytree(data_dir, out_dir)
+    path = out_dir / "data" / "registry_enterprises.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = frame.sample(frac=fraction, random_state=seed).index
+    frame.loc[rows, "联系电话"] = [f"139{seed % 10}{i:07d}" for i in range(len(rows))]
+    frame.loc[rows, "住所"] = frame.loc[rows, "住所"] + "（迁）"
+    frame.to_csv(path, index=False)
+    return out_dir
+
+
 def linkage_fault(data_dir: Path, run_dir: Path, seed: int) -> dict[str, Any]:
     """SIGKILL a rerun at a random moment: the run being served must stay intact and the
     next rerun must succeed."""

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -70,6 +71,43 @@ class _RowIndex:
         return self._rows.get(entity_id, [])
 
 
+def _bigrams(text: str) -> set[str]:
+    squeezed = "".join(text.lower().split())
+    if len(squeezed) < 2:
+        return {squeezed} if squeezed else set()
+    return {squeezed[i:i + 2] for i in range(len(squeezed) - 1)}
+
+
+class _BigramIndex:
+    """An in-memory stand-in for a full-text index over one list of texts: the texts sharing
+    the most character bigrams with a needle (Dice coefficient, ties by position), the way
+    the `cjk` analyzer of the Neo4j full-text index tokenises. Bounds a search's re-scoring."""
+
+    def __init__(self, texts: list[str]) -> None:
+        postings: dict[str, list[int]] = {}
+        sizes = np.zeros(len(texts), dtype=np.float64)
+        for i, text in enumerate(texts):
+            grams = _bigrams(text)
+            sizes[i] = len(grams)
+            for gram in grams:
+                postings.setdefault(gram, []).append(i)
+        self._postings = {g: np.asarray(ix, dtype=np.int64) for g, ix in postings.items()}
+        self._sizes = sizes
+
+    def best(self, needle: str, pool: int) -> list[int]:
+        """Positions of at most `pool` texts sharing a bigram with `needle`, ascending."""
+        grams = _bigrams(needle)
+        lists = [self._postings[g] for g in grams if g in self._postings]
+        if not lists:
+            return []
+        counts = np.bincount(np.concatenate(lists), minlength=len(self._sizes))
+        hit = np.flatnonzero(counts)
+        if len(hit) > pool:
+            dice = 2.0 * counts[hit] / (self._sizes[hit] + len(grams))
+            hit = np.sort(hit[np.lexsort((hit, -dice))[:pool]])
+        return [int(i) for i in hit]
+
+
 class EmbeddedStore:
     """GraphReader over one run held in memory."""
 
@@ -102,6 +140,11 @@ class EmbeddedStore:
                 (self.ix.g.nodes[node][NODE_LABEL], field), ([], []))
             scored.append(text)
             positions.append(i)
+        # the characters of each text list: a needle sharing none of them scores 0 against
+        # every text (every WRatio component needs a common character), so its pass is skipped
+        self._charsets = {key: frozenset("".join(texts)) for key, (texts, _) in
+                          self._choices.items()}
+        self._bigrams = {key: _BigramIndex(texts) for key, (texts, _) in self._choices.items()}
         self._mentions = _RowIndex(
             tables.mentions.sort_values("mention_id"),
             ("mention_id", "source", "record_id", "role", "name", "record_date"),
@@ -138,9 +181,14 @@ class EmbeddedStore:
         return sorted(self._by_ident[kind].get(_ident(value), []))
 
     def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
-               limit: int = 20, offset: int = 0) -> list[SearchHit]:
+               limit: int = 20, offset: int = 0, *, pool: int | None = None
+               ) -> list[SearchHit]:
+        """Every name is scored; with `pool`, only the `pool` names (per label and field)
+        sharing the most character bigrams with the query, like the Neo4j full-text scan."""
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
+        if pool is not None and not 1 <= pool <= 10_000:
+            raise ValueError("pool must be 1..10000")
         query = text.strip()
         if not query:
             return []
@@ -153,8 +201,11 @@ class EmbeddedStore:
         for label, field in [(k, f) for f in ("name", "pinyin") for k in sorted(wanted)]:
             needle = query if field == "name" else compact
             texts, positions = self._choices.get((label, field), ([], []))
-            if not needle or not texts:
+            if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
+            if pool is not None:
+                chosen = self._bigrams[label, field].best(needle, max(pool, limit + offset))
+                texts, positions = [texts[i] for i in chosen], [positions[i] for i in chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
                 node = self._names[positions[j]][0]

@@ -5,11 +5,13 @@ How a load works (`load_run`):
 1. Constraints and indexes from `graph.schema.constraints()` (uniqueness on `id` for every
    label, lookup indexes on identifiers, uniqueness on `id` for every relationship type, and
    the full-text index `schema.FULLTEXT_INDEX` with the `cjk` analyzer) are created first.
-2. The run's tables become node and relationship rows (`graph.neo4j_rows`); each row gets a
-   content hash of its label/type, endpoints and properties (not `run_id`).
-3. The `(id, hash)` sets already in the graph are read back and diffed against the rows:
-   only new or changed nodes/relationships are written, removed ones are deleted. Merges and
-   splits from `changelog.parquet` fall out of this (old IDs disappear, new IDs appear).
+2. The run's tables become one Arrow table per label / relationship type
+   (`graph.neo4j_rows`); every row gets a content hash of its label/type, endpoints and
+   properties (not `run_id`), computed over the whole table (`graph.neo4j_hash.table_hashes`).
+3. The `(id, hash)` sets already in the graph are read back and diffed against the rows'
+   `(id, hash)` pairs: only new or changed nodes/relationships are written (only those rows
+   become dicts, one write batch at a time), removed ones are deleted. Merges and splits from
+   `changelog.parquet` fall out of this (old IDs disappear, new IDs appear).
 4. Writes are batched parameterised `UNWIND $rows` statements, deletions first, then nodes,
    then relationships; nodes are `MERGE`d on label + constrained `id` (`SET n = row` replaces
    all properties); relationships are created between endpoints matched by their
@@ -26,7 +28,9 @@ What readers observe (the meta node `(:GuanlianMeta {id: 'current'})` holds `run
 
 * A sync whose diff has at most `atomic_limit` operations, when a completed run is already
   loaded, is applied in ONE transaction together with the meta switch: readers see either the
-  previous run or the new one, never a mix.
+  previous run or the new one, never a mix. If the server refuses that transaction for lack
+  of transaction memory (`dbms.memory.transaction.total.max`), it rolls back and the diff is
+  applied in batches as below.
 * A first load, or a sync with a larger diff, is applied in batches, each its own
   transaction. While it runs, the meta node keeps the previous `run_id` with
   `status = 'loading'` and `loading_run_id` = the new run, so `run_info()` keeps reporting
@@ -48,20 +52,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from neo4j import Driver, ManagedTransaction, Session
+from neo4j.exceptions import TransientError
 
 from graph import schema, tables
-from graph.neo4j_cypher import native
 from graph.neo4j_hash import (
     HASH_PROP,
     GraphDigest,
-    clean_props,
     graph_checksum,
     graph_digest,
-    node_hash,
-    rel_hash,
+    graph_nodes,
+    graph_rels,
+    node_prefix,
+    recomputed,
+    rel_prefix,
+    table_hashes,
 )
-from graph.neo4j_rows import GraphRows, read_rows
+from graph.neo4j_rows import GraphRows, read_rows, rows_at
 
 __all__ = [
     "GraphDigest", "LoadOptions", "LoadReport", "compute_diff", "ensure_schema",
@@ -75,7 +83,7 @@ META_ID = "current"
 DEFAULT_BATCH_SIZE = 10_000
 DEFAULT_ATOMIC_LIMIT = 100_000
 STATE_FETCH_SIZE = 50_000
-LOADER_VERSION = 1  # bump when the rows derived from a run change shape
+LOADER_VERSION = 2  # bump when the rows derived from a run change shape
 
 BatchCallback = Callable[[str, int], None]
 
@@ -177,14 +185,14 @@ def _existing_nodes(driver: Driver, database: str | None, recompute: bool = Fals
     """(label, hash) of every node: the stored hash, or recomputed from the properties."""
     out: State = {}
     for label in schema.NODE_TYPES:
+        if recompute:
+            ids, hashes = recomputed(node_prefix(label), graph_nodes(driver, label, database))
+            out.update((i, (label, h)) for i, h in zip(ids, hashes, strict=True))
+            continue
         lab = schema.check_label(label)
         with _session(driver, database, STATE_FETCH_SIZE) as session:
-            if not recompute:
-                stored = _stored_hashes(session, f"MATCH (n:{lab})", "n")
-                out.update((i, (label, h)) for i, h in stored)
-                continue
-            for rec in session.run(f"MATCH (n:{lab}) RETURN n.id AS id, properties(n) AS p"):
-                out[rec["id"]] = (label, node_hash(label, clean_props(native(rec["p"]))))
+            stored = _stored_hashes(session, f"MATCH (n:{lab})", "n")
+            out.update((i, (label, h)) for i, h in stored)
     return out
 
 
@@ -192,32 +200,59 @@ def _existing_rels(driver: Driver, database: str | None, recompute: bool = False
     """(type, hash) of every relationship: the stored hash, or recomputed from its content."""
     out: State = {}
     for rel_type in schema.REL_TYPES:
+        if recompute:
+            ids, hashes = recomputed(rel_prefix(rel_type), graph_rels(driver, rel_type, database))
+            out.update((i, (rel_type, h)) for i, h in zip(ids, hashes, strict=True))
+            continue
         t = schema.check_rel_type(rel_type)
         with _session(driver, database, STATE_FETCH_SIZE) as session:
-            if not recompute:
-                stored = _stored_hashes(session, f"MATCH ()-[r:{t}]->()", "r")
-                out.update((i, (rel_type, h)) for i, h in stored)
-                continue
-            query = (
-                f"MATCH (a)-[r:{t}]->(b) RETURN r.id AS id, a.id AS src, b.id AS dst, "
-                "properties(r) AS p"
-            )
-            for rec in session.run(query):
-                p = clean_props(native(rec["p"]))
-                out[rec["id"]] = (rel_type, rel_hash(rel_type, rec["src"], rec["dst"], p))
+            stored = _stored_hashes(session, f"MATCH ()-[r:{t}]->()", "r")
+            out.update((i, (rel_type, h)) for i, h in stored)
     return out
 
 
 # --- diff -----------------------------------------------------------------------------
 
 
+class PendingRows:
+    """Rows of one table to write, turned into dicts one batch at a time (bounded memory).
+
+    Node rows are `{...props, run_id, _hash}`; relationship rows `{src, dst, p: props}`."""
+
+    def __init__(self, table: pa.Table, run_id: str, rel: bool) -> None:
+        self.table, self.run_id, self.rel = table, run_id, rel
+        self.indices: list[int] = []
+        self.hashes: list[str] = []
+
+    def add(self, index: int, content_hash: str) -> None:
+        self.indices.append(index)
+        self.hashes.append(content_hash)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def batches(self, size: int) -> Iterator[list[dict[str, Any]]]:
+        for start in range(0, len(self.indices), size):
+            picked = self.indices[start : start + size]
+            out = []
+            for h, props in zip(self.hashes[start:], rows_at(self.table, picked), strict=False):
+                props["run_id"] = self.run_id
+                props[HASH_PROP] = h
+                if self.rel:
+                    src, dst = props.pop("src"), props.pop("dst")
+                    out.append({"src": src, "dst": dst, "p": props})
+                else:
+                    out.append(props)
+            yield out
+
+
 @dataclass
 class Diff:
     node_deletes: dict[str, list[str]] = field(default_factory=dict)  # label -> ids
-    node_upserts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    node_upserts: dict[str, PendingRows] = field(default_factory=dict)
     rel_deletes: dict[str, list[str]] = field(default_factory=dict)  # type -> ids
     # (type, src label, dst label) -> rows
-    rel_creates: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    rel_creates: dict[tuple[str, str, str], PendingRows] = field(default_factory=dict)
 
     def size(self) -> int:
         return (
@@ -234,49 +269,60 @@ def compute_diff(
     rels_now: dict[str, tuple[str, str | None]],
     run_id: str,
 ) -> Diff:
-    """What to write and delete so the graph holds exactly `rows`."""
+    """What to write and delete so the graph holds exactly `rows`.
+
+    Content hashes are computed over whole tables; the diff runs on `(id, hash)` pairs and only
+    the new or changed rows are turned into dicts."""
     diff = Diff()
     wanted_label: dict[str, str] = {}
     relabelled: set[str] = set()
-    for label, node_rows in rows.nodes.items():
-        for row in node_rows:
-            node_id = row[schema.KEY]
+    for label in rows.node_labels():
+        table = rows.node_table(label)
+        if table.num_rows == 0:
+            continue
+        ids = table[schema.KEY].to_pylist()
+        hashes = table_hashes(node_prefix(label), table)
+        pending = PendingRows(table, run_id, rel=False)
+        for i, (node_id, h) in enumerate(zip(ids, hashes, strict=True)):
             if node_id in wanted_label:
                 continue  # a repeated node ID: the first row stands
             wanted_label[node_id] = label
-            h = node_hash(label, row)  # rows of GraphRows are clean (see neo4j_rows)
             current = nodes_now.get(node_id)
             if current is not None and current[0] != label:
                 relabelled.add(node_id)
                 diff.node_deletes.setdefault(current[0], []).append(node_id)
             if current is None or current[0] != label or current[1] != h:
-                stored = dict(row, run_id=run_id)
-                stored[HASH_PROP] = h
-                diff.node_upserts.setdefault(label, []).append(stored)
+                pending.add(i, h)
+        if len(pending):
+            diff.node_upserts[label] = pending
     for node_id, (label, _) in nodes_now.items():
         if node_id not in wanted_label:
             diff.node_deletes.setdefault(label, []).append(node_id)
 
     wanted_rels: set[str] = set()
-    for rel_type, rel_rows in rows.rels.items():
-        for row in rel_rows:
-            rel_id, src, dst = row[schema.KEY], row["src"], row["dst"]
+    for rel_type in rows.rel_types():
+        table = rows.rel_table(rel_type)
+        if table.num_rows == 0:
+            continue
+        ids = table[schema.KEY].to_pylist()
+        srcs, dsts = table["src"].to_pylist(), table["dst"].to_pylist()
+        hashes = table_hashes(rel_prefix(rel_type), table)
+        for i, rel_id in enumerate(ids):
+            src, dst, h = srcs[i], dsts[i], hashes[i]
             if src not in wanted_label or dst not in wanted_label:
                 continue  # dangling: counted by GraphRows.dangling
             if rel_id in wanted_rels:
                 continue  # a repeated relationship ID: the first row stands
             wanted_rels.add(rel_id)
-            props = {k: v for k, v in row.items() if k != "src" and k != "dst"}
-            h = rel_hash(rel_type, src, dst, props)
             current = rels_now.get(rel_id)
             endpoints_rebuilt = src in relabelled or dst in relabelled
             if current is not None and (current[0] != rel_type or current[1] != h):
                 diff.rel_deletes.setdefault(current[0], []).append(rel_id)
             if current is None or current[0] != rel_type or current[1] != h or endpoints_rebuilt:
-                stored = dict(props, run_id=run_id)
-                stored[HASH_PROP] = h
                 key = (rel_type, wanted_label[src], wanted_label[dst])
-                diff.rel_creates.setdefault(key, []).append({"src": src, "dst": dst, "p": stored})
+                if key not in diff.rel_creates:
+                    diff.rel_creates[key] = PendingRows(table, run_id, rel=True)
+                diff.rel_creates[key].add(i, h)
     for rel_id, (rel_type, _) in rels_now.items():
         if rel_id not in wanted_rels:
             diff.rel_deletes.setdefault(rel_type, []).append(rel_id)
@@ -286,12 +332,15 @@ def compute_diff(
 # --- applying a diff ------------------------------------------------------------------
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def _chunks(items: Sequence[Any] | PendingRows, size: int) -> Iterator[list[Any]]:
+    if isinstance(items, PendingRows):
+        yield from items.batches(size)
+        return
     for i in range(0, len(items), size):
-        yield items[i : i + size]
+        yield list(items[i : i + size])
 
 
-def _statements(diff: Diff) -> Iterator[tuple[str, str, list[Any]]]:
+def _statements(diff: Diff) -> Iterator[tuple[str, str, Sequence[Any] | PendingRows]]:
     """(step name, cypher, rows) in the order that keeps the graph consistent."""
     for rel_type, ids in sorted(diff.rel_deletes.items()):
         t = schema.check_rel_type(rel_type)
@@ -390,6 +439,9 @@ def _switch_params(run_id: str, rows: GraphRows) -> dict[str, Any]:
     }
 
 
+_TX_MEMORY_ERROR = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+
 def _apply_atomic(
     driver: Driver, diff: Diff, run_id: str, rows: GraphRows, opts: LoadOptions
 ) -> None:
@@ -404,6 +456,21 @@ def _apply_atomic(
 
     with _session(driver, opts.database) as session:
         session.execute_write(work)
+
+
+def _atomic_fits(driver: Driver, diff: Diff, rows: GraphRows, opts: LoadOptions) -> bool:
+    """Apply the diff in one transaction; False (nothing written: the transaction rolled
+    back) when it needs more than the server's transaction memory, so the caller falls back
+    to batches."""
+    try:
+        _apply_atomic(driver, diff, rows.run_id, rows, opts)
+    except TransientError as exc:
+        if exc.code != _TX_MEMORY_ERROR:
+            raise
+        log.warning("sync of %d operations exceeds the server's transaction memory; "
+                    "applying it in batches", diff.size(), extra={"run_id": rows.run_id})
+        return False
+    return True
 
 
 def _apply_batched(
@@ -470,9 +537,10 @@ def load_rows(driver: Driver, rows: GraphRows, opts: LoadOptions | None = None) 
             driver.execute_query(
                 _SWITCH_META, **_switch_params(rows.run_id, rows), database_=opts.database
             )
-    elif meta.run_id is not None and diff.size() <= opts.atomic_limit:
+    elif meta.run_id is not None and diff.size() <= opts.atomic_limit and _atomic_fits(
+        driver, diff, rows, opts
+    ):
         report.mode = "atomic"
-        _apply_atomic(driver, diff, rows.run_id, rows, opts)
     else:
         report.mode = "batched"
         steps = _apply_batched(driver, diff, rows.run_id, rows, opts)

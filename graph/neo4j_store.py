@@ -256,13 +256,20 @@ class Neo4jStore:
         kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
         limit: int = 20,
         offset: int = 0,
+        *,
+        pool: int | None = None,
     ) -> list[SearchHit]:
         """Identifier hits (1.0) and full-text candidates re-scored like the embedded store:
-        rapidfuzz WRatio against the names and the compacted pinyin, cut at MIN_SIMILARITY."""
+        rapidfuzz WRatio against the names and the compacted pinyin, cut at MIN_SIMILARITY.
+        The `pool` best full-text candidates are re-scored (default max(500, 10 x (limit +
+        offset)); never fewer than limit + offset)."""
         from rapidfuzz import fuzz
 
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
+        if pool is not None and not 1 <= pool <= 10_000:
+            raise ValueError("pool must be 1..10000")
+        scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
         query = text.strip()
         labels = [schema.check_label(k) for k in kinds if k in schema.ENTITY_LABELS]
         if not query or not labels:
@@ -288,7 +295,7 @@ class Neo4jStore:
         )
         rows = self._guard(
             lambda: self.cypher.run(
-                cypher, q=lucene_query(query), n=max(500, 10 * (limit + offset)), v=wanted,
+                cypher, q=lucene_query(query), n=scan, v=wanted,
                 labels=labels,
             )
         )

@@ -84,12 +84,17 @@ class GraphReader(Protocol):
         kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
         limit: int = 20,
         offset: int = 0,
+        *,
+        pool: int | None = None,
     ) -> list[SearchHit]:
         """Fuzzy name search (Chinese or pinyin) and exact identifier search, best first.
 
         Exact identifier hits come first (similarity 1.0); then names by similarity in 0..1,
         ties by entity_id. Scores differ between stores (rapidfuzz vs full-text index), so only
-        the set of top hits for a clear query is part of the contract.
+        the set of top hits for a clear query is part of the contract. `pool` (1..10000) bounds
+        how many index candidates are re-scored: the best of the Neo4j full-text index, or of
+        the embedded store's bigram index per label and field (None: Neo4j's default of at least
+        500, every name in the embedded store); a real-time lookup asks for few.
         """
         ...
 

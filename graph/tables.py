@@ -144,13 +144,22 @@ def check_run(run_dir: Path) -> dict[str, Any]:
     return dict(report)
 
 
-def read_table(run_dir: Path, name: str) -> pd.DataFrame:
-    """Read one run table, adding missing contract columns as nulls (column order = contract)."""
+def read_table(
+    run_dir: Path, name: str, columns: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """Read one run table, adding missing contract columns as nulls (column order = contract).
+
+    `columns` limits the read to those contract columns (faster for wide tables)."""
     import pyarrow.parquet as pq
 
     path = Path(run_dir) / f"{name}.parquet"
-    table = pq.read_table(path)
     schema = SCHEMAS[name]
+    if columns is not None:
+        schema = pa.schema([f for f in schema if f.name in columns])
+        present = set(pq.read_schema(path).names)
+        table = pq.read_table(path, columns=[c for c in schema.names if c in present])
+    else:
+        table = pq.read_table(path)
     for fld in schema:
         if fld.name not in table.column_names:
             table = table.append_column(fld.name, pa.nulls(table.num_rows, type=fld.type))
@@ -174,10 +183,25 @@ def _pylist(df: pd.DataFrame) -> list[dict[str, Any]]:
     return list(pa.Table.from_pandas(df, preserve_index=False).to_pylist())
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return []
-    return [str(v) for v in value]
+def _lists(values: pd.Series, sort: bool = False) -> list[list[str]]:
+    """A list column (numpy arrays / lists / nulls from Arrow) as Python lists of str."""
+    try:
+        arr = pa.array(values, type=LIST, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # items that are not strings
+        arr = pa.array([None if not hasattr(v, "__iter__") else [str(x) for x in v]
+                        for v in values.tolist()], type=LIST)
+    if sort:
+        return [sorted(v) if v else [] for v in arr.to_pylist()]
+    return [v or [] for v in arr.to_pylist()]
+
+
+def _in(values: pd.Series, allowed: pd.Series) -> pd.Series:
+    """`values.isin(allowed)` for string columns, through Arrow (much faster than pandas')."""
+    import pyarrow.compute as pc
+
+    mask = pc.is_in(pa.array(values, type=pa.string(), from_pandas=True),
+                    value_set=pa.array(allowed, type=pa.string(), from_pandas=True))
+    return pd.Series(mask.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
 
 
 @dataclass
@@ -208,13 +232,19 @@ class RunTables:
 
     def _entity_mentions_with(self, column: str) -> pd.DataFrame:
         """(entity_id, value, mention_ids) for mentions agreeing with the entity's `column`."""
+        key = f"mentions_with:{column}"
+        if key not in self._cache:
+            self._cache[key] = self._derive_mentions_with(column)
+        return pd.DataFrame(self._cache[key]).copy()
+
+    def _derive_mentions_with(self, column: str) -> pd.DataFrame:
         ent = self.entities[["entity_id", column]].dropna().sort_values("entity_id")
         men = self.mentions[["entity_id", "mention_id", column]].dropna()
         hit = men.merge(ent, on=["entity_id", column], how="inner").sort_values("mention_id")
         ids: dict[tuple[str, str], list[str]] = {}
-        for key in zip(hit["entity_id"].tolist(), hit[column].tolist(),
-                       hit["mention_id"].tolist(), strict=True):
-            ids.setdefault((key[0], key[1]), []).append(key[2])
+        for e, v, m in zip(hit["entity_id"].tolist(), hit[column].tolist(),
+                           hit["mention_id"].tolist(), strict=True):
+            ids.setdefault((e, v), []).append(m)
         pairs = list(zip(ent["entity_id"].tolist(), ent[column].tolist(), strict=True))
         return pd.DataFrame({
             "entity_id": [e for e, _ in pairs], column: [v for _, v in pairs],
@@ -244,9 +274,10 @@ class RunTables:
             )
             ent["district"] = ent["entity_id"].map(district)
         ent = ent.rename(columns={"entity_id": "id"})
-        ent["mention_ids"] = ent["mention_ids"].map(lambda v: sorted(_as_list(v)))
-        ent["names"] = ent["names"].map(_as_list)
-        ent["sources"] = ent["sources"].map(_as_list)
+        ent["mention_ids"] = pd.Series(_lists(ent["mention_ids"], sort=True), index=ent.index,
+                                       dtype=object)
+        ent["names"] = pd.Series(_lists(ent["names"]), index=ent.index, dtype=object)
+        ent["sources"] = pd.Series(_lists(ent["sources"]), index=ent.index, dtype=object)
         for kind, label in ENTITY_LABEL_BY_KIND.items():
             cols = ["id", *NODE_TYPES[label].properties]
             frame = ent.loc[ent["kind"] == kind, cols].copy()
@@ -286,9 +317,11 @@ class RunTables:
         labels = self.entity_label
         out: dict[str, pd.DataFrame] = {}
         rel = self.relations.rename(columns={"relation_id": "id"}).copy()
-        rel = rel[rel["src"].isin(labels.keys()) & rel["dst"].isin(labels.keys())]
-        rel["mention_ids"] = rel["mention_ids"].map(lambda v: sorted(_as_list(v)))
-        rel["sources"] = rel["sources"].map(_as_list)
+        known = self.entities["entity_id"]
+        rel = rel[_in(rel["src"], known) & _in(rel["dst"], known)].copy()
+        rel["mention_ids"] = pd.Series(_lists(rel["mention_ids"], sort=True), index=rel.index,
+                                       dtype=object)
+        rel["sources"] = pd.Series(_lists(rel["sources"]), index=rel.index, dtype=object)
         rel["src_label"] = rel["src"].map(labels)
         rel["dst_label"] = rel["dst"].map(labels)
         base = ["id", "src", "dst", "src_label", "dst_label"]
@@ -319,7 +352,7 @@ class RunTables:
                 drop=True
             )
 
-        ev = self.events[self.events["entity_id"].isin(labels.keys())]
+        ev = self.events[_in(self.events["entity_id"], self.entities["entity_id"])]
         subj = pd.DataFrame({
             "src": ev["entity_id"],
             "dst": ev["event_id"],
@@ -364,15 +397,24 @@ class RunTables:
         )
 
 
-def load_run(run_dir: Path | str) -> RunTables:
-    """Check and read a run folder; raises RunFolderError with a one-line fix on problems."""
+# the mention columns the derived graph frames and the loader's provenance need
+GRAPH_MENTION_COLUMNS = (
+    "mention_id", "source", "record_id", "role", "entity_id", "name", "phone", "address_std",
+    "district", "record_date",
+)
+
+
+def load_run(run_dir: Path | str, mention_columns: tuple[str, ...] | None = None) -> RunTables:
+    """Check and read a run folder; raises RunFolderError with a one-line fix on problems.
+
+    `mention_columns` (e.g. `GRAPH_MENTION_COLUMNS`) reads only those mention columns."""
     run_dir = Path(run_dir)
     report = check_run(run_dir)
     risk = read_table(run_dir, "risk") if (run_dir / "risk.parquet").is_file() else None
     return RunTables(
         run_dir=run_dir,
         report=report,
-        mentions=read_table(run_dir, "mentions"),
+        mentions=read_table(run_dir, "mentions", mention_columns),
         entities=read_table(run_dir, "entities"),
         relations=read_table(run_dir, "relations"),
         events=read_table(run_dir, "events"),

@@ -137,3 +137,45 @@ def test_thresholds_are_configurable(tmp_path: Path) -> None:
         # CTRL scores 45 (medium level): the level still asks for a document check
         assert lookup(s, declarant_id=ctrl.id_number)["recommendation"] == "document_check"
         assert lookup(s, name="完全不存在的公司名称XYZ")["recommendation"] == "inspect"
+
+
+class CountingStore:
+    """Delegates to a real store and records every read the lookup makes."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, name)
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            return method(*args, **kwargs)
+
+        return record
+
+
+def test_lookups_read_briefs_in_few_bounded_store_calls(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    from api.inspection import NAME_SCAN, LookupService, Subject, load_matcher
+
+    assert served.settings.run_dir is not None
+    run = served.settings.run_dir
+    service = LookupService(served.settings, load_matcher(run))
+    counting = CountingStore(EmbeddedStore.from_run(run))
+    store: Any = counting
+    answer = service.lookup(store, Subject(uscc=profiles[A1].uscc))
+    assert answer.match is not None and answer.match.entity.entity_id == A1
+    assert answer.risk_level == "high" and answer.reasons  # risk came with the brief
+    assert [c[0] for c in counting.calls] == ["briefs_by_identifier"]
+
+    counting.calls.clear()
+    named = service.lookup(store, Subject(name=profiles[A1].name))
+    assert named.match is not None and named.match.entity.entity_id == A1
+    assert [c[0] for c in counting.calls] == ["search", "get_briefs"]
+    pool = served.settings.candidate_pool
+    assert counting.calls[0][1] == {"kinds": ("Enterprise",), "limit": pool,
+                                    "pool": NAME_SCAN * pool}
+    assert all(name != "get_entity" for name, _ in counting.calls)

@@ -106,6 +106,14 @@ CASES: dict[str, Op] = {
     "entity_person": lambda s: s.get_entity(F.CTRL),
     "entity_missing": lambda s: s.get_entity("E000000000000"),
     "risk": lambda s: [s.get_risk(e) for e in (F.A1, F.CTRL, F.H3, F.D[0])],
+    "briefs": lambda s: s.get_briefs([F.CTRL, F.A1, "E000000000000", F.A1, F.D[0], F.H3]),
+    "briefs_none": lambda s: s.get_briefs([]),
+    "briefs_uscc": lambda s: s.briefs_by_identifier("uscc", _ident(s, F.A1, "uscc").lower()),
+    "briefs_customs": lambda s: s.briefs_by_identifier("customs_code", " 3100000003 "),
+    "briefs_id_number": lambda s: s.briefs_by_identifier(
+        "id_number", _ident(s, F.CTRL, "id_number")),
+    "briefs_miss": lambda s: s.briefs_by_identifier("reg_no", "nothing"),
+    "search_pool": lambda s: s.search("华信进出口", kinds=("Enterprise",), limit=3, pool=30),
     "neighbourhood_1": lambda s: s.neighbourhood(F.CTRL),
     "neighbourhood_2": lambda s: s.neighbourhood(F.A1, depth=2),
     "neighbourhood_cap": lambda s: s.neighbourhood(F.CTRL, depth=2, node_cap=3),
@@ -228,3 +236,24 @@ def test_bounds_are_validated(store: GraphReader) -> None:
         store.ownership_cycles(max_length=7)
     with pytest.raises(ValueError):
         store.neighbourhood(F.CTRL, rel_types=["NOT_A_TYPE"])
+
+
+def test_briefs_are_profiles_without_sources_evidence_events(store: GraphReader) -> None:
+    briefs = store.get_briefs([F.H3, F.CTRL, "P000000000000", F.CTRL, F.A1])
+    assert [b.entity_id for b in briefs] == [F.H3, F.CTRL, F.A1]  # given order, once, known
+    for brief in briefs:
+        profile = store.get_entity(brief.entity_id)
+        assert profile is not None
+        lean = profile.model_dump(exclude={"sources", "evidence", "events"})
+        assert brief.model_dump() == lean
+        assert not {"sources", "evidence", "events"} & set(brief.model_dump())
+    ctrl = briefs[1]
+    assert ctrl.risk is not None and ctrl.risk.level == "medium"
+    assert ctrl.risk.reasons[0].rule == "direct_events"
+    assert store.get_briefs([F.D[0]])[0].risk is None  # no stored score: none made up
+    by_id = store.briefs_by_identifier("id_number", _ident(store, F.CTRL, "id_number"))
+    assert [b.entity_id for b in by_id] == store.find_by_identifier(
+        "id_number", _ident(store, F.CTRL, "id_number"))
+    assert store.briefs_by_identifier("uscc", "  ") == []
+    with pytest.raises(ValueError):
+        store.briefs_by_identifier("phone", "x")  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api.context import returned
 from api.deps import AsInspector, ServicesDep, StoreDep
@@ -36,9 +37,11 @@ def _subject_params(subject: Subject) -> dict[str, str]:
 @router.post("/lookup", response_model=LookupAnswer,
              summary="Resolve a declaration's subject and recommend an action",
              responses={200: {"content": {"application/json": {"example": _LOOKUP_EXAMPLE}}}})
-def lookup(_: AsInspector, services: ServicesDep, store: StoreDep,
-           subject: Subject) -> LookupAnswer:
-    answer = services.lookup.lookup(store, subject)
+async def lookup(_: AsInspector, services: ServicesDep, store: StoreDep,
+                 subject: Subject) -> LookupAnswer:
+    # async route, the blocking store reads in ONE worker-thread hop: a sync route would take
+    # two (the endpoint, then FastAPI's response validation), each a GIL hand-off under load
+    answer = await run_in_threadpool(services.lookup.lookup, store, subject)
     return returned(answer, subject=_subject_params(subject))
 
 
