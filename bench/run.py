@@ -55,6 +55,7 @@ class Bench:
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
+        self.previous: dict[str, Any] = {}
 
     def stage(self, name: str, section: str, fn: Callable[[], dict[str, Any] | None]) -> bool:
         if name in self.skip:
@@ -89,8 +90,8 @@ class Bench:
         self.result["generate"] = gen
         if reuse and (self.run_dir / "report.json").exists():
             previous = RESULTS / f"{self.size}.json"
-            if previous.exists():  # keep the figures measured when the run was made
-                self.result["linkage"] = json.loads(previous.read_text())["linkage"]
+            if previous.exists():  # figures of stages not rerun now stay those measured then
+                self.previous = json.loads(previous.read_text(encoding="utf-8"))
             self.result["skipped"]["linkage"] = "reused the existing run (--reuse-run)"
             linked = True
         else:
@@ -178,6 +179,14 @@ class Bench:
             return serving.soak(url, key, pid, subjects, seconds)
 
     def finish(self) -> dict[str, Any]:
+        for section, old in self.previous.items():
+            new = self.result.get(section)
+            if isinstance(old, dict) and isinstance(new, dict):
+                for key, value in old.items():
+                    if new.get(key) is None:
+                        new[key] = value
+            elif new is None and section not in ("skipped",):
+                self.result[section] = old
         self.result["machine"] = machine_info(neo4j_version())
         self.result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         serving.dump(RESULTS / f"{self.size}.json", self.result)

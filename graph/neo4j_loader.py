@@ -439,7 +439,11 @@ def _switch_params(run_id: str, rows: GraphRows) -> dict[str, Any]:
     }
 
 
-_TX_MEMORY_ERROR = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+# the server-wide transaction memory pool, and the per-transaction limit
+_TX_MEMORY_ERRORS = (
+    "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+    "Neo.TransientError.General.TransactionMemoryLimit",
+)
 
 
 def _apply_atomic(
@@ -465,7 +469,7 @@ def _atomic_fits(driver: Driver, diff: Diff, rows: GraphRows, opts: LoadOptions)
     try:
         _apply_atomic(driver, diff, rows.run_id, rows, opts)
     except TransientError as exc:
-        if exc.code != _TX_MEMORY_ERROR:
+        if exc.code not in _TX_MEMORY_ERRORS:
             raise
         log.warning("sync of %d operations exceeds the server's transaction memory; "
                     "applying it in batches", diff.size(), extra={"run_id": rows.run_id})
