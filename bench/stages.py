@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,8 +137,6 @@ def baseline(data_dir: Path, work: Path) -> dict[str, Any]:
 def perturbed_sources(data_dir: Path, out_dir: Path, fraction: float, seed: int) -> Path:
     """A copy of the data set where `fraction` of the registry's enterprise rows changed
     (a new phone and a moved address, as a nightly registry delta would carry)."""
-    import shutil
-
     import pandas as pd
 
     if out_dir.exists():
@@ -160,6 +159,7 @@ def linkage_fault(data_dir: Path, run_dir: Path, seed: int) -> dict[str, Any]:
     full = float(timings.get("total") or sum(float(v) for v in timings.values()))
     kill_at = random.Random(seed).uniform(0.5, max(1.0, full * 0.9))
     target = run_dir.with_name(run_dir.name + "-rerun")
+    shutil.rmtree(target, ignore_errors=True)  # a folder left by an earlier bench is no evidence
     args = [GUANLIAN, "link", "--sources", str(data_dir / "sources.yaml"), "--out", str(target),
             "--previous", str(run_dir)]
     killed = run_child(args, kill_after_s=kill_at)
