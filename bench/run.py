@@ -163,7 +163,8 @@ class Bench:
             figures["rss_mb"] = serving.rss_mb(pid)
         if not prefix:  # Neo4j: the raw store time of the same lookups, beside the API's
             raw = serving.raw_lookup_ms(self.run_dir, subjects["id"][:200])
-            figures.update({f"raw_{k}": v for k, v in raw.items()})
+            figures.update({k if k.startswith("raw_") else f"raw_{k}": v
+                            for k, v in raw.items()})
             if raw.get("raw_p50_ms"):
                 figures["api_over_raw_p50"] = round(figures["lookup_id_p50_ms"]
                                                     / raw["raw_p50_ms"], 1)
