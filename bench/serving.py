@@ -71,6 +71,7 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
         driver.close()
     secs = max(full.seconds, 1e-9)
     store_bytes = neo4j_store_bytes()
+    prepared = {name: _prepare_seconds(d) for name, d in (("", run_dir), ("sync_", changed_dir))}
     per_element = (round(store_bytes / (full.nodes_total + full.rels_total), 1)
                    if store_bytes else None)
     return {
@@ -83,7 +84,19 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
         "sync_written": sync.nodes_written + sync.rels_written,
         "sync_deleted": sync.nodes_deleted + sync.rels_deleted,
         "sync_back_s": round(back.seconds, 2),
+        # preparing a run's graph rows (RUN/graph/, done by `guanlian score` before the load)
+        "prepare_s": prepared[""], "sync_prepare_s": prepared["sync_"],
+        "wall_with_prepare_s": round(full.seconds + (prepared[""] or 0.0), 2),
+        "sync_mode": sync.mode, "sync_timings": {k: round(v, 2) for k, v in sync.timings.items()},
     }
+
+
+def _prepare_seconds(run_dir: Path) -> float | None:
+    try:
+        manifest = json.loads((run_dir / "graph" / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("build_seconds")
 
 
 def neo4j_store_bytes() -> int | None:
@@ -124,23 +137,77 @@ def neo4j_load_fault(run_dir: Path, seed: int, full_s: float) -> dict[str, Any]:
 
 
 def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
+    """Walk queries against the loaded graph: exposure (2 hops) per sampled entity and
+    shortest paths (<= 4 hops) per sampled pair. A first pass over the sample is timed as
+    the cold figures and warms the caches; the reported p50 / p99 are of a second pass."""
     from graph.neo4j_conn import open_driver
     from graph.neo4j_store import Neo4jStore
 
-    ent = pd.read_parquet(run_dir / "entities.parquet", columns=["entity_id", "kind"])
-    ids = ent["entity_id"].sample(n=min(100, len(ent)), random_state=seed).tolist()
+    def _query_sample(run_dir: Path, seed: int, n: int = 200, cap: int = 200
+                      ) -> tuple[list[str], list[tuple[str, str]]]:
+        """Entities and entity pairs for the walk queries. Entities: 3/4 uniform, 1/4 from the
+        best-connected 1 % (relations plus shared address / phone). Pairs: half uniform (almost
+        never connected: the search explores both whole balls), half connected by a random walk
+        of 2..4 steps through nodes of degree <= `cap` (the paths exist and are enumerated)."""
+        rng = random.Random(seed)
+        ent = pd.read_parquet(run_dir / "entities.parquet", columns=["entity_id", "address_std",
+                                                                     "phone"])
+        rel = pd.read_parquet(run_dir / "relations.parquet", columns=["type", "src", "dst"])
+        rel = rel[rel["type"] != "SUBJECT_OF"]
+        src = [*rel["src"], *ent["entity_id"], *ent["entity_id"]]
+        dst = [*rel["dst"], *("addr:" + ent["address_std"].astype(str)),
+               *("tel:" + ent["phone"].astype(str))]
+        adj: dict[str, list[str]] = {}
+        for a, b in zip(src, dst, strict=True):
+            if not isinstance(a, str) or not isinstance(b, str) or b.endswith((":None", ":nan")):
+                continue
+            adj.setdefault(a, []).append(b)
+            adj.setdefault(b, []).append(a)
+        ids = sorted(ent["entity_id"])
+        by_degree = sorted(ids, key=lambda i: (-len(adj.get(i, ())), i))
+        top = by_degree[: max(n // 4, len(ids) // 100)]
+        chosen = rng.sample(ids, min(len(ids), n - n // 4)) + rng.sample(top, min(len(top), n // 4))
+        entities = list(dict.fromkeys(chosen))
+        pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(n // 2)]
+        is_entity = set(ids)
+        while len(pairs) < n:
+            start = rng.choice(entities)
+            node, steps = start, rng.randint(2, 4)
+            for step in range(8):
+                options = [x for x in adj.get(node, ()) if len(adj.get(x, ())) <= cap]
+                if not options:
+                    break
+                node = rng.choice(options)
+                if step + 1 >= steps and node in is_entity and node != start:
+                    pairs.append((start, node))
+                    break
+        return entities, pairs
+
+    ids, pairs = _query_sample(run_dir, seed)
     store = Neo4jStore(open_driver())
     try:
+        def passes() -> tuple[list[float], list[float]]:
+            exposure = [timed_ms(partial(store.exposure, i, max_hops=2), 1)[0] for i in ids]
+            path = [timed_ms(partial(store.paths, a, b, max_hops=4), 1)[0] for a, b in pairs]
+            return exposure, path
+
+        exposure_cold, path_cold = passes()
+        exposure, path = passes()
         store.shared_controllers(limit=50)  # warm
         shared = timed_ms(lambda: store.shared_controllers(limit=50), 3)
-        exposure = [timed_ms(partial(store.exposure, i, max_hops=2), 1)[0] for i in ids]
-        pairs = list(zip(ids, reversed(ids), strict=True))
-        path = [timed_ms(partial(store.paths, a, b, max_hops=4), 1)[0] for a, b in pairs]
+        found = sum(1 for a, b in pairs if store.paths(a, b, max_hops=4))
     finally:
         store.close()
     return {"shared_controllers_s": round(min(shared) / 1000, 3),
+            "exposure_p50_ms": round(_p(exposure, 50), 2),
             "exposure_p99_ms": round(_p(exposure, 99), 2),
-            "path_p99_ms": round(_p(path, 99), 2)}
+            "exposure_max_ms": round(max(exposure), 2),
+            "exposure_cold_p99_ms": round(_p(exposure_cold, 99), 2),
+            "path_p50_ms": round(_p(path, 50), 2),
+            "path_p99_ms": round(_p(path, 99), 2),
+            "path_max_ms": round(max(path), 2),
+            "path_cold_p99_ms": round(_p(path_cold, 99), 2),
+            "query_entities": len(ids), "query_pairs": len(pairs), "query_pairs_connected": found}
 
 
 def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],

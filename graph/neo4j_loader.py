@@ -6,12 +6,17 @@ How a load works (`load_run`):
    label, lookup indexes on identifiers, uniqueness on `id` for every relationship type, and
    the full-text index `schema.FULLTEXT_INDEX` with the `cjk` analyzer) are created first.
 2. The run's tables become one Arrow table per label / relationship type
-   (`graph.neo4j_rows`); every row gets a content hash of its label/type, endpoints and
-   properties (not `run_id`), computed over the whole table (`graph.neo4j_hash.table_hashes`).
-3. The `(id, hash)` sets already in the graph are read back and diffed against the rows'
-   `(id, hash)` pairs: only new or changed nodes/relationships are written (only those rows
-   become dicts, one write batch at a time), removed ones are deleted. Merges and splits from
-   `changelog.parquet` fall out of this (old IDs disappear, new IDs appear).
+   (`graph.neo4j_rows`); every row has a content hash of its label/type, endpoints and
+   properties (not `run_id`), computed over whole tables (`graph.neo4j_hash.table_hashes`).
+   Tables and hashes are prepared once per run and kept in `RUN/graph/` (`guanlian score`
+   prepares them; a load of an unprepared run prepares them first).
+3. The graph's current `(id, hash)` state is diffed against the rows' `(id, hash)` pairs:
+   only new or changed nodes/relationships are written (only those rows become dicts, one
+   write batch at a time), removed ones are deleted. Merges and splits from
+   `changelog.parquet` fall out of this (old IDs disappear, new IDs appear). When the meta
+   node says a run was loaded completely (status 'ready') and that run's prepared rows are
+   still in its folder with the same fingerprint, the state is read from them (a second);
+   otherwise (after a killed load, or with `full_diff`) it is read back from the server.
 4. Writes are batched parameterised `UNWIND $rows` statements, deletions first, then nodes,
    then relationships; nodes are `MERGE`d on label + constrained `id` (`SET n = row` replaces
    all properties); relationships are created between endpoints matched by their
@@ -26,11 +31,11 @@ How a load works (`load_run`):
 What readers observe (the meta node `(:GuanlianMeta {id: 'current'})` holds `run_id`,
 `loaded_at`, `schema_version`, `status` and `loading_run_id`):
 
-* A sync whose diff has at most `atomic_limit` operations, when a completed run is already
-  loaded, is applied in ONE transaction together with the meta switch: readers see either the
-  previous run or the new one, never a mix. If the server refuses that transaction for lack
-  of transaction memory (`dbms.memory.transaction.total.max`), it rolls back and the diff is
-  applied in batches as below.
+* A sync whose diff has at most `atomic_limit` operations and `atomic_max_bytes` of row data,
+  when a completed run is already loaded, is applied in ONE transaction together with the
+  meta switch: readers see either the previous run or the new one, never a mix. If the
+  server refuses that transaction for lack of transaction memory
+  (`dbms.memory.transaction.total.max`), it rolls back and the diff is applied in batches.
 * A first load, or a sync with a larger diff, is applied in batches, each its own
   transaction. While it runs, the meta node keeps the previous `run_id` with
   `status = 'loading'` and `loading_run_id` = the new run, so `run_info()` keeps reporting
@@ -43,7 +48,6 @@ What readers observe (the meta node `(:GuanlianMeta {id: 'current'})` holds `run
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from neo4j import Driver, ManagedTransaction, Session
 from neo4j.exceptions import TransientError
 
@@ -67,13 +72,21 @@ from graph.neo4j_hash import (
     node_prefix,
     recomputed,
     rel_prefix,
-    table_hashes,
 )
-from graph.neo4j_rows import GraphRows, read_rows, rows_at
+from graph.neo4j_rows import (
+    LOADER_VERSION,
+    GraphRows,
+    State,
+    prepared_hashes,
+    read_rows,
+    rows_at,
+    run_fingerprint,
+)
 
 __all__ = [
     "GraphDigest", "LoadOptions", "LoadReport", "compute_diff", "ensure_schema",
-    "graph_checksum", "graph_digest", "load_rows", "load_run", "read_meta", "run_fingerprint",
+    "LOADER_VERSION", "graph_checksum", "graph_digest", "load_rows", "load_run", "read_meta",
+    "run_fingerprint",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,8 +95,8 @@ META_LABEL = "GuanlianMeta"
 META_ID = "current"
 DEFAULT_BATCH_SIZE = 10_000
 DEFAULT_ATOMIC_LIMIT = 100_000
+DEFAULT_ATOMIC_BYTES = 48 * 1024 * 1024
 STATE_FETCH_SIZE = 50_000
-LOADER_VERSION = 2  # bump when the rows derived from a run change shape
 
 BatchCallback = Callable[[str, int], None]
 
@@ -143,6 +156,7 @@ class MetaState:
     loaded_at: str | None = None
     schema_version: int | None = None
     fingerprint: str | None = None
+    run_dir: str | None = None  # the folder of the run it holds (its prepared rows)
     nodes: int = 0
     relationships: int = 0
 
@@ -163,12 +177,10 @@ def read_meta(driver: Driver, database: str | None = None) -> MetaState:
         loaded_at=p.get("loaded_at"),
         schema_version=p.get("schema_version"),
         fingerprint=p.get("fingerprint"),
+        run_dir=p.get("run_dir"),
         nodes=int(p.get("nodes") or 0),
         relationships=int(p.get("relationships") or 0),
     )
-
-
-State = dict[str, tuple[str, str | None]]  # element ID -> (label or type, content hash)
 
 
 def _stored_hashes(session: Session, match: str, var: str) -> list[tuple[str, str | None]]:
@@ -211,6 +223,14 @@ def _existing_rels(driver: Driver, database: str | None, recompute: bool = False
     return out
 
 
+def _prepared_state(meta: MetaState) -> tuple[State, State] | None:
+    """The graph's state from the prepared rows of the run it holds (`RUN/graph/`), when the
+    meta node says that run was loaded completely; None means: read it from the server."""
+    if meta.status != "ready" or not meta.run_dir or not meta.fingerprint:
+        return None
+    return prepared_hashes(Path(meta.run_dir), meta.fingerprint)
+
+
 # --- diff -----------------------------------------------------------------------------
 
 
@@ -230,6 +250,19 @@ class PendingRows:
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def payload_bytes(self) -> int:
+        """Rough size of the rows as parameters: text bytes plus 8 per other value."""
+        if not self.indices:
+            return 0
+        part = self.table.take(pa.array(self.indices, type=pa.int64()))
+        total = 0
+        for col in part.columns:
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                total += int(pc.sum(pc.utf8_length(col)).as_py() or 0)
+            else:
+                total += 8 * len(col)
+        return total
 
     def batches(self, size: int) -> Iterator[list[dict[str, Any]]]:
         for start in range(0, len(self.indices), size):
@@ -253,6 +286,11 @@ class Diff:
     rel_deletes: dict[str, list[str]] = field(default_factory=dict)  # type -> ids
     # (type, src label, dst label) -> rows
     rel_creates: dict[tuple[str, str, str], PendingRows] = field(default_factory=dict)
+
+    def payload_bytes(self) -> int:
+        pending = [*self.node_upserts.values(), *self.rel_creates.values()]
+        deletes = [*self.node_deletes.values(), *self.rel_deletes.values()]
+        return sum(p.payload_bytes() for p in pending) + 64 * sum(map(len, deletes))
 
     def size(self) -> int:
         return (
@@ -281,7 +319,7 @@ def compute_diff(
         if table.num_rows == 0:
             continue
         ids = table[schema.KEY].to_pylist()
-        hashes = table_hashes(node_prefix(label), table)
+        hashes = rows.node_hash_array(label).to_pylist()
         pending = PendingRows(table, run_id, rel=False)
         for i, (node_id, h) in enumerate(zip(ids, hashes, strict=True)):
             if node_id in wanted_label:
@@ -306,7 +344,7 @@ def compute_diff(
             continue
         ids = table[schema.KEY].to_pylist()
         srcs, dsts = table["src"].to_pylist(), table["dst"].to_pylist()
-        hashes = table_hashes(rel_prefix(rel_type), table)
+        hashes = rows.rel_hash_array(rel_type).to_pylist()
         for i, rel_id in enumerate(ids):
             src, dst, h = srcs[i], dsts[i], hashes[i]
             if src not in wanted_label or dst not in wanted_label:
@@ -382,7 +420,8 @@ _SWITCH_META = f"""
 MERGE (m:{META_LABEL} {{id: $id}})
 SET m.run_id = $run_id, m.status = 'ready', m.loading_run_id = null,
     m.loaded_at = $loaded_at, m.schema_version = $schema_version,
-    m.nodes = $nodes, m.relationships = $relationships, m.fingerprint = $fingerprint
+    m.nodes = $nodes, m.relationships = $relationships, m.fingerprint = $fingerprint,
+    m.run_dir = $run_dir
 """
 
 _MARK_LOADING = f"""
@@ -418,6 +457,9 @@ class LoadReport:
 class LoadOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     atomic_limit: int = DEFAULT_ATOMIC_LIMIT
+    # a diff whose rows carry more than this goes in batches (a transaction holds several
+    # times its parameters; the server's default pool is dbms.memory.transaction.total.max)
+    atomic_max_bytes: int = DEFAULT_ATOMIC_BYTES
     progress: bool = True
     database: str | None = None
     # called after each batch (committed in batched mode, inside the one transaction otherwise)
@@ -436,6 +478,7 @@ def _switch_params(run_id: str, rows: GraphRows) -> dict[str, Any]:
         "nodes": rows.n_nodes(),
         "relationships": rows.n_rels(),
         "fingerprint": rows.fingerprint,
+        "run_dir": rows.run_dir,
     }
 
 
@@ -449,7 +492,9 @@ _TX_MEMORY_ERRORS = (
 def _apply_atomic(
     driver: Driver, diff: Diff, run_id: str, rows: GraphRows, opts: LoadOptions
 ) -> None:
-    def work(tx: ManagedTransaction) -> None:
+    """The whole diff and the meta switch in one explicit transaction (not retried: a refusal
+    for memory would only be refused again)."""
+    with _session(driver, opts.database) as session, session.begin_transaction() as tx:
         for step, query, items in _statements(diff):
             for chunk in _chunks(items, opts.batch_size):
                 batch = list(chunk)
@@ -457,22 +502,20 @@ def _apply_atomic(
                 if opts.on_batch is not None:
                     opts.on_batch(step, len(batch))
         tx.run(_SWITCH_META, **_switch_params(run_id, rows)).consume()
-
-    with _session(driver, opts.database) as session:
-        session.execute_write(work)
+        tx.commit()
 
 
 def _atomic_fits(driver: Driver, diff: Diff, rows: GraphRows, opts: LoadOptions) -> bool:
     """Apply the diff in one transaction; False (nothing written: the transaction rolled
-    back) when it needs more than the server's transaction memory, so the caller falls back
-    to batches."""
+    back) when the server refused it for a transient reason such as transaction memory, so
+    the caller applies it in batches (each retried by the driver)."""
     try:
         _apply_atomic(driver, diff, rows.run_id, rows, opts)
     except TransientError as exc:
-        if exc.code not in _TX_MEMORY_ERRORS:
-            raise
-        log.warning("sync of %d operations exceeds the server's transaction memory; "
-                    "applying it in batches", diff.size(), extra={"run_id": rows.run_id})
+        reason = ("exceeds the server's transaction memory" if exc.code in _TX_MEMORY_ERRORS
+                  else f"was refused ({exc.code})")
+        log.warning("sync of %d operations %s; applying it in batches", diff.size(), reason,
+                    extra={"run_id": rows.run_id})
         return False
     return True
 
@@ -517,9 +560,14 @@ def load_rows(driver: Driver, rows: GraphRows, opts: LoadOptions | None = None) 
     timings["schema"] = time.perf_counter() - started
     meta = read_meta(driver, opts.database)
     t = time.perf_counter()
-    nodes_now = _existing_nodes(driver, opts.database, opts.full_diff)
-    rels_now = _existing_rels(driver, opts.database, opts.full_diff)
-    timings["read_state"] = time.perf_counter() - t
+    state = None if opts.full_diff else _prepared_state(meta)
+    if state is not None:
+        nodes_now, rels_now = state
+        timings["read_state_prepared"] = time.perf_counter() - t
+    else:
+        nodes_now = _existing_nodes(driver, opts.database, opts.full_diff)
+        rels_now = _existing_rels(driver, opts.database, opts.full_diff)
+        timings["read_state"] = time.perf_counter() - t
     t = time.perf_counter()
     diff = compute_diff(rows, nodes_now, rels_now, rows.run_id)
     timings["diff"] = time.perf_counter() - t
@@ -541,9 +589,9 @@ def load_rows(driver: Driver, rows: GraphRows, opts: LoadOptions | None = None) 
             driver.execute_query(
                 _SWITCH_META, **_switch_params(rows.run_id, rows), database_=opts.database
             )
-    elif meta.run_id is not None and diff.size() <= opts.atomic_limit and _atomic_fits(
-        driver, diff, rows, opts
-    ):
+    elif (meta.run_id is not None and diff.size() <= opts.atomic_limit
+          and diff.payload_bytes() <= opts.atomic_max_bytes
+          and _atomic_fits(driver, diff, rows, opts)):
         report.mode = "atomic"
     else:
         report.mode = "batched"
@@ -563,6 +611,7 @@ def load_run(
     progress: bool = True,
     *,
     atomic_limit: int = DEFAULT_ATOMIC_LIMIT,
+    atomic_max_bytes: int = DEFAULT_ATOMIC_BYTES,
     database: str | None = None,
     on_batch: BatchCallback | None = None,
     full_diff: bool = False,
@@ -574,6 +623,7 @@ def load_run(
     opts = LoadOptions(
         batch_size=batch_size,
         atomic_limit=atomic_limit,
+        atomic_max_bytes=atomic_max_bytes,
         progress=progress,
         database=database,
         on_batch=on_batch,
@@ -591,24 +641,9 @@ def load_run(
                 nodes_total=meta.nodes, rels_total=meta.relationships,
                 seconds=time.perf_counter() - t, timings={"fingerprint": time.perf_counter() - t},
             )
-    rows = read_rows(Path(run_dir))
-    rows.fingerprint = fingerprint
+    rows = read_rows(Path(run_dir), fingerprint)
     read_seconds = time.perf_counter() - t
     report = load_rows(driver, rows, opts)
     report.timings["read_run"] = read_seconds
     report.seconds += read_seconds
     return report
-
-
-def run_fingerprint(run_dir: Path) -> str:
-    """sha256 over the run's input files (report, tables, risk) and the loader's versions."""
-    digest = hashlib.sha256(f"schema={schema.SCHEMA_VERSION};loader={LOADER_VERSION}".encode())
-    names = ["report.json", *(f"{t}.parquet" for t in (*tables.REQUIRED_TABLES, "risk"))]
-    for name in names:
-        path = run_dir / name
-        if path.is_file():
-            digest.update(name.encode())
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()

@@ -6,13 +6,28 @@ SUBJECT_OF) and turns them into Arrow tables of the clean stored properties (col
 `graph.neo4j_hash.PROP_TYPES`, nulls meaning "no property"), one per label and relationship
 type, with the risk scores of `risk.parquet` (`risk_score`, `risk_level`, `risk_reasons`) and
 the entity's source records / linkage evidence (JSON text, built in DuckDB) as entity
-properties. The loader hashes whole tables and turns only changed rows into dicts
-(`GraphRows.rows_at`). `GraphRows` may also be given plain dict rows (`nodes` / `rels`).
+properties. Every row has a content hash (`graph.neo4j_hash.table_hashes`); the loader diffs
+on `(id, hash)` and turns only changed rows into dicts (`rows_at`). `GraphRows` may also be
+given plain dict rows (`nodes` / `rels`).
+
+Preparing the tables of a large run takes a minute, so they are kept with their hashes in the
+run folder, `RUN/graph/` (one Parquet file per label / type with a `_hash` column and a
+`manifest.json` naming the run's fingerprint, see `run_fingerprint`). `prepare_rows` writes
+them (`guanlian score` does, right after the risk scores, so the load window only reads);
+`read_rows` uses them when their fingerprint is the run's, and otherwise builds and keeps
+them. A sync reads the hashes of the run the graph holds from that run's `graph/` folder
+instead of from the server (`prepared_hashes`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import os
+import shutil
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +36,24 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from graph import schema, tables
-from graph.neo4j_hash import PROP_TYPES, clean_props, rows_table
+from graph.neo4j_hash import (
+    HASH_PROP,
+    PROP_TYPES,
+    clean_props,
+    node_prefix,
+    rel_prefix,
+    rows_table,
+    table_hashes,
+)
+
+log = logging.getLogger(__name__)
+
+LOADER_VERSION = 2  # bump when the rows derived from a run change shape
+PREPARED_DIR = "graph"
+MANIFEST = "manifest.json"
 
 # Entity properties beyond the schema's, for `EntityProfile.sources` / `.evidence` (JSON text).
 SOURCES_PROP = "source_records"
@@ -38,8 +68,12 @@ class GraphRows:
     rels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # type -> dict rows
     dangling: int = 0  # relationships whose endpoint is not a node of the run
     fingerprint: str | None = None  # of the run folder's files (set by the loader)
+    run_dir: str | None = None  # absolute path of the run folder the rows come from
     node_tables: dict[str, pa.Table] = field(default_factory=dict)  # label -> clean table
     rel_tables: dict[str, pa.Table] = field(default_factory=dict)  # type -> table with src/dst
+    # content hashes per row of each table, computed on first use (or read with the tables)
+    node_hashes: dict[str, pa.Array] = field(default_factory=dict)
+    rel_hashes: dict[str, pa.Array] = field(default_factory=dict)
 
     def node_labels(self) -> list[str]:
         return [lab for lab in schema.NODE_TYPES if lab in self.nodes or lab in self.node_tables]
@@ -56,6 +90,18 @@ class GraphRows:
         if rel_type not in self.rel_tables:
             self.rel_tables[rel_type] = rows_table([clean_props(r) for r in self.rels[rel_type]])
         return self.rel_tables[rel_type]
+
+    def node_hash_array(self, label: str) -> pa.Array:
+        if label not in self.node_hashes:
+            hashes = table_hashes(node_prefix(label), self.node_table(label))
+            self.node_hashes[label] = pa.array(hashes, type=pa.string())
+        return self.node_hashes[label]
+
+    def rel_hash_array(self, rel_type: str) -> pa.Array:
+        if rel_type not in self.rel_hashes:
+            hashes = table_hashes(rel_prefix(rel_type), self.rel_table(rel_type))
+            self.rel_hashes[rel_type] = pa.array(hashes, type=pa.string())
+        return self.rel_hashes[rel_type]
 
     def n_nodes(self) -> int:
         return sum(self.node_table(label).num_rows for label in self.node_labels())
@@ -158,7 +204,136 @@ def _risk(risk: pd.DataFrame | None) -> pd.DataFrame | None:
     return out[~out.index.duplicated(keep="last")]
 
 
-def read_rows(run_dir: Path) -> GraphRows:
+def run_fingerprint(run_dir: Path) -> str:
+    """sha256 over the run's input files (report, tables, risk) and the loader's versions."""
+    digest = hashlib.sha256(f"schema={schema.SCHEMA_VERSION};loader={LOADER_VERSION}".encode())
+    names = ["report.json", *(f"{t}.parquet" for t in (*tables.REQUIRED_TABLES, "risk"))]
+    for name in names:
+        path = run_dir / name
+        if path.is_file():
+            digest.update(name.encode())
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((run_dir / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _prepared_file(kind: str, name: str) -> str:
+    return f"{kind}-{name}.parquet"
+
+
+def read_rows(run_dir: Path, fingerprint: str | None = None, *, keep: bool = True) -> GraphRows:
+    """The run's rows with their hashes: from `RUN/graph/` when it was prepared from exactly
+    these files, else built (`build_rows`) and, with `keep`, written there for next time."""
+    run_dir = Path(run_dir)
+    tables.check_run(run_dir)
+    fingerprint = fingerprint or run_fingerprint(run_dir)
+    manifest = _manifest(run_dir)
+    if manifest is not None and manifest.get("fingerprint") == fingerprint:
+        rows = _read_prepared(run_dir, manifest)
+        rows.fingerprint, rows.run_dir = fingerprint, str(run_dir.resolve())
+        return rows
+    started = time.perf_counter()
+    rows = build_rows(run_dir)
+    rows.fingerprint, rows.run_dir = fingerprint, str(run_dir.resolve())
+    if keep:
+        try:
+            _write_prepared(run_dir, rows, time.perf_counter() - started)
+        except OSError as exc:  # a read-only run folder: load without keeping them
+            log.warning("could not keep prepared graph rows in %s: %s", run_dir, exc)
+    return rows
+
+
+def prepare_rows(run_dir: Path) -> GraphRows:
+    """Build the run's graph rows and hashes and keep them in `RUN/graph/` (idempotent)."""
+    return read_rows(run_dir, keep=True)
+
+
+State = dict[str, tuple[str, str | None]]  # element ID -> (label or type, content hash)
+
+
+def prepared_hashes(run_dir: Path, fingerprint: str) -> tuple[State, State] | None:
+    """The node and relationship states (`{id: (label or type, hash)}`) that loading the run
+    with `fingerprint` leaves in the graph, read from its `RUN/graph/` folder (None when that
+    folder is missing or was prepared from other files)."""
+    manifest = _manifest(Path(run_dir))
+    if manifest is None or manifest.get("fingerprint") != fingerprint:
+        return None
+    folder = Path(run_dir) / PREPARED_DIR
+    nodes: State = {}
+    rels: State = {}
+    try:
+        for label in manifest["nodes"]:
+            part = pq.read_table(folder / _prepared_file("nodes", label),
+                                 columns=[schema.KEY, HASH_PROP])
+            for i, h in zip(part[schema.KEY].to_pylist(), part[HASH_PROP].to_pylist(),
+                            strict=True):
+                nodes.setdefault(i, (label, h))  # the first row of a repeated ID stands
+        for rel_type in manifest["rels"]:
+            part = pq.read_table(folder / _prepared_file("rels", rel_type),
+                                 columns=[schema.KEY, "src", "dst", HASH_PROP])
+            for i, a, b, h in zip(*(part[c].to_pylist() for c in part.column_names),
+                                  strict=True):
+                if a in nodes and b in nodes:  # dangling relationships are never loaded
+                    rels.setdefault(i, (rel_type, h))
+    except (OSError, KeyError, pa.ArrowInvalid):
+        return None
+    return nodes, rels
+
+
+def _read_prepared(run_dir: Path, manifest: dict[str, Any]) -> GraphRows:
+    folder = run_dir / PREPARED_DIR
+    rows = GraphRows(run_id=str(manifest["run_id"]), dangling=int(manifest["dangling"]))
+    for kind, names in (("nodes", manifest["nodes"]), ("rels", manifest["rels"])):
+        for name in names:
+            table = pq.read_table(folder / _prepared_file(kind, name))
+            hashes = table[HASH_PROP].combine_chunks()
+            table = table.drop_columns([HASH_PROP])
+            if kind == "nodes":
+                rows.node_tables[name], rows.node_hashes[name] = table, hashes
+            else:
+                rows.rel_tables[name], rows.rel_hashes[name] = table, hashes
+    return rows
+
+
+def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> None:
+    """Write `RUN/graph/` next to itself and swap it in (a reader sees the old or the new)."""
+    tmp = run_dir / f"{PREPARED_DIR}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for label in rows.node_labels():
+            table = rows.node_table(label).append_column(HASH_PROP, rows.node_hash_array(label))
+            pq.write_table(table, tmp / _prepared_file("nodes", label))
+        for rel_type in rows.rel_types():
+            table = rows.rel_table(rel_type).append_column(
+                HASH_PROP, rows.rel_hash_array(rel_type))
+            pq.write_table(table, tmp / _prepared_file("rels", rel_type))
+        manifest = {"fingerprint": rows.fingerprint, "run_id": rows.run_id,
+                    "loader_version": LOADER_VERSION, "dangling": rows.dangling,
+                    "nodes": rows.node_labels(), "rels": rows.rel_types(),
+                    "build_seconds": round(build_seconds, 2)}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        final = run_dir / PREPARED_DIR
+        old = run_dir / f"{PREPARED_DIR}.old-{os.getpid()}"
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def build_rows(run_dir: Path) -> GraphRows:
     """All nodes and relationships of the run folder as clean tables, ready for the loader.
 
     Raises `graph.tables.RunFolderError` (one line, naming the fix) for a missing, incomplete

@@ -1,20 +1,24 @@
 """Breadth-first walks for the Neo4j store: neighbourhood, exposure and shortest paths.
 
-Each BFS level is one parameterised query per frontier label (`UNWIND $ids` + index seek on
-the constrained `id`), so hop caps, blocked super-nodes and the documented tie-breaks of
-`graph.store.GraphReader` are applied exactly as the embedded store applies them.
+Each BFS level is one parameterised query, so hop caps, blocked super-nodes and the
+documented tie-breaks of `graph.store.GraphReader` are applied exactly as the embedded store
+applies them. Neighbourhood levels seek the frontier by label and `id`; exposure and paths
+seek it by element ID, let the server de-duplicate each level (one row per newly reached
+node, `$seen` a map for constant-time membership) and return only what the answer needs
+(exposure: best parents, and only violating nodes on the last level; paths: a bidirectional
+search that expands the cheaper side and stops when the two sides meet).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from graph import schema
 from graph.models import EntitySummary, ExposureHit, Path
-from graph.neo4j_cypher import Cypher, display_of, summary_from
+from graph.neo4j_cypher import Cypher, display_of, labels_for_id, summary_from
 
 
 @dataclass(frozen=True)
@@ -26,17 +30,6 @@ class Step:
     dst_label: str
     dst_blocked: bool
     dst_violating: bool
-
-
-@dataclass
-class Level:
-    """BFS result: distance and parents (prev node, rel ID, rel type) of every reached node."""
-
-    dist: dict[str, int] = field(default_factory=dict)
-    parents: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
-    label: dict[str, str] = field(default_factory=dict)
-    blocked: dict[str, bool] = field(default_factory=dict)
-    violating: dict[str, bool] = field(default_factory=dict)
 
 
 class Walker:
@@ -76,36 +69,6 @@ class Walker:
             id=node_id,
         )[0]
         return label, row["bb"], row["bv"]
-
-    def bfs(
-        self, source: str, types: tuple[str, ...], max_hops: int, stop_at: str | None = None
-    ) -> Level | None:
-        """Levels from `source` (always expanded); blocked nodes are reached, not expanded."""
-        first = self.start(source)
-        if first is None:
-            return None
-        level = Level()
-        level.dist[source] = 0
-        level.label[source], level.blocked[source], level.violating[source] = first
-        frontier = {source: first[0]}
-        for hop in range(1, max_hops + 1):
-            if not frontier or (stop_at is not None and stop_at in level.dist):
-                break
-            fresh: dict[str, str] = {}
-            for step in self.expand(frontier, types):
-                seen = level.dist.get(step.dst)
-                if seen is not None and seen < hop:
-                    continue
-                level.dist[step.dst] = hop
-                parents = level.parents.setdefault(step.dst, [])
-                parents.append((step.src, step.rel_id, step.rel_type))
-                level.label[step.dst] = step.dst_label
-                level.blocked[step.dst] = step.dst_blocked
-                level.violating[step.dst] = step.dst_violating
-                if not step.dst_blocked and step.dst != stop_at:
-                    fresh[step.dst] = step.dst_label
-            frontier = fresh
-        return level
 
     # --- neighbourhood ----------------------------------------------------------------
     def neighbourhood(
@@ -167,107 +130,252 @@ class Walker:
 
     # --- exposure ---------------------------------------------------------------------
     def exposure(self, entity_id: str, max_hops: int, limit: int) -> list[ExposureHit]:
-        level = self.bfs(entity_id, schema.NETWORK_TYPES, max_hops)
-        if level is None:
+        """One query per BFS level (the first seeks the start by its ID, later ones the
+        frontier by element ID). The server de-duplicates the level
+        (one row per newly reached node with its best parent: smallest parent rank, then
+        relationship ID, i.e. the first shortest path in path ordering) and, on the last
+        level, returns only violating nodes; hits come back with their summaries, so the walk
+        stops as soon as `limit` hits at smaller distances are known."""
+        labels = labels_for_id(entity_id)
+        if not labels or limit <= 0:
             return []
-        targets = sorted(
-            (d, n)
-            for n, d in level.dist.items()
-            if n != entity_id and level.violating.get(n)
-        )[: max(0, limit)]
-        if not targets:
-            return []
-        best = _best_paths(level, entity_id)
-        ids = [n for _, n in targets]
-        rows = self.cypher.run(
-            "UNWIND $ids AS i MATCH (n:Enterprise|Person {id: i}) "
-            f"RETURN {summary_from('n')} AS s, "
-            "COLLECT { MATCH (n)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] } AS ev",
-            ids=ids,
-        )
-        info = {r["s"]["entity_id"]: r for r in rows}
+        seen: dict[str, bool] = {}
+        best: dict[str, tuple[list[str], list[str], list[str]]] = {entity_id: ([entity_id], [], [])}
+        front: list[list[Any]] = [["", 0, entity_id]]  # the start, sought by ID (labels)
+        hits: list[ExposureHit] = []
         type_of = {label: t for t, label in schema.EVENT_LABEL_BY_TYPE.items()}
-        hits = []
-        for hops, node in targets:
-            nodes, edges, types = best[node]
-            hits.append(
-                ExposureHit(
-                    target=EntitySummary(**info[node]["s"]),
-                    hops=hops,
+        for hop in range(1, max_hops + 1):
+            if not front or len(hits) >= limit:
+                break
+            last = hop == max_hops
+            query = _exposure_level(NETWORK_REL, last, labels if hop == 1 else ())
+            rows = self.cypher.run(query, front=front, seen=seen, id=entity_id)
+            if hop == 1 and rows:
+                seen[rows[0]["pe"]] = True
+            rank_of = {f[2]: f[1] for f in front}
+            # rank of a new node = position of its best path among this level's best paths
+            rows.sort(key=lambda r: (rank_of[r["p"]], r["id"]))
+            fresh: list[list[Any]] = []
+            level_hits = []
+            for rank, row in enumerate(rows):
+                pn, pe, pt = best[row["p"]]
+                best[row["id"]] = (pn + [row["id"]], pe + [row["r"]], pt + [row["t"]])
+                if not last:
+                    seen[row["e"]] = True
+                    if not (row["deg"] > self.cypher.degree_cap or row["wl"]):
+                        fresh.append([row["e"], rank, row["id"]])
+                if row["s"] is not None:
+                    level_hits.append(row)
+            for row in sorted(level_hits, key=lambda r: r["id"]):
+                nodes, edges, types = best[row["id"]]
+                hits.append(ExposureHit(
+                    target=EntitySummary(**row["s"]), hops=hop,
                     path=Path(nodes=nodes, edges=edges, types=types),
-                    event_types=sorted(type_of[x] for x in info[node]["ev"]),
-                )
-            )
-        return hits
+                    event_types=sorted(type_of[x] for x in row["ev"]),
+                ))
+            front = fresh
+        return hits[:limit]
 
     # --- shortest paths ---------------------------------------------------------------
     def paths(
         self, source: str, target: str, max_hops: int, types: tuple[str, ...], limit: int
     ) -> list[Path]:
+        """Bidirectional BFS: one query per level, each time expanding the side whose
+        frontier has the smaller degree sum, until the two balls share a node that may sit
+        on a path (an endpoint or not blocked). Every shortest path crosses such a meeting
+        node at the same position, so the paths are prefixes from the source side times
+        suffixes from the target side, enumerated in path ordering."""
         if limit <= 0:
             return []
-        if source == target:
-            return [] if self.start(source) is None else [Path(nodes=[source], edges=[], types=[])]
-        level = self.bfs(source, types, max_hops, stop_at=target)
-        if level is None or target not in level.dist:
+        roots = self._roots([source, target])
+        if source not in roots or target not in roots:
             return []
-        out: list[Path] = []
-        for nodes in _node_sequences(level, source, target):
-            for edges, etypes in _edge_choices(level, nodes):
-                out.append(Path(nodes=nodes, edges=edges, types=etypes))
-                if len(out) >= limit:
-                    return out
-        return out
+        if source == target:
+            return [Path(nodes=[source], edges=[], types=[])]
+        rel = "|".join(schema.check_rel_types(types))
+        cap = self.cypher.degree_cap
+        sides = (_Side(source, roots[source], cap), _Side(target, roots[target], cap))
+        while sides[0].depth + sides[1].depth < max_hops:
+            if not sides[0].front or not sides[1].front:
+                return []
+            me = min(sides, key=lambda sd: (sd.cost(), sd is sides[1]))
+            rows = self.cypher.run(
+                _path_level(rel), front=[[e, n] for n, e in me.front.items()],
+                seen=me.elements,
+            )
+            me.grow(rows)
+            meet = self._meeting(sides[0], sides[1], source, target)
+            if meet:
+                return _enumerate(sides[0], sides[1], meet, source, target, limit)
+        return []
+
+    @staticmethod
+    def _meeting(fwd: _Side, bwd: _Side, source: str, target: str) -> list[str]:
+        small, large = sorted((fwd.dist, bwd.dist), key=len)
+        common = [n for n in small if n in large
+                  and (n in (source, target) or not fwd.blocked[n])]
+        if not common:
+            return []
+        total = min(fwd.dist[n] + bwd.dist[n] for n in common)
+        return [n for n in common if fwd.dist[n] + bwd.dist[n] == total]
+
+    def _roots(self, ids: list[str]) -> dict[str, _Node]:
+        """Element ID, degree and whitelist flag of each existing node, in one round trip."""
+        labels = sorted({lab for i in ids for lab in labels_for_id(i)})
+        if not labels:
+            return {}
+        branches = " UNION ".join(
+            f"MATCH (n:{schema.check_label(lab)} {{id: i}}) RETURN n" for lab in labels
+        )
+        rows = self.cypher.run(
+            f"UNWIND $ids AS i CALL (i) {{ {branches} }} "
+            f"RETURN n.id AS id, elementId(n) AS e, {_DEGREE.format(v='n', rel=NETWORK_REL)} "
+            f"AS deg, {Cypher.whitelisted('n')} AS wl",
+            ids=sorted(set(ids)),
+        )
+        return {r["id"]: _Node(r["e"], r["deg"], r["wl"]) for r in rows}
 
 
-def _best_paths(level: Level, source: str) -> dict[str, tuple[list[str], list[str], list[str]]]:
-    """For every reached node: the smallest shortest path in path ordering (nodes, then edges)."""
-    best: dict[str, tuple[list[str], list[str], list[str]]] = {source: ([source], [], [])}
-    for node in sorted(level.dist, key=lambda n: level.dist[n]):
-        if node == source:
-            continue
-        options = []
-        for parent, rel_id, rel_type in level.parents[node]:
-            if level.dist.get(parent) != level.dist[node] - 1 or parent not in best:
+NETWORK_REL = "|".join(schema.check_rel_types(schema.NETWORK_TYPES))
+_DEGREE = "COUNT {{ ({v})-[:{rel}]-() }}"
+
+
+def _exposure_level(rel: str, last: bool, start_labels: tuple[str, ...] = ()) -> str:
+    """One exposure BFS level: `$front` = [element ID, rank, id] of the expanded nodes (on
+    the first level, when `start_labels` are given: the start node sought by `$id`),
+    `$seen` = {element ID: true} of the nodes already reached. One row per new node: its
+    best parent `p` (by parent rank, then relationship ID) and that parent's element ID `pe`,
+    degree and whitelist flag (to decide expansion), and for violating nodes the summary `s`
+    and event labels `ev`. The last level returns only violating nodes and skips the
+    degree."""
+    violating = Cypher.violating("b")
+    if start_labels:
+        branches = " UNION ".join(
+            f"MATCH (a:{schema.check_label(lab)} {{id: $id}}) RETURN a" for lab in start_labels
+        )
+        seek = (
+            f"CALL () {{ {branches} }} WITH a, [elementId(a), 0, a.id] AS f "
+            f"MATCH (a)-[r:{rel}]-(b) WHERE b <> a "
+        )
+    else:
+        seek = (
+            "UNWIND $front AS f MATCH (a) WHERE elementId(a) = f[0] "
+            f"MATCH (a)-[r:{rel}]-(b) WHERE $seen[elementId(b)] IS NULL "
+        )
+    head = seek + "WITH b, min([f[1], r.id, f[2], type(r), f[0]]) AS m "
+    events = "COLLECT { MATCH (b)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] }"
+    if last:
+        return (
+            head + f"WHERE {violating} "
+            "RETURN b.id AS id, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t, "
+            f"{summary_from('b')} AS s, "
+            f"{events} AS ev"
+        )
+    return (
+        head + f"WITH b, m, {violating} AS bv "
+        "RETURN b.id AS id, elementId(b) AS e, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t, "
+        f"CASE WHEN bv THEN {summary_from('b')} END AS s, "
+        f"CASE WHEN bv THEN {events} ELSE [] END AS ev, "
+        f"{_DEGREE.format(v='b', rel=NETWORK_REL)} AS deg, {Cypher.whitelisted('b')} AS wl"
+    )
+
+
+def _path_level(rel: str) -> str:
+    """One path BFS level over `rel`: every new node with all its parents in the frontier
+    (`$front` = [element ID, id]), its degree (over the network) and whitelist flag."""
+    return (
+        "UNWIND $front AS f MATCH (a) WHERE elementId(a) = f[0] "
+        f"MATCH (a)-[r:{rel}]-(b) WHERE $seen[elementId(b)] IS NULL "
+        "WITH b, collect([f[1], r.id, type(r)]) AS ps "
+        f"RETURN b.id AS id, elementId(b) AS e, ps, "
+        f"{_DEGREE.format(v='b', rel=NETWORK_REL)} AS deg, {Cypher.whitelisted('b')} AS wl"
+    )
+
+
+@dataclass(frozen=True)
+class _Node:
+    element: str
+    degree: int
+    whitelisted: bool
+
+
+class _Side:
+    """One direction of the bidirectional path BFS: distances, parents and blocked flags of
+    the reached nodes, and the frontier (id -> element ID) to expand next."""
+
+    def __init__(self, node_id: str, root: _Node, cap: int) -> None:
+        self.cap = cap
+        self.depth = 0
+        self.dist: dict[str, int] = {node_id: 0}
+        self.parents: dict[str, list[tuple[str, str, str]]] = {node_id: []}
+        self.blocked: dict[str, bool] = {node_id: root.degree > cap or root.whitelisted}
+        self.degree: dict[str, int] = {node_id: root.degree}
+        self.elements: dict[str, bool] = {root.element: True}
+        self.front: dict[str, str] = {node_id: root.element}  # a root is always expanded
+
+    def cost(self) -> int:
+        return sum(self.degree[n] for n in self.front)
+
+    def grow(self, rows: list[dict[str, Any]]) -> None:
+        self.depth += 1
+        fresh: dict[str, str] = {}
+        for row in rows:
+            node = row["id"]
+            self.dist[node] = self.depth
+            self.parents[node] = [(p, r, t) for p, r, t in row["ps"]]
+            self.blocked[node] = row["deg"] > self.cap or row["wl"]
+            self.degree[node] = row["deg"]
+            self.elements[row["e"]] = True
+            if not self.blocked[node]:
+                fresh[node] = row["e"]
+        self.front = fresh
+
+
+def _enumerate(
+    fwd: _Side, bwd: _Side, meet: list[str], source: str, target: str, limit: int
+) -> list[Path]:
+    """The first `limit` shortest paths in path ordering (node lists, then edge lists):
+    node sequences in ascending order over the meeting DAG, each with its edge choices."""
+    succ: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(dict)
+
+    def climb(side: _Side, forward: bool) -> None:
+        stack, done = list(meet), set()
+        while stack:
+            node = stack.pop()
+            if node in done:
                 continue
-            pn, pe, pt = best[parent]
-            options.append((pn + [node], pe + [rel_id], pt + [rel_type]))
-        best[node] = min(options, key=lambda o: (o[0], o[1]))
-    return best
+            done.add(node)
+            for parent, rel_id, rel_type in side.parents.get(node, []):
+                if side.dist.get(parent) != side.dist[node] - 1:
+                    continue
+                a, b = (parent, node) if forward else (node, parent)
+                succ[a].setdefault(b, []).append((rel_id, rel_type))
+                stack.append(parent)
 
+    climb(fwd, True)
+    climb(bwd, False)
+    out: list[Path] = []
 
-def _node_sequences(level: Level, source: str, target: str) -> Iterator[list[str]]:
-    """Node lists of all shortest source→target paths, in ascending list order."""
-    children: dict[str, set[str]] = defaultdict(set)
-    for node, parents in level.parents.items():
-        for parent, _, _ in parents:
-            if level.dist.get(parent) == level.dist[node] - 1:
-                children[parent].add(node)
-    on_path: set[str] = set()
-    stack = [target]
-    while stack:  # nodes from which the target is reachable along the DAG
-        node = stack.pop()
-        if node in on_path:
-            continue
-        on_path.add(node)
-        stack.extend(p for p, _, _ in level.parents.get(node, []) if
-                     level.dist.get(p) == level.dist[node] - 1)
-
-    def walk(prefix: list[str]) -> Iterator[list[str]]:
-        last = prefix[-1]
+    def walk(nodes: list[str]) -> Iterator[list[str]]:
+        last = nodes[-1]
         if last == target:
-            yield prefix
+            yield nodes
             return
-        for child in sorted(children[last] & on_path):
-            yield from walk(prefix + [child])
+        for nxt in sorted(succ[last]):
+            yield from walk(nodes + [nxt])
 
-    yield from walk([source])
+    for nodes in walk([source]):
+        for edges, types in _edge_choices(succ, nodes):
+            out.append(Path(nodes=nodes, edges=edges, types=types))
+            if len(out) >= limit:
+                return out
+    return out
 
 
-def _edge_choices(level: Level, nodes: list[str]) -> Iterator[tuple[list[str], list[str]]]:
-    options: list[list[tuple[str, str]]] = []
-    for prev, node in zip(nodes, nodes[1:], strict=False):
-        options.append(sorted((r, t) for p, r, t in level.parents[node] if p == prev))
+def _edge_choices(
+    succ: dict[str, dict[str, list[tuple[str, str]]]], nodes: list[str]
+) -> Iterator[tuple[list[str], list[str]]]:
+    options = [sorted(succ[a][b]) for a, b in zip(nodes, nodes[1:], strict=False)]
 
     def walk(i: int, edges: list[str], types: list[str]) -> Iterator[tuple[list[str], list[str]]]:
         if i == len(options):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -20,13 +21,23 @@ def _config(path: Path | None):  # type: ignore[no-untyped-def]
     return read_risk_config(path) if path else load_risk_config()
 
 
-def score_command(run: RunOption, config: ConfigOption = None) -> None:
+def score_command(
+    run: RunOption,
+    config: ConfigOption = None,
+    prepare_graph: Annotated[bool, typer.Option(
+        help="also prepare the run's graph rows for `guanlian load` (RUN/graph/)")] = True,
+) -> None:
     """Score every enterprise and person of a run and write RUN/risk.parquet."""
+    from graph.neo4j_rows import prepare_rows
     from graph.risk import score_run
     from graph.tables import RunFolderError
 
     try:
         summary = score_run(run, _config(config))
+        if prepare_graph:
+            started = time.perf_counter()
+            prepare_rows(run)
+            summary["graph_rows_seconds"] = round(time.perf_counter() - started, 2)
     except (RunFolderError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc

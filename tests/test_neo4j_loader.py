@@ -23,12 +23,21 @@ from graph.neo4j_conn import Neo4jSettings, open_driver
 from graph.neo4j_loader import (
     META_LABEL,
     LoadOptions,
+    _existing_nodes,
+    _existing_rels,
     graph_digest,
     load_rows,
     load_run,
     read_meta,
 )
-from graph.neo4j_rows import GraphRows
+from graph.neo4j_rows import (
+    GraphRows,
+    build_rows,
+    prepare_rows,
+    prepared_hashes,
+    read_rows,
+    run_fingerprint,
+)
 from graph.neo4j_store import Neo4jStore
 from graph.risk_config import RiskConfig
 from graph.store import NoRunLoaded, StoreUnavailable
@@ -416,3 +425,69 @@ def test_a_node_changing_label_keeps_its_relationships(neo4j_clean: Driver) -> N
     empty_database(neo4j_clean)
     load_rows(neo4j_clean, _rows_with("Person", "r2"), LoadOptions(progress=False))
     assert graph_digest(neo4j_clean) == synced
+
+
+def test_prepared_rows_are_kept_in_the_run_and_rebuilt_when_it_changes(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    built = build_rows(tiny_run)
+    prepared = prepare_rows(tiny_run)
+    manifest = json.loads((tiny_run / "graph" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fingerprint"] == run_fingerprint(tiny_run)
+    again = read_rows(tiny_run)
+    for rows in (prepared, again):
+        assert rows.node_labels() == built.node_labels()
+        for label in built.node_labels():
+            assert rows.node_table(label).equals(built.node_table(label))
+            assert rows.node_hash_array(label).equals(built.node_hash_array(label))
+        for t in built.rel_types():
+            assert rows.rel_table(t).equals(built.rel_table(t))
+            assert rows.rel_hash_array(t).equals(built.rel_hash_array(t))
+    # a copied and edited run carries the old prepared folder: it is noticed and rebuilt
+    run2 = _modified_run(tiny_run, tmp_path)
+    rows2 = read_rows(run2)
+    fresh = build_rows(run2)
+    assert rows2.node_table("Enterprise").equals(fresh.node_table("Enterprise"))
+    manifest2 = json.loads((run2 / "graph" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest2["fingerprint"] == run_fingerprint(run2) != manifest["fingerprint"]
+
+
+def test_sync_reads_the_graph_state_from_the_prepared_rows_of_the_loaded_run(
+    neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
+) -> None:
+    run2 = _modified_run(tiny_run, tmp_path)
+    load_run(neo4j_clean, run2, progress=False)
+    clean = graph_digest(neo4j_clean)
+    empty_database(neo4j_clean)
+
+    load_run(neo4j_clean, tiny_run, progress=False)
+    meta = read_meta(neo4j_clean)
+    assert meta.run_dir == str(tiny_run.resolve())
+    # what the prepared rows say the graph holds is what the server holds
+    state = prepared_hashes(tiny_run, meta.fingerprint or "")
+    assert state is not None
+    assert state == (_existing_nodes(neo4j_clean, None), _existing_rels(neo4j_clean, None))
+    sync = load_run(neo4j_clean, run2, progress=False)
+    assert "read_state_prepared" in sync.timings and "read_state" not in sync.timings
+    assert graph_digest(neo4j_clean) == clean
+
+    # a graph left 'loading' (a killed load) is diffed against what the server holds
+    load_run(neo4j_clean, tiny_run, progress=False)
+    neo4j_clean.execute_query(f"MATCH (m:{META_LABEL}) SET m.status = 'loading'")
+    again = load_run(neo4j_clean, run2, progress=False)
+    assert "read_state" in again.timings and "read_state_prepared" not in again.timings
+    assert graph_digest(neo4j_clean) == clean
+
+
+def test_a_sync_with_too_much_row_data_for_one_transaction_goes_in_batches(
+    neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
+) -> None:
+    run2 = _modified_run(tiny_run, tmp_path)
+    load_run(neo4j_clean, run2, progress=False)
+    clean = graph_digest(neo4j_clean)
+    empty_database(neo4j_clean)
+    load_run(neo4j_clean, tiny_run, progress=False)
+    sync = load_run(neo4j_clean, run2, progress=False, atomic_max_bytes=0)
+    assert sync.mode == "batched"
+    assert graph_digest(neo4j_clean) == clean
+    assert read_meta(neo4j_clean).status == "ready"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from linkage.resolve import blocking
-from linkage.resolve.models import MODEL_COLUMNS, Kind, settings_dict
+from linkage.resolve.models import MODEL_COLUMNS, SPECS, Kind, settings_dict
 
 Engine = Literal["duckdb", "spark"]
 log = logging.getLogger(__name__)
@@ -106,6 +106,42 @@ def train_and_score(
             linker._settings_obj = saved
             notes.append(f"EM on {rule!r} skipped: {str(exc).splitlines()[0]}")
 
+    return _predict_all(linker, kind, floor_probability, notes)
+
+
+def score_with_model(
+    kind: Kind,
+    table: pd.DataFrame,
+    model: dict[str, Any],
+    *,
+    engine: Engine = "duckdb",
+    floor_probability: float = 0.5,
+) -> Scored:
+    """Score every blocked pair of `table` with an already trained `model` (no training).
+
+    A rerun with `--previous` uses this: the same parameters give the same weights to the same
+    pairs, so the evidence of entities whose records did not change stays identical."""
+    from splink import Linker
+
+    db_api = make_db_api(engine)
+    frame = _frame_for_splink(table, kind)
+    sdf = db_api.register(frame, table_name=f"__guanlian_{kind}_records")
+    linker = Linker(sdf, model, log_level=logging.ERROR)
+    return _predict_all(linker, kind, floor_probability, ["model reused from the previous run"])
+
+
+def model_compatible(kind: Kind, model: dict[str, Any], engine: Engine) -> bool:
+    """Whether a saved model can score for the current code: the same comparisons and
+    prediction blocking rules, written for the same SQL dialect."""
+    names = [c.get("output_column_name") for c in model.get("comparisons", [])]
+    rules = [r.get("blocking_rule") if isinstance(r, dict) else r
+             for r in model.get("blocking_rules_to_generate_predictions", [])]
+    return (names == [spec.name for spec in SPECS[kind]]
+            and rules == list(blocking.predict_rules(kind))
+            and model.get("sql_dialect") == engine)
+
+
+def _predict_all(linker: Any, kind: Kind, floor_probability: float, notes: list[str]) -> Scored:
     predictions = linker.inference.predict(warning_mode="never")
     table_name = predictions.physical_name
     counted = linker.misc.query_sql(
@@ -121,7 +157,6 @@ def train_and_score(
         "match_weights": linker.visualisations.match_weights_chart().to_html(inline=True),
         "m_u_parameters": linker.visualisations.m_u_parameters_chart().to_html(inline=True),
     }
-    keep = keep.rename(columns={"rid_l": "rid_l", "rid_r": "rid_r"})
     return Scored(kind, model, keep, pairs_compared, charts, notes)
 
 
