@@ -1,24 +1,34 @@
-"""The embedded GraphReader: an in-memory networkx graph built from a run folder (no Neo4j).
+"""The embedded GraphReader: an in-memory graph built from a run folder (no Neo4j).
 
-`EmbeddedStore.from_run(run_dir)` reads the run (graph.tables), builds the graph
-(graph.index) and answers every read of `graph.store.GraphReader`; risk scores come from
-`RUN/risk.parquet` (written by `guanlian score`), never computed on a lookup.
+`EmbeddedStore.from_run(run_dir)` reads what the graph needs of the run (graph.tables, lean),
+builds the compact graph (graph.index) and answers every read of `graph.store.GraphReader`;
+risk scores come from `RUN/risk.parquet` (written by `guanlian score`), never computed on a
+lookup. Per-entity blobs (source records, evidence, risk reasons) stay compressed Arrow
+blocks until a profile or brief asks for them; no run frame is kept after the build.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
-from collections.abc import Sequence
+import math
+import pickle
+import zlib
+from array import array
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from rapidfuzz import fuzz, process
 
 from graph import queries
-from graph.index import ENTITY_LABELS, NODE_LABEL, GraphIndex, _records
+from graph.index import ENTITY_LABELS, GraphIndex
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -42,7 +52,7 @@ from graph.models import (
 )
 from graph.risk_config import RiskConfig, load_risk_config
 from graph.store import EntityKind, IdentifierKind
-from graph.tables import RunTables, load_run
+from graph.tables import RunTables, load_run, read_table_arrow
 
 IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 MIN_SIMILARITY = 0.7
@@ -58,17 +68,120 @@ def _compact(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-class _RowIndex:
-    """The rows of a table grouped by entity_id, precomputed so a lookup costs no pandas work."""
+def release_memory() -> None:
+    """Hand memory freed by a build back to the OS: Arrow's allocator keeps what Parquet reads
+    and conversions used (hundreds of MB on a large run) and glibc keeps freed heap pages."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
-    def __init__(self, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
-        part = frame[["entity_id", *columns]]
-        self._rows: dict[str, list[dict[str, Any]]] = {}
-        for row in _records(part):
-            self._rows.setdefault(row.pop("entity_id"), []).append(row)
 
-    def rows(self, entity_id: str) -> list[dict[str, Any]]:
-        return self._rows.get(entity_id, [])
+def _number(value: Any) -> float:
+    """A stored weight or probability; null (or NaN) as 0.0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 0.0
+    return float(value)
+
+
+
+
+class _PackedRows:
+    """Rows of one table grouped by node, kept as zlib-compressed pickled blocks of `block`
+    rows: a large run's source records, evidence and risk reasons take tens of MB instead of
+    GBs of Python dicts, and a profile decompresses one or two small blocks (tens of µs).
+    The blocks are made here from the run's own tables, never read from outside."""
+
+    def __init__(self, table: pa.Table, owner: np.ndarray, n_nodes: int,
+                 sort_by: tuple[str, ...], block: int) -> None:
+        self._block = block
+        keep = owner >= 0
+        if not keep.all():
+            table, owner = table.filter(pa.array(keep)), owner[keep]
+        keyed = table.append_column("__owner", pa.array(owner))
+        order = pc.sort_indices(keyed, sort_keys=[("__owner", "ascending"),
+                                                  *((c, "ascending") for c in sort_by)]
+                                ).to_numpy()  # nulls last
+        self._offsets = np.zeros(n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner, minlength=n_nodes), out=self._offsets[1:])
+        self._columns = tuple(table.column_names)
+        blocks: list[bytes] = []
+        chunk = block * max(1, 8192 // block)  # rows materialised at a time
+        for start in range(0, len(order), chunk):
+            part = table.take(pa.array(order[start:start + chunk]))
+            rows = list(zip(*(part.column(c).to_pylist() for c in self._columns), strict=True))
+            for i in range(0, len(rows), block):
+                blocks.append(zlib.compress(pickle.dumps(rows[i:i + block], protocol=5), 1))
+        # one buffer, not thousands of small objects scattered over the heap
+        self._starts = np.zeros(len(blocks) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in blocks], out=self._starts[1:])
+        self._buffer = b"".join(blocks)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._buffer) + self._starts.nbytes + self._offsets.nbytes
+
+    def rows(self, p: int) -> list[dict[str, Any]]:
+        a, b = int(self._offsets[p]), int(self._offsets[p + 1])
+        if a == b:
+            return []
+        size = self._block
+        first = a // size
+        rows: list[tuple[Any, ...]] = []
+        for k in range(first, (b - 1) // size + 1):
+            data = self._buffer[int(self._starts[k]):int(self._starts[k + 1])]
+            rows.extend(pickle.loads(zlib.decompress(data)))  # noqa: S301 (own data)
+        cols = self._columns
+        skip = first * size
+        return [dict(zip(cols, row, strict=True)) for row in rows[a - skip:b - skip]]
+
+
+class _PackedText:
+    """One text per node (a risk score's reasons JSON), each zlib-compressed on its own when
+    long, all in one buffer: a lookup decompresses only the texts of the entities it answers
+    with, and the one allocation does not pin scattered heap pages."""
+
+    SHORT = 64  # texts up to this length are kept as they are
+
+    def __init__(self, n_nodes: int) -> None:
+        self._n = n_nodes
+        self._parts: dict[int, bytes] = {}
+        self._kind = np.zeros(n_nodes, dtype=np.int8)  # 0 none, 1 plain, 2 zlib
+        self._buffer = b""
+        self._offsets = np.zeros(1, dtype=np.int64)
+
+    def add(self, owner: np.ndarray, texts: pa.Array | pa.ChunkedArray) -> None:
+        """Keep `texts[i]` for node `owner[i]` (owners < 0 are skipped)."""
+        for p, text in zip(owner.tolist(), texts.to_pylist(), strict=True):
+            if p < 0 or text is None:
+                continue
+            raw = text.encode("utf-8")
+            if len(text) <= self.SHORT:
+                self._parts[p], self._kind[p] = raw, 1
+            else:
+                self._parts[p], self._kind[p] = zlib.compress(raw, 6), 2
+
+    def finish(self) -> None:
+        """Move the texts into the one buffer (call once every `add` is done)."""
+        sizes = np.zeros(self._n, dtype=np.int64)
+        for p, part in self._parts.items():
+            sizes[p] = len(part)
+        self._offsets = np.zeros(self._n + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self._offsets[1:])
+        self._buffer = b"".join(self._parts[p] for p in sorted(self._parts))
+        self._parts = {}
+
+    @property
+    def nbytes(self) -> int:
+        return len(self._buffer) + self._offsets.nbytes + self._kind.nbytes
+
+    def text(self, p: int) -> str | None:
+        kind = self._kind[p]
+        if kind == 0:
+            return None
+        data = self._buffer[int(self._offsets[p]):int(self._offsets[p + 1])]
+        return (zlib.decompress(data) if kind == 2 else data).decode("utf-8")
 
 
 def _bigrams(text: str) -> set[str]:
@@ -78,34 +191,86 @@ def _bigrams(text: str) -> set[str]:
     return {squeezed[i:i + 2] for i in range(len(squeezed) - 1)}
 
 
+def _gram_code(gram: str) -> int:
+    if len(gram) == 1:
+        return ord(gram)
+    return (ord(gram[0]) + 1) * 0x110000 + ord(gram[1])
+
+
 class _BigramIndex:
     """An in-memory stand-in for a full-text index over one list of texts: the texts sharing
     the most character bigrams with a needle (Dice coefficient, ties by position), the way
-    the `cjk` analyzer of the Neo4j full-text index tokenises. Bounds a search's re-scoring."""
+    the `cjk` analyzer of the Neo4j full-text index tokenises. Bounds a search's re-scoring.
+    Postings are CSR int arrays keyed by a sorted array of integer bigram codes."""
 
     def __init__(self, texts: list[str]) -> None:
-        postings: dict[str, list[int]] = {}
+        codes = array("q")
+        docs = array("i")
         sizes = np.zeros(len(texts), dtype=np.float64)
         for i, text in enumerate(texts):
             grams = _bigrams(text)
             sizes[i] = len(grams)
-            for gram in grams:
-                postings.setdefault(gram, []).append(i)
-        self._postings = {g: np.asarray(ix, dtype=np.int64) for g, ix in postings.items()}
+            codes.extend([(ord(g[0]) + 1) * 0x110000 + ord(g[1]) if len(g) == 2 else ord(g)
+                          for g in grams])
+            docs.extend([i] * len(grams))
+        code_arr = np.frombuffer(codes, dtype=np.int64) if len(codes) else np.zeros(0, np.int64)
+        doc_arr = np.frombuffer(docs, dtype=np.int32) if len(docs) else np.zeros(0, np.int32)
+        order = np.argsort(code_arr, kind="stable")
+        self._codes, starts = np.unique(code_arr[order], return_index=True)
+        self._starts = np.append(starts, len(order)).astype(np.int64)
+        self._docs = doc_arr[order]
         self._sizes = sizes
 
     def best(self, needle: str, pool: int) -> list[int]:
         """Positions of at most `pool` texts sharing a bigram with `needle`, ascending."""
         grams = _bigrams(needle)
-        lists = [self._postings[g] for g in grams if g in self._postings]
+        lists = []
+        for gram in grams:
+            code = _gram_code(gram)
+            i = int(np.searchsorted(self._codes, code))
+            if i < len(self._codes) and self._codes[i] == code:
+                lists.append(self._docs[self._starts[i]:self._starts[i + 1]])
         if not lists:
             return []
         counts = np.bincount(np.concatenate(lists), minlength=len(self._sizes))
         hit = np.flatnonzero(counts)
         if len(hit) > pool:
+            # the `pool` best by (Dice desc, position asc) without sorting every hit: all
+            # above the pool-th best Dice value, then the first of those tied with it
             dice = 2.0 * counts[hit] / (self._sizes[hit] + len(grams))
-            hit = np.sort(hit[np.lexsort((hit, -dice))[:pool]])
-        return [int(i) for i in hit]
+            kth = np.partition(dice, len(dice) - pool)[len(dice) - pool]
+            above = hit[dice > kth]
+            tied = hit[dice == kth][:pool - len(above)]
+            hit = np.sort(np.concatenate([above, tied]))
+        return hit.tolist()
+
+
+def _arrow(tables: RunTables, name: str, columns: tuple[str, ...]) -> pa.Table | None:
+    """Columns of a run table as Arrow: straight from Parquet for a lean load, else from the
+    frame already read."""
+    if tables.lean:
+        path = tables.run_dir / f"{name}.parquet"
+        if not path.is_file():
+            return None
+        return read_table_arrow(tables.run_dir, name, columns)
+    frame = getattr(tables, name)
+    if frame is None:
+        return None
+    return pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
+
+
+def _batches(tables: RunTables, name: str, columns: tuple[str, ...],
+             size: int = 8192) -> Iterator[pa.RecordBatch]:
+    """A run table's columns in batches of `size` rows (a lean load streams the Parquet file,
+    so a large column such as the risk reasons is never whole in memory)."""
+    if tables.lean:
+        path = tables.run_dir / f"{name}.parquet"
+        if path.is_file():
+            yield from pq.ParquetFile(path).iter_batches(batch_size=size, columns=list(columns))
+        return
+    table = _arrow(tables, name, columns)
+    if table is not None:
+        yield from table.to_batches(max_chunksize=size)
 
 
 class EmbeddedStore:
@@ -115,58 +280,100 @@ class EmbeddedStore:
                  degree_cap: int | None = None) -> None:
         self.config = config or load_risk_config()
         self.ix = GraphIndex(tables, self.config, degree_cap)
-        self.tables = tables
+        if tables.lean:  # a lean load exists for this store only: its frames are done with
+            # empty copies (a slice would keep the whole frame's arrays alive)
+            tables.mentions = tables.mentions.iloc[0:0].copy()
+            tables.entities = tables.entities.iloc[0:0].copy()
+            tables.relations = tables.relations.iloc[0:0].copy()
+            tables.evidence = tables.evidence.iloc[0:0].copy()
+            tables.events = tables.events.iloc[0:0].copy()
+            tables.risk = None
+            release_memory()
         self.loaded_at = datetime.now(UTC).isoformat()
+        ix = self.ix
         self._by_ident: dict[str, dict[str, list[str]]] = {k: {} for k in IDENTIFIERS}
-        names: list[tuple[str, str, str]] = []  # (entity_id, field, text)
-        for node in sorted(self.ix.g.nodes):
-            attrs = self.ix.g.nodes[node]
-            if attrs[NODE_LABEL] not in ENTITY_LABELS:
-                continue
+        # per entity label and field: the texts to score and the node position of each
+        self._choices: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
+        owners: dict[tuple[str, str], array[int]] = {}
+        for label in sorted(ENTITY_LABELS):
+            positions, cols = ix.label_columns(label, (*IDENTIFIERS, "name", "names",
+                                                       "name_pinyin"))
             for kind in IDENTIFIERS:
-                value = attrs.get(kind)
-                if isinstance(value, str) and value:
-                    self._by_ident[kind].setdefault(_ident(value), []).append(node)
-            texts = {attrs.get("name"), *(attrs.get("names") or [])}
-            names.extend((node, "name", t) for t in sorted(t for t in texts if t))
-            if attrs.get("name_pinyin"):
-                names.append((node, "pinyin", _compact(attrs["name_pinyin"])))
-        self._names = names
-        # per entity label and field: the texts to score and their positions in `_names`, so a
-        # search scores only the labels it asks for and never an empty placeholder
-        self._choices: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
-        for i, (node, field, text) in enumerate(names):
-            scored, positions = self._choices.setdefault(
-                (self.ix.g.nodes[node][NODE_LABEL], field), ([], []))
-            scored.append(text)
-            positions.append(i)
+                found_ids = self._by_ident[kind]
+                for p, value in zip(positions, cols[kind], strict=True):
+                    if isinstance(value, str) and value:
+                        found_ids.setdefault(_ident(value), []).append(ix.ids[p])
+            for field in ("name", "pinyin"):
+                key = (label, field)
+                texts: list[str] = []
+                owner = array("i")
+                if field == "name":
+                    for p, name, names in zip(positions, cols["name"], cols["names"],
+                                              strict=True):
+                        variants = sorted(t for t in {name, *(names or [])} if t)
+                        texts.extend(variants)
+                        owner.extend([p] * len(variants))
+                else:
+                    for p, pinyin in zip(positions, cols["name_pinyin"], strict=True):
+                        if pinyin:
+                            texts.append(_compact(pinyin))
+                            owner.append(p)
+                if texts:
+                    self._choices[key] = (texts, np.zeros(0, np.int32))
+                    owners[key] = owner
+        for key, (texts, _) in list(self._choices.items()):
+            self._choices[key] = (texts, np.frombuffer(owners[key], dtype=np.int32).copy())
         # the characters of each text list: a needle sharing none of them scores 0 against
         # every text (every WRatio component needs a common character), so its pass is skipped
         self._charsets = {key: frozenset("".join(texts)) for key, (texts, _) in
                           self._choices.items()}
         self._bigrams = {key: _BigramIndex(texts) for key, (texts, _) in self._choices.items()}
-        self._mentions = _RowIndex(
-            tables.mentions.sort_values("mention_id"),
-            ("mention_id", "source", "record_id", "role", "name", "record_date"),
-        )
-        self._evidence = _RowIndex(
-            tables.evidence.sort_values(["mention_id_l", "mention_id_r"]),
-            ("mention_id_l", "mention_id_r", "method", "match_weight", "match_probability",
-             "features"),
-        )
-        self._reasons: dict[str, str] = {}
-        if tables.risk is not None:
-            self._reasons = dict(zip(tables.risk["entity_id"], tables.risk["reasons"], strict=True))
+        n = ix.n_nodes
+        self._mentions = self._pack(tables, "mentions", ("mention_id", "source", "record_id",
+                                                         "role", "name", "record_date"),
+                                    ("mention_id",), n, 32)
+        self._evidence = self._pack(tables, "evidence", ("mention_id_l", "mention_id_r",
+                                                         "method", "match_weight",
+                                                         "match_probability", "features"),
+                                    ("mention_id_l", "mention_id_r"), n, 32)
+        self._reasons: _PackedText | None = None
+        for batch in _batches(tables, "risk", ("entity_id", "reasons")):
+            if self._reasons is None:
+                self._reasons = _PackedText(n)
+            self._reasons.add(ix.positions(batch.column("entity_id")), batch.column("reasons"))
+        if self._reasons is not None:
+            self._reasons.finish()
+        release_memory()
+
+    def _pack(self, tables: RunTables, name: str, columns: tuple[str, ...],
+              sort_by: tuple[str, ...], n_nodes: int, block: int) -> _PackedRows | None:
+        table = _arrow(tables, name, ("entity_id", *columns))
+        if table is None:
+            return None
+        owner = self.ix.positions(table.column("entity_id"))
+        packed = _PackedRows(table.drop_columns(["entity_id"]), owner, n_nodes, sort_by, block)
+        del table
+        release_memory()
+        return packed
+
+    def _rows(self, packed: _PackedRows | None, entity_id: str) -> list[dict[str, Any]]:
+        p = self.ix.pos.get(entity_id)
+        if packed is None or p is None:
+            return []
+        return packed.rows(p)
 
     @classmethod
     def from_run(cls, run_dir: Path | str, config: RiskConfig | None = None,
                  degree_cap: int | None = None) -> EmbeddedStore:
-        return cls(load_run(run_dir), config, degree_cap)
+        store = cls(load_run(run_dir, lean=True), config, degree_cap)
+        gc.collect()  # the lean frames are garbage now: give their memory back
+        release_memory()
+        return store
 
     # --- status -----------------------------------------------------------------------------
     def run_info(self) -> RunInfo:
         return RunInfo(run_id=self.ix.run_id, loaded_at=self.loaded_at,
-                       nodes=self.ix.g.number_of_nodes(), relationships=self.ix.g.number_of_edges())
+                       nodes=self.ix.n_nodes, relationships=self.ix.n_edges)
 
     def ping(self) -> bool:
         return True
@@ -200,20 +407,22 @@ class EmbeddedStore:
         compact = _compact(query)
         for label, field in [(k, f) for f in ("name", "pinyin") for k in sorted(wanted)]:
             needle = query if field == "name" else compact
-            texts, positions = self._choices.get((label, field), ([], []))
+            if (label, field) not in self._choices:
+                continue
+            texts, owners = self._choices[label, field]
             if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
             if pool is not None:
                 chosen = self._bigrams[label, field].best(needle, max(pool, limit + offset))
-                texts, positions = [texts[i] for i in chosen], [positions[i] for i in chosen]
+                texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
-                node = self._names[positions[j]][0]
+                node = self.ix.ids[owners[j]]
                 sim = round(score / 100.0, 4)
                 if node not in best or sim > best[node][0]:
                     best[node] = (sim, field)
         ranked = sorted(
-            (n for n in best if self.ix.g.nodes[n][NODE_LABEL] in wanted),
+            (n for n in best if self.ix.label(n) in wanted),
             key=lambda n: (-best[n][0], n),
         )
         hits = []
@@ -225,19 +434,19 @@ class EmbeddedStore:
     def evidence(self, entity_id: str) -> list[Evidence]:
         """Linkage evidence rows of one entity (by mention_id_l, mention_id_r)."""
         out = []
-        for row in self._evidence.rows(entity_id):
+        for row in self._rows(self._evidence, entity_id):
             features = json.loads(row["features"]) if row.get("features") else []
             out.append(Evidence(
                 mention_id_l=row["mention_id_l"], mention_id_r=row["mention_id_r"],
-                method=row["method"], match_weight=row["match_weight"] or 0.0,
-                match_probability=row["match_probability"] or 0.0, features=features,
+                method=row["method"], match_weight=_number(row["match_weight"]),
+                match_probability=_number(row["match_probability"]), features=features,
             ))
         return out
 
     def _brief(self, entity_id: str) -> EntityBrief | None:
-        if entity_id not in self.ix.g or not self.ix.is_entity(entity_id):
+        if not self.ix.is_entity(entity_id):
             return None
-        attrs = self.ix.g.nodes[entity_id]
+        attrs = self.ix.attrs(entity_id)
         attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityBrief(
             **self.ix.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
@@ -262,7 +471,7 @@ class EmbeddedStore:
         sources = [
             SourceRecord(mention_id=r["mention_id"], source=r["source"], record_id=r["record_id"],
                          role=r["role"], name=r["name"], record_date=r["record_date"])
-            for r in self._mentions.rows(entity_id)
+            for r in self._rows(self._mentions, entity_id)
         ]
         return EntityProfile(
             **brief.model_dump(exclude={"risk"}), risk=brief.risk, sources=sources,
@@ -270,10 +479,11 @@ class EmbeddedStore:
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
-        if entity_id not in self.ix.risk:
+        score, level = self.ix.risk_of(entity_id)
+        if score is None:
             return None
-        score, level = self.ix.risk[entity_id]
-        raw = self._reasons.get(entity_id)
+        p = self.ix.pos[entity_id]
+        raw = self._reasons.text(p) if self._reasons is not None else None
         reasons = [RiskReason.model_validate(r) for r in json.loads(raw)] if raw else []
         return RiskScore(entity_id=entity_id, score=score, level=level,  # type: ignore[arg-type]
                          reasons=reasons)

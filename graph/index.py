@@ -1,31 +1,45 @@
-"""The in-memory relationship graph of one run: a networkx MultiDiGraph plus lookup indexes.
+"""The in-memory relationship graph of one run: compact arrays plus lookup indexes.
 
-Built once from `graph.tables.RunTables`; the embedded store's queries and the risk engine both
-walk it. Nodes are keyed by ID with attributes `node_label` (the schema label) and the schema's
-properties; edges are keyed by relationship ID with attributes `type` and `share_pct`.
+Built once from `graph.tables.RunTables`; the embedded store's queries walk it. Memory is the
+point of the layout (a large run has ~560k nodes and ~800k relationships):
+- nodes are numbered in ID order (`ids`, `pos`); each node's label is a small int and its
+  properties live in one Arrow table per label (materialised per node on demand), with the
+  display text kept as a Python list because every answer needs it;
+- relationships are numbered in ID order with int arrays for source, target and type and a
+  float array for share_pct; adjacency is CSR (per node: neighbour, relationship, direction),
+  sorted by (neighbour, relationship), i.e. by (neighbour ID, relationship ID).
+Provenance (`mention_ids`, `run_id`) is not kept: no read of the store answers with it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
-import networkx as nx
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.models import EntitySummary, Event
 from graph.risk_config import RiskConfig
-from graph.schema import EVENT_LABEL_BY_TYPE, NETWORK_TYPES
+from graph.schema import EVENT_LABEL_BY_TYPE, NETWORK_TYPES, NODE_TYPES, REL_TYPES
 from graph.tables import RunTables
 
 Neighbour = tuple[str, str, str]  # (neighbour ID, relationship ID, relationship type)
 NETWORK = frozenset(NETWORK_TYPES)
-NODE_LABEL = "node_label"  # node attribute holding the schema label
+NODE_LABEL = "node_label"  # the schema label (kept for callers naming it)
 CONNECTOR_LABELS = frozenset({"Address", "Phone"})
 ENTITY_LABELS = frozenset({"Enterprise", "Person"})
 TYPE_BY_EVENT_LABEL = {v: k for k, v in EVENT_LABEL_BY_TYPE.items()}
+LABELS: tuple[str, ...] = tuple(NODE_TYPES)
+TYPES: tuple[str, ...] = tuple(REL_TYPES)
+_TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
+_DROPPED = ("id", "mention_ids", "run_id")
+_RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high")
 
 
 def _clean(value: Any) -> Any:
@@ -42,49 +56,137 @@ def _records(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
         yield {c: _clean(v) for c, v in zip(cols, values, strict=True)}
 
 
+def _arrow_columns(frame: pd.DataFrame) -> dict[str, pa.Array]:
+    """The node properties of one label's frame as Arrow arrays (row i = frame row i)."""
+    cols = [c for c in frame.columns if c not in _DROPPED]
+    if frame.empty:
+        return {c: pa.nulls(0) for c in cols}
+    # the system allocator: these long-lived buffers get their own pages instead of pinning
+    # Arrow's pool (which the build's transient frames filled) in memory
+    pool = pa.system_memory_pool()
+    table = pa.Table.from_pandas(frame[cols], preserve_index=False).combine_chunks(pool)
+    return {c: table.column(c).chunk(0) if table.column(c).num_chunks else pa.nulls(0)
+            for c in cols}
+
+
 class GraphIndex:
     """A run's graph with the neighbour, degree, whitelist and event lookups queries need."""
 
     def __init__(self, tables: RunTables, config: RiskConfig, degree_cap: int | None = None):
-        self.tables = tables
         self.config = config
         self.run_id = tables.run_id
         self.degree_cap = degree_cap if degree_cap is not None else config.degree_cap
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
-        for label, frame in tables.node_frames.items():
-            self.g.add_nodes_from(
-                (row.pop("id"), {**row, NODE_LABEL: label}) for row in _records(frame)
-            )
-        degree: dict[str, int] = {}
-        self.edge_types: dict[str, str] = {}
-        for rtype, frame in tables.rel_frames.items():
-            shares = frame["share_pct"].tolist() if "share_pct" in frame else [None] * len(frame)
-            self.g.add_edges_from(
-                (s, d, i, {"type": rtype, "share_pct": _clean(p)})
-                for i, s, d, p in zip(frame["id"], frame["src"], frame["dst"], shares, strict=True)
-            )
-            self.edge_types.update(dict.fromkeys(frame["id"].tolist(), rtype))
-            if rtype in NETWORK:
-                for col in ("src", "dst"):
-                    for node, n in frame[col].value_counts().items():
-                        degree[str(node)] = degree.get(str(node), 0) + int(n)
-        self.degree = degree
         self.whitelist = frozenset(config.hubs_whitelist)
-        self.events = self._events()
+        self._build_nodes(tables.node_frames)
+        tables.__dict__.pop("node_frames", None)
+        self._build_edges(tables.rel_frames)
+        tables.__dict__.pop("rel_frames", None)
+        tables._cache.clear()
+        self.events = self._events(tables.events)
         self.violating = frozenset(e for e, evs in self.events.items() if evs)
-        self.risk: dict[str, tuple[float, str]] = {}
+        n = len(self.ids)
+        self._score = np.full(n, np.nan, dtype=np.float64)
+        self._level = np.full(n, -1, dtype=np.int8)
+        self._level_names: list[str] = list(_RISK_LEVELS)
         if tables.risk is not None:
-            self.risk = {
-                str(e): (float(s), str(lv))
-                for e, s, lv in zip(tables.risk["entity_id"], tables.risk["score"],
-                                    tables.risk["level"], strict=True)
-            }
+            for e, s, lv in zip(tables.risk["entity_id"].tolist(), tables.risk["score"].tolist(),
+                                tables.risk["level"].tolist(), strict=True):
+                p = self.pos.get(str(e))
+                if p is None:
+                    continue
+                if str(lv) not in self._level_names:
+                    self._level_names.append(str(lv))
+                self._score[p] = float(s)
+                self._level[p] = self._level_names.index(str(lv))
+        self._blocked = self._degree > self.degree_cap
+        connectors = [LABELS.index(lb) for lb in CONNECTOR_LABELS]
+        for q in np.flatnonzero(np.isin(self._lab, connectors)).tolist():
+            if self._whitelisted_pos(q):
+                self._blocked[q] = True
 
-    def _events(self) -> dict[str, list[Event]]:
+    # --- build ---------------------------------------------------------------------------
+    def _build_nodes(self, frames: dict[str, pd.DataFrame]) -> None:
+        ids, labs, rows = [], [], []
+        self._cols: dict[int, dict[str, pa.Array]] = {}
+        for label, frame in frames.items():
+            code = LABELS.index(label)
+            ids.append(pa.array(frame["id"], type=pa.string(), from_pandas=True))
+            labs.append(np.full(len(frame), code, dtype=np.int8))
+            rows.append(np.arange(len(frame), dtype=np.int32))
+            self._cols[code] = _arrow_columns(frame)
+        all_ids = pa.concat_arrays(ids) if ids else pa.array([], type=pa.string())
+        order = pc.sort_indices(all_ids).to_numpy()
+        self._id_array = all_ids.take(pa.array(order))
+        self.ids: list[str] = self._id_array.to_pylist()
+        self.pos: dict[str, int] = {node: i for i, node in enumerate(self.ids)}
+        self._lab = np.concatenate(labs)[order] if labs else np.zeros(0, np.int8)
+        self._row = np.concatenate(rows)[order] if rows else np.zeros(0, np.int32)
+        self._display: list[str] = [self._display_text(p) for p in range(len(self.ids))]
+
+    def positions(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Node positions of an array of IDs (-1 for unknown or null IDs), vectorised."""
+        found = pc.index_in(ids, value_set=self._id_array)
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def _display_text(self, p: int) -> str:
+        label = LABELS[self._lab[p]]
+        field = "name" if label in ENTITY_LABELS else (
+            "label" if label in CONNECTOR_LABELS else "category")
+        value = self._value(p, field)
+        if value:
+            return str(value)
+        return self.ids[p] if label in ENTITY_LABELS or label in CONNECTOR_LABELS else label
+
+    def _build_edges(self, frames: dict[str, pd.DataFrame]) -> None:
+        eids, src, dst, typ, share = [], [], [], [], []
+        for rtype, frame in frames.items():
+            ps = self.positions(pa.array(frame["src"], type=pa.string(), from_pandas=True))
+            pd_ = self.positions(pa.array(frame["dst"], type=pa.string(), from_pandas=True))
+            keep = (ps >= 0) & (pd_ >= 0)
+            eids.append(pa.array(frame["id"], type=pa.string(), from_pandas=True)
+                        .filter(pa.array(keep)))
+            src.append(ps[keep])
+            dst.append(pd_[keep])
+            typ.append(np.full(int(keep.sum()), _TYPE_CODE[rtype], dtype=np.int8))
+            if "share_pct" in frame:
+                pct = pd.to_numeric(frame["share_pct"], errors="coerce").to_numpy(
+                    dtype=np.float64, na_value=np.nan)
+            else:
+                pct = np.full(len(frame), np.nan)
+            share.append(pct[keep])
+        all_ids = pa.concat_arrays(eids) if eids else pa.array([], type=pa.string())
+        order = pc.sort_indices(all_ids).to_numpy()
+        self.edge_ids: list[str] = all_ids.take(pa.array(order)).to_pylist()
+
+        def ordered(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(parts).astype(dtype)[order] if parts else np.zeros(0, dtype)
+
+        self._src = ordered(src, np.int32)
+        self._dst = ordered(dst, np.int32)
+        self._typ = ordered(typ, np.int8)
+        self._share = ordered(share, np.float64)
+        n, m = len(self.ids), len(self.edge_ids)
+        # half-edges: every edge once at its source (out) and once at its target (in)
+        owner = np.concatenate([self._src, self._dst])
+        nbr = np.concatenate([self._dst, self._src])
+        edge = np.concatenate([np.arange(m, dtype=np.int32)] * 2)
+        out = np.concatenate([np.ones(m, dtype=np.int8), np.zeros(m, dtype=np.int8)])
+        order2 = np.lexsort((edge, nbr, owner))
+        self._h_nbr = nbr[order2]
+        self._h_edge = edge[order2]
+        self._h_out = out[order2]
+        self._h_typ = self._typ[self._h_edge]
+        self._off = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(owner, minlength=n), out=self._off[1:])
+        net = np.isin(self._typ, [_TYPE_CODE[t] for t in NETWORK])
+        self._degree = (np.bincount(self._src[net], minlength=n)
+                        + np.bincount(self._dst[net], minlength=n)).astype(np.int64)
+
+    def _events(self, events: pd.DataFrame) -> dict[str, list[Event]]:
         out: dict[str, list[Event]] = {}
-        ev = self.tables.events.sort_values(["entity_id", "event_id"])
+        ev = events.sort_values(["entity_id", "event_id"])
         for row in _records(ev):
-            if row["entity_id"] not in self.g:
+            if row["entity_id"] not in self.pos:
                 continue
             out.setdefault(row["entity_id"], []).append(Event(
                 event_id=row["event_id"], type=row["type"], date=row["date"],
@@ -97,74 +199,153 @@ class GraphIndex:
         return out
 
     # --- nodes ---------------------------------------------------------------------------
+    def __contains__(self, node: object) -> bool:
+        return node in self.pos
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_ids)
+
+    def _value(self, p: int, name: str) -> Any:
+        arr = self._cols[int(self._lab[p])].get(name)
+        return None if arr is None else _clean(arr[int(self._row[p])].as_py())
+
     def label(self, node: str) -> str | None:
-        attrs = self.g.nodes.get(node)
-        return None if attrs is None else str(attrs[NODE_LABEL])
+        p = self.pos.get(node)
+        return None if p is None else LABELS[self._lab[p]]
+
+    def attr(self, node: str, name: str) -> Any:
+        """One property of a node (None when unset or unknown)."""
+        p = self.pos.get(node)
+        return None if p is None else self._value(p, name)
 
     def attrs(self, node: str) -> dict[str, Any]:
-        return dict(self.g.nodes[node])
+        """The node's properties (schema order, provenance left out)."""
+        p = self.pos[node]
+        row = int(self._row[p])
+        cols = self._cols[int(self._lab[p])]
+        return {name: _clean(arr[row].as_py()) for name, arr in cols.items()}
 
     def is_entity(self, node: str) -> bool:
         return self.label(node) in ENTITY_LABELS
 
-    def whitelisted(self, node: str) -> bool:
-        attrs = self.g.nodes.get(node)
-        if attrs is None or attrs[NODE_LABEL] not in CONNECTOR_LABELS:
+    def _whitelisted_pos(self, p: int) -> bool:
+        label = LABELS[self._lab[p]]
+        if label not in CONNECTOR_LABELS:
             return False
-        keys = {node, attrs.get("address_std"), attrs.get("phone")}
+        keys = {self.ids[p], self._value(p, "address_std"), self._value(p, "phone")}
         keys.discard(None)
         return bool(self.whitelist & keys)
 
+    def whitelisted(self, node: str) -> bool:
+        p = self.pos.get(node)
+        return False if p is None else self._whitelisted_pos(p)
+
+    def degree(self, node: str) -> int:
+        p = self.pos.get(node)
+        return 0 if p is None else int(self._degree[p])
+
     def blocked(self, node: str) -> bool:
         """Over the degree cap or a whitelisted hub: reached, never walked through."""
-        return self.degree.get(node, 0) > self.degree_cap or self.whitelisted(node)
+        p = self.pos.get(node)
+        return False if p is None else bool(self._blocked[p])
 
     def display(self, node: str) -> str:
-        attrs = self.g.nodes[node]
-        label = attrs[NODE_LABEL]
-        if label in ENTITY_LABELS:
-            return str(attrs.get("name") or node)
-        if label in CONNECTOR_LABELS:
-            return str(attrs.get("label") or node)
-        return str(attrs.get("category") or label)
+        return self._display[self.pos[node]]
+
+    def risk_of(self, node: str) -> tuple[float | None, str | None]:
+        """(score, level) stored for the node, (None, None) without one."""
+        p = self.pos.get(node)
+        if p is None or self._level[p] < 0:
+            return None, None
+        return float(self._score[p]), self._level_names[self._level[p]]
 
     def summary(self, node: str) -> EntitySummary:
-        attrs = self.g.nodes[node]
-        score, level = self.risk.get(node, (None, None))
+        p = self.pos[node]
+        score, level = self.risk_of(node)
         return EntitySummary(
-            entity_id=node, kind=attrs[NODE_LABEL], name=self.display(node),
-            uscc=attrs.get("uscc"), customs_code=attrs.get("customs_code"),
-            id_number=attrs.get("id_number"), risk_level=level, risk_score=score,  # type: ignore[arg-type]
-        )
-
-    # --- relationships -------------------------------------------------------------------
-    def neighbours(self, node: str, types: frozenset[str] = NETWORK) -> list[Neighbour]:
-        """Neighbours over `types` in either direction, sorted by (neighbour ID, edge ID)."""
-        out: list[Neighbour] = []
-        for nbr, edges in self.g.succ[node].items():
-            out.extend((nbr, k, a["type"]) for k, a in edges.items() if a["type"] in types)
-        for nbr, edges in self.g.pred[node].items():
-            out.extend((nbr, k, a["type"]) for k, a in edges.items() if a["type"] in types)
-        out.sort()
-        return out
-
-    def out_edges(self, node: str, rel_type: str) -> list[tuple[str, str, float | None]]:
-        """(dst, edge ID, share_pct) of outgoing `rel_type` edges, sorted."""
-        return sorted(
-            (dst, k, a.get("share_pct"))
-            for dst, edges in self.g.succ[node].items()
-            for k, a in edges.items()
-            if a["type"] == rel_type
-        )
-
-    def in_edges(self, node: str, rel_type: str) -> list[tuple[str, str, float | None]]:
-        """(src, edge ID, share_pct) of incoming `rel_type` edges, sorted."""
-        return sorted(
-            (src, k, a.get("share_pct"))
-            for src, edges in self.g.pred[node].items()
-            for k, a in edges.items()
-            if a["type"] == rel_type
+            entity_id=node, kind=LABELS[self._lab[p]], name=self._display[p],  # type: ignore[arg-type]
+            uscc=self._value(p, "uscc"), customs_code=self._value(p, "customs_code"),
+            id_number=self._value(p, "id_number"), risk_level=level, risk_score=score,  # type: ignore[arg-type]
         )
 
     def nodes_with_label(self, label: str) -> list[str]:
-        return sorted(n for n, a in self.g.nodes(data=True) if a[NODE_LABEL] == label)
+        """Node IDs of one label, sorted."""
+        code = LABELS.index(label)
+        return [self.ids[p] for p in np.flatnonzero(self._lab == code).tolist()]
+
+    def label_columns(self, label: str, names: tuple[str, ...]
+                      ) -> tuple[list[int], dict[str, list[Any]]]:
+        """Positions of the nodes of one label in ID order, and the named properties of
+        each (Python values, None when unset), aligned with the positions."""
+        code = LABELS.index(label)
+        positions = np.flatnonzero(self._lab == code)
+        rows = pa.array(self._row[positions])
+        cols = self._cols.get(code, {})
+        out = {n: [_clean(v) for v in cols[n].take(rows).to_pylist()] if n in cols
+               else [None] * len(positions) for n in names}
+        return positions.tolist(), out
+
+    # --- relationships -------------------------------------------------------------------
+    def edge_type(self, edge: str) -> str:
+        i = bisect_left(self.edge_ids, edge)
+        if i == len(self.edge_ids) or self.edge_ids[i] != edge:
+            raise KeyError(edge)
+        return TYPES[self._typ[i]]
+
+    def _half(self, node: str) -> tuple[list[int], list[int], list[int], list[int]]:
+        p = self.pos[node]
+        a, b = int(self._off[p]), int(self._off[p + 1])
+        if a == b:
+            return [], [], [], []
+        return (self._h_nbr[a:b].tolist(), self._h_edge[a:b].tolist(),
+                self._h_typ[a:b].tolist(), self._h_out[a:b].tolist())
+
+    def neighbours(self, node: str, types: frozenset[str] = NETWORK) -> list[Neighbour]:
+        """Neighbours over `types` in either direction, sorted by (neighbour ID, edge ID)."""
+        nbrs, edges, typs, _ = self._half(node)
+        ids, eids = self.ids, self.edge_ids
+        return [(ids[n], eids[e], TYPES[t]) for n, e, t in zip(nbrs, edges, typs, strict=True)
+                if TYPES[t] in types]
+
+    def _directed(self, node: str, rel_type: str, out: int
+                  ) -> list[tuple[str, str, float | None]]:
+        nbrs, edges, typs, outs = self._half(node)
+        code = _TYPE_CODE[rel_type]
+        found = []
+        for n, e, t, o in zip(nbrs, edges, typs, outs, strict=True):
+            if t == code and o == out:
+                pct = float(self._share[e])
+                found.append((self.ids[n], self.edge_ids[e], None if math.isnan(pct) else pct))
+        found.sort()
+        return found
+
+    def out_edges(self, node: str, rel_type: str) -> list[tuple[str, str, float | None]]:
+        """(dst, edge ID, share_pct) of outgoing `rel_type` edges, sorted."""
+        return self._directed(node, rel_type, 1)
+
+    def in_edges(self, node: str, rel_type: str) -> list[tuple[str, str, float | None]]:
+        """(src, edge ID, share_pct) of incoming `rel_type` edges, sorted."""
+        return self._directed(node, rel_type, 0)
+
+    def edges_from(self, node: str) -> list[tuple[str, str, str, float | None]]:
+        """(dst, edge ID, type, share_pct) of every outgoing edge."""
+        nbrs, edges, typs, outs = self._half(node)
+        found = []
+        for n, e, t, o in zip(nbrs, edges, typs, outs, strict=True):
+            if o:
+                pct = float(self._share[e])
+                found.append((self.ids[n], self.edge_ids[e], TYPES[t],
+                              None if math.isnan(pct) else pct))
+        return found
+
+    def edges_of_type(self, rel_type: str) -> Iterator[tuple[str, str, str, float | None]]:
+        """(src, dst, edge ID, share_pct) of every `rel_type` edge, by edge ID."""
+        for e in np.flatnonzero(self._typ == _TYPE_CODE[rel_type]).tolist():
+            pct = float(self._share[e])
+            yield (self.ids[self._src[e]], self.ids[self._dst[e]], self.edge_ids[e],
+                   None if math.isnan(pct) else pct)

@@ -12,7 +12,7 @@ from datetime import date
 
 import networkx as nx
 
-from graph.index import NETWORK, NODE_LABEL, GraphIndex
+from graph.index import NETWORK, GraphIndex
 from graph.models import (
     BeneficialOwner,
     BeneficialOwnership,
@@ -52,7 +52,7 @@ def _bounded(value: int, low: int, high: int, name: str) -> int:
 
 
 def _path(ix: GraphIndex, nodes: list[str], edges: list[str]) -> Path:
-    types = [ix.edge_types[e] for e in edges]
+    types = [ix.edge_type(e) for e in edges]
     return Path(nodes=nodes, edges=edges, types=types)
 
 
@@ -68,7 +68,7 @@ def neighbourhood(
     _bounded(depth, 1, MAX_NEIGHBOURHOOD_DEPTH, "depth")
     _bounded(node_cap, 1, 10_000, "node_cap")
     types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
-    if entity_id not in ix.g:
+    if entity_id not in ix:
         return Subgraph()
     kept = [entity_id]
     seen = {entity_id}
@@ -92,13 +92,13 @@ def neighbourhood(
             break
     kept_set = set(kept)
     edges = {
-        key: GraphEdge(id=key, type=a["type"], source=s, target=d, share_pct=a.get("share_pct"))
-        for s in kept for d, es in ix.g.succ[s].items() if d in kept_set
-        for key, a in es.items() if a["type"] in types
+        key: GraphEdge(id=key, type=rtype, source=s, target=d, share_pct=pct)
+        for s in kept for d, key, rtype, pct in ix.edges_from(s)
+        if d in kept_set and rtype in types
     }
     nodes = [
-        GraphNode(id=n, kind=ix.g.nodes[n][NODE_LABEL], label=ix.display(n),
-                  risk_level=ix.risk.get(n, (None, None))[1])  # type: ignore[arg-type]
+        GraphNode(id=n, kind=ix.label(n), label=ix.display(n),  # type: ignore[arg-type]
+                  risk_level=ix.risk_of(n)[1])  # type: ignore[arg-type]
         for n in sorted(kept)
     ]
     return Subgraph(nodes=nodes, edges=[edges[k] for k in sorted(edges)], truncated=truncated)
@@ -176,7 +176,7 @@ def exposure(
     ix: GraphIndex, entity_id: str, max_hops: int = 2, limit: int = 50
 ) -> list[ExposureHit]:
     _bounded(max_hops, 1, MAX_EXPOSURE_HOPS, "max_hops")
-    if entity_id not in ix.g:
+    if entity_id not in ix:
         return []
     dist, parent = shortest_tree(ix, entity_id, max_hops)
     hits = sorted((d, n) for n, d in dist.items() if d > 0 and n in ix.violating)
@@ -198,7 +198,7 @@ def _deregistered(status: object) -> bool:
 def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
     found: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
     for pred in sorted(ix.violating):
-        if ix.label(pred) != "Enterprise" or not _deregistered(ix.g.nodes[pred].get("status")):
+        if ix.label(pred) != "Enterprise" or not _deregistered(ix.attr(pred, "status")):
             continue
         dates = [e.date for e in ix.events[pred] if e.type in PENALISING and e.date is not None]
         if not dates:
@@ -214,7 +214,7 @@ def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
         for tag, via, succ in ties:
             if succ == pred or ix.label(succ) != "Enterprise":
                 continue
-            est = ix.g.nodes[succ].get("established")
+            est = ix.attr(succ, "established")
             if not isinstance(est, date) or min(dates) > est:
                 continue
             tags, vias = found.setdefault((pred, succ), (set(), set()))
@@ -223,7 +223,7 @@ def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
     order = ("legal_rep", "shareholder", "address")
     pairs = []
     for (pred, succ), (tags, vias) in found.items():
-        est = ix.g.nodes[succ]["established"]
+        est = ix.attr(succ, "established")
         penalty = max(e.date for e in ix.events[pred]
                       if e.type in PENALISING and e.date is not None and e.date <= est)
         pairs.append(PhoenixPair(
@@ -262,10 +262,10 @@ def ownership_cycles(ix: GraphIndex, max_length: int = 4, limit: int = 50) -> li
     _bounded(max_length, 1, MAX_CYCLE_LENGTH, "max_length")
     owns = nx.DiGraph()
     edge: dict[tuple[str, str], tuple[str, float | None]] = {}
-    for s, d, key, a in ix.g.edges(keys=True, data=True):
-        if a["type"] == "SHAREHOLDER_OF" and ix.label(s) == "Enterprise":
+    for s, d, key, pct in ix.edges_of_type("SHAREHOLDER_OF"):
+        if ix.label(s) == "Enterprise":
             if (s, d) not in edge or key < edge[(s, d)][0]:
-                edge[(s, d)] = (key, a.get("share_pct"))
+                edge[(s, d)] = (key, pct)
             owns.add_edge(s, d)
     cycles = []
     for cyc in nx.simple_cycles(owns, length_bound=max_length):
@@ -281,7 +281,7 @@ def ownership_cycles(ix: GraphIndex, max_length: int = 4, limit: int = 50) -> li
 # --- 6. beneficial owners -------------------------------------------------------------------
 def beneficial_owners(ix: GraphIndex, entity_id: str,
                       threshold_pct: float = 25.0) -> BeneficialOwnership | None:
-    if entity_id not in ix.g or not ix.is_entity(entity_id):
+    if entity_id not in ix or not ix.is_entity(entity_id):
         return None
     if not 0 <= threshold_pct <= 100:
         raise ValueError(f"threshold_pct must be between 0 and 100, got {threshold_pct}")
@@ -328,7 +328,7 @@ def paths(ix: GraphIndex, source_id: str, target_id: str, max_hops: int = 4,
     _bounded(max_hops, 1, MAX_PATH_HOPS, "max_hops")
     _bounded(limit, 1, 1000, "limit")
     types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
-    if source_id not in ix.g or target_id not in ix.g:
+    if source_id not in ix or target_id not in ix:
         return []
     if source_id == target_id:
         return [Path(nodes=[source_id], edges=[], types=[])]
@@ -368,10 +368,11 @@ def rings(ix: GraphIndex, min_size: int = 3, limit: int = 50) -> list[Ring]:
         return x
 
     connectors: dict[str, list[str]] = {}
-    for node, attrs in ix.g.nodes(data=True):
-        if attrs[NODE_LABEL] not in ("Person", "Address", "Phone") or ix.blocked(node):
+    for node, label in ((n, lb) for lb in ("Person", "Address", "Phone")
+                        for n in ix.nodes_with_label(lb)):
+        if ix.blocked(node):
             continue
-        types = RING_PERSON_TYPES if attrs[NODE_LABEL] == "Person" else NETWORK
+        types = RING_PERSON_TYPES if label == "Person" else NETWORK
         firms = sorted({n for n, _, _ in ix.neighbours(node, types)
                         if ix.label(n) == "Enterprise"})
         if not 2 <= len(firms) <= RING_CONNECTOR_CAP:

@@ -150,6 +150,18 @@ def read_table(
     """Read one run table, adding missing contract columns as nulls (column order = contract).
 
     `columns` limits the read to those contract columns (faster for wide tables)."""
+    schema = SCHEMAS[name]
+    if columns is not None:
+        schema = pa.schema([f for f in schema if f.name in columns])
+    df = read_table_arrow(run_dir, name, columns).to_pandas()
+    return df[[*schema.names, *[c for c in df.columns if c not in schema.names]]]
+
+
+def read_table_arrow(
+    run_dir: Path, name: str, columns: tuple[str, ...] | None = None
+) -> pa.Table:
+    """`read_table` as an Arrow table (no pandas objects): missing contract columns are
+    added as nulls; `columns` limits the read to those contract columns."""
     import pyarrow.parquet as pq
 
     path = Path(run_dir) / f"{name}.parquet"
@@ -163,8 +175,7 @@ def read_table(
     for fld in schema:
         if fld.name not in table.column_names:
             table = table.append_column(fld.name, pa.nulls(table.num_rows, type=fld.type))
-    df = table.to_pandas()
-    return df[[*schema.names, *[c for c in df.columns if c not in schema.names]]]
+    return table
 
 
 class RelGroup(NamedTuple):
@@ -216,6 +227,7 @@ class RunTables:
     events: pd.DataFrame
     evidence: pd.DataFrame
     risk: pd.DataFrame | None = None
+    lean: bool = False  # read by load_run(lean=True): evidence, reasons, provenance are null
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -404,13 +416,49 @@ GRAPH_MENTION_COLUMNS = (
 )
 
 
-def load_run(run_dir: Path | str, mention_columns: tuple[str, ...] | None = None) -> RunTables:
+# what the embedded graph needs of each table (`load_run(..., lean=True)`): no provenance
+# lists, no evidence or risk reasons (the embedded store packs those itself, from Arrow)
+LEAN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mentions": ("mention_id", "entity_id", "phone", "address_std", "district"),
+    "entities": tuple(c for c in ENTITIES_SCHEMA.names if c not in ("mention_ids", "run_id")),
+    "relations": ("relation_id", "type", "src", "dst", "share_pct"),
+    "evidence": ("entity_id",),
+    "risk": ("entity_id", "score", "level"),
+}
+
+
+def _lean_table(run_dir: Path, name: str) -> pd.DataFrame:
+    """A run table with only its LEAN_COLUMNS read; the other contract columns are null."""
+    df = read_table(run_dir, name, LEAN_COLUMNS[name])
+    for column in SCHEMAS[name].names:
+        if column not in df.columns:
+            df[column] = None
+    return df
+
+
+def load_run(run_dir: Path | str, mention_columns: tuple[str, ...] | None = None,
+             *, lean: bool = False) -> RunTables:
     """Check and read a run folder; raises RunFolderError with a one-line fix on problems.
 
-    `mention_columns` (e.g. `GRAPH_MENTION_COLUMNS`) reads only those mention columns."""
+    `mention_columns` (e.g. `GRAPH_MENTION_COLUMNS`) reads only those mention columns.
+    `lean` reads only what the embedded graph is built from (`LEAN_COLUMNS`): provenance
+    lists, evidence and risk reasons are null; the node and relationship IDs, properties and
+    derived rows are the same."""
     run_dir = Path(run_dir)
     report = check_run(run_dir)
-    risk = read_table(run_dir, "risk") if (run_dir / "risk.parquet").is_file() else None
+    has_risk = (run_dir / "risk.parquet").is_file()
+    if lean:
+        return RunTables(
+            run_dir=run_dir, report=report,
+            mentions=_lean_table(run_dir, "mentions"),
+            entities=_lean_table(run_dir, "entities"),
+            relations=_lean_table(run_dir, "relations"),
+            events=read_table(run_dir, "events"),
+            evidence=_lean_table(run_dir, "evidence"),
+            risk=_lean_table(run_dir, "risk") if has_risk else None,
+            lean=True,
+        )
+    risk = read_table(run_dir, "risk") if has_risk else None
     return RunTables(
         run_dir=run_dir,
         report=report,

@@ -196,3 +196,127 @@ def test_degree_cap_blocks_super_nodes(run_dir: Path) -> None:
     # CTRL has 5 network relationships: reachable, but not walked through any more
     assert capped.exposure(F.A4, max_hops=2) == []
     assert [h.target.entity_id for h in capped.exposure(F.CTRL, 1)] == [F.A1, F.A2, F.A3]
+
+
+# --- compact layout (issue #6): same answers from a lean load, exact packed storage ------------
+def _answers(store: EmbeddedStore) -> list[object]:
+    ids = [n for n in store.ix.ids if store.ix.is_entity(n)]
+    out: list[object] = [store.run_info().model_dump(exclude={"loaded_at"})]
+    for entity_id in ids:
+        out.append(store.get_entity(entity_id))
+        out.append(store.neighbourhood(entity_id, 2, rel_types=None, node_cap=50))
+        out.append(store.exposure(entity_id, 3))
+    out.append(store.get_briefs(ids))
+    for text in ("华信", "王芳", "shanghai", "进出口贸易"):
+        out.append(store.search(text, limit=50))
+        out.append(store.search(text, kinds=("Enterprise",), limit=5, pool=3))
+    out.extend([store.shared_controllers(), store.phoenix_firms(), store.hubs(2),
+                store.ownership_cycles(6), store.rings(2)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def risk_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run with stored risk: long reasons, an empty list, entities without a score."""
+    from graph.tables import write_table
+
+    run = F.build_tiny_run(tmp_path_factory.mktemp("risk"))
+    rows = []
+    for i, (entity_id, n_reasons) in enumerate([(F.A1, 3), (F.A2, 1), (F.CTRL, 0), (F.H3, 2)]):
+        reasons = [{"rule": "direct_events", "contribution": 10.0 + j, "summary": "自身事件 " * 5,
+                    "path_nodes": [entity_id], "path_edges": [], "event_ids": []}
+                   for j in range(n_reasons)]
+        rows.append({"entity_id": entity_id, "score": 80.0 - 10 * i,
+                     "level": ("high", "medium", "low", "low")[i],
+                     "reasons": json.dumps(reasons, ensure_ascii=False), "run_id": F.RUN_ID})
+    write_table(run, "risk", rows)
+    return run
+
+
+def test_lean_load_answers_like_the_full_tables(risk_run: Path) -> None:
+    """`from_run` reads only what the graph needs and packs blobs straight from Parquet; the
+    store built from fully read tables (pandas frames) must answer every read the same."""
+    config = RiskConfig(hubs_whitelist=F.tiny_whitelist())
+    lean = EmbeddedStore.from_run(risk_run, config)
+    full = EmbeddedStore(load_run(risk_run), config)
+    assert _answers(lean) == _answers(full)
+
+
+def test_profiles_keep_every_source_evidence_row_and_reason(risk_run: Path) -> None:
+    import pandas as pd
+
+    store = EmbeddedStore.from_run(risk_run)
+    mentions = pd.read_parquet(risk_run / "mentions.parquet")
+    evidence = pd.read_parquet(risk_run / "evidence.parquet")
+    risk = pd.read_parquet(risk_run / "risk.parquet").set_index("entity_id")
+    for entity_id in [n for n in store.ix.ids if store.ix.is_entity(n)]:
+        profile = store.get_entity(entity_id)
+        assert profile is not None
+        want = sorted(mentions.loc[mentions["entity_id"] == entity_id, "mention_id"])
+        assert [s.mention_id for s in profile.sources] == want
+        pairs = evidence.loc[evidence["entity_id"] == entity_id, ["mention_id_l", "mention_id_r"]]
+        assert [(e.mention_id_l, e.mention_id_r) for e in profile.evidence] == sorted(
+            map(tuple, pairs.to_numpy().tolist()))
+        if entity_id in risk.index:
+            assert profile.risk is not None and profile.risk.score == risk.at[entity_id, "score"]
+            want_reasons = json.loads(str(risk.at[entity_id, "reasons"]))
+            got = [r.model_dump(mode="json") for r in profile.risk.reasons]
+            assert [{k: g[k] for k in w} for g, w in zip(got, want_reasons, strict=True)
+                    ] == want_reasons
+        else:
+            assert profile.risk is None and store.get_risk(entity_id) is None
+
+
+def test_packed_rows_span_blocks_in_key_order() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from graph.embedded import _PackedRows
+
+    rows = [(f"m{i:02d}", i * 1.5 if i % 3 else None) for i in range(23)]
+    owner = np.array([i % 4 if i % 5 else -1 for i in range(23)])
+    table = pa.table({"mention_id": [r[0] for r in rows][::-1],
+                      "weight": [r[1] for r in rows][::-1]})
+    owner = owner[::-1].copy()
+    packed = _PackedRows(table, owner, 5, ("mention_id",), block=2)
+    for p in range(5):
+        want = sorted((r for r, o in zip(rows, owner[::-1], strict=True) if o == p))
+        assert [(r["mention_id"], r["weight"]) for r in packed.rows(p)] == want
+    assert packed.rows(4) == []
+
+
+def test_packed_text_round_trips_short_long_and_missing() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from graph.embedded import _PackedText
+
+    texts = ["[]", json.dumps([{"rule": "违规", "path": ["E1"] * 200}], ensure_ascii=False),
+             None, ""]
+    packed = _PackedText(6)
+    packed.add(np.array([0, 3, 5, -1]), pa.array(texts[:3] + ["x"]))
+    packed.add(np.array([4]), pa.array([texts[3]]))
+    packed.finish()
+    assert [packed.text(p) for p in range(6)] == ["[]", None, None, texts[1], "", None]
+    assert packed.nbytes < len(texts[1])  # the long text is kept compressed
+
+
+def test_bigram_pool_is_the_best_by_dice_then_position() -> None:
+    import random
+
+    from graph.embedded import _BigramIndex, _bigrams
+
+    rnd = random.Random(11)
+    alphabet = "华信进出口贸易有限公司上海北京科技"
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 9))) for _ in range(400)]
+    index = _BigramIndex(texts)
+    for _ in range(50):
+        needle = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 6)))
+        grams = _bigrams(needle)
+        scored = []
+        for i, text in enumerate(texts):
+            shared = len(grams & _bigrams(text))
+            if shared:
+                scored.append((-2.0 * shared / (len(_bigrams(text)) + len(grams)), i))
+        for pool in (1, 7, 50, 1000):
+            assert index.best(needle, pool) == sorted(i for _, i in sorted(scored)[:pool])
