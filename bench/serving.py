@@ -136,6 +136,47 @@ def neo4j_load_fault(run_dir: Path, seed: int, full_s: float) -> dict[str, Any]:
             and after == clean}
 
 
+def query_sample(run_dir: Path, seed: int, n: int = 200, cap: int = 200
+                  ) -> tuple[list[str], list[tuple[str, str]]]:
+    """Entities and entity pairs for the walk queries. Entities: 3/4 uniform, 1/4 from the
+    best-connected 1 % (relations plus shared address / phone). Pairs: half uniform (almost
+    never connected: the search explores both whole balls), half connected by a random walk
+    of 2..4 steps through nodes of degree <= `cap` (the paths exist and are enumerated)."""
+    rng = random.Random(seed)
+    ent = pd.read_parquet(run_dir / "entities.parquet", columns=["entity_id", "address_std",
+                                                                 "phone"])
+    rel = pd.read_parquet(run_dir / "relations.parquet", columns=["type", "src", "dst"])
+    rel = rel[rel["type"] != "SUBJECT_OF"]
+    src = [*rel["src"], *ent["entity_id"], *ent["entity_id"]]
+    dst = [*rel["dst"], *("addr:" + ent["address_std"].astype(str)),
+           *("tel:" + ent["phone"].astype(str))]
+    adj: dict[str, list[str]] = {}
+    for a, b in zip(src, dst, strict=True):
+        if not isinstance(a, str) or not isinstance(b, str) or b.endswith((":None", ":nan")):
+            continue
+        adj.setdefault(a, []).append(b)
+        adj.setdefault(b, []).append(a)
+    ids = sorted(ent["entity_id"])
+    by_degree = sorted(ids, key=lambda i: (-len(adj.get(i, ())), i))
+    top = by_degree[: max(n // 4, len(ids) // 100)]
+    chosen = rng.sample(ids, min(len(ids), n - n // 4)) + rng.sample(top, min(len(top), n // 4))
+    entities = list(dict.fromkeys(chosen))
+    pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(n // 2)]
+    is_entity = set(ids)
+    while len(pairs) < n:
+        start = rng.choice(entities)
+        node, steps = start, rng.randint(2, 4)
+        for step in range(8):
+            options = [x for x in adj.get(node, ()) if len(adj.get(x, ())) <= cap]
+            if not options:
+                break
+            node = rng.choice(options)
+            if step + 1 >= steps and node in is_entity and node != start:
+                pairs.append((start, node))
+                break
+    return entities, pairs
+
+
 def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
     """Walk queries against the loaded graph: exposure (2 hops) per sampled entity and
     shortest paths (<= 4 hops) per sampled pair. A first pass over the sample is timed as
@@ -143,47 +184,7 @@ def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
     from graph.neo4j_conn import open_driver
     from graph.neo4j_store import Neo4jStore
 
-    def _query_sample(run_dir: Path, seed: int, n: int = 200, cap: int = 200
-                      ) -> tuple[list[str], list[tuple[str, str]]]:
-        """Entities and entity pairs for the walk queries. Entities: 3/4 uniform, 1/4 from the
-        best-connected 1 % (relations plus shared address / phone). Pairs: half uniform (almost
-        never connected: the search explores both whole balls), half connected by a random walk
-        of 2..4 steps through nodes of degree <= `cap` (the paths exist and are enumerated)."""
-        rng = random.Random(seed)
-        ent = pd.read_parquet(run_dir / "entities.parquet", columns=["entity_id", "address_std",
-                                                                     "phone"])
-        rel = pd.read_parquet(run_dir / "relations.parquet", columns=["type", "src", "dst"])
-        rel = rel[rel["type"] != "SUBJECT_OF"]
-        src = [*rel["src"], *ent["entity_id"], *ent["entity_id"]]
-        dst = [*rel["dst"], *("addr:" + ent["address_std"].astype(str)),
-               *("tel:" + ent["phone"].astype(str))]
-        adj: dict[str, list[str]] = {}
-        for a, b in zip(src, dst, strict=True):
-            if not isinstance(a, str) or not isinstance(b, str) or b.endswith((":None", ":nan")):
-                continue
-            adj.setdefault(a, []).append(b)
-            adj.setdefault(b, []).append(a)
-        ids = sorted(ent["entity_id"])
-        by_degree = sorted(ids, key=lambda i: (-len(adj.get(i, ())), i))
-        top = by_degree[: max(n // 4, len(ids) // 100)]
-        chosen = rng.sample(ids, min(len(ids), n - n // 4)) + rng.sample(top, min(len(top), n // 4))
-        entities = list(dict.fromkeys(chosen))
-        pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(n // 2)]
-        is_entity = set(ids)
-        while len(pairs) < n:
-            start = rng.choice(entities)
-            node, steps = start, rng.randint(2, 4)
-            for step in range(8):
-                options = [x for x in adj.get(node, ()) if len(adj.get(x, ())) <= cap]
-                if not options:
-                    break
-                node = rng.choice(options)
-                if step + 1 >= steps and node in is_entity and node != start:
-                    pairs.append((start, node))
-                    break
-        return entities, pairs
-
-    ids, pairs = _query_sample(run_dir, seed)
+    ids, pairs = query_sample(run_dir, seed)
     store = Neo4jStore(open_driver())
     try:
         def passes() -> tuple[list[float], list[float]]:
@@ -328,13 +329,38 @@ def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], dura
 
 
 def soak(url: str, key: str, pid: int, subjects: dict[str, list[dict[str, Any]]],
-         duration_s: float) -> dict[str, Any]:
+         duration_s: float, warmup_s: float = 30.0, sample_every_s: float = 15.0) -> dict[str, Any]:
+    """Hold 50 req/s from 8 clients for `duration_s` after a warm-up, sampling the API
+    process's RSS; growth is end minus start (both after the warm-up)."""
+    import threading
+
+    headers = {"X-API-Key": key}
+    requests = lookup_requests(subjects["id"])
+    boot = rss_mb(pid)
+    run(LoadSpec(url, requests, rate=50, clients=8, duration_s=warmup_s, headers=headers))
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+    t0 = time.perf_counter()
+
+    def sample() -> None:
+        while not done.wait(sample_every_s):
+            samples.append((round(time.perf_counter() - t0, 1), rss_mb(pid)))
+
     start = rss_mb(pid)
-    res = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=50, clients=8,
-                       duration_s=duration_s, max_requests=int(duration_s * 60),
-                       headers={"X-API-Key": key}))
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        res = run(LoadSpec(url, requests, rate=50, clients=8, duration_s=duration_s,
+                           max_requests=int(duration_s * 60), headers=headers))
+    finally:
+        done.set()
+        sampler.join()
+    end = rss_mb(pid)
     return {"duration_s": duration_s, "requests": res.sent, "errors": res.errors,
-            "p99_ms": round(res.p99_ms, 2), "rss_start_mb": start, "rss_end_mb": rss_mb(pid)}
+            "achieved_rps": round(res.achieved_rps, 1),
+            "p50_ms": round(res.p50_ms, 2), "p99_ms": round(res.p99_ms, 2),
+            "rss_boot_mb": boot, "rss_start_mb": start, "rss_end_mb": end,
+            "rss_growth_mb": round(end - start, 1), "rss_samples": samples}
 
 
 def dump(path: Path, data: dict[str, Any]) -> None:
