@@ -15,8 +15,10 @@ How a load works (`load_run`):
    write batch at a time), removed ones are deleted. Merges and splits from
    `changelog.parquet` fall out of this (old IDs disappear, new IDs appear). When the meta
    node says a run was loaded completely (status 'ready') and that run's prepared rows are
-   still in its folder with the same fingerprint, the state is read from them (a second);
-   otherwise (after a killed load, or with `full_diff`) it is read back from the server.
+   still in its folder with the same fingerprint, the state is read from them (memory-mapped,
+   under a second) and the diff is vectorised (`graph.neo4j_diff.fast_diff`: only rows whose
+   hash the graph lacks are walked in Python); otherwise (after a killed load, or with
+   `full_diff`) the state is read back from the server and every row is walked.
 4. Writes are batched parameterised `UNWIND $rows` statements, deletions first, then nodes,
    then relationships; nodes are `MERGE`d on label + constrained `id` (`SET n = row` replaces
    all properties); relationships are created between endpoints matched by their
@@ -62,6 +64,7 @@ from neo4j import Driver, ManagedTransaction, Session
 from neo4j.exceptions import TransientError
 
 from graph import schema, tables
+from graph.neo4j_diff import fast_diff
 from graph.neo4j_hash import (
     HASH_PROP,
     GraphDigest,
@@ -76,8 +79,9 @@ from graph.neo4j_hash import (
 from graph.neo4j_rows import (
     LOADER_VERSION,
     GraphRows,
+    PreparedState,
     State,
-    prepared_hashes,
+    prepared_state,
     read_rows,
     rows_at,
     run_fingerprint,
@@ -223,12 +227,12 @@ def _existing_rels(driver: Driver, database: str | None, recompute: bool = False
     return out
 
 
-def _prepared_state(meta: MetaState) -> tuple[State, State] | None:
+def _prepared_state(meta: MetaState) -> PreparedState | None:
     """The graph's state from the prepared rows of the run it holds (`RUN/graph/`), when the
     meta node says that run was loaded completely; None means: read it from the server."""
     if meta.status != "ready" or not meta.run_dir or not meta.fingerprint:
         return None
-    return prepared_hashes(Path(meta.run_dir), meta.fingerprint)
+    return prepared_state(Path(meta.run_dir), meta.fingerprint)
 
 
 # --- diff -----------------------------------------------------------------------------
@@ -282,13 +286,15 @@ class PendingRows:
 @dataclass
 class Diff:
     node_deletes: dict[str, list[str]] = field(default_factory=dict)  # label -> ids
-    node_upserts: dict[str, PendingRows] = field(default_factory=dict)
+    node_upserts: dict[str, PendingRows] = field(default_factory=dict)  # changed nodes
+    node_creates: dict[str, PendingRows] = field(default_factory=dict)  # absent from the graph
     rel_deletes: dict[str, list[str]] = field(default_factory=dict)  # type -> ids
     # (type, src label, dst label) -> rows
     rel_creates: dict[tuple[str, str, str], PendingRows] = field(default_factory=dict)
 
     def payload_bytes(self) -> int:
-        pending = [*self.node_upserts.values(), *self.rel_creates.values()]
+        pending = [*self.node_upserts.values(), *self.node_creates.values(),
+                   *self.rel_creates.values()]
         deletes = [*self.node_deletes.values(), *self.rel_deletes.values()]
         return sum(p.payload_bytes() for p in pending) + 64 * sum(map(len, deletes))
 
@@ -296,6 +302,7 @@ class Diff:
         return (
             sum(map(len, self.node_deletes.values()))
             + sum(map(len, self.node_upserts.values()))
+            + sum(map(len, self.node_creates.values()))
             + sum(map(len, self.rel_deletes.values()))
             + sum(map(len, self.rel_creates.values()))
         )
@@ -320,19 +327,25 @@ def compute_diff(
             continue
         ids = table[schema.KEY].to_pylist()
         hashes = rows.node_hash_array(label).to_pylist()
-        pending = PendingRows(table, run_id, rel=False)
+        changed = PendingRows(table, run_id, rel=False)
+        absent = PendingRows(table, run_id, rel=False)
         for i, (node_id, h) in enumerate(zip(ids, hashes, strict=True)):
             if node_id in wanted_label:
                 continue  # a repeated node ID: the first row stands
             wanted_label[node_id] = label
             current = nodes_now.get(node_id)
-            if current is not None and current[0] != label:
+            if current is None:
+                absent.add(i, h)
+            elif current[0] != label:  # deleted first, then created with its new label
                 relabelled.add(node_id)
                 diff.node_deletes.setdefault(current[0], []).append(node_id)
-            if current is None or current[0] != label or current[1] != h:
-                pending.add(i, h)
-        if len(pending):
-            diff.node_upserts[label] = pending
+                absent.add(i, h)
+            elif current[1] != h:
+                changed.add(i, h)
+        if len(changed):
+            diff.node_upserts[label] = changed
+        if len(absent):
+            diff.node_creates[label] = absent
     for node_id, (label, _) in nodes_now.items():
         if node_id not in wanted_label:
             diff.node_deletes.setdefault(label, []).append(node_id)
@@ -401,6 +414,11 @@ def _statements(diff: Diff) -> Iterator[tuple[str, str, Sequence[Any] | PendingR
             f"UNWIND $rows AS row MERGE (n:{lab} {{id: row.id}}) SET n = row",
             node_rows,
         )
+    for label, node_rows in sorted(diff.node_creates.items()):
+        # absent from the graph's state: CREATE (no lookup); the uniqueness constraint on
+        # `id` still refuses a duplicate
+        lab = schema.check_label(label)
+        yield (f"new nodes {lab}", f"UNWIND $rows AS row CREATE (n:{lab}) SET n = row", node_rows)
     for (rel_type, src_label, dst_label), rel_rows in sorted(diff.rel_creates.items()):
         t = schema.check_rel_type(rel_type)
         a, b = schema.check_label(src_label), schema.check_label(dst_label)
@@ -560,22 +578,27 @@ def load_rows(driver: Driver, rows: GraphRows, opts: LoadOptions | None = None) 
     timings["schema"] = time.perf_counter() - started
     meta = read_meta(driver, opts.database)
     t = time.perf_counter()
-    state = None if opts.full_diff else _prepared_state(meta)
-    if state is not None:
-        nodes_now, rels_now = state
+    prepared = None if opts.full_diff else _prepared_state(meta)
+    diff: Diff | None = None
+    if prepared is not None:
         timings["read_state_prepared"] = time.perf_counter() - t
+        t = time.perf_counter()
+        diff = fast_diff(rows, prepared, rows.run_id)
+        if diff is None:  # repeated IDs: the row-by-row diff
+            diff = compute_diff(rows, *prepared.as_dicts(), rows.run_id)
     else:
         nodes_now = _existing_nodes(driver, opts.database, opts.full_diff)
         rels_now = _existing_rels(driver, opts.database, opts.full_diff)
         timings["read_state"] = time.perf_counter() - t
-    t = time.perf_counter()
-    diff = compute_diff(rows, nodes_now, rels_now, rows.run_id)
+        t = time.perf_counter()
+        diff = compute_diff(rows, nodes_now, rels_now, rows.run_id)
     timings["diff"] = time.perf_counter() - t
     report = LoadReport(
         run_id=rows.run_id,
         previous_run_id=meta.run_id,
         mode="noop",
-        nodes_written=sum(map(len, diff.node_upserts.values())),
+        nodes_written=sum(map(len, diff.node_upserts.values()))
+        + sum(map(len, diff.node_creates.values())),
         nodes_deleted=sum(map(len, diff.node_deletes.values())),
         rels_written=sum(map(len, diff.rel_creates.values())),
         rels_deleted=sum(map(len, diff.rel_deletes.values())),

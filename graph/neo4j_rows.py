@@ -11,12 +11,12 @@ on `(id, hash)` and turns only changed rows into dicts (`rows_at`). `GraphRows` 
 given plain dict rows (`nodes` / `rels`).
 
 Preparing the tables of a large run takes a minute, so they are kept with their hashes in the
-run folder, `RUN/graph/` (one Parquet file per label / type with a `_hash` column and a
-`manifest.json` naming the run's fingerprint, see `run_fingerprint`). `prepare_rows` writes
-them (`guanlian score` does, right after the risk scores, so the load window only reads);
-`read_rows` uses them when their fingerprint is the run's, and otherwise builds and keeps
-them. A sync reads the hashes of the run the graph holds from that run's `graph/` folder
-instead of from the server (`prepared_hashes`).
+run folder, `RUN/graph/` (one Arrow IPC file per label / type with a `_hash` column, read
+memory-mapped, and a `manifest.json` naming the run's fingerprint, see `run_fingerprint`).
+`prepare_rows` writes them (`guanlian score` does, right after the risk scores, so the load
+window only reads); `read_rows` uses them when their fingerprint is the run's, and otherwise
+builds and keeps them. A sync takes the state of the graph from the prepared rows of the run
+the graph holds instead of reading it from the server (`prepared_state`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from graph import schema, tables
 from graph.neo4j_hash import (
@@ -227,7 +226,20 @@ def _manifest(run_dir: Path) -> dict[str, Any] | None:
 
 
 def _prepared_file(kind: str, name: str) -> str:
-    return f"{kind}-{name}.parquet"
+    return f"{kind}-{name}.arrow"
+
+
+def _read_arrow(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A prepared table, memory-mapped (no copy: a sync touches only the rows it writes)."""
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    return table.select(columns) if columns else table
+
+
+def _write_arrow(table: pa.Table, path: Path) -> None:
+    table = table.combine_chunks()
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 def read_rows(run_dir: Path, fingerprint: str | None = None, *, keep: bool = True) -> GraphRows:
@@ -238,9 +250,13 @@ def read_rows(run_dir: Path, fingerprint: str | None = None, *, keep: bool = Tru
     fingerprint = fingerprint or run_fingerprint(run_dir)
     manifest = _manifest(run_dir)
     if manifest is not None and manifest.get("fingerprint") == fingerprint:
-        rows = _read_prepared(run_dir, manifest)
-        rows.fingerprint, rows.run_dir = fingerprint, str(run_dir.resolve())
-        return rows
+        try:
+            rows = _read_prepared(run_dir, manifest)
+        except (OSError, KeyError, ValueError, pa.ArrowInvalid) as exc:
+            log.warning("prepared graph rows of %s unreadable (%s): rebuilding", run_dir, exc)
+        else:
+            rows.fingerprint, rows.run_dir = fingerprint, str(run_dir.resolve())
+            return rows
     started = time.perf_counter()
     rows = build_rows(run_dir)
     rows.fingerprint, rows.run_dir = fingerprint, str(run_dir.resolve())
@@ -260,33 +276,66 @@ def prepare_rows(run_dir: Path) -> GraphRows:
 State = dict[str, tuple[str, str | None]]  # element ID -> (label or type, content hash)
 
 
-def prepared_hashes(run_dir: Path, fingerprint: str) -> tuple[State, State] | None:
-    """The node and relationship states (`{id: (label or type, hash)}`) that loading the run
-    with `fingerprint` leaves in the graph, read from its `RUN/graph/` folder (None when that
-    folder is missing or was prepared from other files)."""
+@dataclass
+class PreparedState:
+    """What loading a prepared run leaves in the graph, as arrays per label / type: element
+    IDs and content hashes (dangling relationships, never loaded, are left out)."""
+
+    node_ids: dict[str, pa.Array] = field(default_factory=dict)
+    node_hashes: dict[str, pa.Array] = field(default_factory=dict)
+    rel_ids: dict[str, pa.Array] = field(default_factory=dict)
+    rel_hashes: dict[str, pa.Array] = field(default_factory=dict)
+
+    def as_dicts(self) -> tuple[State, State]:
+        """`{id: (label or type, hash)}` for nodes and relationships; the first row of a
+        repeated ID stands (as in the loader's diff)."""
+        nodes: State = {}
+        rels: State = {}
+        for out, ids, hashes in ((nodes, self.node_ids, self.node_hashes),
+                                 (rels, self.rel_ids, self.rel_hashes)):
+            for name, col in ids.items():
+                for i, h in zip(col.to_pylist(), hashes[name].to_pylist(), strict=True):
+                    out.setdefault(i, (name, h))
+        return nodes, rels
+
+
+def prepared_state(run_dir: Path, fingerprint: str) -> PreparedState | None:
+    """The graph's state after loading the run with `fingerprint`, read from its prepared
+    `RUN/graph/` folder (None when that folder is missing or was prepared from other files)."""
     manifest = _manifest(Path(run_dir))
     if manifest is None or manifest.get("fingerprint") != fingerprint:
         return None
     folder = Path(run_dir) / PREPARED_DIR
-    nodes: State = {}
-    rels: State = {}
+    state = PreparedState()
     try:
         for label in manifest["nodes"]:
-            part = pq.read_table(folder / _prepared_file("nodes", label),
-                                 columns=[schema.KEY, HASH_PROP])
-            for i, h in zip(part[schema.KEY].to_pylist(), part[HASH_PROP].to_pylist(),
-                            strict=True):
-                nodes.setdefault(i, (label, h))  # the first row of a repeated ID stands
-        for rel_type in manifest["rels"]:
-            part = pq.read_table(folder / _prepared_file("rels", rel_type),
-                                 columns=[schema.KEY, "src", "dst", HASH_PROP])
-            for i, a, b, h in zip(*(part[c].to_pylist() for c in part.column_names),
-                                  strict=True):
-                if a in nodes and b in nodes:  # dangling relationships are never loaded
-                    rels.setdefault(i, (rel_type, h))
+            part = _read_arrow(folder / _prepared_file("nodes", label), [schema.KEY, HASH_PROP])
+            state.node_ids[label] = part[schema.KEY].combine_chunks()
+            state.node_hashes[label] = part[HASH_PROP].combine_chunks()
+        all_ids = pa.concat_arrays(list(state.node_ids.values())) if state.node_ids else None
+        parts = [(t, _read_arrow(folder / _prepared_file("rels", t),
+                                 [schema.KEY, "src", "dst", HASH_PROP]))
+                 for t in manifest["rels"]]
+        if all_ids is not None and parts:
+            ends = [pa.concat_arrays([p[col].combine_chunks() for _, p in parts])
+                    for col in ("src", "dst")]
+            loaded = pc.and_(pc.is_in(ends[0], value_set=all_ids),
+                             pc.is_in(ends[1], value_set=all_ids))
+            start = 0
+            for rel_type, part in parts:  # dangling relationships are never loaded
+                mask = loaded.slice(start, part.num_rows)
+                start += part.num_rows
+                state.rel_ids[rel_type] = pc.filter(part[schema.KEY], mask).combine_chunks()
+                state.rel_hashes[rel_type] = pc.filter(part[HASH_PROP], mask).combine_chunks()
     except (OSError, KeyError, pa.ArrowInvalid):
         return None
-    return nodes, rels
+    return state
+
+
+def prepared_hashes(run_dir: Path, fingerprint: str) -> tuple[State, State] | None:
+    """`prepared_state` as `{id: (label or type, hash)}` dicts for nodes and relationships."""
+    state = prepared_state(run_dir, fingerprint)
+    return None if state is None else state.as_dicts()
 
 
 def _read_prepared(run_dir: Path, manifest: dict[str, Any]) -> GraphRows:
@@ -294,7 +343,7 @@ def _read_prepared(run_dir: Path, manifest: dict[str, Any]) -> GraphRows:
     rows = GraphRows(run_id=str(manifest["run_id"]), dangling=int(manifest["dangling"]))
     for kind, names in (("nodes", manifest["nodes"]), ("rels", manifest["rels"])):
         for name in names:
-            table = pq.read_table(folder / _prepared_file(kind, name))
+            table = _read_arrow(folder / _prepared_file(kind, name))
             hashes = table[HASH_PROP].combine_chunks()
             table = table.drop_columns([HASH_PROP])
             if kind == "nodes":
@@ -312,11 +361,11 @@ def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> Non
     try:
         for label in rows.node_labels():
             table = rows.node_table(label).append_column(HASH_PROP, rows.node_hash_array(label))
-            pq.write_table(table, tmp / _prepared_file("nodes", label))
+            _write_arrow(table, tmp / _prepared_file("nodes", label))
         for rel_type in rows.rel_types():
             table = rows.rel_table(rel_type).append_column(
                 HASH_PROP, rows.rel_hash_array(rel_type))
-            pq.write_table(table, tmp / _prepared_file("rels", rel_type))
+            _write_arrow(table, tmp / _prepared_file("rels", rel_type))
         manifest = {"fingerprint": rows.fingerprint, "run_id": rows.run_id,
                     "loader_version": LOADER_VERSION, "dangling": rows.dangling,
                     "nodes": rows.node_labels(), "rels": rows.rel_types(),
