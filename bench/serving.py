@@ -96,7 +96,8 @@ def _prepare_seconds(run_dir: Path) -> float | None:
         manifest = json.loads((run_dir / "graph" / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest.get("build_seconds")
+    parts = [manifest.get("build_seconds"), manifest.get("write_seconds")]
+    return round(sum(float(x) for x in parts if x is not None), 2) if parts[0] is not None else None
 
 
 def neo4j_store_bytes() -> int | None:

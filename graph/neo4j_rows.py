@@ -355,6 +355,7 @@ def _read_prepared(run_dir: Path, manifest: dict[str, Any]) -> GraphRows:
 
 def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> None:
     """Write `RUN/graph/` next to itself and swap it in (a reader sees the old or the new)."""
+    started = time.perf_counter()
     tmp = run_dir / f"{PREPARED_DIR}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -369,7 +370,8 @@ def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> Non
         manifest = {"fingerprint": rows.fingerprint, "run_id": rows.run_id,
                     "loader_version": LOADER_VERSION, "dangling": rows.dangling,
                     "nodes": rows.node_labels(), "rels": rows.rel_types(),
-                    "build_seconds": round(build_seconds, 2)}
+                    "build_seconds": round(build_seconds, 2),
+                    "write_seconds": round(time.perf_counter() - started, 2)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         final = run_dir / PREPARED_DIR
         old = run_dir / f"{PREPARED_DIR}.old-{os.getpid()}"
