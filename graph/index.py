@@ -1,24 +1,31 @@
-"""The in-memory relationship graph of one run: compact arrays plus lookup indexes.
+"""The in-memory graph of one run: a NetworkX `MultiDiGraph` of its relationships, with the
+node and relationship properties in compact arrays beside it.
 
-Built once from `graph.tables.RunTables`; the embedded store's queries walk it. Memory is the
-point of the layout (a large run has ~560k nodes and ~800k relationships):
+Built once from `graph.tables.RunTables`; the embedded store's queries walk it. Memory shapes the
+layout (a large run has ~560k nodes and ~800k relationships):
 - nodes are numbered in ID order (`ids`, `pos`); each node's label is a small int and its
   properties live in one Arrow table per label (materialised per node on demand), with the
   display text kept as a Python list because every answer needs it;
-- relationships are numbered in ID order with int arrays for source, target and type and a
-  float array for share_pct; adjacency is CSR (per node: neighbour, relationship, direction),
-  sorted by (neighbour, relationship), i.e. by (neighbour ID, relationship ID).
+- relationships are numbered in ID order (`edge_ids`), with an int8 array of types and a
+  float array of share_pct indexed by that number;
+- `graph` holds the topology: a `networkx.MultiDiGraph` whose nodes are the node numbers and
+  whose edges run source -> target keyed by the relationship number, with no edge data (the
+  type and share_pct stay in the arrays). Edges are added in (source ID, target ID,
+  relationship ID) order, so every adjacency answer is in (neighbour ID, relationship ID)
+  order, as the store's orderings require.
 Provenance (`mention_ids`, `run_id`) is not kept: no read of the store answers with it.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -161,26 +168,35 @@ class GraphIndex:
         def ordered(parts: list[np.ndarray], dtype: type) -> np.ndarray:
             return np.concatenate(parts).astype(dtype)[order] if parts else np.zeros(0, dtype)
 
-        self._src = ordered(src, np.int32)
-        self._dst = ordered(dst, np.int32)
+        source = ordered(src, np.int64)
+        target = ordered(dst, np.int64)
         self._typ = ordered(typ, np.int8)
         self._share = ordered(share, np.float64)
+        self._type_code = self._typ.tobytes()  # the same codes, for fast per-edge lookups
         n, m = len(self.ids), len(self.edge_ids)
-        # half-edges: every edge once at its source (out) and once at its target (in)
-        owner = np.concatenate([self._src, self._dst])
-        nbr = np.concatenate([self._dst, self._src])
-        edge = np.concatenate([np.arange(m, dtype=np.int32)] * 2)
-        out = np.concatenate([np.ones(m, dtype=np.int8), np.zeros(m, dtype=np.int8)])
-        order2 = np.lexsort((edge, nbr, owner))
-        self._h_nbr = nbr[order2]
-        self._h_edge = edge[order2]
-        self._h_out = out[order2]
-        self._h_typ = self._typ[self._h_edge]
-        self._off = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(owner, minlength=n), out=self._off[1:])
+        # topology only: nodes are positions, edges are keyed by relationship position and
+        # carry no data; added in (source, target, relationship) order so each node's
+        # successor and predecessor dicts are already in (neighbour ID, relationship ID) order
+        graph = nx.MultiDiGraph()
+        nodes = list(range(n))  # one int object per node, shared by every adjacency dict
+        by_pair = np.lexsort((np.arange(m), target, source))
+        # millions of small dicts: without the cyclic collector re-scanning them as they grow
+        # (none of them can form a garbage cycle while being added)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            graph.add_nodes_from(nodes)
+            graph.add_edges_from(
+                (nodes[u], nodes[v], k) for u, v, k in zip(
+                    source[by_pair].tolist(), target[by_pair].tolist(), by_pair.tolist(),
+                    strict=True))
+        finally:
+            if collecting:
+                gc.enable()
+        self.graph: nx.MultiDiGraph = graph
         net = np.isin(self._typ, [_TYPE_CODE[t] for t in NETWORK])
-        self._degree = (np.bincount(self._src[net], minlength=n)
-                        + np.bincount(self._dst[net], minlength=n)).astype(np.int64)
+        self._degree = (np.bincount(source[net], minlength=n)
+                        + np.bincount(target[net], minlength=n)).astype(np.int64)
 
     def _events(self, events: pd.DataFrame) -> dict[str, list[Event]]:
         out: dict[str, list[Event]] = {}
@@ -297,55 +313,52 @@ class GraphIndex:
             raise KeyError(edge)
         return TYPES[self._typ[i]]
 
-    def _half(self, node: str) -> tuple[list[int], list[int], list[int], list[int]]:
-        p = self.pos[node]
-        a, b = int(self._off[p]), int(self._off[p + 1])
-        if a == b:
-            return [], [], [], []
-        return (self._h_nbr[a:b].tolist(), self._h_edge[a:b].tolist(),
-                self._h_typ[a:b].tolist(), self._h_out[a:b].tolist())
+    def _half(self, p: int) -> list[tuple[int, int, int]]:
+        """(neighbour, relationship, 0 outgoing / 1 incoming) of every relationship at node
+        position `p`, sorted by (neighbour ID, relationship ID); a self-loop appears twice."""
+        half = [(v, k, 0) for v, keys in self.graph.succ[p].items() for k in keys]
+        half.extend((u, k, 1) for u, keys in self.graph.pred[p].items() for k in keys)
+        half.sort()  # two presorted runs: a linear merge
+        return half
+
+    def _pct(self, e: int) -> float | None:
+        pct = float(self._share[e])
+        return None if math.isnan(pct) else pct
 
     def neighbours(self, node: str, types: frozenset[str] = NETWORK) -> list[Neighbour]:
         """Neighbours over `types` in either direction, sorted by (neighbour ID, edge ID)."""
-        nbrs, edges, typs, _ = self._half(node)
-        ids, eids = self.ids, self.edge_ids
-        return [(ids[n], eids[e], TYPES[t]) for n, e, t in zip(nbrs, edges, typs, strict=True)
-                if TYPES[t] in types]
+        ids, eids, code = self.ids, self.edge_ids, self._type_code
+        return [(ids[n], eids[e], TYPES[code[e]]) for n, e, _ in self._half(self.pos[node])
+                if TYPES[code[e]] in types]
 
-    def _directed(self, node: str, rel_type: str, out: int
+    def _directed(self, node: str, rel_type: str, out: bool
                   ) -> list[tuple[str, str, float | None]]:
-        nbrs, edges, typs, outs = self._half(node)
-        code = _TYPE_CODE[rel_type]
-        found = []
-        for n, e, t, o in zip(nbrs, edges, typs, outs, strict=True):
-            if t == code and o == out:
-                pct = float(self._share[e])
-                found.append((self.ids[n], self.edge_ids[e], None if math.isnan(pct) else pct))
+        p = self.pos[node]
+        adj = self.graph.succ[p] if out else self.graph.pred[p]
+        want, code = _TYPE_CODE[rel_type], self._type_code
+        found = [(self.ids[n], self.edge_ids[e], self._pct(e))
+                 for n, keys in adj.items() for e in keys if code[e] == want]
         found.sort()
         return found
 
     def out_edges(self, node: str, rel_type: str) -> list[tuple[str, str, float | None]]:
         """(dst, edge ID, share_pct) of outgoing `rel_type` edges, sorted."""
-        return self._directed(node, rel_type, 1)
+        return self._directed(node, rel_type, True)
 
     def in_edges(self, node: str, rel_type: str) -> list[tuple[str, str, float | None]]:
         """(src, edge ID, share_pct) of incoming `rel_type` edges, sorted."""
-        return self._directed(node, rel_type, 0)
+        return self._directed(node, rel_type, False)
 
     def edges_from(self, node: str) -> list[tuple[str, str, str, float | None]]:
-        """(dst, edge ID, type, share_pct) of every outgoing edge."""
-        nbrs, edges, typs, outs = self._half(node)
-        found = []
-        for n, e, t, o in zip(nbrs, edges, typs, outs, strict=True):
-            if o:
-                pct = float(self._share[e])
-                found.append((self.ids[n], self.edge_ids[e], TYPES[t],
-                              None if math.isnan(pct) else pct))
-        return found
+        """(dst, edge ID, type, share_pct) of every outgoing edge, by (dst ID, edge ID)."""
+        pairs = sorted((n, e) for n, keys in self.graph.succ[self.pos[node]].items()
+                       for e in keys)
+        code = self._type_code
+        return [(self.ids[n], self.edge_ids[e], TYPES[code[e]], self._pct(e)) for n, e in pairs]
 
     def edges_of_type(self, rel_type: str) -> Iterator[tuple[str, str, str, float | None]]:
         """(src, dst, edge ID, share_pct) of every `rel_type` edge, by edge ID."""
-        for e in np.flatnonzero(self._typ == _TYPE_CODE[rel_type]).tolist():
-            pct = float(self._share[e])
-            yield (self.ids[self._src[e]], self.ids[self._dst[e]], self.edge_ids[e],
-                   None if math.isnan(pct) else pct)
+        want, code = _TYPE_CODE[rel_type], self._type_code
+        found = sorted((e, u, v) for u, v, e in self.graph.edges(keys=True) if code[e] == want)
+        for e, u, v in found:
+            yield self.ids[u], self.ids[v], self.edge_ids[e], self._pct(e)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import networkx as nx
+from networkx.utils import UnionFind
 
 from graph.index import NETWORK, GraphIndex
 from graph.models import (
@@ -359,14 +360,7 @@ def paths(ix: GraphIndex, source_id: str, target_id: str, max_hops: int = 4,
 # --- 8. rings -------------------------------------------------------------------------------
 def rings(ix: GraphIndex, min_size: int = 3, limit: int = 50) -> list[Ring]:
     _bounded(min_size, 2, 1_000_000, "min_size")
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    ties = UnionFind()  # enterprises, joined by each connector tying them
     connectors: dict[str, list[str]] = {}
     for node, label in ((n, lb) for lb in ("Person", "Address", "Phone")
                         for n in ix.nodes_with_label(lb)):
@@ -378,26 +372,18 @@ def rings(ix: GraphIndex, min_size: int = 3, limit: int = 50) -> list[Ring]:
         if not 2 <= len(firms) <= RING_CONNECTOR_CAP:
             continue
         connectors[node] = firms
-        root = find(firms[0])
-        for f in firms[1:]:
-            other = find(f)
-            if other != root:
-                parent[max(root, other)] = min(root, other)
-                root = min(root, other)
-    groups: dict[str, list[str]] = {}
-    for firm in parent:
-        groups.setdefault(find(firm), []).append(firm)
+        ties.union(*firms)
     by_member: dict[str, list[str]] = {}
     for conn, firms in connectors.items():
-        by_member.setdefault(find(firms[0]), []).append(conn)
+        by_member.setdefault(ties[firms[0]], []).append(conn)
     out = []
-    for root, members in groups.items():
-        n_violating = sum(m in ix.violating for m in members)
-        if len(members) < min_size or n_violating < RING_MIN_VIOLATING:
+    for group in ties.to_sets():
+        n_violating = sum(m in ix.violating for m in group)
+        if len(group) < min_size or n_violating < RING_MIN_VIOLATING:
             continue
-        members.sort()
+        members = sorted(group)
         out.append(Ring(ring_id=ring_id(members[0]), enterprises=members,
-                        connectors=sorted(by_member.get(root, [])), n_violating=n_violating,
-                        size=len(members)))
+                        connectors=sorted(by_member.get(ties[members[0]], [])),
+                        n_violating=n_violating, size=len(members)))
     out.sort(key=lambda r: (-r.n_violating, -r.size, r.ring_id))
     return out[:limit]

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import graph_fixture as F
+import networkx as nx
 import pytest
 
 from graph.embedded import EmbeddedStore
+from graph.index import TYPES
 from graph.queries import ring_id
 from graph.risk_config import RiskConfig
 from graph.store import GraphReader
@@ -29,6 +31,24 @@ def test_is_a_graph_reader(store: EmbeddedStore) -> None:
     assert isinstance(store, GraphReader)
     info = store.run_info()
     assert info.run_id == F.RUN_ID and info.nodes > 0 and info.relationships > 0
+
+
+def test_topology_is_a_networkx_multidigraph(store: EmbeddedStore) -> None:
+    """Nodes are node positions, edges are keyed by relationship position and carry no data;
+    adjacency answers come in (neighbour ID, relationship ID) order."""
+    ix = store.ix
+    g = ix.graph
+    assert isinstance(g, nx.MultiDiGraph)
+    assert g.number_of_nodes() == ix.n_nodes and g.number_of_edges() == ix.n_edges
+    assert sorted(k for _, _, k in g.edges(keys=True)) == list(range(ix.n_edges))
+    assert all(not data for _, _, data in g.edges(data=True))
+    for u, v, k in g.edges(keys=True):
+        assert (ix.edge_ids[k], ix.ids[v]) in {(e, d) for d, e, _, _ in ix.edges_from(ix.ids[u])}
+    for node in ix.ids:
+        nbrs = ix.neighbours(node, frozenset(TYPES))
+        assert [(n, e) for n, e, _ in nbrs] == sorted((n, e) for n, e, _ in nbrs)
+        assert len(nbrs) == g.degree(ix.pos[node])
+        assert ix.degree(node) == len(ix.neighbours(node))
 
 
 def test_derived_nodes_carry_provenance(run_dir: Path) -> None:
