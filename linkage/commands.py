@@ -57,13 +57,16 @@ def link_command(
     judgements: Annotated[Path | None, typer.Option(
         help="human judgements (CSV/JSON: mention_id_l, mention_id_r, judgement, who, when)")
     ] = None,
+    retrain: Annotated[bool, typer.Option(
+        help="with --previous: train new models instead of reusing the previous run's")] = False,
 ) -> None:
     """Resolve enterprises and persons across the sources into a run folder."""
     import json
 
     from linkage.run import link
 
-    result = link(sources, out, previous=previous, engine=engine.value, judgements=judgements)
+    result = link(sources, out, previous=previous, engine=engine.value, judgements=judgements,
+                  retrain=retrain)
     typer.echo(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
                            "entities": result.entities,
                            "timings": result.report["timings"]}, ensure_ascii=False))

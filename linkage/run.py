@@ -1,13 +1,15 @@
 """`link()`: agency files -> a run folder (see docs/contracts.md, "Run folder").
 
 extract -> resolve (exact identifiers, Splink, context, judgements) -> stable IDs against
-`--previous` -> entity-level tables -> Parquet + JSON + HTML report. The folder is written
+`--previous` (whose saved models also score this run, unless `retrain`) -> entity-level
+tables -> Parquet + JSON + HTML report. The folder is written
 as `RUN.tmp-<pid>` and renamed into place at the end, so a failed or killed run leaves the
 previous contents of `RUN` intact.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -20,11 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from linkage.resolve.evidence import evidence_frame
 from linkage.resolve.ids import assign_ids
 from linkage.resolve.judgements import Judgement, latest, read_judgements
+from linkage.resolve.models import KINDS, Kind
 from linkage.resolve.outputs import (
     entities_table,
     events_table,
@@ -33,7 +39,7 @@ from linkage.resolve.outputs import (
 )
 from linkage.resolve.pipeline import Resolution, ResolveOptions, Scorer, resolve
 from linkage.resolve.report import model_summary, render_html, write_charts
-from linkage.resolve.scoring import Engine
+from linkage.resolve.scoring import Engine, Scored, model_compatible, score_with_model
 
 log = logging.getLogger(__name__)
 REPORT_VERSION = 1
@@ -108,17 +114,42 @@ def link(
     judgements: Path | str | None = None,
     *,
     quiet: bool = False,
+    retrain: bool = False,
 ) -> RunResult:
-    """Extract the sources of `sources_yaml` and write a run folder at `out_dir`."""
+    """Extract the sources of `sources_yaml` and write a run folder at `out_dir`.
+
+    With `previous`, the previous run's trained models score this run's pairs (no training),
+    unless `retrain` is set or the saved models no longer fit the code (then it trains)."""
     from linkage.extract import extract
 
     t0 = time.perf_counter()
     extraction = extract(Path(sources_yaml))
     t_extract = time.perf_counter() - t0
+    reuse = None if previous is None or retrain else previous_models(Path(previous), engine)
     return link_extraction(
         extraction, out_dir, previous=previous, engine=engine, judgements=judgements,
-        quiet=quiet, extra_timings={"extract": t_extract},
+        quiet=quiet, extra_timings={"extract": t_extract}, reuse=reuse,
     )
+
+
+def previous_models(previous: Path, engine: Engine) -> Reuse | None:
+    """A scorer that applies the previous run's saved models to every blocked pair, or None
+    when a model is missing or no longer fits the code (the run then trains afresh)."""
+    models = {}
+    for kind in KINDS:
+        path = previous / "models" / f"{kind}.json"
+        if not path.is_file():
+            return None
+        model = json.loads(path.read_text(encoding="utf-8"))
+        if not model_compatible(kind, model, engine):
+            log.info("previous %s model does not fit this code: retraining", kind)
+            return None
+        models[kind] = model
+
+    def scorer(kind: Kind, table: pd.DataFrame) -> Scored:
+        return score_with_model(kind, table, models[kind], engine=engine)
+
+    return Reuse(fixed=[], scorer=scorer)
 
 
 def link_extraction(
@@ -172,13 +203,36 @@ def link_extraction(
     return RunResult(out, run_id, report, dict(report["entities"]))
 
 
-def _with_run_id(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["run_id"] = run_id
-    return frame
+def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
+    """`table` with a constant `run_id` column (replacing any it had), without copying."""
+    column = pa.array([run_id], type=pa.large_string()).take(
+        pa.array(np.zeros(table.num_rows, dtype=np.int32)))
+    if "run_id" in table.column_names:
+        return table.set_column(table.column_names.index("run_id"), "run_id", column)
+    return table.append_column("run_id", column)
 
 
 def _write_run(
+    tmp: Path, run_id: str, extraction: ExtractionLike, mentions: pd.DataFrame,
+    resolution: Resolution, assignment: Any, judged: list[Judgement], opts: ResolveOptions,
+    timings: dict[str, float], t_write: float,
+) -> dict[str, Any]:
+    """Write the run folder's tables, models, charts and report into `tmp`.
+
+    The cyclic garbage collector is paused meanwhile: the tables are built from millions
+    of short-lived objects and nothing here makes reference cycles, while each full
+    collection would walk every live object of the run (links, predictions)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _write_tables(tmp, run_id, extraction, mentions, resolution, assignment,
+                             judged, opts, timings, t_write)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_tables(
     tmp: Path, run_id: str, extraction: ExtractionLike, mentions: pd.DataFrame,
     resolution: Resolution, assignment: Any, judged: list[Judgement], opts: ResolveOptions,
     timings: dict[str, float], t_write: float,
@@ -190,8 +244,8 @@ def _write_run(
     relations = relations_table(extraction.relations, entity_by_mention)
     events = events_table(extraction.events, entity_by_mention)
     predictions = {k: s.predictions for k, s in resolution.scored.items()}
-    evidence = evidence_frame(resolution.links, mentions["mention_id"].astype(str).tolist(),
-                              list(entity_of), predictions, mentions["kind"].astype(str).tolist())
+    evidence = evidence_frame(resolution.links, mentions["mention_id"].astype(str), entity_of,
+                              predictions, mentions["kind"].astype(str))
     quarantine = extraction.quarantine
     save_extraction(tmp / EXTRACTION_DIR, extraction)
 
@@ -200,7 +254,7 @@ def _write_run(
         ("events", events), ("evidence", evidence), ("quarantine", quarantine),
         ("changelog", assignment.changelog),
     ):
-        write_parquet(_with_run_id(frame, run_id), tmp / f"{name}.parquet")
+        write_parquet(frame, tmp / f"{name}.parquet", run_id=run_id)
 
     models_dir = tmp / "models"
     models_dir.mkdir()
@@ -253,22 +307,23 @@ def _write_run(
     return report
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+def write_parquet(frame: pd.DataFrame, path: Path, *, run_id: str | None = None,
+                  drop: tuple[str, ...] = ()) -> None:
     """Write without pandas metadata: Arrow types (list<string>, date32) describe the
     columns, and any reader - pandas with or without pyarrow dtypes, DuckDB, Spark - can
-    read them back."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    read them back. With `run_id`, a constant `run_id` column is added; `drop` names
+    columns left out. Arrow-backed columns are handed over without copies."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.drop_columns([c for c in drop if c in table.column_names])
+    if run_id is not None:
+        table = _with_run_id(table, run_id)
     pq.write_table(table.replace_schema_metadata(None), path)
 
 
 def save_extraction(directory: Path, extraction: ExtractionLike) -> None:
     """Keep the mention-level tables so `linkage.incremental` can add records later."""
     directory.mkdir(parents=True, exist_ok=True)
-    mentions = extraction.mentions.drop(columns=["is_new"], errors="ignore")
-    write_parquet(mentions, directory / "mentions.parquet")
+    write_parquet(extraction.mentions, directory / "mentions.parquet", drop=("is_new",))
     write_parquet(extraction.relations, directory / "relations.parquet")
     write_parquet(extraction.events, directory / "events.parquet")
     write_parquet(extraction.quarantine, directory / "quarantine.parquet")

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.resolve.cluster import Link
 from linkage.resolve.models import SPECS, Kind
@@ -75,45 +79,82 @@ def splink_features(kind: Kind, row: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _kind(value: str) -> Kind:
-    return "person" if value == "person" else "enterprise"
+def _splink_features(
+    links: Sequence[Link], chosen: np.ndarray, kinds: np.ndarray,
+    predictions: dict[Kind, pd.DataFrame],
+) -> dict[int, str]:
+    """Features JSON of the accepted Splink links (by position in `links`), reading only
+    the prediction rows and columns they need."""
+    out: dict[int, str] = {}
+    for kind in ("enterprise", "person"):
+        at = chosen[kinds[chosen] == kind]
+        if not len(at):
+            continue
+        frame = predictions.get(cast(Kind, kind))
+        if frame is None:
+            raise KeyError(f"no {kind} predictions for accepted Splink links")
+        refs = [links[i].ref for i in at.tolist()]
+        needed = [c for spec in SPECS[cast(Kind, kind)] for c in (
+            f"gamma_{spec.name}", f"mw_{spec.name}", f"mw_tf_adj_{spec.name}",
+            f"{spec.levels[1].column}_l", f"{spec.levels[1].column}_r",
+        ) if c in frame.columns]
+        rows = cast(list[dict[str, Any]], frame[needed].iloc[refs].to_dict("records"))
+        for i, row in zip(at.tolist(), rows, strict=True):
+            out[i] = dumps(splink_features(cast(Kind, kind), row))
+    return out
+
+
+def _strings(values: Sequence[str] | pd.Series | np.ndarray) -> pa.Array:
+    """`values` as one Arrow large_string array (Arrow-backed columns are not copied)."""
+    arr = pa.array(values, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
 
 
 def evidence_frame(
     links: Sequence[Link],
-    mention_ids: Sequence[str],
-    entity_of: Sequence[str],
+    mention_ids: Sequence[str] | pd.Series | np.ndarray,
+    entity_of: Sequence[str] | pd.Series | np.ndarray,
     predictions: dict[Kind, pd.DataFrame],
-    kind_of: Sequence[str],
+    kind_of: Sequence[str] | pd.Series | np.ndarray,
 ) -> pd.DataFrame:
-    """Evidence rows for accepted links. `entity_of[i]` is the entity ID of mention `i`."""
-    wanted: dict[Kind, list[int]] = {"enterprise": [], "person": []}
-    for link in links:
-        if link.method == "splink" and link.ref >= 0:
-            wanted[_kind(kind_of[link.left])].append(link.ref)
-    records: dict[Kind, dict[int, dict[str, Any]]] = {}
-    for kind, refs in wanted.items():
-        frame = predictions.get(kind)
-        if frame is None or not refs:
-            records[kind] = {}
-            continue
-        picked = cast(list[dict[str, Any]], frame.iloc[refs].to_dict("records"))
-        records[kind] = dict(zip(refs, picked, strict=True))
-    columns: dict[str, list[Any]] = {c: [] for c in EVIDENCE_COLUMNS}
-    for link in links:
-        features = link.features
-        if link.method == "splink" and link.ref >= 0:
-            kind = _kind(kind_of[link.left])
-            features = dumps(splink_features(kind, records[kind][link.ref]))
-        a, b = mention_ids[link.left], mention_ids[link.right]
-        columns["entity_id"].append(entity_of[link.left])
-        columns["mention_id_l"].append(min(a, b))
-        columns["mention_id_r"].append(max(a, b))
-        columns["match_weight"].append(link.match_weight)
-        columns["match_probability"].append(link.match_probability)
-        columns["method"].append(link.method)
-        columns["features"].append(features)
-    frame = pd.DataFrame(columns)
-    frame["match_weight"] = frame["match_weight"].astype("float64")
-    frame["match_probability"] = frame["match_probability"].astype("float64")
-    return frame.sort_values(["entity_id", "mention_id_l", "mention_id_r"], ignore_index=True)
+    """Evidence rows for accepted links, sorted by (entity_id, mention_id_l, mention_id_r).
+    `entity_of[i]` is the entity ID of mention `i`."""
+    if not links:
+        frame = pd.DataFrame({c: [] for c in EVIDENCE_COLUMNS})
+        frame["match_weight"] = frame["match_weight"].astype("float64")
+        frame["match_probability"] = frame["match_probability"].astype("float64")
+        return frame
+    fields = attrgetter("left", "right", "method", "match_weight", "match_probability",
+                        "features", "ref")
+    left_, right_, method_, weight, probability, features_, ref = zip(
+        *map(fields, links), strict=True)
+    left, right = pa.array(left_, type=pa.int64()), pa.array(right_, type=pa.int64())
+    method = pa.array(method_, type=pa.large_string())
+    splink = np.flatnonzero(
+        pc.equal(method, "splink").to_numpy(zero_copy_only=False)
+        & (np.asarray(ref, dtype=np.int64) >= 0))
+    person = pc.equal(_strings(kind_of).take(left), "person").to_numpy(zero_copy_only=False)
+    kinds = np.where(person, "person", "enterprise")
+    features = list(features_)
+    for i, text in _splink_features(links, splink, kinds, predictions).items():
+        features[i] = text
+    ids = _strings(mention_ids)
+    a, b = ids.take(left), ids.take(right)
+    swap = pc.less(b, a)
+    table = pa.table({
+        "entity_id": _strings(entity_of).take(left),
+        "mention_id_l": pc.if_else(swap, b, a),
+        "mention_id_r": pc.if_else(swap, a, b),
+        "match_weight": pa.array(np.asarray(weight, dtype=np.float64), from_pandas=True),
+        "match_probability": pa.array(np.asarray(probability, dtype=np.float64),
+                                      from_pandas=True),
+        "method": method,
+        "features": pa.array(features, type=pa.large_string()),
+    })
+    order = pc.sort_indices(table, sort_keys=[
+        ("entity_id", "ascending"), ("mention_id_l", "ascending"),
+        ("mention_id_r", "ascending"),
+    ])
+    return table.take(order).to_pandas(types_mapper=pd.ArrowDtype)
