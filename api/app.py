@@ -53,6 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
         )
+        if stores.loaded:
+            try:
+                lookup.warm_up(stores.get())
+            except Exception as exc:  # noqa: BLE001 - a store down at start recovers later
+                log.warning("lookup warm-up skipped: %s", exc)
         settle_heap()
         log.info("serving %s store, run folder %s", settings.store_kind, stores.run_dir)
         try:

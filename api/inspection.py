@@ -258,6 +258,13 @@ class LookupService:
             return "document_check"
         return "release"
 
+    def warm_up(self, store: GraphReader) -> None:
+        """Run every lookup shape once (USCC, customs code, resident ID, names) so that the
+        first inspector after a start does not pay for query planning and lazy loading."""
+        self.lookup(store, Subject(name="预热检查进出口贸易有限公司", uscc="91310000MA1000012X",
+                                   customs_code="3100000012", declarant_name="预热",
+                                   declarant_id="110101199003071234"))
+
     def lookup(self, store: GraphReader, subject: Subject) -> LookupAnswer:
         notes: list[str] = []
         match, candidates = self._enterprise(store, subject, notes)
