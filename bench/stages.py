@@ -111,7 +111,17 @@ def evaluate_linkage(run_dir: Path, truth_dir: Path) -> dict[str, Any]:
 
 
 def baseline(data_dir: Path, work: Path) -> dict[str, Any]:
-    """The plain-Splink baseline on the same mentions, evaluated with the same code."""
+    """The plain-Splink baseline in a child process (its memory is returned when it ends; on
+    the large set DuckDB and pandas keep GBs), evaluated with the same code as our run."""
+    child = checked(run_child([sys.executable, "-m", "bench.stages", "baseline", str(data_dir)]),
+                    "baseline")
+    out = json.loads(child.output.strip().splitlines()[-1])
+    out["baseline_peak_rss_mb"] = round(child.peak_rss_mb, 1)
+    del work
+    return dict(out)
+
+
+def _baseline_here(data_dir: Path) -> dict[str, Any]:
     import pandas as pd
 
     from bench.baseline import run_baseline
@@ -130,7 +140,6 @@ def baseline(data_dir: Path, work: Path) -> dict[str, Any]:
         out[f"baseline_f1_{kind}"] = pairwise(pd.DataFrame(frame))["f1"]
         out[f"baseline_bcubed_f1_{kind}"] = bcubed(pd.DataFrame(frame))["f1"]
     out["baseline_wall_s"] = round(time.perf_counter() - started, 2)
-    del work
     return out
 
 
@@ -169,3 +178,8 @@ def linkage_fault(data_dir: Path, run_dir: Path, seed: int) -> dict[str, Any]:
     return {"killed_after_s": round(kill_at, 2), "previous_intact": intact,
             "no_partial_run": no_partial, "rerun_ok": rerun.returncode == 0,
             "ok": intact and no_partial and rerun.returncode == 0}
+
+
+if __name__ == "__main__":  # python -m bench.stages baseline DATA_DIR (one JSON line out)
+    if sys.argv[1:2] == ["baseline"]:
+        print(json.dumps(_baseline_here(Path(sys.argv[2]))))
