@@ -106,7 +106,10 @@ class Bench:
         if not linked:
             return self.finish()
         self.stage("baseline", "linkage", lambda: stages.baseline(self.data, self.work))
-        self.stage("spark", "linkage", self._spark)
+        if self.size == "large":
+            self.result["skipped"]["spark"] = "the Spark engine is exercised on small and medium"
+        else:
+            self.stage("spark", "linkage", self._spark)
         self.stage("risk", "risk", self._risk)
         changed = self.work / "changed"
         loaded = self.stage("load", "load", lambda: self._load(changed))
