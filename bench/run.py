@@ -166,6 +166,13 @@ class Bench:
                        "score (rerun)")
         out = serving.neo4j_load(self.run_dir, changed)
         out["rerun_link_wall_s"] = rerun["wall_s"]
+        try:  # the reference: Neo4j's own offline importer on the same rows (scratch folder)
+            from bench.bench_load import bench_admin_import
+
+            out["admin_import_s"] = round(bench_admin_import(self.run_dir), 2)
+        except Exception as exc:  # noqa: BLE001 - a reference figure, not a stage result
+            out["admin_import_s"] = None
+            self.result["skipped"]["admin_import"] = f"failed: {exc}"
         return out
 
     def _api(self, args: list[str], prefix: str, duration_s: float) -> dict[str, Any]:
