@@ -179,11 +179,11 @@ def run(spec: LoadSpec) -> LoadResult:
 def find_max_rps(
     spec: LoadSpec,
     p99_target_ms: float = 100.0,
-    start_rps: float = 25.0,
-    factor: float = 1.5,
+    start_rps: float = 100.0,
+    factor: float = 2.0,
     max_rps: float = 2000.0,
-    step_duration_s: float = 8.0,
-    refine_steps: int = 3,
+    step_duration_s: float = 5.0,
+    refine_steps: int = 2,
 ) -> tuple[float, list[LoadResult]]:
     """Highest sustained rate with p99 <= target, no errors and the rate actually achieved.
 

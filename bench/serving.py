@@ -330,7 +330,7 @@ def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], dura
 
 
 def soak(url: str, key: str, pid: int, subjects: dict[str, list[dict[str, Any]]],
-         duration_s: float, warmup_s: float = 30.0, sample_every_s: float = 15.0) -> dict[str, Any]:
+         duration_s: float, warmup_s: float = 10.0, sample_every_s: float = 15.0) -> dict[str, Any]:
     """Hold 50 req/s from 8 clients for `duration_s` after a warm-up, sampling the API
     process's RSS; growth is end minus start (both after the warm-up)."""
     import threading

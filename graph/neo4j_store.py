@@ -289,16 +289,20 @@ class Neo4jStore:
             "YIELD node WITH node AS n WHERE any(l IN labels(n) WHERE l IN $labels) "
             "RETURN n, -1 AS ident"
         )
+        # the candidates come back as one list in one record: hundreds of one-row Bolt
+        # records cost the driver far more than one list of the same values
         cypher = (
             "CALL () { " + " UNION ALL ".join(branches) + " } "
-            "RETURN n.id AS id, n.name AS name, n.names AS names, n.name_pinyin AS pinyin, ident"
+            "RETURN collect([n.id, n.name, n.names, n.name_pinyin, ident]) AS rows"
         )
-        rows = self._guard(
+        found = self._guard(
             lambda: self.cypher.run(
                 cypher, q=lucene_query(query), n=scan, v=wanted,
                 labels=labels,
             )
         )
+        rows = [dict(zip(("id", "name", "names", "pinyin", "ident"), r, strict=True))
+                for r in found[0]["rows"]] if found else []
         for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
             best[row["id"]] = (1.0, IDENTIFIERS[row["ident"]])
         compact = _compact(query)
@@ -313,14 +317,13 @@ class Neo4jStore:
                 sim = round(score / 100.0, 4)
                 if score >= cutoff and (row["id"] not in best or sim > best[row["id"]][0]):
                     best[row["id"]] = (sim, field)
-        summaries = self._guard(lambda: self._summaries(sorted(best)))
-        ranked = sorted(
-            (n for n in best if n in summaries and summaries[n].kind in labels),
-            key=lambda n: (-best[n][0], n),
-        )
+        # both branches matched only the asked labels: summaries are needed for the page only
+        page = sorted(best, key=lambda n: (-best[n][0], n))[offset : offset + limit]
+        summaries = self._guard(lambda: self._summaries(page))
         return [
             SearchHit(**summaries[n].model_dump(), match=best[n][1], similarity=best[n][0])
-            for n in ranked[offset : offset + limit]
+            for n in page
+            if n in summaries and summaries[n].kind in labels
         ]
 
     def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
