@@ -51,6 +51,7 @@ class Bench:
         self.size, self.seed, self.skip, self.console = size, seed, skip, console
         self.large_resilience = False
         self.large_baseline = False
+        self.clean_checksum: str | None = None
         self.started = time.perf_counter()
         self.data = DATA / f"{size}-s{seed}"
         self.work = DATA / f"{size}-s{seed}-runs"
@@ -176,6 +177,7 @@ class Bench:
         stages.checked(stages.run_child([stages.GUANLIAN, "score", "--run", str(changed)]),
                        "score (rerun)")
         out = serving.neo4j_load(self.run_dir, changed)
+        self.clean_checksum = out.pop("clean_checksum", None)
         out["rerun_link_wall_s"] = rerun["wall_s"]
         try:  # the reference: Neo4j's own offline importer on the same rows (scratch folder)
             from bench.bench_load import bench_admin_import
@@ -205,7 +207,8 @@ class Bench:
         out: dict[str, Any] = {"linkage_kill": link_fault}
         if "load" not in self.skip and self.result["load"].get("wall_s"):
             out["neo4j_kill"] = serving.neo4j_load_fault(self.run_dir, self.seed,
-                                                         float(self.result["load"]["wall_s"]))
+                                                         float(self.result["load"]["wall_s"]),
+                                                         self.clean_checksum)
         out["fault_recovery_ok"] = all(v.get("ok") for v in out.values() if isinstance(v, dict))
         return out
 

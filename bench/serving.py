@@ -58,12 +58,13 @@ def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str
 def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     from bench.bench_load import wipe
     from graph.neo4j_conn import open_driver
-    from graph.neo4j_loader import load_run
+    from graph.neo4j_loader import graph_checksum, load_run
 
     driver = open_driver()
     try:
         wipe(driver)
         full = load_run(driver, run_dir, progress=True)
+        clean = graph_checksum(driver)  # the reference of the fault-recovery stage
         again = load_run(driver, run_dir, progress=False)
         sync = load_run(driver, changed_dir, progress=False)
         back = load_run(driver, run_dir, progress=False)
@@ -88,6 +89,7 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
         "prepare_s": prepared[""], "sync_prepare_s": prepared["sync_"],
         "wall_with_prepare_s": round(full.seconds + (prepared[""] or 0.0), 2),
         "sync_mode": sync.mode, "sync_timings": {k: round(v, 2) for k, v in sync.timings.items()},
+        "clean_checksum": clean,
     }
 
 
@@ -114,17 +116,20 @@ def neo4j_store_bytes() -> int | None:
     return sum(f.stat().st_size for f in db.rglob("*") if f.is_file())
 
 
-def neo4j_load_fault(run_dir: Path, seed: int, full_s: float) -> dict[str, Any]:
-    """Kill `guanlian load` at a random moment, restart it, compare with a clean load."""
+def neo4j_load_fault(run_dir: Path, seed: int, full_s: float,
+                     clean: str | None = None) -> dict[str, Any]:
+    """Kill `guanlian load` at a random moment, restart it, compare with a clean load (its
+    checksum `clean`, taken after this bench's full load of the same run, or made here)."""
     from bench.bench_load import wipe
     from graph.neo4j_conn import open_driver
     from graph.neo4j_loader import graph_checksum, load_run
 
     driver = open_driver()
     try:
-        wipe(driver)
-        load_run(driver, run_dir, progress=False)
-        clean = graph_checksum(driver)
+        if clean is None:
+            wipe(driver)
+            load_run(driver, run_dir, progress=False)
+            clean = graph_checksum(driver)
         wipe(driver)
         kill_at = random.Random(seed).uniform(1.0, max(2.0, full_s * 0.8))
         killed = run_child([GUANLIAN, "load", "--run", str(run_dir)], kill_after_s=kill_at)
