@@ -55,9 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         if stores.loaded:
             try:
-                lookup.warm_up(stores.get())
+                store = stores.get()
+                lookup.warm_up(store)
+                walks = getattr(store, "warm_up", None)  # Neo4j: plan the walk queries
+                if callable(walks):
+                    walks()
             except Exception as exc:  # noqa: BLE001 - a store down at start recovers later
-                log.warning("lookup warm-up skipped: %s", exc)
+                log.warning("warm-up skipped: %s", exc)
         settle_heap()
         log.info("serving %s store, run folder %s", settings.store_kind, stores.run_dir)
         try:

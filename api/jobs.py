@@ -148,10 +148,12 @@ class JobRunner:
     def _load_neo4j(self, run_dir: Path) -> None:
         from graph.neo4j_conn import open_driver
         from graph.neo4j_loader import load_run
+        from graph.neo4j_store import warm_up_walks
 
         s = self.settings
         driver = open_driver(s.neo4j_uri, s.neo4j_user, neo4j_password(s))
         try:
             load_run(driver, run_dir, progress=False)
+            warm_up_walks(driver)
         finally:
             driver.close()

@@ -59,6 +59,7 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     from bench.bench_load import wipe
     from graph.neo4j_conn import open_driver
     from graph.neo4j_loader import graph_checksum, load_run
+    from graph.neo4j_store import warm_up_walks
 
     driver = open_driver()
     try:
@@ -68,6 +69,7 @@ def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
         again = load_run(driver, run_dir, progress=False)
         sync = load_run(driver, changed_dir, progress=False)
         back = load_run(driver, run_dir, progress=False)
+        warm_up_walks(driver)  # as `guanlian load` does after every load
     finally:
         driver.close()
     secs = max(full.seconds, 1e-9)

@@ -31,6 +31,7 @@ def load_command(
     """Load (or sync) a run into Neo4j: writes only what changed since the loaded run."""
     from graph.neo4j_conn import describe_error, get_settings, open_driver
     from graph.neo4j_loader import load_run
+    from graph.neo4j_store import warm_up_walks
     from graph.store import StoreUnavailable
     from graph.tables import RunFolderError
 
@@ -50,6 +51,7 @@ def load_command(
         report = load_run(
             driver, run, batch_size=batch_size, progress=not quiet, full_diff=full_diff
         )
+        warm_up_walks(driver)
     except RunFolderError as exc:
         fail(str(exc))
         return

@@ -11,6 +11,7 @@ lives in `graph.neo4j_catalogue`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
@@ -60,6 +61,7 @@ from graph.store import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 MIN_SIMILARITY = 0.7
@@ -375,6 +377,22 @@ class Neo4jStore:
             return None
         return _risk_of(entity_id, rows[0]["score"], rows[0]["level"], rows[0]["reasons"])
 
+    def warm_up(self) -> None:
+        """Have the server plan every walk query text once (exposure levels to every depth,
+        path levels, neighbourhoods) from one enterprise and one person, so that the first
+        investigator after a load or a start does not pay for query planning."""
+        rows = self._guard(lambda: self.cypher.run(
+            "CALL () { MATCH (n:Enterprise) RETURN n.id AS id LIMIT 1 UNION ALL "
+            "MATCH (n:Person) RETURN n.id AS id LIMIT 1 } RETURN id"))
+        ids = [r["id"] for r in rows]
+        for entity_id in ids:
+            for hops in range(1, MAX_EXPOSURE_HOPS + 1):
+                self.exposure(entity_id, max_hops=hops, limit=5)
+            for depth in range(1, MAX_NEIGHBOURHOOD_DEPTH + 1):
+                self.neighbourhood(entity_id, depth=depth, node_cap=20)
+        if len(ids) == 2:
+            self.paths(ids[0], ids[1], max_hops=MAX_PATH_HOPS, limit=1)
+
     # --- walks ------------------------------------------------------------------------
     def neighbourhood(
         self,
@@ -444,3 +462,12 @@ class Neo4jStore:
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
         _check_range("min_size", min_size, 2, 1_000_000)
         return self._guard(lambda: self.catalogue.rings(min_size, limit))
+
+
+def warm_up_walks(driver: Driver, database: str | None = None) -> None:
+    """After a load: plan the walk queries on the server (best effort; a failure here
+    leaves the load as it is and only costs the first walk its planning time)."""
+    try:
+        Neo4jStore(driver, database=database).warm_up()
+    except Exception as exc:  # noqa: BLE001 - an optimisation, never a reason to fail a load
+        log.warning("walk warm-up skipped: %s", exc)

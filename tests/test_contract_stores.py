@@ -257,3 +257,30 @@ def test_briefs_are_profiles_without_sources_evidence_events(store: GraphReader)
     assert store.briefs_by_identifier("uscc", "  ") == []
     with pytest.raises(ValueError):
         store.briefs_by_identifier("phone", "x")  # type: ignore[arg-type]
+
+
+def test_walk_warm_up_only_reads(loaded: Driver, stores: dict[str, GraphReader]) -> None:
+    """The post-load warm-up walks from one enterprise and one person to every depth: the
+    graph is unchanged and the walks answer as before."""
+    from graph.neo4j_hash import graph_checksum
+
+    store = stores["neo4j"]
+    assert isinstance(store, Neo4jStore)
+    before = graph_checksum(loaded), _plain(store.exposure(F.CTRL, max_hops=3))
+    store.warm_up()
+    assert (graph_checksum(loaded), _plain(store.exposure(F.CTRL, max_hops=3))) == before
+
+
+def test_walk_warm_up_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
+    """A server that cannot be reached after a load costs a warning, never an exception."""
+    import neo4j
+
+    from graph.neo4j_store import warm_up_walks
+
+    driver = neo4j.GraphDatabase.driver("bolt://127.0.0.1:9", auth=("neo4j", "x"),
+                                        connection_timeout=1.0)
+    try:
+        warm_up_walks(driver)
+    finally:
+        driver.close()
+    assert "walk warm-up skipped" in caplog.text
