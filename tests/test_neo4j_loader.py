@@ -20,6 +20,7 @@ from neo4j import Driver
 
 from graph import schema
 from graph.neo4j_conn import Neo4jSettings, open_driver
+from graph.neo4j_hash import GraphDigest
 from graph.neo4j_loader import (
     META_LABEL,
     LoadOptions,
@@ -49,6 +50,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Boom(RuntimeError):
     pass
+
+
+def _clean_load_digest(driver: Driver, run: Path) -> GraphDigest:
+    """The digest of a clean load of `run` into the empty database, emptied again after."""
+    load_run(driver, run, progress=False)
+    digest = graph_digest(driver)
+    empty_database(driver)
+    return digest
 
 
 def _die_at(at: int) -> Callable[[str, int], None]:
@@ -190,10 +199,7 @@ def test_sync_writes_only_the_diff_and_converges(
     neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
 ) -> None:
     run2 = _modified_run(tiny_run, tmp_path)
-    load_run(neo4j_clean, run2, progress=False)
-    clean = graph_digest(neo4j_clean)
-
-    empty_database(neo4j_clean)
+    clean = _clean_load_digest(neo4j_clean, run2)
     load_run(neo4j_clean, tiny_run, progress=False)
     sync = load_run(neo4j_clean, run2, progress=False)
     assert sync.mode == "atomic"
@@ -254,9 +260,7 @@ def test_load_killed_midway_converges_and_readers_keep_previous_run(
 def test_first_load_killed_then_restarted_equals_clean_load(
     neo4j_clean: Driver, tiny_run: Path
 ) -> None:
-    load_run(neo4j_clean, tiny_run, progress=False)
-    clean = graph_digest(neo4j_clean)
-    empty_database(neo4j_clean)
+    clean = _clean_load_digest(neo4j_clean, tiny_run)
     for kill_at in (1, 7, 20):
         die = _die_at(kill_at)
 
@@ -359,9 +363,7 @@ def test_loader_process_killed_then_rerun_converges(
 ) -> None:
     """SIGKILL a loading process part-way; `guanlian load` afterwards gives the clean graph."""
     run = build_tiny_run(tmp_path)
-    load_run(neo4j_clean, run, progress=False)
-    clean = graph_digest(neo4j_clean)
-    empty_database(neo4j_clean)
+    clean = _clean_load_digest(neo4j_clean, run)
     env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
                NEO4J_PASSWORD=neo4j_settings.password or "")
     proc = subprocess.Popen([sys.executable, "-c", _SLOW_LOADER, str(run)], env=env, cwd=ROOT)
@@ -456,9 +458,7 @@ def test_sync_reads_the_graph_state_from_the_prepared_rows_of_the_loaded_run(
     neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
 ) -> None:
     run2 = _modified_run(tiny_run, tmp_path)
-    load_run(neo4j_clean, run2, progress=False)
-    clean = graph_digest(neo4j_clean)
-    empty_database(neo4j_clean)
+    clean = _clean_load_digest(neo4j_clean, run2)
 
     load_run(neo4j_clean, tiny_run, progress=False)
     meta = read_meta(neo4j_clean)
@@ -483,9 +483,7 @@ def test_a_sync_with_too_much_row_data_for_one_transaction_goes_in_batches(
     neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
 ) -> None:
     run2 = _modified_run(tiny_run, tmp_path)
-    load_run(neo4j_clean, run2, progress=False)
-    clean = graph_digest(neo4j_clean)
-    empty_database(neo4j_clean)
+    clean = _clean_load_digest(neo4j_clean, run2)
     load_run(neo4j_clean, tiny_run, progress=False)
     sync = load_run(neo4j_clean, run2, progress=False, atomic_max_bytes=0)
     assert sync.mode == "batched"
