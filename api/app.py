@@ -57,9 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 store = stores.get()
                 lookup.warm_up(store)
-                walks = getattr(store, "warm_up", None)  # Neo4j: plan the walk queries
-                if callable(walks):
-                    walks()
+                store.warm_up()
             except Exception as exc:  # noqa: BLE001 - a store down at start recovers later
                 log.warning("warm-up skipped: %s", exc)
         settle_heap()

@@ -11,7 +11,6 @@ no run frame is kept after the build.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import json
 import math
@@ -31,6 +30,7 @@ from rapidfuzz import fuzz, process
 
 from graph import queries
 from graph.index import ENTITY_LABELS, GraphIndex
+from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -68,16 +68,6 @@ def _ident(value: str) -> str:
 
 def _compact(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
-
-
-def release_memory() -> None:
-    """Hand memory freed by a build back to the OS: Arrow's allocator keeps what Parquet reads
-    and conversions used (hundreds of MB on a large run) and glibc keeps freed heap pages."""
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
 
 
 def _number(value: Any) -> float:
@@ -382,6 +372,9 @@ class EmbeddedStore:
 
     def close(self) -> None:
         return None
+
+    def warm_up(self) -> None:
+        return None  # built in memory: nothing to plan or cache
 
     # --- lookup -----------------------------------------------------------------------------
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:

@@ -380,13 +380,14 @@ class Neo4jStore:
     def warm_up(self) -> None:
         """Have the server plan every walk query text once (exposure levels to every depth,
         path levels, neighbourhoods) from one enterprise and one person, so that the first
-        investigator after a load or a start does not pay for query planning."""
+        investigator after a load or a start does not pay for query planning. Depths 1-3
+        give every level query text (first / later level, last level or not)."""
         rows = self._guard(lambda: self.cypher.run(
             "CALL () { MATCH (n:Enterprise) RETURN n.id AS id LIMIT 1 UNION ALL "
             "MATCH (n:Person) RETURN n.id AS id LIMIT 1 } RETURN id"))
         ids = [r["id"] for r in rows]
         for entity_id in ids:
-            for hops in range(1, MAX_EXPOSURE_HOPS + 1):
+            for hops in (1, 2, 3):
                 self.exposure(entity_id, max_hops=hops, limit=5)
             for depth in range(1, MAX_NEIGHBOURHOOD_DEPTH + 1):
                 self.neighbourhood(entity_id, depth=depth, node_cap=20)

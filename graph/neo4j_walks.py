@@ -18,7 +18,7 @@ from typing import Any
 
 from graph import schema
 from graph.models import EntitySummary, ExposureHit, Path
-from graph.neo4j_cypher import Cypher, display_of, labels_for_id, summary_from
+from graph.neo4j_cypher import NETWORK, Cypher, display_of, labels_for_id, summary_from
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Walker:
             if not front or len(hits) >= limit:
                 break
             last = hop == max_hops
-            query = _exposure_level(NETWORK_REL, last, labels if hop == 1 else ())
+            query = _exposure_level(NETWORK, last, labels if hop == 1 else ())
             rows = self.cypher.run(query, front=front, seen=seen, id=entity_id)
             if hop == 1 and rows:
                 seen[rows[0]["pe"]] = True
@@ -229,14 +229,13 @@ class Walker:
         )
         rows = self.cypher.run(
             f"UNWIND $ids AS i CALL (i) {{ {branches} }} "
-            f"RETURN n.id AS id, elementId(n) AS e, {_DEGREE.format(v='n', rel=NETWORK_REL)} "
+            f"RETURN n.id AS id, elementId(n) AS e, {_DEGREE.format(v='n', rel=NETWORK)} "
             f"AS deg, {Cypher.whitelisted('n')} AS wl",
             ids=sorted(set(ids)),
         )
         return {r["id"]: _Node(r["e"], r["deg"], r["wl"]) for r in rows}
 
 
-NETWORK_REL = "|".join(schema.check_rel_types(schema.NETWORK_TYPES))
 _DEGREE = "COUNT {{ ({v})-[:{rel}]-() }}"
 
 
@@ -276,7 +275,7 @@ def _exposure_level(rel: str, last: bool, start_labels: tuple[str, ...] = ()) ->
         "RETURN b.id AS id, elementId(b) AS e, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t, "
         f"CASE WHEN bv THEN {summary_from('b')} END AS s, "
         f"CASE WHEN bv THEN {events} ELSE [] END AS ev, "
-        f"{_DEGREE.format(v='b', rel=NETWORK_REL)} AS deg, {Cypher.whitelisted('b')} AS wl"
+        f"{_DEGREE.format(v='b', rel=NETWORK)} AS deg, {Cypher.whitelisted('b')} AS wl"
     )
 
 
@@ -288,7 +287,7 @@ def _path_level(rel: str) -> str:
         f"MATCH (a)-[r:{rel}]-(b) WHERE $seen[elementId(b)] IS NULL "
         "WITH b, collect([f[1], r.id, type(r)]) AS ps "
         f"RETURN b.id AS id, elementId(b) AS e, ps, "
-        f"{_DEGREE.format(v='b', rel=NETWORK_REL)} AS deg, {Cypher.whitelisted('b')} AS wl"
+        f"{_DEGREE.format(v='b', rel=NETWORK)} AS deg, {Cypher.whitelisted('b')} AS wl"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ def score_command(
         help="also prepare the run's graph rows for `guanlian load` (RUN/graph/)")] = True,
 ) -> None:
     """Score every enterprise and person of a run and write RUN/risk.parquet."""
+    from graph.memory import release_memory
     from graph.neo4j_rows import prepare_rows
     from graph.risk import score_run
     from graph.tables import RunFolderError
@@ -35,7 +37,8 @@ def score_command(
     try:
         summary = score_run(run, _config(config))
         if prepare_graph:
-            _return_freed_memory()  # scoring's frames are gone; preparing needs its own room
+            gc.collect()
+            release_memory()  # scoring's frames are gone; preparing needs its own room
             started = time.perf_counter()
             prepare_rows(run)
             summary["graph_rows_seconds"] = round(time.perf_counter() - started, 2)
@@ -43,18 +46,6 @@ def score_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(json.dumps(summary, ensure_ascii=False))
-
-
-def _return_freed_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the OS (glibc keeps them otherwise)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to hand back
-        pass
 
 
 def evaluate_risk_command(

@@ -73,6 +73,11 @@ class GraphReader(Protocol):
 
     def close(self) -> None: ...
 
+    def warm_up(self) -> None:
+        """Prepare for the first reads after a start or a load (plan the walk queries);
+        a no-op where nothing needs preparing."""
+        ...
+
     # --- lookup -------------------------------------------------------------
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
         """Entity IDs holding this exact identifier (value stripped and upper-cased), sorted."""
