@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from linkage.resolve.models import Kind
-from linkage.resolve.scoring import Engine, Scored, score_new
+from linkage.resolve.scoring import Engine, Scored, saved_model, score_new
 from linkage.run import EXTRACTION_DIR, Reuse, RunResult, link_extraction
 
 
@@ -88,18 +88,8 @@ def _kept_links(run_dir: Path) -> list[tuple[str, str, str, float | None, float,
     return out
 
 
-def _models(run_dir: Path) -> dict[str, dict[str, Any]]:
-    models = {}
-    for path in sorted((run_dir / "models").glob("*.json")):
-        models[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    return models
-
-
-def _score(models: dict[str, dict[str, Any]], engine: Engine, kind: Kind,
-           table: pd.DataFrame) -> Scored:
-    if kind not in models:
-        raise FileNotFoundError(f"the previous run has no {kind} model")
-    return score_new(kind, table, models[kind], engine=engine)
+def _score(run_dir: Path, engine: Engine, kind: Kind, table: pd.DataFrame) -> Scored:
+    return score_new(kind, table, saved_model(run_dir, kind, engine), engine=engine)
 
 
 def link_new_extraction(
@@ -114,7 +104,7 @@ def link_new_extraction(
     """Add the mentions of `new` (an Extraction) to `previous_run`, writing `out_dir`."""
     prev = Path(previous_run)
     combined = combine(load_run_extraction(prev), new)
-    reuse = Reuse(_kept_links(prev), partial(_score, _models(prev), engine))
+    reuse = Reuse(_kept_links(prev), partial(_score, prev, engine))
     return link_extraction(combined, out_dir, previous=prev, engine=engine,
                            judgements=judgements, quiet=quiet, reuse=reuse)
 

@@ -39,7 +39,7 @@ from linkage.resolve.outputs import (
 )
 from linkage.resolve.pipeline import Resolution, ResolveOptions, Scorer, resolve
 from linkage.resolve.report import model_summary, render_html, write_charts
-from linkage.resolve.scoring import Engine, Scored, model_compatible, score_with_model
+from linkage.resolve.scoring import Engine, Scored, saved_model, score_with_model
 
 log = logging.getLogger(__name__)
 REPORT_VERSION = 1
@@ -137,14 +137,11 @@ def previous_models(previous: Path, engine: Engine) -> Reuse | None:
     when a model is missing or no longer fits the code (the run then trains afresh)."""
     models = {}
     for kind in KINDS:
-        path = previous / "models" / f"{kind}.json"
-        if not path.is_file():
+        try:
+            models[kind] = saved_model(previous, kind, engine)
+        except (OSError, ValueError) as exc:
+            log.info("previous model not reused (%s): retraining", exc)
             return None
-        model = json.loads(path.read_text(encoding="utf-8"))
-        if not model_compatible(kind, model, engine):
-            log.info("previous %s model does not fit this code: retraining", kind)
-            return None
-        models[kind] = model
 
     def scorer(kind: Kind, table: pd.DataFrame) -> Scored:
         return score_with_model(kind, table, models[kind], engine=engine)

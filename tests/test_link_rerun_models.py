@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from linkage_fixture import build
 
+from linkage.resolve.scoring import saved_model
 from linkage.run import link_extraction, previous_models
 
 
@@ -57,3 +59,16 @@ def test_saved_models_that_no_longer_fit_are_not_reused(tmp_path: Path) -> None:
     assert previous_models(tmp_path / "first", "spark") is None  # another SQL dialect
     (tmp_path / "first" / "models" / "enterprise.json").unlink()
     assert previous_models(tmp_path / "first", "duckdb") is None
+
+
+def test_a_saved_model_is_read_only_when_present_and_fitting(tmp_path: Path) -> None:
+    """Reruns and incremental linking read saved models through one check: a missing model
+    and one written for other comparisons are refused with the file named."""
+    with pytest.raises(FileNotFoundError, match="models/person.json"):
+        saved_model(tmp_path, "person", "duckdb")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "person.json").write_text(
+        json.dumps({"comparisons": [{"output_column_name": "shoe_size"}],
+                    "sql_dialect": "duckdb"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="person.json: the saved person model does not fit"):
+        saved_model(tmp_path, "person", "duckdb")

@@ -9,8 +9,10 @@ and partial weights (for the evidence table).
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -139,6 +141,19 @@ def model_compatible(kind: Kind, model: dict[str, Any], engine: Engine) -> bool:
     return (names == [spec.name for spec in SPECS[kind]]
             and rules == list(blocking.predict_rules(kind))
             and model.get("sql_dialect") == engine)
+
+
+def saved_model(run_dir: Path, kind: Kind, engine: Engine) -> dict[str, Any]:
+    """The `kind` model a run saved (`RUN/models/<kind>.json`), checked to fit this code;
+    FileNotFoundError when it is missing, ValueError when it does not fit."""
+    path = run_dir / "models" / f"{kind}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no {kind} model (models/{kind}.json)")
+    model: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if not model_compatible(kind, model, engine):
+        raise ValueError(f"{path}: the saved {kind} model does not fit this code or engine "
+                         "(other comparisons, blocking rules or SQL dialect)")
+    return model
 
 
 def _predict_all(linker: Any, kind: Kind, floor_probability: float, notes: list[str]) -> Scored:
