@@ -227,7 +227,7 @@ class RunTables:
     events: pd.DataFrame
     evidence: pd.DataFrame
     risk: pd.DataFrame | None = None
-    lean: bool = False  # read by load_run(lean=True): evidence, reasons, provenance are null
+    lean: bool = False  # read by load_run(lean=True): no evidence; reasons, provenance null
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -422,7 +422,6 @@ LEAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "mentions": ("mention_id", "entity_id", "phone", "address_std", "district"),
     "entities": tuple(c for c in ENTITIES_SCHEMA.names if c not in ("mention_ids", "run_id")),
     "relations": ("relation_id", "type", "src", "dst", "share_pct"),
-    "evidence": ("entity_id",),
     "risk": ("entity_id", "score", "level"),
 }
 
@@ -442,8 +441,9 @@ def load_run(run_dir: Path | str, mention_columns: tuple[str, ...] | None = None
 
     `mention_columns` (e.g. `GRAPH_MENTION_COLUMNS`) reads only those mention columns.
     `lean` reads only what the embedded graph is built from (`LEAN_COLUMNS`): provenance
-    lists, evidence and risk reasons are null; the node and relationship IDs, properties and
-    derived rows are the same."""
+    lists and risk reasons are null and evidence is empty (nothing of the graph is built
+    from it; the embedded store reads evidence itself); the node and relationship IDs,
+    properties and derived rows are the same."""
     run_dir = Path(run_dir)
     report = check_run(run_dir)
     has_risk = (run_dir / "risk.parquet").is_file()
@@ -454,7 +454,7 @@ def load_run(run_dir: Path | str, mention_columns: tuple[str, ...] | None = None
             entities=_lean_table(run_dir, "entities"),
             relations=_lean_table(run_dir, "relations"),
             events=read_table(run_dir, "events"),
-            evidence=_lean_table(run_dir, "evidence"),
+            evidence=pd.DataFrame({c: pd.Series(dtype=object) for c in EVIDENCE_SCHEMA.names}),
             risk=_lean_table(run_dir, "risk") if has_risk else None,
             lean=True,
         )
