@@ -106,10 +106,11 @@ class GraphIndex:
                 self._score[p] = float(s)
                 self._level[p] = self._level_names.index(str(lv))
         self._blocked = self._degree > self.degree_cap
-        connectors = [LABELS.index(lb) for lb in CONNECTOR_LABELS]
-        for q in np.flatnonzero(np.isin(self._lab, connectors)).tolist():
-            if self._whitelisted_pos(q):
-                self._blocked[q] = True
+        if self.whitelist:  # empty by default: no connector needs reading
+            connectors = [LABELS.index(lb) for lb in CONNECTOR_LABELS]
+            for q in np.flatnonzero(np.isin(self._lab, connectors)).tolist():
+                if self._whitelisted_pos(q):
+                    self._blocked[q] = True
 
     # --- build ---------------------------------------------------------------------------
     def _build_nodes(self, frames: dict[str, pd.DataFrame]) -> None:
