@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from graph_fixture import A1
+from tests.support.graph_fixture import A1
 from test_api_support import create_keys, make_settings, tiny_run
 
 from api.app import create_app
@@ -26,7 +26,7 @@ from graph.neo4j_conn import open_driver
 from graph.neo4j_loader import load_run
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "neo4j"
 
 

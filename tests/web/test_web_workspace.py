@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from graph_fixture import A1, A2, A3, A4, CTRL, CTRL2, build_tiny_run
+from tests.support.graph_fixture import A1, A2, A3, A4, CTRL, CTRL2, build_tiny_run
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from api.app import create_app
@@ -32,7 +32,7 @@ from graph.risk import score_run
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "web"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

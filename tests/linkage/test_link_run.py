@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pandas as pd
 import pytest
-from linkage_fixture import FakeExtraction, build
+from tests.support.linkage_fixture import FakeExtraction, build
 
 import linkage.run as run_module
 from linkage.resolve.ids import mint

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import graph_fixture as F
+import tests.support.graph_fixture as F
 import pandas as pd
 import pytest
 from typer.testing import CliRunner

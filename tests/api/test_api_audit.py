@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_fixture import A1, CTRL, NAMESAKE_1
+from tests.support.graph_fixture import A1, CTRL, NAMESAKE_1
 from test_api_support import serve, tiny_run
 from typer.testing import CliRunner
 

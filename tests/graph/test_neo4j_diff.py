@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from graph_fixture import build_tiny_run
+from tests.support.graph_fixture import build_tiny_run
 
 from graph import schema
 from graph.neo4j_diff import fast_diff

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from graph_fixture import A1
+from tests.support.graph_fixture import A1
 from test_api_support import Served, create_keys, make_settings, serve
 
 from api.app import create_app

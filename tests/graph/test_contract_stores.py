@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import graph_fixture as F
+import tests.support.graph_fixture as F
 import pytest
 from conftest import empty_database
 from neo4j import Driver

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from graph_fixture import A1, A4, CTRL, RUN_ID, build_tiny_run
+from tests.support.graph_fixture import A1, A4, CTRL, RUN_ID, build_tiny_run
 
 from api.app import create_app
 from api.auth import KeyStore

@@ -12,7 +12,7 @@ import pytest
 
 from linkage.extract import Extraction, extract
 
-SMALL = Path(__file__).parent / "fixtures" / "small"
+SMALL = Path(__file__).parents[1] / "fixtures" / "small"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pandas as pd
 import pytest
-from linkage_fixture import build
+from tests.support.linkage_fixture import build
 
 from linkage.realtime import RealtimeMatcher
 from linkage.resolve.models import SPECS

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from linkage_fixture import FakeExtraction, build
+from tests.support.linkage_fixture import FakeExtraction, build
 
 from linkage.incremental import link_new_extraction
 from linkage.run import link_extraction

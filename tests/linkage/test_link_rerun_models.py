@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from linkage_fixture import build
+from tests.support.linkage_fixture import build
 
 from linkage.resolve.scoring import saved_model
 from linkage.run import link_extraction, previous_models

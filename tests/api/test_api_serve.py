@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from graph_fixture import A1, A4
+from tests.support.graph_fixture import A1, A4
 from test_api_support import tiny_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # bench/ is a folder of the checkout, not an installed package
     sys.path.insert(0, str(ROOT))
 from bench.load_test import (  # noqa: E402

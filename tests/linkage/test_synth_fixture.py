@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 
 from linkage.synth import generate
 
-FIXTURE = Path(__file__).parent / "fixtures" / "small"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "small"
 
 
 def test_committed_fixture_matches_a_regeneration(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import graph_fixture as F
+import tests.support.graph_fixture as F
 from typer.testing import CliRunner
 
 from api.cli import app

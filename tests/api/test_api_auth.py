@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_fixture import A1, CTRL
+from tests.support.graph_fixture import A1, CTRL
 from test_api_support import ROLES, Served, serve
 from typer.testing import CliRunner
 

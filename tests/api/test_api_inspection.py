@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graph_fixture import A1, A4, CTRL, H3, D
+from tests.support.graph_fixture import A1, A4, CTRL, H3, D
 from test_api_support import Served, serve
 
 from graph.embedded import EmbeddedStore

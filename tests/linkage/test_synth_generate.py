@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from synth_reading import expected_mentions, read_rows
+from tests.support.synth_reading import expected_mentions, read_rows
 from typer.testing import CliRunner
 
 from api.cli import app
 from linkage.synth import generate
 
-FIXTURE = Path(__file__).parent / "fixtures" / "small"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "small"
 
 
 @pytest.fixture(scope="module")

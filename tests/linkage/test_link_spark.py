@@ -21,8 +21,8 @@ from linkage.resolve.blocking import EXACT_KEYS
 from linkage.resolve.spark import spark_db_api
 from linkage.run import RunResult, link_extraction
 
-pytestmark = pytest.mark.slow
-SMALL = Path(__file__).parent / "fixtures" / "small" / "sources.yaml"
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+SMALL = Path(__file__).parents[1] / "fixtures" / "small" / "sources.yaml"
 
 
 def differing_mentions(a: pd.Series, b: pd.Series) -> pd.Series:

@@ -16,7 +16,7 @@ from stdnum.cn import ric, uscc
 from linkage.synth import names as nm
 from linkage.synth.checks import risk_signal
 
-BASE = Path(__file__).parent / "fixtures" / "small"
+BASE = Path(__file__).parents[1] / "fixtures" / "small"
 DATA, TRUTH = BASE / "data", BASE / "truth"
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import empty_database
-from graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
+from tests.support.graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 from neo4j import Driver
 
 from graph import schema
@@ -45,7 +45,7 @@ from graph.store import NoRunLoaded, StoreUnavailable
 from graph.tables import RunFolderError, write_table
 from graph.tables import load_run as read_tables
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Boom(RuntimeError):
