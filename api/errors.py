@@ -56,10 +56,6 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
-class BadRequest(ApiError):
-    status, code, title = 400, "bad_request", "Bad request"
-
-
 class Unauthenticated(ApiError):
     status, code, title = 401, "unauthenticated", "Missing or invalid API key"
 
