@@ -3,7 +3,7 @@
 Routes get the current store from `StoreHolder.get()`; a job swaps in a store on a new run
 folder only once that store is fully built, and closes the old one after a grace period so
 requests already holding it finish. Nothing in `api/` touches a database driver except the
-opening here (and the Neo4j load in api/jobs.py), which goes through `graph.neo4j_conn`.
+opening here, which goes through `graph.neo4j_conn`; jobs publish through `pipeline.run`.
 """
 
 from __future__ import annotations

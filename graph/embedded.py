@@ -52,9 +52,9 @@ from graph.models import (
 from graph.models import (
     Path as GraphPath,
 )
-from graph.risk_config import RiskConfig, load_risk_config
 from graph.store import EntityKind, IdentifierKind
 from graph.tables import RunTables, load_run, read_table_arrow
+from risk.config import RiskConfig, load_risk_config
 
 IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 MIN_SIMILARITY = 0.7

@@ -32,9 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.models import EntitySummary, Event
-from graph.risk_config import RiskConfig
 from graph.schema import EVENT_LABEL_BY_TYPE, NETWORK_TYPES, NODE_TYPES, REL_TYPES
 from graph.tables import RunTables
+from risk.config import RiskConfig
 
 Neighbour = tuple[str, str, str]  # (neighbour ID, relationship ID, relationship type)
 NETWORK = frozenset(NETWORK_TYPES)

@@ -48,7 +48,6 @@ from graph.neo4j_conn import get_settings, guarded
 from graph.neo4j_cypher import Cypher, event_from, summary_from
 from graph.neo4j_loader import META_ID, META_LABEL
 from graph.neo4j_walks import Walker
-from graph.risk_config import RiskConfig, load_risk_config
 from graph.store import (
     DEFAULT_DEGREE_CAP,
     MAX_CYCLE_LENGTH,
@@ -59,6 +58,7 @@ from graph.store import (
     IdentifierKind,
     NoRunLoaded,
 )
+from risk.config import RiskConfig, load_risk_config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

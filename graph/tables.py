@@ -32,7 +32,13 @@ from runfolder.folder import (  # noqa: F401  (RunFolderError, read_table_arrow:
     read_table_arrow,
 )
 from runfolder.ids import address_id, phone_id, relation_id
-from runfolder.schema import ENTITIES_SCHEMA, EVIDENCE_SCHEMA, LIST, SCHEMAS
+from runfolder.schema import (  # noqa: F401  (REQUIRED_TABLES: until graph/ moves)
+    ENTITIES_SCHEMA,
+    EVIDENCE_SCHEMA,
+    LIST,
+    REQUIRED_TABLES,
+    SCHEMAS,
+)
 
 
 class RelGroup(NamedTuple):

@@ -12,18 +12,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import tests.support.graph_fixture as F
 import pytest
-from conftest import empty_database
 from neo4j import Driver
 from pydantic import BaseModel
 
+import tests.support.graph_fixture as F
 from graph.embedded import EmbeddedStore
 from graph.neo4j_loader import load_run
 from graph.neo4j_store import Neo4jStore
-from graph.risk_config import RiskConfig
 from graph.store import GraphReader
-from graph.tables import address_id, write_table
+from risk.config import RiskConfig
+from runfolder.folder import write_table
+from runfolder.ids import address_id
+from tests.conftest import empty_database
 
 Op = Callable[[GraphReader], Any]
 RISK = [

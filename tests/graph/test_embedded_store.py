@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import tests.support.graph_fixture as F
 import networkx as nx
 import pytest
 
+import tests.support.graph_fixture as F
 from graph.embedded import EmbeddedStore
 from graph.index import TYPES
 from graph.queries import ring_id
-from graph.risk_config import RiskConfig
 from graph.store import GraphReader
-from graph.tables import RunFolderError, address_id, load_run
+from graph.tables import load_run
+from risk.config import RiskConfig
+from runfolder.folder import RunFolderError
+from runfolder.ids import address_id
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +240,7 @@ def _answers(store: EmbeddedStore) -> list[object]:
 @pytest.fixture(scope="module")
 def risk_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny run with stored risk: long reasons, an empty list, entities without a score."""
-    from graph.tables import write_table
+    from runfolder.folder import write_table
 
     run = F.build_tiny_run(tmp_path_factory.mktemp("risk"))
     rows = []

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import empty_database
-from tests.support.graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 from neo4j import Driver
 
 from graph import schema
@@ -40,10 +38,12 @@ from graph.neo4j_rows import (
     run_fingerprint,
 )
 from graph.neo4j_store import Neo4jStore
-from graph.risk_config import RiskConfig
 from graph.store import NoRunLoaded, StoreUnavailable
-from graph.tables import RunFolderError, write_table
 from graph.tables import load_run as read_tables
+from risk.config import RiskConfig
+from runfolder.folder import RunFolderError, write_table
+from tests.conftest import empty_database
+from tests.support.graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """Risk configuration: weights, thresholds and the hubs whitelist (YAML describes data).
 
-`load_risk_config()` reads `GUANLIAN_RISK_CONFIG` if set, else the packaged `graph/risk.yaml`.
+`load_risk_config()` reads `GUANLIAN_RISK_CONFIG` if set, else the packaged `risk/risk.yaml`.
 Every field has a documented default, so an empty file is a valid configuration.
 """
 
@@ -27,7 +27,7 @@ class Levels(BaseModel):
 
 
 class RiskConfig(BaseModel):
-    """Weights of the risk score; see graph/risk.yaml for the meaning of each field."""
+    """Weights of the risk score; see risk/risk.yaml for the meaning of each field."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -79,5 +79,5 @@ def read_risk_config(path: Path) -> RiskConfig:
 
 @lru_cache(maxsize=1)
 def load_risk_config() -> RiskConfig:
-    """The configured RiskConfig ($GUANLIAN_RISK_CONFIG, else graph/risk.yaml), cached."""
+    """The configured RiskConfig ($GUANLIAN_RISK_CONFIG, else risk/risk.yaml), cached."""
     return read_risk_config(Path(os.environ.get(ENV_VAR) or DEFAULT_PATH))
