@@ -46,7 +46,7 @@ from graph.models import (
 from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher, event_from, summary_from
-from graph.neo4j.loader import META_ID, META_LABEL
+from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.walks import Walker
 from graph.risk_config import RiskConfig, load_risk_config
 from graph.store import (
@@ -168,7 +168,7 @@ def _check_range(name: str, value: int, low: int, high: int) -> int:
 
 
 class Neo4jStore:
-    """Reads the graph a `graph.neo4j.loader` load wrote; every call is bounded."""
+    """Reads the graph a `graph.neo4j.loader` sync wrote; every call is bounded."""
 
     def __init__(
         self,
@@ -195,9 +195,7 @@ class Neo4jStore:
     # --- state ------------------------------------------------------------------------
     def run_info(self) -> RunInfo:
         def go() -> RunInfo:
-            rows = self.cypher.run(
-                f"MATCH (m:{META_LABEL} {{id: $id}}) RETURN properties(m) AS p", id=META_ID
-            )
+            rows = self.cypher.run(READ_META, id=META_ID)
             meta = rows[0]["p"] if rows else {}
             if not meta.get("run_id"):
                 raise NoRunLoaded("Neo4j holds no completed run: run `guanlian load --run RUN`")
