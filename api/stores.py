@@ -72,8 +72,9 @@ def _close_quietly(store: GraphReader) -> None:
 
 def open_embedded(run_dir: Path) -> GraphReader:
     from graph.embedded.store import EmbeddedStore
+    from graph.risk_config import load_risk_config
 
-    return EmbeddedStore.from_run(run_dir)
+    return EmbeddedStore.from_run(run_dir, load_risk_config())  # its walk policy
 
 
 def neo4j_password(settings: Settings) -> str | None:
@@ -84,12 +85,13 @@ def neo4j_password(settings: Settings) -> str | None:
 def open_neo4j(settings: Settings) -> GraphReader:
     from graph.neo4j.conn import open_driver
     from graph.neo4j.store import Neo4jStore
+    from graph.risk_config import load_risk_config
 
     driver = open_driver(
         settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),
         verify=False,  # start even while Neo4j is down; /readyz reports it, requests get 503
     )
-    return Neo4jStore(driver)
+    return Neo4jStore(driver, load_risk_config())  # its walk policy
 
 
 def open_store(settings: Settings) -> StoreHolder:

@@ -6,13 +6,24 @@ Neo4j store must give the same answers. Used by the embedded store and by the ri
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import date
 
 import networkx as nx
 from networkx.utils import UnionFind
 
+from graph.catalogue import (
+    DEREGISTERED,
+    MAX_CYCLE_LENGTH,
+    MAX_EXPOSURE_HOPS,
+    MAX_NEIGHBOURHOOD_DEPTH,
+    MAX_PATH_HOPS,
+    PENALISING,
+    RING_CONNECTOR_CAP,
+    RING_MIN_VIOLATING,
+    RING_PERSON_TYPES,
+    ring_id,
+)
 from graph.embedded.network import NETWORK, GraphIndex
 from graph.models import (
     BeneficialOwner,
@@ -30,20 +41,9 @@ from graph.models import (
     Subgraph,
 )
 from graph.schema import CONTROL_TYPES, check_rel_types
-from graph.store import (
-    MAX_CYCLE_LENGTH,
-    MAX_EXPOSURE_HOPS,
-    MAX_NEIGHBOURHOOD_DEPTH,
-    MAX_PATH_HOPS,
-)
 
-PENALISING = frozenset({"PENALTY", "BLACKLISTING"})
-DEREGISTERED = ("注销", "吊销", "deregistered", "revoked")
 MAX_ENUMERATED_PATHS = 1000
 MAX_OWNERSHIP_PATHS = 10_000
-RING_CONNECTOR_CAP = 10  # a connector tying more enterprises is a hub, not a ring tie
-RING_MIN_VIOLATING = 2  # "containing violators": at least two
-RING_PERSON_TYPES = frozenset(CONTROL_TYPES)  # declarants (brokers) do not tie a ring
 
 
 def _bounded(value: int, low: int, high: int, name: str) -> int:
@@ -55,10 +55,6 @@ def _bounded(value: int, low: int, high: int, name: str) -> int:
 def _path(ix: GraphIndex, nodes: list[str], edges: list[str]) -> Path:
     types = [ix.edge_type(e) for e in edges]
     return Path(nodes=nodes, edges=edges, types=types)
-
-
-def ring_id(smallest_member: str) -> str:
-    return "G" + hashlib.sha1(smallest_member.encode("utf-8")).hexdigest()[:12]
 
 
 # --- neighbourhood ----------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from graph.models import (
 from graph.models import (
     Path as GraphPath,
 )
-from graph.risk_config import RiskConfig, load_risk_config
+from graph.policy import WalkPolicy
 from graph.store import EntityKind, IdentifierKind
 from graph.tables import RunTables, load_run, read_table_arrow
 
@@ -268,10 +268,9 @@ def _batches(tables: RunTables, name: str, columns: tuple[str, ...],
 class EmbeddedStore:
     """GraphReader over one run held in memory."""
 
-    def __init__(self, tables: RunTables, config: RiskConfig | None = None,
+    def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> None:
-        self.config = config or load_risk_config()
-        self.ix = GraphIndex(tables, self.config, degree_cap)
+        self.ix = GraphIndex(tables, policy, degree_cap)
         if tables.lean:  # a lean load exists for this store only: its frames are done with
             # empty copies (a slice would keep the whole frame's arrays alive)
             tables.mentions = tables.mentions.iloc[0:0].copy()
@@ -355,9 +354,9 @@ class EmbeddedStore:
         return packed.rows(p)
 
     @classmethod
-    def from_run(cls, run_dir: Path | str, config: RiskConfig | None = None,
+    def from_run(cls, run_dir: Path | str, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> EmbeddedStore:
-        store = cls(load_run(run_dir, lean=True), config, degree_cap)
+        store = cls(load_run(run_dir, lean=True), policy, degree_cap)
         gc.collect()  # the lean frames are garbage now: give their memory back
         release_memory()
         return store

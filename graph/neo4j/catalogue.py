@@ -3,13 +3,20 @@ beneficial owners and rings, with the orderings of `graph.store.GraphReader`."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from datetime import date
 from typing import Any
 
 from graph import schema
-from graph.embedded.catalogue import RING_CONNECTOR_CAP, RING_MIN_VIOLATING, RING_PERSON_TYPES
+from graph.catalogue import (
+    DEREGISTERED,
+    MAX_CYCLE_LENGTH,
+    MAX_PATH_HOPS,
+    RING_CONNECTOR_CAP,
+    RING_MIN_VIOLATING,
+    RING_PERSON_TYPES,
+    ring_id,
+)
 from graph.models import (
     BeneficialOwner,
     BeneficialOwnership,
@@ -24,9 +31,7 @@ from graph.models import (
     SharedController,
 )
 from graph.neo4j.cypher import CONTROL, NETWORK, Cypher, event_from, summary_from
-from graph.store import MAX_CYCLE_LENGTH, MAX_PATH_HOPS
 
-PHOENIX_STATUS = ["注销", "吊销", "deregistered", "revoked"]
 SHAREHOLDER = schema.check_rel_type("SHAREHOLDER_OF")
 
 
@@ -104,7 +109,7 @@ class Catalogue:
                s.established AS est
         """
         pairs: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in self.cypher.run(query, status=PHOENIX_STATUS):
+        for row in self.cypher.run(query, status=list(DEREGISTERED)):
             key = (row["pre"]["entity_id"], row["suc"]["entity_id"])
             pair = pairs.setdefault(
                 key, {"row": row, "kinds": set(), "via": set()}
@@ -301,7 +306,7 @@ class Catalogue:
             first = min(members)
             rings.append(
                 Ring(
-                    ring_id="G" + hashlib.sha1(first.encode()).hexdigest()[:12],
+                    ring_id=ring_id(first),
                     enterprises=sorted(members),
                     connectors=sorted(connectors[root]),
                     n_violating=n_violating,

@@ -20,6 +20,12 @@ from typing import Any, TypeVar
 from neo4j import Driver
 
 from graph import schema
+from graph.catalogue import (
+    MAX_CYCLE_LENGTH,
+    MAX_EXPOSURE_HOPS,
+    MAX_NEIGHBOURHOOD_DEPTH,
+    MAX_PATH_HOPS,
+)
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -48,13 +54,8 @@ from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher, event_from, summary_from
 from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.walks import Walker
-from graph.risk_config import RiskConfig, load_risk_config
+from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
-    DEFAULT_DEGREE_CAP,
-    MAX_CYCLE_LENGTH,
-    MAX_EXPOSURE_HOPS,
-    MAX_NEIGHBOURHOOD_DEPTH,
-    MAX_PATH_HOPS,
     EntityKind,
     IdentifierKind,
     NoRunLoaded,
@@ -173,19 +174,17 @@ class Neo4jStore:
     def __init__(
         self,
         driver: Driver,
-        config: RiskConfig | None = None,
+        policy: WalkPolicy | None = None,
         *,
         degree_cap: int | None = None,
         database: str | None = None,
         uri: str | None = None,
     ) -> None:
         self.driver = driver
-        self.config = config or load_risk_config()
-        cap = degree_cap if degree_cap is not None else self.config.degree_cap
-        self.degree_cap = cap if cap is not None else DEFAULT_DEGREE_CAP
+        self.degree_cap = degree_cap_of(policy, degree_cap)
         self.database = database
         self.uri = uri or get_settings().uri  # for messages only
-        self.cypher = Cypher(driver, database, self.degree_cap, list(self.config.hubs_whitelist))
+        self.cypher = Cypher(driver, database, self.degree_cap, list(whitelist_of(policy)))
         self.catalogue = Catalogue(self.cypher)
         self.walker = Walker(self.cypher)
 

@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 import tests.support.graph_fixture as F
-from graph.embedded.catalogue import ring_id
+from graph.catalogue import ring_id
 from graph.embedded.network import TYPES
 from graph.embedded.store import EmbeddedStore
 from graph.risk_config import RiskConfig
