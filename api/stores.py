@@ -3,7 +3,7 @@
 Routes get the current store from `StoreHolder.get()`; a job swaps in a store on a new run
 folder only once that store is fully built, and closes the old one after a grace period so
 requests already holding it finish. Nothing in `api/` touches a database driver except the
-opening here, which goes through `graph.neo4j_conn`; jobs publish through `pipeline.run`.
+opening here, which goes through `graph.neo4j.conn`; jobs publish through `pipeline.run`.
 """
 
 from __future__ import annotations
@@ -71,25 +71,26 @@ def _close_quietly(store: GraphReader) -> None:
 
 
 def open_embedded(run_dir: Path) -> GraphReader:
-    from graph.embedded import EmbeddedStore
+    from pipeline.run import publish_embedded
 
-    return EmbeddedStore.from_run(run_dir)
+    return publish_embedded(run_dir)  # walks with the configured risk configuration's policy
 
 
 def neo4j_password(settings: Settings) -> str | None:
-    """The configured password; None (graph.neo4j_conn's own settings and .env) when unset."""
+    """The configured password; None (graph.neo4j.conn's own settings and .env) when unset."""
     return settings.neo4j_password.get_secret_value() or None
 
 
 def open_neo4j(settings: Settings) -> GraphReader:
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.store import Neo4jStore
+    from risk.config import load_risk_config
 
     driver = open_driver(
         settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),
         verify=False,  # start even while Neo4j is down; /readyz reports it, requests get 503
     )
-    return Neo4jStore(driver)
+    return Neo4jStore(driver, load_risk_config())  # its walk policy
 
 
 def open_store(settings: Settings) -> StoreHolder:

@@ -57,18 +57,19 @@ def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str
 
 def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     from bench.bench_load import wipe
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_loader import graph_checksum, load_run
-    from graph.neo4j_store import warm_up_walks
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.hash import graph_checksum
+    from graph.neo4j.loader import publish_run
+    from graph.neo4j.store import warm_up_walks
 
     driver = open_driver()
     try:
         wipe(driver)
-        full = load_run(driver, run_dir, progress=True)
+        full = publish_run(driver, run_dir, progress=True)
         clean = graph_checksum(driver)  # the reference of the fault-recovery stage
-        again = load_run(driver, run_dir, progress=False)
-        sync = load_run(driver, changed_dir, progress=False)
-        back = load_run(driver, run_dir, progress=False)
+        again = publish_run(driver, run_dir, progress=False)
+        sync = publish_run(driver, changed_dir, progress=False)
+        back = publish_run(driver, run_dir, progress=False)
         warm_up_walks(driver)  # as `guanlian load` does after every load
     finally:
         driver.close()
@@ -108,7 +109,7 @@ def neo4j_store_bytes() -> int | None:
     """Bytes on disk of the `neo4j` database of the server scripts/neo4j runs (None if unknown)."""
     from urllib.parse import urlparse
 
-    from graph.neo4j_conn import get_settings
+    from graph.neo4j.conn import get_settings
 
     port = urlparse(get_settings().uri).port or 7687
     folder = Path(os.environ.get("NEO4J_STATE_DIR", ROOT / "var" / "neo4j" / str(port)))
@@ -123,14 +124,15 @@ def neo4j_load_fault(run_dir: Path, seed: int, full_s: float,
     """Kill `guanlian load` at a random moment, restart it, compare with a clean load (its
     checksum `clean`, taken after this bench's full load of the same run, or made here)."""
     from bench.bench_load import wipe
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_loader import graph_checksum, load_run
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.hash import graph_checksum
+    from graph.neo4j.loader import publish_run
 
     driver = open_driver()
     try:
         if clean is None:
             wipe(driver)
-            load_run(driver, run_dir, progress=False)
+            publish_run(driver, run_dir, progress=False)
             clean = graph_checksum(driver)
         wipe(driver)
         kill_at = random.Random(seed).uniform(1.0, max(2.0, full_s * 0.8))
@@ -189,8 +191,8 @@ def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
     """Walk queries against the loaded graph: exposure (2 hops) per sampled entity and
     shortest paths (<= 4 hops) per sampled pair. A first pass over the sample is timed as
     the cold figures and warms the caches; the reported p50 / p99 are of a second pass."""
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.store import Neo4jStore
 
     ids, pairs = query_sample(run_dir, seed)
     store = Neo4jStore(open_driver())
@@ -226,8 +228,8 @@ def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
     query time) and of the whole in-process lookup, per subject."""
     from api.inspection import LookupService, Subject, load_matcher
     from api.settings import Settings
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.store import Neo4jStore
 
     class Timed:
         def __init__(self, store: Neo4jStore) -> None:

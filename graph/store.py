@@ -11,9 +11,10 @@ Shared semantics (both stores must give identical answers; the contract tests ch
   (Penalty, InspectionFailure or Blacklisting).
 - *Degree* of a node = number of its network relationships (both directions, events excluded).
   A *blocked* node is an Address / Phone / Person / Enterprise whose degree exceeds the store's
-  degree cap (`DEFAULT_DEGREE_CAP`), or an Address / Phone on the hubs whitelist
-  (`graph.risk_config.RiskConfig.hubs_whitelist`, matched against the node ID, its label, its
-  address_std or phone). Blocked nodes may be reached (start, end) but never passed through.
+  degree cap, or an Address / Phone on the hubs whitelist (`graph.policy`: the walk policy,
+  matched against the node ID, its label, its address_std or phone). Blocked nodes may be
+  reached (start, end) but never passed through.
+- Bounds (MAX_*), ring thresholds and ring IDs, phoenix rules: `graph.catalogue`.
 - Event `type`s are the events.parquet types: PENALTY, INSPECTION_FAILURE, BLACKLISTING.
 - Path ordering: among paths of one length, ascending by the list of node IDs, then by the
   list of relationship IDs (plain string comparison).
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol, runtime_checkable
 
+from graph.catalogue import MIN_CONTROLLED_FIRMS, MIN_HUB_ENTERPRISES
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -44,11 +46,6 @@ from graph.models import (
 IdentifierKind = Literal["uscc", "customs_code", "id_number", "reg_no"]
 EntityKind = Literal["Enterprise", "Person"]
 
-MAX_NEIGHBOURHOOD_DEPTH = 3
-MAX_EXPOSURE_HOPS = 4
-MAX_PATH_HOPS = 6
-MAX_CYCLE_LENGTH = 6
-DEFAULT_DEGREE_CAP = 200
 
 
 class StoreUnavailable(RuntimeError):
@@ -138,7 +135,9 @@ class GraphReader(Protocol):
         ...
 
     # --- risk catalogue -----------------------------------------------------
-    def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
+    def shared_controllers(
+        self, min_firms: int = MIN_CONTROLLED_FIRMS, limit: int = 50
+    ) -> list[SharedController]:
         """People and enterprises with a CONTROL_TYPES relationship (legal rep, shareholder,
         director, supervisor, manager) to >= `min_firms` violating enterprises.
 
@@ -167,7 +166,8 @@ class GraphReader(Protocol):
         ...
 
     def hubs(
-        self, min_enterprises: int = 5, limit: int = 50, include_whitelisted: bool = False
+        self, min_enterprises: int = MIN_HUB_ENTERPRISES, limit: int = 50,
+        include_whitelisted: bool = False,
     ) -> list[Hub]:
         """Address and Phone nodes tied to >= `min_enterprises` enterprises (LOCATED_AT /
         HAS_PHONE; people are not counted). `enterprises` sorted by ID, n_violating = how many

@@ -24,21 +24,9 @@ import pandas as pd
 import pyarrow as pa
 
 from graph.schema import ENTITY_LABEL_BY_KIND, EVENT_LABEL_BY_TYPE, NODE_TYPES, REL_TYPES
-from runfolder.folder import (  # noqa: F401  (RunFolderError, read_table_arrow: until graph/ moves)
-    RunFolderError,
-    check_run,
-    has_table,
-    read_table,
-    read_table_arrow,
-)
+from runfolder.folder import check_run, has_table, read_table
 from runfolder.ids import address_id, phone_id, relation_id
-from runfolder.schema import (  # noqa: F401  (REQUIRED_TABLES: until graph/ moves)
-    ENTITIES_SCHEMA,
-    EVIDENCE_SCHEMA,
-    LIST,
-    REQUIRED_TABLES,
-    SCHEMAS,
-)
+from runfolder.schema import ENTITIES_SCHEMA, EVIDENCE_SCHEMA, LIST, SCHEMAS
 
 
 class RelGroup(NamedTuple):

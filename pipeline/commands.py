@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from graph.neo4j_loader import DEFAULT_BATCH_SIZE
+from graph.neo4j.apply import DEFAULT_BATCH_SIZE
 from risk.cli import ConfigOption, RunOption, risk_config
 
 
@@ -52,7 +52,7 @@ def load_command(
     ] = False,
 ) -> None:
     """Load (or sync) a run into Neo4j: writes only what changed since the loaded run."""
-    from graph.neo4j_conn import describe_error, get_settings
+    from graph.neo4j.conn import describe_error, get_settings
     from graph.store import StoreUnavailable
     from pipeline.run import Neo4jTarget, publish_neo4j
     from runfolder.folder import RunFolderError

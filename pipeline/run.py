@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from graph.memory import release_memory
+from graph.policy import WalkPolicy
 from graph.store import GraphReader
 from linkage.resolve.scoring import Engine
-from risk.config import RiskConfig
+from risk.config import RiskConfig, load_risk_config
 from runfolder.folder import check_run
 
 Stage = Literal["linking", "scoring", "preparing", "publishing"]
@@ -33,7 +34,7 @@ Stage = Literal["linking", "scoring", "preparing", "publishing"]
 
 @dataclass(frozen=True)
 class Neo4jTarget:
-    """Publish into Neo4j (None: `graph.neo4j_conn`'s settings, i.e. NEO4J_* and .env)."""
+    """Publish into Neo4j (None: `graph.neo4j.conn`'s settings, i.e. NEO4J_* and .env)."""
 
     uri: str | None = None
     user: str | None = None
@@ -90,7 +91,7 @@ def score_step(run_dir: Path, config: RiskConfig | None = None) -> dict[str, Any
 
 def prepare_step(run_dir: Path) -> float:
     """Build and keep the run's graph rows (RUN/graph/); returns the seconds it took."""
-    from graph.neo4j_rows import prepare_rows
+    from graph.neo4j.rows import prepare_rows
 
     gc.collect()
     release_memory()  # scoring's frames are gone; preparing needs its own room
@@ -104,14 +105,15 @@ def publish_neo4j(run_dir: Path, target: Neo4jTarget) -> str:
 
     Raises `RunFolderError` for a run folder that cannot be loaded and `StoreUnavailable`
     when Neo4j cannot be reached; driver errors during the load propagate."""
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_loader import DEFAULT_BATCH_SIZE, load_run
-    from graph.neo4j_store import warm_up_walks
+    from graph.neo4j.apply import DEFAULT_BATCH_SIZE
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.loader import publish_run
+    from graph.neo4j.store import warm_up_walks
 
     check_run(run_dir)
     driver = open_driver(target.uri, target.user, target.password)
     try:
-        report = load_run(driver, run_dir, batch_size=target.batch_size or DEFAULT_BATCH_SIZE,
+        report = publish_run(driver, run_dir, batch_size=target.batch_size or DEFAULT_BATCH_SIZE,
                           progress=target.progress, database=target.database,
                           full_diff=target.full_diff)
         warm_up_walks(driver, target.database)
@@ -120,11 +122,12 @@ def publish_neo4j(run_dir: Path, target: Neo4jTarget) -> str:
     return report.summary()
 
 
-def publish_embedded(run_dir: Path) -> GraphReader:
-    """An embedded store built on the run folder."""
-    from graph.embedded import EmbeddedStore
+def publish_embedded(run_dir: Path, policy: WalkPolicy | None = None) -> GraphReader:
+    """An embedded store built on the run folder, walking with `policy` (default: the
+    configured risk configuration's degree cap and hubs whitelist, as the API serves)."""
+    from graph.embedded.store import EmbeddedStore
 
-    return EmbeddedStore.from_run(run_dir)
+    return EmbeddedStore.from_run(run_dir, policy or load_risk_config())
 
 
 def run_pipeline(request: PipelineRequest,
@@ -147,5 +150,5 @@ def run_pipeline(request: PipelineRequest,
     if isinstance(request.target, Neo4jTarget):
         result.load_summary = publish_neo4j(request.run_dir, request.target)
     else:
-        result.store = publish_embedded(request.run_dir)
+        result.store = publish_embedded(request.run_dir, request.risk_config)
     return result

@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.store import DEFAULT_DEGREE_CAP
+from graph.catalogue import MIN_HUB_ENTERPRISES
+from graph.policy import DEFAULT_DEGREE_CAP
 
 DEFAULT_PATH = Path(__file__).with_name("risk.yaml")
 ENV_VAR = "GUANLIAN_RISK_CONFIG"
@@ -49,7 +50,7 @@ class RiskConfig(BaseModel):
     degree_damping: float = Field(default=0.5, ge=0)
     min_contribution: float = Field(default=0.005, ge=0)
     network_cap: float = Field(default=0.0, ge=0)
-    hub_min_enterprises: int = Field(default=5, ge=2)
+    hub_min_enterprises: int = Field(default=MIN_HUB_ENTERPRISES, ge=2)
     hub_weight: float = Field(default=0.6, ge=0)
     hub_base: float = Field(default=0.3, ge=0)
     phoenix_weight: float = Field(default=1.2, ge=0)

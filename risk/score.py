@@ -17,7 +17,7 @@ Raw risk of an entity x (weights in risk/risk.yaml, see risk/config.py):
 - phoenix: x is the successor of a phoenix pair.
 - shared_controller: x controls k ≥ 2 violating enterprises: controller_weight · (k − 1).
 The hub, phoenix and controller rules mean what the catalogue's `hubs`, `phoenix_firms` and
-`shared_controllers` mean (`graph.rules` declares them once; tests/risk/test_risk_rules.py
+`shared_controllers` mean (`graph.catalogue` declares them once; tests/risk/test_risk_rules.py
 holds them equal to the catalogue's answers).
 
 score = 100 · (1 − exp(−raw / scale)); level by `levels`. Each reason's `contribution` is in
@@ -40,11 +40,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graph.rules import (
+from graph.catalogue import (
     CONTROLLER_TYPES,
     HUB_TIES,
     MIN_CONTROLLED_FIRMS,
-    PENALISING_EVENTS,
+    PENALISING,
     PHOENIX_TIE_AT_TARGET,
     PHOENIX_TIES,
     is_deregistered,
@@ -168,7 +168,7 @@ def _phoenix(t: RunTables, g: _Graph, ev: pd.DataFrame, cfg: RiskConfig) -> pd.D
     """Columns t (successor), c, via, pred, e_pred, e_succ (the catalogue's phoenix pairs)."""
     ent = t.node_frames["Enterprise"]
     dereg = set(ent.loc[ent["status"].map(is_deregistered).astype(bool), "id"])
-    pen = ev[ev["type"].isin(PENALISING_EVENTS) & ev["date"].notna()]
+    pen = ev[ev["type"].isin(list(PENALISING)) & ev["date"].notna()]
     first = pen.assign(id=g.ids[pen["n"].to_numpy()]).groupby("id")["date"].min()
     first = first[first.index.isin(dereg)]
     est = ent.set_index("id")["established"]

@@ -12,6 +12,7 @@ from api.errors import Forbidden, NotFound
 from api.openapi import AUTH, problems
 from api.schemas import Items, Page
 from graph import schema
+from graph.catalogue import MAX_EXPOSURE_HOPS, MAX_NEIGHBOURHOOD_DEPTH, MAX_PATH_HOPS
 from graph.models import (
     BeneficialOwnership,
     EntityProfile,
@@ -21,13 +22,7 @@ from graph.models import (
     Subgraph,
 )
 from graph.models import Path as GraphPath
-from graph.store import (
-    MAX_EXPOSURE_HOPS,
-    MAX_NEIGHBOURHOOD_DEPTH,
-    MAX_PATH_HOPS,
-    EntityKind,
-    GraphReader,
-)
+from graph.store import EntityKind, GraphReader
 
 router = APIRouter(tags=["entities"])
 ENTITY_PATTERN = r"^[EP][0-9a-f]{12}$"

@@ -17,9 +17,9 @@ from neo4j import Driver
 from pydantic import BaseModel
 
 import tests.support.graph_fixture as F
-from graph.embedded import EmbeddedStore
-from graph.neo4j_loader import load_run
-from graph.neo4j_store import Neo4jStore
+from graph.embedded.store import EmbeddedStore
+from graph.neo4j.loader import publish_run
+from graph.neo4j.store import Neo4jStore
 from graph.store import GraphReader
 from risk.config import RiskConfig
 from runfolder.folder import write_table
@@ -52,7 +52,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def loaded(neo4j_driver: Driver, tiny_run: Path) -> Iterator[Driver]:
     empty_database(neo4j_driver)
-    load_run(neo4j_driver, tiny_run, progress=False)
+    publish_run(neo4j_driver, tiny_run, progress=False)
     yield neo4j_driver
 
 
@@ -263,7 +263,7 @@ def test_briefs_are_profiles_without_sources_evidence_events(store: GraphReader)
 def test_walk_warm_up_only_reads(loaded: Driver, stores: dict[str, GraphReader]) -> None:
     """The post-load warm-up walks from one enterprise and one person to every depth: the
     graph is unchanged and the walks answer as before."""
-    from graph.neo4j_hash import graph_checksum
+    from graph.neo4j.hash import graph_checksum
 
     store = stores["neo4j"]
     assert isinstance(store, Neo4jStore)
@@ -276,7 +276,7 @@ def test_walk_warm_up_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
     """A server that cannot be reached after a load costs a warning, never an exception."""
     import neo4j
 
-    from graph.neo4j_store import warm_up_walks
+    from graph.neo4j.store import warm_up_walks
 
     driver = neo4j.GraphDatabase.driver("bolt://127.0.0.1:9", auth=("neo4j", "x"),
                                         connection_timeout=1.0)

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import schema
-from graph.neo4j_diff import fast_diff
-from graph.neo4j_loader import Diff, compute_diff
-from graph.neo4j_rows import GraphRows, PreparedState, build_rows
+from graph.neo4j.diff import compute_diff, fast_diff
+from graph.neo4j.diff_types import Diff
+from graph.neo4j.rows import GraphRows, PreparedState, build_rows
 from tests.support.graph_fixture import build_tiny_run
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import tests.support.graph_fixture as F
-from graph.embedded import EmbeddedStore
-from graph.rules import MIN_CONTROLLED_FIRMS
+from graph.catalogue import MIN_CONTROLLED_FIRMS
+from graph.embedded.store import EmbeddedStore
 from graph.tables import load_run
 from risk.config import RiskConfig
 from risk.score import Indicators, indicators

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import tests.support.graph_fixture as F
 from api.cli import app
-from graph.embedded import EmbeddedStore
+from graph.embedded.store import EmbeddedStore
 from graph.tables import load_run
 from risk.config import RiskConfig, read_risk_config
 from risk.evaluate import precision_at, roc_auc

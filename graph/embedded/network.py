@@ -32,9 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.models import EntitySummary, Event
+from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.schema import EVENT_LABEL_BY_TYPE, NETWORK_TYPES, NODE_TYPES, REL_TYPES
 from graph.tables import RunTables
-from risk.config import RiskConfig
 
 Neighbour = tuple[str, str, str]  # (neighbour ID, relationship ID, relationship type)
 NETWORK = frozenset(NETWORK_TYPES)
@@ -79,11 +79,11 @@ def _arrow_columns(frame: pd.DataFrame) -> dict[str, pa.Array]:
 class GraphIndex:
     """A run's graph with the neighbour, degree, whitelist and event lookups queries need."""
 
-    def __init__(self, tables: RunTables, config: RiskConfig, degree_cap: int | None = None):
-        self.config = config
+    def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
+                 degree_cap: int | None = None):
         self.run_id = tables.run_id
-        self.degree_cap = degree_cap if degree_cap is not None else config.degree_cap
-        self.whitelist = frozenset(config.hubs_whitelist)
+        self.degree_cap = degree_cap_of(policy, degree_cap)
+        self.whitelist = frozenset(whitelist_of(policy))
         self._build_nodes(tables.node_frames)
         tables.__dict__.pop("node_frames", None)
         self._build_edges(tables.rel_frames)

@@ -3,12 +3,20 @@ beneficial owners and rings, with the orderings of `graph.store.GraphReader`."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from datetime import date
 from typing import Any
 
 from graph import schema
+from graph.catalogue import (
+    DEREGISTERED,
+    MAX_CYCLE_LENGTH,
+    MAX_PATH_HOPS,
+    PHOENIX_TIES,
+    RING_CONNECTOR_CAP,
+    RING_MIN_VIOLATING,
+    RING_PERSON_TYPES,
+)
 from graph.models import (
     BeneficialOwner,
     BeneficialOwnership,
@@ -22,11 +30,9 @@ from graph.models import (
     Ring,
     SharedController,
 )
-from graph.neo4j_cypher import CONTROL, NETWORK, Cypher, event_from, summary_from
-from graph.queries import RING_CONNECTOR_CAP, RING_MIN_VIOLATING, RING_PERSON_TYPES
-from graph.store import MAX_CYCLE_LENGTH, MAX_PATH_HOPS
+from graph.neo4j.cypher import CONTROL, NETWORK, Cypher, event_from, summary_from
+from runfolder.ids import ring_id
 
-PHOENIX_STATUS = ["注销", "吊销", "deregistered", "revoked"]
 SHAREHOLDER = schema.check_rel_type("SHAREHOLDER_OF")
 
 
@@ -104,14 +110,14 @@ class Catalogue:
                s.established AS est
         """
         pairs: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in self.cypher.run(query, status=PHOENIX_STATUS):
+        for row in self.cypher.run(query, status=list(DEREGISTERED)):
             key = (row["pre"]["entity_id"], row["suc"]["entity_id"])
             pair = pairs.setdefault(
                 key, {"row": row, "kinds": set(), "via": set()}
             )
             pair["kinds"].add(row["kind"])
             pair["via"].add(row["via"])
-        order = ("legal_rep", "shareholder", "address")
+        order = tuple(tag for tag, _ in PHOENIX_TIES)
         out = [
             PhoenixPair(
                 predecessor=EntitySummary(**p["row"]["pre"]),
@@ -301,7 +307,7 @@ class Catalogue:
             first = min(members)
             rings.append(
                 Ring(
-                    ring_id="G" + hashlib.sha1(first.encode()).hexdigest()[:12],
+                    ring_id=ring_id(first),
                     enterprises=sorted(members),
                     connectors=sorted(connectors[root]),
                     n_violating=n_violating,

@@ -5,7 +5,7 @@ Labels and relationship types in query text come only from `graph.schema` (valid
 tie-breaks follow the docstrings of `graph.store.GraphReader` exactly, so the contract tests
 can compare this store with the embedded one. Walks that need deterministic shortest-path
 tie-breaks (neighbourhood, exposure, paths) expand one BFS level per query; the risk catalogue
-lives in `graph.neo4j_catalogue`.
+lives in `graph.neo4j.catalogue`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from typing import Any, TypeVar
 from neo4j import Driver
 
 from graph import schema
+from graph.catalogue import (
+    MAX_CYCLE_LENGTH,
+    MAX_EXPOSURE_HOPS,
+    MAX_NEIGHBOURHOOD_DEPTH,
+    MAX_PATH_HOPS,
+)
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -43,22 +49,17 @@ from graph.models import (
     SourceRecord,
     Subgraph,
 )
-from graph.neo4j_catalogue import Catalogue
-from graph.neo4j_conn import get_settings, guarded
-from graph.neo4j_cypher import Cypher, event_from, summary_from
-from graph.neo4j_loader import META_ID, META_LABEL
-from graph.neo4j_walks import Walker
+from graph.neo4j.catalogue import Catalogue
+from graph.neo4j.conn import get_settings, guarded
+from graph.neo4j.cypher import Cypher, event_from, summary_from
+from graph.neo4j.meta import META_ID, READ_META
+from graph.neo4j.walks import Walker
+from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
-    DEFAULT_DEGREE_CAP,
-    MAX_CYCLE_LENGTH,
-    MAX_EXPOSURE_HOPS,
-    MAX_NEIGHBOURHOOD_DEPTH,
-    MAX_PATH_HOPS,
     EntityKind,
     IdentifierKind,
     NoRunLoaded,
 )
-from risk.config import RiskConfig, load_risk_config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -168,24 +169,22 @@ def _check_range(name: str, value: int, low: int, high: int) -> int:
 
 
 class Neo4jStore:
-    """Reads the graph a `graph.neo4j_loader` load wrote; every call is bounded."""
+    """Reads the graph a `graph.neo4j.loader` sync wrote; every call is bounded."""
 
     def __init__(
         self,
         driver: Driver,
-        config: RiskConfig | None = None,
+        policy: WalkPolicy | None = None,
         *,
         degree_cap: int | None = None,
         database: str | None = None,
         uri: str | None = None,
     ) -> None:
         self.driver = driver
-        self.config = config or load_risk_config()
-        cap = degree_cap if degree_cap is not None else self.config.degree_cap
-        self.degree_cap = cap if cap is not None else DEFAULT_DEGREE_CAP
+        self.degree_cap = degree_cap_of(policy, degree_cap)
         self.database = database
         self.uri = uri or get_settings().uri  # for messages only
-        self.cypher = Cypher(driver, database, self.degree_cap, list(self.config.hubs_whitelist))
+        self.cypher = Cypher(driver, database, self.degree_cap, list(whitelist_of(policy)))
         self.catalogue = Catalogue(self.cypher)
         self.walker = Walker(self.cypher)
 
@@ -195,9 +194,7 @@ class Neo4jStore:
     # --- state ------------------------------------------------------------------------
     def run_info(self) -> RunInfo:
         def go() -> RunInfo:
-            rows = self.cypher.run(
-                f"MATCH (m:{META_LABEL} {{id: $id}}) RETURN properties(m) AS p", id=META_ID
-            )
+            rows = self.cypher.run(READ_META, id=META_ID)
             meta = rows[0]["p"] if rows else {}
             if not meta.get("run_id"):
                 raise NoRunLoaded("Neo4j holds no completed run: run `guanlian load --run RUN`")

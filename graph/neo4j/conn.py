@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TypeVar
 
-from neo4j import Driver, GraphDatabase
+from neo4j import Driver, GraphDatabase, Session
 from neo4j import exceptions as neo4j_errors
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +98,13 @@ def open_driver(
     return driver
 
 
+def quiet_session(driver: Driver, database: str | None, fetch_size: int = 1000) -> Session:
+    """A session without server notifications (the loader's setup, state reads and writes)."""
+    return driver.session(
+        database=database, notifications_min_severity="OFF", fetch_size=fetch_size
+    )
+
+
 def guarded(uri: str, fn: Callable[[], T]) -> T:
     """Run `fn`, turning connection-level driver errors into `StoreUnavailable`."""
     try:
@@ -112,4 +119,6 @@ def guarded(uri: str, fn: Callable[[], T]) -> T:
         raise StoreUnavailable(describe_error(exc, uri)) from exc
 
 
-__all__ = ["Neo4jSettings", "describe_error", "get_settings", "guarded", "open_driver"]
+__all__ = [
+    "Neo4jSettings", "describe_error", "get_settings", "guarded", "open_driver", "quiet_session",
+]

@@ -1,12 +1,12 @@
 """The embedded GraphReader: an in-memory graph built from a run folder (no Neo4j).
 
 `EmbeddedStore.from_run(run_dir)` reads what the graph needs of the run (graph.tables, lean),
-builds the in-memory graph (graph.index: a NetworkX MultiDiGraph of the relationships, with
-node and relationship properties in compact arrays) and answers every read of
-`graph.store.GraphReader` over it (graph.queries); risk scores come from `RUN/risk.parquet`
-(written by `guanlian score`), never computed on a lookup. Per-entity blobs (source records,
-evidence, risk reasons) stay compressed Arrow blocks until a profile or brief asks for them;
-no run frame is kept after the build.
+builds the in-memory graph (graph.embedded.network: a NetworkX MultiDiGraph of the
+relationships, with node and relationship properties in compact arrays) and answers every read
+of `graph.store.GraphReader` over it (graph.embedded.catalogue); risk scores come from
+`RUN/risk.parquet` (written by `guanlian score`), never computed on a lookup. Per-entity blobs
+(source records, evidence, risk reasons) stay compressed Arrow blocks until a profile or brief
+asks for them; no run frame is kept after the build.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz, process
 
-from graph import queries
-from graph.index import ENTITY_LABELS, GraphIndex
+from graph.embedded import catalogue as queries
+from graph.embedded.network import ENTITY_LABELS, GraphIndex
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
@@ -52,9 +52,10 @@ from graph.models import (
 from graph.models import (
     Path as GraphPath,
 )
+from graph.policy import WalkPolicy
 from graph.store import EntityKind, IdentifierKind
-from graph.tables import RunTables, load_run, read_table_arrow
-from risk.config import RiskConfig, load_risk_config
+from graph.tables import RunTables, load_run
+from runfolder.folder import read_table_arrow
 
 IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 MIN_SIMILARITY = 0.7
@@ -268,10 +269,9 @@ def _batches(tables: RunTables, name: str, columns: tuple[str, ...],
 class EmbeddedStore:
     """GraphReader over one run held in memory."""
 
-    def __init__(self, tables: RunTables, config: RiskConfig | None = None,
+    def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> None:
-        self.config = config or load_risk_config()
-        self.ix = GraphIndex(tables, self.config, degree_cap)
+        self.ix = GraphIndex(tables, policy, degree_cap)
         if tables.lean:  # a lean load exists for this store only: its frames are done with
             # empty copies (a slice would keep the whole frame's arrays alive)
             tables.mentions = tables.mentions.iloc[0:0].copy()
@@ -355,9 +355,9 @@ class EmbeddedStore:
         return packed.rows(p)
 
     @classmethod
-    def from_run(cls, run_dir: Path | str, config: RiskConfig | None = None,
+    def from_run(cls, run_dir: Path | str, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> EmbeddedStore:
-        store = cls(load_run(run_dir, lean=True), config, degree_cap)
+        store = cls(load_run(run_dir, lean=True), policy, degree_cap)
         gc.collect()  # the lean frames are garbage now: give their memory back
         release_memory()
         return store
