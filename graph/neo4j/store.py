@@ -56,16 +56,18 @@ from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.walks import Walker
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
+    IDENTIFIERS,
+    MIN_SIMILARITY,
     EntityKind,
     IdentifierKind,
     NoRunLoaded,
+    compact_text,
+    identifier_text,
 )
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
-MIN_SIMILARITY = 0.7
 _PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
 # what a brief reads of an entity node: its attribute properties, names and stored risk, never
 # the source_records / evidence JSON a profile needs
@@ -79,9 +81,6 @@ _BRIEF = (
     + ", risk_score: n.risk_score, risk_level: n.risk_level, risk_reasons: n.risk_reasons}"
 )
 
-
-def _compact(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 @lru_cache(maxsize=1)
@@ -220,7 +219,7 @@ class Neo4jStore:
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
         if kind not in IDENTIFIERS:
             raise ValueError(f"unknown identifier kind {kind!r}")
-        wanted = "".join(value.split()).upper()
+        wanted = identifier_text(value)
         if not wanted:
             return []
 
@@ -241,7 +240,7 @@ class Neo4jStore:
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
         if kind not in IDENTIFIERS:
             raise ValueError(f"unknown identifier kind {kind!r}")
-        wanted = "".join(value.split()).upper()
+        wanted = identifier_text(value)
         if not wanted:
             return []
         query = _identified(kind, f"{summary_from('n')} AS s, {_BRIEF} AS p")
@@ -274,7 +273,7 @@ class Neo4jStore:
         if not query or not labels:
             return []
         best: dict[str, tuple[float, str]] = {}
-        wanted = "".join(query.split()).upper()
+        wanted = identifier_text(query)
         # one round trip: every identifier hit (tagged with its kind's position in IDENTIFIERS,
         # a later kind overriding an earlier one) and the full-text candidates (tag -1), both
         # restricted to the asked labels (the answer keeps only those anyway)
@@ -304,13 +303,13 @@ class Neo4jStore:
                 for r in found[0]["rows"]] if found else []
         for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
             best[row["id"]] = (1.0, IDENTIFIERS[row["ident"]])
-        compact = _compact(query)
+        compact = compact_text(query)
         cutoff = MIN_SIMILARITY * 100
         for row in (r for r in rows if r["ident"] < 0):
             texts = sorted({t for t in (row["name"], *(row["names"] or [])) if t})
             scored = [(fuzz.WRatio(query, t, score_cutoff=cutoff), "name") for t in texts]
             if compact and row["pinyin"]:
-                score = fuzz.WRatio(compact, _compact(row["pinyin"]), score_cutoff=cutoff)
+                score = fuzz.WRatio(compact, compact_text(row["pinyin"]), score_cutoff=cutoff)
                 scored.append((score, "pinyin"))
             for score, field in scored:
                 sim = round(score / 100.0, 4)
