@@ -45,6 +45,20 @@ from graph.models import (
 
 IdentifierKind = Literal["uscc", "customs_code", "id_number", "reg_no"]
 EntityKind = Literal["Enterprise", "Person"]
+# search: identifier kinds in the order a later kind's hit overrides an earlier one's, and the
+# similarity (0..1) below which a name is no hit
+IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
+MIN_SIMILARITY = 0.7
+
+
+def identifier_text(value: str) -> str:
+    """An identifier as both stores match it: whitespace removed, upper-cased."""
+    return "".join(value.split()).upper()
+
+
+def compact_text(text: str) -> str:
+    """Text as both stores compare pinyin: lower-cased letters and digits only."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import gc
 import json
 import math
-import pickle
-import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -24,12 +22,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz, process
 
 from graph.embedded import catalogue as queries
+from graph.embedded.bigrams import BigramIndex
 from graph.embedded.network import ENTITY_LABELS, GraphIndex
+from graph.embedded.packed import PackedRows, PackedText
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
@@ -53,22 +52,21 @@ from graph.models import (
     Path as GraphPath,
 )
 from graph.policy import WalkPolicy
-from graph.store import EntityKind, IdentifierKind
+from graph.store import (
+    IDENTIFIERS,
+    MIN_SIMILARITY,
+    EntityKind,
+    IdentifierKind,
+    compact_text,
+    identifier_text,
+)
 from graph.tables import RunTables, load_run
 from runfolder.folder import read_table_arrow
 
-IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
-MIN_SIMILARITY = 0.7
 _PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc", "customs_code",
                  "id_number"}
 
 
-def _ident(value: str) -> str:
-    return "".join(value.split()).upper()
-
-
-def _compact(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _number(value: Any) -> float:
@@ -76,166 +74,6 @@ def _number(value: Any) -> float:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return 0.0
     return float(value)
-
-
-
-
-class _PackedRows:
-    """Rows of one table grouped by node, kept as zlib-compressed pickled blocks of `block`
-    rows: a large run's source records, evidence and risk reasons take tens of MB instead of
-    GBs of Python dicts, and a profile decompresses one or two small blocks (tens of µs).
-    The blocks are made here from the run's own tables, never read from outside."""
-
-    def __init__(self, table: pa.Table, owner: np.ndarray, n_nodes: int,
-                 sort_by: tuple[str, ...], block: int) -> None:
-        self._block = block
-        keep = owner >= 0
-        if not keep.all():
-            table, owner = table.filter(pa.array(keep)), owner[keep]
-        keyed = table.append_column("__owner", pa.array(owner))
-        order = pc.sort_indices(keyed, sort_keys=[("__owner", "ascending"),
-                                                  *((c, "ascending") for c in sort_by)]
-                                ).to_numpy()  # nulls last
-        self._offsets = np.zeros(n_nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(owner, minlength=n_nodes), out=self._offsets[1:])
-        self._columns = tuple(table.column_names)
-        blocks: list[bytes] = []
-        chunk = block * max(1, 8192 // block)  # rows materialised at a time
-        for start in range(0, len(order), chunk):
-            part = table.take(pa.array(order[start:start + chunk]))
-            rows = list(zip(*(part.column(c).to_pylist() for c in self._columns), strict=True))
-            for i in range(0, len(rows), block):
-                blocks.append(zlib.compress(pickle.dumps(rows[i:i + block], protocol=5), 1))
-        # one buffer, not thousands of small objects scattered over the heap
-        self._starts = np.zeros(len(blocks) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in blocks], out=self._starts[1:])
-        self._buffer = b"".join(blocks)
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._buffer) + self._starts.nbytes + self._offsets.nbytes
-
-    def rows(self, p: int) -> list[dict[str, Any]]:
-        a, b = int(self._offsets[p]), int(self._offsets[p + 1])
-        if a == b:
-            return []
-        size = self._block
-        first = a // size
-        rows: list[tuple[Any, ...]] = []
-        for k in range(first, (b - 1) // size + 1):
-            data = self._buffer[int(self._starts[k]):int(self._starts[k + 1])]
-            rows.extend(pickle.loads(zlib.decompress(data)))  # noqa: S301 (own data)
-        cols = self._columns
-        skip = first * size
-        return [dict(zip(cols, row, strict=True)) for row in rows[a - skip:b - skip]]
-
-
-class _PackedText:
-    """One text per node (a risk score's reasons JSON), each zlib-compressed on its own when
-    long, all in one buffer: a lookup decompresses only the texts of the entities it answers
-    with, and the one allocation does not pin scattered heap pages."""
-
-    SHORT = 64  # texts up to this length are kept as they are
-
-    def __init__(self, n_nodes: int) -> None:
-        self._n = n_nodes
-        self._parts: dict[int, bytes] = {}
-        self._kind = np.zeros(n_nodes, dtype=np.int8)  # 0 none, 1 plain, 2 zlib
-        self._buffer = b""
-        self._offsets = np.zeros(1, dtype=np.int64)
-
-    def add(self, owner: np.ndarray, texts: pa.Array | pa.ChunkedArray) -> None:
-        """Keep `texts[i]` for node `owner[i]` (owners < 0 are skipped)."""
-        for p, text in zip(owner.tolist(), texts.to_pylist(), strict=True):
-            if p < 0 or text is None:
-                continue
-            raw = text.encode("utf-8")
-            if len(text) <= self.SHORT:
-                self._parts[p], self._kind[p] = raw, 1
-            else:
-                self._parts[p], self._kind[p] = zlib.compress(raw, 6), 2
-
-    def finish(self) -> None:
-        """Move the texts into the one buffer (call once every `add` is done)."""
-        sizes = np.zeros(self._n, dtype=np.int64)
-        for p, part in self._parts.items():
-            sizes[p] = len(part)
-        self._offsets = np.zeros(self._n + 1, dtype=np.int64)
-        np.cumsum(sizes, out=self._offsets[1:])
-        self._buffer = b"".join(self._parts[p] for p in sorted(self._parts))
-        self._parts = {}
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._buffer) + self._offsets.nbytes + self._kind.nbytes
-
-    def text(self, p: int) -> str | None:
-        kind = self._kind[p]
-        if kind == 0:
-            return None
-        data = self._buffer[int(self._offsets[p]):int(self._offsets[p + 1])]
-        return (zlib.decompress(data) if kind == 2 else data).decode("utf-8")
-
-
-def _bigrams(text: str) -> set[str]:
-    squeezed = "".join(text.lower().split())
-    if len(squeezed) < 2:
-        return {squeezed} if squeezed else set()
-    return {squeezed[i:i + 2] for i in range(len(squeezed) - 1)}
-
-
-def _gram_code(gram: str) -> int:
-    if len(gram) == 1:
-        return ord(gram)
-    return (ord(gram[0]) + 1) * 0x110000 + ord(gram[1])
-
-
-class _BigramIndex:
-    """An in-memory stand-in for a full-text index over one list of texts: the texts sharing
-    the most character bigrams with a needle (Dice coefficient, ties by position), the way
-    the `cjk` analyzer of the Neo4j full-text index tokenises. Bounds a search's re-scoring.
-    Postings are CSR int arrays keyed by a sorted array of integer bigram codes."""
-
-    def __init__(self, texts: list[str]) -> None:
-        codes = array("q")
-        docs = array("i")
-        sizes = np.zeros(len(texts), dtype=np.float64)
-        for i, text in enumerate(texts):
-            grams = _bigrams(text)
-            sizes[i] = len(grams)
-            codes.extend([(ord(g[0]) + 1) * 0x110000 + ord(g[1]) if len(g) == 2 else ord(g)
-                          for g in grams])
-            docs.extend([i] * len(grams))
-        code_arr = np.frombuffer(codes, dtype=np.int64) if len(codes) else np.zeros(0, np.int64)
-        doc_arr = np.frombuffer(docs, dtype=np.int32) if len(docs) else np.zeros(0, np.int32)
-        order = np.argsort(code_arr, kind="stable")
-        self._codes, starts = np.unique(code_arr[order], return_index=True)
-        self._starts = np.append(starts, len(order)).astype(np.int64)
-        self._docs = doc_arr[order]
-        self._sizes = sizes
-
-    def best(self, needle: str, pool: int) -> list[int]:
-        """Positions of at most `pool` texts sharing a bigram with `needle`, ascending."""
-        grams = _bigrams(needle)
-        lists = []
-        for gram in grams:
-            code = _gram_code(gram)
-            i = int(np.searchsorted(self._codes, code))
-            if i < len(self._codes) and self._codes[i] == code:
-                lists.append(self._docs[self._starts[i]:self._starts[i + 1]])
-        if not lists:
-            return []
-        counts = np.bincount(np.concatenate(lists), minlength=len(self._sizes))
-        hit = np.flatnonzero(counts)
-        if len(hit) > pool:
-            # the `pool` best by (Dice desc, position asc) without sorting every hit: all
-            # above the pool-th best Dice value, then the first of those tied with it
-            dice = 2.0 * counts[hit] / (self._sizes[hit] + len(grams))
-            kth = np.partition(dice, len(dice) - pool)[len(dice) - pool]
-            above = hit[dice > kth]
-            tied = hit[dice == kth][:pool - len(above)]
-            hit = np.sort(np.concatenate([above, tied]))
-        return hit.tolist()
 
 
 def _arrow(tables: RunTables, name: str, columns: tuple[str, ...]) -> pa.Table | None:
@@ -294,7 +132,7 @@ class EmbeddedStore:
                 found_ids = self._by_ident[kind]
                 for p, value in zip(positions, cols[kind], strict=True):
                     if isinstance(value, str) and value:
-                        found_ids.setdefault(_ident(value), []).append(ix.ids[p])
+                        found_ids.setdefault(identifier_text(value), []).append(ix.ids[p])
             for field in ("name", "pinyin"):
                 key = (label, field)
                 texts: list[str] = []
@@ -308,7 +146,7 @@ class EmbeddedStore:
                 else:
                     for p, pinyin in zip(positions, cols["name_pinyin"], strict=True):
                         if pinyin:
-                            texts.append(_compact(pinyin))
+                            texts.append(compact_text(pinyin))
                             owner.append(p)
                 if texts:
                     self._choices[key] = (texts, np.zeros(0, np.int32))
@@ -319,7 +157,7 @@ class EmbeddedStore:
         # every text (every WRatio component needs a common character), so its pass is skipped
         self._charsets = {key: frozenset("".join(texts)) for key, (texts, _) in
                           self._choices.items()}
-        self._bigrams = {key: _BigramIndex(texts) for key, (texts, _) in self._choices.items()}
+        self.bigrams = {key: BigramIndex(texts) for key, (texts, _) in self._choices.items()}
         n = ix.n_nodes
         self._mentions = self._pack(tables, "mentions", ("mention_id", "source", "record_id",
                                                          "role", "name", "record_date"),
@@ -328,27 +166,27 @@ class EmbeddedStore:
                                                          "method", "match_weight",
                                                          "match_probability", "features"),
                                     ("mention_id_l", "mention_id_r"), n, 32)
-        self._reasons: _PackedText | None = None
+        self._reasons: PackedText | None = None
         for batch in _batches(tables, "risk", ("entity_id", "reasons")):
             if self._reasons is None:
-                self._reasons = _PackedText(n)
+                self._reasons = PackedText(n)
             self._reasons.add(ix.positions(batch.column("entity_id")), batch.column("reasons"))
         if self._reasons is not None:
             self._reasons.finish()
         release_memory()
 
     def _pack(self, tables: RunTables, name: str, columns: tuple[str, ...],
-              sort_by: tuple[str, ...], n_nodes: int, block: int) -> _PackedRows | None:
+              sort_by: tuple[str, ...], n_nodes: int, block: int) -> PackedRows | None:
         table = _arrow(tables, name, ("entity_id", *columns))
         if table is None:
             return None
         owner = self.ix.positions(table.column("entity_id"))
-        packed = _PackedRows(table.drop_columns(["entity_id"]), owner, n_nodes, sort_by, block)
+        packed = PackedRows(table.drop_columns(["entity_id"]), owner, n_nodes, sort_by, block)
         del table
         release_memory()
         return packed
 
-    def _rows(self, packed: _PackedRows | None, entity_id: str) -> list[dict[str, Any]]:
+    def _rows(self, packed: PackedRows | None, entity_id: str) -> list[dict[str, Any]]:
         p = self.ix.pos.get(entity_id)
         if packed is None or p is None:
             return []
@@ -380,7 +218,7 @@ class EmbeddedStore:
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
         if kind not in self._by_ident:
             raise ValueError(f"unknown identifier kind {kind!r}")
-        return sorted(self._by_ident[kind].get(_ident(value), []))
+        return sorted(self._by_ident[kind].get(identifier_text(value), []))
 
     def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                limit: int = 20, offset: int = 0, *, pool: int | None = None
@@ -397,9 +235,9 @@ class EmbeddedStore:
         wanted = set(kinds)
         best: dict[str, tuple[float, str]] = {}
         for kind in IDENTIFIERS:
-            for node in self._by_ident[kind].get(_ident(query), []):
+            for node in self._by_ident[kind].get(identifier_text(query), []):
                 best[node] = (1.0, kind)
-        compact = _compact(query)
+        compact = compact_text(query)
         for label, field in [(k, f) for f in ("name", "pinyin") for k in sorted(wanted)]:
             needle = query if field == "name" else compact
             if (label, field) not in self._choices:
@@ -408,7 +246,7 @@ class EmbeddedStore:
             if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
             if pool is not None:
-                chosen = self._bigrams[label, field].best(needle, max(pool, limit + offset))
+                chosen = self.bigrams[label, field].best(needle, max(pool, limit + offset))
                 texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):

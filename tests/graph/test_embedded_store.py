@@ -292,7 +292,7 @@ def test_packed_rows_span_blocks_in_key_order() -> None:
     import numpy as np
     import pyarrow as pa
 
-    from graph.embedded.store import _PackedRows
+    from graph.embedded.packed import PackedRows as _PackedRows
 
     rows = [(f"m{i:02d}", i * 1.5 if i % 3 else None) for i in range(23)]
     owner = np.array([i % 4 if i % 5 else -1 for i in range(23)])
@@ -310,7 +310,7 @@ def test_packed_text_round_trips_short_long_and_missing() -> None:
     import numpy as np
     import pyarrow as pa
 
-    from graph.embedded.store import _PackedText
+    from graph.embedded.packed import PackedText as _PackedText
 
     texts = ["[]", json.dumps([{"rule": "违规", "path": ["E1"] * 200}], ensure_ascii=False),
              None, ""]
@@ -325,7 +325,8 @@ def test_packed_text_round_trips_short_long_and_missing() -> None:
 def test_bigram_pool_is_the_best_by_dice_then_position() -> None:
     import random
 
-    from graph.embedded.store import _BigramIndex, _bigrams
+    from graph.embedded.bigrams import BigramIndex as _BigramIndex
+    from graph.embedded.bigrams import bigrams as _bigrams
 
     rnd = random.Random(11)
     alphabet = "华信进出口贸易有限公司上海北京科技"
