@@ -83,7 +83,9 @@ def link_command(
 
 def evaluate_command(
     run: Annotated[Path, typer.Option(help="run folder written by `guanlian link`")],
-    truth: Annotated[Path, typer.Option(help="truth folder holding mentions.csv")],
+    truth: Annotated[Path, typer.Option(
+        help="truth CSV (source, record_id, role, entity or mention_id, entity) or the folder "
+             "holding mentions.csv")],
     out: Annotated[Path | None, typer.Option(
         help="write the JSON here (default RUN/evaluation.json)")] = None,
 ) -> None:
@@ -92,7 +94,11 @@ def evaluate_command(
 
     from linkage.evaluate import evaluate
 
-    result = evaluate(run, truth)
+    try:
+        result = evaluate(run, truth)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     text = json.dumps(result, ensure_ascii=False, indent=2)
     (out or run / "evaluation.json").write_text(text, encoding="utf-8")
     typer.echo(text)
