@@ -128,3 +128,27 @@ def test_cli_generate_with_a_profile(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["generate", "--size", "tiny", "--profile", "nope",
                               "--out", str(tmp_path / "n")])
     assert bad.exit_code == 2 and "unknown profile" in bad.output
+
+
+def test_customs_english_styles_and_chinese_variants() -> None:
+    import random
+
+    from linkage.synth import names as nm
+    from linkage.synth.english import customs_english
+    from linkage.synth.styles import chinese_variant
+    from linkage.synth.world import build_world
+
+    world = build_world(200, 5)
+    firm = next(f for f in world.firms if nm.DISTRICTS[f.district].city_short == "上海")
+    rng = random.Random(1)
+    texts = {customs_english(firm, rng) for _ in range(200)}
+    assert any(t.startswith("SHANG HAI ") for t in texts)  # spaced city pinyin
+    assert any(t.startswith("SHANGHAI ") for t in texts)
+    assert all(t.isascii() for t in texts)
+    variants = {chinese_variant(firm, s, rng) for s in
+                ("truncated", "bracketed", "city_variant") for _ in range(50)}
+    assert any("（上海）" in v or "(上海)" in v or "（上海市）" in v for v in variants)
+    assert any(v.startswith("上海市" + firm.brand) for v in variants)
+    assert any(v.startswith("上海" + firm.brand) for v in variants)
+    cut = ("有限", "有限责任", "股份有限", "有限公", "有限责", "股份")
+    assert any(v.endswith(cut) for v in variants)
