@@ -23,18 +23,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import serving, stages
+from bench import profiles, serving, stages
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
-STAGES = ("linkage", "baseline", "spark", "risk", "load", "queries", "api", "embedded_api",
-          "resilience", "soak")
+STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "load", "queries", "api",
+          "embedded_api", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
                 "namesake_false_merge_rate", "baseline_f1_enterprise", "baseline_f1_person",
-                "baseline_wall_s", "spark_wall_s", "spark_f1_enterprise", "spark_f1_person"],
+                "baseline_wall_s", "wall_ratio", "spark_wall_s", "spark_f1_enterprise",
+                "spark_f1_person"],
     "load": ["wall_s", "nodes_per_s", "relationships_per_s", "reload_unchanged_s",
              "sync_1pct_s"],
     "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
@@ -118,6 +119,13 @@ class Bench:
                                                   "--large-baseline")
         else:
             self.stage("baseline", "linkage", lambda: stages.baseline(self.data, self.work))
+        self._ratio()
+        if self.size == "large":
+            self.result["skipped"]["linkage_profiles"] = ("noise profiles are linked on tiny, "
+                                                          "small and medium")
+        else:
+            self.stage("linkage_profiles", "linkage_profiles",
+                       lambda: profiles.run_stage(self.size, self.seed, console=self.console))
         if self.size == "large":
             self.result["skipped"]["spark"] = "the Spark engine is exercised on small and medium"
         else:
@@ -143,6 +151,12 @@ class Bench:
         else:
             self.result["skipped"]["soak"] = "not requested (--soak-s 0)"
         return self.finish()
+
+    def _ratio(self) -> None:
+        """Link wall time over the plain-Splink baseline's, both measured in this run."""
+        fig = self.result["linkage"]
+        if fig.get("wall_s") and fig.get("baseline_wall_s"):
+            fig["wall_ratio"] = round(fig["wall_s"] / fig["baseline_wall_s"], 2)
 
     def _spark(self) -> dict[str, Any]:
         if self.size == "large":
@@ -271,6 +285,8 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         for key, value in result["soak"].items():
             table.add_row("soak", key, json.dumps(value))
     console.print(table)
+    if result.get("linkage_profiles"):
+        profiles.print_profiles(result["linkage_profiles"], console)
     for name, why in result["skipped"].items():
         console.print(f"[yellow]{name}[/yellow]: {why}")
 

@@ -23,14 +23,22 @@ def generate_command(
     seed: Annotated[int, typer.Option(help="random seed; same seed and size, same bytes")] = 7,
     out: Annotated[Path, typer.Option(help="output folder (data/, sources.yaml, truth/)")] = Path(
         "generated"),
+    profile: Annotated[str, typer.Option(
+        help="noise profile: default, malformed_ids, customs_english, messy_registry, hard "
+             "(linkage/synth/profiles.yaml) or a profile YAML file")] = "default",
 ) -> None:
     """Generate a synthetic multi-agency data set with ground truth."""
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from linkage.synth import generate
+    from linkage.synth import generate, load_profile
 
     console = Console(stderr=True)
+    try:
+        chosen = load_profile(profile)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -39,9 +47,10 @@ def generate_command(
         def step(msg: str) -> None:
             progress.update(task, description=f"[{size.value}] {msg}")
 
-        generate(size.value, seed, out, progress=step)
+        generate(size.value, seed, out, progress=step, profile=chosen)
     elapsed = time.perf_counter() - started
-    console.print(f"wrote {out} ({size.value}, seed {seed}) in {elapsed:.1f}s")
+    console.print(f"wrote {out} ({size.value}, seed {seed}, profile {chosen.name}) "
+                  f"in {elapsed:.1f}s")
 
 
 class EngineName(StrEnum):
@@ -74,7 +83,9 @@ def link_command(
 
 def evaluate_command(
     run: Annotated[Path, typer.Option(help="run folder written by `guanlian link`")],
-    truth: Annotated[Path, typer.Option(help="truth folder holding mentions.csv")],
+    truth: Annotated[Path, typer.Option(
+        help="truth CSV (source, record_id, role, entity or mention_id, entity) or the folder "
+             "holding mentions.csv")],
     out: Annotated[Path | None, typer.Option(
         help="write the JSON here (default RUN/evaluation.json)")] = None,
 ) -> None:
@@ -83,7 +94,11 @@ def evaluate_command(
 
     from linkage.evaluate import evaluate
 
-    result = evaluate(run, truth)
+    try:
+        result = evaluate(run, truth)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     text = json.dumps(result, ensure_ascii=False, indent=2)
     (out or run / "evaluation.json").write_text(text, encoding="utf-8")
     typer.echo(text)

@@ -37,10 +37,38 @@ def _prf(tp: float, predicted: float, actual: float) -> dict[str, float]:
     return {"precision": round(precision, 5), "recall": round(recall, 5), "f1": round(f1, 5)}
 
 
-def load_truth(truth_dir: Path) -> pd.DataFrame:
-    truth = pd.read_csv(truth_dir / "mentions.csv", dtype=str)
-    truth["mention_id"] = truth["source"] + ":" + truth["record_id"] + ":" + truth["role"]
-    return truth[["mention_id", "entity"]]
+TRUTH_SHAPES = (("source", "record_id", "role", "entity"), ("mention_id", "entity"))
+
+
+def truth_file(truth: Path) -> Path:
+    """The truth CSV itself, or `mentions.csv` inside a truth folder."""
+    path = truth / "mentions.csv" if truth.is_dir() else truth
+    if not path.is_file():
+        raise ValueError(f"{truth}: no truth here; pass a truth CSV file or a folder holding "
+                         "mentions.csv")
+    return path
+
+
+def load_truth(truth: Path) -> pd.DataFrame:
+    """Truth rows (mention_id, entity) from a CSV of columns source, record_id, role, entity
+    (the generator's mentions.csv) or mention_id, entity; `truth` is the file or its folder."""
+    path = truth_file(Path(truth))
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path}: not a readable UTF-8 CSV ({exc})") from None
+    for shape in TRUTH_SHAPES:
+        if set(shape) <= set(frame.columns):
+            break
+    else:
+        raise ValueError(f"{path}: a truth CSV needs the columns {', '.join(TRUTH_SHAPES[0])} "
+                         f"or {', '.join(TRUTH_SHAPES[1])}; it has {', '.join(frame.columns)}")
+    if "mention_id" not in frame.columns:
+        frame["mention_id"] = frame["source"] + ":" + frame["record_id"] + ":" + frame["role"]
+    empty = frame.index[(frame["mention_id"] == "") | (frame["entity"] == "")]
+    if len(empty):
+        raise ValueError(f"{path}: row {int(empty[0]) + 2} has an empty mention or entity")
+    return frame[["mention_id", "entity"]]
 
 
 def pairwise(frame: pd.DataFrame) -> dict[str, Any]:
@@ -118,7 +146,8 @@ def blocking_recall(frame: pd.DataFrame, kind: Kind) -> dict[str, Any]:
 
 
 def evaluate(run_dir: Path | str, truth_dir: Path | str) -> dict[str, Any]:
-    """Scores of `run_dir` against `truth_dir` (the folder holding `mentions.csv`)."""
+    """Scores of `run_dir` against `truth_dir` (a truth CSV, or the folder holding
+    `mentions.csv`)."""
     run, truth_path = Path(run_dir), Path(truth_dir)
     mentions = pd.read_parquet(run / "mentions.parquet")
     truth = load_truth(truth_path)

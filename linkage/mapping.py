@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from linkage.errors import MappingError
+from linkage.mapping_yaml import DuplicateKeyError, load_strict
 
 Kind = Literal["enterprise", "person"]
 RelationType = Literal[
@@ -376,7 +377,9 @@ def load_mapping(path: Path | str) -> LoadedMapping:
     except OSError as exc:
         raise MappingError(file, "", f"cannot read mapping: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_strict(text)
+    except DuplicateKeyError as exc:
+        raise MappingError(file, exc.path or exc.key, str(exc)) from None
     except yaml.YAMLError as exc:
         raise MappingError(file, "", f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -30,12 +30,14 @@ def evaluate_risk_command(
 ) -> None:
     """Score prediction of held-out future violators and recall/precision of each query."""
     from risk.evaluate import evaluate_risk
+    from risk.truth import check_risk_truth
     from runfolder.folder import RunFolderError
 
-    if not (truth / "risk.json").is_file() or not (truth / "mentions.csv").is_file():
-        typer.echo(f"error: {truth} lacks risk.json / mentions.csv; pass DIR/truth of "
-                   "`guanlian generate`", err=True)
-        raise typer.Exit(code=2)
+    try:
+        truth = check_risk_truth(truth, run)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     try:
         result = evaluate_risk(run, truth, risk_config(config))
     except (RunFolderError, ValueError) as exc:

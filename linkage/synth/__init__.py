@@ -1,7 +1,9 @@
 """Synthetic multi-agency data set with ground truth: the project's test bed.
 
-`generate(size, seed, out)` writes `out/data/*` (agency files), `out/sources.yaml` and
-`out/truth/*`; the same size and seed give byte-identical files.
+`generate(size, seed, out, profile=...)` writes `out/data/*` (agency files), `out/sources.yaml`
+and `out/truth/*`; the same size, seed and profile give byte-identical files. A noise profile
+(profiles.yaml: default, malformed_ids, customs_english, messy_registry, hard) sets how messy
+the records are; `default` is the generator's own noise.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from linkage.synth.profiles import Profile, load_profile, profile_names
 from linkage.synth.records import make_records
+from linkage.synth.styles import restyle_person_ids
 from linkage.synth.world import build_world
 from linkage.synth.writers import write_sources_yaml, write_table, write_truth
 
@@ -18,8 +22,11 @@ SIZES: dict[str, int] = {"tiny": 200, "small": 2_000, "medium": 10_000, "large":
 Progress = Callable[[str], None]
 
 
-def generate(size: str, seed: int, out: Path, progress: Progress | None = None) -> Path:
-    """Generate the data set of `size` (tiny|small|medium|large) into `out`; returns `out`."""
+def generate(size: str, seed: int, out: Path, progress: Progress | None = None,
+             profile: str | Profile = "default") -> Path:
+    """Generate the data set of `size` (tiny|small|medium|large) with the noise `profile` (a
+    built-in name, a profile YAML path or a Profile) into `out`; returns `out`."""
+    prof = profile if isinstance(profile, Profile) else load_profile(profile)
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
     step = progress or (lambda _msg: None)
@@ -28,15 +35,16 @@ def generate(size: str, seed: int, out: Path, progress: Progress | None = None) 
     (out / "truth").mkdir(parents=True, exist_ok=True)
     step("building the world")
     world = build_world(SIZES[size], seed)
+    restyle_person_ids(world, prof, seed)
     step("writing agency records")
-    records = make_records(world, seed)
+    records = make_records(world, seed, prof)
     for table in records.tables.values():
         step(f"writing {table.name}")
         write_table(table, out / "data")
-    write_sources_yaml(out / "sources.yaml")
+    write_sources_yaml(out / "sources.yaml", prof.customs.declarant_phone > 0)
     step("writing truth")
     write_truth(world, records, out / "truth")
     return out
 
 
-__all__ = ["SIZES", "generate"]
+__all__ = ["SIZES", "Profile", "generate", "load_profile", "profile_names"]

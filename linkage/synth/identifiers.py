@@ -128,3 +128,61 @@ def format_phone(number: str, area_code: str | None, rng: random.Random) -> str:
     if r < 0.9:
         return f"{area_code}-{local}-{rng.randrange(100, 9000)}"
     return f"+86-{area_code[1:]}-{local}"
+
+
+# Districts created after every birth year the generator draws (1950-2004; 鄞州区 in 2002): an
+# ID issued there is well-formed, yet a historical division table rejects it for that birth year.
+LATE_DISTRICTS: tuple[str, ...] = ("310151", "120116", "440115", "510116", "330212")
+_FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
+
+
+def late_district_ric(value: str) -> str:
+    """The same person's ID as issued by a district created after their birth (valid check)."""
+    year = int(value[6:10])
+    choices = [c for c in LATE_DISTRICTS if c != "330212" or year < 2002]
+    region = choices[int(value[14:17]) % len(choices)]
+    body = region + value[6:17]
+    return body + ric.calc_check_digit(body + "0")
+
+
+def _checks(value: str) -> bool:
+    return value[-1] == ric.calc_check_digit(value[:-1] + "0")
+
+
+def invalid_ric(value: str, style: str, rng: random.Random) -> str:
+    """An ID as an agency recorded it wrongly, failing validation: 'check_digit' (another check
+    character), 'transposition' (two adjacent body digits swapped, check kept), 'region_typo'
+    (one digit of the region code replaced) or 'date_typo' (month or day out of range)."""
+    body, check = value[:17], value[17]
+    if style == "transposition":
+        swapped = transpose(body, rng)
+        if swapped != body and not _checks(swapped + check):
+            return swapped + check
+        style = "check_digit"
+    if style == "region_typo":
+        i = rng.randrange(2, 6)
+        digit = rng.choice([d for d in "0123456789" if d != body[i]])
+        typo = body[:i] + digit + body[i + 1:]
+        return typo + (check if rng.random() < 0.5 else ric.calc_check_digit(typo + "0"))
+    if style == "date_typo":
+        if rng.random() < 0.5:
+            typo = body[:10] + str(rng.randint(13, 19)) + body[12:]
+        else:
+            typo = body[:12] + str(rng.randint(32, 39)) + body[14:]
+        return typo + (check if rng.random() < 0.5 else ric.calc_check_digit(typo + "0"))
+    wrong = [c for c in "0123456789X" if c != check]
+    return body + rng.choice(wrong)
+
+
+def written_ric(value: str, style: str, rng: random.Random) -> str:
+    """A formatting slip a careful reader undoes: 'full_width' digits, 'spaces' between the
+    region, birth date and sequence, 'lower_x' (a trailing x; spaces when there is no X) or
+    'first_generation' (the 15-digit form; spaces for people born in 2000 or later)."""
+    if style == "first_generation" and value[6:8] == "19" and len(value) == 18:
+        return value[:6] + value[8:17]
+    if style == "lower_x" and value.endswith("X"):
+        return value[:-1] + "x"
+    if style == "full_width":
+        return value.translate(_FULL_WIDTH)
+    sep = " " if rng.random() < 0.7 else "-"
+    return f"{value[:6]}{sep}{value[6:14]}{sep}{value[14:]}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,6 +16,8 @@ from linkage.synth import names as nm
 from linkage.synth import noise
 from linkage.synth.identifiers import format_phone
 from linkage.synth.noise import NoiseLevel
+from linkage.synth.profiles import Profile
+from linkage.synth.styles import ProfileNoise
 from linkage.synth.world import CUTOFF, DATA_START, Event, Firm, World
 
 Cell = str | None
@@ -53,11 +55,23 @@ NOISE: dict[str, NoiseLevel] = {
     "administrative_penalties": NoiseLevel(name=0.35, id_missing=0.40, id_mistyped=0.10),
     "credit_blacklist": NoiseLevel(name=0.15, id_mistyped=0.05),
 }
+DECLARANT_PHONE = "申报人电话"
+
+
+def columns_for(profile: Profile) -> dict[str, tuple[str, ...]]:
+    """The columns of each source under a profile (customs gains the declarant's phone)."""
+    out = dict(COLUMNS)
+    if profile.customs.declarant_phone > 0:
+        cols = list(out["customs_declarations"])
+        cols.insert(cols.index("申报人证件号码") + 1, DECLARANT_PHONE)
+        out["customs_declarations"] = tuple(cols)
+    return out
 
 
 @dataclass
 class Table:
     name: str
+    columns: tuple[str, ...]
     rows: list[list[Cell]] = field(default_factory=list)
     mentions: list[tuple[str, str, str]] = field(default_factory=list)  # (record_id, role, entity)
     dropped: set[str] = field(default_factory=set)  # record ids whose mentions are not expected
@@ -81,11 +95,19 @@ def _d(x: dt.date | None, fmt: str = "%Y-%m-%d") -> str:
 
 
 class _Maker:
-    def __init__(self, world: World, seed: int) -> None:
+    def __init__(self, world: World, seed: int, profile: Profile) -> None:
         self.w = world
         self.rng = random.Random(seed * 7919 + 1)
         self.np = np.random.default_rng(seed + 104729)
-        self.t = {name: Table(name) for name in COLUMNS}
+        self.x = ProfileNoise(profile, seed)
+        self.phone_column = profile.customs.declarant_phone > 0
+        self.noise = {src: replace(level, **profile.sources.get(src, {}))
+                      for src, level in NOISE.items()}
+        unknown = set(profile.sources) - set(NOISE)
+        if unknown:
+            raise ValueError(f"profile {profile.name}: unknown sources {sorted(unknown)}; "
+                             f"known: {', '.join(NOISE)}")
+        self.t = {name: Table(name, cols) for name, cols in columns_for(profile).items()}
         self.event_records: list[tuple[Event, str, str]] = []
         self.quarantine: list[dict[str, object]] = []
         self._seq: dict[str, int] = {}
@@ -95,10 +117,17 @@ class _Maker:
         return self._seq[key]
 
     def fname(self, f: Firm, source: str) -> str:
-        return noise.firm_name(f, NOISE[source], self.rng)[0]
+        return self.x.firm_name(f, *noise.firm_name(f, self.noise[source], self.rng))
 
     def ident(self, value: str, source: str) -> str:
-        return noise.identifier(value, NOISE[source], self.rng)[0]
+        return noise.identifier(value, self.noise[source], self.rng)[0]
+
+    def pident(self, value: str, source: str) -> str:
+        """A person's resident ID as this source writes it."""
+        return self.x.person_id(self.ident(value, source))
+
+    def optional(self, value: str) -> str:
+        return "" if self.x.blank() else value
 
     # -- registry ------------------------------------------------------------------------
     def registry(self, order: list[int]) -> None:
@@ -110,8 +139,10 @@ class _Maker:
             key = f"SCJG{self.seq(src):08d}"
             phone = format_phone(f.phone, f.phone_area, rng)
             row: list[Cell] = [
-                key, f.uscc, f.reg_no or "", f.name, rep.name, self.ident(rep.id_number, src),
-                noise.address(f.address, rng, 0.1), phone, _d(f.established), f.status,
+                key, f.uscc, self.optional(f.reg_no or ""), f.name, rep.name,
+                self.pident(rep.id_number, src),
+                self.optional(noise.address(f.address, rng, 0.1)), self.optional(phone),
+                _d(f.established), f.status,
                 _d(f.dereg), f"{d.city}{d.district}市场监督管理局"]
             self.t[src].add(row, [("enterprise", f.eid), ("legal_rep", rep.pid)])
         self._shareholders(order)
@@ -130,8 +161,10 @@ class _Maker:
                     h = self.w.firms[idx]
                     holder, htype, hid, role, ent = self.fname(h, src), "企业法人", h.uscc, \
                         "shareholder_enterprise", h.eid
-                row: list[Cell] = [key, self.fname(f, src), f.uscc, holder, htype,
-                                   self.ident(hid, src), f"{pct:.2f}"]
+                firm_name = self.fname(f, src)  # drawn before the ID: the default's order
+                written = self.pident(hid, src) if kind == "P" else self.ident(hid, src)
+                row: list[Cell] = [key, firm_name, f.uscc, holder, htype, written,
+                                   f"{pct:.2f}"]
                 t.add(row, [("enterprise", f.eid), (role, ent)])
 
     def _personnel(self, order: list[int]) -> None:
@@ -141,7 +174,7 @@ class _Maker:
             for pidx, title in f.officers:
                 p = self.w.people[pidx]
                 key = f"RY{self.seq(src):09d}"
-                pid_no = self.ident(p.id_number, src) or None
+                pid_no = self.pident(p.id_number, src) or None
                 row: list[Cell] = [key, self.fname(f, src), f.uscc,
                                    noise.person_name(p.name, self.rng, 0.02), title, pid_no]
                 t.add(row, [("enterprise", f.eid), (roles[title], p.pid)])
@@ -188,8 +221,11 @@ class _Maker:
         row: list[Cell] = [
             key, _d(when, "%Y%m%d"), "进口" if imp else "出口", name, f.customs_code,
             self.ident(f.uscc, src), noise.person_name(p.name, rng, 0.03),
-            noise.identifier(p.id_number, NOISE["customs_declarant"], rng)[0], hs, goods,
+            self.x.person_id(noise.identifier(p.id_number, self.noise["customs_declarant"],
+                                              rng)[0]), hs, goods,
             rng.choice(nm.PORTS[d.city_short]), f"{value:.2f}"]
+        if self.phone_column:
+            row.insert(8, self.x.declarant_phone(p.mobile))
         return row, [("consignee", f.eid), ("declarant", p.pid)]
 
     # -- events ----------------------------------------------------------------------------
@@ -250,7 +286,9 @@ class _Maker:
             else:
                 p = self.w.people[int(e.subject[4:])]
                 name, stype, number, role = p.name, "自然人", p.id_number, "subject_person"
-            row: list[Cell] = [key, name, stype, self.ident(number, src), _d(e.date),
+            written = self.pident(number, src) if role == "subject_person" else \
+                self.ident(number, src)
+            row: list[Cell] = [key, name, stype, written, _d(e.date),
                                rng.choice(nm.BLACKLIST_REASONS), rng.choice(nm.BLACKLIST_DEPTS)]
             self.t[src].add(row, [(role, e.subject)])
             self.event_records.append((e, src, key))
@@ -305,8 +343,8 @@ class _Maker:
         return Records(self.t, self.event_records, self.quarantine)
 
 
-def make_records(world: World, seed: int) -> Records:
-    m = _Maker(world, seed)
+def make_records(world: World, seed: int, profile: Profile | None = None) -> Records:
+    m = _Maker(world, seed, profile or Profile(name="default"))
     order = list(range(len(world.firms)))
     m.rng.shuffle(order)
     m.registry(order)

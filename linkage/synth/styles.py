@@ -1,0 +1,147 @@
+"""The extra noise of a profile (see profiles.py), drawn from the profile's own random stream.
+
+- `restyle_person_ids` changes the world once: some people hold an ID that fails validation
+  (the same wrong number in every record, as when the registry keyed it wrongly) or one issued
+  by a district created after their birth; the truth (persons.csv) carries the ID they hold.
+- `ProfileNoise` is asked by the record maker for each written name, ID and optional field.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import TypeVar
+
+from linkage.synth import english
+from linkage.synth import identifiers as ids
+from linkage.synth import names as nm
+from linkage.synth.profiles import Profile
+from linkage.synth.world import Firm, World
+
+K = TypeVar("K", bound=str)
+
+# Chinese industry aliases seen in agency records (水产 -> 水产品 as in 海汇水产品（青岛）…)
+INDUSTRY_ALIASES: dict[str, tuple[str, ...]] = {
+    "水产": ("水产品",), "进出口贸易": ("进出口", "外贸"), "国际贸易": ("国际贸易发展",),
+    "商贸": ("商业贸易",), "贸易": ("商贸",), "电子科技": ("电子技术", "电子"),
+    "生物科技": ("生物技术",), "科技": ("科技发展", "技术"), "供应链管理": ("供应链",),
+    "机械设备": ("机电设备",), "农产品": ("农副产品",), "化工": ("化工产品",),
+}
+_CUT_FORMS: dict[str, tuple[str, ...]] = {
+    "有限公司": ("有限", "有限公"), "有限责任公司": ("有限责任", "有限责", "有限责任公"),
+    "股份有限公司": ("股份有限", "股份有", "股份"),
+}
+
+
+def _pick(weights: Mapping[K, float], rng: random.Random) -> K:
+    keys = sorted(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+def restyle_person_ids(world: World, profile: Profile, seed: int) -> None:
+    """Give `ids.invalid` of the people a failing ID and `ids.late_district` of the others
+    one issued by a district created after their birth; IDs stay unique across people."""
+    noise = profile.ids
+    if noise.invalid <= 0 and noise.late_district <= 0:
+        return
+    rng = random.Random(seed * 1_000_003 + 29)
+    taken = {p.id_number for p in world.people}
+    for p in world.people:
+        r = rng.random()
+        if r < noise.invalid:
+            style = _pick(noise.invalid_styles, rng)
+            for _ in range(20):
+                candidate = ids.invalid_ric(p.id_number, style, rng)
+                if candidate not in taken:
+                    break
+            else:
+                continue
+        elif r < noise.invalid + noise.late_district:
+            candidate = ids.late_district_ric(p.id_number)
+            if candidate in taken:
+                continue
+        else:
+            continue
+        taken.add(candidate)
+        p.id_number = candidate
+
+
+class ProfileNoise:
+    """Per-record noise of a profile; never draws a number when the profile leaves it at 0."""
+
+    def __init__(self, profile: Profile, seed: int) -> None:
+        self.p = profile
+        self.rng = random.Random(seed * 15_485_863 + 3)
+        self.name_total = sum(profile.names.styles.values())
+
+    def person_id(self, written: str) -> str:
+        """A written person ID with a formatting slip at the profile's rate."""
+        if not written or self.p.ids.written <= 0:
+            return written
+        if self.rng.random() >= self.p.ids.written:
+            return written
+        return ids.written_ric(written, _pick(self.p.ids.written_styles, self.rng),
+                               self.rng)
+
+    def firm_name(self, f: Firm, written: str, kind: str) -> str:
+        """The name another agency writes: a profile style at its rate, else `written`
+        (an English name in the 'customs' style when the profile asks for that)."""
+        if kind == "english":
+            if self.p.names.english == "customs":
+                return english.customs_english(f, self.rng)
+            return written
+        if self.name_total <= 0 or self.rng.random() >= self.name_total:
+            return written
+        style = _pick(self.p.names.styles, self.rng)
+        return chinese_variant(f, style, self.rng)
+
+    def blank(self) -> bool:
+        """Whether an optional registry field is left blank."""
+        rate = self.p.registry.blank_optional
+        return rate > 0 and self.rng.random() < rate
+
+    def declarant_phone(self, mobile: str) -> str:
+        from linkage.synth.identifiers import format_phone
+
+        if self.rng.random() >= self.p.customs.declarant_phone:
+            return ""
+        return format_phone(mobile, None, self.rng)
+
+
+def _region_forms(f: Firm) -> list[str]:
+    d = nm.DISTRICTS[f.district]
+    short = d.city_short
+    forms = [short, short + "市"]
+    if d.province != d.city:
+        province = d.province.removesuffix("省")
+        forms += [province + short, d.province + d.city]
+    return forms
+
+
+def chinese_variant(f: Firm, style: str, rng: random.Random) -> str:
+    """'truncated' (the legal form cut: …股份有限, or a narrow field: the first 8-12
+    characters), 'bracketed' (the region in brackets at the front, after the trade name or
+    before the legal form), 'city_variant' (the city with / without 市, with its province),
+    'industry_alias' (水产 -> 水产品 …)."""
+    industry = nm.INDUSTRIES[f.industry][0]
+    form = nm.FORMS[f.form][0]
+    if style == "truncated":
+        if rng.random() < 0.7:
+            return f.region + f.brand + industry + rng.choice(_CUT_FORMS[form])
+        return f.name[: min(len(f.name) - 2, rng.randint(8, 12))]
+    if style == "bracketed":
+        region = rng.choice(_region_forms(f)[:2])
+        left, right = ("（", "）") if rng.random() < 0.7 else ("(", ")")
+        where = rng.random()
+        if where < 0.25:
+            return f"{left}{region}{right}{f.brand}{industry}{form}"
+        if where < 0.6:
+            return f"{f.brand}{left}{region}{right}{industry}{form}"
+        return f"{f.brand}{industry}{left}{region}{right}{form}"
+    if style == "city_variant":
+        options = [r for r in _region_forms(f) if r != f.region] or [f.region]
+        return rng.choice(options) + f.brand + industry + form
+    aliases = INDUSTRY_ALIASES.get(industry)
+    if not aliases:
+        return f.region.removesuffix("市") + f.brand + industry + form
+    return f.region + f.brand + rng.choice(aliases) + form

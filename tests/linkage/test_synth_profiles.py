@@ -1,0 +1,154 @@
+"""Noise profiles: each is valid data, keeps its truth exact, and makes the noise it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from stdnum.cn import ric
+from typer.testing import CliRunner
+
+from api.cli import app
+from linkage.synth import generate, load_profile, profile_names
+from linkage.synth import identifiers as ids
+from linkage.synth.profiles import Profile
+from tests.support.synth_reading import expected_mentions, read_rows
+
+NON_DEFAULT = [p for p in profile_names() if p != "default"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("profiles")
+    return {p: generate("tiny", 3, root / p, profile=p) for p in ["default", *NON_DEFAULT]}
+
+
+def _rows(base: Path, source: str) -> pd.DataFrame:
+    import yaml
+
+    spec = yaml.safe_load((base / "sources.yaml").read_text(encoding="utf-8"))["sources"][source]
+    return pd.DataFrame([r for r in read_rows(base, spec) if r is not None])
+
+
+def _ric_ok(value: str) -> bool:
+    try:
+        return bool(ric.is_valid(value))
+    except KeyError:  # stdnum itself fails on some mistyped region codes
+        return False
+
+
+def test_at_least_three_profiles_differ_from_the_default() -> None:
+    assert "default" in profile_names()
+    assert load_profile("default").is_default
+    differing = [p for p in NON_DEFAULT if not load_profile(p).is_default]
+    assert len(differing) >= 3
+
+
+@pytest.mark.parametrize("profile", NON_DEFAULT)
+def test_truth_has_exactly_the_mentions_the_mapping_yields(
+    profile: str, generated: dict[str, Path]
+) -> None:
+    base = generated[profile]
+    truth = pd.read_csv(base / "truth" / "mentions.csv", dtype=str)
+    got = set(zip(truth["source"], truth["record_id"], truth["role"], strict=True))
+    assert got == expected_mentions(base / "sources.yaml")
+    # the files differ from the default's
+    default = generated["default"]
+    assert any((base / "data" / f.name).read_bytes() != f.read_bytes()
+               for f in (default / "data").iterdir())
+
+
+def test_same_profile_same_bytes(generated: dict[str, Path], tmp_path: Path) -> None:
+    again = generate("tiny", 3, tmp_path / "hard", profile="hard")
+    for f in sorted((generated["hard"] / "data").iterdir()):
+        if f.suffix != ".parquet":
+            assert (again / "data" / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_malformed_ids_fail_their_checks(generated: dict[str, Path]) -> None:
+    share = {}
+    for p in ("default", "malformed_ids"):
+        people = pd.read_csv(generated[p] / "truth" / "persons.csv", dtype=str)
+        share[p] = 1 - people["id_number"].map(_ric_ok).mean()
+        assert people["id_number"].is_unique
+    assert share["default"] == 0.0
+    assert share["malformed_ids"] > 0.7  # invalid 0.6 + late districts 0.2
+    written = _rows(generated["malformed_ids"], "registry_enterprises")["法定代表人证件号码"]
+    written = written[written != ""]
+    assert (~written.map(_ric_ok)).mean() > 0.75
+    assert written.str.contains("[０-９]").any() and written.str.contains(" ").any()
+    assert written.str.fullmatch(r"\d{15}").any()
+
+
+def test_late_district_ids_have_a_valid_check_digit() -> None:
+    value = "110101198503120017"
+    value = value[:17] + ric.calc_check_digit(value[:17] + "0")
+    late = ids.late_district_ric(value)
+    assert late[:6] in ids.LATE_DISTRICTS and late[6:17] == value[6:17]
+    assert late[-1] == ric.calc_check_digit(late[:17] + "0")
+    assert not _ric_ok(late)  # the historical division table rejects it
+
+
+def test_customs_english_writes_english_names_and_idless_declarants(
+    generated: dict[str, Path]
+) -> None:
+    rows = _rows(generated["customs_english"], "customs_declarations")
+    english = rows["收发货人名称"].str.fullmatch(r"[A-Za-z0-9 ().,&'\-]+")
+    assert english.mean() > 0.35
+    assert rows["申报人证件号码"].eq("").mean() > 0.55
+    assert rows["申报人电话"].ne("").mean() > 0.3
+    default = _rows(generated["default"], "customs_declarations")
+    assert "申报人电话" not in default.columns
+
+
+def test_messy_registry_cuts_brackets_and_blanks(generated: dict[str, Path]) -> None:
+    names = pd.concat([_rows(generated["messy_registry"], s)["企业名称"]
+                       for s in ("registry_shareholders", "registry_personnel")])
+    assert names.str.contains(r"[（(][^）)]+[）)]\S*[公司]").any()
+    assert names.str.endswith(("有限", "股份有限", "有限责任")).any()
+    registry = _rows(generated["messy_registry"], "registry_enterprises")
+    assert registry["联系电话"].eq("").mean() > 0.1
+
+
+def test_a_rate_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="at most 0.9"):
+        Profile.model_validate({"name": "x", "ids": {"invalid": 0.95}})
+    with pytest.raises(ValueError, match="more than 1"):
+        Profile.model_validate({"name": "x",
+                                "names": {"styles": {"truncated": 0.7, "bracketed": 0.6}}})
+
+
+def test_cli_generate_with_a_profile(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["generate", "--size", "tiny", "--seed", "2", "--profile",
+                             "customs_english", "--out", str(tmp_path / "g")])
+    assert ok.exit_code == 0, ok.output
+    assert "申报人电话" in (tmp_path / "g" / "sources.yaml").read_text(encoding="utf-8")
+    bad = runner.invoke(app, ["generate", "--size", "tiny", "--profile", "nope",
+                              "--out", str(tmp_path / "n")])
+    assert bad.exit_code == 2 and "unknown profile" in bad.output
+
+
+def test_customs_english_styles_and_chinese_variants() -> None:
+    import random
+
+    from linkage.synth import names as nm
+    from linkage.synth.english import customs_english
+    from linkage.synth.styles import chinese_variant
+    from linkage.synth.world import build_world
+
+    world = build_world(200, 5)
+    firm = next(f for f in world.firms if nm.DISTRICTS[f.district].city_short == "上海")
+    rng = random.Random(1)
+    texts = {customs_english(firm, rng) for _ in range(200)}
+    assert any(t.startswith("SHANG HAI ") for t in texts)  # spaced city pinyin
+    assert any(t.startswith("SHANGHAI ") for t in texts)
+    assert all(t.isascii() for t in texts)
+    variants = {chinese_variant(firm, s, rng) for s in
+                ("truncated", "bracketed", "city_variant") for _ in range(50)}
+    assert any("（上海）" in v or "(上海)" in v or "（上海市）" in v for v in variants)
+    assert any(v.startswith("上海市" + firm.brand) for v in variants)
+    assert any(v.startswith("上海" + firm.brand) for v in variants)
+    cut = ("有限", "有限责任", "股份有限", "有限公", "有限责", "股份")
+    assert any(v.endswith(cut) for v in variants)
