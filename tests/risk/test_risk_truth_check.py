@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import tests.support.graph_fixture as F
 from api.cli import app
-from graph.risk_truth import check_risk_truth
+from risk.truth import check_risk_truth
 from tests.risk.test_risk_eval import _truth
 
 
