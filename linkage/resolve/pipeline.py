@@ -173,6 +173,27 @@ def _region(frame: pd.DataFrame) -> pd.Series:
     return named.astype(object).where(named.notna(), city)
 
 
+def _name_keys(names: pd.Series) -> dict[str, pd.Series]:
+    """`name_key` / `name_key_pinyin` of each enterprise name, one computation per distinct name."""
+    from linkage.standardise.name_keys import enterprise_keys
+
+    keys = enterprise_keys(v for v in names.dropna().unique() if isinstance(v, str))
+    return {
+        "name_key": names.map({k: v.name_key for k, v in keys.items()}).astype(object),
+        "name_key_pinyin": names.map(
+            {k: v.name_key_pinyin for k, v in keys.items()}).astype(object),
+    }
+
+
+def with_derived_columns(of_kind: pd.DataFrame, kind: Kind) -> pd.DataFrame:
+    """Mentions of one kind with the model columns derived from others (enterprises: region,
+    name as written, name keys); also used to measure blocking recall."""
+    if kind != "enterprise":
+        return of_kind
+    return of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]),
+                          **_name_keys(of_kind["name"]))
+
+
 def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataFrame:
     """One row per distinct (pre-cluster, model columns) among the kind's mentions, with
     `rid`, `pc` and `rep` (index of the first mention having that row)."""
@@ -182,7 +203,7 @@ def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataF
         of_kind = of_kind[informative.any(axis=1)]
     cols = list(MODEL_COLUMNS[kind])
     if kind == "enterprise":
-        of_kind = of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]))
+        of_kind = with_derived_columns(of_kind, kind)
     frame = of_kind[cols].copy()
     for col in cols:
         if col.endswith("_valid"):
