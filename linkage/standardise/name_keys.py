@@ -7,7 +7,8 @@ keys below are what the enterprise model compares when the standardised names di
 - `name_key`: the standardised core without any legal form, whole or cut by a narrow form field
   (…股份有限公司, …股份有限, …有限责), and without a region token standing between the trade name
   and the industry (海汇青岛水产品 -> 海汇水产品), with or without 省 / 市 / 区 / 县.
-  A branch (分公司, 分厂, 办事处…) keeps its whole name: it is a different entity from its parent.
+  A branch (分公司, 分厂, 办事处…) keeps its whole name behind a `#`: it is a different entity
+  from its parent, and the parent's key is never the start of the branch's.
 - `name_key_pinyin`: its pinyin for a Chinese name; for a Latin-script name (customs English)
   the words mapped through the vocabulary without the legal form, so "TIAN JIN TIANCHENGGUOJI
   MECHANICAL AND ELECTRICAL EQUIPMENT CO., LTD." and 天津天成国际机电设备有限公司 share
@@ -42,6 +43,8 @@ _CUT_FORMS = tuple(
 _FORMS = tuple(sorted(set(_FULL_FORMS + _CUT_FORMS), key=len, reverse=True))
 # A branch or office of a firm is a registered entity of its own, named after its parent.
 BRANCH_MARKERS = ("分公司", "分厂", "办事处", "营业部", "分部", "分店", "分社", "代表处", "分所")
+# Leads the key of a branch, so that its parent's key is never a prefix of it (prefix level).
+BRANCH_KEY = "#"
 _LATIN_BRANCH = frozenset({"branch", "office"})
 _LATIN_FORMS = frozenset({"youxiangongsi", "gongsi"})
 _MIN_KEY = 2
@@ -58,7 +61,10 @@ def is_branch(core: str) -> bool:
 
 
 def _drop_form(core: str) -> str:
-    """华信贸易有限公司 / 华信贸易股份有限 / 华信贸易有限责 -> 华信贸易 (never emptied)."""
+    """华信贸易有限公司 / 华信贸易股份有限 / 华信贸易有限责 -> 华信贸易 (never emptied, and a
+    name that is nothing but a legal form stays as it is)."""
+    if core in _FORMS or core in _FULL_FORMS:
+        return core
     for form in _FORMS:
         if core.endswith(form) and len(core) - len(form) >= _MIN_KEY:
             return core[: -len(form)]
@@ -99,7 +105,7 @@ def chinese_key(core: str) -> str:
     """The key of a standardised Chinese core (as `names` leaves it: region prefix and bracketed
     region out, legal forms unified)."""
     if is_branch(core):
-        return core
+        return BRANCH_KEY + core
     key = _drop_form(core)
     if len(key) > _MIN_TRADE + 1:
         key = _drop_inner_region(key)
@@ -110,9 +116,10 @@ def latin_key(text: str) -> str:
     """Mapped words of a Latin-script name without the legal form (kept for a branch)."""
     words = english_words(text)
     parts = latin_phrases(text)
-    if _LATIN_BRANCH.isdisjoint(words):
-        while len(parts) > 1 and parts[-1] in _LATIN_FORMS:
-            parts.pop()
+    if not _LATIN_BRANCH.isdisjoint(words):
+        return BRANCH_KEY + "".join(parts)
+    while len(parts) > 1 and parts[-1] in _LATIN_FORMS:
+        parts.pop()
     return "".join(parts)
 
 
