@@ -53,6 +53,7 @@ class ExtractionLike(Protocol):
     events: pd.DataFrame
     quarantine: pd.DataFrame
     counts: dict[str, dict[str, int]]
+    malformed: pd.DataFrame  # values left empty because they could not be read (rowmap notes)
 
 
 @dataclass
@@ -288,6 +289,7 @@ def _write_tables(
         "relations": len(relations),
         "events": len(events),
         "quarantined_rows": len(quarantine),
+        "malformed_values": malformed_counts(extraction.malformed),
         "pairs_compared": resolution.stats["pairs_compared"],
         "resolution": {
             **resolution.stats,
@@ -302,6 +304,17 @@ def _write_tables(
     )
     (tmp / "report.html").write_text(render_html(report, charts), encoding="utf-8")
     return report
+
+
+def malformed_counts(notes: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per source and field, how many values could not be read and were left empty."""
+    if notes.empty:
+        return {}
+    sizes = notes.groupby(["source", "field"], sort=True).size().reset_index(name="n")
+    out: dict[str, dict[str, int]] = {}
+    for source, field_name, n in sizes.itertuples(index=False):
+        out.setdefault(str(source), {})[str(field_name)] = int(n)
+    return out
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, *, run_id: str | None = None,
@@ -324,6 +337,8 @@ def save_extraction(directory: Path, extraction: ExtractionLike) -> None:
     write_parquet(extraction.relations, directory / "relations.parquet")
     write_parquet(extraction.events, directory / "events.parquet")
     write_parquet(extraction.quarantine, directory / "quarantine.parquet")
+    write_parquet(extraction.malformed.astype({"row_number": "int64"}),
+                  directory / "malformed.parquet")
     (directory / "counts.json").write_text(
         json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8"
     )
