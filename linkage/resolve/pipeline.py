@@ -167,7 +167,7 @@ def _full_names(names: pd.Series) -> pd.Series:
 def _region(frame: pd.DataFrame) -> pd.Series:
     """The firm's region: the one its name carries, else the city of its address."""
     named = frame["name_region"] if "name_region" in frame.columns else None
-    city = frame["city"].astype(object)
+    city = _column(frame, "city")
     if named is None:
         return city
     return named.astype(object).where(named.notna(), city)
@@ -190,8 +190,16 @@ def with_derived_columns(of_kind: pd.DataFrame, kind: Kind) -> pd.DataFrame:
     name as written, name keys); also used to measure blocking recall."""
     if kind != "enterprise":
         return of_kind
-    return of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]),
-                          **_name_keys(of_kind["name"]))
+    names = _column(of_kind, "name")
+    return of_kind.assign(region=_region(of_kind), name_full=_full_names(names),
+                          **_name_keys(names))
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as objects, or all missing when the frame has none (a table written by hand)."""
+    if name in frame.columns:
+        return frame[name].astype(object)
+    return pd.Series(None, index=frame.index, dtype=object)
 
 
 def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataFrame:

@@ -33,7 +33,12 @@ from linkage.standardise.names import (
     to_simplified,
 )
 from linkage.standardise.regions import district_at, gazetteer, match_at
-from linkage.standardise.vocabulary import CHINESE_GENERIC, english_words
+from linkage.standardise.vocabulary import (
+    CHINESE_GENERIC,
+    EQUIVALENT,
+    EQUIVALENT_READINGS,
+    english_words,
+)
 
 # Legal forms dropped from the key, with the cut forms narrow fields leave (longest first).
 _FULL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "公司", "有")
@@ -49,6 +54,7 @@ _LATIN_BRANCH = frozenset({"branch", "office"})
 _LATIN_FORMS = frozenset({"youxiangongsi", "gongsi"})
 _MIN_KEY = 2
 _MIN_TRADE = 2
+_LONGEST_EQUIVALENT = max((len(w) for w in EQUIVALENT), default=0)
 
 
 class NameKeys(NamedTuple):
@@ -101,6 +107,24 @@ def _drop_inner_region(core: str) -> str:
     return core
 
 
+def _same_industry_words(key: str) -> str:
+    """塑料制品 -> 塑料, 商贸 -> 贸易 after the trade name (vocabulary `equivalent` groups),
+    reading left to right, longest word first."""
+    out = [key[:_MIN_TRADE]]
+    pos = _MIN_TRADE
+    while pos < len(key):
+        for length in range(min(_LONGEST_EQUIVALENT, len(key) - pos), 1, -1):
+            word = key[pos:pos + length]
+            if word in EQUIVALENT:
+                out.append(EQUIVALENT[word])
+                pos += length
+                break
+        else:
+            out.append(key[pos])
+            pos += 1
+    return "".join(out)
+
+
 def chinese_key(core: str) -> str:
     """The key of a standardised Chinese core (as `names` leaves it: region prefix and bracketed
     region out, legal forms unified)."""
@@ -109,13 +133,13 @@ def chinese_key(core: str) -> str:
     key = _drop_form(core)
     if len(key) > _MIN_TRADE + 1:
         key = _drop_inner_region(key)
-    return _drop_form(key)
+    return _same_industry_words(_drop_form(key))
 
 
 def latin_key(text: str) -> str:
     """Mapped words of a Latin-script name without the legal form (kept for a branch)."""
     words = english_words(text)
-    parts = latin_phrases(text)
+    parts = [EQUIVALENT_READINGS.get(p, p) for p in latin_phrases(text)]
     if not _LATIN_BRANCH.isdisjoint(words):
         return BRANCH_KEY + "".join(parts)
     while len(parts) > 1 and parts[-1] in _LATIN_FORMS:

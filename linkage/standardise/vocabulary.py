@@ -37,6 +37,7 @@ class Vocabulary:
     legal_forms: dict[str, str]  # English phrase -> pinyin of its (canonical) Chinese form
     chinese_generic: tuple[str, ...]  # Chinese industry words and forms, longest first
     chinese_forms: tuple[str, ...]  # Chinese legal forms, longest first
+    equivalent: dict[str, str]  # Chinese industry word -> the first word of its group
 
     @property
     def phrases(self) -> dict[tuple[str, ...], str]:
@@ -100,14 +101,32 @@ def load_vocabulary(file: Path = VOCABULARY_FILE) -> Vocabulary:
     extra = data.get("generic_only") or []
     if not isinstance(extra, list) or not all(isinstance(w, str) for w in extra):
         raise VocabularyError(f"{file}: `generic_only` must be a list of Chinese words")
-    generic = {*sections["industry"], *sections["legal_forms"], *extra}
+    equivalent = _groups(data.get("equivalent") or [], file)
+    generic = {*sections["industry"], *sections["legal_forms"], *extra, *equivalent}
     forms = sorted(sections["legal_forms"], key=len, reverse=True)
     return Vocabulary(
         industry=english["industry"],
         legal_forms=english["legal_forms"],
         chinese_generic=tuple(sorted(generic, key=len, reverse=True)),
         chinese_forms=tuple(forms),
+        equivalent=equivalent,
     )
+
+
+def _groups(groups: Any, file: Path) -> dict[str, str]:
+    """`equivalent:` groups -> word -> the group's first word (a word in one group only)."""
+    if not isinstance(groups, list):
+        raise VocabularyError(f"{file}: `equivalent` must be a list of lists of Chinese words")
+    out: dict[str, str] = {}
+    for i, group in enumerate(groups):
+        if (not isinstance(group, list) or len(group) < 2
+                or not all(isinstance(w, str) and w for w in group)):
+            raise VocabularyError(f"{file}: equivalent[{i}]: give two or more Chinese words")
+        for word in group:
+            if word in out:
+                raise VocabularyError(f"{file}: equivalent[{i}]: {word} is in two groups")
+            out[word] = group[0]
+    return out
 
 
 VOCABULARY = load_vocabulary()
@@ -115,8 +134,12 @@ LEGAL_FORMS: dict[str, str] = VOCABULARY.legal_forms
 INDUSTRY_WORDS: dict[str, str] = VOCABULARY.industry
 PHRASES: dict[tuple[str, ...], str] = VOCABULARY.phrases
 LONGEST_PHRASE = max(len(k) for k in PHRASES)
-# Pinyin of legal forms: what the comparison keys leave out of a name.
-FORM_READINGS: frozenset[str] = frozenset(LEGAL_FORMS.values())
+# Equivalent industry words (name_keys writes each group as its first word), in Chinese and as
+# the pinyin of a mapped English phrase.
+EQUIVALENT: dict[str, str] = VOCABULARY.equivalent
+EQUIVALENT_READINGS: dict[str, str] = {
+    _pinyin(word): _pinyin(first) for word, first in EQUIVALENT.items() if word != first
+}
 
 # Chinese industry words and legal forms: what follows the trade name. A region prefix is only
 # taken off a name when a trade name follows it (上海泰安贸易 keeps 泰安, a trade name that is also

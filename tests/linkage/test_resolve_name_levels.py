@@ -114,6 +114,14 @@ SAME_FIRM = [
     ("SHANGHAI HUAXIN INDUSTRIAL CO., LTD.", "上海华信实业有限公司"),
     ("BEIJING KANGTAI PHARMACEUTICAL CO., LTD.", "北京康泰医药有限公司"),
     ("HUAXIN TRADING (SHENZHEN) CO., LTD.", "深圳市华信贸易有限公司"),
+    # industry words written for one another (vocabulary `equivalent` groups)
+    ("BEIJING XIANG GUANG PLASTICS CO.,LTD.", "北京祥光塑料制品有限公司"),
+    ("Hang Zhou Yanghao Trading Co.,Ltd.", "杭州市扬豪商贸有限公司"),
+    ("NINGBO TONG HONG AGRO-PRODUCTS LIMITED LIABILITY COMPANY", "宁波通宏农产品有限责任公司"),
+    ("Qing Dao Haodong Supply Chain Co.,Ltd", "青岛豪东供应链管理有限责任公司"),
+    ("Hangzhou Yucheng Textile Co.,Ltd.", "杭州市裕诚纺织品有限责任公司"),
+    ("YUANYANGQICHE PARTS CO., LTD. (HANGZHOU)", "杭州远扬汽车配件有限责任公司"),
+    ("杭州市裕诚纺织有限公司", "杭州市裕诚纺织品有限责任公司"),
 ]
 
 
@@ -174,6 +182,10 @@ def test_vocabulary_is_data_and_checked(tmp_path: Any) -> None:
     vocab = load_vocabulary(extra)
     assert vocab.industry["bearings"] == "zhoucheng"
     assert "轴承" in vocab.chinese_generic
+    groups = tmp_path / "groups.yaml"
+    groups.write_text("equivalent:\n  - [贸易, 商贸]\n  - [商贸, 经贸]\n", encoding="utf-8")
+    with pytest.raises(VocabularyError, match="two groups"):
+        load_vocabulary(groups)
     clash = tmp_path / "clash.yaml"
     clash.write_text("industry:\n  贸易: [trading]\n  商贸: [Trading]\n", encoding="utf-8")
     with pytest.raises(VocabularyError, match="already names"):
