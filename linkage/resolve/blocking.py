@@ -82,9 +82,11 @@ EXACT_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "person": (("id_number", "id_valid"),),
 }
 
-# EM sessions: each fixes the columns of its rule and trains the others.
+# EM sessions: each fixes the columns of its rule and trains the others. Enterprise names are
+# trained on records sharing an identifier (how one firm's name is written across agencies);
+# a shared phone says little about names (agents and shared lines).
 _TRAINING: dict[Kind, tuple[str, ...]] = {
-    "enterprise": ("l.name_std = r.name_std", "l.phone = r.phone", "l.uscc = r.uscc",
+    "enterprise": ("l.name_std = r.name_std", "l.uscc = r.uscc",
                    "l.customs_code = r.customs_code"),
     "person": ("l.id_number = r.id_number", "l.name_std = r.name_std AND l.phone = r.phone"),
 }
