@@ -35,9 +35,9 @@ from linkage.standardise.names import (
 from linkage.standardise.regions import district_at, gazetteer, match_at
 from linkage.standardise.vocabulary import (
     CHINESE_GENERIC,
-    EQUIVALENT,
     EQUIVALENT_READINGS,
     english_words,
+    same_industry_words,
 )
 
 # Legal forms dropped from the key, with the cut forms narrow fields leave (longest first).
@@ -54,7 +54,6 @@ _LATIN_BRANCH = frozenset({"branch", "office"})
 _LATIN_FORMS = frozenset({"youxiangongsi", "gongsi"})
 _MIN_KEY = 2
 _MIN_TRADE = 2
-_LONGEST_EQUIVALENT = max((len(w) for w in EQUIVALENT), default=0)
 
 
 class NameKeys(NamedTuple):
@@ -107,24 +106,6 @@ def _drop_inner_region(core: str) -> str:
     return core
 
 
-def _same_industry_words(key: str) -> str:
-    """塑料制品 -> 塑料, 商贸 -> 贸易 after the trade name (vocabulary `equivalent` groups),
-    reading left to right, longest word first."""
-    out = [key[:_MIN_TRADE]]
-    pos = _MIN_TRADE
-    while pos < len(key):
-        for length in range(min(_LONGEST_EQUIVALENT, len(key) - pos), 1, -1):
-            word = key[pos:pos + length]
-            if word in EQUIVALENT:
-                out.append(EQUIVALENT[word])
-                pos += length
-                break
-        else:
-            out.append(key[pos])
-            pos += 1
-    return "".join(out)
-
-
 def chinese_key(core: str) -> str:
     """The key of a standardised Chinese core (as `names` leaves it: region prefix and bracketed
     region out, legal forms unified)."""
@@ -133,7 +114,7 @@ def chinese_key(core: str) -> str:
     key = _drop_form(core)
     if len(key) > _MIN_TRADE + 1:
         key = _drop_inner_region(key)
-    return _same_industry_words(_drop_form(key))
+    return same_industry_words(_drop_form(key), _MIN_TRADE)
 
 
 def latin_key(text: str) -> str:

@@ -137,9 +137,40 @@ LONGEST_PHRASE = max(len(k) for k in PHRASES)
 # Equivalent industry words (name_keys writes each group as its first word), in Chinese and as
 # the pinyin of a mapped English phrase.
 EQUIVALENT: dict[str, str] = VOCABULARY.equivalent
-EQUIVALENT_READINGS: dict[str, str] = {
-    _pinyin(word): _pinyin(first) for word, first in EQUIVALENT.items() if word != first
-}
+_LONGEST_EQUIVALENT = max((len(w) for w in EQUIVALENT), default=0)
+
+
+def same_industry_words(text: str, start: int = 0) -> str:
+    """塑料制品 -> 塑料, 商贸 -> 贸易, 信息技术 -> 信息科技 from `start` on (the `equivalent`
+    groups), reading left to right, longest word first."""
+    out = [text[:start]]
+    pos = start
+    while pos < len(text):
+        for length in range(min(_LONGEST_EQUIVALENT, len(text) - pos), 1, -1):
+            word = text[pos:pos + length]
+            if word in EQUIVALENT:
+                out.append(EQUIVALENT[word])
+                pos += length
+                break
+        else:
+            out.append(text[pos])
+            pos += 1
+    return "".join(out)
+
+
+def _equivalent_readings() -> dict[str, str]:
+    """Pinyin of a dictionary word -> pinyin of the word with its equivalents unified."""
+    words = {*EQUIVALENT, *(w for w in VOCABULARY_WORDS)}
+    out = {}
+    for word in words:
+        unified = same_industry_words(word)
+        if unified != word:
+            out[_pinyin(word)] = _pinyin(unified)
+    return out
+
+
+VOCABULARY_WORDS: frozenset[str] = frozenset(VOCABULARY.chinese_generic)
+EQUIVALENT_READINGS: dict[str, str] = _equivalent_readings()
 
 # Chinese industry words and legal forms: what follows the trade name. A region prefix is only
 # taken off a name when a trade name follows it (上海泰安贸易 keeps 泰安, a trade name that is also

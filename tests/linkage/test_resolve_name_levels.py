@@ -122,6 +122,9 @@ SAME_FIRM = [
     ("Hangzhou Yucheng Textile Co.,Ltd.", "杭州市裕诚纺织品有限责任公司"),
     ("YUANYANGQICHE PARTS CO., LTD. (HANGZHOU)", "杭州远扬汽车配件有限责任公司"),
     ("杭州市裕诚纺织有限公司", "杭州市裕诚纺织品有限责任公司"),
+    ("宁波通宏技术股份有限公司", "宁波通宏科技股份有限公司"),
+    ("北京安星商业贸易有限公司", "北京安星商贸有限公司"),
+    ("SHANGHAI HUAXIN INFORMATION TECHNOLOGY CO LTD", "上海华信信息技术有限公司"),
 ]
 
 
