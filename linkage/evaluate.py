@@ -21,6 +21,7 @@ import pandas as pd
 
 from linkage.resolve.blocking import EXACT_KEYS, predict_rule_objects
 from linkage.resolve.models import KINDS, Kind
+from linkage.resolve.pipeline import with_derived_columns
 
 _MAX_PAIRS_FOR_BLOCKING = 20_000_000
 
@@ -120,7 +121,7 @@ def _equal(values: pd.Series, left: np.ndarray, right: np.ndarray) -> np.ndarray
 
 def blocking_recall(frame: pd.DataFrame, kind: Kind) -> dict[str, Any]:
     """Share of true pairs reachable by an exact-identifier key or a prediction rule."""
-    sub = _eligible(frame, kind).reset_index(drop=True)
+    sub = with_derived_columns(_eligible(frame, kind), kind).reset_index(drop=True)
     sizes = sub.groupby("entity").size()
     n_true = _pairs(sizes)
     if n_true == 0:

@@ -25,7 +25,14 @@ from rich.progress import Progress
 from linkage.errors import MissingColumn, SourceReadError
 from linkage.mapping import LoadedMapping, load_mapping
 from linkage.readers import SAMPLE_BYTES, read_columns, read_table
-from linkage.rowmap import DATE, DROPPED_COLUMNS, QUARANTINE_COLUMNS, SourceResult, map_source
+from linkage.rowmap import (
+    DATE,
+    DROPPED_COLUMNS,
+    NOTE_COLUMNS,
+    QUARANTINE_COLUMNS,
+    SourceResult,
+    map_source,
+)
 from linkage.standardise.addresses import standardise_addresses
 from linkage.standardise.identifiers import (
     check_many_customs,
@@ -69,6 +76,8 @@ class Extraction:
     counts: dict[str, dict[str, int]]
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)  # mentions dropped in mapped rows
     timings: dict[str, float] = field(default_factory=dict)
+    # values that could not be read, left empty in kept rows: one note per row and field
+    malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTE_COLUMNS))
 
 
 def check_columns(loaded: LoadedMapping) -> None:
@@ -133,9 +142,10 @@ def extract(sources_yaml: Path, progress: bool = False) -> Extraction:
                 results.append(map_source(name, spec, table))
             del table
         with stages.stage("standardise"):
-            mentions = standardise_mentions(
-                pd.concat([r.mentions for r in results], ignore_index=True)
-            )
+            raw = pd.concat([r.mentions for r in results], ignore_index=True)
+            raw_values = {c: raw[c].copy() for c, _, _ in _UNREADABLE if c in raw}
+            mentions = standardise_mentions(raw)
+            del raw
         with stages.stage("relations and events"):
             relations = _concat([r.relations for r in results], RELATION_COLUMNS)
             relations = _relation_types(relations)
@@ -146,10 +156,14 @@ def extract(sources_yaml: Path, progress: bool = False) -> Extraction:
             bar.stop()
     quarantine = _concat([r.quarantine for r in results], QUARANTINE_COLUMNS)
     dropped = _concat([r.dropped for r in results], DROPPED_COLUMNS)
+    files = {name: str(loaded.data_path(name)) for name in loaded.sources}
+    malformed = _concat(
+        [r.notes for r in results] + [unreadable_values(raw_values, mentions, files)],
+        NOTE_COLUMNS)
     counts = {name: r.counts for name, r in zip(loaded.sources, results, strict=True)}
     stages.timings["total"] = round(time.perf_counter() - started, 3)
     return Extraction(mentions[MENTION_COLUMNS], relations, events, quarantine, counts, dropped,
-                      stages.timings)
+                      stages.timings, malformed)
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -245,6 +259,36 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
         out[col] = _str(s)
     out["row_number"] = out["row_number"].astype("int64")
     return out
+
+
+# Standardised columns that are empty although their raw value was not: the value is malformed.
+_UNREADABLE = (("phone", "phone", "malformed phone"), ("address", "address_std",
+                                                      "malformed address"))
+
+
+def unreadable_values(raw_values: Mapping[str, pd.Series], mentions: pd.DataFrame,
+                      files: Mapping[str, str]) -> pd.DataFrame:
+    """Notes for the string values standardisation could not read (a phone that is no
+    number, an address with nothing left): the mention keeps them as missing. `raw_values`
+    are the columns before standardisation, aligned with `mentions`."""
+    frames = []
+    for raw_col, std_col, what in _UNREADABLE:
+        if raw_col not in raw_values:
+            continue
+        raw = raw_values[raw_col]
+        bad = raw.notna() & (raw.astype("str").str.strip() != "") & mentions[std_col].isna()
+        if not bad.any():
+            continue
+        hit = mentions[bad]
+        frames.append(pd.DataFrame({
+            "source": hit["source"].astype("str").to_numpy(),
+            "file": hit["source"].astype("str").map(files).to_numpy(),
+            "row_number": hit["row_number"].to_numpy(dtype="int64"),
+            "record_id": hit["record_id"].astype("str").to_numpy(),
+            "field": (hit["role"].astype("str") + "." + raw_col).to_numpy(),
+            "reason": (what + ": " + raw[bad].astype("str").map(repr)).to_numpy(),
+        }))
+    return _concat(frames, NOTE_COLUMNS)
 
 
 def context_mentions(mention_ids: pd.Series, relations: pd.DataFrame) -> pd.Series:

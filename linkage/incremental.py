@@ -27,6 +27,7 @@ import pandas as pd
 
 from linkage.resolve.models import Kind
 from linkage.resolve.scoring import Engine, Scored, saved_model, score_new
+from linkage.rowmap import NOTE_COLUMNS
 from linkage.run import EXTRACTION_DIR, Reuse, RunResult, link_extraction
 
 
@@ -37,6 +38,7 @@ class CombinedExtraction:
     events: pd.DataFrame
     quarantine: pd.DataFrame
     counts: dict[str, dict[str, int]]
+    malformed: pd.DataFrame
 
 
 def load_run_extraction(run_dir: Path) -> CombinedExtraction:
@@ -49,7 +51,14 @@ def load_run_extraction(run_dir: Path) -> CombinedExtraction:
         pd.read_parquet(folder / "events.parquet"),
         pd.read_parquet(folder / "quarantine.parquet"),
         json.loads((folder / "counts.json").read_text(encoding="utf-8")),
+        _malformed(folder),
     )
+
+
+def _malformed(folder: Path) -> pd.DataFrame:
+    """The notes of values left empty (a run folder written before they existed has none)."""
+    path = folder / "malformed.parquet"
+    return pd.read_parquet(path) if path.is_file() else pd.DataFrame(columns=NOTE_COLUMNS)
 
 
 def combine(old: Any, new: Any) -> CombinedExtraction:
@@ -72,7 +81,8 @@ def combine(old: Any, new: Any) -> CombinedExtraction:
         held = counts.setdefault(source, dict.fromkeys(c, 0))
         for key, value in c.items():
             held[key] = held.get(key, 0) + int(value)
-    return CombinedExtraction(mentions, relations, events, quarantine, counts)
+    malformed = pd.concat([old.malformed, new.malformed], ignore_index=True)
+    return CombinedExtraction(mentions, relations, events, quarantine, counts, malformed)
 
 
 def _kept_links(run_dir: Path) -> list[tuple[str, str, str, float | None, float, str]]:

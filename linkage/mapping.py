@@ -29,6 +29,7 @@ RelationType = Literal[
 EventType = Literal["PENALTY", "INSPECTION_FAILURE", "BLACKLISTING"]
 Format = Literal["csv", "parquet", "jsonl"]
 Encoding = Literal["utf-8", "gbk", "gb18030"]
+OnError = Literal["null", "quarantine"]
 
 PROPERTIES: dict[str, tuple[str, ...]] = {
     "person": ("name", "id_number", "phone", "address", "birth_date", "record_date"),
@@ -80,6 +81,12 @@ class ValueSpec(_Strict):
     template: str | None = None
     literal: str | int | float | bool | None = None
     ref: str | None = Field(default=None, description="`role.property` of the same row")
+    on_error: OnError | None = Field(
+        default=None,
+        description="a value that cannot be read (a bad date or number): `null` keeps the row "
+                    "with the value missing and a counted note, `quarantine` quarantines the "
+                    "row; default null for optional fields, quarantine for required ones",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -108,6 +115,14 @@ class ValueSpec(_Strict):
         if self.template is not None:
             return template_fields(self.template)
         return []
+
+
+def on_error(spec: ValueSpec, required: bool) -> OnError:
+    """What a value that cannot be read does: the property's `on_error`, else quarantine for a
+    required field and null (with a counted note) for an optional one."""
+    if spec.on_error is not None:
+        return spec.on_error
+    return "quarantine" if required else "null"
 
 
 def template_fields(template: str) -> list[str]:

@@ -40,6 +40,14 @@ def _enterprise_name(name: str) -> tuple[str | None, str | None, str | None, str
 
 
 @lru_cache(maxsize=65536)
+def _enterprise_keys(name: str) -> tuple[str | None, str | None]:
+    from linkage.standardise.name_keys import enterprise_key
+
+    keys = enterprise_key(name)
+    return keys.name_key, keys.name_key_pinyin
+
+
+@lru_cache(maxsize=65536)
 def _person_name(name: str) -> tuple[str | None, str | None]:
     from linkage.standardise.names import person_name
 
@@ -59,6 +67,9 @@ def _prepare(kind: Kind, record: Mapping[str, Any]) -> dict[str, Any]:
         if not rec.get("name_std"):
             rec["name_std"], rec["name_pinyin"] = name_std, pinyin
         rec.setdefault("name_full", full)
+        keys = _enterprise_keys(str(name))
+        rec.setdefault("name_key", keys[0])
+        rec.setdefault("name_key_pinyin", keys[1])
         if not rec.get("region"):
             rec["region"] = region or rec.get("city")
     elif kind == "person" and has_name and not rec.get("name_std"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,10 +22,12 @@ from linkage.mapping import (
     EVENT_DATE_FIELDS,
     NUMBER_FIELDS,
     RELATION_DATE_FIELDS,
+    OnError,
     RowFilter,
     SourceSpec,
     ValueSpec,
     event_role,
+    on_error,
 )
 from linkage.readers import RawTable
 from linkage.standardise.dates import parse_many_dates, parse_many_numbers
@@ -34,6 +36,8 @@ from runfolder.schema import QUARANTINE
 DATE = pd.ArrowDtype(pa.date32())
 QUARANTINE_COLUMNS = list(QUARANTINE.columns)  # quarantine.parquet without run_id
 DROPPED_COLUMNS = ["source", "row_number", "record_id", "role", "field", "reason"]
+# A value that could not be read in a row that was kept (its field left empty): a counted note.
+NOTE_COLUMNS = ["source", "file", "row_number", "record_id", "field", "reason"]
 
 
 @dataclass
@@ -44,6 +48,8 @@ class SourceResult:
     quarantine: pd.DataFrame
     dropped: pd.DataFrame  # mentions missing a required field in rows that still map
     counts: dict[str, int]
+    notes: pd.DataFrame = field(  # values that could not be read, left empty (`on_error: null`)
+        default_factory=lambda: pd.DataFrame(columns=NOTE_COLUMNS))
 
 
 def _literal(value: object) -> str:
@@ -67,6 +73,16 @@ class _Rows:
         self.q_reason = pd.Series(None, index=self.index, dtype="object")
         self.q_field = pd.Series(None, index=self.index, dtype="object")
         self._values: dict[str, pd.Series] = {}
+        self.note_parts: list[pd.DataFrame] = []  # index: rows; columns: field, reason
+
+    def bad_value(self, mask: pd.Series, field: str, reason: pd.Series, action: OnError) -> None:
+        """A value of `field` that cannot be read: quarantine the row, or keep it with a note."""
+        if action == "quarantine":
+            self.quarantine(mask, field, reason)
+            return
+        hit = mask & self.alive
+        if hit.any():
+            self.note_parts.append(pd.DataFrame({"field": field, "reason": reason[hit]}))
 
     def quarantine(self, mask: pd.Series, field: str | None | pd.Series,
                    reason: str | pd.Series) -> None:
@@ -135,14 +151,15 @@ class _Rows:
         return spec.column if spec is not None and spec.column is not None else key
 
 
-def _parse_dates(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series) -> pd.Series:
+def _parse_dates(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
+                 action: OnError) -> pd.Series:
     raw = rows.value(key, spec)
     parsed = parse_many_dates(raw[active & rows.alive].unique(), rows.spec.date_format)
     bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
     if bad_map:
         bad = raw.isin(list(bad_map)) & active
         reason = "bad date in " + key + ": " + raw.map(bad_map)
-        rows.quarantine(bad, rows.where(spec, key), reason)
+        rows.bad_value(bad, rows.where(spec, key), reason, action)
     good = {k: v for k, v in parsed.items() if not isinstance(v, str)}
     return to_dates(raw.map(good).where(active, None))
 
@@ -153,7 +170,8 @@ def to_dates(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=values.index)
 
 
-def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series) -> pd.Series:
+def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
+                   action: OnError) -> pd.Series:
     raw = rows.value(key, spec)
     percent = key.endswith("share_pct")
     parsed = parse_many_numbers(raw[active & rows.alive].unique(), percent)
@@ -161,7 +179,7 @@ def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series) ->
     if bad_map:
         bad = raw.isin(list(bad_map)) & active
         reason = "bad number in " + key + ": " + raw.map(bad_map)
-        rows.quarantine(bad, rows.where(spec, key), reason)
+        rows.bad_value(bad, rows.where(spec, key), reason, action)
     good = {k: v for k, v in parsed.items() if not isinstance(v, str)}
     return raw.map(good).where(active, np.nan).astype("float64")
 
@@ -198,27 +216,30 @@ def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
     rel_active = [ok[r.src] & ok[r.dst] & rows.filters(r.filter) for r in spec.relations]
     ev_active = [ok[e.subject] & rows.filters(e.filter) for e in spec.events]
 
-    # typed values: a bad date or number in a used field quarantines the row
+    # typed values: a bad date or number in a used field quarantines the row (`on_error:
+    # quarantine`, the default for a required field) or is left empty with a note (`null`)
     typed: dict[str, pd.Series] = {}
     for role, m in spec.mentions.items():
         for prop, vspec in m.properties.items():
             if prop in DATE_PROPERTIES:
                 k = f"mentions.{role}.properties.{prop}"
-                typed[k] = _parse_dates(rows, k, vspec, ok[role])
+                typed[k] = _parse_dates(rows, k, vspec, ok[role],
+                                        on_error(vspec, prop in m.required))
     for i, r in enumerate(spec.relations):
         for name, vspec in r.values().items():
             k = f"relations[{i}].{name}"
             if name in RELATION_DATE_FIELDS:
-                typed[k] = _parse_dates(rows, k, vspec, rel_active[i])
+                typed[k] = _parse_dates(rows, k, vspec, rel_active[i], on_error(vspec, False))
             elif name in NUMBER_FIELDS:
-                typed[k] = _parse_numbers(rows, k, vspec, rel_active[i])
+                typed[k] = _parse_numbers(rows, k, vspec, rel_active[i], on_error(vspec, False))
     for i, e in enumerate(spec.events):
         for name, vspec in e.values().items():
             k = f"events[{i}].{name}"
+            required = name in EVENT_DATE_FIELDS  # an event is dated
             if name in EVENT_DATE_FIELDS:
-                typed[k] = _parse_dates(rows, k, vspec, ev_active[i])
+                typed[k] = _parse_dates(rows, k, vspec, ev_active[i], on_error(vspec, required))
             elif name in NUMBER_FIELDS:
-                typed[k] = _parse_numbers(rows, k, vspec, ev_active[i])
+                typed[k] = _parse_numbers(rows, k, vspec, ev_active[i], on_error(vspec, required))
 
     exists = {role: ok[role] & rows.alive for role in spec.mentions}
     any_mention = pd.Series(False, index=rows.index)
@@ -235,6 +256,7 @@ def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
     events = _events(rows, record_id, ev_active, exists, typed)
     quarantine = _quarantine(rows, record_id)
     dropped = _dropped(rows, record_id, filter_ok, missing, any_mention)
+    notes = _notes(rows, record_id)
     counts = {
         "rows_in": table.rows_in,
         "rows_mapped": int((any_mention & rows.alive).sum()),
@@ -243,7 +265,7 @@ def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
     }
     if counts["rows_in"] != counts["rows_mapped"] + counts["rows_quarantined"]:  # pragma: no cover
         raise AssertionError(f"{source}: rows do not reconcile: {counts}")
-    return SourceResult(mentions, relations, events, quarantine, dropped, counts)
+    return SourceResult(mentions, relations, events, quarantine, dropped, counts, notes)
 
 
 def _why_not(spec: SourceSpec, role: str, filter_ok: pd.Series, missing: pd.Series) -> pd.Series:
@@ -364,6 +386,22 @@ def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
     out = out.astype({"row_number": "int64", "record_id": "str", "field": "str",
                       "reason": "str", "raw": "str", "source": "str", "file": "str"})
     return out.sort_values("row_number", ignore_index=True)[QUARANTINE_COLUMNS]
+
+
+def _notes(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
+    """Values left empty in rows that were kept, one note per row and field."""
+    if not rows.note_parts:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in NOTE_COLUMNS})
+    parts = pd.concat(rows.note_parts)
+    parts = parts[rows.alive.reindex(parts.index).to_numpy()]  # a later reason quarantined it
+    return pd.DataFrame({
+        "source": rows.source,
+        "file": str(rows.table.file),
+        "row_number": parts.index.to_numpy(dtype="int64"),
+        "record_id": record_id.reindex(parts.index).to_numpy(),
+        "field": parts["field"].to_numpy(),
+        "reason": parts["reason"].to_numpy(),
+    })[NOTE_COLUMNS]
 
 
 def _dropped(rows: _Rows, record_id: pd.Series, filter_ok: dict[str, pd.Series],

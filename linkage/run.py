@@ -49,6 +49,7 @@ class ExtractionLike(Protocol):
     events: pd.DataFrame
     quarantine: pd.DataFrame
     counts: dict[str, dict[str, int]]
+    malformed: pd.DataFrame  # values left empty because they could not be read (rowmap notes)
 
 
 @dataclass
@@ -267,6 +268,7 @@ def _write_tables(
         "relations": len(relations),
         "events": len(events),
         "quarantined_rows": len(quarantine),
+        "malformed_values": malformed_counts(extraction.malformed),
         "pairs_compared": resolution.stats["pairs_compared"],
         "resolution": {
             **resolution.stats,
@@ -281,6 +283,17 @@ def _write_tables(
     return report
 
 
+def malformed_counts(notes: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per source and field, how many values could not be read and were left empty."""
+    if notes.empty:
+        return {}
+    sizes = notes.groupby(["source", "field"], sort=True).size().reset_index(name="n")
+    out: dict[str, dict[str, int]] = {}
+    for source, field_name, n in sizes.itertuples(index=False):
+        out.setdefault(str(source), {})[str(field_name)] = int(n)
+    return out
+
+
 def save_extraction(directory: Path, extraction: ExtractionLike) -> None:
     """Keep the mention-level tables so `linkage.incremental` can add records later."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -288,6 +301,8 @@ def save_extraction(directory: Path, extraction: ExtractionLike) -> None:
     write_frame(extraction.relations, directory / "relations.parquet")
     write_frame(extraction.events, directory / "events.parquet")
     write_frame(extraction.quarantine, directory / "quarantine.parquet")
+    write_frame(extraction.malformed.astype({"row_number": "int64"}),
+                directory / "malformed.parquet")
     (directory / "counts.json").write_text(
         json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8"
     )

@@ -54,6 +54,11 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         (Key("uscc", "suffix", 12),),
         (Key("uscc", "prefix", 6), Key("uscc", "suffix", 6)),
         _k("name_pinyin"),
+        # names written with the region elsewhere, a cut legal form, or in English / pinyin
+        _k("name_key"),
+        _k("name_key_pinyin"),
+        # names cut short: the trade name and the start of the industry
+        (Key("name_key", "prefix", 4), Key("region")),
         _k("phone"),
         _k("address_std"),
         _k("uscc"),
@@ -77,9 +82,12 @@ EXACT_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "person": (("id_number", "id_valid"),),
 }
 
-# EM sessions: each fixes the columns of its rule and trains the others.
+# EM sessions: each fixes the columns of its rule and trains the others. Enterprise names are
+# trained on records sharing an identifier (how one firm's name is written across agencies);
+# a shared phone says little about names (agents and shared lines).
 _TRAINING: dict[Kind, tuple[str, ...]] = {
-    "enterprise": ("l.name_std = r.name_std", "l.phone = r.phone"),
+    "enterprise": ("l.name_std = r.name_std", "l.uscc = r.uscc",
+                   "l.customs_code = r.customs_code"),
     "person": ("l.id_number = r.id_number", "l.name_std = r.name_std AND l.phone = r.phone"),
 }
 

@@ -20,7 +20,9 @@ Kind = Literal["enterprise", "person"]
 KINDS: tuple[Kind, ...] = ("enterprise", "person")
 MODEL_VERSION = 1
 
-LevelKind = Literal["null", "exact", "valid_exact", "jw", "lev", "dlev", "other_exact", "else"]
+LevelKind = Literal[
+    "null", "exact", "valid_exact", "jw", "lev", "dlev", "other_exact", "prefix", "else"
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Level:
     tf: bool = False  # term-frequency adjustment (exact levels only)
     valid: str = ""  # boolean column that must hold on both sides (identifier checks)
     label: str = ""
+    m: float | None = None  # starting m probability, when the generic one does not fit
 
     def creator(self, m_prior: float | None = None) -> Any:
         """The Splink comparison level creator, labelled, with a starting m probability
@@ -65,6 +68,8 @@ class Level:
             return cll.DamerauLevenshteinLevel(col, int(self.threshold))
         if self.kind == "other_exact":
             return cll.CustomLevel(f"{col}_l = {col}_r", self.label)
+        if self.kind == "prefix":
+            return cll.CustomLevel(_prefix_sql(col, int(self.threshold)), self.label)
         return cll.ElseLevel()
 
     def holds(self, left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
@@ -89,7 +94,20 @@ class Level:
             return Levenshtein.distance(lv, rv) <= self.threshold
         if self.kind == "dlev":
             return DamerauLevenshtein.distance(lv, rv) <= self.threshold
+        if self.kind == "prefix":
+            short, long = sorted((lv, rv), key=len)
+            return len(short) >= self.threshold and long.startswith(short)
         raise ValueError(f"unknown level kind {self.kind}")
+
+
+def _prefix_sql(col: str, shortest: int) -> str:
+    """One value is the start of the other (a name cut by a narrow field), the shorter one
+    at least `shortest` characters long (SQL that DuckDB and Spark both accept)."""
+    left, right = f"{col}_l", f"{col}_r"
+    return (f"(length({left}) >= {shortest} AND length({left}) <= length({right})"
+            f" AND substr({right}, 1, length({left})) = {left})"
+            f" OR (length({right}) >= {shortest} AND length({right}) < length({left})"
+            f" AND substr({left}, 1, length({right})) = {right})")
 
 
 def _clean(value: Any) -> str | None:
@@ -116,6 +134,9 @@ class ComparisonSpec:
         for lv in self.levels:
             if lv.kind == "null":
                 out.append(None)
+            elif lv.m is not None:
+                out.append(lv.m)
+                seen += 1
             elif lv.kind == "else":
                 out.append(0.05 if len(agreeing) > 1 else 0.15)
             else:
@@ -148,17 +169,26 @@ def _else(col: str) -> Level:
     return Level("else", col, label="different")
 
 
+# The shortest name key the prefix level accepts: a trade name and two more characters.
+_PREFIX_CHARS = 4
+
 ENTERPRISE: tuple[ComparisonSpec, ...] = (
     ComparisonSpec("name", (
         _null("name_std"),
         Level("other_exact", "name_full", label="full name exact (region and form as written)"),
-        Level("exact", "name_std", tf=True, label="name exact"),
+        Level("exact", "name_std", label="name exact"),
         Level("jw", "name_std", 0.95, label="name JW >= 0.95"),
         Level("other_exact", "name_pinyin", label="pinyin exact"),
+        # region (any position) and legal form (whole or cut) left out: see name_keys.py
+        Level("other_exact", "name_key", label="name without region and form exact"),
+        Level("other_exact", "name_key_pinyin",
+              label="pinyin without region and form exact (English / pinyin names)"),
+        Level("prefix", "name_key", _PREFIX_CHARS,
+              label="name cut short (one key starts the other)"),
         Level("jw", "name_std", 0.88, label="name JW >= 0.88"),
         Level("jw", "name_pinyin", 0.92, label="pinyin JW >= 0.92"),
         _else("name_std"),
-    ), "standardised name, then its pinyin form"),
+    ), "standardised name, then without region and form, then its pinyin form"),
     ComparisonSpec("uscc", (
         _null("uscc"),
         Level("valid_exact", "uscc", valid="uscc_valid", label="valid USCC exact"),
@@ -238,8 +268,8 @@ SPECS: dict[Kind, tuple[ComparisonSpec, ...]] = {"enterprise": ENTERPRISE, "pers
 # Columns of the table handed to Splink, per kind (besides the integer `rid`).
 MODEL_COLUMNS: dict[Kind, tuple[str, ...]] = {
     "enterprise": (
-        "name_std", "name_full", "name_pinyin", "region", "uscc", "uscc_valid", "customs_code",
-        "reg_no", "phone", "address_std", "district", "established",
+        "name_std", "name_full", "name_pinyin", "name_key", "name_key_pinyin", "region", "uscc",
+        "uscc_valid", "customs_code", "reg_no", "phone", "address_std", "district", "established",
     ),
     "person": (
         "name_std", "name_pinyin", "id_number", "id_valid", "birth_date", "phone",

@@ -167,10 +167,39 @@ def _full_names(names: pd.Series) -> pd.Series:
 def _region(frame: pd.DataFrame) -> pd.Series:
     """The firm's region: the one its name carries, else the city of its address."""
     named = frame["name_region"] if "name_region" in frame.columns else None
-    city = frame["city"].astype(object)
+    city = _column(frame, "city")
     if named is None:
         return city
     return named.astype(object).where(named.notna(), city)
+
+
+def _name_keys(names: pd.Series) -> dict[str, pd.Series]:
+    """`name_key` / `name_key_pinyin` of each enterprise name, one computation per distinct name."""
+    from linkage.standardise.name_keys import enterprise_keys
+
+    keys = enterprise_keys(v for v in names.dropna().unique() if isinstance(v, str))
+    return {
+        "name_key": names.map({k: v.name_key for k, v in keys.items()}).astype(object),
+        "name_key_pinyin": names.map(
+            {k: v.name_key_pinyin for k, v in keys.items()}).astype(object),
+    }
+
+
+def with_derived_columns(of_kind: pd.DataFrame, kind: Kind) -> pd.DataFrame:
+    """Mentions of one kind with the model columns derived from others (enterprises: region,
+    name as written, name keys); also used to measure blocking recall."""
+    if kind != "enterprise":
+        return of_kind
+    names = _column(of_kind, "name")
+    return of_kind.assign(region=_region(of_kind), name_full=_full_names(names),
+                          **_name_keys(names))
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as objects, or all missing when the frame has none (a table written by hand)."""
+    if name in frame.columns:
+        return frame[name].astype(object)
+    return pd.Series(None, index=frame.index, dtype=object)
 
 
 def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataFrame:
@@ -182,7 +211,7 @@ def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataF
         of_kind = of_kind[informative.any(axis=1)]
     cols = list(MODEL_COLUMNS[kind])
     if kind == "enterprise":
-        of_kind = of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]))
+        of_kind = with_derived_columns(of_kind, kind)
     frame = of_kind[cols].copy()
     for col in cols:
         if col.endswith("_valid"):

@@ -1,7 +1,7 @@
 """Dates and numbers written by agencies: parse each distinct value once, flag the bad ones.
 
-An empty value is missing, not bad; a non-empty value that is not a date (or number) is bad and
-quarantines its row in `linkage.extract`.
+An empty value is missing, not bad; a non-empty value that is not a date (or number) is bad:
+`linkage.rowmap` leaves it empty with a counted note or quarantines its row (`on_error`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def parse_date(raw: str, fmt: str | None = None) -> dt.date | None:
 
 
 def parse_number(raw: str, percent: bool = False) -> float | None:
-    """'1,200.50', '￥3000元', '5万元' -> float; with percent=True, '30%' -> 30.0."""
+    """'1,200.50', '￥3000元', '5万元' -> float; with percent=True, '30%' -> 30.0 (a share,
+    between 0 and 100)."""
     text = _NUMBER_NOISE.sub("", unicodedata.normalize("NFKC", raw))
     if not text:
         return None
@@ -63,6 +64,8 @@ def parse_number(raw: str, percent: bool = False) -> float | None:
         raise BadValue(f"not a number: {raw!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise BadValue(f"not a finite number: {raw!r}")
+    if percent and not 0.0 <= value <= 100.0:
+        raise BadValue(f"share out of range 0-100%: {raw!r}")
     return value
 
 

@@ -30,7 +30,7 @@ from linkage.standardise.vocabulary import (
 )
 
 _T2S = opencc.OpenCC("t2s")
-_SPACE = re.compile(r"\s+")
+SPACE = re.compile(r"\s+")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")",
                            "{": "(", "}": ")"})
@@ -41,6 +41,8 @@ _DOTS = re.compile(r"[·•・‧∙.]+")
 _FORMS = (("有限责任公司", "有限公司"), ("股份有限公司", "有限公司"))
 _FORM_ONLY = {"有限公司", "公司", "分公司", "集团", "集团有限公司", ""}
 _MIN_CORE = 2
+_MAX_REGION_SYLLABLES = 4  # HA ER BIN, WU LU MU QI
+_SYLLABLE = 6  # the longest pinyin syllable (zhuang, shuang)
 # Characters OpenCC t2s rewrites although they are standard simplified characters with their own
 # reading in names: 乾 (qián, 乾坤; t2s makes it 干 gān), 著 (zhù, 著名; t2s makes it 着).
 _KEEP = frozenset("乾著")
@@ -80,7 +82,7 @@ def to_simplified(values: list[str]) -> list[str]:
 
 def width_and_space(text: str) -> str:
     """NFKC (full width -> half width, compatibility forms) and no whitespace at all."""
-    return _SPACE.sub("", unicodedata.normalize("NFKC", text))
+    return SPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def has_han(text: str) -> bool:
@@ -92,7 +94,7 @@ def _pinyin(text: str) -> str:
     return _NOT_ALNUM.sub("", "".join(lazy_pinyin(text)).lower())
 
 
-def _core_pinyin(core: str) -> str:
+def core_pinyin(core: str) -> str:
     """Pinyin of a name core as trade name (first two characters) + the rest, each cached:
     the rest (industry + legal form) repeats across firms, and the trade name alone reads as
     it is romanised in English names."""
@@ -142,7 +144,7 @@ def _strip_region_prefix(text: str) -> tuple[str | None, str]:
     return city or province, rest
 
 
-def _chinese_enterprise(text: str) -> tuple[str, str | None]:
+def chinese_enterprise(text: str) -> tuple[str, str | None]:
     """(core name, region) of a simplified, width-normalised Chinese enterprise name."""
     text = text.translate(_BRACKETS).lower()
     region: str | None = None
@@ -190,14 +192,30 @@ def _latin_words(text: str) -> tuple[list[str], str | None]:
 
     text = _BRACKETED.sub(bracket, text.translate(_BRACKETS))
     words = _NOT_ALNUM.sub(" ", text).split()
-    if len(words) > 2 and words[0] in g.pinyin and words[1] not in LATIN_GENERIC_FIRST_WORDS:
-        region = g.pinyin[words[0]]
-        words = words[1:]
+    # a leading region, one word (TIANJIN) or one per syllable (TIAN JIN, HA ER BIN), when a
+    # trade name follows it (TAIAN TRADING keeps its trade name)
+    for n in range(_MAX_REGION_SYLLABLES, 0, -1):
+        joined = "".join(words[:n])
+        if (len(words) > n + 1 and joined in g.pinyin
+                and words[n] not in LATIN_GENERIC_FIRST_WORDS
+                and (n == 1 or all(len(w) <= _SYLLABLE for w in words[:n]))):
+            return words[n:], region or g.pinyin[joined]
     return words, region
+
+
+def latin_phrases(text: str) -> list[str]:
+    """The words of a Latin-script name, industry words and legal forms mapped to the pinyin
+    of their Chinese original, region taken out ('TIANJIN HUAXIN TRADING CO LTD' ->
+    ['huaxin', 'maoyi', 'youxiangongsi'])."""
+    return _latin_parts(_latin_words(text)[0])
 
 
 def _latin_enterprise(text: str) -> tuple[str, str | None]:
     words, region = _latin_words(text)
+    return "".join(_latin_parts(words)), region
+
+
+def _latin_parts(words: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -210,7 +228,7 @@ def _latin_enterprise(text: str) -> tuple[str, str | None]:
         else:
             out.append(words[i])
             i += 1
-    return "".join(out), region
+    return out
 
 
 def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseName]:
@@ -224,9 +242,9 @@ def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseN
             out[original] = EnterpriseName(None, None, None)
             continue
         if has_han(text):
-            core, region = _chinese_enterprise(_SPACE.sub("", text))
+            core, region = chinese_enterprise(SPACE.sub("", text))
             if core not in pinyin_of:
-                pinyin_of[core] = _core_pinyin(core)
+                pinyin_of[core] = core_pinyin(core)
             out[original] = EnterpriseName(core or None, pinyin_of[core] or None, region)
         else:
             latin, region = _latin_enterprise(text)

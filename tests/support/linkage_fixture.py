@@ -17,6 +17,8 @@ import pandas as pd
 from pypinyin import lazy_pinyin
 from stdnum.cn import ric, uscc
 
+from linkage.rowmap import NOTE_COLUMNS
+
 TRADES = ["华信", "永安", "东方", "金桥", "海通", "瑞丰", "恒达", "新世纪", "龙腾", "远洋",
           "宏图", "博远", "天成", "中联", "汇丰", "鼎盛", "益康", "嘉禾", "明珠", "同创"]
 INDUSTRIES = ["进出口贸易", "食品", "国际物流", "机械设备", "化工"]
@@ -40,6 +42,7 @@ class FakeExtraction:
     quarantine: pd.DataFrame
     counts: dict[str, dict[str, int]]
     truth: dict[str, str] = field(default_factory=dict)  # mention_id -> true entity
+    malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTE_COLUMNS))
 
 
 def _uscc(rng: random.Random) -> str:
