@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from tests.support.graph_fixture import A1, A4, CTRL, RUN_ID, build_tiny_run
 
 from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
 from graph.tables import write_table
+from tests.support.graph_fixture import A1, A4, CTRL, RUN_ID, build_tiny_run
 
 ROLES = ("inspector", "investigator", "admin")
 
@@ -68,7 +68,7 @@ class Served:
 def make_settings(base: Path, run: Path | None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "environment": "test", "state_dir": base / "state", "run_dir": run,
-        "store": "embedded", "audit_fsync_interval_s": 0,
+        "store": "embedded",
     }
     values.update(overrides)
     return Settings(**values)
