@@ -114,14 +114,21 @@ def _entry_problem(entry: dict[str, Any] | None, walk: _Walk, ring: KeyRing) -> 
 def verify(config: AuditConfig, ring: KeyRing | None = None,
            live: tuple[int, str] | None = None) -> Verification:
     """Check the whole trail; `live` is the running service's (entries, last hash)."""
-    if not config.log_path.exists():
-        return Verification(False, 0, 1, 0, f"the audit log {config.log_path} does not exist")
+    missing_log = f"the audit log {config.log_path} does not exist"
     if ring is None:
         try:
             ring = load_ring(config.key_env, config.key_file, create=False)
         except AuditKeyError as exc:
+            if not config.log_path.exists():
+                return Verification(False, 0, 1, 0, missing_log)
             return Verification(False, 0, None, None, f"cannot verify: {exc}")
     attestations, trouble, n_checkpoints = _attestations(config, ring, live)
+    if not config.log_path.exists():
+        attested = max((a.seq for a in attestations), default=0)
+        if attested:
+            missing_log += (f": entries 0..{attested - 1} are missing" if attested > 1
+                            else ": entry 0 is missing")
+        return Verification(False, 0, 1, 0, missing_log, n_checkpoints, attested)
     wanted = {a.seq - 1 for a in attestations if a.seq > 0}
     walk = _Walk()
     for n, entry in _lines(config):
@@ -135,13 +142,14 @@ def verify(config: AuditConfig, ring: KeyRing | None = None,
             walk.heads[walk.entries] = walk.prev
         walk.entries += 1
     attested = max((a.seq for a in attestations), default=0)
+    longest = max(attestations, key=lambda a: a.seq, default=None)
+    if longest is not None and longest.seq > walk.entries:
+        missing = (f"entries {walk.entries}..{longest.seq - 1} are missing"
+                   if longest.seq > walk.entries + 1 else f"entry {walk.entries} is missing")
+        return Verification(False, walk.entries, walk.entries + 1, walk.entries,
+                            f"{missing}: the log ends after {walk.entries} entries but "
+                            f"{longest.what} attests {longest.seq}", n_checkpoints, attested)
     for a in sorted(attestations, key=lambda a: a.seq):
-        if a.seq > walk.entries:
-            missing = (f"entries {walk.entries}..{a.seq - 1} are missing"
-                       if a.seq > walk.entries + 1 else f"entry {walk.entries} is missing")
-            return Verification(False, walk.entries, walk.entries + 1, walk.entries,
-                                f"{missing}: the log ends after {walk.entries} entries but "
-                                f"{a.what} attests {a.seq}", n_checkpoints, attested)
         if a.seq > 0 and walk.heads.get(a.seq - 1) != a.head:
             return Verification(False, walk.entries, a.seq, a.seq - 1,
                                 f"entry {a.seq - 1} differs from the one {a.what} attests",
