@@ -193,7 +193,7 @@ class AuditLog:
         start = os.lseek(self._fd, 0, os.SEEK_END)
         try:
             write_all(self._fd, data)
-            os.fsync(self._fd)
+            _sync(self._fd)
         except OSError:
             try:  # nothing of a failed batch may stay: later entries reuse its numbers
                 os.ftruncate(self._fd, start)
@@ -275,6 +275,12 @@ class AuditLog:
             os.close(self._fd)
         except OSError:
             pass
+
+
+def _sync(fd: int) -> None:
+    """fdatasync where there is one (the data and the size needed to read it), else fsync."""
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -38,6 +38,8 @@ PERSONAL_FIELDS = frozenset({
 })
 # 18-character resident ID (region 6, birth date 8, sequence 3, check digit or X)
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+# every identifier below holds at least 11 digits in a row
+_ELEVEN_DIGITS = re.compile(r"\d{11}")
 # mainland mobile numbers, optionally with +86 / 86
 _MOBILE = re.compile(r"(?<!\d)((?:\+?86)?1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
@@ -94,7 +96,7 @@ class Redactor:
     def value(self, value: Any, field: str = "", depth: int = 0) -> Any:
         """`value` bounded and masked; `field` is the name it is held under."""
         if isinstance(value, str):
-            if field.lower() in PERSONAL_FIELDS:
+            if field in PERSONAL_FIELDS or field.lower() in PERSONAL_FIELDS:
                 return self._personal(value)
             return self.text(value)
         if value is None or isinstance(value, bool | int | float):
@@ -128,6 +130,8 @@ class Redactor:
 
     def mask(self, text: str) -> str:
         """Resident IDs and mobile numbers masked, each followed by its keyed digest."""
+        if _ELEVEN_DIGITS.search(text) is None:  # the common case: nothing to mask
+            return text
         text = _RESIDENT_ID.sub(
             lambda m: f"{m.group(1)}********{m.group(2)}#{self.digest(m.group(0).upper())}",
             text)
