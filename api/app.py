@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from api import errors, openapi
 from api.audit import AuditLog
+from api.audit_middleware import AuditMiddleware
 from api.auth import KeyStore
 from api.deps import Services
 from api.inspection import LookupService, load_matcher
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        audit = AuditLog(settings.audit_path, settings.audit_fsync_interval_s)
+        audit = AuditLog(settings.audit_config)
         stores = open_store(settings)
         lookup = LookupService(settings, load_matcher(stores.run_dir))
         keys = KeyStore(settings.keys_path)
@@ -85,4 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_s=settings.request_timeout_s, long_timeout_s=settings.long_request_timeout_s,
         retry_after_s=settings.retry_after_s,
     )
+    # outermost: no answer leaves before its audit entry is durable
+    app.add_middleware(AuditMiddleware, metrics=metrics, retry_after_s=settings.retry_after_s)
     return app

@@ -1,163 +1,292 @@
-"""Append-only, hash-chained audit log (JSON lines under the state folder).
+"""The audit log: append-only JSON lines chained by a keyed MAC, written durably by group
+commit before an answer is released.
 
-Each entry carries `prev` (the hash of the entry before it; 64 zeros for the first) and
-`hash` = sha256 of the entry's canonical JSON without `hash`. Editing, inserting or removing
-a line breaks the chain at that line, which `verify` reports. The file is only ever opened in
-append mode; a new process continues the chain from the last line. Writes are buffered,
-flushed per entry (so a crashed process loses nothing the OS has) and fsync'd by a background
-thread at most `fsync_interval` seconds later (0: after every entry).
+Each entry carries `seq`, `time`, `kid` (the audit key it is MAC'd with), the record, `prev`
+(the `hash` of the entry before it; 64 zeros for the first) and `hash` = HMAC-SHA256 under
+key `kid` of the entry's canonical form without `hash` (api/audit_record.py). Without the key
+nobody can rewrite a range and recompute the chain. A writer thread takes every entry queued
+since its last write, writes them with one `write` and one `fsync`, and only then releases
+their callers (`await log.append(record)` returns once the entry is on disk, or raises
+`AuditUnavailable`): concurrent requests share one fsync, an acknowledged entry is never lost.
+If the log path stops naming the open file (deleted, moved, replaced), the writer reopens
+the path, and a batch that cannot be written is failed together with everything chained after
+it (the chain is rolled back to the last durable entry, the file truncated back to it).
+
+The same thread writes a signed checkpoint (entries covered, head hash, time) to the anchor
+store and the counter file at start, every `checkpoint_interval_s` when entries were added,
+and at shutdown. `api.audit_verify.verify` checks the chain against both and against the
+running service's own counter.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
+from api.audit_files import (
+    GENESIS,
+    AuditConfig,
+    append_checkpoint,
+    checkpoint_line,
+    last_entry,
+    open_private,
+    read_counter,
+    sync_dir,
+    with_mac,
+    write_all,
+    write_counter,
+)
+from api.audit_keys import KeyRing, load_ring
+from api.audit_record import Redactor
+
+__all__ = ["GENESIS", "AuditConfig", "AuditLog", "AuditUnavailable"]
 log = logging.getLogger("guanlian.api.audit")
-GENESIS = "0" * 64
+Done = Callable[[BaseException | None], None]
 
 
-def entry_hash(entry: dict[str, Any]) -> str:
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+class AuditUnavailable(Exception):
+    """The audit entry could not be written durably (the answer must not be released)."""
 
 
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    entries: int
-    first_bad_line: int | None = None
-    reason: str | None = None
+class _Pending:
+    __slots__ = ("done", "line", "seq")
 
-
-def _last_line(path: Path) -> bytes | None:
-    """The last non-empty line of a file, read backwards from its end."""
-    if not path.exists():
-        return None
-    with path.open("rb") as f:
-        f.seek(0, os.SEEK_END)
-        end = f.tell()
-        chunk, data = 4096, b""
-        pos = end
-        while pos > 0:
-            step = min(chunk, pos)
-            pos -= step
-            f.seek(pos)
-            data = f.read(step) + data
-            stripped = data.rstrip(b"\n")
-            if b"\n" in stripped:
-                return stripped.rsplit(b"\n", 1)[1]
-        stripped = data.rstrip(b"\n")
-        return stripped or None
+    def __init__(self, seq: int, line: bytes, done: Done) -> None:
+        self.seq, self.line, self.done = seq, line, done
 
 
 class AuditLog:
-    def __init__(self, path: Path, fsync_interval: float = 0.2) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._prev, self._seq = GENESIS, 0
-        last = _last_line(path)
-        if last is not None:
-            try:
-                entry = json.loads(last)
-                self._prev, self._seq = str(entry["hash"]), int(entry["seq"]) + 1
-            except (ValueError, KeyError, TypeError):
-                log.error("last audit line is unreadable; chaining on from its raw hash")
-                self._prev = hashlib.sha256(last).hexdigest()
-                self._seq = sum(1 for _ in path.open("rb"))
-        self._file = path.open("a", encoding="utf-8")
-        self._interval = fsync_interval
-        self._dirty = threading.Event()
-        self._closed = threading.Event()
-        self._syncer: threading.Thread | None = None
-        if fsync_interval > 0:
-            self._syncer = threading.Thread(target=self._sync_loop, name="audit-fsync",
-                                            daemon=True)
-            self._syncer.start()
+    """The service's writer of the audit trail (one per process)."""
 
-    def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Chain and write one entry; returns it with `seq`, `time`, `prev` and `hash`."""
-        with self._lock:
-            if self._closed.is_set():
-                raise RuntimeError("audit log is closed")
-            entry = {"seq": self._seq, "time": datetime.now(UTC).isoformat(), **record,
-                     "prev": self._prev}
-            entry["hash"] = entry_hash(entry)
-            self._file.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
-            self._file.flush()
-            if self._interval <= 0:
-                os.fsync(self._file.fileno())
-            else:
-                self._dirty.set()
-            self._prev, self._seq = entry["hash"], self._seq + 1
+    def __init__(self, config: AuditConfig, ring: KeyRing | None = None) -> None:
+        self.config = config
+        self.path = config.log_path
+        self.ring = ring or load_ring(config.key_env, config.key_file, create=True)
+        self.key = self.ring.active
+        self.redactor = Redactor(self.key.digest_key)
+        self._cond = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._closing = self._closed = False
+        last = self._resume()
+        self._durable = (self._seq, self._prev)
+        self._checkpointed = -1
+        self._fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        sync_dir(self.path.parent)
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+        self._checkpoint("start")
+        if last is not None and last.get("kid") != self.key.kid:
+            self.append_sync({"event": "segment_start", "previous_kid": last.get("kid")})
+
+    # --- start-up ---------------------------------------------------------------------
+    def _resume(self) -> dict[str, Any] | None:
+        """Continue the chain from the log's last entry, or from the persisted counter when
+        the log is missing or shorter than it (the gap stays visible to `verify`)."""
+        last = last_entry(self.path)
+        counter = read_counter(self.config, self.ring)
+        self._seq, self._prev = 0, GENESIS
+        if last is not None and isinstance(last.get("seq"), int):
+            self._seq, self._prev = int(last["seq"]) + 1, str(last.get("hash"))
+        if counter is not None and int(counter["seq"]) > self._seq:
+            log.error("the audit log ends at entry %d but its counter attests %d entries: "
+                      "entries were removed; continuing the chain from the counter",
+                      self._seq, counter["seq"])
+            self._seq, self._prev = int(counter["seq"]), str(counter["head"])
+        return last
+
+    # --- appending ------------------------------------------------------------------------
+    def _enqueue(self, record: dict[str, Any], done: Done) -> dict[str, Any]:
+        fields = self.redactor.value(record)
+        with self._cond:
+            if self._closing:
+                raise AuditUnavailable("the audit log is closed")
+            entry = {"seq": self._seq, "time": datetime.now(UTC).isoformat(),
+                     "kid": self.key.kid, **fields, "prev": self._prev}
+            line = with_mac(entry, self.key, "hash")
+            entry["hash"] = line[-67:-3].decode()
+            self._pending.append(_Pending(self._seq, line, done))
+            self._seq, self._prev = self._seq + 1, entry["hash"]
+            self._cond.notify()
         return entry
 
-    def _sync_loop(self) -> None:
-        while not self._closed.is_set():
-            self._dirty.wait()
-            if self._closed.wait(self._interval):
-                break
-            with self._lock:
-                if self._closed.is_set():
-                    break
-                self._dirty.clear()
-                os.fsync(self._file.fileno())
+    async def append(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Write one entry; returns it once it is durable (raises `AuditUnavailable`)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
 
-    def close(self) -> None:
-        with self._lock:
-            if self._closed.is_set():
+        def done(error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, error)
+
+        try:
+            entry = self._enqueue(record, done)
+            await asyncio.wait_for(future, self.config.write_timeout_s)
+        except AuditUnavailable:
+            raise
+        except Exception as exc:  # a time-out, or anything the writer reported
+            raise AuditUnavailable(f"audit entry not written: {exc!r}") from exc
+        return entry
+
+    def append_sync(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`append` for threads and commands: blocks until the entry is durable."""
+        finished = threading.Event()
+        failure: list[BaseException] = []
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                failure.append(error)
+            finished.set()
+
+        entry = self._enqueue(record, done)
+        if not finished.wait(self.config.write_timeout_s):
+            raise AuditUnavailable("audit entry not written in time")
+        if failure:
+            raise AuditUnavailable(f"audit entry not written: {failure[0]!r}")
+        return entry
+
+    # --- the writer thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        interval = self.config.checkpoint_interval_s
+        next_checkpoint = time.monotonic() + interval
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    wait = next_checkpoint - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                batch, self._pending = self._pending, []
+                closing = self._closing
+            if batch:
+                self._write(batch)
+            if time.monotonic() >= next_checkpoint:
+                self._checkpoint("interval")
+                next_checkpoint = time.monotonic() + interval
+            if closing and not batch:
                 return
-            self._closed.set()
-            self._dirty.set()
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-        if self._syncer is not None:
-            self._syncer.join(timeout=2)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        data = b"".join(p.line for p in batch)
+        try:
+            self._ensure_open()
+            self._durable_write(data)
+            if not self._same_file():  # moved or deleted while we wrote: write it again
+                self._ensure_open()
+                self._durable_write(data)
+        except Exception as exc:  # noqa: BLE001 - every failure fails the batch
+            self._fail(batch, exc)
+            return
+        last = batch[-1]
+        with self._cond:
+            self._durable = (last.seq + 1, last.line[-67:-3].decode())
+        for p in batch:
+            p.done(None)
+
+    def _durable_write(self, data: bytes) -> None:
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            write_all(self._fd, data)
+            _sync(self._fd)
+        except OSError:
+            try:  # nothing of a failed batch may stay: later entries reuse its numbers
+                os.ftruncate(self._fd, start)
+            except OSError:
+                self._reopen_next = True
+            raise
+
+    _reopen_next = False
+
+    def _same_file(self) -> bool:
+        try:
+            on_path, ours = os.stat(self.path), os.fstat(self._fd)
+        except OSError:
+            return False
+        return (on_path.st_ino, on_path.st_dev) == (ours.st_ino, ours.st_dev)
+
+    def _ensure_open(self) -> None:
+        if not self._reopen_next and self._same_file():
+            return
+        log.error("the audit log %s no longer names the open file; reopening it", self.path)
+        fd = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        sync_dir(self.path.parent)
+        old, self._fd, self._reopen_next = self._fd, fd, False
+        try:
+            os.close(old)
+        except OSError:
+            pass
+
+    def _fail(self, batch: list[_Pending], exc: BaseException) -> None:
+        log.error("writing %d audit entries failed: %r", len(batch), exc)
+        with self._cond:  # roll the chain back to the last durable entry
+            later, self._pending = self._pending, []
+            self._seq, self._prev = self._durable
+        error = AuditUnavailable(f"the audit log cannot be written: {exc!r}")
+        for p in [*batch, *later]:
+            p.done(error)
+
+    def _checkpoint(self, reason: str) -> None:
+        with self._cond:
+            seq, head = self._durable
+        if seq == self._checkpointed and reason == "interval":
+            return
+        line = checkpoint_line(seq, head, datetime.now(UTC).isoformat(), self.key, reason)
+        try:
+            append_checkpoint(self.config, line)
+            write_counter(self.config, line)
+            self._checkpointed = seq
+        except OSError as exc:
+            log.error("writing the audit checkpoint failed: %r", exc)
+
+    # --- reading, state, shutdown -----------------------------------------------------------
+    def durable(self) -> tuple[int, str]:
+        """(entries acknowledged, hash of the last one): the service's own counter."""
+        with self._cond:
+            return self._durable
 
     @property
     def count(self) -> int:
-        return self._seq
+        return self.durable()[0]
 
     def read(self, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Entries `offset` .. `offset + limit - 1` in file order."""
-        with self.path.open("r", encoding="utf-8") as f:
-            return [json.loads(line) for line in islice(_nonblank(f), offset, offset + limit)]
+        """Entries at lines `offset` .. `offset + limit - 1` in file order."""
+        if offset >= self.count or limit <= 0:
+            return []
+        with self.path.open("rb") as f:
+            lines = (line for line in f if line.strip())
+            return [json.loads(line) for line in islice(lines, offset, offset + limit)]
+
+    def close(self) -> None:
+        """Write what is queued, a last checkpoint, and stop the writer."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closing = self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout=self.config.write_timeout_s + 5)
+        self._checkpoint("shutdown")
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
 
 
-def _nonblank(lines: Iterator[str]) -> Iterator[str]:
-    return (line for line in lines if line.strip())
+def _sync(fd: int) -> None:
+    """fdatasync where there is one (the data and the size needed to read it), else fsync."""
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
 
 
-def verify(path: Path) -> Verification:
-    """Recompute the chain; the first line whose content or link is wrong is reported."""
-    prev, n = GENESIS, 0
-    if not path.exists():
-        return Verification(ok=True, entries=0)
-    with path.open("r", encoding="utf-8") as f:
-        for n, line in enumerate(_nonblank(f), start=1):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                return Verification(False, n - 1, n, "not valid JSON")
-            if not isinstance(entry, dict):
-                return Verification(False, n - 1, n, "not a JSON object")
-            if entry.get("prev") != prev:
-                return Verification(False, n - 1, n, "link to the previous entry is broken")
-            if entry.get("seq") != n - 1:
-                return Verification(False, n - 1, n, "sequence number out of order")
-            if entry.get("hash") != entry_hash(entry):
-                return Verification(False, n - 1, n, "entry content does not match its hash")
-            prev = entry["hash"]
-    return Verification(ok=True, entries=n)
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

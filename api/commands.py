@@ -122,17 +122,41 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key ID")],
 
 @audit_app.command("verify")
 def audit_verify(state_dir: StateDir = None) -> None:
-    """Recompute the audit log's hash chain; exit 1 when it is broken."""
-    from api.audit import verify
+    """Verify the audit chain, its signed checkpoints and counter; exit 1 when anything is
+    missing or altered (a missing log is a failure)."""
+    from api.audit_verify import verify
 
-    path = _settings(state_dir=state_dir).audit_path
-    result = verify(path)
+    config = _settings(state_dir=state_dir).audit_config
+    result = verify(config)
     if result.ok:
-        typer.echo(f"ok: {result.entries} entries, chain intact ({path})")
+        typer.echo(f"ok: {result.entries} entries, chain intact, {result.checkpoints} "
+                   f"checkpoints, {result.attested} entries attested ({config.log_path})")
         return
-    typer.echo(f"BROKEN at line {result.first_bad_line}: {result.reason} "
-               f"({result.entries} entries verified before it; {path})", err=True)
+    where = (f" at entry {result.first_bad_seq} (line {result.first_bad_line})"
+             if result.first_bad_seq is not None else "")
+    typer.echo(f"BROKEN{where}: {result.reason} ({result.entries} entries verified before "
+               f"it; {config.log_path})", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(state_dir: StateDir = None) -> None:
+    """Append a new audit key to the key file (0600); the service MACs with it from its
+    next start, which begins a new segment. Older keys stay for verification."""
+    from api.audit_keys import AuditKeyError, add_key
+
+    settings = _settings(state_dir=state_dir)
+    if settings.audit_key is not None:
+        typer.echo("error: GUANLIAN_AUDIT_KEY is set; rotate by appending a new key to it "
+                   "(comma-separated, the last one active)", err=True)
+        raise typer.Exit(2)
+    config = settings.audit_config
+    try:
+        key = add_key(config.key_file)
+    except (AuditKeyError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"new audit key {key.kid} in {config.key_file}; restart the service to use it")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,8 @@
 """Application logging: JSON lines with the request ID, personal identifiers masked.
 
-The audit log (api/audit.py) keeps identifiers in full; every other log line and every error
-message goes through `mask`, which hides the middle of resident ID numbers and mobile numbers.
+Every log line and every error message goes through `mask`, which hides the middle of resident
+ID numbers and mobile numbers (the audit log masks them too, adding a keyed digest:
+api/audit_record.py).
 Only `configure_logging` (called by `guanlian serve`) touches the root logger.
 """
 

@@ -1,9 +1,10 @@
-"""The request middleware: request ID, time bound, metrics, access log, audit entry.
+"""The request middleware: request ID, time bound, metrics, access log.
 
 Pure ASGI (no BaseHTTPMiddleware) to keep the request path lean. A request that has not
 started its answer after the time bound gets a 503 problem with Retry-After; the work left
 running in the background is discarded when it ends. An unexpected exception becomes a 500
-problem with the request ID and no trace.
+problem with the request ID and no trace. The audit entry of each answer is written by
+`api.audit_middleware.AuditMiddleware`, outside this one.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.audit import AuditLog
 from api.context import RequestContext, set_current
 from api.errors import problem
 from api.metrics import Metrics
@@ -25,32 +24,6 @@ from api.metrics import Metrics
 log = logging.getLogger("guanlian.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LONG_PREFIXES = ("/inspection/screen", "/admin/")
-
-
-def _outcome(status: int) -> str:
-    if status < 400:
-        return "ok"
-    if status in (401, 403):
-        return "denied"
-    if status == 429:
-        return "rate_limited"
-    if status < 500:
-        return "rejected"
-    return "error"
-
-
-def _query_params(scope: Scope) -> dict[str, Any]:
-    from urllib.parse import parse_qsl
-
-    out: dict[str, Any] = {}
-    raw = scope.get("query_string", b"").decode("latin-1")
-    for k, v in parse_qsl(raw, keep_blank_values=True):
-        if k in out:
-            prev = out[k]
-            out[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
-        else:
-            out[k] = v
-    return out
 
 
 class RequestMiddleware:
@@ -144,20 +117,6 @@ class RequestMiddleware:
                  extra={"method": method, "path": route, "status": status,
                         "duration_ms": round(seconds * 1000, 2),
                         "key_id": p.key_id if p else None})
-        if p is None:
-            return
-        params = {**_query_params(scope), **scope.get("path_params", {}), **ctx.params}
-        try:
-            audit: AuditLog = scope["app"].state.services.audit
-            audit.append({
-                "request_id": ctx.request_id, "key_id": p.key_id, "key_name": p.name,
-                "role": p.role, "method": method, "endpoint": route,
-                "params": params, "entity_ids": ctx.entity_ids, "status": status,
-                "outcome": _outcome(status), "duration_ms": round(seconds * 1000, 2),
-            })
-            self.metrics.audit_entries.inc()
-        except Exception:
-            log.exception("writing the audit entry failed")
 
 
 def _discard(task: asyncio.Future[None]) -> None:

@@ -75,6 +75,13 @@ class Revoked(BaseModel):
 class AuditEntry(BaseModel):
     seq: int
     time: str
+    kid: str | None = Field(default=None, description="ID of the audit key of its MAC")
+    event: str | None = Field(default=None, description="segment_start: first entry under "
+                              "a new audit key")
+    client: str | None = None
+    claimed_key_id: str | None = Field(default=None,
+                                       description="key ID of a presented key that failed")
+    path: str | None = Field(default=None, description="the path of an unmatched request")
     request_id: str | None = None
     key_id: str | None = None
     key_name: str | None = None
@@ -87,7 +94,7 @@ class AuditEntry(BaseModel):
     outcome: str | None = None
     duration_ms: float | None = None
     prev: str
-    hash: str
+    hash: str = Field(description="HMAC-SHA256 under key `kid` of the entry without `hash`")
 
 
 class AuditPage(Page[AuditEntry]):
@@ -96,6 +103,12 @@ class AuditPage(Page[AuditEntry]):
 
 class AuditVerification(BaseModel):
     ok: bool
-    entries: int
+    entries: int = Field(description="entries verified (up to the first bad one)")
     first_bad_line: int | None = None
+    first_bad_seq: int | None = Field(default=None,
+                                      description="sequence number of the first missing or "
+                                      "altered entry")
     reason: str | None = None
+    checkpoints: int = Field(default=0, description="signed checkpoints verified")
+    attested: int = Field(default=0, description="entries the checkpoints and counters "
+                          "vouch for")

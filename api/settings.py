@@ -13,6 +13,8 @@ from typing import Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.audit_files import AuditConfig
+
 DEFAULT_SECRETS = frozenset({"", "neo4j", "password", "changeme", "guanlian"})
 Environment = Literal["development", "test", "production"]
 Recommendation = Literal["inspect", "document_check", "release"]
@@ -60,9 +62,20 @@ class Settings(BaseSettings):
     )
     retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 answers")
     screen_max_subjects: int = Field(default=1000, ge=1, le=1000)
-    audit_fsync_interval_s: float = Field(
-        default=0.2, ge=0, description="0: fsync after every audit entry; else at most this late"
-    )
+    audit_key: SecretStr | None = Field(
+        default=None, description="audit MAC key(s), comma-separated, the last one active "
+        "(instead of the key file)")
+    audit_key_file: Path | None = Field(
+        default=None, description="audit key file, mode 0600 (default <state_dir>/audit.key)")
+    audit_anchor_dir: Path | None = Field(
+        default=None, description="anchor store of signed audit checkpoints "
+        "(default <state_dir>/audit-anchor)")
+    audit_checkpoint_interval_s: float = Field(
+        default=1.0, gt=0,
+        description="seconds between audit checkpoints (when entries were added)")
+    audit_write_timeout_s: float = Field(
+        default=5.0, gt=0,
+        description="an answer whose audit entry is not durable by then is a 503")
     metrics_public: bool = Field(default=False, description="serve /metrics without a key")
 
     # --- inspection lookup ------------------------------------------------------------------
@@ -109,6 +122,19 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.state_dir / "audit.jsonl"
+
+    @property
+    def audit_config(self) -> AuditConfig:
+        key = self.audit_key.get_secret_value() if self.audit_key is not None else None
+        return AuditConfig(
+            log_path=self.audit_path,
+            anchor_dir=self.audit_anchor_dir or self.state_dir / "audit-anchor",
+            counter_path=self.state_dir / "audit.counter",
+            key_file=self.audit_key_file or self.state_dir / "audit.key",
+            key_env=key or None,
+            checkpoint_interval_s=self.audit_checkpoint_interval_s,
+            write_timeout_s=self.audit_write_timeout_s,
+        )
 
 
 @lru_cache(maxsize=1)

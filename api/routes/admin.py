@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
-from api.audit import verify
+from api.audit_verify import verify
 from api.context import returned
 from api.deps import AsAdmin, ServicesDep
 from api.errors import InvalidParameter, NotFound
@@ -54,11 +54,11 @@ def audit(
 
 
 @router.get("/audit/verify", response_model=AuditVerification,
-            summary="Recompute the audit hash chain")
+            summary="Verify the audit chain, its signed checkpoints and the service's counter")
 def audit_verify(_: AsAdmin, services: ServicesDep) -> AuditVerification:
-    result = verify(services.audit.path)
-    return AuditVerification(ok=result.ok, entries=result.entries,
-                             first_bad_line=result.first_bad_line, reason=result.reason)
+    audit = services.audit
+    result = verify(audit.config, audit.ring, live=audit.durable())
+    return AuditVerification(**vars(result))
 
 
 @router.get("/keys", response_model=list[KeyInfo], summary="API keys (never the secrets)")

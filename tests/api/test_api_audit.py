@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api.audit import GENESIS, AuditLog, verify
+from api.audit import GENESIS, AuditConfig, AuditLog
+from api.audit_verify import verify
 from api.cli import app as cli
 from api.logs import JsonFormatter, MaskingFilter, mask
 from tests.api.test_api_support import serve, tiny_run
@@ -59,11 +60,14 @@ def test_chain_survives_restart_and_admin_can_read_and_verify(tmp_path: Path) ->
         assert [e["seq"] for e in page["items"]] == [1, 2]
         assert page["total"] == 4  # the read of this page is written after it is answered
         check = s2.get("/admin/audit/verify", role="admin").json()
-        assert check == {"ok": True, "entries": 5, "first_bad_line": None, "reason": None}
+        # the answer now also counts checkpoints and attested entries
+        assert {k: check[k] for k in ("ok", "entries", "first_bad_line", "reason")} == {
+            "ok": True, "entries": 5, "first_bad_line": None, "reason": None}
+        config = s2.settings.audit_config
     entries = _entries(state / "audit.jsonl")
     assert [e["seq"] for e in entries] == list(range(6))
     assert entries[3]["prev"] == entries[2]["hash"]
-    assert verify(state / "audit.jsonl").ok
+    assert verify(config).ok
 
 
 def test_editing_a_line_is_detected(tmp_path: Path) -> None:
@@ -80,7 +84,7 @@ def test_editing_a_line_is_detected(tmp_path: Path) -> None:
         api_check = s.get("/admin/audit/verify", role="admin").json()
         state = str(s.settings.state_dir)
     assert api_check["ok"] is False and api_check["first_bad_line"] == 2
-    result = verify(path)
+    result = verify(s.settings.audit_config)
     assert not result.ok and result.first_bad_line == 2 and "hash" in (result.reason or "")
     cli_check = CliRunner().invoke(cli, ["audit", "verify", "--state-dir", state])
     assert cli_check.exit_code == 1
@@ -88,28 +92,31 @@ def test_editing_a_line_is_detected(tmp_path: Path) -> None:
 
 
 def test_removing_or_reordering_lines_is_detected(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.jsonl", fsync_interval=0)
+    log = AuditLog(AuditConfig.in_folder(tmp_path))
     for i in range(4):
-        log.append({"endpoint": f"/e{i}"})
+        log.append_sync({"endpoint": f"/e{i}"})
     log.close()
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     (tmp_path / "a.jsonl").write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n")
-    assert verify(tmp_path / "a.jsonl").first_bad_line == 2
+    a = AuditConfig.in_folder(tmp_path, log_path=tmp_path / "a.jsonl")
+    assert verify(a).first_bad_line == 2
     (tmp_path / "b.jsonl").write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n")
-    assert verify(tmp_path / "b.jsonl").first_bad_line == 1
+    b = AuditConfig.in_folder(tmp_path, log_path=tmp_path / "b.jsonl")
+    assert verify(b).first_bad_line == 1
     ok = CliRunner().invoke(cli, ["audit", "verify", "--state-dir", str(tmp_path)])
     assert ok.exit_code == 0 and "4 entries" in ok.output
 
 
 def test_background_fsync_keeps_the_chain(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.jsonl", fsync_interval=0.05)
+    config = AuditConfig.in_folder(tmp_path, checkpoint_interval_s=0.05)
+    log = AuditLog(config)
     for i in range(50):
-        log.append({"i": i})
+        log.append_sync({"i": i})
     log.close()
-    reopened = AuditLog(tmp_path / "audit.jsonl", fsync_interval=0.05)
-    assert reopened.append({"i": 50})["seq"] == 50
+    reopened = AuditLog(config)
+    assert reopened.append_sync({"i": 50})["seq"] == 50
     reopened.close()
-    assert verify(tmp_path / "audit.jsonl").entries == 51
+    assert verify(config).entries == 51
 
 
 def test_nothing_in_the_api_alters_the_audit_log(tmp_path: Path) -> None:
@@ -121,7 +128,7 @@ def test_nothing_in_the_api_alters_the_audit_log(tmp_path: Path) -> None:
         spec = s.client.app.openapi()  # type: ignore[attr-defined]
         assert set(spec["paths"]["/admin/audit"]) == {"get"}
         assert set(spec["paths"]["/admin/audit/verify"]) == {"get"}
-        assert verify(s.settings.audit_path).ok
+        assert verify(s.settings.audit_config).ok
 
 
 RESIDENT_ID = "110101199003071234"
@@ -133,7 +140,7 @@ def test_mask_hides_resident_ids_and_mobiles() -> None:
     assert mask("uscc 91310000MA1000003E stays") == "uscc 91310000MA1000003E stays"
 
 
-def test_application_logs_are_masked_but_the_audit_log_is_not(
+def test_application_logs_are_masked_and_so_is_the_audit_log(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler_records: list[str] = []
@@ -160,4 +167,6 @@ def test_application_logs_are_masked_but_the_audit_log_is_not(
     assert access, handler_records
     assert all(RESIDENT_ID not in line for line in handler_records)
     assert access[0]["request_id"] == rid and access[0]["status"] == 200
-    assert RESIDENT_ID in audit_text  # the audit log keeps the full parameter
+    # issue 14: the audit log masks it too, with a keyed digest for accountability
+    assert RESIDENT_ID not in audit_text
+    assert "110101********1234#" in audit_text

@@ -18,7 +18,7 @@ from tests.api.test_api_support import create_keys, make_settings, tiny_run
 
 _BASE = Path(tempfile.mkdtemp(prefix="guanlian-schemathesis-"))
 _SETTINGS = make_settings(_BASE, tiny_run(_BASE), rate_limit_rps=10_000,
-                          rate_limit_burst=10_000, audit_fsync_interval_s=0.5)
+                          rate_limit_burst=10_000)
 _KEYS, _ = create_keys(_SETTINGS)
 app = create_app(_SETTINGS)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

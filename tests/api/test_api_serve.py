@@ -87,7 +87,8 @@ def test_serve_logs_json_and_answers_load(tmp_path: Path) -> None:
     access = [e for e in lines if e.get("request_id") == rid]
     assert access and access[0]["status"] == 200 and access[0]["path"] == "/search"
     assert RESIDENT_ID not in log_path.read_text()
-    assert RESIDENT_ID in (state / "audit.jsonl").read_text()
+    audit_text = (state / "audit.jsonl").read_text()
+    assert RESIDENT_ID not in audit_text and "310101********0016#" in audit_text  # masked
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -68,7 +68,7 @@ class Served:
 def make_settings(base: Path, run: Path | None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "environment": "test", "state_dir": base / "state", "run_dir": run,
-        "store": "embedded", "audit_fsync_interval_s": 0,
+        "store": "embedded",
     }
     values.update(overrides)
     return Settings(**values)
