@@ -310,6 +310,7 @@ def test_missing_or_incompatible_run_folder(neo4j_clean: Driver, tmp_path: Path)
         publish_run(neo4j_clean, run, progress=False)
 
 
+@pytest.mark.neo4j  # the wrong password needs the real server
 def test_wrong_password_and_unreachable_server_give_one_line_errors() -> None:
     settings = Neo4jSettings(connection_timeout=2.0)
     uri = os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687")
