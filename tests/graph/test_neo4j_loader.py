@@ -327,6 +327,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
+@pytest.mark.neo4j  # the wrong password needs a live server to refuse it
 def test_cli_load_errors_exit_nonzero(neo4j_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
                NEO4J_PASSWORD=neo4j_settings.password or "")
