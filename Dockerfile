@@ -1,4 +1,11 @@
-# The Guanlian API image (used by docker-compose.yml).
+# The Guanlian API image (used by docker-compose.yml), workspace included.
+
+# The workspace's graph library from the npm registry (web/package-lock.json).
+FROM node:20-slim AS web-assets
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,6 +22,10 @@ COPY graph ./graph
 COPY risk ./risk
 COPY pipeline ./pipeline
 COPY api ./api
+COPY web ./web
+COPY --from=web-assets /web/node_modules/cytoscape/dist/cytoscape.min.js ./web/node_modules/cytoscape/dist/
+COPY --from=web-assets /web/node_modules/cytoscape/LICENSE ./web/node_modules/cytoscape/
+# the page and its library install as package data of `web` (served at /ui/ from site-packages)
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /var/lib/guanlian guanlian \
     && mkdir -p /var/lib/guanlian \

@@ -26,7 +26,7 @@ from api.ratelimit import BodySizeLimit, TokenBuckets
 from api.routes import admin, catalogue, entities, health, inspection
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
-from api.ui import mount_ui
+from api.ui import DEFAULT_WEB_DIR, mount_ui
 
 log = logging.getLogger("guanlian.api")
 DESCRIPTION = """\
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
-    mount_ui(app)
+    mount_ui(app, settings.web_dir or DEFAULT_WEB_DIR)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RequestMiddleware, metrics=metrics,

@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     )
     link_engine: Literal["duckdb", "spark"] = "duckdb"
 
+    # --- workspace --------------------------------------------------------------------------
+    web_dir: Path | None = Field(
+        default=None,
+        description="folder of the workspace page (index.html, its modules and "
+        "node_modules/cytoscape/dist); default: the installed `web` package",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
         if self.environment == "development" or self.store_kind == "embedded":

@@ -3,8 +3,11 @@
 The page is plain HTML, CSS and ES modules with no build step; its one third-party file, the
 Cytoscape.js graph library, is installed from the npm registry into `web/node_modules` by
 `scripts/web-assets` and served from there, so nothing is fetched from the internet at run
-time. Only a whitelist of files is served: the page's own `*.html`, `*.js` and `*.css` at the
-top of `web/`, and the library's dist file. When `web/node_modules` is missing the page still
+time. `web/` is a Python package whose data files are the page and, when the assets were
+built before `pip install .`, the library's dist file: a non-editable install (the Docker
+image) serves the page from site-packages; `GUANLIAN_WEB_DIR` points elsewhere. Only a
+whitelist of files is served: the page's own `*.html`, `*.js` and `*.css` at the top of `web/`,
+and the library's dist file. When `web/node_modules` is missing the page still
 loads, and the library file answers a 503 problem that says how to install it.
 
 The page itself needs no key; every data call it makes sends the user's key.
@@ -19,10 +22,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+import web
 from api.context import current_request_id
 
 UI_PREFIX = "/ui"
-DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+DEFAULT_WEB_DIR = Path(web.__file__).resolve().parent
 
 # file served at /ui/vendor/<name> -> path inside web/node_modules
 VENDOR_FILES: dict[str, str] = {

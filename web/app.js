@@ -96,15 +96,16 @@ function start(who) {
     else el.remove();
   });
   $("lookup").hidden = false;
-  if (investigator) setupGraph();
   setStatus(`已登录 Signed in as ${who.role}`);
+  if (investigator) setupGraph();
 }
 
 // ---- graph ------------------------------------------------------------------------------
 
 function setupGraph() {
   if (typeof window.cytoscape !== "function") {
-    setStatus("图形库未安装 Graph library missing: run scripts/web-assets on the server.", "error");
+    // a lasting banner: later status messages ("signed in", results) must not hide it
+    $("assets-missing").hidden = false;
     return;
   }
   state.graph = new GraphView($("graph"), { onNodeTap: (id, kind) => guarded(() => tapNode(id, kind)) });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
 import pytest
@@ -59,3 +60,16 @@ def test_dockerfile_builds_the_api_on_python_311_slim() -> None:
     assert re.search(r"^FROM python:3\.11-slim$", text, re.MULTILINE)
     assert re.search(r"^RUN pip install \.", text, re.MULTILINE)
     assert '"guanlian", "serve"' in text
+
+
+def test_dockerfile_ships_every_package_and_the_workspace_assets() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {p.rstrip("*") for p in include}
+    for package in packages:
+        assert re.search(rf"^COPY {package} \./{package}$", text, re.MULTILINE), package
+    # the graph library is built in a stage of its own and lands beside the page before install
+    assert re.search(r"^FROM node:\d+-slim AS web-assets$", text, re.MULTILINE)
+    assert "--from=web-assets /web/node_modules/cytoscape/dist/cytoscape.min.js" in text
+    assert text.index("COPY --from=web-assets") < text.index("RUN pip install .")

@@ -81,6 +81,9 @@ def test_demo_runs_each_stage_once_and_reuses_the_key(tmp_path: Path) -> None:
     assert calls[4] == f"serve --run {demo}/runs/run1 --host 127.0.0.1 --port 18123"
     assert (demo / "api-key").read_text().strip() == "gl_k1_SECRETvalue"
     assert "http://127.0.0.1:18123/ui/" in first.stdout
+    # the workspace's graph library is installed before serving (scripts/web-assets reports)
+    assert "==> web assets" in first.stdout
+    assert "web-assets: " in first.stdout
     assert "gl_k1_SECRETvalue" in first.stdout
     # The demo serves the embedded store even with NEO4J_URI set, and keeps its state with it.
     assert f"serving store=embedded state={demo}/state" in first.stdout

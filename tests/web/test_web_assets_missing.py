@@ -1,0 +1,68 @@
+"""Without its graph library the workspace says so, and keeps saying so after sign-in.
+
+The page is served from a copy of `web/` without `node_modules` (`GUANLIAN_WEB_DIR`), as a
+checkout where `scripts/web-assets` never ran would serve it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser
+
+from api.app import create_app
+from api.auth import KeyStore
+from api.settings import Settings
+from tests.support.graph_fixture import build_tiny_run
+from tests.web.test_web_workspace import ROOT, Server, _open, browser  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("bare-web")
+    web = tmp / "web"
+    shutil.copytree(ROOT / "web", web, ignore=shutil.ignore_patterns("node_modules"))
+    settings = Settings(run_dir=build_tiny_run(tmp), state_dir=tmp / "state", store="embedded",
+                        environment="test", web_dir=web)
+    keys = KeyStore(settings.keys_path)
+    key = keys.create("web-test-investigator", "investigator")[1]
+    keys.close()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the API server did not start")
+        time.sleep(0.05)
+    yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", {"investigator": key})
+    srv.should_exit = True
+    thread.join(timeout=15)
+    sock.close()
+
+
+def test_missing_graph_library_is_a_lasting_message(
+    browser: Browser, bare_server: Server  # noqa: F811
+) -> None:
+    for s in _open(browser, bare_server, "assets_missing", "investigator"):
+        banner = s.page.get_by_test_id("assets-missing")
+        banner.wait_for(state="visible")
+        assert "scripts/web-assets" in banner.inner_text()
+        # the status line moved on ("signed in"); the banner did not go away
+        assert "Signed in" in s.page.get_by_test_id("status").inner_text()
+        s.page.wait_for_timeout(500)
+        assert banner.is_visible()
+        s.shot("banner")
+        # the only console error is the library's own 503
+        assert all("503" in e for e in s.errors), s.errors
