@@ -80,7 +80,7 @@ def _concurrent(base: str, key: str, subjects: list[dict[str, str]],
 
 def _raw_p50(run: Path, subjects: list[dict[str, str]]) -> float:
     """The store reads of an identifier lookup (brief by USCC, then its risk), in-process."""
-    from graph.embedded import EmbeddedStore
+    from graph.embedded.store import EmbeddedStore
 
     store = EmbeddedStore.from_run(run)
     out = []
