@@ -17,7 +17,8 @@ _EXTENSION = re.compile(r"(?:转|分机|ext\.?|extn\.?|x|#)\s*\d{1,6}\s*$", re.I
 _TRAILING_GROUP = re.compile(r"[\s\-]+\d{1,5}$")
 _ALLOWED = re.compile(r"[^0-9+()\s\-]")
 _SEPARATORS = re.compile(r"[\s\-()]+")
-_PLAIN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1[3-9]\d{9})$")
+# 179 starts carrier-selection (IP call) prefixes (17900, 17911, 17951…): left to phonenumbers
+_PLAIN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1(?!79)[3-9]\d{9})$")
 _PLAIN_LANDLINE = re.compile(r"^(?:(?:\+86|0086)0?|0)((?:10|2\d|[3-9]\d{2})[2-9]\d{6,7})$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}$")  # area code + 7-8 digit local

@@ -26,6 +26,13 @@ def test_mobile_fast_path_agrees_with_phonenumbers(number: str) -> None:
     assert normalise_phone(number) == _parse(number)
 
 
+def test_carrier_selection_prefix_is_left_to_phonenumbers() -> None:
+    # 17900 is an IP-call prefix, not a mobile range: hypothesis once found the fast path
+    # answering +8617900001000 where phonenumbers finds no number
+    for number in ("17900001000", "17910001000", "17950001000", "17901234567", "17911234567"):
+        assert normalise_phone(number) == _parse(number)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(AREA_CODES), st.text("2345678", min_size=1, max_size=1),
        st.text("0123456789", min_size=7, max_size=7), st.integers(100, 9999),
