@@ -173,11 +173,14 @@ def _region(frame: pd.DataFrame) -> pd.Series:
     return named.astype(object).where(named.notna(), city)
 
 
-def _name_keys(names: pd.Series) -> dict[str, pd.Series]:
-    """`name_key` / `name_key_pinyin` of each enterprise name, one computation per distinct name."""
-    from linkage.standardise.name_keys import enterprise_keys
+def _name_keys(names: pd.Series, std: pd.Series) -> dict[str, pd.Series]:
+    """`name_key` / `name_key_pinyin` of each enterprise name, one computation per distinct
+    name, from its standardised form where extraction made one."""
+    from linkage.standardise.name_keys import keys_from_standardised
 
-    keys = enterprise_keys(v for v in names.dropna().unique() if isinstance(v, str))
+    frame = pd.DataFrame({"raw": names, "std": std}).dropna(subset=["raw"])
+    pairs = frame.drop_duplicates("raw").itertuples(index=False)
+    keys = keys_from_standardised((str(r), s if isinstance(s, str) else None) for r, s in pairs)
     return {
         "name_key": names.map({k: v.name_key for k, v in keys.items()}).astype(object),
         "name_key_pinyin": names.map(
@@ -192,7 +195,7 @@ def with_derived_columns(of_kind: pd.DataFrame, kind: Kind) -> pd.DataFrame:
         return of_kind
     names = _column(of_kind, "name")
     return of_kind.assign(region=_region(of_kind), name_full=_full_names(names),
-                          **_name_keys(names))
+                          **_name_keys(names, _column(of_kind, "name_std")))
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -70,6 +70,11 @@ def render_html(report: dict[str, Any], charts: dict[str, str]) -> str:
                      "ok" if ok else "MISMATCH"])
     parts.append(_table(rows, ["source", "rows in", "mapped", "quarantined", "mentions",
                                "in = mapped + quarantined"]))
+    malformed = report.get("malformed_values") or {}
+    if malformed:
+        parts.append("<h2>Values that could not be read (left empty)</h2>")
+        parts.append(_table([[src, fld, n] for src, fields in malformed.items()
+                             for fld, n in fields.items()], ["source", "field", "values"]))
     parts.append("<h2>Resolution</h2>")
     parts.append(_table(
         [[k, json.dumps(v, ensure_ascii=False)] for k, v in report["resolution"].items()],

@@ -149,6 +149,27 @@ def enterprise_keys(values: Iterable[str]) -> dict[str, NameKeys]:
     return out
 
 
+def keys_from_standardised(pairs: Iterable[tuple[str, str | None]]) -> dict[str, NameKeys]:
+    """raw name -> NameKeys from (raw name, its `name_std`) pairs, as extraction standardised
+    them: a Chinese name's key starts from its `name_std` (not standardised twice), a
+    Latin-script name is keyed from its words. Gives what `enterprise_keys` gives."""
+    out: dict[str, NameKeys] = {}
+    latin: list[str] = []
+    pinyin_of: dict[str, str] = {}
+    for raw, std in pairs:
+        if raw in out or not isinstance(raw, str):
+            continue
+        if std is None or not has_han(std):
+            latin.append(raw)
+            continue
+        key = chinese_key(std)
+        if key not in pinyin_of:
+            pinyin_of[key] = core_pinyin(key)
+        out[raw] = NameKeys(key or None, pinyin_of[key] or None)
+    out.update(enterprise_keys(latin))
+    return out
+
+
 def enterprise_key(raw: str) -> NameKeys:
     """The keys of one enterprise name (use `enterprise_keys` for many)."""
     return enterprise_keys([raw])[raw]

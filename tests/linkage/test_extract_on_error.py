@@ -14,6 +14,7 @@ import yaml
 from linkage.errors import MappingError
 from linkage.extract import extract
 from linkage.mapping import load_mapping
+from linkage.resolve.report import render_html
 from linkage.run import malformed_counts
 
 HEADER = ["编号", "企业名称", "成立日期", "电话", "股东", "持股比例", "处罚日期", "罚款"]
@@ -99,3 +100,19 @@ def test_on_error_takes_null_or_quarantine_only(tmp_path: Path) -> None:
                                      {"column": "持股比例"}))
     with pytest.raises(MappingError, match="on_error"):
         load_mapping(path)
+
+
+def test_report_html_lists_the_values_left_empty() -> None:
+    report: dict[str, Any] = {
+        "run_id": "r1", "created_at": "2026-01-01T00:00:00", "engine": "duckdb",
+        "entities": {"enterprise": 1}, "mentions": {"enterprise": 1},
+        "sources": {"registry": {"rows_in": 1, "rows_mapped": 1, "rows_quarantined": 0,
+                                 "mentions": 1}},
+        "malformed_values": {"registry": {"成立日期": 2, "firm.phone": 1}},
+        "resolution": {}, "timings": {}, "models": {},
+    }
+    page = render_html(report, {})
+    assert "Values that could not be read" in page
+    assert "<td>成立日期</td><td>2</td>" in page
+    assert "Values that could not be read" not in render_html(
+        {**report, "malformed_values": {}}, {})

@@ -13,8 +13,13 @@ import pytest
 
 from linkage.resolve.blocking import predict_rule_objects
 from linkage.resolve.models import ENTERPRISE, ComparisonSpec
-from linkage.standardise.name_keys import enterprise_key
-from linkage.standardise.names import enterprise_name, to_simplified, width_and_space
+from linkage.standardise.name_keys import enterprise_key, enterprise_keys, keys_from_standardised
+from linkage.standardise.names import (
+    enterprise_name,
+    standardise_enterprise_names,
+    to_simplified,
+    width_and_space,
+)
 from linkage.standardise.vocabulary import VocabularyError, load_vocabulary
 
 NAME: ComparisonSpec = next(c for c in ENTERPRISE if c.name == "name")
@@ -197,3 +202,9 @@ def test_vocabulary_is_data_and_checked(tmp_path: Any) -> None:
     broken.write_text("industry: [a, b]\n", encoding="utf-8")
     with pytest.raises(VocabularyError, match="broken.yaml"):
         load_vocabulary(broken)
+
+
+def test_keys_from_standardised_names_are_the_keys_of_the_raw_names() -> None:
+    raw = [n for pair in SAME_FIRM + NAMESAKES for n in pair] + ["", "  ", "CO., LTD."]
+    std = standardise_enterprise_names(raw)
+    assert keys_from_standardised((r, std[r].name_std) for r in raw) == enterprise_keys(raw)
