@@ -49,7 +49,9 @@ def _person_name(name: str) -> tuple[str | None, str | None]:
 
 def _prepare(kind: Kind, record: Mapping[str, Any]) -> dict[str, Any]:
     """Fill standardised fields the caller did not give (name_std, validity flags...)."""
-    from stdnum.cn import ric, uscc
+    from stdnum.cn import uscc
+
+    from linkage.standardise.identifiers import check_ric
 
     rec = dict(record)
     name = rec.get("name")
@@ -66,7 +68,9 @@ def _prepare(kind: Kind, record: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "enterprise" and rec.get("uscc") and "uscc_valid" not in rec:
         rec["uscc_valid"] = bool(uscc.is_valid(str(rec["uscc"])))
     if kind == "person" and rec.get("id_number") and "id_valid" not in rec:
-        rec["id_valid"] = bool(ric.is_valid(str(rec["id_number"])))
+        checked = check_ric(str(rec["id_number"]))
+        rec["id_number"], rec["id_valid"] = checked.value, bool(checked.valid)
+        rec.setdefault("id_scheme", checked.scheme)
     for col in ("birth_date", "established"):
         if rec.get(col) is not None:
             rec[col] = str(rec[col])[:10]

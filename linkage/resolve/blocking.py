@@ -58,6 +58,7 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         _k("address_std"),
         _k("uscc"),
         _k("customs_code"),
+        _k("other_id"),
     ),
     "person": (
         _k("name_std", "birth_date"),
@@ -68,28 +69,42 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         # one mistyped, dropped or swapped character leaves one end of the ID intact
         (Key("name_std"), Key("id_number", "prefix", 9)),
         (Key("name_std"), Key("id_number", "suffix", 8)),
+        _k("other_id"),
     ),
 }
 
 # Identifier keys of the exact pre-clustering (see pipeline.EXACT_IDS), for blocking recall.
 EXACT_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
-    "enterprise": (("uscc", "uscc_valid"), ("customs_code", ""), ("reg_no", "")),
-    "person": (("id_number", "id_valid"),),
+    "enterprise": (
+        ("uscc", "uscc_valid"), ("customs_code", ""), ("reg_no", ""), ("other_id", ""),
+    ),
+    "person": (("id_number", "id_valid"), ("other_id", "")),
 }
 
 # EM sessions: each fixes the columns of its rule and trains the others.
 _TRAINING: dict[Kind, tuple[str, ...]] = {
     "enterprise": ("l.name_std = r.name_std", "l.phone = r.phone"),
-    "person": ("l.id_number = r.id_number", "l.name_std = r.name_std AND l.phone = r.phone"),
+    "person": (
+        "l.id_number = r.id_number",
+        "l.name_std = r.name_std AND l.phone = r.phone",
+        "l.name_std = r.name_std AND l.birth_date = r.birth_date",
+    ),
 }
 
-# Rules that admit (almost) no false positives, for the prior match probability.
-_DETERMINISTIC: dict[Kind, tuple[str, ...]] = {
+# Rules that admit (almost) no false positives, for the prior match probability: the pairs
+# meeting any of them (the pre-cluster `pc` included) are counted once. An identifier counts
+# whether or not it passes its check: validity is not what makes two records share a value.
+_DETERMINISTIC: dict[Kind, tuple[Rule, ...]] = {
     "enterprise": (
-        "l.uscc = r.uscc AND l.uscc_valid AND r.uscc_valid",
-        "l.customs_code = r.customs_code",
+        _k("pc"), _k("uscc"), _k("customs_code"), _k("other_id"), _k("name_std", "phone"),
+        _k("name_std", "address_std"),
     ),
-    "person": ("l.id_number = r.id_number AND l.id_valid AND r.id_valid",),
+    "person": (
+        _k("pc"), _k("id_number", "id_scheme"), _k("other_id"), _k("name_std", "birth_date"),
+        _k("name_std", "phone"),
+        # the same name and the same ID body: at most the check character differs
+        (Key("name_std"), Key("id_number", "prefix", 17)),
+    ),
 }
 
 
@@ -110,5 +125,6 @@ def training_rules(kind: Kind) -> list[str]:
     return list(_TRAINING[kind])
 
 
-def deterministic_rules(kind: Kind) -> list[str]:
-    return list(_DETERMINISTIC[kind])
+def deterministic_rules(kind: Kind) -> tuple[Rule, ...]:
+    """Keys on which equal (non-null) values make two records a sure match."""
+    return _DETERMINISTIC[kind]

@@ -9,6 +9,7 @@ and partial weights (for the evidence table).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from typing import Any, Literal
 import pandas as pd
 
 from linkage.resolve import blocking
-from linkage.resolve.models import MODEL_COLUMNS, SPECS, Kind, settings_dict
+from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, SPECS, Kind, settings_dict
 
 Engine = Literal["duckdb", "spark"]
 log = logging.getLogger(__name__)
 
 _DEFAULT_PRIOR = 1e-4
+# Bounds on the prior, as expected matches per record: a model whose deterministic rules find
+# almost nothing (few valid identifiers) must not collapse to a prior that accepts nothing.
+MATCHES_PER_RECORD = (0.05, 50.0)
 
 
 @dataclass
@@ -59,7 +63,7 @@ def _frame_for_splink(table: pd.DataFrame, kind: Kind) -> pd.DataFrame:
     cols = ["rid", "pc", *MODEL_COLUMNS[kind]]
     out = table[cols].copy()
     for col in MODEL_COLUMNS[kind]:
-        if col.endswith("_valid"):
+        if col in FLAG_COLUMNS:
             out[col] = out[col].fillna(False).astype(bool)
         else:
             out[col] = out[col].astype("string").astype(object).where(out[col].notna(), None)
@@ -87,9 +91,9 @@ def train_and_score(
     linker = Linker(sdf, settings, log_level=logging.ERROR)
     notes: list[str] = []
 
-    prior = _prior_from_preclusters(frame)
+    prior, how = prior_from_rules(frame, kind)
     linker._settings_obj._probability_two_random_records_match = prior
-    notes.append(f"prior {prior:.3g} from exact-identifier pre-clusters (recall 0.8 assumed)")
+    notes.append(how)
 
     n = len(frame)
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
@@ -214,14 +218,40 @@ def score_new(
     return Scored(kind, model, predictions, pairs_compared, {}, ["incremental: model reused"])
 
 
-def _prior_from_preclusters(frame: pd.DataFrame, recall: float = 0.8) -> float:
-    """Probability that two random records match, from the deterministic exact-identifier
-    matches (rows sharing a pre-cluster), scaled up for the matches those rules miss."""
+def _pairs_agreeing(frame: pd.DataFrame, keys: list[blocking.Key]) -> float:
+    """Pairs of rows with equal, non-null values on every one of `keys`."""
+    sub = pd.DataFrame({f"k{i}": key.values(frame) for i, key in enumerate(keys)}).dropna()
+    if sub.empty:
+        return 0.0
+    sizes = sub.groupby(list(sub.columns), sort=False).size().to_numpy(dtype="float64")
+    return float((sizes * (sizes - 1) / 2).sum())
+
+
+def prior_from_rules(frame: pd.DataFrame, kind: Kind, recall: float = 0.8) -> tuple[float, str]:
+    """Probability that two random records match: the pairs meeting any deterministic rule
+    (`blocking.deterministic_rules`: the pre-cluster, the same identifier whether valid or
+    not, name + birth date, name + phone, ...), counted once by inclusion-exclusion, scaled
+    up for the matches the rules miss, and bounded to between 0.01 and 50 expected matches
+    per record, so that a data set with few valid identifiers cannot collapse the model.
+    Returns the prior and a note saying how it was found."""
     n = len(frame)
     total = n * (n - 1) / 2
-    sizes = frame.groupby("pc").size().to_numpy()
-    observed = float((sizes * (sizes - 1) / 2).sum())
-    if total <= 0 or observed <= 0:
-        return _DEFAULT_PRIOR
-    return min(observed / recall / total, 0.5)
-
+    if total <= 0:
+        return _DEFAULT_PRIOR, f"prior {_DEFAULT_PRIOR:.3g} (default: fewer than two records)"
+    rules = [r for r in blocking.deterministic_rules(kind)
+             if all(key.column in frame.columns for key in r)]
+    sure = 0.0
+    for size in range(1, len(rules) + 1):
+        for combo in itertools.combinations(rules, size):
+            keys = sorted({key for rule in combo for key in rule},
+                          key=lambda k: (k.column, k.part, k.length))
+            sure += (-1) ** (size + 1) * _pairs_agreeing(frame, keys)
+    low, high = MATCHES_PER_RECORD[0] * 2 / max(n - 1, 1), min(
+        0.5, MATCHES_PER_RECORD[1] * 2 / max(n - 1, 1))
+    raw = sure / recall / total
+    prior = min(max(raw, low), high)
+    how = (f"prior {prior:.3g} from {int(sure)} pairs meeting a deterministic rule "
+           f"(recall {recall} assumed)")
+    if prior != raw:
+        how += f"; bounded from {raw:.3g} to [{low:.3g}, {high:.3g}]"
+    return prior, how
