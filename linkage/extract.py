@@ -44,7 +44,7 @@ MENTION_COLUMNS = [
     "record_date", "context_mentions",
     # beyond the contract, for resolution and tracing:
     "name_region", "customs_code_valid", "reg_no_valid", "row_number",
-    "id_scheme", "other_id", "other_id_fuzzy",
+    "id_scheme", "id_birth", "other_id", "other_id_fuzzy",
 ]
 RELATION_COLUMNS = [
     "type", "src_mention", "dst_mention", "share_pct", "role", "start_date", "end_date",
@@ -251,7 +251,9 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
                    ("customs_code_valid", cc["customs_code_valid"]),
                    ("reg_no_valid", g["reg_no_valid"])):
         out[col] = s.astype("boolean")
-    id_birth = _dates(r["stated_birth"])  # valid IDs, and malformed ones with a plausible date
+    id_birth = _dates(r["birth_date"])
+    # the birth date any resident ID states (malformed ones too), for resolution only
+    out["id_birth"] = _dates(r["stated_birth"])
     out["birth_date"] = out["birth_date"].where(out["birth_date"].notna(), id_birth)
     out["id_scheme"] = _str(r["id_scheme"])
     other = m["other_id"] if "other_id" in m else pd.Series(None, index=m.index, dtype=object)

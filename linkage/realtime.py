@@ -67,10 +67,12 @@ def _prepare(kind: Kind, record: Mapping[str, Any]) -> dict[str, Any]:
         rec["name_std"], rec["name_pinyin"] = _person_name(str(name))
     if kind == "enterprise" and rec.get("uscc") and "uscc_valid" not in rec:
         rec["uscc_valid"] = bool(uscc.is_valid(str(rec["uscc"])))
-    if kind == "person" and rec.get("id_number") and "id_valid" not in rec:
+    if kind == "person" and rec.get("id_number") and (
+            "id_valid" not in rec or not rec.get("id_scheme")):
         checked = check_ric(str(rec["id_number"]))
-        rec["id_number"], rec["id_valid"] = checked.value, bool(checked.valid)
-        rec.setdefault("id_scheme", checked.scheme)
+        if "id_valid" not in rec:
+            rec["id_number"], rec["id_valid"] = checked.value, bool(checked.valid)
+        rec["id_scheme"] = checked.scheme
     for col in ("birth_date", "established"):
         if rec.get(col) is not None:
             rec[col] = str(rec[col])[:10]

@@ -231,7 +231,8 @@ PERSON: tuple[ComparisonSpec, ...] = (
     ComparisonSpec("id_number", (
         Level("null", "id_number", scheme="id_scheme",
               label="ID missing, or documents of different schemes"),
-        Level("exact", "id_number", label="ID exact (valid or malformed)"),
+        Level("valid_exact", "id_number", valid="id_valid", label="valid ID exact"),
+        Level("exact", "id_number", label="ID exact, not both valid"),
         Level("dlev", "id_number", 1, label="ID one edit or one transposition apart"),
         _else("id_number"),
     ), "identity number (resident ID or another document of the same scheme)"),

@@ -227,6 +227,11 @@ def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataF
         columns = [c for c in ("id_number", "phone", "birth_date", "address_std", "other_id")
                    if c in of_kind.columns]
         of_kind = of_kind[of_kind[columns].notna().any(axis=1)]
+        if "id_birth" in of_kind.columns:
+            # a malformed resident ID still states a birth date (see identifiers.py)
+            born = of_kind["birth_date"].astype(object)
+            stated = of_kind["id_birth"].astype(object)
+            of_kind = of_kind.assign(birth_date=born.where(born.notna(), stated))
     cols = list(MODEL_COLUMNS[kind])
     if kind == "enterprise":
         of_kind = of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]))
