@@ -121,7 +121,7 @@ def declarant_links(
     """Declarants without an identifier, scoped to the declarant population: a name-only
     declarant joins
 
-    - the one person of that name who shares its phone (any role), else
+    - the one person of that name holding an identifier who shares its phone (any role),
     - the one person holding an identifier (valid or not) who acts as a declarant under
       that name (declarants are registered professionals),
 
@@ -143,11 +143,8 @@ def declarant_links(
     anchored_roots = set(frame.loc[frame["holds_id"], "root"])
     frame["anchored"] = frame["root"].isin(anchored_roots)
     holders = frame[frame["holds_id"]].sort_values("person")
-    per_name = holders.groupby("name_std")["root"].nunique()
-    unique = per_name[per_name == 1].index
-    first = holders[holders["name_std"].isin(unique)].drop_duplicates("name_std")
-    target: dict[str, int] = dict(zip(first["name_std"].astype(str),
-                                      first["person"].astype(int), strict=True))
+    target = _single_candidates(uf, holders["name_std"].astype(str), holders["root"],
+                                holders["person"])
     by_phone = _phone_targets(mentions, uf)
     lone = frame[~frame["anchored"]]
     phones = mentions["phone"] if "phone" in mentions.columns else None
@@ -172,19 +169,34 @@ def declarant_links(
 
 
 def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> dict[tuple[str, str], int]:
-    """(name, phone) -> a mention of the only resolved person of that name with that phone."""
+    """(name, phone) -> a mention of the only resolved person holding an identifier with
+    that name and phone."""
     if "phone" not in mentions.columns:
         return {}
     persons = mentions[(mentions["kind"] == "person") & mentions["phone"].notna()
-                       & mentions["name_std"].notna()]
+                       & mentions["name_std"].notna() & holds_identifier(mentions)]
     if persons.empty:
         return {}
     frame = pd.DataFrame({"name": persons["name_std"].astype(str),
                           "phone": persons["phone"].astype(str), "i": persons.index})
     frame["root"] = [uf.find(int(i)) for i in frame["i"]]
-    roots = frame.groupby(["name", "phone"])["root"].nunique()
-    single = roots[roots == 1].index
-    keep = frame.set_index(["name", "phone"]).index.isin(single)
-    firsts = frame[keep].groupby(["name", "phone"], as_index=False)["i"].min()
-    return {(str(n), str(p)): int(i)
-            for n, p, i in zip(firsts["name"], firsts["phone"], firsts["i"], strict=True)}
+    keys = pd.Series(list(zip(frame["name"], frame["phone"], strict=True)), index=frame.index)
+    return _single_candidates(uf, keys, frame["root"], frame["i"])
+
+
+def _single_candidates(uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Series,
+                       members: pd.Series) -> dict[Any, int]:
+    """Key -> the first member (smallest index) of the key's candidates, for the keys whose
+    candidate clusters are one person: a single cluster, or clusters whose identifiers are the
+    same number up to a typo (not yet joined). Keys with two different persons are left out."""
+    frame = pd.DataFrame({"key": keys.to_numpy(), "root": roots.to_numpy(),
+                          "member": members.to_numpy()}).sort_values("member", kind="stable")
+    firsts = frame.drop_duplicates("key")
+    out: dict[Any, int] = dict(zip(firsts["key"], firsts["member"].astype(int), strict=True))
+    n_roots = frame.groupby("key", sort=False)["root"].nunique()
+    several = frame[frame["key"].isin(set(n_roots[n_roots > 1].index))]
+    for key, group in several.groupby("key", sort=False):
+        distinct = list(dict.fromkeys(int(r) for r in group["root"]))
+        if not _all_compatible(uf, distinct):
+            del out[key]
+    return out
