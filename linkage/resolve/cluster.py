@@ -35,6 +35,17 @@ class Link:
     ref: int = -1  # row of the Splink predictions frame (features built only if accepted)
 
 
+# Edits (Damerau-Levenshtein) two copies of one identifier may differ by: a slip plus a wrong
+# check character in a long number; one slip in a short one.
+LONG_ID = 15
+TYPOS_LONG, TYPOS_SHORT = 2, 1
+
+
+def _typo_apart(x: str, y: str) -> bool:
+    limit = TYPOS_LONG if min(len(x), len(y)) >= LONG_ID else TYPOS_SHORT
+    return DamerauLevenshtein.distance(x, y, score_cutoff=limit) <= limit
+
+
 class ConstrainedUnionFind:
     """Union-find over mention indices whose unions respect cannot-link tags."""
 
@@ -79,9 +90,9 @@ class ConstrainedUnionFind:
         self._ids.setdefault(self.find(i), {}).setdefault(scheme, set()).add(value)
 
     def compatible(self, a: int, b: int) -> bool:
-        """Whether no scheme holds identifiers on both sides none of which are the same or
-        one edit / transposition apart (a typo of the same number is compatible; a
-        different number is not)."""
+        """Whether no scheme holds identifiers on both sides none of which are the same up
+        to typos (see `_typo_apart`): a mistyped copy of the same number is compatible, a
+        different number is not."""
         ia, ib = self._ids.get(self.find(a)), self._ids.get(self.find(b))
         if not ia or not ib:
             return True
@@ -89,8 +100,7 @@ class ConstrainedUnionFind:
             other = ib.get(scheme)
             if other is None or not values.isdisjoint(other):
                 continue
-            if not any(DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1
-                       for x in values for y in other):
+            if not any(_typo_apart(x, y) for x in values for y in other):
                 return False
         return True
 
