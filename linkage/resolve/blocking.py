@@ -70,6 +70,9 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         (Key("name_std"), Key("id_number", "prefix", 9)),
         (Key("name_std"), Key("id_number", "suffix", 8)),
         _k("other_id"),
+        # a declared identifier with a slip in its first digits (fuzzy schemes)
+        (Key("other_id", "suffix", 4), Key("birth_date", "prefix", 4)),
+        _k("birth_date", "address_std"),
     ),
 }
 

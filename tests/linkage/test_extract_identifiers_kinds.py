@@ -87,7 +87,8 @@ SHAREHOLDERS: dict[str, Any] = {
 
 
 def test_one_role_yields_either_kind_per_row(tmp_path: Path) -> None:
-    path = _write(tmp_path, SHAREHOLDERS, ["记录编号", "企业名称", "股东类型", "股东名称", "证件号码"], [
+    header = ["记录编号", "企业名称", "股东类型", "股东名称", "证件号码"]
+    path = _write(tmp_path, SHAREHOLDERS, header, [
         ["1", "华信贸易有限公司", "自然人", "张伟", "110101198003070012"],
         ["2", "华信贸易有限公司", "企业法人", "永安食品有限公司", "91310115MA1K3YJ12X"],
         ["3", "华信贸易有限公司", "外国人", "JOHN SMITH", "E12345678"],
