@@ -155,10 +155,10 @@ def check_ric(raw: str) -> CheckedRic:
     if not value or _looks_like_placeholder(value):
         return CheckedRic(None, None, None, None)
     scheme = id_scheme(value)
-    if scheme == "ric" and _DIGITS15.match(value):
-        upgraded = upgrade_ric15(value)
-        if ric_is_valid(upgraded):
-            value = upgraded
+    if scheme == "ric" and _DIGITS15.match(value) and value[:2] in PROVINCE_CODES:
+        # a first-generation number in its 18-character form, even when its date is wrong:
+        # the same person's second-generation number then compares equal (or one edit away)
+        value = upgrade_ric15(value)
     if scheme == "ric":
         born = ric_birth_date(value)
         if born is not None:
