@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from linkage.resolve import blocking
@@ -218,11 +219,12 @@ def score_new(
     return Scored(kind, model, predictions, pairs_compared, {}, ["incremental: model reused"])
 
 
-def _pairs_agreeing(frame: pd.DataFrame, keys: list[blocking.Key]) -> float:
-    """Pairs of rows with equal, non-null values on every one of `keys`."""
-    sub = pd.DataFrame({f"k{i}": key.values(frame) for i, key in enumerate(keys)}).dropna()
-    if sub.empty:
+def _pairs_agreeing(codes: list[np.ndarray]) -> float:
+    """Pairs of rows with equal, non-null (code >= 0) values on every one of the keys."""
+    ok = np.logical_and.reduce([c >= 0 for c in codes])
+    if ok.sum() < 2:
         return 0.0
+    sub = pd.DataFrame({i: c[ok] for i, c in enumerate(codes)})
     sizes = sub.groupby(list(sub.columns), sort=False).size().to_numpy(dtype="float64")
     return float((sizes * (sizes - 1) / 2).sum())
 
@@ -240,12 +242,20 @@ def prior_from_rules(frame: pd.DataFrame, kind: Kind, recall: float = 0.8) -> tu
         return _DEFAULT_PRIOR, f"prior {_DEFAULT_PRIOR:.3g} (default: fewer than two records)"
     rules = [r for r in blocking.deterministic_rules(kind)
              if all(key.column in frame.columns for key in r)]
+    codes = {key: pd.factorize(key.values(frame), use_na_sentinel=True)[0]
+             for rule in rules for key in rule}
     sure = 0.0
+    empty: list[frozenset[int]] = []  # combinations meeting no pair: so do their supersets
     for size in range(1, len(rules) + 1):
-        for combo in itertools.combinations(rules, size):
-            keys = sorted({key for rule in combo for key in rule},
-                          key=lambda k: (k.column, k.part, k.length))
-            sure += (-1) ** (size + 1) * _pairs_agreeing(frame, keys)
+        for combo in itertools.combinations(range(len(rules)), size):
+            members = frozenset(combo)
+            if any(e <= members for e in empty):
+                continue
+            keys = {key for i in combo for key in rules[i]}
+            pairs = _pairs_agreeing([codes[key] for key in keys])
+            if pairs == 0:
+                empty.append(members)
+            sure += (-1) ** (size + 1) * pairs
     low, high = MATCHES_PER_RECORD[0] * 2 / max(n - 1, 1), min(
         0.5, MATCHES_PER_RECORD[1] * 2 / max(n - 1, 1))
     raw = sure / recall / total
