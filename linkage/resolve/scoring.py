@@ -113,7 +113,48 @@ def train_and_score(
             linker._settings_obj = saved
             notes.append(f"EM on {rule!r} skipped: {str(exc).splitlines()[0]}")
 
+    notes += bound_parameters(linker, 1.0 / max_pairs)
     return _predict_all(linker, kind, floor_probability, notes)
+
+
+def _known(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def bound_parameters(linker: Any, unseen_u: float) -> list[str]:
+    """Fill and bound what training left unknown or implausible, so that no level weighs
+    by accident: a u never estimated (too few random pairs with both values) becomes
+    `unseen_u` for an agreeing level and the rest of the mass for the `different` level;
+    the `different` level never counts for a match (m <= u), the top level never against
+    (m >= u). Returns a note per change."""
+    notes: list[str] = []
+    for comparison in linker._settings_obj.comparisons:
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        if not levels:
+            continue
+        name = comparison.output_column_name
+        *agreeing, different = levels
+        for lv in agreeing:
+            if _known(lv._u_probability) is None:
+                lv.u_probability = unseen_u
+                notes.append(f"{name}: u of {lv.label_for_charts!r} not estimated; "
+                             f"set to {unseen_u:.3g}")
+        if _known(different._u_probability) is None:
+            rest = 1.0 - sum(float(lv.u_probability or 0.0) for lv in agreeing)
+            different.u_probability = min(max(rest, 0.5), 1.0)
+            notes.append(f"{name}: u of 'different' not estimated; set to "
+                         f"{different.u_probability:.3g}")
+        m, u = different.m_probability, different.u_probability
+        if m is not None and u is not None and m > u:
+            different.m_probability = u / 4
+            notes.append(f"{name}: m of 'different' {m:.3g} > u {u:.3g}; bounded to "
+                         f"{u / 4:.3g}")
+        top = agreeing[0] if agreeing else None
+        if top is not None and top.m_probability is not None and top.u_probability is not None \
+                and top.m_probability < top.u_probability:
+            notes.append(f"{name}: m of {top.label_for_charts!r} below its u; raised to u x 4")
+            top.m_probability = min(top.u_probability * 4, 1.0)
+    return notes
 
 
 def score_with_model(

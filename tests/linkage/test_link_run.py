@@ -79,6 +79,11 @@ def test_report_shows_each_models_health(run1: Path) -> None:
         assert health["links_offered"] >= health["links_accepted"] >= 1
         assert health["prior"] == report["models"][kind]["probability_two_random_records_match"]
         assert 0 < health["prior"] < 0.5 and health["warning"] is None
+        for comparison in report["models"][kind]["comparisons"]:
+            levels = [lv for lv in comparison["levels"] if not lv["null"]]
+            assert all(lv["m"] is not None and lv["u"] is not None for lv in levels)
+            assert levels[-1]["match_weight"] <= 0, comparison  # 'different' never for
+            assert levels[0]["match_weight"] >= 0, comparison  # the top level never against
     assert "links accepted" in page and "estimated prior" in page and "Warning" not in page
 
 
