@@ -31,6 +31,8 @@ class Key:
         return f"{side}.{self.column}"
 
     def values(self, frame: pd.DataFrame) -> pd.Series:
+        if self.column not in frame.columns:  # e.g. a run written before the column existed
+            return pd.Series(pd.NA, index=frame.index, dtype="string")
         col = frame[self.column].astype("string")
         if self.part == "prefix":
             return col.str.slice(0, self.length)
@@ -78,10 +80,8 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
 
 # Identifier keys of the exact pre-clustering (see pipeline.EXACT_IDS), for blocking recall.
 EXACT_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
-    "enterprise": (
-        ("uscc", "uscc_valid"), ("customs_code", ""), ("reg_no", ""), ("other_id", ""),
-    ),
-    "person": (("id_number", "id_valid"), ("other_id", "")),
+    "enterprise": (("uscc", "uscc_valid"), ("customs_code", ""), ("reg_no", "")),
+    "person": (("id_number", "id_valid"),),
 }
 
 # EM sessions: each fixes the columns of its rule and trains the others.

@@ -32,8 +32,9 @@ from linkage.resolve.scoring import Engine, Scored, train_and_score
 
 log = logging.getLogger(__name__)
 
-# Exact identifiers per kind: (column, validity column or "").
-EXACT_IDS = EXACT_KEYS
+# Exact identifiers per kind: (column, validity column or ""); a declared generic identifier
+# (`other_id`, see the mapping) pre-clusters too (its blocking rule covers it in evaluation).
+EXACT_IDS = {kind: (*keys, ("other_id", "")) for kind, keys in EXACT_KEYS.items()}
 # Cannot-link tags: two different valid values never share an entity.
 CONFLICT_IDS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "enterprise": (
