@@ -168,3 +168,18 @@ def test_model_health_warns_when_a_model_accepts_nothing_or_everything() -> None
     assert greedy["warning"] and "everything" in greedy["warning"]
     fine = model_health("person", 5000, _Scored({}, 20000), 3000, 2500)
     assert fine["warning"] is None
+
+
+def test_a_declared_identifier_pre_clusters_and_notes_for_context() -> None:
+    from linkage.resolve.pipeline import _exact_links
+
+    m = _persons([
+        {"mention_id": "f:1:p", "name_std": "amelia smith", "other_id": "soc_sec_id:1234567"},
+        {"mention_id": "f:2:p", "name_std": "amelia smyth", "other_id": "soc_sec_id:1234567"},
+        {"mention_id": "f:3:p", "name_std": "amelia smith", "other_id": "soc_sec_id:7654321"},
+    ])
+    links = _exact_links(m, "person")
+    assert [(lk.left, lk.right) for lk in links] == [(0, 1)]
+    uf = ConstrainedUnionFind(3)
+    _tag_identifiers(uf, m)
+    assert uf.compatible(0, 1) and not uf.compatible(0, 2)
