@@ -20,8 +20,9 @@ W = "32010219750101002X"  # another person entirely
 
 
 def _persons(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    base: dict[str, Any] = {"kind": "person", "id_number": None, "id_valid": False, "id_scheme": None,
-            "other_id": None, "phone": None, "context_mentions": []}
+    base: dict[str, Any] = {"kind": "person", "id_number": None, "id_valid": False,
+                            "id_scheme": None, "other_id": None, "phone": None,
+                            "context_mentions": []}
     frame = pd.DataFrame([{**base, **r} for r in rows])
     frame.loc[frame["id_number"].notna(), "id_scheme"] = "ric"
     return frame
