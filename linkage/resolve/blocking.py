@@ -90,6 +90,7 @@ _TRAINING: dict[Kind, tuple[str, ...]] = {
     "person": (
         "l.id_number = r.id_number",
         "l.name_std = r.name_std AND l.phone = r.phone",
+        "l.name_std = r.name_std AND l.birth_date = r.birth_date",
     ),
 }
 

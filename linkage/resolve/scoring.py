@@ -124,7 +124,8 @@ def _known(value: Any) -> float | None:
 def bound_parameters(linker: Any, unseen_u: float) -> list[str]:
     """Fill and bound what training left unknown or implausible, so that no level weighs
     by accident: a u never estimated (too few random pairs with both values) becomes
-    `unseen_u` for an agreeing level and the rest of the mass for the `different` level;
+    `unseen_u` for an agreeing level (at least the u of the stronger levels before it) and
+    the rest of the mass for the `different` level;
     the `different` level never counts for a match (m <= u), the top level never against
     (m >= u). Returns a note per change."""
     notes: list[str] = []
@@ -134,11 +135,15 @@ def bound_parameters(linker: Any, unseen_u: float) -> list[str]:
             continue
         name = comparison.output_column_name
         *agreeing, different = levels
+        floor = unseen_u  # levels go from strong to weak agreement: u never decreases
         for lv in agreeing:
-            if _known(lv._u_probability) is None:
-                lv.u_probability = unseen_u
+            known = _known(lv._u_probability)
+            if known is None:
+                lv.u_probability = floor
                 notes.append(f"{name}: u of {lv.label_for_charts!r} not estimated; "
-                             f"set to {unseen_u:.3g}")
+                             f"set to {floor:.3g}")
+            else:
+                floor = max(floor, known)
         if _known(different._u_probability) is None:
             rest = 1.0 - sum(float(lv.u_probability or 0.0) for lv in agreeing)
             different.u_probability = min(max(rest, 0.5), 1.0)
