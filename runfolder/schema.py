@@ -59,7 +59,8 @@ MENTIONS = _spec("mentions", [
     ("uscc_valid", pa.bool_()), ("id_number", S), ("id_valid", pa.bool_()),
     ("customs_code", S), ("reg_no", S), ("phone", S), ("address", S), ("address_std", S),
     ("province", S), ("city", S), ("district", S), ("birth_date", D), ("established", D),
-    ("status", S), ("record_date", D),
+    ("status", S), ("record_date", D), ("id_scheme", S), ("other_id", S),
+    ("other_id_fuzzy", pa.bool_()),
 ])
 ENTITIES = _spec("entities", [
     ("entity_id", S), ("kind", S), ("name", S), ("names", LIST), ("name_pinyin", S),

@@ -214,6 +214,7 @@ def mentions_table(mentions: pd.DataFrame, entity_of: np.ndarray) -> pd.DataFram
         frame[col] = as_date(frame[col])
     for col in ("uscc_valid", "id_valid"):
         frame[col] = frame[col].fillna(False).astype(bool)
+    frame["other_id_fuzzy"] = frame["other_id_fuzzy"].eq(True)
     return frame
 
 
