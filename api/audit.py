@@ -153,6 +153,15 @@ class AuditLog:
 
     # --- the writer thread ----------------------------------------------------------------
     def _run(self) -> None:
+        while True:
+            try:
+                self._serve()
+                return
+            except Exception:  # noqa: BLE001 - the writer must outlive any surprise
+                log.exception("the audit writer failed; restarting it")
+                time.sleep(0.05)
+
+    def _serve(self) -> None:
         interval = self.config.checkpoint_interval_s
         next_checkpoint = time.monotonic() + interval
         while True:
@@ -255,12 +264,13 @@ class AuditLog:
         return self.durable()[0]
 
     def read(self, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Entries at lines `offset` .. `offset + limit - 1` in file order."""
-        if offset >= self.count or limit <= 0:
+        """Entries at lines `offset` .. `offset + limit - 1` in file order (a line that is not
+        an entry reads as `{"seq": -1, "event": "unreadable", …}`; `verify` says why)."""
+        if offset >= self.count or limit <= 0 or not self.path.exists():
             return []
         with self.path.open("rb") as f:
             lines = (line for line in f if line.strip())
-            return [json.loads(line) for line in islice(lines, offset, offset + limit)]
+            return [_readable(line) for line in islice(lines, offset, offset + limit)]
 
     def close(self) -> None:
         """Write what is queued, a last checkpoint, and stop the writer."""
@@ -275,6 +285,19 @@ class AuditLog:
             os.close(self._fd)
         except OSError:
             pass
+
+
+_ENTRY_SHAPE = (("seq", int), ("time", str), ("prev", str), ("hash", str))
+
+
+def _readable(line: bytes) -> dict[str, Any]:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        entry = None
+    if isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in _ENTRY_SHAPE):
+        return entry
+    return {"seq": -1, "time": "", "event": "unreadable", "prev": "", "hash": ""}
 
 
 def _sync(fd: int) -> None:
