@@ -75,6 +75,7 @@ class AuditLog:
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._closing = self._closed = False
+        self._reopen_next = False  # a failed batch could not be cut back off the file
         last = self._resume()
         self._durable = (self._seq, self._prev)
         self._checkpointed = -1
@@ -196,7 +197,7 @@ class AuditLog:
         with self._cond:
             self._durable = (last.seq + 1, last.line[-67:-3].decode())
         for p in batch:
-            p.done(None)
+            _notify(p, None)
 
     def _durable_write(self, data: bytes) -> None:
         start = os.lseek(self._fd, 0, os.SEEK_END)
@@ -209,8 +210,6 @@ class AuditLog:
             except OSError:
                 self._reopen_next = True
             raise
-
-    _reopen_next = False
 
     def _same_file(self) -> bool:
         try:
@@ -238,7 +237,7 @@ class AuditLog:
             self._seq, self._prev = self._durable
         error = AuditUnavailable(f"the audit log cannot be written: {exc!r}")
         for p in [*batch, *later]:
-            p.done(error)
+            _notify(p, error)
 
     def _checkpoint(self, reason: str) -> None:
         with self._cond:
@@ -285,6 +284,13 @@ class AuditLog:
             os.close(self._fd)
         except OSError:
             pass
+
+
+def _notify(pending: _Pending, error: BaseException | None) -> None:
+    try:
+        pending.done(error)
+    except Exception:  # noqa: BLE001 - e.g. the caller's event loop has closed meanwhile
+        log.warning("entry %d: its caller could not be told", pending.seq)
 
 
 _ENTRY_SHAPE = (("seq", int), ("time", str), ("prev", str), ("hash", str))
