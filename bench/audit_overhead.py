@@ -116,6 +116,8 @@ def _wait_between(a: Buckets | None, b: Buckets | None) -> dict[str, float] | No
     bounds = sorted(k for k in b if k >= 0)
     counts = {k: b[k] - a.get(k, 0.0) for k in bounds}
     total = counts[math.inf]
+    if not total:
+        return None  # a service that does not audit
     median_bound = next(k for k in bounds if counts[k] >= total / 2)
     return {"mean_ms": round((b[-1.0] - a.get(-1.0, 0.0)) / total * 1000, 3),
             "p50_at_most_ms": median_bound * 1000, "count": total}
