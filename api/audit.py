@@ -75,6 +75,7 @@ class AuditLog:
         self._cond = threading.Condition()
         self._pending: list[_Pending] = []
         self._closing = self._closed = False
+        self._reopen_next = False  # a failed batch could not be cut back off the file
         last = self._resume()
         self._durable = (self._seq, self._prev)
         self._checkpointed = -1
@@ -153,6 +154,15 @@ class AuditLog:
 
     # --- the writer thread ----------------------------------------------------------------
     def _run(self) -> None:
+        while True:
+            try:
+                self._serve()
+                return
+            except Exception:  # noqa: BLE001 - the writer must outlive any surprise
+                log.exception("the audit writer failed; restarting it")
+                time.sleep(0.05)
+
+    def _serve(self) -> None:
         interval = self.config.checkpoint_interval_s
         next_checkpoint = time.monotonic() + interval
         while True:
@@ -187,7 +197,7 @@ class AuditLog:
         with self._cond:
             self._durable = (last.seq + 1, last.line[-67:-3].decode())
         for p in batch:
-            p.done(None)
+            _notify(p, None)
 
     def _durable_write(self, data: bytes) -> None:
         start = os.lseek(self._fd, 0, os.SEEK_END)
@@ -200,8 +210,6 @@ class AuditLog:
             except OSError:
                 self._reopen_next = True
             raise
-
-    _reopen_next = False
 
     def _same_file(self) -> bool:
         try:
@@ -229,7 +237,7 @@ class AuditLog:
             self._seq, self._prev = self._durable
         error = AuditUnavailable(f"the audit log cannot be written: {exc!r}")
         for p in [*batch, *later]:
-            p.done(error)
+            _notify(p, error)
 
     def _checkpoint(self, reason: str) -> None:
         with self._cond:
@@ -255,12 +263,13 @@ class AuditLog:
         return self.durable()[0]
 
     def read(self, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """Entries at lines `offset` .. `offset + limit - 1` in file order."""
-        if offset >= self.count or limit <= 0:
+        """Entries at lines `offset` .. `offset + limit - 1` in file order (a line that is not
+        an entry reads as `{"seq": -1, "event": "unreadable", …}`; `verify` says why)."""
+        if offset >= self.count or limit <= 0 or not self.path.exists():
             return []
         with self.path.open("rb") as f:
             lines = (line for line in f if line.strip())
-            return [json.loads(line) for line in islice(lines, offset, offset + limit)]
+            return [_readable(line) for line in islice(lines, offset, offset + limit)]
 
     def close(self) -> None:
         """Write what is queued, a last checkpoint, and stop the writer."""
@@ -275,6 +284,26 @@ class AuditLog:
             os.close(self._fd)
         except OSError:
             pass
+
+
+def _notify(pending: _Pending, error: BaseException | None) -> None:
+    try:
+        pending.done(error)
+    except Exception:  # noqa: BLE001 - e.g. the caller's event loop has closed meanwhile
+        log.warning("entry %d: its caller could not be told", pending.seq)
+
+
+_ENTRY_SHAPE = (("seq", int), ("time", str), ("prev", str), ("hash", str))
+
+
+def _readable(line: bytes) -> dict[str, Any]:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        entry = None
+    if isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in _ENTRY_SHAPE):
+        return entry
+    return {"seq": -1, "time": "", "event": "unreadable", "prev": "", "hash": ""}
 
 
 def _sync(fd: int) -> None:

@@ -121,14 +121,16 @@ class AuditMiddleware:
                       0)
         if not status:
             held, status = [], 500
-        seconds = time.perf_counter() - started
+        answered = time.perf_counter()
         try:
             audit: AuditLog = scope["app"].state.services.audit
-            await audit.append(audit_record(scope, status, seconds))
+            await audit.append(audit_record(scope, status, answered - started))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the answer stays held
+            self.metrics.audit_failures.inc()
             await self._refuse(scope, receive, send, exc)
             return
         self.metrics.audit_entries.inc()
+        self.metrics.audit_wait.observe(time.perf_counter() - answered)
         if not held:
             held = await _internal_error(scope)
         for message in held:

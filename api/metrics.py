@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+AUDIT_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0)
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -26,6 +27,12 @@ class Metrics:
                                 ("route",), registry=r)
         self.audit_entries = Counter("guanlian_audit_entries", "audit entries written",
                                      registry=r)
+        self.audit_wait = Histogram("guanlian_audit_wait_seconds",
+                                    "time an answer waited for its audit entry to be durable",
+                                    buckets=AUDIT_BUCKETS, registry=r)
+        self.audit_failures = Counter("guanlian_audit_failures",
+                                      "answers withheld: their audit entry was not written",
+                                      registry=r)
         self.store_ready = Gauge("guanlian_store_ready", "1 when the last readiness check passed",
                                  registry=r)
 

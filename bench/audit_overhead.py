@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -92,9 +93,40 @@ def _raw_p50(run: Path, subjects: list[dict[str, str]]) -> float:
     return _p(out, 50)
 
 
+Buckets = dict[float, float]
+
+
+def _audit_wait(base: str, admin: str) -> Buckets | None:
+    """The service's histogram of audit waits (cumulative count per upper bound, and -1: sum)."""
+    text = httpx.get(base + "/metrics", headers={"X-API-Key": admin}, timeout=30).text
+    out: Buckets = {}
+    for line in text.splitlines():
+        if line.startswith("guanlian_audit_wait_seconds_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            out[math.inf if bound == "+Inf" else float(bound)] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("guanlian_audit_wait_seconds_sum"):
+            out[-1.0] = float(line.rsplit(" ", 1)[1])
+    return out or None
+
+
+def _wait_between(a: Buckets | None, b: Buckets | None) -> dict[str, float] | None:
+    """Mean and the bucket holding the median of the waits observed between two reads."""
+    if a is None or b is None:
+        return None  # a service without the metric (before the fail-closed audit)
+    bounds = sorted(k for k in b if k >= 0)
+    counts = {k: b[k] - a.get(k, 0.0) for k in bounds}
+    total = counts[math.inf]
+    if not total:
+        return None  # a service that does not audit
+    median_bound = next(k for k in bounds if counts[k] >= total / 2)
+    return {"mean_ms": round((b[-1.0] - a.get(-1.0, 0.0)) / total * 1000, 3),
+            "p50_at_most_ms": median_bound * 1000, "count": total}
+
+
 def measure(run: Path, port: int, requests: int, clients: int) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="audit-overhead-"))
     key = _cli(state, "keys", "create", "--role", "inspector", "--name", "bench")
+    admin = _cli(state, "keys", "create", "--role", "admin", "--name", "bench-metrics")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GUANLIAN_RATE_LIMIT_RPS": "100000",
            "GUANLIAN_RATE_LIMIT_BURST": "100000"}  # measure the audit, not the limiter
     server = subprocess.Popen(
@@ -115,8 +147,11 @@ def measure(run: Path, port: int, requests: int, clients: int) -> dict[str, Any]
             time.sleep(0.3)
         subjects = _subjects(run, requests)
         _sequential(base, key, subjects[:200])  # warm-up
+        wait_before = _audit_wait(base, admin)
         seq = _sequential(base, key, subjects)
+        wait_seq = _audit_wait(base, admin)
         conc, rps = _concurrent(base, key, subjects, clients)
+        wait_conc = _audit_wait(base, admin)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -129,6 +164,8 @@ def measure(run: Path, port: int, requests: int, clients: int) -> dict[str, Any]
         f"concurrent_{clients}_p99_ms": round(_p(conc, 99), 3),
         f"concurrent_{clients}_rps": round(rps, 1),
         "raw_store_lookup_p50_ms": round(_raw_p50(run, subjects), 4),
+        "audit_wait_sequential": _wait_between(wait_before, wait_seq),
+        f"audit_wait_concurrent_{clients}": _wait_between(wait_seq, wait_conc),
         "audit_entries": entries, "state": str(state),
     }
 

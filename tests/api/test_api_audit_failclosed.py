@@ -210,3 +210,17 @@ def test_a_60_kb_parameter_does_not_grow_the_log_by_60_kb(tmp_path: Path) -> Non
     assert grown < 1500, grown
     assert entry["params"]["junk"].startswith("A" * 48) and "60000 chars #" in \
         entry["params"]["junk"]
+
+
+def test_a_garbled_line_reads_as_unreadable_and_waits_are_measured(tmp_path: Path) -> None:
+    with serve(tmp_path) as s:
+        s.get("/whoami")
+        with s.settings.audit_path.open("a", encoding="ascii") as f:
+            f.write('{"seq": "x"}\nnot json\n')
+        page = s.get("/admin/audit", role="admin", params={"limit": 10})
+        assert page.status_code == 200, page.text
+        events = [e.get("event") for e in page.json()["items"]]
+        metrics = s.get("/metrics", role="admin").text
+    assert events == [None, "unreadable", "unreadable"]
+    assert "guanlian_audit_wait_seconds_count" in metrics
+    assert "guanlian_audit_failures_total 0.0" in metrics

@@ -113,6 +113,9 @@ def test_every_answered_request_has_exactly_one_entry(served: Served) -> None:
         assert response.status_code != 503 or "audit_unavailable" not in response.text
         assert len(entries) == 1, (request, entries)
         assert entries[0]["request_id"] == rid and entries[0]["status"] == response.status_code
+        if request["template"] == "/inspection/screen" and response.status_code == 200:
+            listed = entries[0]["params"]["subjects"]  # one entry listing every subject
+            assert len(listed) == len(json.loads(request["body"])["subjects"])
         seen_routes.add(request["template"])
 
     check()
