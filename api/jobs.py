@@ -25,6 +25,7 @@ from api.inspection import LookupService, load_matcher
 from api.logs import mask
 from api.settings import Settings
 from api.stores import StoreHolder, neo4j_password, open_embedded
+from api.validation import Printable
 
 log = logging.getLogger("guanlian.api.jobs")
 JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
@@ -32,7 +33,7 @@ MAX_KEPT_JOBS = 50
 
 
 class JobRequest(BaseModel):
-    sources: str | None = Field(
+    sources: Printable | None = Field(
         default=None, max_length=1000,
         description="sources.yaml to link (under the configured data root); "
         "default: the configured sources.yaml",
@@ -76,10 +77,14 @@ class JobRunner:
                 raise InvalidParameter("sources", "no default sources.yaml is configured")
             return self.settings.sources_yaml.resolve()
         root = (self.settings.data_root or Path.cwd()).resolve()
-        path = (root / requested).resolve()
+        try:
+            path = (root / requested).resolve()
+            found = path.is_file()
+        except (OSError, ValueError) as exc:  # NUL, over-long names: refused, never a 500
+            raise InvalidParameter("body.sources", f"not a usable path: {exc}") from exc
         if not path.is_relative_to(root):
             raise InvalidParameter("sources", "must lie under the configured data root")
-        if not path.is_file():
+        if not found:
             raise InvalidParameter("sources", "no such file under the data root")
         return path
 

@@ -26,6 +26,9 @@ class Metrics:
                                 ("route",), registry=r)
         self.audit_entries = Counter("guanlian_audit_entries", "audit entries written",
                                      registry=r)
+        self.auth_failures = Counter("guanlian_auth_failures",
+                                     "requests refused for a wrong, malformed or revoked key",
+                                     registry=r)
         self.store_ready = Gauge("guanlian_store_ready", "1 when the last readiness check passed",
                                  registry=r)
 

@@ -58,7 +58,15 @@ class Settings(BaseSettings):
     long_request_timeout_s: float = Field(
         default=120.0, gt=0, description="timeout of batch screening and admin calls"
     )
-    retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 answers")
+    retry_after_s: int = Field(default=1, ge=1, description="Retry-After sent with 503 answers")
+    heavy_concurrency: int = Field(
+        default=2, ge=1, le=64,
+        description="requests of one key in flight at once on each heavy route group "
+        "(screen, network, exposure, paths, owners, catalogue, jobs)")
+    auth_failure_burst: int = Field(
+        default=10, ge=1, description="failed keys one client address may send before 429")
+    auth_failures_per_minute: float = Field(
+        default=10.0, gt=0, description="how fast a client address's failed-key allowance refills")
     screen_max_subjects: int = Field(default=1000, ge=1, le=1000)
     audit_fsync_interval_s: float = Field(
         default=0.2, ge=0, description="0: fsync after every audit entry; else at most this late"

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.context import returned
-from api.deps import AsInspector, AsInvestigator, StoreDep
+from api.deps import AsInspector, AsInvestigator, StoreDep, heavy
 from api.errors import Forbidden, NotFound
 from api.openapi import AUTH, problems
 from api.schemas import Items, Page
@@ -91,7 +91,8 @@ def entity_risk(_: AsInspector, store: StoreDep, entity_id: EntityId) -> RiskSco
     return returned(risk)
 
 
-@router.get("/entities/{entity_id}/network", response_model=Subgraph, responses=NOT_FOUND,
+@router.get("/entities/{entity_id}/network", response_model=Subgraph,
+            dependencies=[heavy("network")], responses=NOT_FOUND,
             summary="Neighbourhood to depth ≤ 3, ready for a graph viewer")
 def network(
     _: AsInvestigator,
@@ -107,6 +108,7 @@ def network(
 
 
 @router.get("/entities/{entity_id}/exposure", response_model=Items[ExposureHit],
+            dependencies=[heavy("exposure")],
             responses=NOT_FOUND, summary="Violating entities within a few hops")
 def exposure(
     _: AsInvestigator,
@@ -121,6 +123,7 @@ def exposure(
 
 
 @router.get("/entities/{entity_id}/beneficial-owners", response_model=BeneficialOwnership,
+            dependencies=[heavy("owners")],
             responses=NOT_FOUND, summary="Owners above a share threshold through all layers")
 def beneficial_owners(
     _: AsInvestigator,
@@ -134,7 +137,8 @@ def beneficial_owners(
     return returned(owners)
 
 
-@router.get("/paths", response_model=Items[GraphPath], responses=NOT_FOUND,
+@router.get("/paths", response_model=Items[GraphPath],
+            dependencies=[heavy("paths")], responses=NOT_FOUND,
             summary="Shortest paths between two entities")
 def paths(
     _: AsInvestigator,
