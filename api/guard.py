@@ -57,10 +57,11 @@ def client_address(request: Request) -> str:
 
 
 def charge(services: Services, principal: Principal, cost: float, what: str) -> None:
-    """Take `cost` more tokens of the caller's bucket, or raise 429."""
+    """Take `cost` more tokens of the caller's bucket (the request took one already), or
+    raise 429."""
     if cost <= 0:
         return
-    wait = services.limiter.take(principal.key_id, cost)
+    wait = services.limiter.take(principal.key_id, cost, paid=1)
     if wait > 0:
         raise RateLimited(
             f"{what} costs {cost:g} more requests than the key has left "

@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from stdnum.cn import ric, uscc
 
 from api.settings import Recommendation, Settings
-from api.validation import Printable
+from api.validation import check_printable
 from graph.models import EntityBrief, EntitySummary, RiskLevel, RiskReason, RiskScore
 from graph.store import EntityKind, GraphReader
 
@@ -41,14 +41,14 @@ Text = SkipJsonSchema[None]
 class Subject(BaseModel):
     """What a declaration says about its subject (any non-empty subset)."""
 
-    name: Printable | Text = Field(default=None, min_length=1, max_length=200,
+    name: str | Text = Field(default=None, min_length=1, max_length=200,
                              description="consignee / consignor name, Chinese or pinyin")
-    uscc: Printable | Text = Field(default=None, min_length=1, max_length=40,
+    uscc: str | Text = Field(default=None, min_length=1, max_length=40,
                              description="unified social credit code (18 characters)")
-    customs_code: Printable | Text = Field(default=None, min_length=1, max_length=20,
+    customs_code: str | Text = Field(default=None, min_length=1, max_length=20,
                                      description="customs registration code (10 characters)")
-    declarant_name: Printable | Text = Field(default=None, min_length=1, max_length=100)
-    declarant_id: Printable | Text = Field(default=None, min_length=1, max_length=40,
+    declarant_name: str | Text = Field(default=None, min_length=1, max_length=100)
+    declarant_id: str | Text = Field(default=None, min_length=1, max_length=40,
                                      description="declarant's resident ID number")
 
     model_config = {
@@ -68,6 +68,11 @@ class Subject(BaseModel):
         if value is None:
             raise ValueError("omit the field instead of sending null")
         return value
+
+    @field_validator(*SUBJECT_FIELDS)
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return check_printable(value)  # no control characters, no lone surrogates
 
     def given(self, field: str) -> str | None:
         """The field's value stripped, None when absent or blank."""

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.errors import Conflict, InvalidParameter, NotFound
 from api.inspection import LookupService, load_matcher
 from api.logs import mask
 from api.settings import Settings
 from api.stores import StoreHolder, neo4j_password, open_embedded
-from api.validation import Printable
+from api.validation import check_printable
 
 log = logging.getLogger("guanlian.api.jobs")
 JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
@@ -33,12 +33,18 @@ MAX_KEPT_JOBS = 50
 
 
 class JobRequest(BaseModel):
-    sources: Printable | None = Field(
+    sources: str | None = Field(
         default=None, max_length=1000,
         description="sources.yaml to link (under the configured data root); "
         "default: the configured sources.yaml",
         examples=["data/sources.yaml"],
     )
+
+
+    @field_validator("sources")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return None if value is None else check_printable(value)
 
 
 class Job(BaseModel):

@@ -29,6 +29,8 @@ class Metrics:
         self.auth_failures = Counter("guanlian_auth_failures",
                                      "requests refused for a wrong, malformed or revoked key",
                                      registry=r)
+        self.screened_subjects = Counter("guanlian_screened_subjects",
+                                         "subjects looked up by batch screens", registry=r)
         self.store_ready = Gauge("guanlian_store_ready", "1 when the last readiness check passed",
                                  registry=r)
 

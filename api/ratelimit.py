@@ -33,12 +33,13 @@ class TokenBuckets:
         tokens, last = self._buckets.get(key, (self.burst, now))
         return min(self.burst, tokens + (now - last) * self.rate)
 
-    def take(self, key: str, cost: float = 1.0) -> float:
-        """Take `cost` tokens; returns 0 when allowed, else the seconds until it would be."""
+    def take(self, key: str, cost: float = 1.0, paid: float = 0.0) -> float:
+        """Take `cost` tokens; returns 0 when allowed, else the seconds until it would be.
+        `paid`: tokens the same request took already (its admission looks at the whole)."""
         now = self._clock()
         with self._lock:
             tokens = self._level(key, now)
-            needed = min(cost, self.burst)
+            needed = max(0.0, min(cost + paid, self.burst) - paid)
             if tokens >= needed:
                 self._buckets[key] = (tokens - cost, now)
                 if len(self._buckets) > self.max_keys:

@@ -57,5 +57,6 @@ def screen(principal: AsInspector, services: ServicesDep, store: StoreDep,
     for subject in request.subjects:
         deadline.check()  # answered already at the deadline: stop here
         results.append(services.lookup.lookup(store, subject))
+        services.metrics.screened_subjects.inc()
     return returned(ScreenAnswer(results=results),
                     subjects=[_subject_params(s) for s in request.subjects])
