@@ -157,9 +157,9 @@ class JobRunner:
         return getattr(result, "run_id", None)
 
     def _load_neo4j(self, run_dir: Path) -> None:
-        from graph.neo4j_conn import open_driver
-        from graph.neo4j_loader import load_run
-        from graph.neo4j_store import warm_up_walks
+        from graph.neo4j.conn import open_driver
+        from graph.neo4j.loader import load_run
+        from graph.neo4j.store import warm_up_walks
 
         s = self.settings
         driver = open_driver(s.neo4j_uri, s.neo4j_user, neo4j_password(s))

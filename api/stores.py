@@ -3,7 +3,7 @@
 Routes get the current store from `StoreHolder.get()`; a job swaps in a store on a new run
 folder only once that store is fully built, and closes the old one after a grace period so
 requests already holding it finish. Nothing in `api/` touches a database driver except the
-opening here (and the Neo4j load in api/jobs.py), which goes through `graph.neo4j_conn`.
+opening here (and the Neo4j load in api/jobs.py), which goes through `graph.neo4j.conn`.
 """
 
 from __future__ import annotations
@@ -71,19 +71,19 @@ def _close_quietly(store: GraphReader) -> None:
 
 
 def open_embedded(run_dir: Path) -> GraphReader:
-    from graph.embedded import EmbeddedStore
+    from graph.embedded.store import EmbeddedStore
 
     return EmbeddedStore.from_run(run_dir)
 
 
 def neo4j_password(settings: Settings) -> str | None:
-    """The configured password; None (graph.neo4j_conn's own settings and .env) when unset."""
+    """The configured password; None (graph.neo4j.conn's own settings and .env) when unset."""
     return settings.neo4j_password.get_secret_value() or None
 
 
 def open_neo4j(settings: Settings) -> GraphReader:
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.store import Neo4jStore
 
     driver = open_driver(
         settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),

@@ -31,9 +31,9 @@ from typing import Any
 import pyarrow.parquet as pq
 from neo4j import Driver
 
-from graph.neo4j_conn import open_driver
-from graph.neo4j_loader import LoadReport, graph_digest, load_run
-from graph.neo4j_rows import GraphRows, read_rows
+from graph.neo4j.conn import open_driver
+from graph.neo4j.loader import LoadReport, graph_digest, load_run
+from graph.neo4j.rows import GraphRows, read_rows
 from graph.tables import write_table
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -237,14 +237,14 @@ class Bench:
 
 
 def serving_uri() -> str:
-    from graph.neo4j_conn import get_settings
+    from graph.neo4j.conn import get_settings
 
     return get_settings().uri
 
 
 def neo4j_version() -> str | None:
     try:
-        from graph.neo4j_conn import open_driver
+        from graph.neo4j.conn import open_driver
 
         driver = open_driver()
         try:

@@ -57,9 +57,9 @@ def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str
 
 def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     from bench.bench_load import wipe
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_loader import graph_checksum, load_run
-    from graph.neo4j_store import warm_up_walks
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.loader import graph_checksum, load_run
+    from graph.neo4j.store import warm_up_walks
 
     driver = open_driver()
     try:
@@ -108,7 +108,7 @@ def neo4j_store_bytes() -> int | None:
     """Bytes on disk of the `neo4j` database of the server scripts/neo4j runs (None if unknown)."""
     from urllib.parse import urlparse
 
-    from graph.neo4j_conn import get_settings
+    from graph.neo4j.conn import get_settings
 
     port = urlparse(get_settings().uri).port or 7687
     folder = Path(os.environ.get("NEO4J_STATE_DIR", ROOT / "var" / "neo4j" / str(port)))
@@ -123,8 +123,8 @@ def neo4j_load_fault(run_dir: Path, seed: int, full_s: float,
     """Kill `guanlian load` at a random moment, restart it, compare with a clean load (its
     checksum `clean`, taken after this bench's full load of the same run, or made here)."""
     from bench.bench_load import wipe
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_loader import graph_checksum, load_run
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.loader import graph_checksum, load_run
 
     driver = open_driver()
     try:
@@ -189,8 +189,8 @@ def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
     """Walk queries against the loaded graph: exposure (2 hops) per sampled entity and
     shortest paths (<= 4 hops) per sampled pair. A first pass over the sample is timed as
     the cold figures and warms the caches; the reported p50 / p99 are of a second pass."""
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.store import Neo4jStore
 
     ids, pairs = query_sample(run_dir, seed)
     store = Neo4jStore(open_driver())
@@ -226,8 +226,8 @@ def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
     query time) and of the whole in-process lookup, per subject."""
     from api.inspection import LookupService, Subject, load_matcher
     from api.settings import Settings
-    from graph.neo4j_conn import open_driver
-    from graph.neo4j_store import Neo4jStore
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.store import Neo4jStore
 
     class Timed:
         def __init__(self, store: Neo4jStore) -> None:

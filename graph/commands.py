@@ -7,7 +7,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this package's subcommands to the `guanlian` app."""
-    from graph.neo4j_cli import load_command
+    from graph.neo4j.cli import load_command
     from graph.risk_cli import register_risk
 
     app.command("load")(load_command)

@@ -14,7 +14,7 @@ Raw risk of an entity x (weights in graph/risk.yaml, see graph/risk_config.py):
   network total N becomes network_cap · (1 − exp(−N / network_cap)) (diminishing returns).
 - hub: x is an enterprise at an address / phone tied to ≥ hub_min_enterprises enterprises
   (not whitelisted): hub_weight · (hub_base + share of the *other* enterprises there that violate).
-- phoenix: x is the successor of a phoenix pair (graph.queries.phoenix_firms semantics).
+- phoenix: x is the successor of a phoenix pair (graph.embedded.catalogue.phoenix_firms semantics).
 - shared_controller: x controls k ≥ 2 violating enterprises: controller_weight · (k − 1).
 
 score = 100 · (1 − exp(−raw / scale)); level by `levels`. Each reason's `contribution` is in
@@ -154,7 +154,7 @@ def _hubs(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd
 
 
 def _phoenix(t: RunTables, g: _Graph, ev: pd.DataFrame, cfg: RiskConfig) -> pd.DataFrame:
-    """Columns t (successor), c, via, pred, e_pred, e_succ (graph.queries.phoenix_firms rules)."""
+    """Columns t (successor), c, via, pred, e_pred, e_succ (embedded catalogue phoenix_firms)."""
     ent = t.node_frames["Enterprise"]
     status = ent["status"].fillna("").str.lower()
     dereg = set(ent.loc[status.map(lambda s: any(k in s for k in DEREGISTERED)), "id"])

@@ -30,7 +30,7 @@ def score_command(
 ) -> None:
     """Score every enterprise and person of a run and write RUN/risk.parquet."""
     from graph.memory import release_memory
-    from graph.neo4j_rows import prepare_rows
+    from graph.neo4j.rows import prepare_rows
     from graph.risk import score_run
     from graph.tables import RunFolderError
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graph.embedded import EmbeddedStore
+from graph.embedded.store import EmbeddedStore
 from graph.risk_config import RiskConfig
 from graph.tables import load_run
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.graph_fixture import A1, CTRL, NAMESAKE_1
-from test_api_support import serve, tiny_run
 from typer.testing import CliRunner
 
 from api.audit import GENESIS, AuditLog, verify
 from api.cli import app as cli
 from api.logs import JsonFormatter, MaskingFilter, mask
+from tests.api.test_api_support import serve, tiny_run
+from tests.support.graph_fixture import A1, CTRL, NAMESAKE_1
 
 
 def _entries(path: Path) -> list[dict[str, Any]]:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.graph_fixture import A1, CTRL
-from test_api_support import ROLES, Served, serve
 from typer.testing import CliRunner
 
 from api.auth import KeyStore
 from api.cli import app as cli
+from tests.api.test_api_support import ROLES, Served, serve
+from tests.support.graph_fixture import A1, CTRL
 
 RANK = {role: i for i, role in enumerate(ROLES)}
 LOOKUP = {"uscc": "91310000MA1000003E"}

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.graph_fixture import A1
-from test_api_support import Served, create_keys, make_settings, serve
 
 from api.app import create_app
-from graph.embedded import EmbeddedStore
+from graph.embedded.store import EmbeddedStore
 from graph.store import StoreUnavailable
+from tests.api.test_api_support import Served, create_keys, make_settings, serve
+from tests.support.graph_fixture import A1
 
 
 @pytest.fixture(scope="module")

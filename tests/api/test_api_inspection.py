@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.graph_fixture import A1, A4, CTRL, H3, D
-from test_api_support import Served, serve
 
-from graph.embedded import EmbeddedStore
+from graph.embedded.store import EmbeddedStore
 from graph.models import EntityProfile
+from tests.api.test_api_support import Served, serve
+from tests.support.graph_fixture import A1, A4, CTRL, H3, D
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from test_api_support import create_keys, make_settings
 
 from api.app import create_app
 from linkage.synth import generate
+from tests.api.test_api_support import create_keys, make_settings
 
 pytestmark = pytest.mark.slow
 

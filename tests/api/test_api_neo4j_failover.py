@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.graph_fixture import A1
-from test_api_support import create_keys, make_settings, tiny_run
 
 from api.app import create_app
-from graph.neo4j_conn import open_driver
-from graph.neo4j_loader import load_run
+from graph.neo4j.conn import open_driver
+from graph.neo4j.loader import load_run
+from tests.api.test_api_support import create_keys, make_settings, tiny_run
+from tests.support.graph_fixture import A1
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from test_api_support import create_keys, make_settings, tiny_run
 
 from api.app import create_app
+from tests.api.test_api_support import create_keys, make_settings, tiny_run
 
 _BASE = Path(tempfile.mkdtemp(prefix="guanlian-schemathesis-"))
 _SETTINGS = make_settings(_BASE, tiny_run(_BASE), rate_limit_rps=10_000,

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.api.test_api_support import tiny_run
 from tests.support.graph_fixture import A1, A4
-from test_api_support import tiny_run
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # bench/ is a folder of the checkout, not an installed package

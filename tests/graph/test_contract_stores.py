@@ -12,18 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import tests.support.graph_fixture as F
 import pytest
-from conftest import empty_database
 from neo4j import Driver
 from pydantic import BaseModel
 
-from graph.embedded import EmbeddedStore
-from graph.neo4j_loader import load_run
-from graph.neo4j_store import Neo4jStore
+import tests.support.graph_fixture as F
+from graph.embedded.store import EmbeddedStore
+from graph.neo4j.loader import load_run
+from graph.neo4j.store import Neo4jStore
 from graph.risk_config import RiskConfig
 from graph.store import GraphReader
 from graph.tables import address_id, write_table
+from tests.conftest import empty_database
 
 Op = Callable[[GraphReader], Any]
 RISK = [
@@ -262,7 +262,7 @@ def test_briefs_are_profiles_without_sources_evidence_events(store: GraphReader)
 def test_walk_warm_up_only_reads(loaded: Driver, stores: dict[str, GraphReader]) -> None:
     """The post-load warm-up walks from one enterprise and one person to every depth: the
     graph is unchanged and the walks answer as before."""
-    from graph.neo4j_hash import graph_checksum
+    from graph.neo4j.hash import graph_checksum
 
     store = stores["neo4j"]
     assert isinstance(store, Neo4jStore)
@@ -275,7 +275,7 @@ def test_walk_warm_up_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
     """A server that cannot be reached after a load costs a warning, never an exception."""
     import neo4j
 
-    from graph.neo4j_store import warm_up_walks
+    from graph.neo4j.store import warm_up_walks
 
     driver = neo4j.GraphDatabase.driver("bolt://127.0.0.1:9", auth=("neo4j", "x"),
                                         connection_timeout=1.0)

@@ -8,12 +8,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from tests.support.graph_fixture import build_tiny_run
 
 from graph import schema
-from graph.neo4j_diff import fast_diff
-from graph.neo4j_loader import Diff, compute_diff
-from graph.neo4j_rows import GraphRows, PreparedState, build_rows
+from graph.neo4j.diff import fast_diff
+from graph.neo4j.loader import Diff, compute_diff
+from graph.neo4j.rows import GraphRows, PreparedState, build_rows
+from tests.support.graph_fixture import build_tiny_run
 
 
 def _state(rows: GraphRows) -> PreparedState:

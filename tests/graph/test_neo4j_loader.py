@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import empty_database
-from tests.support.graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 from neo4j import Driver
 
 from graph import schema
-from graph.neo4j_conn import Neo4jSettings, open_driver
-from graph.neo4j_hash import GraphDigest
-from graph.neo4j_loader import (
+from graph.neo4j.conn import Neo4jSettings, open_driver
+from graph.neo4j.hash import GraphDigest
+from graph.neo4j.loader import (
     META_LABEL,
     LoadOptions,
     _existing_nodes,
@@ -31,7 +29,7 @@ from graph.neo4j_loader import (
     load_run,
     read_meta,
 )
-from graph.neo4j_rows import (
+from graph.neo4j.rows import (
     GraphRows,
     build_rows,
     prepare_rows,
@@ -39,11 +37,13 @@ from graph.neo4j_rows import (
     read_rows,
     run_fingerprint,
 )
-from graph.neo4j_store import Neo4jStore
+from graph.neo4j.store import Neo4jStore
 from graph.risk_config import RiskConfig
 from graph.store import NoRunLoaded, StoreUnavailable
 from graph.tables import RunFolderError, write_table
 from graph.tables import load_run as read_tables
+from tests.conftest import empty_database
+from tests.support.graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -350,8 +350,8 @@ _SLOW_LOADER = """
 import sys, time
 from collections.abc import Callable
 from pathlib import Path
-from graph.neo4j_conn import open_driver
-from graph.neo4j_loader import load_run
+from graph.neo4j.conn import open_driver
+from graph.neo4j.loader import load_run
 driver = open_driver()
 load_run(driver, Path(sys.argv[1]), batch_size=3, progress=False,
          on_batch=lambda step, n: time.sleep(0.05))

@@ -7,13 +7,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import tests.support.graph_fixture as F
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import tests.support.graph_fixture as F
 from api.cli import app
-from graph.embedded import EmbeddedStore
+from graph.embedded.store import EmbeddedStore
 from graph.risk import compute_scores, score_run
 from graph.risk_config import RiskConfig, read_risk_config
 from graph.risk_eval import precision_at, roc_auc

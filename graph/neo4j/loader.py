@@ -6,8 +6,8 @@ How a load works (`load_run`):
    label, lookup indexes on identifiers, uniqueness on `id` for every relationship type, and
    the full-text index `schema.FULLTEXT_INDEX` with the `cjk` analyzer) are created first.
 2. The run's tables become one Arrow table per label / relationship type
-   (`graph.neo4j_rows`); every row has a content hash of its label/type, endpoints and
-   properties (not `run_id`), computed over whole tables (`graph.neo4j_hash.table_hashes`).
+   (`graph.neo4j.rows`); every row has a content hash of its label/type, endpoints and
+   properties (not `run_id`), computed over whole tables (`graph.neo4j.hash.table_hashes`).
    Tables and hashes are prepared once per run and kept in `RUN/graph/` (`guanlian score`
    prepares them; a load of an unprepared run prepares them first).
 3. The graph's current `(id, hash)` state is diffed against the rows' `(id, hash)` pairs:
@@ -16,7 +16,7 @@ How a load works (`load_run`):
    `changelog.parquet` fall out of this (old IDs disappear, new IDs appear). When the meta
    node says a run was loaded completely (status 'ready') and that run's prepared rows are
    still in its folder with the same fingerprint, the state is read from them (memory-mapped,
-   under a second) and the diff is vectorised (`graph.neo4j_diff.fast_diff`: only rows whose
+   under a second) and the diff is vectorised (`graph.neo4j.diff.fast_diff`: only rows whose
    hash the graph lacks are walked in Python); otherwise (after a killed load, or with
    `full_diff`) the state is read back from the server and every row is walked.
 4. Writes are batched parameterised `UNWIND $rows` statements, deletions first, then nodes,
@@ -64,8 +64,8 @@ from neo4j import Driver, ManagedTransaction, Session
 from neo4j.exceptions import TransientError
 
 from graph import schema, tables
-from graph.neo4j_diff import fast_diff
-from graph.neo4j_hash import (
+from graph.neo4j.diff import fast_diff
+from graph.neo4j.hash import (
     HASH_PROP,
     GraphDigest,
     graph_checksum,
@@ -76,7 +76,7 @@ from graph.neo4j_hash import (
     recomputed,
     rel_prefix,
 )
-from graph.neo4j_rows import (
+from graph.neo4j.rows import (
     LOADER_VERSION,
     GraphRows,
     PreparedState,

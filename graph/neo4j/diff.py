@@ -1,8 +1,8 @@
 """The diff of a sync, computed on Arrow arrays when the graph's state is a prepared run.
 
-`compute_diff` in `graph.neo4j_loader` walks every row in Python against a dict of the graph's
+`compute_diff` in `graph.neo4j.loader` walks every row in Python against a dict of the graph's
 state. When that state comes from the prepared rows of the run the graph holds
-(`graph.neo4j_rows.PreparedState`), almost every row is unchanged, so `fast_diff` first drops,
+(`graph.neo4j.rows.PreparedState`), almost every row is unchanged, so `fast_diff` first drops,
 with vectorised set membership on the content hashes, every row whose hash the graph already
 holds (the hash covers the label or type, the ID, the endpoints and every property) and every
 state element whose hash the new rows still have; only the rest (about the size of the change)
@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import schema
-from graph.neo4j_rows import GraphRows, PreparedState
+from graph.neo4j.rows import GraphRows, PreparedState
 
 if TYPE_CHECKING:
-    from graph.neo4j_loader import Diff
+    from graph.neo4j.loader import Diff
 
 
 def _concat(arrays: list[pa.Array]) -> pa.Array:
@@ -57,7 +57,7 @@ def _split(mask: pa.Array, sizes: list[int]) -> list[list[int]]:
 
 def fast_diff(rows: GraphRows, state: PreparedState, run_id: str) -> Diff | None:
     """The diff that makes a graph holding `state` hold `rows` (see the module docstring)."""
-    from graph.neo4j_loader import Diff, PendingRows
+    from graph.neo4j.loader import Diff, PendingRows
 
     labels = rows.node_labels()
     new_node_ids = _concat([rows.node_table(lab)[schema.KEY] for lab in labels])

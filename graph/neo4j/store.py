@@ -5,7 +5,7 @@ Labels and relationship types in query text come only from `graph.schema` (valid
 tie-breaks follow the docstrings of `graph.store.GraphReader` exactly, so the contract tests
 can compare this store with the embedded one. Walks that need deterministic shortest-path
 tie-breaks (neighbourhood, exposure, paths) expand one BFS level per query; the risk catalogue
-lives in `graph.neo4j_catalogue`.
+lives in `graph.neo4j.catalogue`.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from graph.models import (
     SourceRecord,
     Subgraph,
 )
-from graph.neo4j_catalogue import Catalogue
-from graph.neo4j_conn import get_settings, guarded
-from graph.neo4j_cypher import Cypher, event_from, summary_from
-from graph.neo4j_loader import META_ID, META_LABEL
-from graph.neo4j_walks import Walker
+from graph.neo4j.catalogue import Catalogue
+from graph.neo4j.conn import get_settings, guarded
+from graph.neo4j.cypher import Cypher, event_from, summary_from
+from graph.neo4j.loader import META_ID, META_LABEL
+from graph.neo4j.walks import Walker
 from graph.risk_config import RiskConfig, load_risk_config
 from graph.store import (
     DEFAULT_DEGREE_CAP,
@@ -168,7 +168,7 @@ def _check_range(name: str, value: int, low: int, high: int) -> int:
 
 
 class Neo4jStore:
-    """Reads the graph a `graph.neo4j_loader` load wrote; every call is bounded."""
+    """Reads the graph a `graph.neo4j.loader` load wrote; every call is bounded."""
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ from typing import Any
 
 from graph import schema
 from graph.models import EntitySummary, ExposureHit, Path
-from graph.neo4j_cypher import NETWORK, Cypher, display_of, labels_for_id, summary_from
+from graph.neo4j.cypher import NETWORK, Cypher, display_of, labels_for_id, summary_from
 
 
 @dataclass(frozen=True)

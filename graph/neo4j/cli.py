@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from graph.neo4j_loader import DEFAULT_BATCH_SIZE
+from graph.neo4j.loader import DEFAULT_BATCH_SIZE
 
 
 def load_command(
@@ -29,9 +29,9 @@ def load_command(
     ] = False,
 ) -> None:
     """Load (or sync) a run into Neo4j: writes only what changed since the loaded run."""
-    from graph.neo4j_conn import describe_error, get_settings, open_driver
-    from graph.neo4j_loader import load_run
-    from graph.neo4j_store import warm_up_walks
+    from graph.neo4j.conn import describe_error, get_settings, open_driver
+    from graph.neo4j.loader import load_run
+    from graph.neo4j.store import warm_up_walks
     from graph.store import StoreUnavailable
     from graph.tables import RunFolderError
 

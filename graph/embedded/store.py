@@ -1,12 +1,12 @@
 """The embedded GraphReader: an in-memory graph built from a run folder (no Neo4j).
 
 `EmbeddedStore.from_run(run_dir)` reads what the graph needs of the run (graph.tables, lean),
-builds the in-memory graph (graph.index: a NetworkX MultiDiGraph of the relationships, with
-node and relationship properties in compact arrays) and answers every read of
-`graph.store.GraphReader` over it (graph.queries); risk scores come from `RUN/risk.parquet`
-(written by `guanlian score`), never computed on a lookup. Per-entity blobs (source records,
-evidence, risk reasons) stay compressed Arrow blocks until a profile or brief asks for them;
-no run frame is kept after the build.
+builds the in-memory graph (graph.embedded.network: a NetworkX MultiDiGraph of the
+relationships, with node and relationship properties in compact arrays) and answers every read
+of `graph.store.GraphReader` over it (graph.embedded.catalogue); risk scores come from
+`RUN/risk.parquet` (written by `guanlian score`), never computed on a lookup. Per-entity blobs
+(source records, evidence, risk reasons) stay compressed Arrow blocks until a profile or brief
+asks for them; no run frame is kept after the build.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz, process
 
-from graph import queries
-from graph.index import ENTITY_LABELS, GraphIndex
+from graph.embedded import catalogue as queries
+from graph.embedded.network import ENTITY_LABELS, GraphIndex
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,

@@ -3,10 +3,10 @@
 `read_rows(run_dir)` takes the node and relationship frames that `graph.tables` derives from
 the run (entities, Address / Phone nodes, events, relations, LOCATED_AT / HAS_PHONE /
 SUBJECT_OF) and turns them into Arrow tables of the clean stored properties (columns typed by
-`graph.neo4j_hash.PROP_TYPES`, nulls meaning "no property"), one per label and relationship
+`graph.neo4j.hash.PROP_TYPES`, nulls meaning "no property"), one per label and relationship
 type, with the risk scores of `risk.parquet` (`risk_score`, `risk_level`, `risk_reasons`) and
 the entity's source records / linkage evidence (JSON text, built in DuckDB) as entity
-properties. Every row has a content hash (`graph.neo4j_hash.table_hashes`); the loader diffs
+properties. Every row has a content hash (`graph.neo4j.hash.table_hashes`); the loader diffs
 on `(id, hash)` and turns only changed rows into dicts (`rows_at`). `GraphRows` may also be
 given plain dict rows (`nodes` / `rels`).
 
@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import schema, tables
-from graph.neo4j_hash import (
+from graph.neo4j.hash import (
     HASH_PROP,
     PROP_TYPES,
     clean_props,

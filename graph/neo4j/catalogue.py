@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from graph import schema
+from graph.embedded.catalogue import RING_CONNECTOR_CAP, RING_MIN_VIOLATING, RING_PERSON_TYPES
 from graph.models import (
     BeneficialOwner,
     BeneficialOwnership,
@@ -22,8 +23,7 @@ from graph.models import (
     Ring,
     SharedController,
 )
-from graph.neo4j_cypher import CONTROL, NETWORK, Cypher, event_from, summary_from
-from graph.queries import RING_CONNECTOR_CAP, RING_MIN_VIOLATING, RING_PERSON_TYPES
+from graph.neo4j.cypher import CONTROL, NETWORK, Cypher, event_from, summary_from
 from graph.store import MAX_CYCLE_LENGTH, MAX_PATH_HOPS
 
 PHOENIX_STATUS = ["注销", "吊销", "deregistered", "revoked"]

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from neo4j import Driver
 
 from graph import schema
-from graph.neo4j_cypher import native
+from graph.neo4j.cypher import native
 
 HASH_PROP = "_hash"
 RUN_PROP = "run_id"

@@ -13,7 +13,7 @@ from datetime import date
 import networkx as nx
 from networkx.utils import UnionFind
 
-from graph.index import NETWORK, GraphIndex
+from graph.embedded.network import NETWORK, GraphIndex
 from graph.models import (
     BeneficialOwner,
     BeneficialOwnership,

@@ -1,0 +1,1 @@
+"""The embedded wing: the in-memory store (store), its networkx graph (network) and catalogue."""
