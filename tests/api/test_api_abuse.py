@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from test_api_support import Served, serve
 
 from api.ratelimit import ConcurrencySlots, TokenBuckets
+from tests.api.test_api_support import Served, serve
 
 
 def _subjects(n: int) -> list[dict[str, str]]:

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_api_support import Served, serve
 from typer.testing import CliRunner
 
 from api.auth import KeyStore
 from api.cli import app as cli
 from api.validation import printable_problem, shown
+from tests.api.test_api_support import Served, serve
 
 
 @pytest.fixture(scope="module")

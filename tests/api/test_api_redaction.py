@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_api_support import Served, serve
 
 from api.errors import Forbidden
 from api.redaction import mask_id, redact
-from graph.embedded import EmbeddedStore
+from graph.embedded.store import EmbeddedStore
 from graph.models import RiskReason, RiskScore
+from tests.api.test_api_support import Served, serve
 from tests.support.graph_fixture import A1, A4, CTRL
 
 
