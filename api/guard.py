@@ -116,7 +116,7 @@ class DeadlineGuard:
 
     def _breaker(self, scope: Scope) -> Breaker | None:
         services = getattr(scope["app"].state, "services", None)
-        return getattr(services.stores, "breaker", None) if services is not None else None
+        return services.stores.breaker if services is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -43,6 +43,7 @@ from graph.models import (
     SourceRecord,
     Subgraph,
 )
+from graph.neo4j.breaker import ReadGuard
 from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher, event_from, summary_from
@@ -178,14 +179,18 @@ class Neo4jStore:
         degree_cap: int | None = None,
         database: str | None = None,
         uri: str | None = None,
+        guard: ReadGuard | None = None,
     ) -> None:
         self.driver = driver
+        self.guard = guard
         self.config = config or load_risk_config()
         cap = degree_cap if degree_cap is not None else self.config.degree_cap
         self.degree_cap = cap if cap is not None else DEFAULT_DEGREE_CAP
         self.database = database
         self.uri = uri or get_settings().uri  # for messages only
-        self.cypher = Cypher(driver, database, self.degree_cap, list(self.config.hubs_whitelist))
+        self.cypher = Cypher(driver, database, self.degree_cap, list(self.config.hubs_whitelist),
+                             breaker=guard.breaker if guard else None,
+                             tx_timeout=guard.tx_timeout if guard else None)
         self.catalogue = Catalogue(self.cypher)
         self.walker = Walker(self.cypher)
 
@@ -217,6 +222,8 @@ class Neo4jStore:
             return False
 
     def close(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
         self.driver.close()
 
     # --- lookup -----------------------------------------------------------------------
