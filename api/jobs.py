@@ -25,7 +25,7 @@ from api.inspection import LookupService, load_matcher
 from api.logs import mask
 from api.settings import Settings
 from api.stores import StoreHolder, neo4j_password, open_embedded
-from api.validation import check_printable
+from api.validation import PRINTABLE_SCHEMA, check_printable
 
 log = logging.getLogger("guanlian.api.jobs")
 JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
@@ -34,7 +34,7 @@ MAX_KEPT_JOBS = 50
 
 class JobRequest(BaseModel):
     sources: str | None = Field(
-        default=None, max_length=1000,
+        default=None, max_length=1000, json_schema_extra=PRINTABLE_SCHEMA,
         description="sources.yaml to link (under the configured data root); "
         "default: the configured sources.yaml",
         examples=["data/sources.yaml"],

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Role
 from api.inspection import LookupAnswer, Subject
-from api.validation import Printable
+from api.validation import PRINTABLE_SCHEMA, Printable
 
 T = TypeVar("T")
 
@@ -53,6 +53,7 @@ class ScreenAnswer(BaseModel):
 
 class KeyRequest(BaseModel):
     name: Printable = Field(min_length=1, max_length=100, examples=["port-3100-desk-2"],
+                            json_schema_extra=PRINTABLE_SCHEMA,
                             description="printable text: no control characters")
     role: Role = Field(examples=["inspector"])
 

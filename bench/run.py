@@ -23,13 +23,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import serving, stages
+from bench import fuzz, serving, stages
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
 STAGES = ("linkage", "baseline", "spark", "risk", "load", "queries", "api", "embedded_api",
-          "resilience", "soak")
+          "fuzz", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
@@ -43,6 +43,8 @@ KEYS = {
             "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
+    "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
+             "server_errors_500", "wall_s"],
 }
 
 
@@ -51,6 +53,7 @@ class Bench:
         self.size, self.seed, self.skip, self.console = size, seed, skip, console
         self.large_resilience = False
         self.large_baseline = False
+        self.fuzz_examples = 50
         self.clean_checksum: str | None = None
         self.started = time.perf_counter()
         self.data = DATA / f"{size}-s{seed}"
@@ -59,6 +62,7 @@ class Bench:
             "size": size, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
+            "fuzz": {k: None for k in KEYS["fuzz"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -132,6 +136,7 @@ class Bench:
                                                        "", api_duration_s))
         self.stage("embedded_api", "api", lambda: self._api(["--run", str(self.run_dir)],
                                                             "embedded_", api_duration_s))
+        self.stage("fuzz", "fuzz", lambda: fuzz.fuzz_api(self.run_dir, self.fuzz_examples))
         if self.size == "large" and not self.large_resilience:
             # a second large link and two more large loads: measured on medium (issue #8)
             self.result["skipped"]["resilience"] = ("run on small/medium; on large only with "
@@ -287,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of each fixed-rate (50 req/s) lookup run")
     parser.add_argument("--reuse-run", action="store_true",
                         help="keep the run folder of an earlier bench of this size (no relink)")
+    parser.add_argument("--fuzz-examples", type=int, default=50,
+                        help="schema-generated requests per operation and role (fuzz stage)")
     parser.add_argument("--large-resilience", action="store_true",
                         help="also run the fault-recovery stage on the large size")
     parser.add_argument("--large-baseline", action="store_true",
@@ -300,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args.size, args.seed, skip, console)
     bench.large_resilience = args.large_resilience
     bench.large_baseline = args.large_baseline
+    bench.fuzz_examples = args.fuzz_examples
     soak_s = args.soak_s if args.soak_s is not None else (300.0 if args.size == "medium" else 0.0)
     result = bench.run(soak_s, args.api_duration_s, args.reuse_run)
     print_table(result, Console())
