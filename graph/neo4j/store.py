@@ -48,6 +48,7 @@ from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher, event_from, summary_from
 from graph.neo4j.loader import META_ID, META_LABEL
+from graph.neo4j.names import name_query
 from graph.neo4j.walks import Walker
 from graph.risk_config import RiskConfig, load_risk_config
 from graph.store import (
@@ -112,14 +113,12 @@ def pinyin_terms(text: str) -> list[str]:
 
 
 def lucene_query(text: str) -> str:
-    """OR-query of the escaped text and, for Latin text, its pinyin syllables and the compact
-    pinyin as a prefix and an infix wildcard (pinyin may be indexed per syllable or run
-    together, as linkage writes it)."""
-    terms = [lucene_escape(text.lower()), *pinyin_terms(text)]  # lower: no AND / OR / NOT
-    compact = "".join(ch for ch in text.lower() if "a" <= ch <= "z" or ch.isdigit())
-    if len(compact) >= 3 and compact.isascii():
-        terms += [f"{compact}*", f"*{compact}*"]
-    return " ".join(t for t in terms if t.strip())
+    """OR-query gathering the candidates of a name, cheap for Lucene (see graph.neo4j.names):
+    Chinese text -> its core name (the linkage's standardisation without region and legal
+    form, whose bigrams match nearly every firm); Latin text -> the escaped words, their pinyin
+    syllables, and prefixes of the compact and of the standardised pinyin (no infix wildcard:
+    it scans the whole term dictionary)."""
+    return name_query(text)
 
 
 def lucene_escape(text: str) -> str:
