@@ -106,7 +106,12 @@ async def audit_failed_key(request: Request, services: Services, status: int,
 
 
 class DeadlineGuard:
-    """Pure ASGI: the request's deadline, and its cancellation (see the module docstring)."""
+    """Pure ASGI: the request's deadline, and its cancellation (see the module docstring).
+
+    No task of its own: the inner app runs in this coroutine under `asyncio.timeout`, which
+    cancels it at the deadline; a breaker trip moves the deadline to now for a request that
+    uses the store. Once the answer has started, the deadline no longer applies (the request
+    middleware's backstop still does)."""
 
     def __init__(self, app: ASGIApp, *, timeout_s: float, long_timeout_s: float,
                  long_prefixes: tuple[str, ...], retry_after_s: int) -> None:
@@ -124,31 +129,44 @@ class DeadlineGuard:
             return
         path = scope.get("path", "")
         timeout = self.long_timeout_s if path.startswith(self.long_prefixes) else self.timeout_s
-        started = False
+        loop = asyncio.get_running_loop()
+        bound = asyncio.timeout(timeout)
+        started = tripped = inside = False
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and not started:
                 started = True
+                bound.reschedule(None)  # answering: no cancellation half-way through a body
             await send(message)
 
-        loop = asyncio.get_running_loop()
-        tripped = asyncio.Event()
-        breaker = self._breaker(scope)
-        def on_trip() -> None:
-            loop.call_soon_threadsafe(tripped.set)
+        def on_trip() -> None:  # the probe's thread
+            loop.call_soon_threadsafe(cut_short)
 
-        unsubscribe = breaker.subscribe(on_trip) if breaker is not None else None
+        def cut_short() -> None:
+            nonlocal tripped
+            if inside and not started and scope.get("state", {}).get(STORE_FLAG):
+                tripped = True
+                bound.reschedule(loop.time())
+
+        breaker = self._breaker(scope)
+        unsubscribe = None
         token = deadline.start(timeout)
-        task = asyncio.ensure_future(self.app(scope, receive, send_wrapper))
         try:
-            why = await _race(scope, task, tripped, timeout)
-            if why == "done" or started:
-                await task
-                return
-            task.cancel()  # the work stops; its late answer is never sent
+            async with bound:
+                inside = True
+                if breaker is not None:
+                    unsubscribe = breaker.subscribe(on_trip)
+                try:
+                    await self.app(scope, receive, send_wrapper)
+                finally:
+                    inside = False
+        except TimeoutError:
+            if started or not bound.expired():
+                raise
+            # the work was cancelled at its deadline; its late answer is never sent
             rid = _request_id(scope)
-            if why == "tripped" and breaker is not None:
+            if tripped and breaker is not None:
                 answer = problem(503, "store_unavailable", "Graph store unavailable",
                                  "the graph store does not answer; retry shortly",
                                  retry_after=breaker.retry_after, request_id=rid)
@@ -167,28 +185,3 @@ class DeadlineGuard:
 def _request_id(scope: Scope) -> str | None:
     ctx: RequestContext | None = scope.get("state", {}).get("ctx")
     return ctx.request_id if ctx else None
-
-
-async def _race(scope: Scope, task: asyncio.Future[None], tripped: asyncio.Event,
-                timeout: float) -> str:
-    """"done" (the answer), "deadline", or "tripped" (the store's breaker opened while this
-    request was using the store)."""
-    loop = asyncio.get_running_loop()
-    until = loop.time() + timeout
-    trip_wait: asyncio.Future[Any] = asyncio.ensure_future(tripped.wait())
-    try:
-        while True:
-            left = until - loop.time()
-            if left <= 0:
-                return "deadline"
-            await asyncio.wait({task, trip_wait}, timeout=left,
-                               return_when=asyncio.FIRST_COMPLETED)
-            if task.done():
-                return "done"
-            if trip_wait.done():
-                if scope.get("state", {}).get(STORE_FLAG):
-                    return "tripped"
-                tripped.clear()  # not a store request: the trip does not concern it
-                trip_wait = asyncio.ensure_future(tripped.wait())
-    finally:
-        trip_wait.cancel()
