@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AfterValidator
 
 from api.context import returned
 from api.deps import AsInspector, AsInvestigator, StoreDep, heavy
 from api.errors import Forbidden, NotFound
 from api.openapi import AUTH, problems
 from api.schemas import Items, Page
+from api.validation import PRINTABLE_SCHEMA, check_printable
 from graph import schema
 from graph.models import (
     BeneficialOwnership,
@@ -60,8 +62,9 @@ def _existing(store: GraphReader, entity_id: str) -> EntityProfile:
 def search(
     principal: AsInspector,
     store: StoreDep,
-    q: Annotated[str, Query(min_length=1, max_length=200,
-                            examples=["华信进出口", "huaxin", "91310000MA1000012X"])],
+    q: Annotated[str, Query(min_length=1, max_length=200, json_schema_extra=PRINTABLE_SCHEMA,
+                            examples=["华信进出口", "huaxin", "91310000MA1000012X"]),
+                 AfterValidator(check_printable)],
     kind: Annotated[EntityKind | None, Query(description="restrict to one kind")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,

@@ -115,3 +115,11 @@ def test_swagger_ui_is_served_locally_under_a_csp(served: Served) -> None:
     assert served.client.get("/docs/../api/auth.py").status_code == 404
     assert served.client.get("/docs/index.html").status_code == 404  # whitelist only
     assert served.client.get("/redoc").status_code == 404
+
+
+def test_search_text_must_be_printable(served: Served) -> None:
+    answer = served.get("/search", params={"q": "华信\x1b[2J"}, role="investigator")
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "query.q"
+    ok = served.get("/search", params={"q": "华信 进出口"}, role="investigator")
+    assert ok.status_code == 200
