@@ -23,13 +23,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import fuzz, serving, stages
+from bench import frozen, fuzz, serving, stages
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
-STAGES = ("linkage", "baseline", "spark", "risk", "load", "queries", "api", "embedded_api",
-          "fuzz", "resilience", "soak")
+STAGES = ("linkage", "baseline", "spark", "risk", "load", "queries", "api", "frozen",
+          "embedded_api", "fuzz", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
@@ -39,7 +39,8 @@ KEYS = {
              "sync_1pct_s"],
     "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
              "scoring_wall_s", "exposure_p99_ms", "path_p99_ms"],
-    "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_name_p99_ms", "errors",
+    "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_id_service_p50_ms", "raw_p50_ms",
+            "api_over_raw_p50", "lookup_name_p50_ms", "lookup_name_p99_ms", "errors",
             "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
@@ -134,6 +135,7 @@ class Bench:
             self.stage("api", "api", lambda: self._api(["--neo4j", serving_uri(),
                                                         "--run-dir", str(self.run_dir)],
                                                        "", api_duration_s))
+            self.stage("frozen", "resilience", self._frozen)
         self.stage("embedded_api", "api", lambda: self._api(["--run", str(self.run_dir)],
                                                             "embedded_", api_duration_s))
         self.stage("fuzz", "fuzz", lambda: fuzz.fuzz_api(self.run_dir, self.fuzz_examples))
@@ -207,6 +209,13 @@ class Bench:
                                                     / raw["raw_p50_ms"], 1)
         return {f"{prefix}{k}": v for k, v in figures.items()}
 
+    def _frozen(self) -> dict[str, Any]:
+        """Neo4j frozen under the served API: time to 503, recovery after thawing."""
+        subject = serving.sample_subjects(self.run_dir, 1, self.seed)["id"][0]
+        with serving.serving(["--neo4j", serving_uri(), "--run-dir", str(self.run_dir)]) as (
+                url, key, _):
+            return frozen.frozen_neo4j(url, key, serving_uri(), subject)
+
     def _resilience(self) -> dict[str, Any]:
         link_fault = stages.linkage_fault(self.data, self.run_dir, self.seed)
         out: dict[str, Any] = {"linkage_kill": link_fault}
@@ -270,8 +279,9 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         for key in keys:
             value = result.get(section, {}).get(key)
             table.add_row(section, key, "—" if value is None else json.dumps(value))
-    table.add_row("resilience", "fault_recovery_ok",
-                  json.dumps(result["resilience"].get("fault_recovery_ok")))
+    for key in ("fault_recovery_ok", "frozen_first_503_s", "frozen_open_503_s",
+                "frozen_retry_after_s", "recovered_after_sigcont_s"):
+        table.add_row("resilience", key, json.dumps(result["resilience"].get(key)))
     if result.get("soak"):
         for key, value in result["soak"].items():
             table.add_row("soak", key, json.dumps(value))
