@@ -16,7 +16,7 @@ from api import docs, errors, openapi
 from api.audit import AuditLog
 from api.auth import KeyStore
 from api.deps import Services
-from api.guard import DeadlineGuard
+from api.guard import DeadlineGuard, FailedKeys
 from api.headers import SecurityHeaders
 from api.inspection import LookupService, load_matcher
 from api.jobs import JobRunner
@@ -56,8 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
             slots=ConcurrencySlots(settings.heavy_concurrency),
-            auth_failures=TokenBuckets(settings.auth_failures_per_minute / 60,
-                                       settings.auth_failure_burst),
+            auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
+                                     settings.auth_failure_burst),
         )
         if stores.loaded:
             try:

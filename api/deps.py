@@ -16,7 +16,7 @@ from api.audit import AuditLog
 from api.auth import KeyStore, Role, allows, parse_key
 from api.context import Principal, RequestContext
 from api.errors import Forbidden, RateLimited, Unauthenticated
-from api.guard import STORE_FLAG, note_failed_key, refuse_blocked_address
+from api.guard import STORE_FLAG, FailedKeys, note_failed_key, refuse_blocked_address
 from api.metrics import Metrics
 from api.ratelimit import ConcurrencySlots, TokenBuckets
 from api.settings import Settings
@@ -39,7 +39,7 @@ class Services:
     lookup: LookupService
     jobs: JobRunner
     slots: ConcurrencySlots
-    auth_failures: TokenBuckets
+    auth_failures: FailedKeys
 
 
 async def get_services(request: Request) -> Services:

@@ -9,7 +9,8 @@ and request deadlines that stop the work.
   (`api.deps.heavy(group)`); one more gets 429 at once instead of queueing behind the others.
 - Failed keys: a wrong, malformed or revoked key costs its client address one token of a
   small bucket; an empty bucket answers 429 for every key from that address until it
-  refills. Each failure is audited (`failed_authentication`).
+  refills. Each failure is audited (`failed_authentication`), and the first refusal of a
+  blocked address per minute.
 - Deadlines (`DeadlineGuard`): each request runs under a deadline (graph.deadline) that
   follows it into worker threads; at the deadline the caller gets a 503 `timeout` problem
   and the work is cancelled: the asyncio task is cancelled, a Neo4j query's transaction
@@ -23,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,18 +73,51 @@ def charge(services: Services, principal: Principal, cost: float, what: str) -> 
         )
 
 
+class FailedKeys:
+    """Failed-key allowance per client address; a blocked address's refusals are audited
+    once per `quiet_s` (a flood from a blocked address cannot flood the audit log)."""
+
+    def __init__(self, per_second: float, burst: int, quiet_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.buckets = TokenBuckets(per_second, burst, clock=clock)
+        self.quiet_s, self._clock = quiet_s, clock
+        self._audited: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, address: str) -> float:
+        return self.buckets.wait(address)
+
+    def fail(self, address: str) -> None:
+        self.buckets.take(address)
+
+    def audit_block(self, address: str) -> bool:
+        """True for the first refusal of a blocked address in `quiet_s`."""
+        now = self._clock()
+        with self._lock:
+            last = self._audited.get(address)
+            if last is not None and now - last < self.quiet_s:
+                return False
+            if len(self._audited) > 10_000:
+                self._audited = {a: t for a, t in self._audited.items()
+                                 if now - t < self.quiet_s}
+            self._audited[address] = now
+            return True
+
+
 async def refuse_blocked_address(request: Request, services: Services) -> None:
     """429 when the caller's address has used up its failed-key allowance."""
-    wait = services.auth_failures.wait(client_address(request))
+    address = client_address(request)
+    wait = services.auth_failures.wait(address)
     if wait > 0:
-        await audit_failed_key(request, services, 429, None)
+        if services.auth_failures.audit_block(address):
+            await audit_failed_key(request, services, 429, None)
         raise RateLimited("too many failed authentications from this address",
                           retry_after=TokenBuckets.retry_after(wait))
 
 
 async def note_failed_key(request: Request, services: Services, key_id: str | None) -> None:
     """Charge the address one failure and audit it (the caller then gets 401)."""
-    services.auth_failures.take(client_address(request))
+    services.auth_failures.fail(client_address(request))
     services.metrics.auth_failures.inc()
     await audit_failed_key(request, services, 401, key_id)
 

@@ -105,7 +105,8 @@ def test_failed_keys_are_limited_per_address_and_audited(tmp_path: Path) -> None
         with TestClient(s.client.app, client=("10.0.0.9", 4000)) as other:
             assert other.get("/whoami", headers=good).status_code == 200
         failures = [e for e in _audit_lines(s) if e.get("event") == "failed_authentication"]
-        assert [e["status"] for e in failures] == [401, 401, 401, 429, 429]
+        # the blocked address's refusals: audited once (a flood cannot flood the log)
+        assert [e["status"] for e in failures] == [401, 401, 401, 429]
         assert failures[0]["key_id"] == s.key_ids["inspector"]
         assert failures[0]["params"]["client"] == "testclient"
         assert failures[0]["endpoint"] == "/whoami"
