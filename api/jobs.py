@@ -158,7 +158,7 @@ class JobRunner:
 
     def _load_neo4j(self, run_dir: Path) -> None:
         from graph.neo4j.conn import open_driver
-        from graph.neo4j.loader import load_run
+        from graph.neo4j.loader import publish_run as load_run
         from graph.neo4j.store import warm_up_walks
 
         s = self.settings

@@ -80,8 +80,9 @@ def _close_quietly(store: GraphReader) -> None:
 
 def open_embedded(run_dir: Path) -> GraphReader:
     from graph.embedded.store import EmbeddedStore
+    from graph.risk_config import load_risk_config
 
-    return EmbeddedStore.from_run(run_dir)
+    return EmbeddedStore.from_run(run_dir, load_risk_config())  # its walk policy
 
 
 def neo4j_password(settings: Settings) -> str | None:
@@ -95,13 +96,14 @@ def open_neo4j(settings: Settings) -> tuple[GraphReader, CircuitBreaker]:
     from graph.neo4j.breaker import ReadGuard
     from graph.neo4j.conn import open_driver
     from graph.neo4j.store import Neo4jStore
+    from graph.risk_config import load_risk_config
 
     driver = open_driver(
         settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),
         verify=False,  # start even while Neo4j is down; /readyz reports it, requests get 503
     )
     guard = ReadGuard.for_driver(driver, retry_after=settings.retry_after_s)
-    return Neo4jStore(driver, guard=guard), guard.breaker
+    return Neo4jStore(driver, load_risk_config(), guard=guard), guard.breaker  # walk policy
 
 
 def open_store(settings: Settings) -> StoreHolder:

@@ -32,7 +32,8 @@ import pyarrow.parquet as pq
 from neo4j import Driver
 
 from graph.neo4j.conn import open_driver
-from graph.neo4j.loader import LoadReport, graph_digest, load_run
+from graph.neo4j.hash import graph_digest
+from graph.neo4j.loader import LoadReport, publish_run
 from graph.neo4j.rows import GraphRows, read_rows
 from graph.tables import write_table
 
@@ -198,11 +199,11 @@ def wipe(driver: Driver) -> None:
 def bench_loader(driver: Driver, run: Path, changed: Path, batch_size: int) -> list[Figure]:
     figures = []
     wipe(driver)
-    figures.append(Figure("full load", load_run(driver, run, batch_size, progress=False)))
-    figures.append(Figure("reload same run", load_run(driver, run, batch_size, progress=False)))
-    figures.append(Figure("reload full-diff", load_run(driver, run, batch_size, progress=False,
+    figures.append(Figure("full load", publish_run(driver, run, batch_size, progress=False)))
+    figures.append(Figure("reload same run", publish_run(driver, run, batch_size, progress=False)))
+    figures.append(Figure("reload full-diff", publish_run(driver, run, batch_size, progress=False,
                                                        full_diff=True)))
-    figures.append(Figure("1% sync", load_run(driver, changed, batch_size, progress=False)))
+    figures.append(Figure("1% sync", publish_run(driver, changed, batch_size, progress=False)))
     return figures
 
 
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.checksum:
             synced = graph_digest(driver)
             wipe(driver)
-            load_run(driver, changed, args.batch_size, progress=False)
+            publish_run(driver, changed, args.batch_size, progress=False)
             clean = graph_digest(driver)
             print(f"sync == clean load: {synced.checksum == clean.checksum} "
                   f"({clean.nodes} nodes, {clean.relationships} rels)")

@@ -58,17 +58,18 @@ def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str
 def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     from bench.bench_load import wipe
     from graph.neo4j.conn import open_driver
-    from graph.neo4j.loader import graph_checksum, load_run
+    from graph.neo4j.hash import graph_checksum
+    from graph.neo4j.loader import publish_run
     from graph.neo4j.store import warm_up_walks
 
     driver = open_driver()
     try:
         wipe(driver)
-        full = load_run(driver, run_dir, progress=True)
+        full = publish_run(driver, run_dir, progress=True)
         clean = graph_checksum(driver)  # the reference of the fault-recovery stage
-        again = load_run(driver, run_dir, progress=False)
-        sync = load_run(driver, changed_dir, progress=False)
-        back = load_run(driver, run_dir, progress=False)
+        again = publish_run(driver, run_dir, progress=False)
+        sync = publish_run(driver, changed_dir, progress=False)
+        back = publish_run(driver, run_dir, progress=False)
         warm_up_walks(driver)  # as `guanlian load` does after every load
     finally:
         driver.close()
@@ -124,13 +125,14 @@ def neo4j_load_fault(run_dir: Path, seed: int, full_s: float,
     checksum `clean`, taken after this bench's full load of the same run, or made here)."""
     from bench.bench_load import wipe
     from graph.neo4j.conn import open_driver
-    from graph.neo4j.loader import graph_checksum, load_run
+    from graph.neo4j.hash import graph_checksum
+    from graph.neo4j.loader import publish_run
 
     driver = open_driver()
     try:
         if clean is None:
             wipe(driver)
-            load_run(driver, run_dir, progress=False)
+            publish_run(driver, run_dir, progress=False)
             clean = graph_checksum(driver)
         wipe(driver)
         kill_at = random.Random(seed).uniform(1.0, max(2.0, full_s * 0.8))

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from graph.store import DEFAULT_DEGREE_CAP
+from graph.policy import DEFAULT_DEGREE_CAP
 
 DEFAULT_PATH = Path(__file__).with_name("risk.yaml")
 ENV_VAR = "GUANLIAN_RISK_CONFIG"

@@ -11,9 +11,10 @@ Shared semantics (both stores must give identical answers; the contract tests ch
   (Penalty, InspectionFailure or Blacklisting).
 - *Degree* of a node = number of its network relationships (both directions, events excluded).
   A *blocked* node is an Address / Phone / Person / Enterprise whose degree exceeds the store's
-  degree cap (`DEFAULT_DEGREE_CAP`), or an Address / Phone on the hubs whitelist
-  (`graph.risk_config.RiskConfig.hubs_whitelist`, matched against the node ID, its label, its
-  address_std or phone). Blocked nodes may be reached (start, end) but never passed through.
+  degree cap, or an Address / Phone on the hubs whitelist (`graph.policy`: the walk policy,
+  matched against the node ID, its label, its address_std or phone). Blocked nodes may be
+  reached (start, end) but never passed through.
+- Bounds (MAX_*), ring thresholds and ring IDs, phoenix rules: `graph.catalogue`.
 - Event `type`s are the events.parquet types: PENALTY, INSPECTION_FAILURE, BLACKLISTING.
 - Path ordering: among paths of one length, ascending by the list of node IDs, then by the
   list of relationship IDs (plain string comparison).
@@ -43,12 +44,21 @@ from graph.models import (
 
 IdentifierKind = Literal["uscc", "customs_code", "id_number", "reg_no"]
 EntityKind = Literal["Enterprise", "Person"]
+# search: identifier kinds in the order a later kind's hit overrides an earlier one's, and the
+# similarity (0..1) below which a name is no hit
+IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
+MIN_SIMILARITY = 0.7
 
-MAX_NEIGHBOURHOOD_DEPTH = 3
-MAX_EXPOSURE_HOPS = 4
-MAX_PATH_HOPS = 6
-MAX_CYCLE_LENGTH = 6
-DEFAULT_DEGREE_CAP = 200
+
+def identifier_text(value: str) -> str:
+    """An identifier as both stores match it: whitespace removed, upper-cased."""
+    return "".join(value.split()).upper()
+
+
+def compact_text(text: str) -> str:
+    """Text as both stores compare pinyin: lower-cased letters and digits only."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
 
 
 class StoreUnavailable(RuntimeError):

@@ -10,8 +10,8 @@ from api.context import returned
 from api.deps import AsInvestigator, StoreDep, heavy
 from api.openapi import AUTH, problems
 from api.schemas import Items
+from graph.catalogue import MAX_CYCLE_LENGTH
 from graph.models import Cycle, Hub, PhoenixPair, Ring, SharedController
-from graph.store import MAX_CYCLE_LENGTH
 
 router = APIRouter(prefix="/risk", tags=["risk catalogue"], responses=problems(*AUTH),
                    dependencies=[heavy("catalogue")])

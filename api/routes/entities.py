@@ -14,6 +14,7 @@ from api.openapi import AUTH, problems
 from api.schemas import Items, Page
 from api.validation import PRINTABLE_SCHEMA, check_printable
 from graph import schema
+from graph.catalogue import MAX_EXPOSURE_HOPS, MAX_NEIGHBOURHOOD_DEPTH, MAX_PATH_HOPS
 from graph.models import (
     BeneficialOwnership,
     EntityProfile,
@@ -23,13 +24,7 @@ from graph.models import (
     Subgraph,
 )
 from graph.models import Path as GraphPath
-from graph.store import (
-    MAX_EXPOSURE_HOPS,
-    MAX_NEIGHBOURHOOD_DEPTH,
-    MAX_PATH_HOPS,
-    EntityKind,
-    GraphReader,
-)
+from graph.store import EntityKind, GraphReader
 
 router = APIRouter(tags=["entities"])
 ENTITY_PATTERN = r"^[EP][0-9a-f]{12}$"

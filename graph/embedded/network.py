@@ -32,16 +32,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.models import EntitySummary, Event
-from graph.risk_config import RiskConfig
-from graph.schema import EVENT_LABEL_BY_TYPE, NETWORK_TYPES, NODE_TYPES, REL_TYPES
+from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
+from graph.schema import NETWORK_TYPES, NODE_TYPES, REL_TYPES
 from graph.tables import RunTables
 
 Neighbour = tuple[str, str, str]  # (neighbour ID, relationship ID, relationship type)
 NETWORK = frozenset(NETWORK_TYPES)
-NODE_LABEL = "node_label"  # the schema label (kept for callers naming it)
 CONNECTOR_LABELS = frozenset({"Address", "Phone"})
 ENTITY_LABELS = frozenset({"Enterprise", "Person"})
-TYPE_BY_EVENT_LABEL = {v: k for k, v in EVENT_LABEL_BY_TYPE.items()}
 LABELS: tuple[str, ...] = tuple(NODE_TYPES)
 TYPES: tuple[str, ...] = tuple(REL_TYPES)
 _TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
@@ -76,14 +74,14 @@ def _arrow_columns(frame: pd.DataFrame) -> dict[str, pa.Array]:
             for c in cols}
 
 
-class GraphIndex:
+class RunNetwork:
     """A run's graph with the neighbour, degree, whitelist and event lookups queries need."""
 
-    def __init__(self, tables: RunTables, config: RiskConfig, degree_cap: int | None = None):
-        self.config = config
+    def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
+                 degree_cap: int | None = None):
         self.run_id = tables.run_id
-        self.degree_cap = degree_cap if degree_cap is not None else config.degree_cap
-        self.whitelist = frozenset(config.hubs_whitelist)
+        self.degree_cap = degree_cap_of(policy, degree_cap)
+        self.whitelist = frozenset(whitelist_of(policy))
         self._build_nodes(tables.node_frames)
         tables.__dict__.pop("node_frames", None)
         self._build_edges(tables.rel_frames)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import gc
 import json
 import math
-import pickle
-import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -24,12 +22,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rapidfuzz import fuzz, process
 
 from graph.embedded import catalogue as queries
-from graph.embedded.network import ENTITY_LABELS, GraphIndex
+from graph.embedded.bigrams import BigramIndex
+from graph.embedded.network import ENTITY_LABELS, RunNetwork
+from graph.embedded.packed import PackedRows, PackedText
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
@@ -52,22 +51,21 @@ from graph.models import (
 from graph.models import (
     Path as GraphPath,
 )
-from graph.risk_config import RiskConfig, load_risk_config
-from graph.store import EntityKind, IdentifierKind
+from graph.policy import WalkPolicy
+from graph.store import (
+    IDENTIFIERS,
+    MIN_SIMILARITY,
+    EntityKind,
+    IdentifierKind,
+    compact_text,
+    identifier_text,
+)
 from graph.tables import RunTables, load_run, read_table_arrow
 
-IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
-MIN_SIMILARITY = 0.7
 _PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc", "customs_code",
                  "id_number"}
 
 
-def _ident(value: str) -> str:
-    return "".join(value.split()).upper()
-
-
-def _compact(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def _number(value: Any) -> float:
@@ -75,166 +73,6 @@ def _number(value: Any) -> float:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return 0.0
     return float(value)
-
-
-
-
-class _PackedRows:
-    """Rows of one table grouped by node, kept as zlib-compressed pickled blocks of `block`
-    rows: a large run's source records, evidence and risk reasons take tens of MB instead of
-    GBs of Python dicts, and a profile decompresses one or two small blocks (tens of µs).
-    The blocks are made here from the run's own tables, never read from outside."""
-
-    def __init__(self, table: pa.Table, owner: np.ndarray, n_nodes: int,
-                 sort_by: tuple[str, ...], block: int) -> None:
-        self._block = block
-        keep = owner >= 0
-        if not keep.all():
-            table, owner = table.filter(pa.array(keep)), owner[keep]
-        keyed = table.append_column("__owner", pa.array(owner))
-        order = pc.sort_indices(keyed, sort_keys=[("__owner", "ascending"),
-                                                  *((c, "ascending") for c in sort_by)]
-                                ).to_numpy()  # nulls last
-        self._offsets = np.zeros(n_nodes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(owner, minlength=n_nodes), out=self._offsets[1:])
-        self._columns = tuple(table.column_names)
-        blocks: list[bytes] = []
-        chunk = block * max(1, 8192 // block)  # rows materialised at a time
-        for start in range(0, len(order), chunk):
-            part = table.take(pa.array(order[start:start + chunk]))
-            rows = list(zip(*(part.column(c).to_pylist() for c in self._columns), strict=True))
-            for i in range(0, len(rows), block):
-                blocks.append(zlib.compress(pickle.dumps(rows[i:i + block], protocol=5), 1))
-        # one buffer, not thousands of small objects scattered over the heap
-        self._starts = np.zeros(len(blocks) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in blocks], out=self._starts[1:])
-        self._buffer = b"".join(blocks)
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._buffer) + self._starts.nbytes + self._offsets.nbytes
-
-    def rows(self, p: int) -> list[dict[str, Any]]:
-        a, b = int(self._offsets[p]), int(self._offsets[p + 1])
-        if a == b:
-            return []
-        size = self._block
-        first = a // size
-        rows: list[tuple[Any, ...]] = []
-        for k in range(first, (b - 1) // size + 1):
-            data = self._buffer[int(self._starts[k]):int(self._starts[k + 1])]
-            rows.extend(pickle.loads(zlib.decompress(data)))  # noqa: S301 (own data)
-        cols = self._columns
-        skip = first * size
-        return [dict(zip(cols, row, strict=True)) for row in rows[a - skip:b - skip]]
-
-
-class _PackedText:
-    """One text per node (a risk score's reasons JSON), each zlib-compressed on its own when
-    long, all in one buffer: a lookup decompresses only the texts of the entities it answers
-    with, and the one allocation does not pin scattered heap pages."""
-
-    SHORT = 64  # texts up to this length are kept as they are
-
-    def __init__(self, n_nodes: int) -> None:
-        self._n = n_nodes
-        self._parts: dict[int, bytes] = {}
-        self._kind = np.zeros(n_nodes, dtype=np.int8)  # 0 none, 1 plain, 2 zlib
-        self._buffer = b""
-        self._offsets = np.zeros(1, dtype=np.int64)
-
-    def add(self, owner: np.ndarray, texts: pa.Array | pa.ChunkedArray) -> None:
-        """Keep `texts[i]` for node `owner[i]` (owners < 0 are skipped)."""
-        for p, text in zip(owner.tolist(), texts.to_pylist(), strict=True):
-            if p < 0 or text is None:
-                continue
-            raw = text.encode("utf-8")
-            if len(text) <= self.SHORT:
-                self._parts[p], self._kind[p] = raw, 1
-            else:
-                self._parts[p], self._kind[p] = zlib.compress(raw, 6), 2
-
-    def finish(self) -> None:
-        """Move the texts into the one buffer (call once every `add` is done)."""
-        sizes = np.zeros(self._n, dtype=np.int64)
-        for p, part in self._parts.items():
-            sizes[p] = len(part)
-        self._offsets = np.zeros(self._n + 1, dtype=np.int64)
-        np.cumsum(sizes, out=self._offsets[1:])
-        self._buffer = b"".join(self._parts[p] for p in sorted(self._parts))
-        self._parts = {}
-
-    @property
-    def nbytes(self) -> int:
-        return len(self._buffer) + self._offsets.nbytes + self._kind.nbytes
-
-    def text(self, p: int) -> str | None:
-        kind = self._kind[p]
-        if kind == 0:
-            return None
-        data = self._buffer[int(self._offsets[p]):int(self._offsets[p + 1])]
-        return (zlib.decompress(data) if kind == 2 else data).decode("utf-8")
-
-
-def _bigrams(text: str) -> set[str]:
-    squeezed = "".join(text.lower().split())
-    if len(squeezed) < 2:
-        return {squeezed} if squeezed else set()
-    return {squeezed[i:i + 2] for i in range(len(squeezed) - 1)}
-
-
-def _gram_code(gram: str) -> int:
-    if len(gram) == 1:
-        return ord(gram)
-    return (ord(gram[0]) + 1) * 0x110000 + ord(gram[1])
-
-
-class _BigramIndex:
-    """An in-memory stand-in for a full-text index over one list of texts: the texts sharing
-    the most character bigrams with a needle (Dice coefficient, ties by position), the way
-    the `cjk` analyzer of the Neo4j full-text index tokenises. Bounds a search's re-scoring.
-    Postings are CSR int arrays keyed by a sorted array of integer bigram codes."""
-
-    def __init__(self, texts: list[str]) -> None:
-        codes = array("q")
-        docs = array("i")
-        sizes = np.zeros(len(texts), dtype=np.float64)
-        for i, text in enumerate(texts):
-            grams = _bigrams(text)
-            sizes[i] = len(grams)
-            codes.extend([(ord(g[0]) + 1) * 0x110000 + ord(g[1]) if len(g) == 2 else ord(g)
-                          for g in grams])
-            docs.extend([i] * len(grams))
-        code_arr = np.frombuffer(codes, dtype=np.int64) if len(codes) else np.zeros(0, np.int64)
-        doc_arr = np.frombuffer(docs, dtype=np.int32) if len(docs) else np.zeros(0, np.int32)
-        order = np.argsort(code_arr, kind="stable")
-        self._codes, starts = np.unique(code_arr[order], return_index=True)
-        self._starts = np.append(starts, len(order)).astype(np.int64)
-        self._docs = doc_arr[order]
-        self._sizes = sizes
-
-    def best(self, needle: str, pool: int) -> list[int]:
-        """Positions of at most `pool` texts sharing a bigram with `needle`, ascending."""
-        grams = _bigrams(needle)
-        lists = []
-        for gram in grams:
-            code = _gram_code(gram)
-            i = int(np.searchsorted(self._codes, code))
-            if i < len(self._codes) and self._codes[i] == code:
-                lists.append(self._docs[self._starts[i]:self._starts[i + 1]])
-        if not lists:
-            return []
-        counts = np.bincount(np.concatenate(lists), minlength=len(self._sizes))
-        hit = np.flatnonzero(counts)
-        if len(hit) > pool:
-            # the `pool` best by (Dice desc, position asc) without sorting every hit: all
-            # above the pool-th best Dice value, then the first of those tied with it
-            dice = 2.0 * counts[hit] / (self._sizes[hit] + len(grams))
-            kth = np.partition(dice, len(dice) - pool)[len(dice) - pool]
-            above = hit[dice > kth]
-            tied = hit[dice == kth][:pool - len(above)]
-            hit = np.sort(np.concatenate([above, tied]))
-        return hit.tolist()
 
 
 def _arrow(tables: RunTables, name: str, columns: tuple[str, ...]) -> pa.Table | None:
@@ -268,10 +106,9 @@ def _batches(tables: RunTables, name: str, columns: tuple[str, ...],
 class EmbeddedStore:
     """GraphReader over one run held in memory."""
 
-    def __init__(self, tables: RunTables, config: RiskConfig | None = None,
+    def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> None:
-        self.config = config or load_risk_config()
-        self.ix = GraphIndex(tables, self.config, degree_cap)
+        self.net = RunNetwork(tables, policy, degree_cap)
         if tables.lean:  # a lean load exists for this store only: its frames are done with
             # empty copies (a slice would keep the whole frame's arrays alive)
             tables.mentions = tables.mentions.iloc[0:0].copy()
@@ -282,19 +119,19 @@ class EmbeddedStore:
             tables.risk = None
             release_memory()
         self.loaded_at = datetime.now(UTC).isoformat()
-        ix = self.ix
+        net = self.net
         self._by_ident: dict[str, dict[str, list[str]]] = {k: {} for k in IDENTIFIERS}
         # per entity label and field: the texts to score and the node position of each
         self._choices: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
         owners: dict[tuple[str, str], array[int]] = {}
         for label in sorted(ENTITY_LABELS):
-            positions, cols = ix.label_columns(label, (*IDENTIFIERS, "name", "names",
+            positions, cols = net.label_columns(label, (*IDENTIFIERS, "name", "names",
                                                        "name_pinyin"))
             for kind in IDENTIFIERS:
                 found_ids = self._by_ident[kind]
                 for p, value in zip(positions, cols[kind], strict=True):
                     if isinstance(value, str) and value:
-                        found_ids.setdefault(_ident(value), []).append(ix.ids[p])
+                        found_ids.setdefault(identifier_text(value), []).append(net.ids[p])
             for field in ("name", "pinyin"):
                 key = (label, field)
                 texts: list[str] = []
@@ -308,7 +145,7 @@ class EmbeddedStore:
                 else:
                     for p, pinyin in zip(positions, cols["name_pinyin"], strict=True):
                         if pinyin:
-                            texts.append(_compact(pinyin))
+                            texts.append(compact_text(pinyin))
                             owner.append(p)
                 if texts:
                     self._choices[key] = (texts, np.zeros(0, np.int32))
@@ -319,8 +156,8 @@ class EmbeddedStore:
         # every text (every WRatio component needs a common character), so its pass is skipped
         self._charsets = {key: frozenset("".join(texts)) for key, (texts, _) in
                           self._choices.items()}
-        self._bigrams = {key: _BigramIndex(texts) for key, (texts, _) in self._choices.items()}
-        n = ix.n_nodes
+        self.bigrams = {key: BigramIndex(texts) for key, (texts, _) in self._choices.items()}
+        n = net.n_nodes
         self._mentions = self._pack(tables, "mentions", ("mention_id", "source", "record_id",
                                                          "role", "name", "record_date"),
                                     ("mention_id",), n, 32)
@@ -328,44 +165,44 @@ class EmbeddedStore:
                                                          "method", "match_weight",
                                                          "match_probability", "features"),
                                     ("mention_id_l", "mention_id_r"), n, 32)
-        self._reasons: _PackedText | None = None
+        self._reasons: PackedText | None = None
         for batch in _batches(tables, "risk", ("entity_id", "reasons")):
             if self._reasons is None:
-                self._reasons = _PackedText(n)
-            self._reasons.add(ix.positions(batch.column("entity_id")), batch.column("reasons"))
+                self._reasons = PackedText(n)
+            self._reasons.add(net.positions(batch.column("entity_id")), batch.column("reasons"))
         if self._reasons is not None:
             self._reasons.finish()
         release_memory()
 
     def _pack(self, tables: RunTables, name: str, columns: tuple[str, ...],
-              sort_by: tuple[str, ...], n_nodes: int, block: int) -> _PackedRows | None:
+              sort_by: tuple[str, ...], n_nodes: int, block: int) -> PackedRows | None:
         table = _arrow(tables, name, ("entity_id", *columns))
         if table is None:
             return None
-        owner = self.ix.positions(table.column("entity_id"))
-        packed = _PackedRows(table.drop_columns(["entity_id"]), owner, n_nodes, sort_by, block)
+        owner = self.net.positions(table.column("entity_id"))
+        packed = PackedRows(table.drop_columns(["entity_id"]), owner, n_nodes, sort_by, block)
         del table
         release_memory()
         return packed
 
-    def _rows(self, packed: _PackedRows | None, entity_id: str) -> list[dict[str, Any]]:
-        p = self.ix.pos.get(entity_id)
+    def _rows(self, packed: PackedRows | None, entity_id: str) -> list[dict[str, Any]]:
+        p = self.net.pos.get(entity_id)
         if packed is None or p is None:
             return []
         return packed.rows(p)
 
     @classmethod
-    def from_run(cls, run_dir: Path | str, config: RiskConfig | None = None,
+    def from_run(cls, run_dir: Path | str, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> EmbeddedStore:
-        store = cls(load_run(run_dir, lean=True), config, degree_cap)
+        store = cls(load_run(run_dir, lean=True), policy, degree_cap)
         gc.collect()  # the lean frames are garbage now: give their memory back
         release_memory()
         return store
 
     # --- status -----------------------------------------------------------------------------
     def run_info(self) -> RunInfo:
-        return RunInfo(run_id=self.ix.run_id, loaded_at=self.loaded_at,
-                       nodes=self.ix.n_nodes, relationships=self.ix.n_edges)
+        return RunInfo(run_id=self.net.run_id, loaded_at=self.loaded_at,
+                       nodes=self.net.n_nodes, relationships=self.net.n_edges)
 
     def ping(self) -> bool:
         return True
@@ -380,7 +217,7 @@ class EmbeddedStore:
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:
         if kind not in self._by_ident:
             raise ValueError(f"unknown identifier kind {kind!r}")
-        return sorted(self._by_ident[kind].get(_ident(value), []))
+        return sorted(self._by_ident[kind].get(identifier_text(value), []))
 
     def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                limit: int = 20, offset: int = 0, *, pool: int | None = None
@@ -397,9 +234,9 @@ class EmbeddedStore:
         wanted = set(kinds)
         best: dict[str, tuple[float, str]] = {}
         for kind in IDENTIFIERS:
-            for node in self._by_ident[kind].get(_ident(query), []):
+            for node in self._by_ident[kind].get(identifier_text(query), []):
                 best[node] = (1.0, kind)
-        compact = _compact(query)
+        compact = compact_text(query)
         for label, field in [(k, f) for f in ("name", "pinyin") for k in sorted(wanted)]:
             needle = query if field == "name" else compact
             if (label, field) not in self._choices:
@@ -408,21 +245,21 @@ class EmbeddedStore:
             if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
             if pool is not None:
-                chosen = self._bigrams[label, field].best(needle, max(pool, limit + offset))
+                chosen = self.bigrams[label, field].best(needle, max(pool, limit + offset))
                 texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
-                node = self.ix.ids[owners[j]]
+                node = self.net.ids[owners[j]]
                 sim = round(score / 100.0, 4)
                 if node not in best or sim > best[node][0]:
                     best[node] = (sim, field)
         ranked = sorted(
-            (n for n in best if self.ix.label(n) in wanted),
+            (n for n in best if self.net.label(n) in wanted),
             key=lambda n: (-best[n][0], n),
         )
         hits = []
         for node in ranked[offset:offset + limit]:
-            summary = self.ix.summary(node).model_dump()
+            summary = self.net.summary(node).model_dump()
             hits.append(SearchHit(**summary, match=best[node][1], similarity=best[node][0]))
         return hits
 
@@ -439,12 +276,12 @@ class EmbeddedStore:
         return out
 
     def _brief(self, entity_id: str) -> EntityBrief | None:
-        if not self.ix.is_entity(entity_id):
+        if not self.net.is_entity(entity_id):
             return None
-        attrs = self.ix.attrs(entity_id)
+        attrs = self.net.attrs(entity_id)
         attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityBrief(
-            **self.ix.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
+            **self.net.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
             attributes=attributes, risk=self.get_risk(entity_id),
         )
 
@@ -470,14 +307,14 @@ class EmbeddedStore:
         ]
         return EntityProfile(
             **brief.model_dump(exclude={"risk"}), risk=brief.risk, sources=sources,
-            evidence=self.evidence(entity_id), events=self.ix.events.get(entity_id, []),
+            evidence=self.evidence(entity_id), events=self.net.events.get(entity_id, []),
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
-        score, level = self.ix.risk_of(entity_id)
+        score, level = self.net.risk_of(entity_id)
         if score is None:
             return None
-        p = self.ix.pos[entity_id]
+        p = self.net.pos[entity_id]
         raw = self._reasons.text(p) if self._reasons is not None else None
         reasons = [RiskReason.model_validate(r) for r in json.loads(raw)] if raw else []
         return RiskScore(entity_id=entity_id, score=score, level=level,  # type: ignore[arg-type]
@@ -485,32 +322,32 @@ class EmbeddedStore:
 
     def neighbourhood(self, entity_id: str, depth: int = 1,
                       rel_types: Sequence[str] | None = None, node_cap: int = 100) -> Subgraph:
-        return queries.neighbourhood(self.ix, entity_id, depth, rel_types, node_cap)
+        return queries.neighbourhood(self.net, entity_id, depth, rel_types, node_cap)
 
     # --- risk catalogue ---------------------------------------------------------------------
     def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
-        return queries.shared_controllers(self.ix, min_firms, limit)
+        return queries.shared_controllers(self.net, min_firms, limit)
 
     def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
-        return queries.exposure(self.ix, entity_id, max_hops, limit)
+        return queries.exposure(self.net, entity_id, max_hops, limit)
 
     def phoenix_firms(self, limit: int = 50) -> list[PhoenixPair]:
-        return queries.phoenix_firms(self.ix, limit)
+        return queries.phoenix_firms(self.net, limit)
 
     def hubs(self, min_enterprises: int = 5, limit: int = 50,
              include_whitelisted: bool = False) -> list[Hub]:
-        return queries.hubs(self.ix, min_enterprises, limit, include_whitelisted)
+        return queries.hubs(self.net, min_enterprises, limit, include_whitelisted)
 
     def ownership_cycles(self, max_length: int = 4, limit: int = 50) -> list[Cycle]:
-        return queries.ownership_cycles(self.ix, max_length, limit)
+        return queries.ownership_cycles(self.net, max_length, limit)
 
     def beneficial_owners(self, entity_id: str,
                           threshold_pct: float = 25.0) -> BeneficialOwnership | None:
-        return queries.beneficial_owners(self.ix, entity_id, threshold_pct)
+        return queries.beneficial_owners(self.net, entity_id, threshold_pct)
 
     def paths(self, source_id: str, target_id: str, max_hops: int = 4,
               rel_types: Sequence[str] | None = None, limit: int = 5) -> list[GraphPath]:
-        return queries.paths(self.ix, source_id, target_id, max_hops, rel_types, limit)
+        return queries.paths(self.net, source_id, target_id, max_hops, rel_types, limit)
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
-        return queries.rings(self.ix, min_size, limit)
+        return queries.rings(self.net, min_size, limit)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from graph.neo4j.loader import DEFAULT_BATCH_SIZE
+from graph.neo4j.apply import DEFAULT_BATCH_SIZE
 
 
 def load_command(
@@ -30,7 +30,7 @@ def load_command(
 ) -> None:
     """Load (or sync) a run into Neo4j: writes only what changed since the loaded run."""
     from graph.neo4j.conn import describe_error, get_settings, open_driver
-    from graph.neo4j.loader import load_run
+    from graph.neo4j.loader import publish_run
     from graph.neo4j.store import warm_up_walks
     from graph.store import StoreUnavailable
     from graph.tables import RunFolderError
@@ -48,7 +48,7 @@ def load_command(
         fail(str(exc))
         return
     try:
-        report = load_run(
+        report = publish_run(
             driver, run, batch_size=batch_size, progress=not quiet, full_diff=full_diff
         )
         warm_up_walks(driver)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 import neo4j
-from neo4j import Driver, GraphDatabase
+from neo4j import Driver, GraphDatabase, Session
 from neo4j import exceptions as neo4j_errors
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -111,6 +111,13 @@ def ping(driver: Driver, database: str | None = None, timeout: float = 1.0) -> N
         session.run(neo4j.Query("RETURN 1", timeout=timeout)).consume()  # type: ignore[arg-type]
 
 
+def quiet_session(driver: Driver, database: str | None, fetch_size: int = 1000) -> Session:
+    """A session without server notifications (the loader's setup, state reads and writes)."""
+    return driver.session(
+        database=database, notifications_min_severity="OFF", fetch_size=fetch_size
+    )
+
+
 def guarded(uri: str, fn: Callable[[], T]) -> T:
     """Run `fn`, turning connection-level driver errors into `StoreUnavailable`."""
     try:
@@ -125,4 +132,7 @@ def guarded(uri: str, fn: Callable[[], T]) -> T:
         raise StoreUnavailable(describe_error(exc, uri)) from exc
 
 
-__all__ = ["Neo4jSettings", "describe_error", "get_settings", "guarded", "open_driver", "ping"]
+__all__ = [
+    "Neo4jSettings", "describe_error", "get_settings", "guarded", "open_driver", "ping",
+    "quiet_session",
+]

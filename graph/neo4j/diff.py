@@ -1,29 +1,97 @@
-"""The diff of a sync, computed on Arrow arrays when the graph's state is a prepared run.
+"""The diff of a sync: what makes the graph's current state hold a run's rows.
 
-`compute_diff` in `graph.neo4j.loader` walks every row in Python against a dict of the graph's
-state. When that state comes from the prepared rows of the run the graph holds
-(`graph.neo4j.rows.PreparedState`), almost every row is unchanged, so `fast_diff` first drops,
-with vectorised set membership on the content hashes, every row whose hash the graph already
-holds (the hash covers the label or type, the ID, the endpoints and every property) and every
-state element whose hash the new rows still have; only the rest (about the size of the change)
-is walked in Python, with the same rules as `compute_diff`. It gives exactly the diff
-`compute_diff` gives (tests hold them equal); it declines (returns None) when either side
-repeats an element ID, a case whose "first row stands" rule needs the row-by-row walk.
+`compute_diff` walks every row in Python against a dict of the graph's state. When that state
+comes from the prepared rows of the run the graph holds (`graph.neo4j.rows.PreparedState`),
+almost every row is unchanged, so `fast_diff` first drops, with vectorised set membership on
+the content hashes, every row whose hash the graph already holds (the hash covers the label or
+type, the ID, the endpoints and every property) and every state element whose hash the new
+rows still have; only the rest (about the size of the change) is walked in Python, with the
+same rules as `compute_diff`. It gives exactly the diff `compute_diff` gives (tests hold them
+equal); it declines (returns None) when either side repeats an element ID, a case whose "first
+row stands" rule needs the row-by-row walk.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import schema
+from graph.neo4j.diff_types import Diff, PendingRows
 from graph.neo4j.rows import GraphRows, PreparedState
 
-if TYPE_CHECKING:
-    from graph.neo4j.loader import Diff
+
+def compute_diff(
+    rows: GraphRows,
+    nodes_now: dict[str, tuple[str, str | None]],
+    rels_now: dict[str, tuple[str, str | None]],
+    run_id: str,
+) -> Diff:
+    """What to write and delete so the graph holds exactly `rows`.
+
+    Content hashes are computed over whole tables; the diff runs on `(id, hash)` pairs and only
+    the new or changed rows are turned into dicts."""
+    diff = Diff()
+    wanted_label: dict[str, str] = {}
+    relabelled: set[str] = set()
+    for label in rows.node_labels():
+        table = rows.node_table(label)
+        if table.num_rows == 0:
+            continue
+        ids = table[schema.KEY].to_pylist()
+        hashes = rows.node_hash_array(label).to_pylist()
+        changed = PendingRows(table, run_id, rel=False)
+        absent = PendingRows(table, run_id, rel=False)
+        for i, (node_id, h) in enumerate(zip(ids, hashes, strict=True)):
+            if node_id in wanted_label:
+                continue  # a repeated node ID: the first row stands
+            wanted_label[node_id] = label
+            current = nodes_now.get(node_id)
+            if current is None:
+                absent.add(i, h)
+            elif current[0] != label:  # deleted first, then created with its new label
+                relabelled.add(node_id)
+                diff.node_deletes.setdefault(current[0], []).append(node_id)
+                absent.add(i, h)
+            elif current[1] != h:
+                changed.add(i, h)
+        if len(changed):
+            diff.node_upserts[label] = changed
+        if len(absent):
+            diff.node_creates[label] = absent
+    for node_id, (label, _) in nodes_now.items():
+        if node_id not in wanted_label:
+            diff.node_deletes.setdefault(label, []).append(node_id)
+
+    wanted_rels: set[str] = set()
+    for rel_type in rows.rel_types():
+        table = rows.rel_table(rel_type)
+        if table.num_rows == 0:
+            continue
+        ids = table[schema.KEY].to_pylist()
+        srcs, dsts = table["src"].to_pylist(), table["dst"].to_pylist()
+        hashes = rows.rel_hash_array(rel_type).to_pylist()
+        for i, rel_id in enumerate(ids):
+            src, dst, h = srcs[i], dsts[i], hashes[i]
+            if src not in wanted_label or dst not in wanted_label:
+                continue  # dangling: counted by GraphRows.dangling
+            if rel_id in wanted_rels:
+                continue  # a repeated relationship ID: the first row stands
+            wanted_rels.add(rel_id)
+            current = rels_now.get(rel_id)
+            endpoints_rebuilt = src in relabelled or dst in relabelled
+            if current is not None and (current[0] != rel_type or current[1] != h):
+                diff.rel_deletes.setdefault(current[0], []).append(rel_id)
+            if current is None or current[0] != rel_type or current[1] != h or endpoints_rebuilt:
+                key = (rel_type, wanted_label[src], wanted_label[dst])
+                if key not in diff.rel_creates:
+                    diff.rel_creates[key] = PendingRows(table, run_id, rel=True)
+                diff.rel_creates[key].add(i, h)
+    for rel_id, (rel_type, _) in rels_now.items():
+        if rel_id not in wanted_rels:
+            diff.rel_deletes.setdefault(rel_type, []).append(rel_id)
+    return diff
 
 
 def _concat(arrays: list[pa.Array]) -> pa.Array:
@@ -57,7 +125,6 @@ def _split(mask: pa.Array, sizes: list[int]) -> list[list[int]]:
 
 def fast_diff(rows: GraphRows, state: PreparedState, run_id: str) -> Diff | None:
     """The diff that makes a graph holding `state` hold `rows` (see the module docstring)."""
-    from graph.neo4j.loader import Diff, PendingRows
 
     labels = rows.node_labels()
     new_node_ids = _concat([rows.node_table(lab)[schema.KEY] for lab in labels])

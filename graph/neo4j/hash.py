@@ -27,7 +27,10 @@ import pyarrow.compute as pc
 from neo4j import Driver
 
 from graph import schema
+from graph.neo4j import write_queries as wq
+from graph.neo4j.conn import quiet_session
 from graph.neo4j.cypher import native
+from graph.neo4j.template import fill
 
 HASH_PROP = "_hash"
 RUN_PROP = "run_id"
@@ -149,36 +152,22 @@ def rel_prefix(rel_type: str) -> str:
     return f"R|{rel_type}"
 
 
-def node_hash(label: str, props: dict[str, Any]) -> str:
-    """Content hash of one node: label and clean properties including `id`."""
-    return table_hashes(node_prefix(label), rows_table([props]))[0]
-
-
-def rel_hash(rel_type: str, src: str, dst: str, props: dict[str, Any]) -> str:
-    """Content hash of one relationship: type, endpoints and clean properties including `id`."""
-    return table_hashes(rel_prefix(rel_type), rows_table([dict(props, src=src, dst=dst)]))[0]
-
-
 # --- reading elements back from the graph ----------------------------------------------
 
 
 def graph_nodes(driver: Driver, label: str, database: str | None = None) -> list[dict[str, Any]]:
     """Every node of `label` as its property dict (driver values made native)."""
-    lab = schema.check_label(label)
-    with driver.session(database=database, notifications_min_severity="OFF",
-                        fetch_size=STATE_FETCH_SIZE) as session:
-        result = session.run(f"MATCH (n:{lab}) RETURN properties(n) AS p")
+    query = fill(wq.NODE_PROPERTIES, label=schema.check_label(label))
+    with quiet_session(driver, database, STATE_FETCH_SIZE) as session:
+        result = session.run(query)
         return [_native_props(rec[0]) for rec in result]
 
 
 def graph_rels(driver: Driver, rel_type: str, database: str | None = None) -> list[dict[str, Any]]:
     """Every relationship of `rel_type` as its property dict plus `src` / `dst` endpoint IDs."""
-    t = schema.check_rel_type(rel_type)
-    with driver.session(database=database, notifications_min_severity="OFF",
-                        fetch_size=STATE_FETCH_SIZE) as session:
-        result = session.run(
-            f"MATCH (a)-[r:{t}]->(b) RETURN a.id AS src, b.id AS dst, properties(r) AS p"
-        )
+    query = fill(wq.REL_PROPERTIES, type=schema.check_rel_type(rel_type))
+    with quiet_session(driver, database, STATE_FETCH_SIZE) as session:
+        result = session.run(query)
         out = []
         for rec in result:
             p = _native_props(rec[2])

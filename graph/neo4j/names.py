@@ -48,6 +48,33 @@ def core_name(text: str) -> str | None:
     return std if len(std) >= MIN_CORE else None
 
 
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    return frozenset(to_normal(p) for v in pinyin_dict.values() for p in v.split(","))
+
+
+def pinyin_terms(text: str) -> list[str]:
+    """Split run-together pinyin ("shanghaihuaxin") into syllables, greedy longest match.
+
+    The full-text index holds `name_pinyin` one syllable per token, so this lets a compact or
+    differently spaced pinyin query reach its candidates."""
+    known = _syllables()
+    letters = "".join(ch for ch in text.lower() if "a" <= ch <= "z")
+    out, i = [], 0
+    while i < len(letters):
+        for size in range(min(6, len(letters) - i), 0, -1):
+            if letters[i : i + size] in known:
+                out.append(letters[i : i + size])
+                i += size
+                break
+        else:
+            i += 1
+    return out
+
+
 def name_query(text: str, syllables: Callable[[str], list[str]] | None = None) -> str:
     """The OR-query of `text` for `db.index.fulltext.queryNodes` (lower-case: no AND/OR/NOT)."""
     lowered = text.lower()
@@ -55,8 +82,6 @@ def name_query(text: str, syllables: Callable[[str], list[str]] | None = None) -
         core = core_name(text)
         return lucene_escape((core or lowered).lower())
     if syllables is None:
-        from graph.neo4j.store import pinyin_terms
-
         syllables = pinyin_terms
     terms = [lucene_escape(lowered), *syllables(text)]
     compact = "".join(ch for ch in lowered if "a" <= ch <= "z" or ch.isdigit())

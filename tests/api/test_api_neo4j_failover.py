@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from graph.neo4j.conn import open_driver
-from graph.neo4j.loader import load_run
+from graph.neo4j.loader import publish_run
 from tests.api.test_api_support import create_keys, make_settings, tiny_run
 from tests.support.graph_fixture import A1
 
@@ -82,7 +82,7 @@ def test_service_survives_a_neo4j_restart(server: dict[str, str], tmp_path: Path
     run = tiny_run(tmp_path)
     driver = open_driver(uri, "neo4j", password)
     try:
-        load_run(driver, run, progress=False)
+        publish_run(driver, run, progress=False)
     finally:
         driver.close()
     settings = make_settings(tmp_path, run, store="neo4j", neo4j_uri=uri,

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 import tests.support.graph_fixture as F
 from graph.embedded.store import EmbeddedStore
-from graph.neo4j.loader import load_run
+from graph.neo4j.loader import publish_run
 from graph.neo4j.store import Neo4jStore
 from graph.risk_config import RiskConfig
 from graph.store import GraphReader
@@ -51,7 +51,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def loaded(neo4j_driver: Driver, tiny_run: Path) -> Iterator[Driver]:
     empty_database(neo4j_driver)
-    load_run(neo4j_driver, tiny_run, progress=False)
+    publish_run(neo4j_driver, tiny_run, progress=False)
     yield neo4j_driver
 
 

@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 import tests.support.graph_fixture as F
-from graph.embedded.catalogue import ring_id
+from graph.catalogue import ring_id
 from graph.embedded.network import TYPES
 from graph.embedded.store import EmbeddedStore
 from graph.risk_config import RiskConfig
@@ -36,7 +36,7 @@ def test_is_a_graph_reader(store: EmbeddedStore) -> None:
 def test_topology_is_a_networkx_multidigraph(store: EmbeddedStore) -> None:
     """Nodes are node positions, edges are keyed by relationship position and carry no data;
     adjacency answers come in (neighbour ID, relationship ID) order."""
-    ix = store.ix
+    ix = store.net
     g = ix.graph
     assert isinstance(g, nx.MultiDiGraph)
     assert g.number_of_nodes() == ix.n_nodes and g.number_of_edges() == ix.n_edges
@@ -220,7 +220,7 @@ def test_degree_cap_blocks_super_nodes(run_dir: Path) -> None:
 
 # --- compact layout (issue #6): same answers from a lean load, exact packed storage ------------
 def _answers(store: EmbeddedStore) -> list[object]:
-    ids = [n for n in store.ix.ids if store.ix.is_entity(n)]
+    ids = [n for n in store.net.ids if store.net.is_entity(n)]
     out: list[object] = [store.run_info().model_dump(exclude={"loaded_at"})]
     for entity_id in ids:
         out.append(store.get_entity(entity_id))
@@ -269,7 +269,7 @@ def test_profiles_keep_every_source_evidence_row_and_reason(risk_run: Path) -> N
     mentions = pd.read_parquet(risk_run / "mentions.parquet")
     evidence = pd.read_parquet(risk_run / "evidence.parquet")
     risk = pd.read_parquet(risk_run / "risk.parquet").set_index("entity_id")
-    for entity_id in [n for n in store.ix.ids if store.ix.is_entity(n)]:
+    for entity_id in [n for n in store.net.ids if store.net.is_entity(n)]:
         profile = store.get_entity(entity_id)
         assert profile is not None
         want = sorted(mentions.loc[mentions["entity_id"] == entity_id, "mention_id"])
@@ -291,7 +291,7 @@ def test_packed_rows_span_blocks_in_key_order() -> None:
     import numpy as np
     import pyarrow as pa
 
-    from graph.embedded.store import _PackedRows
+    from graph.embedded.packed import PackedRows as _PackedRows
 
     rows = [(f"m{i:02d}", i * 1.5 if i % 3 else None) for i in range(23)]
     owner = np.array([i % 4 if i % 5 else -1 for i in range(23)])
@@ -309,7 +309,7 @@ def test_packed_text_round_trips_short_long_and_missing() -> None:
     import numpy as np
     import pyarrow as pa
 
-    from graph.embedded.store import _PackedText
+    from graph.embedded.packed import PackedText as _PackedText
 
     texts = ["[]", json.dumps([{"rule": "违规", "path": ["E1"] * 200}], ensure_ascii=False),
              None, ""]
@@ -324,7 +324,8 @@ def test_packed_text_round_trips_short_long_and_missing() -> None:
 def test_bigram_pool_is_the_best_by_dice_then_position() -> None:
     import random
 
-    from graph.embedded.store import _BigramIndex, _bigrams
+    from graph.embedded.bigrams import BigramIndex as _BigramIndex
+    from graph.embedded.bigrams import bigrams as _bigrams
 
     rnd = random.Random(11)
     alphabet = "华信进出口贸易有限公司上海北京科技"

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import schema
-from graph.neo4j.diff import fast_diff
-from graph.neo4j.loader import Diff, compute_diff
+from graph.neo4j.diff import compute_diff, fast_diff
+from graph.neo4j.diff_types import Diff
 from graph.neo4j.rows import GraphRows, PreparedState, build_rows
 from tests.support.graph_fixture import build_tiny_run
 

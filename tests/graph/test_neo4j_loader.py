@@ -17,18 +17,11 @@ import pytest
 from neo4j import Driver
 
 from graph import schema
+from graph.neo4j.apply import LoadOptions
 from graph.neo4j.conn import Neo4jSettings, open_driver
-from graph.neo4j.hash import GraphDigest
-from graph.neo4j.loader import (
-    META_LABEL,
-    LoadOptions,
-    _existing_nodes,
-    _existing_rels,
-    graph_digest,
-    load_rows,
-    load_run,
-    read_meta,
-)
+from graph.neo4j.hash import GraphDigest, graph_digest
+from graph.neo4j.loader import load_rows, publish_run
+from graph.neo4j.meta import META_LABEL, read_meta
 from graph.neo4j.rows import (
     GraphRows,
     build_rows,
@@ -37,6 +30,7 @@ from graph.neo4j.rows import (
     read_rows,
     run_fingerprint,
 )
+from graph.neo4j.state import existing_nodes, existing_rels
 from graph.neo4j.store import Neo4jStore
 from graph.risk_config import RiskConfig
 from graph.store import NoRunLoaded, StoreUnavailable
@@ -54,7 +48,7 @@ class Boom(RuntimeError):
 
 def _clean_load_digest(driver: Driver, run: Path) -> GraphDigest:
     """The digest of a clean load of `run` into the empty database, emptied again after."""
-    load_run(driver, run, progress=False)
+    publish_run(driver, run, progress=False)
     digest = graph_digest(driver)
     empty_database(driver)
     return digest
@@ -117,7 +111,7 @@ def tiny_run(tmp_path: Path) -> Path:
 
 
 def test_constraints_and_fulltext_index_exist(neo4j_clean: Driver, tiny_run: Path) -> None:
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     names = {r["name"] for r in neo4j_clean.execute_query("SHOW CONSTRAINTS").records}
     for c in schema.constraints():
         assert c.name in names
@@ -138,7 +132,7 @@ def test_constraints_and_fulltext_index_exist(neo4j_clean: Driver, tiny_run: Pat
 
 
 def test_counts_and_provenance_match_run_tables(neo4j_clean: Driver, tiny_run: Path) -> None:
-    report = load_run(neo4j_clean, tiny_run, progress=False)
+    report = publish_run(neo4j_clean, tiny_run, progress=False)
     tables = read_tables(tiny_run)
     nodes, rels = _counts(neo4j_clean)
     assert nodes == {label: len(f) for label, f in tables.node_frames.items()}
@@ -166,9 +160,9 @@ def test_counts_and_provenance_match_run_tables(neo4j_clean: Driver, tiny_run: P
 
 
 def test_reload_of_same_run_writes_nothing(neo4j_clean: Driver, tiny_run: Path) -> None:
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     before = graph_digest(neo4j_clean)
-    again = load_run(neo4j_clean, tiny_run, progress=False)
+    again = publish_run(neo4j_clean, tiny_run, progress=False)
     assert again.mode == "noop"
     assert (again.nodes_written, again.rels_written, again.nodes_deleted, again.rels_deleted) == (
         0, 0, 0, 0,
@@ -176,21 +170,21 @@ def test_reload_of_same_run_writes_nothing(neo4j_clean: Driver, tiny_run: Path) 
     after = graph_digest(neo4j_clean)
     assert after == before and after.stale_hashes == 0
     # the same without the fingerprint shortcut: the diff against the graph is empty
-    diffed = load_run(neo4j_clean, tiny_run, progress=False, full_diff=True)
+    diffed = publish_run(neo4j_clean, tiny_run, progress=False, full_diff=True)
     assert (diffed.mode, diffed.nodes_written, diffed.rels_written) == ("noop", 0, 0)
     assert diffed.timings["read_state"] > 0
     assert graph_digest(neo4j_clean) == before
 
 
 def test_full_diff_repairs_an_edited_graph(neo4j_clean: Driver, tiny_run: Path) -> None:
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     before = graph_digest(neo4j_clean)
     neo4j_clean.execute_query("MATCH (n:Enterprise {id: $id}) SET n.name = 'edited'", id=A1)
     neo4j_clean.execute_query("MATCH ()-[r:LEGAL_REP_OF]->() WITH r LIMIT 1 DELETE r")
     edited = graph_digest(neo4j_clean)
     assert edited != before and edited.stale_hashes == 1
-    assert load_run(neo4j_clean, tiny_run, progress=False).mode == "noop"  # fingerprint
-    repaired = load_run(neo4j_clean, tiny_run, progress=False, full_diff=True)
+    assert publish_run(neo4j_clean, tiny_run, progress=False).mode == "noop"  # fingerprint
+    repaired = publish_run(neo4j_clean, tiny_run, progress=False, full_diff=True)
     assert (repaired.nodes_written, repaired.rels_written) == (1, 1)
     assert graph_digest(neo4j_clean) == before
 
@@ -200,8 +194,8 @@ def test_sync_writes_only_the_diff_and_converges(
 ) -> None:
     run2 = _modified_run(tiny_run, tmp_path)
     clean = _clean_load_digest(neo4j_clean, run2)
-    load_run(neo4j_clean, tiny_run, progress=False)
-    sync = load_run(neo4j_clean, run2, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
+    sync = publish_run(neo4j_clean, run2, progress=False)
     assert sync.mode == "atomic"
     # renamed A1; new firm (+ its LOCATED_AT); removed H3 (its address node, its LOCATED_AT and
     # the SHAREHOLDER_OF from BLK_P)
@@ -228,10 +222,10 @@ def test_load_killed_midway_converges_and_readers_keep_previous_run(
     neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
 ) -> None:
     run2 = _modified_run(tiny_run, tmp_path)
-    load_run(neo4j_clean, run2, progress=False)
+    publish_run(neo4j_clean, run2, progress=False)
     clean_run2 = graph_digest(neo4j_clean)
     empty_database(neo4j_clean)
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     batches: list[str] = []
 
     def die_after_three(step: str, n: int) -> None:
@@ -241,7 +235,7 @@ def test_load_killed_midway_converges_and_readers_keep_previous_run(
 
     # a large diff (atomic_limit=0) is written in batches and killed part-way
     with pytest.raises(Boom):
-        load_run(neo4j_clean, run2, batch_size=1, progress=False, atomic_limit=0,
+        publish_run(neo4j_clean, run2, batch_size=1, progress=False, atomic_limit=0,
                  on_batch=die_after_three)
     meta = read_meta(neo4j_clean)
     assert meta.run_id == RUN_ID and meta.status == "loading"
@@ -250,7 +244,7 @@ def test_load_killed_midway_converges_and_readers_keep_previous_run(
     assert reader.run_info().run_id == RUN_ID  # readers still see the previous run
     assert graph_digest(neo4j_clean) != clean_run2
 
-    resumed = load_run(neo4j_clean, run2, batch_size=2, progress=False, atomic_limit=0)
+    resumed = publish_run(neo4j_clean, run2, batch_size=2, progress=False, atomic_limit=0)
     assert resumed.mode == "batched"
     assert graph_digest(neo4j_clean) == clean_run2
     meta = read_meta(neo4j_clean)
@@ -265,11 +259,11 @@ def test_first_load_killed_then_restarted_equals_clean_load(
         die = _die_at(kill_at)
 
         with pytest.raises(Boom):
-            load_run(neo4j_clean, tiny_run, batch_size=5, progress=False, on_batch=die)
+            publish_run(neo4j_clean, tiny_run, batch_size=5, progress=False, on_batch=die)
         assert read_meta(neo4j_clean).run_id is None  # nothing complete to serve yet
         with pytest.raises(NoRunLoaded):
             Neo4jStore(neo4j_clean, RiskConfig.model_validate({})).run_info()
-    load_run(neo4j_clean, tiny_run, batch_size=5, progress=False)
+    publish_run(neo4j_clean, tiny_run, batch_size=5, progress=False)
     assert graph_digest(neo4j_clean) == clean
 
 
@@ -277,7 +271,7 @@ def test_atomic_sync_is_invisible_until_commit(
     neo4j_clean: Driver, tiny_run: Path, tmp_path: Path
 ) -> None:
     """A small sync runs in one transaction: a failure inside leaves the previous run intact."""
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     before = graph_digest(neo4j_clean)
     run2 = _modified_run(tiny_run, tmp_path)
     steps: list[str] = []
@@ -288,7 +282,7 @@ def test_atomic_sync_is_invisible_until_commit(
             raise Boom(step)
 
     with pytest.raises(Boom):
-        load_run(neo4j_clean, run2, progress=False, batch_size=1, on_batch=die_late)
+        publish_run(neo4j_clean, run2, progress=False, batch_size=1, on_batch=die_late)
     assert any(s.startswith("nodes") for s in steps)
     assert graph_digest(neo4j_clean) == before
     assert read_meta(neo4j_clean).run_id == RUN_ID
@@ -299,7 +293,7 @@ def test_risk_scores_become_node_properties(neo4j_clean: Driver, tiny_run: Path)
     write_table(tiny_run, "risk", [
         {"entity_id": A1, "score": 72.5, "level": "high", "reasons": reasons, "run_id": RUN_ID},
     ])
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     rec = neo4j_clean.execute_query(
         "MATCH (n:Enterprise {id: $id}) RETURN n.risk_score AS s, n.risk_level AS l, "
         "n.risk_reasons AS r", id=A1,
@@ -309,13 +303,14 @@ def test_risk_scores_become_node_properties(neo4j_clean: Driver, tiny_run: Path)
 
 def test_missing_or_incompatible_run_folder(neo4j_clean: Driver, tmp_path: Path) -> None:
     with pytest.raises(RunFolderError, match="does not exist"):
-        load_run(neo4j_clean, tmp_path / "nope", progress=False)
+        publish_run(neo4j_clean, tmp_path / "nope", progress=False)
     run = build_tiny_run(tmp_path)
     (run / "report.json").write_text(json.dumps({"run_id": "x", "version": 99}))
     with pytest.raises(RunFolderError, match="version"):
-        load_run(neo4j_clean, run, progress=False)
+        publish_run(neo4j_clean, run, progress=False)
 
 
+@pytest.mark.neo4j  # the wrong password needs a live server to refuse it
 def test_wrong_password_and_unreachable_server_give_one_line_errors() -> None:
     settings = Neo4jSettings(connection_timeout=2.0)
     uri = os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687")
@@ -332,6 +327,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
+@pytest.mark.neo4j  # the wrong password needs a live server to refuse it
 def test_cli_load_errors_exit_nonzero(neo4j_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
                NEO4J_PASSWORD=neo4j_settings.password or "")
@@ -351,9 +347,9 @@ import sys, time
 from collections.abc import Callable
 from pathlib import Path
 from graph.neo4j.conn import open_driver
-from graph.neo4j.loader import load_run
+from graph.neo4j.loader import publish_run
 driver = open_driver()
-load_run(driver, Path(sys.argv[1]), batch_size=3, progress=False,
+publish_run(driver, Path(sys.argv[1]), batch_size=3, progress=False,
          on_batch=lambda step, n: time.sleep(0.05))
 """
 
@@ -460,21 +456,21 @@ def test_sync_reads_the_graph_state_from_the_prepared_rows_of_the_loaded_run(
     run2 = _modified_run(tiny_run, tmp_path)
     clean = _clean_load_digest(neo4j_clean, run2)
 
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     meta = read_meta(neo4j_clean)
     assert meta.run_dir == str(tiny_run.resolve())
     # what the prepared rows say the graph holds is what the server holds
     state = prepared_hashes(tiny_run, meta.fingerprint or "")
     assert state is not None
-    assert state == (_existing_nodes(neo4j_clean, None), _existing_rels(neo4j_clean, None))
-    sync = load_run(neo4j_clean, run2, progress=False)
+    assert state == (existing_nodes(neo4j_clean, None), existing_rels(neo4j_clean, None))
+    sync = publish_run(neo4j_clean, run2, progress=False)
     assert "read_state_prepared" in sync.timings and "read_state" not in sync.timings
     assert graph_digest(neo4j_clean) == clean
 
     # a graph left 'loading' (a killed load) is diffed against what the server holds
-    load_run(neo4j_clean, tiny_run, progress=False)
+    publish_run(neo4j_clean, tiny_run, progress=False)
     neo4j_clean.execute_query(f"MATCH (m:{META_LABEL}) SET m.status = 'loading'")
-    again = load_run(neo4j_clean, run2, progress=False)
+    again = publish_run(neo4j_clean, run2, progress=False)
     assert "read_state" in again.timings and "read_state_prepared" not in again.timings
     assert graph_digest(neo4j_clean) == clean
 
@@ -484,8 +480,8 @@ def test_a_sync_with_too_much_row_data_for_one_transaction_goes_in_batches(
 ) -> None:
     run2 = _modified_run(tiny_run, tmp_path)
     clean = _clean_load_digest(neo4j_clean, run2)
-    load_run(neo4j_clean, tiny_run, progress=False)
-    sync = load_run(neo4j_clean, run2, progress=False, atomic_max_bytes=0)
+    publish_run(neo4j_clean, tiny_run, progress=False)
+    sync = publish_run(neo4j_clean, run2, progress=False, atomic_max_bytes=0)
     assert sync.mode == "batched"
     assert graph_digest(neo4j_clean) == clean
     assert read_meta(neo4j_clean).status == "ready"

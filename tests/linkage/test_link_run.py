@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import pandas as pd
 import pytest
-from tests.support.linkage_fixture import FakeExtraction, build
 
 import linkage.run as run_module
 from linkage.resolve.ids import mint
 from linkage.run import link_extraction
+from tests.support.linkage_fixture import FakeExtraction, build
 
 CONTRACT = {
     "mentions": ["mention_id", "source", "record_id", "role", "kind", "entity_id", "name",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import tests.support.graph_fixture as F
 from typer.testing import CliRunner
 
+import tests.support.graph_fixture as F
 from api.cli import app
 from graph.risk import score_run
 from graph.risk_config import RiskConfig

@@ -1,0 +1,110 @@
+"""Every Cypher statement the loader runs, each written whole.
+
+Holes (`@label`, `@type`, ...) are filled by `graph.neo4j.template.fill` with names checked
+against `graph.schema`; values are parameters. Read queries are in `graph.neo4j.queries`.
+"""
+
+from __future__ import annotations
+
+# --- schema setup (graph.neo4j.indexes) ------------------------------------------------
+
+NODE_KEY_CONSTRAINT = """
+CREATE CONSTRAINT @name IF NOT EXISTS FOR (n:@label) REQUIRE n.@key IS UNIQUE
+"""
+
+NODE_PROPERTY_INDEX = """
+CREATE INDEX @name IF NOT EXISTS FOR (n:@label) ON (n.@prop)
+"""
+
+REL_KEY_CONSTRAINT = """
+CREATE CONSTRAINT @name IF NOT EXISTS FOR ()-[r:@type]-() REQUIRE r.@key IS UNIQUE
+"""
+
+META_KEY_CONSTRAINT = """
+CREATE CONSTRAINT meta_id IF NOT EXISTS FOR (n:GuanlianMeta) REQUIRE n.id IS UNIQUE
+"""
+
+# schema.FULLTEXT_INDEX over schema.FULLTEXT_PROPS of the entity labels
+FULLTEXT_INDEX = """
+CREATE FULLTEXT INDEX entity_names IF NOT EXISTS FOR (n:Enterprise|Person)
+ON EACH [n.name, n.name_pinyin]
+OPTIONS {indexConfig: {`fulltext.analyzer`: 'cjk'}}
+"""
+
+AWAIT_INDEXES = "CALL db.awaitIndexes(300)"
+
+# --- the graph's current state (graph.neo4j.state) -------------------------------------
+
+# (id, stored hash) of every element, as two collected lists in one record
+NODE_HASHES = """
+MATCH (n:@label)
+RETURN collect(coalesce(n.id, '')) AS ids, collect(coalesce(n._hash, '')) AS hs
+"""
+
+REL_HASHES = """
+MATCH ()-[r:@type]->()
+RETURN collect(coalesce(r.id, '')) AS ids, collect(coalesce(r._hash, '')) AS hs
+"""
+
+# every element with its properties (graph.neo4j.hash: hashes recomputed from the content)
+NODE_PROPERTIES = """
+MATCH (n:@label)
+RETURN properties(n) AS p
+"""
+
+REL_PROPERTIES = """
+MATCH (a)-[r:@type]->(b)
+RETURN a.id AS src, b.id AS dst, properties(r) AS p
+"""
+
+# --- writing a diff (graph.neo4j.apply), in this order ---------------------------------
+
+DELETE_RELS = """
+UNWIND $rows AS id
+MATCH ()-[r:@type {id: id}]->()
+DELETE r
+"""
+
+DELETE_NODES = """
+UNWIND $rows AS id
+MATCH (n:@label {id: id})
+DETACH DELETE n
+"""
+
+# a changed node: `SET n = row` replaces every property
+UPSERT_NODES = """
+UNWIND $rows AS row
+MERGE (n:@label {id: row.id})
+SET n = row
+"""
+
+# a node absent from the graph's state: no lookup (the uniqueness constraint on `id` still
+# refuses a duplicate)
+CREATE_NODES = """
+UNWIND $rows AS row
+CREATE (n:@label)
+SET n = row
+"""
+
+CREATE_RELS = """
+UNWIND $rows AS row
+MATCH (a:@src {id: row.src})
+MATCH (b:@dst {id: row.dst})
+CREATE (a)-[r:@type]->(b)
+SET r = row.p
+"""
+
+# --- the meta node (graph.neo4j.meta) --------------------------------------------------
+
+MARK_LOADING = """
+MERGE (m:GuanlianMeta {id: $id})
+SET m.status = 'loading', m.loading_run_id = $run_id, m.schema_version = $schema_version
+"""
+
+SWITCH_META = """
+MERGE (m:GuanlianMeta {id: $id})
+SET m.run_id = $run_id, m.status = 'ready', m.loading_run_id = null,
+    m.loaded_at = $loaded_at, m.schema_version = $schema_version,
+    m.nodes = $nodes, m.relationships = $relationships, m.fingerprint = $fingerprint,
+    m.run_dir = $run_dir
+"""
