@@ -50,10 +50,20 @@ def core_name(text: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _syllables() -> frozenset[str]:
+    """Every toneless pinyin syllable. The dictionary's 40,000 readings hold about 1,500
+    distinct toned syllables: converting those only is 30x quicker (a served Latin-name
+    lookup used to pay seconds for this on first use)."""
     from pypinyin.contrib.tone_convert import to_normal
     from pypinyin.pinyin_dict import pinyin_dict
 
-    return frozenset(to_normal(p) for v in pinyin_dict.values() for p in v.split(","))
+    toned = {p for v in pinyin_dict.values() for p in v.split(",")}
+    return frozenset(to_normal(p) for p in toned)
+
+
+def warm_up() -> None:
+    """Load the syllable table and the linkage's name tools before the first lookup."""
+    _syllables()
+    core_name("上海预热进出口贸易有限公司")
 
 
 def pinyin_terms(text: str) -> list[str]:

@@ -56,6 +56,7 @@ from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher
 from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.names import name_query
+from graph.neo4j.names import warm_up as warm_names
 from graph.neo4j.template import fill
 from graph.neo4j.walks import Walker
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
@@ -306,6 +307,7 @@ class Neo4jStore:
         path levels, neighbourhoods) from one enterprise and one person, so that the first
         investigator after a load or a start does not pay for query planning. Depths 1-3
         give every level query text (first / later level, last level or not)."""
+        warm_names()  # the name query's syllable table and standardisation
         rows = self._guard(lambda: self.cypher.run(q.WARM_UP_STARTS))
         ids = [r["id"] for r in rows]
         for entity_id in ids:
