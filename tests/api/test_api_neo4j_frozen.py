@@ -26,7 +26,7 @@ from api.app import create_app
 from graph import deadline
 from graph.neo4j.breaker import CircuitBreaker
 from graph.neo4j.cypher import Cypher
-from graph.neo4j.loader import load_run
+from graph.neo4j.loader import publish_run
 from tests.api.test_api_support import create_keys, make_settings, tiny_run
 from tests.conftest import Neo4jSettings
 from tests.support.graph_fixture import A1
@@ -49,7 +49,7 @@ def _server_pid(uri: str) -> int:
 def served(neo4j_clean: Driver, neo4j_settings: Neo4jSettings,
            tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     run = tiny_run(tmp_path)
-    load_run(neo4j_clean, run, progress=False)
+    publish_run(neo4j_clean, run, progress=False)
     settings = make_settings(tmp_path, run, store="neo4j", neo4j_uri=neo4j_settings.uri,
                              neo4j_user=neo4j_settings.user,
                              neo4j_password=neo4j_settings.password or "")
