@@ -52,7 +52,10 @@ class Settings(BaseSettings):
 
     # --- limits ---------------------------------------------------------------------------
     rate_limit_rps: float = Field(default=100.0, gt=0, description="sustained requests/s per key")
-    rate_limit_burst: int = Field(default=200, ge=1, description="bucket size per key")
+    rate_limit_burst: int = Field(
+        default=1000, ge=1,
+        description="bucket size per key: a screen of N subjects costs N, so the default holds "
+        "one full screen (1,000 subjects)")
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     request_timeout_s: float = Field(default=10.0, gt=0)
     long_request_timeout_s: float = Field(

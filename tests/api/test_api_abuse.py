@@ -120,7 +120,7 @@ def test_a_missing_key_is_not_counted_as_a_failed_guess(tmp_path: Path) -> None:
 
 
 def test_a_request_past_its_deadline_gets_503_and_its_work_stops(tmp_path: Path) -> None:
-    with serve(tmp_path, long_request_timeout_s=0.3, rate_limit_burst=5000) as s:
+    with serve(tmp_path, long_request_timeout_s=0.05, rate_limit_burst=5000) as s:
         services = s.client.app.state.services  # type: ignore[attr-defined]
         started = time.monotonic()
         answer = s.post("/inspection/screen", role="inspector",
