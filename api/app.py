@@ -13,22 +13,25 @@ from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
-from api import errors, openapi
+from api import docs, errors, openapi
 from api.audit import AuditLog
 from api.audit_middleware import AuditMiddleware
 from api.auth import KeyStore
 from api.deps import Services
+from api.guard import DeadlineGuard, FailedKeys
+from api.headers import SecurityHeaders
 from api.inspection import LookupService, load_matcher
 from api.jobs import JobRunner
 from api.metrics import Metrics
-from api.middleware import RequestMiddleware
-from api.ratelimit import BodySizeLimit, TokenBuckets
+from api.middleware import LONG_PREFIXES, RequestMiddleware
+from api.ratelimit import BodySizeLimit, ConcurrencySlots, TokenBuckets
 from api.routes import admin, catalogue, entities, health, inspection
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import DEFAULT_WEB_DIR, mount_ui
 
 log = logging.getLogger("guanlian.api")
+BACKSTOP_S = 2.0
 DESCRIPTION = """\
 Entity linkage and network risk for inspection, quarantine and customs supervision.
 
@@ -54,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, stores=stores, keys=keys, audit=audit,
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
+            slots=ConcurrencySlots(settings.heavy_concurrency),
+            auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
+                                     settings.auth_failure_burst),
         )
         if stores.loaded:
             try:
@@ -72,20 +78,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit.close()
 
     app = FastAPI(title="Guanlian API", version=package_version("guanlian"),
-                  description=DESCRIPTION, lifespan=lifespan)
+                  description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
     openapi.install(app)
-    for router in (health.router, entities.router, catalogue.router, inspection.router,
+    docs.install(app)
+    # the inspection routes first: Starlette tries routes in order, and lookups are the
+    # hottest path (each route tried costs a regex match)
+    for router in (inspection.router, health.router, entities.router, catalogue.router,
                    admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app, settings.web_dir or DEFAULT_WEB_DIR)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # the deadline guard answers (and stops the work) at the time bound; the request
+    # middleware's own bound is a backstop a little later
     app.add_middleware(
-        RequestMiddleware, metrics=metrics,
-        timeout_s=settings.request_timeout_s, long_timeout_s=settings.long_request_timeout_s,
+        DeadlineGuard, timeout_s=settings.request_timeout_s,
+        long_timeout_s=settings.long_request_timeout_s, long_prefixes=LONG_PREFIXES,
         retry_after_s=settings.retry_after_s,
     )
-    # outermost: no answer leaves before its audit entry is durable
+    app.add_middleware(
+        RequestMiddleware, metrics=metrics,
+        timeout_s=settings.request_timeout_s + BACKSTOP_S,
+        long_timeout_s=settings.long_request_timeout_s + BACKSTOP_S,
+        retry_after_s=settings.retry_after_s,
+    )
+    # no answer leaves before its audit entry is durable: every answer made inside (401, 429,
+    # the deadline's 503) is audited
     app.add_middleware(AuditMiddleware, metrics=metrics, retry_after_s=settings.retry_after_s)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, the audit's 503 included
     return app

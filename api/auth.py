@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Literal
 
 from api.context import Principal
+from api.validation import printable_problem
 
 Role = Literal["inspector", "investigator", "admin"]
 ROLES: tuple[Role, ...] = ("inspector", "investigator", "admin")
 RANK: dict[str, int] = {role: i for i, role in enumerate(ROLES)}
 KEY_PREFIX = "gl"
+MAX_NAME = 100
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -95,6 +97,11 @@ class KeyStore:
             raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
         if not name.strip():
             raise ValueError("a key needs a name")
+        if len(name) > MAX_NAME:
+            raise ValueError(f"a key name is at most {MAX_NAME} characters")
+        problem = printable_problem(name)
+        if problem is not None:
+            raise ValueError(f"key name: {problem}")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32).replace("_", "-")
         salt = secrets.token_bytes(16)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from api.auth import ROLES
+from api.validation import shown
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect the audit log.", no_args_is_help=True)
@@ -86,7 +87,8 @@ def keys_create(
         raise typer.Exit(2) from exc
     finally:
         store.close()
-    typer.echo(f"key_id {record.key_id} role {record.role} name {record.name}", err=True)
+    typer.echo(f"key_id {record.key_id} role {record.role} name {shown(record.name)}",
+               err=True)
     typer.echo(key)
 
 
@@ -99,7 +101,8 @@ def keys_list(state_dir: StateDir = None) -> None:
     try:
         for k in store.list():
             state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-            typer.echo(f"{k.key_id}\t{k.role}\t{k.name}\t{k.created_at}\t{state}")
+            # a stored name is escaped: it can never forge a line or colour the terminal
+            typer.echo(f"{k.key_id}\t{k.role}\t{shown(k.name)}\t{k.created_at}\t{state}")
     finally:
         store.close()
 

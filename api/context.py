@@ -82,9 +82,13 @@ def entity_ids_in(value: Any) -> list[str]:
 
 
 def returned(answer: T, **params: Any) -> T:
-    """Record the entity IDs in `answer` (and extra parameters) for the audit entry."""
+    """`answer` redacted for the caller's role (api.redaction), its entity IDs (and extra
+    parameters) recorded for the audit entry."""
+    from api.redaction import redact
+
     ctx = _current.get()
     if ctx is not None:
+        answer = redact(answer, ctx.principal.role if ctx.principal else None)
         ctx.note_entities(entity_ids_in(answer))
         ctx.params.update(params)
     return answer

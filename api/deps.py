@@ -5,19 +5,20 @@ All async (they never block), so FastAPI does not spend a threadpool hop on them
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.audit import AuditLog
-from api.auth import KeyStore, Role, allows
+from api.auth import KeyStore, Role, allows, parse_key
 from api.context import Principal, RequestContext
 from api.errors import Forbidden, RateLimited, Unauthenticated
+from api.guard import STORE_FLAG, FailedKeys, note_failed_key, refuse_blocked_address
 from api.metrics import Metrics
-from api.ratelimit import TokenBuckets
+from api.ratelimit import ConcurrencySlots, TokenBuckets
 from api.settings import Settings
 from api.stores import StoreHolder
 from graph.store import GraphReader
@@ -37,6 +38,8 @@ class Services:
     metrics: Metrics
     lookup: LookupService
     jobs: JobRunner
+    slots: ConcurrencySlots
+    auth_failures: FailedKeys
 
 
 async def get_services(request: Request) -> Services:
@@ -46,6 +49,7 @@ async def get_services(request: Request) -> Services:
 
 async def get_store(request: Request) -> GraphReader:
     services: Services = request.app.state.services
+    request.scope.setdefault("state", {})[STORE_FLAG] = True  # a breaker trip concerns it
     return services.stores.get()
 
 
@@ -71,8 +75,11 @@ async def authenticate(
     if not key:
         raise Unauthenticated("send the API key in the X-API-Key header")
     services: Services = request.app.state.services
+    await refuse_blocked_address(request, services)
     principal = services.keys.authenticate(key)
     if principal is None:
+        parsed = parse_key(key)
+        await note_failed_key(request, services, parsed[0][:64] if parsed else None)
         raise Unauthenticated("the API key is unknown or revoked")
     _context(request).principal = principal
     wait = services.limiter.take(principal.key_id)
@@ -97,6 +104,26 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 
 
 AnyCaller = Annotated[Principal, Depends(authenticate)]
+
+
+def heavy(group: str) -> Any:
+    """A route dependency holding one of the caller key's `group` slots while it runs
+    (api.guard: per-key concurrency of heavy routes); one too many gets 429 at once."""
+
+    async def slot(request: Request, principal: AnyCaller) -> AsyncIterator[None]:
+        services: Services = request.app.state.services
+        if not services.slots.acquire(principal.key_id, group):
+            raise RateLimited(
+                f"at most {services.slots.limit} {group} requests of one key at a time",
+                retry_after=1,
+            )
+        try:
+            yield
+        finally:
+            services.slots.release(principal.key_id, group)
+
+    slot.__name__ = f"heavy_{group}"
+    return Depends(slot)
 AsInspector = Annotated[Principal, Depends(require("inspector"))]
 AsInvestigator = Annotated[Principal, Depends(require("investigator"))]
 AsAdmin = Annotated[Principal, Depends(require("admin"))]

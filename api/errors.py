@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import current_request_id
 from api.logs import mask
+from graph.deadline import DeadlineExceeded
 from graph.neo4j.conn import UNAVAILABLE_ERRORS
 from graph.store import NoRunLoaded, StoreUnavailable
 
@@ -191,11 +192,18 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
                    retry_after=_retry_after(request))
 
 
+async def _deadline(request: Request, exc: Exception) -> Response:
+    return problem(503, "timeout", "Request timed out",
+                   "the request's deadline passed; the work was stopped; retry shortly",
+                   retry_after=_retry_after(request))
+
+
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 HANDLERS: dict[type[Exception], Handler] = {
     ApiError: _api_error,
     RequestValidationError: _validation,
     StarletteHTTPException: _http,
+    DeadlineExceeded: _deadline,
     StoreUnavailable: _unavailable,
     NoRunLoaded: _unavailable,
     TimeoutError: _unavailable,

@@ -20,6 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from stdnum.cn import uscc
 
 from api.settings import Recommendation, Settings
+from api.validation import PRINTABLE_SCHEMA, check_printable
 from graph.models import EntityBrief, EntitySummary, RiskLevel, RiskReason, RiskScore
 from graph.store import EntityKind, GraphReader
 from linkage.standardise.identifiers import check_ric
@@ -42,13 +43,18 @@ class Subject(BaseModel):
     """What a declaration says about its subject (any non-empty subset)."""
 
     name: str | Text = Field(default=None, min_length=1, max_length=200,
+                             json_schema_extra=PRINTABLE_SCHEMA,
                              description="consignee / consignor name, Chinese or pinyin")
     uscc: str | Text = Field(default=None, min_length=1, max_length=40,
+                             json_schema_extra=PRINTABLE_SCHEMA,
                              description="unified social credit code (18 characters)")
     customs_code: str | Text = Field(default=None, min_length=1, max_length=20,
+                                     json_schema_extra=PRINTABLE_SCHEMA,
                                      description="customs registration code (10 characters)")
-    declarant_name: str | Text = Field(default=None, min_length=1, max_length=100)
+    declarant_name: str | Text = Field(default=None, min_length=1, max_length=100,
+                                       json_schema_extra=PRINTABLE_SCHEMA)
     declarant_id: str | Text = Field(default=None, min_length=1, max_length=40,
+                                     json_schema_extra=PRINTABLE_SCHEMA,
                                      description="declarant's resident ID number")
 
     model_config = {
@@ -68,6 +74,11 @@ class Subject(BaseModel):
         if value is None:
             raise ValueError("omit the field instead of sending null")
         return value
+
+    @field_validator(*SUBJECT_FIELDS)
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return check_printable(value)  # no control characters, no lone surrogates
 
     def given(self, field: str) -> str | None:
         """The field's value stripped, None when absent or blank."""

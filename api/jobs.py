@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 if TYPE_CHECKING:
     from pipeline.run import Stage
@@ -28,6 +28,7 @@ from api.inspection import LookupService, load_matcher
 from api.logs import mask
 from api.settings import Settings
 from api.stores import StoreHolder, neo4j_password
+from api.validation import PRINTABLE_SCHEMA, check_printable
 
 log = logging.getLogger("guanlian.api.jobs")
 JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
@@ -40,11 +41,17 @@ _STATUS_OF_STAGE: dict[str, JobStatus] = {
 
 class JobRequest(BaseModel):
     sources: str | None = Field(
-        default=None, max_length=1000,
+        default=None, max_length=1000, json_schema_extra=PRINTABLE_SCHEMA,
         description="sources.yaml to link (under the configured data root); "
         "default: the configured sources.yaml",
         examples=["data/sources.yaml"],
     )
+
+
+    @field_validator("sources")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return None if value is None else check_printable(value)
 
 
 class Job(BaseModel):
@@ -83,10 +90,14 @@ class JobRunner:
                 raise InvalidParameter("sources", "no default sources.yaml is configured")
             return self.settings.sources_yaml.resolve()
         root = (self.settings.data_root or Path.cwd()).resolve()
-        path = (root / requested).resolve()
+        try:
+            path = (root / requested).resolve()
+            found = path.is_file()
+        except (OSError, ValueError) as exc:  # NUL, over-long names: refused, never a 500
+            raise InvalidParameter("body.sources", f"not a usable path: {exc}") from exc
         if not path.is_relative_to(root):
             raise InvalidParameter("sources", "must lie under the configured data root")
-        if not path.is_file():
+        if not found:
             raise InvalidParameter("sources", "no such file under the data root")
         return path
 

@@ -33,6 +33,11 @@ class Metrics:
         self.audit_failures = Counter("guanlian_audit_failures",
                                       "answers withheld: their audit entry was not written",
                                       registry=r)
+        self.auth_failures = Counter("guanlian_auth_failures",
+                                     "requests refused for a wrong, malformed or revoked key",
+                                     registry=r)
+        self.screened_subjects = Counter("guanlian_screened_subjects",
+                                         "subjects looked up by batch screens", registry=r)
         self.store_ready = Gauge("guanlian_store_ready", "1 when the last readiness check passed",
                                  registry=r)
 

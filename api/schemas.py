@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Role
 from api.inspection import LookupAnswer, Subject
+from api.validation import PRINTABLE_SCHEMA, Printable
 
 T = TypeVar("T")
 
@@ -51,7 +52,9 @@ class ScreenAnswer(BaseModel):
 
 
 class KeyRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["port-3100-desk-2"])
+    name: Printable = Field(min_length=1, max_length=100, examples=["port-3100-desk-2"],
+                            json_schema_extra=PRINTABLE_SCHEMA,
+                            description="printable text: no control characters")
     role: Role = Field(examples=["inspector"])
 
 

@@ -54,13 +54,24 @@ class Settings(BaseSettings):
 
     # --- limits ---------------------------------------------------------------------------
     rate_limit_rps: float = Field(default=100.0, gt=0, description="sustained requests/s per key")
-    rate_limit_burst: int = Field(default=200, ge=1, description="bucket size per key")
+    rate_limit_burst: int = Field(
+        default=1000, ge=1,
+        description="bucket size per key: a screen of N subjects costs N, so the default holds "
+        "one full screen (1,000 subjects)")
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
     request_timeout_s: float = Field(default=10.0, gt=0)
     long_request_timeout_s: float = Field(
         default=120.0, gt=0, description="timeout of batch screening and admin calls"
     )
-    retry_after_s: int = Field(default=5, ge=1, description="Retry-After sent with 503 answers")
+    retry_after_s: int = Field(default=1, ge=1, description="Retry-After sent with 503 answers")
+    heavy_concurrency: int = Field(
+        default=2, ge=1, le=64,
+        description="requests of one key in flight at once on each heavy route group "
+        "(screen, network, exposure, paths, owners, catalogue, jobs)")
+    auth_failure_burst: int = Field(
+        default=10, ge=1, description="failed keys one client address may send before 429")
+    auth_failures_per_minute: float = Field(
+        default=10.0, gt=0, description="how fast a client address's failed-key allowance refills")
     screen_max_subjects: int = Field(default=1000, ge=1, le=1000)
     audit_key: SecretStr | None = Field(
         default=None, description="audit MAC key(s), comma-separated, the last one active "

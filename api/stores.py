@@ -12,24 +12,32 @@ import gc
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
 from graph.store import GraphReader, NoRunLoaded
+
+if TYPE_CHECKING:
+    from graph.neo4j.breaker import CircuitBreaker
 
 log = logging.getLogger("guanlian.api")
 CLOSE_GRACE_S = 30.0
 
 
 class StoreHolder:
-    def __init__(self, store: GraphReader | None, run_dir: Path | None = None) -> None:
+    def __init__(self, store: GraphReader | None, run_dir: Path | None = None,
+                 breaker: CircuitBreaker | None = None) -> None:
         self._store = store
         self.run_dir = run_dir
+        self.breaker = breaker  # Neo4j: open means fail fast (api.guard answers waiters)
         self._lock = threading.Lock()
 
     def get(self) -> GraphReader:
         store = self._store
         if store is None:
             raise NoRunLoaded("no run is loaded")
+        if self.breaker is not None:
+            self.breaker.check()  # a 503 before any work while Neo4j is down or frozen
         return store
 
     @property
@@ -81,7 +89,10 @@ def neo4j_password(settings: Settings) -> str | None:
     return settings.neo4j_password.get_secret_value() or None
 
 
-def open_neo4j(settings: Settings) -> GraphReader:
+def open_neo4j(settings: Settings) -> tuple[GraphReader, CircuitBreaker]:
+    """The Neo4j store with its read guard: transaction timeouts, and a circuit breaker fed
+    by a liveness probe (graph.neo4j.breaker)."""
+    from graph.neo4j.breaker import ReadGuard
     from graph.neo4j.conn import open_driver
     from graph.neo4j.store import Neo4jStore
     from risk.config import load_risk_config
@@ -90,13 +101,15 @@ def open_neo4j(settings: Settings) -> GraphReader:
         settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),
         verify=False,  # start even while Neo4j is down; /readyz reports it, requests get 503
     )
-    return Neo4jStore(driver, load_risk_config())  # its walk policy
+    guard = ReadGuard.for_driver(driver, retry_after=settings.retry_after_s)
+    return Neo4jStore(driver, load_risk_config(), guard=guard), guard.breaker  # walk policy
 
 
 def open_store(settings: Settings) -> StoreHolder:
     """Open the store the settings select (embedded with no run dir: nothing loaded yet)."""
     if settings.store_kind == "neo4j":
-        return StoreHolder(open_neo4j(settings), settings.run_dir)
+        store, breaker = open_neo4j(settings)
+        return StoreHolder(store, settings.run_dir, breaker)
     if settings.run_dir is None:
         log.warning("no run folder configured: serving nothing until a job completes")
         return StoreHolder(None, None)

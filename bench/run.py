@@ -23,13 +23,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import profiles, serving, stages
+from bench import frozen, fuzz, profiles, serving, stages
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
 STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "load", "queries", "api",
-          "embedded_api", "resilience", "soak")
+          "frozen", "embedded_api", "fuzz", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
@@ -40,10 +40,13 @@ KEYS = {
              "sync_1pct_s"],
     "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
              "scoring_wall_s", "exposure_p99_ms", "path_p99_ms"],
-    "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_name_p99_ms", "errors",
+    "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_id_service_p50_ms", "raw_p50_ms",
+            "api_over_raw_p50", "lookup_name_p50_ms", "lookup_name_p99_ms", "errors",
             "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
+    "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
+             "server_errors_500", "wall_s"],
 }
 
 
@@ -52,6 +55,7 @@ class Bench:
         self.size, self.seed, self.skip, self.console = size, seed, skip, console
         self.large_resilience = False
         self.large_baseline = False
+        self.fuzz_examples = 50
         self.clean_checksum: str | None = None
         self.started = time.perf_counter()
         self.data = DATA / f"{size}-s{seed}"
@@ -60,6 +64,7 @@ class Bench:
             "size": size, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
+            "fuzz": {k: None for k in KEYS["fuzz"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -138,8 +143,10 @@ class Bench:
             self.stage("api", "api", lambda: self._api(["--neo4j", serving_uri(),
                                                         "--run-dir", str(self.run_dir)],
                                                        "", api_duration_s))
+            self.stage("frozen", "resilience", self._frozen)
         self.stage("embedded_api", "api", lambda: self._api(["--run", str(self.run_dir)],
                                                             "embedded_", api_duration_s))
+        self.stage("fuzz", "fuzz", lambda: fuzz.fuzz_api(self.run_dir, self.fuzz_examples))
         if self.size == "large" and not self.large_resilience:
             # a second large link and two more large loads: measured on medium (issue #8)
             self.result["skipped"]["resilience"] = ("run on small/medium; on large only with "
@@ -216,6 +223,13 @@ class Bench:
                                                     / raw["raw_p50_ms"], 1)
         return {f"{prefix}{k}": v for k, v in figures.items()}
 
+    def _frozen(self) -> dict[str, Any]:
+        """Neo4j frozen under the served API: time to 503, recovery after thawing."""
+        subject = serving.sample_subjects(self.run_dir, 1, self.seed)["id"][0]
+        with serving.serving(["--neo4j", serving_uri(), "--run-dir", str(self.run_dir)]) as (
+                url, key, _):
+            return frozen.frozen_neo4j(url, key, serving_uri(), subject)
+
     def _resilience(self) -> dict[str, Any]:
         link_fault = stages.linkage_fault(self.data, self.run_dir, self.seed)
         out: dict[str, Any] = {"linkage_kill": link_fault}
@@ -279,8 +293,9 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         for key in keys:
             value = result.get(section, {}).get(key)
             table.add_row(section, key, "—" if value is None else json.dumps(value))
-    table.add_row("resilience", "fault_recovery_ok",
-                  json.dumps(result["resilience"].get("fault_recovery_ok")))
+    for key in ("fault_recovery_ok", "frozen_first_503_s", "frozen_open_503_s",
+                "frozen_retry_after_s", "recovered_after_sigcont_s"):
+        table.add_row("resilience", key, json.dumps(result["resilience"].get(key)))
     if result.get("soak"):
         for key, value in result["soak"].items():
             table.add_row("soak", key, json.dumps(value))
@@ -303,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of each fixed-rate (50 req/s) lookup run")
     parser.add_argument("--reuse-run", action="store_true",
                         help="keep the run folder of an earlier bench of this size (no relink)")
+    parser.add_argument("--fuzz-examples", type=int, default=50,
+                        help="schema-generated requests per operation and role (fuzz stage)")
     parser.add_argument("--large-resilience", action="store_true",
                         help="also run the fault-recovery stage on the large size")
     parser.add_argument("--large-baseline", action="store_true",
@@ -316,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args.size, args.seed, skip, console)
     bench.large_resilience = args.large_resilience
     bench.large_baseline = args.large_baseline
+    bench.fuzz_examples = args.fuzz_examples
     soak_s = args.soak_s if args.soak_s is not None else (300.0 if args.size == "medium" else 0.0)
     result = bench.run(soak_s, args.api_duration_s, args.reuse_run)
     print_table(result, Console())

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from api.audit_verify import verify
 from api.context import returned
-from api.deps import AsAdmin, ServicesDep
+from api.deps import AsAdmin, ServicesDep, heavy
 from api.errors import InvalidParameter, NotFound
 from api.jobs import Job, JobRequest
 from api.openapi import AUTH, problems
@@ -26,9 +26,11 @@ router = APIRouter(prefix="/admin", tags=["admin"], responses=problems(*AUTH))
 BODY = problems(400, 413)
 JobId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{1,64}$")]
+MAX_AUDIT_OFFSET = 10**12  # far above any log; islice needs a machine-size integer
 
 
 @router.post("/jobs", response_model=Job, status_code=202, responses={**problems(409), **BODY},
+             dependencies=[heavy("jobs")],
              summary="Start a linkage + load job (one at a time)")
 def start_job(_: AsAdmin, services: ServicesDep,
               request: Annotated[JobRequest | None, Body()] = None) -> Job:
@@ -45,7 +47,7 @@ async def job(_: AsAdmin, services: ServicesDep, job_id: JobId) -> Job:
 @router.get("/audit", response_model=AuditPage, summary="Audit entries, oldest first")
 def audit(
     _: AsAdmin, services: ServicesDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_AUDIT_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     entries = services.audit.read(offset, limit)

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.context import returned
-from api.deps import AsInvestigator, StoreDep
+from api.deps import AsInvestigator, StoreDep, heavy
 from api.openapi import AUTH, problems
 from api.schemas import Items
 from graph.catalogue import MAX_CYCLE_LENGTH
 from graph.models import Cycle, Hub, PhoenixPair, Ring, SharedController
 
-router = APIRouter(prefix="/risk", tags=["risk catalogue"], responses=problems(*AUTH))
+router = APIRouter(prefix="/risk", tags=["risk catalogue"], responses=problems(*AUTH),
+                   dependencies=[heavy("catalogue")])
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 

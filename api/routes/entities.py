@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AfterValidator
 
 from api.context import returned
-from api.deps import AsInspector, AsInvestigator, StoreDep
+from api.deps import AsInspector, AsInvestigator, StoreDep, heavy
 from api.errors import Forbidden, NotFound
 from api.openapi import AUTH, problems
 from api.schemas import Items, Page
+from api.validation import PRINTABLE_SCHEMA, check_printable
 from graph import schema
 from graph.catalogue import MAX_EXPOSURE_HOPS, MAX_NEIGHBOURHOOD_DEPTH, MAX_PATH_HOPS
 from graph.models import (
@@ -55,8 +57,9 @@ def _existing(store: GraphReader, entity_id: str) -> EntityProfile:
 def search(
     principal: AsInspector,
     store: StoreDep,
-    q: Annotated[str, Query(min_length=1, max_length=200,
-                            examples=["华信进出口", "huaxin", "91310000MA1000012X"])],
+    q: Annotated[str, Query(min_length=1, max_length=200, json_schema_extra=PRINTABLE_SCHEMA,
+                            examples=["华信进出口", "huaxin", "91310000MA1000012X"]),
+                 AfterValidator(check_printable)],
     kind: Annotated[EntityKind | None, Query(description="restrict to one kind")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
@@ -86,7 +89,8 @@ def entity_risk(_: AsInspector, store: StoreDep, entity_id: EntityId) -> RiskSco
     return returned(risk)
 
 
-@router.get("/entities/{entity_id}/network", response_model=Subgraph, responses=NOT_FOUND,
+@router.get("/entities/{entity_id}/network", response_model=Subgraph,
+            dependencies=[heavy("network")], responses=NOT_FOUND,
             summary="Neighbourhood to depth ≤ 3, ready for a graph viewer")
 def network(
     _: AsInvestigator,
@@ -102,6 +106,7 @@ def network(
 
 
 @router.get("/entities/{entity_id}/exposure", response_model=Items[ExposureHit],
+            dependencies=[heavy("exposure")],
             responses=NOT_FOUND, summary="Violating entities within a few hops")
 def exposure(
     _: AsInvestigator,
@@ -116,6 +121,7 @@ def exposure(
 
 
 @router.get("/entities/{entity_id}/beneficial-owners", response_model=BeneficialOwnership,
+            dependencies=[heavy("owners")],
             responses=NOT_FOUND, summary="Owners above a share threshold through all layers")
 def beneficial_owners(
     _: AsInvestigator,
@@ -129,7 +135,8 @@ def beneficial_owners(
     return returned(owners)
 
 
-@router.get("/paths", response_model=Items[GraphPath], responses=NOT_FOUND,
+@router.get("/paths", response_model=Items[GraphPath],
+            dependencies=[heavy("paths")], responses=NOT_FOUND,
             summary="Shortest paths between two entities")
 def paths(
     _: AsInvestigator,

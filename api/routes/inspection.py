@@ -6,10 +6,12 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from api.context import returned
-from api.deps import AsInspector, ServicesDep, StoreDep
+from api.deps import AsInspector, ServicesDep, StoreDep, heavy
+from api.guard import charge
 from api.inspection import LookupAnswer, Subject
 from api.openapi import AUTH, problems
 from api.schemas import ScreenAnswer, ScreenRequest
+from graph import deadline
 
 router = APIRouter(prefix="/inspection", tags=["inspection"],
                    responses=problems(*AUTH, 400, 413))
@@ -45,10 +47,16 @@ async def lookup(_: AsInspector, services: ServicesDep, store: StoreDep,
     return returned(answer, subject=_subject_params(subject))
 
 
-@router.post("/screen", response_model=ScreenAnswer,
-             summary="Screen up to 1,000 subjects in one call")
-def screen(_: AsInspector, services: ServicesDep, store: StoreDep,
+@router.post("/screen", response_model=ScreenAnswer, dependencies=[heavy("screen")],
+             summary="Screen up to 1,000 subjects in one call (costs one request each)")
+def screen(principal: AsInspector, services: ServicesDep, store: StoreDep,
            request: ScreenRequest) -> ScreenAnswer:
-    results = [services.lookup.lookup(store, s) for s in request.subjects]
+    # the first subject was paid for by the request itself
+    charge(services, principal, len(request.subjects) - 1, "this screen")
+    results = []
+    for subject in request.subjects:
+        deadline.check()  # answered already at the deadline: stop here
+        results.append(services.lookup.lookup(store, subject))
+        services.metrics.screened_subjects.inc()
     return returned(ScreenAnswer(results=results),
                     subjects=[_subject_params(s) for s in request.subjects])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TypeVar
 
+import neo4j
 from neo4j import Driver, GraphDatabase, Session
 from neo4j import exceptions as neo4j_errors
 from pydantic import SecretStr
@@ -30,9 +31,15 @@ class Neo4jSettings(BaseSettings):
     user: str = "neo4j"
     password: SecretStr = SecretStr("")
     database: str = "neo4j"
-    connection_timeout: float = 5.0
-    acquisition_timeout: float = 10.0
+    connection_timeout: float = 2.0
+    acquisition_timeout: float = 2.0  # a pool exhausted by a frozen server fails fast
     max_retry_time: float = 5.0
+    # reads: server-side transaction timeout (never past the request's deadline)
+    transaction_timeout: float = 10.0
+    # the circuit breaker of the service's reads (graph.neo4j.breaker)
+    breaker_failures: int = 3
+    probe_interval: float = 0.25
+    probe_stall: float = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -98,6 +105,12 @@ def open_driver(
     return driver
 
 
+def ping(driver: Driver, database: str | None = None, timeout: float = 1.0) -> None:
+    """One `RETURN 1` read; raises on any failure (the breaker's probe)."""
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        session.run(neo4j.Query("RETURN 1", timeout=timeout)).consume()  # type: ignore[arg-type]
+
+
 def quiet_session(driver: Driver, database: str | None, fetch_size: int = 1000) -> Session:
     """A session without server notifications (the loader's setup, state reads and writes)."""
     return driver.session(
@@ -131,5 +144,5 @@ def guarded(uri: str, fn: Callable[[], T]) -> T:
 
 __all__ = [
     "UNAVAILABLE_ERRORS", "Neo4jSettings", "describe_error", "get_settings", "guarded",
-    "open_driver", "quiet_session",
+    "open_driver", "ping", "quiet_session",
 ]

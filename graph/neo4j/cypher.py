@@ -9,13 +9,17 @@ import neo4j
 from neo4j import Driver
 from neo4j import exceptions as neo4j_errors
 
-from graph import schema
+from graph import deadline, schema
 from graph.neo4j import queries
+from graph.neo4j.breaker import CircuitBreaker
 from graph.neo4j.template import fill
 
 FETCH_SIZE = 1000  # records per PULL: every bounded read arrives in one batch
 # connection-level failures worth one immediate retry (a pooled connection the server closed)
 _STALE = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable)
+# failures of the connection, not of the query: what the circuit breaker counts
+_CONNECTION = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable,
+               neo4j_errors.ConnectionAcquisitionTimeoutError, OSError)
 LABELS_BY_PREFIX: dict[str, tuple[str, ...]] = {}
 for _node in schema.NODE_TYPES.values():
     LABELS_BY_PREFIX.setdefault(_node.id_prefix, ())
@@ -41,31 +45,59 @@ class Cypher:
     """Runs read queries with the store's database, degree cap and hubs whitelist bound."""
 
     def __init__(
-        self, driver: Driver, database: str | None, degree_cap: int, whitelist: list[str]
+        self, driver: Driver, database: str | None, degree_cap: int, whitelist: list[str],
+        *, breaker: CircuitBreaker | None = None, tx_timeout: float | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
         self.degree_cap = degree_cap
         self.whitelist = whitelist
+        self.breaker = breaker
+        self.tx_timeout = tx_timeout
 
     def run(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """One auto-commit read (RUN + PULL pipelined: a single network round trip, where a
         managed transaction adds BEGIN / COMMIT). Reads are idempotent, so a connection the
-        server dropped (restart) is retried once at once; a second failure propagates."""
+        server dropped (restart) is retried once at once; a second failure propagates.
+
+        Bounded: refused at once while the breaker is open or past the deadline
+        (graph.deadline); the server cancels the query at the transaction timeout, never
+        later than the deadline. Connection-level failures feed the breaker."""
         params.setdefault("cap", self.degree_cap)
         params.setdefault("wl", self.whitelist)
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.check()
         try:
-            return self._run_once(query, params)
-        except _STALE:
-            return self._run_once(query, params)
+            try:
+                rows = self._run_once(query, params)
+            except _STALE:
+                rows = self._run_once(query, params)
+        except _CONNECTION as exc:
+            if breaker is not None:
+                breaker.failed(exc)
+            raise
+        except neo4j_errors.ClientError as exc:
+            if "TransactionTimedOut" in (exc.code or ""):
+                raise deadline.DeadlineExceeded("the query was stopped at its timeout") from exc
+            raise
+        if breaker is not None:
+            breaker.succeeded()
+        return rows
 
     def _run_once(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        deadline.check()
+        timeout = (deadline.bounded(self.tx_timeout) if self.tx_timeout is not None
+                   else deadline.remaining())
+        text: str | neo4j.Query = query
+        if timeout is not None:
+            text = neo4j.Query(query, timeout=max(0.001, timeout))  # type: ignore[arg-type]
         with self.driver.session(
             database=self.database,
             default_access_mode=neo4j.READ_ACCESS,
             fetch_size=FETCH_SIZE,
         ) as session:
-            return [native(dict(r)) for r in session.run(query, params)]
+            return [native(dict(r)) for r in session.run(text, params)]
 
     def locate(self, node_id: str) -> str | None:
         """The label of the node with this ID, or None."""

@@ -15,7 +15,6 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from neo4j import Driver
@@ -51,10 +50,13 @@ from graph.models import (
     Subgraph,
 )
 from graph.neo4j import queries as q
+from graph.neo4j.breaker import ReadGuard
 from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher
 from graph.neo4j.meta import META_ID, READ_META
+from graph.neo4j.names import name_query
+from graph.neo4j.names import warm_up as warm_names
 from graph.neo4j.template import fill
 from graph.neo4j.walks import Walker
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
@@ -73,42 +75,13 @@ log = logging.getLogger(__name__)
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 _PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
 
-@lru_cache(maxsize=1)
-def _syllables() -> frozenset[str]:
-    from pypinyin.contrib.tone_convert import to_normal
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    return frozenset(to_normal(p) for v in pinyin_dict.values() for p in v.split(","))
-
-
-def pinyin_terms(text: str) -> list[str]:
-    """Split run-together pinyin ("shanghaihuaxin") into syllables, greedy longest match.
-
-    The full-text index holds `name_pinyin` one syllable per token, so this lets a compact or
-    differently spaced pinyin query reach its candidates."""
-    known = _syllables()
-    letters = "".join(ch for ch in text.lower() if "a" <= ch <= "z")
-    out, i = [], 0
-    while i < len(letters):
-        for size in range(min(6, len(letters) - i), 0, -1):
-            if letters[i : i + size] in known:
-                out.append(letters[i : i + size])
-                i += size
-                break
-        else:
-            i += 1
-    return out
-
-
 def lucene_query(text: str) -> str:
-    """OR-query of the escaped text and, for Latin text, its pinyin syllables and the compact
-    pinyin as a prefix and an infix wildcard (pinyin may be indexed per syllable or run
-    together, as linkage writes it)."""
-    terms = [lucene_escape(text.lower()), *pinyin_terms(text)]  # lower: no AND / OR / NOT
-    compact = "".join(ch for ch in text.lower() if "a" <= ch <= "z" or ch.isdigit())
-    if len(compact) >= 3 and compact.isascii():
-        terms += [f"{compact}*", f"*{compact}*"]
-    return " ".join(t for t in terms if t.strip())
+    """OR-query gathering the candidates of a name, cheap for Lucene (see graph.neo4j.names):
+    Chinese text -> its core name (the linkage's standardisation without region and legal
+    form, whose bigrams match nearly every firm); Latin text -> the escaped words, their pinyin
+    syllables, and prefixes of the compact and of the standardised pinyin (no infix wildcard:
+    it scans the whole term dictionary)."""
+    return name_query(text)
 
 
 def lucene_escape(text: str) -> str:
@@ -164,12 +137,16 @@ class Neo4jStore:
         degree_cap: int | None = None,
         database: str | None = None,
         uri: str | None = None,
+        guard: ReadGuard | None = None,
     ) -> None:
         self.driver = driver
+        self.guard = guard
         self.degree_cap = degree_cap_of(policy, degree_cap)
         self.database = database
         self.uri = uri or get_settings().uri  # for messages only
-        self.cypher = Cypher(driver, database, self.degree_cap, list(whitelist_of(policy)))
+        self.cypher = Cypher(driver, database, self.degree_cap, list(whitelist_of(policy)),
+                             breaker=guard.breaker if guard else None,
+                             tx_timeout=guard.tx_timeout if guard else None)
         self.catalogue = Catalogue(self.cypher)
         self.walker = Walker(self.cypher)
 
@@ -199,6 +176,8 @@ class Neo4jStore:
             return False
 
     def close(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
         self.driver.close()
 
     # --- lookup -----------------------------------------------------------------------
@@ -328,6 +307,7 @@ class Neo4jStore:
         path levels, neighbourhoods) from one enterprise and one person, so that the first
         investigator after a load or a start does not pay for query planning. Depths 1-3
         give every level query text (first / later level, last level or not)."""
+        warm_names()  # the name query's syllable table and standardisation
         rows = self._guard(lambda: self.cypher.run(q.WARM_UP_STARTS))
         ids = [r["id"] for r in rows]
         for entity_id in ids:

@@ -14,6 +14,7 @@ READERS = {
     "graph.store", "graph.catalogue", "graph.policy", "graph.models", "graph.schema",
     "graph.neo4j.conn", "graph.neo4j.cypher", "graph.neo4j.store", "graph.neo4j.walks",
     "graph.neo4j.catalogue", "graph.neo4j.queries", "graph.neo4j.template", "graph.neo4j.meta",
+    "graph.neo4j.breaker", "graph.neo4j.names",
     "graph.embedded.store", "graph.embedded.network", "graph.embedded.catalogue",
     "graph.embedded.packed", "graph.embedded.bigrams",
 }
