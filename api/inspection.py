@@ -17,11 +17,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
-from stdnum.cn import ric, uscc
+from stdnum.cn import uscc
 
 from api.settings import Recommendation, Settings
 from graph.models import EntityBrief, EntitySummary, RiskLevel, RiskReason, RiskScore
 from graph.store import EntityKind, GraphReader
+from linkage.standardise.identifiers import check_ric
 
 log = logging.getLogger("guanlian.api.inspection")
 TOP_REASONS = 3
@@ -231,9 +232,12 @@ class LookupService:
 
     def _declarant(self, store: GraphReader, s: Subject, notes: list[str]) -> SubjectMatch | None:
         raw_number = s.given("declarant_id")
-        number = ric.compact(raw_number).upper() if raw_number else None
+        # our validator: structure, province, date and check digit (stdnum's birth-place
+        # lookup raises a bare KeyError on some mistyped numbers)
+        checked = check_ric(raw_number) if raw_number else None
+        number = checked.value if checked is not None else None
         if number:
-            if not ric.is_valid(number):
+            if not (checked and checked.valid):
                 notes.append("the declarant ID number fails its check digit")
             found = self._by_identifier(store, "id_number", number, "Person")
             if found is not None:

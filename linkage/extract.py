@@ -32,6 +32,7 @@ from linkage.standardise.identifiers import (
     check_many_reg_no,
     check_many_ric,
     check_many_uscc,
+    compact,
 )
 from linkage.standardise.names import standardise_enterprise_names, standardise_person_names
 from linkage.standardise.phones import normalise_many_phones
@@ -43,6 +44,7 @@ MENTION_COLUMNS = [
     "record_date", "context_mentions",
     # beyond the contract, for resolution and tracing:
     "name_region", "customs_code_valid", "reg_no_valid", "row_number",
+    "id_scheme", "id_birth", "other_id", "other_id_fuzzy",
 ]
 RELATION_COLUMNS = [
     "type", "src_mention", "dst_mention", "share_pct", "role", "start_date", "end_date",
@@ -208,6 +210,16 @@ def _phones(values: list[str]) -> dict[str, tuple[str | None]]:
     return {k: (v,) for k, v in normalise_many_phones(values).items()}
 
 
+def _other_ids(values: list[str]) -> dict[str, tuple[str | None]]:
+    """`scheme:raw` -> `scheme:NORMALISED` (None when nothing is left of the value)."""
+    out: dict[str, tuple[str | None]] = {}
+    for v in values:
+        scheme, _, raw = v.partition(":")
+        value = compact(raw)
+        out[v] = (f"{scheme}:{value}" if value else None,)
+    return out
+
+
 def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     """Add the standardised columns to raw mentions (each distinct value computed once)."""
     for c in _STRING_PROPS:
@@ -222,7 +234,8 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     e = _spread(names_e, standardise_enterprise_names, ("name_std", "name_pinyin", "name_region"))
     p = _spread(names_p, standardise_person_names, ("name_std", "name_pinyin"))
     u = _spread(m["uscc"].where(ent), check_many_uscc, ("uscc", "uscc_valid"))
-    r = _spread(m["id_number"].where(per), check_many_ric, ("id_number", "id_valid", "birth_date"))
+    r = _spread(m["id_number"].where(per), check_many_ric,
+                ("id_number", "id_valid", "birth_date", "id_scheme", "stated_birth"))
     cc = _spread(m["customs_code"].where(ent), check_many_customs,
                  ("customs_code", "customs_code_valid"))
     g = _spread(m["reg_no"].where(ent), check_many_reg_no, ("reg_no", "reg_no_valid"))
@@ -239,7 +252,14 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
                    ("reg_no_valid", g["reg_no_valid"])):
         out[col] = s.astype("boolean")
     id_birth = _dates(r["birth_date"])
+    # the birth date any resident ID states (malformed ones too), for resolution only
+    out["id_birth"] = _dates(r["stated_birth"])
     out["birth_date"] = out["birth_date"].where(out["birth_date"].notna(), id_birth)
+    out["id_scheme"] = _str(r["id_scheme"])
+    other = m["other_id"] if "other_id" in m else pd.Series(None, index=m.index, dtype=object)
+    out["other_id"] = _str(_spread(other, _other_ids, ("other_id",))["other_id"])
+    fuzzy = m["other_id_fuzzy"] if "other_id_fuzzy" in m else pd.Series(False, index=m.index)
+    out["other_id_fuzzy"] = fuzzy.fillna(False).astype(bool) & out["other_id"].notna()
     out["phone"] = _str(_spread(m["phone"], _phones, ("phone",))["phone"])
     for col, s in a.items():
         out[col] = _str(s)

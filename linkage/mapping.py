@@ -53,6 +53,7 @@ EVENT_DATE_FIELDS = ("date",)
 NUMBER_FIELDS = frozenset({"share_pct", "amount"})
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _ENCODING_ALIASES = {"utf8": "utf-8", "utf-8-sig": "utf-8", "cp936": "gbk", "gb2312": "gbk"}
 
 
@@ -165,18 +166,54 @@ class RowFilter(_Strict):
         return self.column  # pragma: no cover - validated above
 
 
+class IdentifierSpec(ValueSpec):
+    """A generic identifier of a declared scheme (no Chinese validation): `exact` compares
+    equal / different, `fuzzy` also counts one edit or transposition apart."""
+
+    match: Literal["exact", "fuzzy"] = "exact"
+
+
+class KindSpec(_Strict):
+    """The kind of a mention decided per row: `{column: 股东类型, map: {自然人: person, …}}`."""
+
+    column: str
+    map: dict[str, Kind]
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _keys_to_str(cls, v: Any) -> Any:
+        return {str(k): x for k, x in v.items()} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> KindSpec:
+        if not self.map:
+            raise ValueError("kind.map needs at least one value -> kind")
+        return self
+
+
 class MentionSpec(_Strict):
-    kind: Kind
+    kind: Kind | KindSpec
     required: list[str] = Field(default_factory=list)
     filter: list[RowFilter] = Field(default_factory=list)
     properties: dict[str, ValueSpec]
+    identifiers: dict[str, IdentifierSpec] = Field(default_factory=dict)
+
+    def kinds(self) -> frozenset[str]:
+        """Every kind this mention can take."""
+        if isinstance(self.kind, KindSpec):
+            return frozenset(self.kind.map.values())
+        return frozenset({self.kind})
 
     @model_validator(mode="after")
     def _known_properties(self) -> MentionSpec:
-        allowed = PROPERTIES[self.kind]
+        allowed = tuple(dict.fromkeys(p for k in sorted(self.kinds()) for p in PROPERTIES[k]))
         unknown = [p for p in self.properties if p not in allowed]
         if unknown:
-            raise ValueError(f"unknown {self.kind} properties {unknown}; allowed: {list(allowed)}")
+            what = "/".join(sorted(self.kinds()))
+            raise ValueError(f"unknown {what} properties {unknown}; allowed: {list(allowed)}")
+        bad = [s for s in self.identifiers if not _SCHEME.match(s)]
+        if bad:
+            raise ValueError(f"identifier schemes {bad} must match {_SCHEME.pattern}")
         if not self.properties:
             raise ValueError("a mention needs at least one property")
         missing = [p for p in self.required if p not in self.properties]
@@ -265,10 +302,11 @@ class SourceSpec(_Strict):
                 role = getattr(rel, end)
                 if role not in self.mentions:
                     raise ValueError(f"relations[{i}].{end}: no mention {role!r} in this source")
-                if self.mentions[role].kind not in kinds:
+                other = sorted(self.mentions[role].kinds() - kinds)
+                if other:
                     raise ValueError(
                         f"relations[{i}]: {rel.type} needs {end} of kind {sorted(kinds)}, "
-                        f"but {role!r} is a {self.mentions[role].kind}"
+                        f"but {role!r} can be a {other[0]}"
                     )
         for i, ev in enumerate(self.events):
             if ev.subject not in self.mentions:
@@ -300,6 +338,8 @@ class SourceSpec(_Strict):
         for role, m in self.mentions.items():
             for prop, spec in m.properties.items():
                 yield f"mentions.{role}.properties.{prop}", spec
+            for scheme, ident in m.identifiers.items():
+                yield f"mentions.{role}.identifiers.{scheme}", ident
         for i, rel in enumerate(self.relations):
             for name, spec in rel.values().items():
                 yield f"relations[{i}].{name}", spec
@@ -315,6 +355,8 @@ class SourceSpec(_Strict):
         for role, m in self.mentions.items():
             for i, f in enumerate(m.filter):
                 used.setdefault(f.column, f"mentions.{role}.filter[{i}].column")
+            if isinstance(m.kind, KindSpec):
+                used.setdefault(m.kind.column, f"mentions.{role}.kind.column")
         for i, rel in enumerate(self.relations):
             for j, f in enumerate(rel.filter):
                 used.setdefault(f.column, f"relations[{i}].filter[{j}].column")

@@ -49,7 +49,7 @@ def _person_name(name: str) -> tuple[str | None, str | None]:
 
 def _prepare(kind: Kind, record: Mapping[str, Any]) -> dict[str, Any]:
     """Fill standardised fields the caller did not give (name_std, validity flags...)."""
-    from stdnum.cn import ric, uscc
+    from linkage.standardise.identifiers import check_ric, check_uscc
 
     rec = dict(record)
     name = rec.get("name")
@@ -64,9 +64,13 @@ def _prepare(kind: Kind, record: Mapping[str, Any]) -> dict[str, Any]:
     elif kind == "person" and has_name and not rec.get("name_std"):
         rec["name_std"], rec["name_pinyin"] = _person_name(str(name))
     if kind == "enterprise" and rec.get("uscc") and "uscc_valid" not in rec:
-        rec["uscc_valid"] = bool(uscc.is_valid(str(rec["uscc"])))
-    if kind == "person" and rec.get("id_number") and "id_valid" not in rec:
-        rec["id_valid"] = bool(ric.is_valid(str(rec["id_number"])))
+        rec["uscc_valid"] = check_uscc(str(rec["uscc"])).valid is True
+    if kind == "person" and rec.get("id_number") and (
+            "id_valid" not in rec or not rec.get("id_scheme")):
+        checked = check_ric(str(rec["id_number"]))
+        if "id_valid" not in rec:
+            rec["id_number"], rec["id_valid"] = checked.value, bool(checked.valid)
+        rec["id_scheme"] = checked.scheme
     for col in ("birth_date", "established"):
         if rec.get(col) is not None:
             rec[col] = str(rec[col])[:10]

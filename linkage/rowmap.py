@@ -22,6 +22,8 @@ from linkage.mapping import (
     EVENT_DATE_FIELDS,
     NUMBER_FIELDS,
     RELATION_DATE_FIELDS,
+    KindSpec,
+    MentionSpec,
     RowFilter,
     SourceSpec,
     ValueSpec,
@@ -188,6 +190,8 @@ def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
     missing: dict[str, pd.Series] = {}  # first missing required property per row, or ''
     for role, m in spec.mentions.items():
         filter_ok[role] = rows.filters(m.filter)
+        if isinstance(m.kind, KindSpec):
+            filter_ok[role] &= rows.column(m.kind.column).isin(list(m.kind.map))
         miss = pd.Series("", index=rows.index, dtype="str")
         for prop in reversed(m.required):
             empty = rows.value(f"mentions.{role}.properties.{prop}", m.properties[prop]) == ""
@@ -247,7 +251,10 @@ def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
 
 def _why_not(spec: SourceSpec, role: str, filter_ok: pd.Series, missing: pd.Series) -> pd.Series:
     m = spec.mentions[role]
-    desc = " and ".join(f.describe() for f in m.filter)
+    conditions = [f.describe() for f in m.filter]
+    if isinstance(m.kind, KindSpec):
+        conditions.append(f"{m.kind.column} in {list(m.kind.map)!r} (kind)")
+    desc = " and ".join(conditions)
     why = pd.Series("", index=filter_ok.index, dtype="str")
     why = why.mask(missing != "", role + ": missing required " + missing)
     return why.mask(~filter_ok, f"{role}: filter {desc} does not hold")
@@ -279,13 +286,38 @@ def _mentions(rows: _Rows, role: str, mask: pd.Series, record_id: pd.Series,
         "source": rows.source,
         "record_id": rid,
         "role": role,
-        "kind": m.kind,
+        "kind": _kinds(rows, m, mask),
         "row_number": rid.index.to_numpy(),
     }
     for prop, vspec in m.properties.items():
         k = f"mentions.{role}.properties.{prop}"
         out[prop] = typed[k][mask] if k in typed else _nullable(rows.value(k, vspec)[mask])
+    if m.identifiers:
+        out["other_id"], out["other_id_fuzzy"] = _identifiers(rows, role, m, mask)
     return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _kinds(rows: _Rows, m: MentionSpec, mask: pd.Series) -> str | pd.Series:
+    """The mention's kind: fixed, or per row through `kind.map` (rows outside the map have
+    no mention: see `map_source`)."""
+    if not isinstance(m.kind, KindSpec):
+        return m.kind
+    return rows.column(m.kind.column)[mask].map(m.kind.map).astype("str")
+
+
+def _identifiers(rows: _Rows, role: str, m: MentionSpec,
+                 mask: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`scheme:raw value` of the first declared identifier present in each row (raw: the
+    value is normalised with the other identifiers in `linkage.extract`), and whether it is
+    compared fuzzily."""
+    value = pd.Series(None, index=rows.index, dtype="object")
+    fuzzy = pd.Series(False, index=rows.index)
+    for scheme, spec in m.identifiers.items():
+        raw = rows.value(f"mentions.{role}.identifiers.{scheme}", spec)
+        take = value.isna() & (raw != "")
+        value = value.mask(take, scheme + ":" + raw)
+        fuzzy = fuzzy.mask(take, spec.match == "fuzzy")
+    return value[mask].astype("str"), fuzzy[mask]
 
 
 def _relations(rows: _Rows, record_id: pd.Series, active: list[pd.Series],

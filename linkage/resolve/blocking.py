@@ -31,6 +31,8 @@ class Key:
         return f"{side}.{self.column}"
 
     def values(self, frame: pd.DataFrame) -> pd.Series:
+        if self.column not in frame.columns:  # e.g. a run written before the column existed
+            return pd.Series(pd.NA, index=frame.index, dtype="string")
         col = frame[self.column].astype("string")
         if self.part == "prefix":
             return col.str.slice(0, self.length)
@@ -58,6 +60,7 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         _k("address_std"),
         _k("uscc"),
         _k("customs_code"),
+        _k("other_id"),
     ),
     "person": (
         _k("name_std", "birth_date"),
@@ -68,6 +71,10 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         # one mistyped, dropped or swapped character leaves one end of the ID intact
         (Key("name_std"), Key("id_number", "prefix", 9)),
         (Key("name_std"), Key("id_number", "suffix", 8)),
+        _k("other_id"),
+        # a declared identifier with a slip in its first digits (fuzzy schemes)
+        (Key("other_id", "suffix", 4), Key("birth_date", "prefix", 4)),
+        _k("birth_date", "address_std"),
     ),
 }
 
@@ -80,16 +87,26 @@ EXACT_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
 # EM sessions: each fixes the columns of its rule and trains the others.
 _TRAINING: dict[Kind, tuple[str, ...]] = {
     "enterprise": ("l.name_std = r.name_std", "l.phone = r.phone"),
-    "person": ("l.id_number = r.id_number", "l.name_std = r.name_std AND l.phone = r.phone"),
+    "person": (
+        "l.id_number = r.id_number",
+        "l.name_std = r.name_std AND l.phone = r.phone",
+    ),
 }
 
-# Rules that admit (almost) no false positives, for the prior match probability.
-_DETERMINISTIC: dict[Kind, tuple[str, ...]] = {
+# Rules that admit (almost) no false positives, for the prior match probability: the pairs
+# meeting any of them (the pre-cluster `pc` included) are counted once. An identifier counts
+# whether or not it passes its check: validity is not what makes two records share a value.
+_DETERMINISTIC: dict[Kind, tuple[Rule, ...]] = {
     "enterprise": (
-        "l.uscc = r.uscc AND l.uscc_valid AND r.uscc_valid",
-        "l.customs_code = r.customs_code",
+        _k("pc"), _k("uscc"), _k("customs_code"), _k("other_id"), _k("name_std", "phone"),
+        _k("name_std", "address_std"),
     ),
-    "person": ("l.id_number = r.id_number AND l.id_valid AND r.id_valid",),
+    "person": (
+        _k("pc"), _k("id_number", "id_scheme"), _k("other_id"), _k("name_std", "birth_date"),
+        _k("name_std", "phone"),
+        # the same name and the same ID body: at most the check character differs
+        (Key("name_std"), Key("id_number", "prefix", 17)),
+    ),
 }
 
 
@@ -110,5 +127,6 @@ def training_rules(kind: Kind) -> list[str]:
     return list(_TRAINING[kind])
 
 
-def deterministic_rules(kind: Kind) -> list[str]:
-    return list(_DETERMINISTIC[kind])
+def deterministic_rules(kind: Kind) -> tuple[Rule, ...]:
+    """Keys on which equal (non-null) values make two records a sure match."""
+    return _DETERMINISTIC[kind]

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 Method = str  # 'exact_id' | 'splink' | 'context' | 'judgement'
 
 
@@ -33,6 +35,17 @@ class Link:
     ref: int = -1  # row of the Splink predictions frame (features built only if accepted)
 
 
+# Edits (Damerau-Levenshtein) two copies of one identifier may differ by: a slip plus a wrong
+# check character in a long number; one slip in a short one.
+LONG_ID = 15
+TYPOS_LONG, TYPOS_SHORT = 2, 1
+
+
+def _typo_apart(x: str, y: str) -> bool:
+    limit = TYPOS_LONG if min(len(x), len(y)) >= LONG_ID else TYPOS_SHORT
+    return DamerauLevenshtein.distance(x, y, score_cutoff=limit) <= limit
+
+
 class ConstrainedUnionFind:
     """Union-find over mention indices whose unions respect cannot-link tags."""
 
@@ -40,6 +53,8 @@ class ConstrainedUnionFind:
         self._parent = list(range(n))
         self._size = [1] * n
         self._tags: dict[int, dict[str, set[str]]] = {}
+        # present identifiers (valid or not) per cluster, for `compatible`
+        self._ids: dict[int, dict[str, set[str]]] = {}
 
     def __len__(self) -> int:
         return len(self._parent)
@@ -70,6 +85,25 @@ class ConstrainedUnionFind:
                 return True
         return False
 
+    def note_id(self, i: int, scheme: str, value: str) -> None:
+        """Record a present identifier (valid or malformed) of mention `i`."""
+        self._ids.setdefault(self.find(i), {}).setdefault(scheme, set()).add(value)
+
+    def compatible(self, a: int, b: int) -> bool:
+        """Whether no scheme holds identifiers on both sides none of which are the same up
+        to typos (see `_typo_apart`): a mistyped copy of the same number is compatible, a
+        different number is not."""
+        ia, ib = self._ids.get(self.find(a)), self._ids.get(self.find(b))
+        if not ia or not ib:
+            return True
+        for scheme, values in ia.items():
+            other = ib.get(scheme)
+            if other is None or not values.isdisjoint(other):
+                continue
+            if not any(_typo_apart(x, y) for x in values for y in other):
+                return False
+        return True
+
     def union(self, a: int, b: int, *, force: bool = False) -> bool:
         """Join the clusters of `a` and `b`; False if already joined or (unless forced)
         their tags conflict."""
@@ -82,15 +116,22 @@ class ConstrainedUnionFind:
             ra, rb = rb, ra
         self._parent[rb] = ra
         self._size[ra] += self._size[rb]
-        moved = self._tags.pop(rb, None)
-        if moved:
-            mine = self._tags.setdefault(ra, {})
-            for key, values in moved.items():
-                mine.setdefault(key, set()).update(values)
+        for store in (self._tags, self._ids):
+            moved = store.pop(rb, None)
+            if moved:
+                mine = store.setdefault(ra, {})
+                for key, values in moved.items():
+                    mine.setdefault(key, set()).update(values)
         return True
 
-    def apply(self, links: Iterable[Link], *, force: bool = False) -> list[Link]:
-        """Offer links in the given order; return those that joined two clusters."""
+    def apply(self, links: Iterable[Link], *, force: bool = False,
+              same_ids: bool = False) -> list[Link]:
+        """Offer links in the given order; return those that joined two clusters. With
+        `same_ids`, a link between clusters holding different present identifiers (see
+        `compatible`) is refused as well."""
+        if same_ids:
+            return [lk for lk in links if self.compatible(lk.left, lk.right)
+                    and self.union(lk.left, lk.right, force=force)]
         return [lk for lk in links if self.union(lk.left, lk.right, force=force)]
 
     def labels(self) -> list[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
@@ -48,6 +49,21 @@ def attachments(
     return pd.DataFrame(pairs, columns=["person", "enterprise"]).drop_duplicates()
 
 
+def holds_identifier(mentions: pd.DataFrame) -> np.ndarray:
+    """Per mention: whether it carries a present identifier (valid, malformed or another
+    document; a declared generic identifier too)."""
+    held = mentions["id_valid"].fillna(False).astype(bool).to_numpy()
+    for column in ("id_number", "other_id"):
+        if column in mentions.columns:
+            held = held | mentions[column].notna().to_numpy()
+    return held
+
+
+def _all_compatible(uf: ConstrainedUnionFind, roots: list[int]) -> bool:
+    return all(not uf.conflicts(a, b) and uf.compatible(a, b)
+               for i, a in enumerate(roots) for b in roots[i + 1:])
+
+
 def context_links(
     mentions: pd.DataFrame,
     attached: pd.DataFrame,
@@ -62,14 +78,15 @@ def context_links(
     frame = frame[frame["name_std"].notna()]
     frame["ent_root"] = [uf.find(int(e)) for e in frame["enterprise"]]
     frame["p_root"] = [uf.find(int(p)) for p in frame["person"]]
-    valid = mentions["id_valid"].fillna(False).astype(bool).to_numpy()
-    anchored_roots = {uf.find(i) for i in range(len(valid)) if valid[i]}
+    present = holds_identifier(mentions)
+    anchored_roots = {uf.find(i) for i in range(len(present)) if present[i]}
     frame["anchored"] = frame["p_root"].isin(anchored_roots)
     frame["g"] = frame.groupby(["ent_root", "name_std"], sort=False).ngroup()
     distinct = frame.groupby("g")["p_root"].transform("nunique")
     frame = frame[distinct > 1]
-    anchors = frame[frame["anchored"]].groupby("g")["p_root"].nunique()
-    ambiguous = set(anchors[anchors > 1].index)  # several ID holders share the name here
+    anchors = frame[frame["anchored"]].groupby("g")["p_root"].unique()
+    # several holders of different identifiers share the name here: ambiguous
+    ambiguous = {g for g, roots in anchors.items() if not _all_compatible(uf, list(roots))}
     frame = frame[~frame["g"].isin(ambiguous)]
     # the target of each group: its ID holder if any, else its first mention
     frame = frame.sort_values(["g", "anchored", "person"], ascending=[True, False, True],
@@ -101,10 +118,16 @@ def declarant_links(
     mention_ids: Sequence[str],
     index_of: dict[str, int],
 ) -> list[Link]:
-    """Declarants without a valid ID, scoped to the declarant population: a name-only
-    declarant joins the one person holding a valid ID who acts as a declarant under that
-    name - only when exactly one such person exists (declarants are registered
-    professionals; a second ID holder of the name makes every such mention ambiguous)."""
+    """Declarants without an identifier, scoped to the declarant population: a name-only
+    declarant joins
+
+    - the one person of that name holding an identifier who shares its phone (any role),
+    - the one person holding an identifier (valid or not) who acts as a declarant under
+      that name (declarants are registered professionals),
+
+    and only when exactly one such person exists: a second candidate of the name, or one
+    whose identifier differs from the declarant's cluster, makes the mention ambiguous (the
+    same firm is handled by `context_links`)."""
     if relations.empty:
         return []
     mapped = relations.loc[relations["type"] == "DECLARANT_FOR", "src_mention"].map(index_of)
@@ -115,22 +138,65 @@ def declarant_links(
     frame["name_std"] = mentions["name_std"].to_numpy()[decl]
     frame = frame[frame["name_std"].notna()]
     frame["root"] = [uf.find(int(p)) for p in frame["person"]]
-    valid = mentions["id_valid"].fillna(False).astype(bool).to_numpy()
-    frame["holds_id"] = valid[frame["person"].to_numpy()]
+    present = holds_identifier(mentions)
+    frame["holds_id"] = present[frame["person"].to_numpy()]
     anchored_roots = set(frame.loc[frame["holds_id"], "root"])
     frame["anchored"] = frame["root"].isin(anchored_roots)
     holders = frame[frame["holds_id"]].sort_values("person")
-    per_name = holders.groupby("name_std")["root"].nunique()
-    unique = per_name[per_name == 1].index
-    first = holders[holders["name_std"].isin(unique)].drop_duplicates("name_std")
-    target: dict[str, int] = dict(zip(first["name_std"].astype(str),
-                                      first["person"].astype(int), strict=True))
-    lone = frame[~frame["anchored"] & frame["name_std"].isin(list(target))]
+    target = _single_candidates(uf, holders["name_std"].astype(str), holders["root"],
+                                holders["person"])
+    by_phone = _phone_targets(mentions, uf)
+    lone = frame[~frame["anchored"]]
+    phones = mentions["phone"] if "phone" in mentions.columns else None
     links: list[Link] = []
     for person, name in zip(lone["person"].astype(int), lone["name_std"].astype(str),
                             strict=True):
-        to = target[name]
+        phone = phones.iat[person] if phones is not None else None
+        to = by_phone.get((name, phone)) if isinstance(phone, str) and phone else None
+        if to is not None and uf.find(to) != uf.find(person):
+            features = dumps([
+                feature("name_std", "the only person of this name with this phone", name, name),
+                feature("phone", "same phone", str(phone), str(phone)),
+            ])
+            links.append(Link(to, person, "context", None, 1.0, features))
+            continue
+        if name not in target:
+            continue
         features = dumps([feature(
-            "name_std", "the only declarant with a valid ID under this name", name, name)])
-        links.append(Link(to, person, "context", None, 1.0, features))
+            "name_std", "the only declarant with an identifier under this name", name, name)])
+        links.append(Link(target[name], person, "context", None, 1.0, features))
     return links
+
+
+def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> dict[tuple[str, str], int]:
+    """(name, phone) -> a mention of the only resolved person holding an identifier with
+    that name and phone."""
+    if "phone" not in mentions.columns:
+        return {}
+    persons = mentions[(mentions["kind"] == "person") & mentions["phone"].notna()
+                       & mentions["name_std"].notna() & holds_identifier(mentions)]
+    if persons.empty:
+        return {}
+    frame = pd.DataFrame({"name": persons["name_std"].astype(str),
+                          "phone": persons["phone"].astype(str), "i": persons.index})
+    frame["root"] = [uf.find(int(i)) for i in frame["i"]]
+    keys = pd.Series(list(zip(frame["name"], frame["phone"], strict=True)), index=frame.index)
+    return _single_candidates(uf, keys, frame["root"], frame["i"])
+
+
+def _single_candidates(uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Series,
+                       members: pd.Series) -> dict[Any, int]:
+    """Key -> the first member (smallest index) of the key's candidates, for the keys whose
+    candidate clusters are one person: a single cluster, or clusters whose identifiers are the
+    same number up to a typo (not yet joined). Keys with two different persons are left out."""
+    frame = pd.DataFrame({"key": keys.to_numpy(), "root": roots.to_numpy(),
+                          "member": members.to_numpy()}).sort_values("member", kind="stable")
+    firsts = frame.drop_duplicates("key")
+    out: dict[Any, int] = dict(zip(firsts["key"], firsts["member"].astype(int), strict=True))
+    n_roots = frame.groupby("key", sort=False)["root"].nunique()
+    several = frame[frame["key"].isin(set(n_roots[n_roots > 1].index))]
+    for key, group in several.groupby("key", sort=False):
+        distinct = list(dict.fromkeys(int(r) for r in group["root"]))
+        if not _all_compatible(uf, distinct):
+            del out[key]
+    return out

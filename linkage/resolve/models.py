@@ -20,7 +20,9 @@ Kind = Literal["enterprise", "person"]
 KINDS: tuple[Kind, ...] = ("enterprise", "person")
 MODEL_VERSION = 1
 
-LevelKind = Literal["null", "exact", "valid_exact", "jw", "lev", "dlev", "other_exact", "else"]
+LevelKind = Literal[
+    "null", "exact", "valid_exact", "jw", "lev", "dlev", "flag_dlev", "other_exact", "else",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Level:
     tf: bool = False  # term-frequency adjustment (exact levels only)
     valid: str = ""  # boolean column that must hold on both sides (identifier checks)
     label: str = ""
+    scheme: str = ""  # null level: values of different schemes (this column) are not compared
 
     def creator(self, m_prior: float | None = None) -> Any:
         """The Splink comparison level creator, labelled, with a starting m probability
@@ -51,6 +54,8 @@ class Level:
             if self.valid:
                 sql += f" OR NOT coalesce({self.valid}_l, false)"
                 sql += f" OR NOT coalesce({self.valid}_r, false)"
+            if self.scheme:
+                sql += f" OR coalesce({self.scheme}_l, '') <> coalesce({self.scheme}_r, '')"
             return cll.CustomLevel(sql, self.label).configure(is_null_level=True)
         if self.kind == "exact":
             return cll.ExactMatchLevel(col, term_frequency_adjustments=self.tf)
@@ -63,6 +68,9 @@ class Level:
             return cll.LevenshteinLevel(col, int(self.threshold))
         if self.kind == "dlev":
             return cll.DamerauLevenshteinLevel(col, int(self.threshold))
+        if self.kind == "flag_dlev":
+            made = cll.DamerauLevenshteinLevel(col, int(self.threshold))
+            return cll.And(made, cll.CustomLevel(f"{self.valid}_l AND {self.valid}_r"))
         if self.kind == "other_exact":
             return cll.CustomLevel(f"{col}_l = {col}_r", self.label)
         return cll.ElseLevel()
@@ -73,6 +81,9 @@ class Level:
         lv, rv = _clean(left.get(col)), _clean(right.get(col))
         if self.kind == "null":
             if lv is None or rv is None:
+                return True
+            if self.scheme and (_clean(left.get(self.scheme)) or "") != (
+                    _clean(right.get(self.scheme)) or ""):
                 return True
             return bool(self.valid) and not (left.get(self.valid) and right.get(self.valid))
         if self.kind == "else":
@@ -89,6 +100,9 @@ class Level:
             return Levenshtein.distance(lv, rv) <= self.threshold
         if self.kind == "dlev":
             return DamerauLevenshtein.distance(lv, rv) <= self.threshold
+        if self.kind == "flag_dlev":
+            both = bool(left.get(self.valid)) and bool(right.get(self.valid))
+            return both and DamerauLevenshtein.distance(lv, rv) <= self.threshold
         raise ValueError(f"unknown level kind {self.kind}")
 
 
@@ -197,7 +211,13 @@ ENTERPRISE: tuple[ComparisonSpec, ...] = (
         _null("established"),
         Level("exact", "established", label="established exact"),
         _else("established"),
-    ), "establishment date"),
+    ), "establishment date"),    ComparisonSpec("other_id", (
+        _null("other_id"),
+        Level("exact", "other_id", label="declared identifier exact"),
+        Level("flag_dlev", "other_id", 1, valid="other_id_fuzzy",
+              label="declared identifier one edit apart (fuzzy scheme)"),
+        _else("other_id"),
+    ), "identifier of a scheme declared in the mapping (`scheme:value`)"),
 )
 
 PERSON: tuple[ComparisonSpec, ...] = (
@@ -209,11 +229,13 @@ PERSON: tuple[ComparisonSpec, ...] = (
         _else("name_std"),
     ), "standardised name, then its pinyin form"),
     ComparisonSpec("id_number", (
-        _null("id_number"),
+        Level("null", "id_number", scheme="id_scheme",
+              label="ID missing, or documents of different schemes"),
         Level("valid_exact", "id_number", valid="id_valid", label="valid ID exact"),
-        Level("dlev", "id_number", 1, label="ID within one edit, not both valid"),
+        Level("exact", "id_number", label="ID exact, not both valid"),
+        Level("dlev", "id_number", 1, label="ID one edit or one transposition apart"),
         _else("id_number"),
-    ), "resident identity number"),
+    ), "identity number (resident ID or another document of the same scheme)"),
     ComparisonSpec("birth_date", (
         _null("birth_date"),
         Level("exact", "birth_date", label="birth date exact"),
@@ -230,7 +252,13 @@ PERSON: tuple[ComparisonSpec, ...] = (
         Level("exact", "address_std", label="address exact"),
         Level("other_exact", "district", label="same district"),
         _else("address_std"),
-    ), "standardised address"),
+    ), "standardised address"),    ComparisonSpec("other_id", (
+        _null("other_id"),
+        Level("exact", "other_id", label="declared identifier exact"),
+        Level("flag_dlev", "other_id", 1, valid="other_id_fuzzy",
+              label="declared identifier one edit apart (fuzzy scheme)"),
+        _else("other_id"),
+    ), "identifier of a scheme declared in the mapping (`scheme:value`)"),
 )
 
 SPECS: dict[Kind, tuple[ComparisonSpec, ...]] = {"enterprise": ENTERPRISE, "person": PERSON}
@@ -239,13 +267,18 @@ SPECS: dict[Kind, tuple[ComparisonSpec, ...]] = {"enterprise": ENTERPRISE, "pers
 MODEL_COLUMNS: dict[Kind, tuple[str, ...]] = {
     "enterprise": (
         "name_std", "name_full", "name_pinyin", "region", "uscc", "uscc_valid", "customs_code",
-        "reg_no", "phone", "address_std", "district", "established",
+        "reg_no", "phone", "address_std", "district", "established", "other_id",
+        "other_id_fuzzy",
     ),
     "person": (
-        "name_std", "name_pinyin", "id_number", "id_valid", "birth_date", "phone",
-        "address_std", "district",
+        "name_std", "name_pinyin", "id_number", "id_valid", "id_scheme", "birth_date", "phone",
+        "address_std", "district", "other_id", "other_id_fuzzy",
     ),
 }
+
+
+# Boolean columns of the model tables (flags, never compared as text).
+FLAG_COLUMNS = frozenset({"uscc_valid", "id_valid", "other_id_fuzzy"})
 
 
 def settings_dict(kind: Kind, blocking_rules: list[str]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ MENTION_COLUMNS = (
     "mention_id", "source", "record_id", "role", "kind", "entity_id", "name", "name_std",
     "name_pinyin", "uscc", "uscc_valid", "id_number", "id_valid", "customs_code", "reg_no",
     "phone", "address", "address_std", "province", "city", "district", "birth_date",
-    "established", "status", "record_date",
+    "established", "status", "record_date", "id_scheme", "other_id", "other_id_fuzzy",
 )
 ENTITY_COLUMNS = (
     "entity_id", "kind", "name", "names", "name_pinyin", "uscc", "customs_code", "reg_no",
@@ -231,6 +231,7 @@ def mentions_table(mentions: pd.DataFrame, entity_of: np.ndarray) -> pd.DataFram
         frame[col] = as_date(frame[col])
     for col in ("uscc_valid", "id_valid"):
         frame[col] = frame[col].fillna(False).astype(bool)
+    frame["other_id_fuzzy"] = frame["other_id_fuzzy"].eq(True)
     return frame
 
 

@@ -25,14 +25,16 @@ from linkage.resolve.blocking import EXACT_KEYS
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import attachments, context_links, declarant_links
 from linkage.resolve.evidence import dumps, feature
+from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
-from linkage.resolve.models import KINDS, MODEL_COLUMNS, Kind
+from linkage.resolve.models import FLAG_COLUMNS, KINDS, MODEL_COLUMNS, Kind
 from linkage.resolve.scoring import Engine, Scored, train_and_score
 
 log = logging.getLogger(__name__)
 
-# Exact identifiers per kind: (column, validity column or "").
-EXACT_IDS = EXACT_KEYS
+# Exact identifiers per kind: (column, validity column or ""); a declared generic identifier
+# (`other_id`, see the mapping) pre-clusters too (its blocking rule covers it in evaluation).
+EXACT_IDS = {kind: (*keys, ("other_id", "")) for kind, keys in EXACT_KEYS.items()}
 # Cannot-link tags: two different valid values never share an entity.
 CONFLICT_IDS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "enterprise": (
@@ -43,7 +45,9 @@ CONFLICT_IDS: dict[Kind, tuple[tuple[str, str], ...]] = {
 # Person links from Splink need one of these at an agreeing level besides the name.
 # (comparison, lowest agreeing comparison-vector value): ID / birth date within one edit,
 # phone exact, address exact (not merely the same district).
-PERSON_SUPPORT = (("id_number", 1), ("birth_date", 1), ("phone", 1), ("address", 2))
+PERSON_SUPPORT = (
+    ("id_number", 1), ("birth_date", 1), ("phone", 1), ("address", 2), ("other_id", 1),
+)
 
 
 # Enterprise links from Splink need the names to agree at least at this comparison-vector
@@ -118,7 +122,50 @@ def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
     return links
 
 
+def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
+    """Persons sharing the same present identity number that fails its check (or is another
+    document), under the same standardised name: the same value is strong evidence."""
+    if "id_scheme" not in mentions.columns:
+        return []
+    of_kind = mentions[(mentions["kind"] == "person") & mentions["id_number"].notna()
+                       & ~mentions["id_valid"].fillna(False).astype(bool)
+                       & mentions["name_std"].notna()]
+    if of_kind.empty:
+        return []
+    sub = of_kind[["id_number", "id_scheme", "name_std", "mention_id"]].copy()
+    sub["i"] = sub.index
+    keys = ["id_number", "id_scheme", "name_std"]
+    sub = sub.sort_values([*keys, "mention_id"], kind="stable")
+    first = sub.groupby(keys, sort=False, dropna=False)["i"].transform("first")
+    pairs = sub[sub["i"] != first]
+    links: list[Link] = []
+    for value, name, a, b in zip(pairs["id_number"], pairs["name_std"], first[pairs.index],
+                                 pairs["i"], strict=True):
+        features = dumps([
+            feature("id_number", "id_number exact (not valid)", str(value), str(value)),
+            feature("name_std", "name exact", str(name), str(name)),
+        ])
+        links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
+    return links
+
+
+def _note_identifiers(uf: ConstrainedUnionFind, mentions: pd.DataFrame) -> None:
+    """Every present person identifier, valid or not, for the same-identifier check of the
+    context links (`ConstrainedUnionFind.compatible`)."""
+    persons = mentions[mentions["kind"] == "person"]
+    ids = persons[persons["id_number"].notna()]
+    schemes = ids["id_scheme"] if "id_scheme" in ids.columns else pd.Series("ric", ids.index)
+    for i, value, scheme in zip(ids.index, ids["id_number"], schemes.fillna("ric"),
+                                strict=True):
+        uf.note_id(int(i), f"id:{scheme}", str(value))
+    if "other_id" in persons.columns:
+        other = persons[persons["other_id"].notna()]
+        for i, value in zip(other.index, other["other_id"], strict=True):
+            uf.note_id(int(i), "other_id", str(value))
+
+
 def _tag_identifiers(uf: ConstrainedUnionFind, mentions: pd.DataFrame) -> None:
+    _note_identifiers(uf, mentions)
     for kind in KINDS:
         of_kind = mentions[mentions["kind"] == kind]
         for column, valid in CONFLICT_IDS[kind]:
@@ -178,14 +225,20 @@ def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataF
     `rid`, `pc` and `rep` (index of the first mention having that row)."""
     of_kind = mentions[mentions["kind"] == kind]
     if kind == "person":
-        informative = of_kind[["id_number", "phone", "birth_date", "address_std"]].notna()
-        of_kind = of_kind[informative.any(axis=1)]
+        columns = [c for c in ("id_number", "phone", "birth_date", "address_std", "other_id")
+                   if c in of_kind.columns]
+        of_kind = of_kind[of_kind[columns].notna().any(axis=1)]
+        if "id_birth" in of_kind.columns:
+            # a malformed resident ID still states a birth date (see identifiers.py)
+            born = of_kind["birth_date"].astype(object)
+            stated = of_kind["id_birth"].astype(object)
+            of_kind = of_kind.assign(birth_date=born.where(born.notna(), stated))
     cols = list(MODEL_COLUMNS[kind])
     if kind == "enterprise":
         of_kind = of_kind.assign(region=_region(of_kind), name_full=_full_names(of_kind["name"]))
-    frame = of_kind[cols].copy()
+    frame = of_kind.reindex(columns=cols)
     for col in cols:
-        if col.endswith("_valid"):
+        if col in FLAG_COLUMNS:
             frame[col] = frame[col].fillna(False).astype(bool)
         else:
             frame[col] = [_str_or_none(v) for v in frame[col]]
@@ -319,6 +372,7 @@ def resolve(
     accepted += uf.apply(kept)
     for kind in KINDS:
         accepted += uf.apply(_exact_links(mentions, kind))
+    accepted += uf.apply(_malformed_id_links(mentions))
     pc = np.asarray(uf.labels(), dtype=np.int64)
     timings["exact_ids"] = time.perf_counter() - t0
 
@@ -339,6 +393,8 @@ def resolve(
                                   _anchors(mentions, kind, pc))
             got = uf.apply(links)
             stats["links"][f"splink_{kind}"] = {"offered": len(links), "accepted": len(got)}
+            stats.setdefault("model_health", {})[kind] = model_health(
+                kind, len(table), result, len(links), len(got))
             accepted += got
         else:
             stats["pairs_compared"][kind] = 0
@@ -348,12 +404,12 @@ def resolve(
     progress("context for persons without ID")
     attached = attachments(mentions, relations, index_of)
     ctx = context_links(mentions, attached, uf, ids)
-    got = uf.apply(ctx)
+    got = uf.apply(ctx, same_ids=True)
     stats["links"]["context"] = {"offered": len(ctx), "accepted": len(got)}
     accepted += got
     if opts.declarant_scope:
         decl = declarant_links(mentions, relations, uf, ids, index_of)
-        got = uf.apply(decl)
+        got = uf.apply(decl, same_ids=True)
         stats["links"]["context_declarant"] = {"offered": len(decl), "accepted": len(got)}
         accepted += got
     timings["context"] = time.perf_counter() - t2

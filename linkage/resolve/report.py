@@ -10,8 +10,10 @@ from typing import Any
 from linkage.resolve.models import MODEL_VERSION, trained_levels
 
 
-def model_summary(model: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    """Trained parameters of one model in a compact, chartable form."""
+def model_summary(model: dict[str, Any], notes: list[str],
+                  health: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Trained parameters of one model in a compact, chartable form, with its health
+    (links offered / accepted, prior, warning: see `linkage.resolve.health`)."""
     comparisons = []
     raw = {c["output_column_name"]: c for c in model.get("comparisons", [])}
     for name, levels in trained_levels(model).items():
@@ -31,6 +33,7 @@ def model_summary(model: dict[str, Any], notes: list[str]) -> dict[str, Any]:
         "probability_two_random_records_match": model.get("probability_two_random_records_match"),
         "comparisons": comparisons,
         "training_notes": notes,
+        "health": health or {},
     }
 
 
@@ -77,10 +80,25 @@ def render_html(report: dict[str, Any], charts: dict[str, str]) -> str:
     ))
     parts.append(_table([[k, f"{v:.2f}"] for k, v in report["timings"].items()],
                         ["stage", "seconds"]))
+    warnings = [s["health"]["warning"] for s in report["models"].values()
+                if s.get("health", {}).get("warning")]
+    for warning in warnings:
+        parts.insert(5, f"<p class='bad'><strong>Warning: {html.escape(warning)}</strong></p>")
     for kind, summary in report["models"].items():
         parts.append(f"<h2>Model: {html.escape(kind)}</h2>")
         prior = summary.get("probability_two_random_records_match")
         parts.append(f"<p>Prior probability that two random records match: {prior}</p>")
+        health = summary.get("health") or {}
+        if health:
+            parts.append(_table(
+                [[health.get("records"), health.get("pairs_compared"),
+                  health.get("links_offered"), health.get("links_accepted"),
+                  health.get("prior")]],
+                ["records", "pairs compared", "links offered", "links accepted",
+                 "estimated prior"]))
+        if health.get("warning"):
+            parts.append(f"<p class='bad'><strong>Warning: "
+                         f"{html.escape(str(health['warning']))}</strong></p>")
         rows = []
         for comp in summary["comparisons"]:
             for lv in comp["levels"]:

@@ -9,21 +9,26 @@ and partial weights (for the evidence table).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from linkage.resolve import blocking
-from linkage.resolve.models import MODEL_COLUMNS, SPECS, Kind, settings_dict
+from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, SPECS, Kind, settings_dict
 
 Engine = Literal["duckdb", "spark"]
 log = logging.getLogger(__name__)
 
 _DEFAULT_PRIOR = 1e-4
+# Bounds on the prior, as expected matches per record: a model whose deterministic rules find
+# almost nothing (few valid identifiers) must not collapse to a prior that accepts nothing.
+MATCHES_PER_RECORD = (0.05, 50.0)
 
 
 @dataclass
@@ -59,7 +64,7 @@ def _frame_for_splink(table: pd.DataFrame, kind: Kind) -> pd.DataFrame:
     cols = ["rid", "pc", *MODEL_COLUMNS[kind]]
     out = table[cols].copy()
     for col in MODEL_COLUMNS[kind]:
-        if col.endswith("_valid"):
+        if col in FLAG_COLUMNS:
             out[col] = out[col].fillna(False).astype(bool)
         else:
             out[col] = out[col].astype("string").astype(object).where(out[col].notna(), None)
@@ -87,9 +92,9 @@ def train_and_score(
     linker = Linker(sdf, settings, log_level=logging.ERROR)
     notes: list[str] = []
 
-    prior = _prior_from_preclusters(frame)
+    prior, how = prior_from_rules(frame, kind)
     linker._settings_obj._probability_two_random_records_match = prior
-    notes.append(f"prior {prior:.3g} from exact-identifier pre-clusters (recall 0.8 assumed)")
+    notes.append(how)
 
     n = len(frame)
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
@@ -108,7 +113,48 @@ def train_and_score(
             linker._settings_obj = saved
             notes.append(f"EM on {rule!r} skipped: {str(exc).splitlines()[0]}")
 
+    notes += bound_parameters(linker, 1.0 / max_pairs)
     return _predict_all(linker, kind, floor_probability, notes)
+
+
+def _known(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def bound_parameters(linker: Any, unseen_u: float) -> list[str]:
+    """Fill and bound what training left unknown or implausible, so that no level weighs
+    by accident: a u never estimated (too few random pairs with both values) becomes
+    `unseen_u` for an agreeing level and the rest of the mass for the `different` level;
+    the `different` level never counts for a match (m <= u), the top level never against
+    (m >= u). Returns a note per change."""
+    notes: list[str] = []
+    for comparison in linker._settings_obj.comparisons:
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        if not levels:
+            continue
+        name = comparison.output_column_name
+        *agreeing, different = levels
+        for lv in agreeing:
+            if _known(lv._u_probability) is None:
+                lv.u_probability = unseen_u
+                notes.append(f"{name}: u of {lv.label_for_charts!r} not estimated; "
+                             f"set to {unseen_u:.3g}")
+        if _known(different._u_probability) is None:
+            rest = 1.0 - sum(float(lv.u_probability or 0.0) for lv in agreeing)
+            different.u_probability = min(max(rest, 0.5), 1.0)
+            notes.append(f"{name}: u of 'different' not estimated; set to "
+                         f"{different.u_probability:.3g}")
+        m, u = different.m_probability, different.u_probability
+        if m is not None and u is not None and m > u:
+            different.m_probability = u / 4
+            notes.append(f"{name}: m of 'different' {m:.3g} > u {u:.3g}; bounded to "
+                         f"{u / 4:.3g}")
+        top = agreeing[0] if agreeing else None
+        if top is not None and top.m_probability is not None and top.u_probability is not None \
+                and top.m_probability < top.u_probability:
+            notes.append(f"{name}: m of {top.label_for_charts!r} below its u; raised to u x 4")
+            top.m_probability = min(top.u_probability * 4, 1.0)
+    return notes
 
 
 def score_with_model(
@@ -214,14 +260,49 @@ def score_new(
     return Scored(kind, model, predictions, pairs_compared, {}, ["incremental: model reused"])
 
 
-def _prior_from_preclusters(frame: pd.DataFrame, recall: float = 0.8) -> float:
-    """Probability that two random records match, from the deterministic exact-identifier
-    matches (rows sharing a pre-cluster), scaled up for the matches those rules miss."""
+def _pairs_agreeing(codes: list[np.ndarray]) -> float:
+    """Pairs of rows with equal, non-null (code >= 0) values on every one of the keys."""
+    ok = np.logical_and.reduce([c >= 0 for c in codes])
+    if ok.sum() < 2:
+        return 0.0
+    sub = pd.DataFrame({i: c[ok] for i, c in enumerate(codes)})
+    sizes = sub.groupby(list(sub.columns), sort=False).size().to_numpy(dtype="float64")
+    return float((sizes * (sizes - 1) / 2).sum())
+
+
+def prior_from_rules(frame: pd.DataFrame, kind: Kind, recall: float = 0.8) -> tuple[float, str]:
+    """Probability that two random records match: the pairs meeting any deterministic rule
+    (`blocking.deterministic_rules`: the pre-cluster, the same identifier whether valid or
+    not, name + birth date, name + phone, ...), counted once by inclusion-exclusion, scaled
+    up for the matches the rules miss, and bounded to between 0.01 and 50 expected matches
+    per record, so that a data set with few valid identifiers cannot collapse the model.
+    Returns the prior and a note saying how it was found."""
     n = len(frame)
     total = n * (n - 1) / 2
-    sizes = frame.groupby("pc").size().to_numpy()
-    observed = float((sizes * (sizes - 1) / 2).sum())
-    if total <= 0 or observed <= 0:
-        return _DEFAULT_PRIOR
-    return min(observed / recall / total, 0.5)
-
+    if total <= 0:
+        return _DEFAULT_PRIOR, f"prior {_DEFAULT_PRIOR:.3g} (default: fewer than two records)"
+    rules = [r for r in blocking.deterministic_rules(kind)
+             if all(key.column in frame.columns for key in r)]
+    codes = {key: pd.factorize(key.values(frame), use_na_sentinel=True)[0]
+             for rule in rules for key in rule}
+    sure = 0.0
+    empty: list[frozenset[int]] = []  # combinations meeting no pair: so do their supersets
+    for size in range(1, len(rules) + 1):
+        for combo in itertools.combinations(range(len(rules)), size):
+            members = frozenset(combo)
+            if any(e <= members for e in empty):
+                continue
+            keys = {key for i in combo for key in rules[i]}
+            pairs = _pairs_agreeing([codes[key] for key in keys])
+            if pairs == 0:
+                empty.append(members)
+            sure += (-1) ** (size + 1) * pairs
+    low, high = MATCHES_PER_RECORD[0] * 2 / max(n - 1, 1), min(
+        0.5, MATCHES_PER_RECORD[1] * 2 / max(n - 1, 1))
+    raw = sure / recall / total
+    prior = min(max(raw, low), high)
+    how = (f"prior {prior:.3g} from {int(sure)} pairs meeting a deterministic rule "
+           f"(recall {recall} assumed)")
+    if prior != raw:
+        how += f"; bounded from {raw:.3g} to [{low:.3g}, {high:.3g}]"
+    return prior, how

@@ -1,7 +1,10 @@
-"""Identifiers: USCC, resident ID, customs code, old registration number.
+"""Identifiers: USCC, resident ID (and other identity documents), customs code, old
+registration number.
 
-Each is compacted (width, case, separators) and checked; an invalid value is kept as evidence
-with its flag set to False, and must never count as an exact identifier match.
+Each is compacted (width, case, separators, brackets) and checked by structure, plausibility and
+check character only. An identifier is in one of three states: valid; present but malformed
+(kept as evidence with its flag False: the same value still counts, a different one counts
+against); absent. Every function here accepts any string.
 """
 
 from __future__ import annotations
@@ -10,17 +13,15 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
 from typing import NamedTuple
 
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 from stdnum.iso7064 import mod_11_10
 
-_SEPARATORS = re.compile(r"[\s\-_./·:：]+")
+_SEPARATORS = re.compile(r"[\s\-_./·:：()\[\]]+")
 _CUSTOMS = re.compile(r"^[0-9A-Z]{10}$")
-_DIGITS15 = re.compile(r"^\d{15}$")
-_DIGITS17 = re.compile(r"^\d{17}[0-9X]$")
+_DIGITS15 = re.compile(r"^[0-9]{15}$")
+_DIGITS17 = re.compile(r"^[0-9]{17}[0-9X]$")
+_DIGITS15_OR_17 = re.compile(r"^[0-9]{14}(?:[0-9]{3})?[0-9X]$")
 
 
 class Checked(NamedTuple):
@@ -28,21 +29,17 @@ class Checked(NamedTuple):
     valid: bool | None  # None when there is no value
 
 
-class CheckedId(NamedTuple):
-    value: str | None
-    valid: bool | None
-    birth_date: dt.date | None  # from a valid resident ID only
-
-
 def compact(raw: str) -> str:
     """NFKC, upper case, no spaces or separators: ' 9131 0115-mA1k… ' -> '91310115MA1K…'."""
+    if not isinstance(raw, str):
+        return ""
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_SHAPE = re.compile(r"^\d{8}[0-9A-HJ-NP-RTUWXY]{10}$")
+_USCC_SHAPE = re.compile(r"^[0-9]{8}[0-9A-HJ-NP-RTUWXY]{10}$")
 
 
 def uscc_is_valid(value: str) -> bool:
@@ -62,48 +59,121 @@ def check_uscc(raw: str) -> Checked:
     return Checked(value, uscc_is_valid(value))
 
 
-def upgrade_ric15(value: str) -> str:
-    """A first-generation 15-digit ID (YYMMDD birth date, no check) in its 18-character form."""
-    body = value[:6] + "19" + value[6:]
-    return body + ric.calc_check_digit(body + "0")
+# Province-level codes (GB/T 2260, first two digits of a resident ID): the 31 mainland
+# provinces, Taiwan (71), Hong Kong (81), Macao (82) and the residence permits of
+# Hong Kong / Macao / Taiwan residents (83).
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82", "83",
+})
+OLDEST_BIRTH_YEAR = 1900  # earlier birth years are not plausible for a living holder
+_RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+
+# Other identity documents a declarant or shareholder may present instead of a resident ID.
+# Each is a present identifier of its own scheme (never compared with another scheme).
+_OTHER_SCHEMES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("passport", re.compile(r"^(?:[EG][0-9]{8}|E[A-HJ-NP-Z][0-9]{7}|[DSP][0-9]{7})$")),
+    ("hk_macao_permit", re.compile(r"^(?:[HM][0-9]{8}(?:[0-9]{2})?|C[0-9A-Z][0-9]{7})$")),
+    ("taiwan_permit", re.compile(r"^(?:[0-9]{8}|[0-9]{10}[A-Z]?)$")),
+)
+_PLACEHOLDER_MIN = 6  # fewer characters than this cannot identify anyone
 
 
-@cache
-def _birth_place_known(region: str, year: int) -> bool:
-    """stdnum's birth-place rule (the division existed in the birth year), cached per pair."""
+class CheckedRic(NamedTuple):
+    value: str | None
+    valid: bool | None
+    birth_date: dt.date | None  # from a valid resident ID only
+    scheme: str | None  # 'ric' | 'passport' | 'hk_macao_permit' | 'taiwan_permit' | 'other'
+    stated_birth: dt.date | None = None  # the birth date any resident ID states (valid or not)
+
+
+def ric_check_digit(body17: str) -> str:
+    """ISO 7064 MOD 11-2 check character of the first 17 digits of a resident ID."""
+    total = sum(int(c) * w for c, w in zip(body17, _RIC_WEIGHTS, strict=True))
+    value = (12 - total % 11) % 11
+    return "X" if value == 10 else str(value)
+
+
+def _plausible_birth(text: str, today: dt.date) -> dt.date | None:
+    """YYYYMMDD as a real date, not in the future and not before OLDEST_BIRTH_YEAR."""
     try:
-        ric.get_birth_place(f"{region}{year:04d}0101000")
-    except ValidationError:
-        return False
-    return True
+        born = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
+    return born if OLDEST_BIRTH_YEAR <= born.year and born <= today else None
+
+
+def ric_birth_date(value: str, today: dt.date | None = None) -> dt.date | None:
+    """The birth date of a valid 18-character resident ID, else None. Valid means structure
+    (17 ASCII digits + digit or X), a province-level code, a plausible birth date and the check
+    character - never the historical division table (the address code says where the ID was
+    issued, which may be a district created after the holder's birth)."""
+    if len(value) != 18 or not _DIGITS17.match(value) or value[:2] not in PROVINCE_CODES:
+        return None
+    if value[-1] != ric_check_digit(value[:17]):
+        return None
+    return _plausible_birth(value[6:14], today or dt.date.today())
 
 
 def ric_is_valid(value: str) -> bool:
-    """Same answer as `stdnum.cn.ric.is_valid` on a compacted value, without its per-call cost:
-    length, digits, check character, birth date, and birth place (cached per region and year)."""
-    if len(value) != 18 or not _DIGITS17.match(value):
-        return False
-    checksum = (1 - 2 * int(value[:-1], 13)) % 11  # ISO 7064 MOD 11-2, as stdnum computes it
-    if value[-1] != ("X" if checksum == 10 else str(checksum)):
-        return False
-    try:
-        birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        return False
-    return _birth_place_known(value[:6], birth.year)
+    """Whether a compacted value is a valid resident ID (see `ric_birth_date`)."""
+    return ric_birth_date(value) is not None
 
 
-def check_ric(raw: str) -> CheckedId:
-    """Resident ID: valid means length, check character, birth date and birth place all hold."""
+def upgrade_ric15(value: str) -> str:
+    """A first-generation 15-digit ID (YYMMDD birth date, no check) in its 18-character form."""
+    body = value[:6] + "19" + value[6:]
+    return body + ric_check_digit(body)
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    """无 / 不详 / 000000 / 123456789: nothing that could tell two people apart."""
+    if len(value) < _PLACEHOLDER_MIN or len(set(value)) <= 2:
+        return True
+    if not value.isascii() or not value.isalnum():
+        return True
+    return value in "0123456789012345678901234567890" or value in "98765432109876543210"
+
+
+def id_scheme(value: str) -> str:
+    """Which document a compacted, non-placeholder identity number looks like."""
+    if len(value) in (15, 18) and _DIGITS15_OR_17.match(value):
+        return "ric"
+    for name, pattern in _OTHER_SCHEMES:
+        if pattern.match(value):
+            return name
+    digits = sum(c.isdigit() for c in value)
+    return "ric" if len(value) >= 14 and digits >= len(value) - 1 else "other"
+
+
+def check_ric(raw: str) -> CheckedRic:
+    """An identity number in one of three states: valid resident ID (value, True, birth date);
+    present but malformed or another document (value, False, None) - still evidence; absent
+    (None, None, None) - empty or a placeholder. Accepts any string."""
     value = compact(raw)
-    if not value:
-        return CheckedId(None, None, None)
-    if _DIGITS15.match(value):
+    if not value or _looks_like_placeholder(value):
+        return CheckedRic(None, None, None, None)
+    scheme = id_scheme(value)
+    if scheme == "ric" and _DIGITS15.match(value) and value[:2] in PROVINCE_CODES:
+        # a first-generation number in its 18-character form, even when its date is wrong:
+        # the same person's second-generation number then compares equal (or one edit away)
         value = upgrade_ric15(value)
-    if ric_is_valid(value):
-        return CheckedId(value, True, dt.date(int(value[6:10]), int(value[10:12]),
-                                              int(value[12:14])))
-    return CheckedId(value, False, None)
+    if scheme == "ric":
+        born = ric_birth_date(value)
+        if born is not None:
+            return CheckedRic(value, True, born, scheme, born)
+        return CheckedRic(value, False, None, scheme, stated_birth_date(value))
+    return CheckedRic(value, False, None, scheme)
+
+
+def stated_birth_date(value: str) -> dt.date | None:
+    """The birth date a malformed 18-character resident ID still states (a real province code
+    and a plausible date in positions 7-14): most slips hit another position or the check
+    character, and a birth date one edit apart is compared as such."""
+    if len(value) != 18 or not _DIGITS17.match(value) or value[:2] not in PROVINCE_CODES:
+        return None
+    return _plausible_birth(value[6:14], dt.date.today())
 
 
 def check_customs_code(raw: str) -> Checked:
@@ -126,7 +196,7 @@ def check_many_uscc(values: Iterable[str]) -> dict[str, Checked]:
     return {v: check_uscc(v) for v in dict.fromkeys(values)}
 
 
-def check_many_ric(values: Iterable[str]) -> dict[str, CheckedId]:
+def check_many_ric(values: Iterable[str]) -> dict[str, CheckedRic]:
     return {v: check_ric(v) for v in dict.fromkeys(values)}
 
 

@@ -70,6 +70,23 @@ def test_run_folder_follows_the_contract(run1: Path) -> None:
     assert not list(run1.parent.glob("run1.tmp-*"))
 
 
+def test_report_shows_each_models_health(run1: Path) -> None:
+    report = json.loads((run1 / "report.json").read_text(encoding="utf-8"))
+    page = (run1 / "report.html").read_text(encoding="utf-8")
+    for kind in ("enterprise", "person"):
+        health = report["models"][kind]["health"]
+        assert health == report["resolution"]["model_health"][kind]
+        assert health["links_offered"] >= health["links_accepted"] >= 1
+        assert health["prior"] == report["models"][kind]["probability_two_random_records_match"]
+        assert 0 < health["prior"] < 0.5 and health["warning"] is None
+        for comparison in report["models"][kind]["comparisons"]:
+            levels = [lv for lv in comparison["levels"] if not lv["null"]]
+            assert all(lv["m"] is not None and lv["u"] is not None for lv in levels)
+            assert levels[-1]["match_weight"] <= 0, comparison  # 'different' never for
+            assert levels[0]["match_weight"] >= 0, comparison  # the top level never against
+    assert "links accepted" in page and "estimated prior" in page and "Warning" not in page
+
+
 def test_entities_match_the_truth(world: FakeExtraction, run1: Path) -> None:
     mentions = _table(run1, "mentions")
     truth = mentions["mention_id"].map(world.truth)

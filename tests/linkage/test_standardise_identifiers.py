@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
+from stdnum.exceptions import ValidationError
 
 from linkage.standardise.identifiers import (
+    OLDEST_BIRTH_YEAR,
+    PROVINCE_CODES,
     check_customs_code,
     check_reg_no,
     check_ric,
     check_uscc,
+    compact,
     ric_is_valid,
     upgrade_ric15,
     uscc_is_valid,
@@ -88,11 +93,95 @@ def test_ric_transposition_is_caught(number: str, i: int) -> None:
     assert got.valid is False and got.birth_date is None
 
 
+def _stdnum_structure_and_check(number: str) -> bool:
+    """stdnum's resident ID rules without its historical division table: 18 characters, a
+    real birth date, the check character (plus our province-level code and date bounds)."""
+    if len(number) != 18 or not number[:17].isdigit() or number[:2] not in PROVINCE_CODES:
+        return False
+    try:
+        born = ric.get_birth_date(number)
+    except ValidationError:
+        return False
+    if not dt.date(OLDEST_BIRTH_YEAR, 1, 1) <= born <= dt.date.today():
+        return False
+    return number[-1] == ric.calc_check_digit(number[:17] + "0")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(valid_ric(), st.text("0123456789X", min_size=17, max_size=19),
                  valid_ric().map(lambda n: n[:6] + "1899" + n[10:])))
 def test_fast_ric_check_agrees_with_stdnum(number: str) -> None:
-    assert ric_is_valid(number) == ric.is_valid(number)
+    # structure + date plausibility + check character, as stdnum computes them; the
+    # division table is deliberately not consulted (see the tests below)
+    assert ric_is_valid(number) == _stdnum_structure_and_check(number)
+
+
+def _ric(region: str, birth: str, seq: str = "123") -> str:
+    body = region + birth + seq
+    return body + ric.calc_check_digit(body + "0")
+
+
+def test_ric_issued_by_a_district_created_after_the_birth_is_valid() -> None:
+    # 310115 (浦东新区) was created in 1993: stdnum rejects a holder born in 1960, who
+    # legitimately holds an ID issued there
+    number = _ric("310115", "19600101")
+    assert not ric.is_valid(number)
+    assert check_ric(number)[:3] == (number, True, dt.date(1960, 1, 1))
+
+
+def test_ric_implausible_birth_dates_and_provinces_are_malformed() -> None:
+    for number in (_ric("110101", "91630307"), _ric("110101", "18990101"),
+                   _ric("110101", f"{dt.date.today().year + 1}0101"),
+                   _ric("110101", "19900230"), _ric("990101", "19900101")):
+        got = check_ric(number)
+        assert got.value == number and got.valid is False and got.scheme == "ric"
+
+
+def test_mistyped_ric_with_unknown_division_never_crashes() -> None:
+    # stdnum's birth-place lookup raises a bare KeyError('county') on these
+    number = _ric("110001", "19900101")
+    with pytest.raises(KeyError):
+        ric.is_valid(number)
+    assert check_ric(number)[:3] == (number, True, dt.date(1990, 1, 1))
+    typo = number[:-1] + ("0" if number[-1] != "0" else "1")
+    got = check_ric(typo)
+    assert got.valid is False and got.stated_birth == dt.date(1990, 1, 1)
+
+
+def test_identity_number_states() -> None:
+    assert check_ric(" 1101 0119 9003 0700 7x ").value == "11010119900307007X"
+    assert check_ric("１１０１０１１９９００３０７００７Ｘ").value == "11010119900307007X"
+    for placeholder in ("无", "不详", "000000000000000000", "123456", "-", "11111111"):
+        assert check_ric(placeholder) == (None, None, None, None, None)
+    assert check_ric("E12345678")[:4] == ("E12345678", False, None, "passport")
+    assert check_ric("H12345678").scheme == "hk_macao_permit"
+    assert check_ric("C Z1234567").scheme == "hk_macao_permit"
+    assert check_ric("1234567890(B)")[:4] == ("1234567890B", False, None, "taiwan_permit")
+    assert check_ric("11010119900307007").scheme == "ric"  # a dropped character
+    assert check_ric("11010119900307007").valid is False
+
+
+def test_fifteen_digit_ric_is_upgraded_only_when_plausible() -> None:
+    assert check_ric("990101900307007").value == "990101900307007"  # no such province
+    # month 13: still upgraded, so that the 18-character copy of the same number compares
+    wrong = check_ric("110101901307007")
+    assert wrong.valid is False and wrong.value == upgrade_ric15("110101901307007")
+
+
+_ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_ANY_TEXT, st.text("0123456789Xx -（）()０１２３", max_size=22)))
+def test_identifier_functions_accept_any_string(raw: str) -> None:
+    got = check_ric(raw)
+    assert got.value is None or (got.value == got.value.strip() and got.valid is not None)
+    if got.valid:
+        assert got.birth_date is not None and got.scheme == "ric"
+    for check in (check_uscc, check_customs_code, check_reg_no):
+        value, valid = check(raw)
+        assert (value is None) == (valid is None)
+    assert isinstance(compact(raw), str)
 
 
 def test_invalid_ids_are_kept_as_evidence() -> None:
@@ -100,7 +189,7 @@ def test_invalid_ids_are_kept_as_evidence() -> None:
     assert check_ric("11010119900307007X").valid is False
     assert check_ric("11010119900307007X").value == "11010119900307007X"
     assert check_uscc("") == (None, None)
-    assert check_ric("  ") == (None, None, None)
+    assert check_ric("  ")[:3] == (None, None, None)
 
 
 def test_fifteen_digit_ric_is_upgraded() -> None:
@@ -108,7 +197,7 @@ def test_fifteen_digit_ric_is_upgraded() -> None:
     new = upgrade_ric15(old)
     assert len(new) == 18 and new.startswith("11010119900307007")
     got = check_ric(old)
-    assert got == (new, True, dt.date(1990, 3, 7))
+    assert got[:3] == (new, True, dt.date(1990, 3, 7))
 
 
 def test_customs_code_and_registration_number() -> None:
