@@ -9,8 +9,8 @@ and request deadlines that stop the work.
   (`api.deps.heavy(group)`); one more gets 429 at once instead of queueing behind the others.
 - Failed keys: a wrong, malformed or revoked key costs its client address one token of a
   small bucket; an empty bucket answers 429 for every key from that address until it
-  refills. Each failure is audited (`failed_authentication`), and the first refusal of a
-  blocked address per minute.
+  refills. Every refusal (401 and 429) is audited by the audit middleware, with the claimed
+  key ID and the client address.
 - Deadlines (`DeadlineGuard`): each request runs under a deadline (graph.deadline) that
   follows it into worker threads; at the deadline the caller gets a 503 `timeout` problem
   and the work is cancelled: the asyncio task is cancelled, a Neo4j query's transaction
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -73,34 +72,18 @@ def charge(services: Services, principal: Principal, cost: float, what: str) -> 
 
 
 class FailedKeys:
-    """Failed-key allowance per client address; a blocked address's refusals are audited
-    once per `quiet_s` (a flood from a blocked address cannot flood the audit log)."""
+    """Failed-key allowance per client address (each refusal is audited by the audit
+    middleware, like every answer)."""
 
-    def __init__(self, per_second: float, burst: int, quiet_s: float = 60.0,
+    def __init__(self, per_second: float, burst: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.buckets = TokenBuckets(per_second, burst, clock=clock)
-        self.quiet_s, self._clock = quiet_s, clock
-        self._audited: dict[str, float] = {}
-        self._lock = threading.Lock()
 
     def wait(self, address: str) -> float:
         return self.buckets.wait(address)
 
     def fail(self, address: str) -> None:
         self.buckets.take(address)
-
-    def audit_block(self, address: str) -> bool:
-        """True for the first refusal of a blocked address in `quiet_s`."""
-        now = self._clock()
-        with self._lock:
-            last = self._audited.get(address)
-            if last is not None and now - last < self.quiet_s:
-                return False
-            if len(self._audited) > 10_000:
-                self._audited = {a: t for a, t in self._audited.items()
-                                 if now - t < self.quiet_s}
-            self._audited[address] = now
-            return True
 
 
 async def refuse_blocked_address(request: Request, services: Services) -> None:
