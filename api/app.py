@@ -21,7 +21,7 @@ from api.jobs import JobRunner
 from api.metrics import Metrics
 from api.middleware import RequestMiddleware
 from api.ratelimit import BodySizeLimit, TokenBuckets
-from api.routes import admin, catalogue, entities, health, inspection
+from api.routes import admin, catalogue, entities, health, inspection, worklist
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import mount_ui
@@ -73,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     errors.install(app)
     openapi.install(app)
-    for router in (health.router, entities.router, catalogue.router, inspection.router,
-                   admin.router):
+    for router in (health.router, entities.router, catalogue.router, worklist.router,
+                   inspection.router, admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app)

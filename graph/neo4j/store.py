@@ -54,6 +54,7 @@ from graph.neo4j.conn import get_settings, guarded
 from graph.neo4j.cypher import Cypher, event_from, summary_from
 from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.walks import Walker
+from graph.neo4j.worklist import worklist as read_worklist
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
     IDENTIFIERS,
@@ -64,6 +65,7 @@ from graph.store import (
     compact_text,
     identifier_text,
 )
+from graph.worklist import WorklistPage, WorklistQuery
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -459,6 +461,10 @@ class Neo4jStore:
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
         _check_range("min_size", min_size, 2, 1_000_000)
         return self._guard(lambda: self.catalogue.rings(min_size, limit))
+
+    # --- worklist ---------------------------------------------------------------------
+    def worklist(self, query: WorklistQuery) -> WorklistPage:
+        return self._guard(lambda: read_worklist(self.cypher, query))
 
 
 def warm_up_walks(driver: Driver, database: str | None = None) -> None:
