@@ -9,8 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY runfolder ./runfolder
 COPY linkage ./linkage
 COPY graph ./graph
+COPY risk ./risk
+COPY pipeline ./pipeline
 COPY api ./api
 RUN pip install . \
     && useradd --system --uid 10001 --home-dir /var/lib/guanlian guanlian \

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
@@ -69,8 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys.close()
             audit.close()
 
-    app = FastAPI(title="Guanlian API", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(title="Guanlian API", version=package_version("guanlian"),
+                  description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     openapi.install(app)
     for router in (health.router, entities.router, catalogue.router, worklist.router,

@@ -14,12 +14,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from neo4j import exceptions as neo4j_errors
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import current_request_id
 from api.logs import mask
+from graph.neo4j.conn import UNAVAILABLE_ERRORS
 from graph.store import NoRunLoaded, StoreUnavailable
 
 log = logging.getLogger("guanlian.api")
@@ -54,10 +54,6 @@ class ApiError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.retry_after = retry_after
-
-
-class BadRequest(ApiError):
-    status, code, title = 400, "bad_request", "Bad request"
 
 
 class Unauthenticated(ApiError):
@@ -203,10 +199,7 @@ HANDLERS: dict[type[Exception], Handler] = {
     StoreUnavailable: _unavailable,
     NoRunLoaded: _unavailable,
     TimeoutError: _unavailable,
-    neo4j_errors.ServiceUnavailable: _unavailable,
-    neo4j_errors.SessionExpired: _unavailable,
-    neo4j_errors.TransientError: _unavailable,
-    neo4j_errors.ConnectionAcquisitionTimeoutError: _unavailable,
+    **dict.fromkeys(UNAVAILABLE_ERRORS, _unavailable),
 }
 
 

@@ -1,10 +1,10 @@
 """Admin jobs: link the sources into a new run folder, then serve it.
 
-One job at a time (a second start while one runs is a `Conflict`). The job runs in a
-background thread: `link` writes `runs_dir/<job id>/`, `graph.risk.score_run` scores it, then
-the embedded store is built on it and swapped in atomically, or (Neo4j) the run is synced
-into the graph. Until that last
-step completes the previous run keeps serving; a failed job leaves it serving.
+One job at a time (a second start while one runs is a `Conflict`). The job runs the pipeline
+(`pipeline.run.run_pipeline`) in a background thread: link into `runs_dir/<job id>/`, score,
+prepare the graph rows (Neo4j) and publish - the embedded store built on the run is swapped
+in atomically, or the run is synced into Neo4j. Until that last step completes the previous
+run keeps serving; a failed job leaves it serving.
 """
 
 from __future__ import annotations
@@ -16,19 +16,26 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from pipeline.run import Stage
 
 from api.errors import Conflict, InvalidParameter, NotFound
 from api.inspection import LookupService, load_matcher
 from api.logs import mask
 from api.settings import Settings
-from api.stores import StoreHolder, neo4j_password, open_embedded
+from api.stores import StoreHolder, neo4j_password
 
 log = logging.getLogger("guanlian.api.jobs")
 JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
 MAX_KEPT_JOBS = 50
+# the job status while each pipeline stage runs (preparing graph rows is part of loading)
+_STATUS_OF_STAGE: dict[str, JobStatus] = {
+    "linking": "linking", "scoring": "scoring", "preparing": "loading", "publishing": "loading",
+}
 
 
 class JobRequest(BaseModel):
@@ -127,33 +134,21 @@ class JobRunner:
 
     def _link_and_serve(self, job: Job, sources: Path, run_dir: Path,
                         previous: Path | None) -> str | None:
-        from graph.risk import score_run
-        from linkage.run import link
-
-        job.status = "linking"
-        run_dir.parent.mkdir(parents=True, exist_ok=True)
-        result = link(sources, run_dir, previous=previous, engine=self.settings.link_engine,
-                      quiet=True)
-        job.status = "scoring"
-        score_run(run_dir)
-        job.status = "loading"
-        if self.settings.store_kind == "neo4j":
-            self._load_neo4j(run_dir)
-            self.stores.run_dir = run_dir
-        else:
-            self.stores.swap(open_embedded(run_dir), run_dir)
-        self.lookup.set_matcher(load_matcher(run_dir))
-        return getattr(result, "run_id", None)
-
-    def _load_neo4j(self, run_dir: Path) -> None:
-        from graph.neo4j.conn import open_driver
-        from graph.neo4j.loader import publish_run as load_run
-        from graph.neo4j.store import warm_up_walks
+        from pipeline.run import EmbeddedTarget, Neo4jTarget, PipelineRequest, run_pipeline
 
         s = self.settings
-        driver = open_driver(s.neo4j_uri, s.neo4j_user, neo4j_password(s))
-        try:
-            load_run(driver, run_dir, progress=False)
-            warm_up_walks(driver)
-        finally:
-            driver.close()
+        target = (Neo4jTarget(uri=s.neo4j_uri, user=s.neo4j_user, password=neo4j_password(s))
+                  if s.store_kind == "neo4j" else EmbeddedTarget())
+        request = PipelineRequest(sources=sources, run_dir=run_dir, previous=previous,
+                                  engine=s.link_engine, target=target)
+
+        def stage(name: Stage) -> None:
+            job.status = _STATUS_OF_STAGE[name]
+
+        result = run_pipeline(request, on_stage=stage)
+        if result.store is not None:
+            self.stores.swap(result.store, run_dir)
+        else:
+            self.stores.run_dir = run_dir
+        self.lookup.set_matcher(load_matcher(run_dir))
+        return result.run_id

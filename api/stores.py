@@ -3,7 +3,7 @@
 Routes get the current store from `StoreHolder.get()`; a job swaps in a store on a new run
 folder only once that store is fully built, and closes the old one after a grace period so
 requests already holding it finish. Nothing in `api/` touches a database driver except the
-opening here (and the Neo4j load in api/jobs.py), which goes through `graph.neo4j.conn`.
+opening here, which goes through `graph.neo4j.conn`; jobs publish through `pipeline.run`.
 """
 
 from __future__ import annotations
@@ -71,10 +71,9 @@ def _close_quietly(store: GraphReader) -> None:
 
 
 def open_embedded(run_dir: Path) -> GraphReader:
-    from graph.embedded.store import EmbeddedStore
-    from graph.risk_config import load_risk_config
+    from pipeline.run import publish_embedded
 
-    return EmbeddedStore.from_run(run_dir, load_risk_config())  # its walk policy
+    return publish_embedded(run_dir)  # walks with the configured risk configuration's policy
 
 
 def neo4j_password(settings: Settings) -> str | None:
@@ -85,7 +84,7 @@ def neo4j_password(settings: Settings) -> str | None:
 def open_neo4j(settings: Settings) -> GraphReader:
     from graph.neo4j.conn import open_driver
     from graph.neo4j.store import Neo4jStore
-    from graph.risk_config import load_risk_config
+    from risk.config import load_risk_config
 
     driver = open_driver(
         settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),

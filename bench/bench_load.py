@@ -35,7 +35,7 @@ from graph.neo4j.conn import open_driver
 from graph.neo4j.hash import graph_digest
 from graph.neo4j.loader import LoadReport, publish_run
 from graph.neo4j.rows import GraphRows, read_rows
-from graph.tables import write_table
+from runfolder.folder import write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

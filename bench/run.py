@@ -155,7 +155,7 @@ class Bench:
                 "spark_f1_person": ev["f1_person"]}
 
     def _risk(self) -> dict[str, Any]:
-        from graph.risk_eval import evaluate_risk
+        from risk.evaluate import evaluate_risk
 
         child = stages.checked(stages.run_child([stages.GUANLIAN, "score", "--run",
                                                  str(self.run_dir)]), "score")

@@ -15,10 +15,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from bench.load_test import LoadSpec, find_max_rps, lookup_requests, run
 from bench.stages import GUANLIAN, ROOT, run_child
+from runfolder.folder import read_table
 
 
 def _free_port() -> int:
@@ -43,8 +42,7 @@ def timed_ms(fn: Callable[[], Any], repeat: int) -> list[float]:
 
 def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str, Any]]]:
     """Lookup bodies built from the run's enterprises: by identifier and by name only."""
-    ent = pd.read_parquet(run_dir / "entities.parquet", columns=["kind", "name", "uscc",
-                                                                 "customs_code"])
+    ent = read_table(run_dir, "entities", ("kind", "name", "uscc", "customs_code"))
     ent = ent[ent["kind"] == "enterprise"]
     coded = ent[ent["uscc"].notna() | ent["customs_code"].notna()]
     with_id = coded.sample(n=min(n, len(coded)), random_state=seed)
@@ -153,9 +151,8 @@ def query_sample(run_dir: Path, seed: int, n: int = 200, cap: int = 200
     never connected: the search explores both whole balls), half connected by a random walk
     of 2..4 steps through nodes of degree <= `cap` (the paths exist and are enumerated)."""
     rng = random.Random(seed)
-    ent = pd.read_parquet(run_dir / "entities.parquet", columns=["entity_id", "address_std",
-                                                                 "phone"])
-    rel = pd.read_parquet(run_dir / "relations.parquet", columns=["type", "src", "dst"])
+    ent = read_table(run_dir, "entities", ("entity_id", "address_std", "phone"))
+    rel = read_table(run_dir, "relations", ("type", "src", "dst"))
     rel = rel[rel["type"] != "SUBJECT_OF"]
     src = [*rel["src"], *ent["entity_id"], *ent["entity_id"]]
     dst = [*rel["dst"], *("addr:" + ent["address_std"].astype(str)),

@@ -1,12 +1,13 @@
-"""The catalogue's semantics, shared by both stores: bounds, ring rules and ring IDs, phoenix
-rules. `graph.store.GraphReader` documents each query; the embedded catalogue
-(`graph.embedded.catalogue`) and the Cypher one (`graph.neo4j.catalogue`) take every number
-and rule from here, and the contract tests hold their answers equal.
+"""The catalogue's semantics, shared by both stores and the risk score: bounds, ring rules,
+shared-controller, phoenix and hub rules. `graph.store.GraphReader` documents each query; the
+embedded catalogue (`graph.embedded.catalogue`) and the Cypher one (`graph.neo4j.catalogue`)
+take every number and rule from here, and the contract tests hold their answers equal; the
+risk score's vectorised controller / phoenix / hub rules (`risk.score`) read the same ones,
+and tests/risk/test_risk_rules.py holds them equal to the catalogue's answers. Ring IDs are
+minted by `runfolder.ids.ring_id`.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 from graph.schema import CONTROL_TYPES
 
@@ -22,13 +23,29 @@ RING_MIN_VIOLATING = 2  # "containing violators": at least two
 RING_PERSON_TYPES = frozenset(CONTROL_TYPES)  # declarants (brokers) do not tie a ring
 
 
-def ring_id(smallest_member: str) -> str:
-    """A ring's ID: "G" + the first 12 hex digits of sha1(its smallest member ID)."""
-    return "G" + hashlib.sha1(smallest_member.encode("utf-8")).hexdigest()[:12]
-
-
 # --- phoenix firms ---------------------------------------------------------------------------
 # a predecessor has one of these events (Penalty, Blacklisting) ...
 PENALISING = frozenset({"PENALTY", "BLACKLISTING"})
 # ... and a status containing one of these (case-insensitive)
 DEREGISTERED = ("注销", "吊销", "deregistered", "revoked")
+# ... and the successor is tied to it by one of these, in the order `PhoenixPair.shared` lists
+# them: (tag, relationship type); the tying node is the relationship's source (a person or
+# owner of both) except for the types in PHOENIX_TIE_AT_TARGET (an address of both)
+PHOENIX_TIES: tuple[tuple[str, str], ...] = (
+    ("legal_rep", "LEGAL_REP_OF"), ("shareholder", "SHAREHOLDER_OF"), ("address", "LOCATED_AT"),
+)
+PHOENIX_TIE_AT_TARGET = frozenset({"LOCATED_AT"})
+
+
+def is_deregistered(status: object) -> bool:
+    """A status naming deregistration or revocation (case-insensitive substring)."""
+    return isinstance(status, str) and any(k in status.lower() for k in DEREGISTERED)
+
+
+# --- shared controllers: a CONTROLLER_TYPES relationship to >= min_firms violating enterprises
+CONTROLLER_TYPES: tuple[str, ...] = CONTROL_TYPES
+MIN_CONTROLLED_FIRMS = 2  # the default min_firms (and the risk score's threshold)
+
+# --- hubs: an Address / Phone tied to >= min_enterprises enterprises by these relationships
+HUB_TIES: tuple[tuple[str, str], ...] = (("Address", "LOCATED_AT"), ("Phone", "HAS_PHONE"))
+MIN_HUB_ENTERPRISES = 5  # the default min_enterprises (and of the risk score's hub rule)

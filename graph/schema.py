@@ -29,7 +29,6 @@ class RelType:
     dst: tuple[str, ...]
     properties: tuple[str, ...] = ()
     control: bool = False  # counts as control / involvement for risk queries
-    ownership: bool = False
     description: str = ""
 
 
@@ -41,7 +40,6 @@ _ENTITY_PROPS = (
 _EVENT_PROPS = (
     "date", "category", "amount", "description", "source", "record_id", "mention_ids",
 )
-PROVENANCE = ("mention_ids", "run_id")
 
 NODE_TYPES: dict[str, NodeType] = {
     n.label: n
@@ -73,7 +71,7 @@ REL_TYPES: dict[str, RelType] = {
         RelType("LEGAL_REP_OF", ("Person",), ("Enterprise",), _REL_PROPS, control=True,
                 description="legal representative (法定代表人) of"),
         RelType("SHAREHOLDER_OF", ("Person", "Enterprise"), ("Enterprise",),
-                _REL_PROPS + ("share_pct",), control=True, ownership=True,
+                _REL_PROPS + ("share_pct",), control=True,
                 description="holds a share (持股比例, %) of"),
         RelType("DIRECTOR_OF", ("Person",), ("Enterprise",), _REL_PROPS + ("role",), control=True,
                 description="director (董事) of"),
@@ -93,7 +91,6 @@ REL_TYPES: dict[str, RelType] = {
 }
 
 CONTROL_TYPES = tuple(t for t, r in REL_TYPES.items() if r.control)
-OWNERSHIP_TYPES = tuple(t for t, r in REL_TYPES.items() if r.ownership)
 # relationships walked by network queries (events are attached, not walked through)
 NETWORK_TYPES = tuple(t for t in REL_TYPES if t != "SUBJECT_OF")
 

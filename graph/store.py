@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol, runtime_checkable
 
+from graph.catalogue import MIN_CONTROLLED_FIRMS, MIN_HUB_ENTERPRISES
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -149,7 +150,9 @@ class GraphReader(Protocol):
         ...
 
     # --- risk catalogue -----------------------------------------------------
-    def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
+    def shared_controllers(
+        self, min_firms: int = MIN_CONTROLLED_FIRMS, limit: int = 50
+    ) -> list[SharedController]:
         """People and enterprises with a CONTROL_TYPES relationship (legal rep, shareholder,
         director, supervisor, manager) to >= `min_firms` violating enterprises.
 
@@ -178,7 +181,8 @@ class GraphReader(Protocol):
         ...
 
     def hubs(
-        self, min_enterprises: int = 5, limit: int = 50, include_whitelisted: bool = False
+        self, min_enterprises: int = MIN_HUB_ENTERPRISES, limit: int = 50,
+        include_whitelisted: bool = False,
     ) -> list[Hub]:
         """Address and Phone nodes tied to >= `min_enterprises` enterprises (LOCATED_AT /
         HAS_PHONE; people are not counted). `enterprises` sorted by ID, n_violating = how many

@@ -1,21 +1,19 @@
-"""Read a linkage run folder (docs/contracts.md); derive the graph's node and relationship rows.
+"""Read a linkage run folder (through `runfolder`); derive the graph's node and relationship rows.
 
 `load_run(run_dir)` checks the folder, reads the Parquet tables and derives what `linkage/` does
 not write itself: Address and Phone nodes from the entities' `address_std` / `phone`, event nodes
 from `events.parquet`, and the LOCATED_AT / HAS_PHONE / SUBJECT_OF relationships. Every node and
 relationship row carries its provenance (`mention_ids`, `run_id`).
 
-Deterministic IDs of derived rows (same inputs, same IDs, on every machine):
-- Address: ``"A" + sha1(address_std)[:12]``; Phone: ``"T" + E.164 digits without "+"``.
-- LOCATED_AT / HAS_PHONE: ``"R" + sha1("TYPE|src|dst|m")[:12]`` where ``m`` is the smallest
-  mention ID of the entity that carries this address / phone ("" when none does).
-- SUBJECT_OF: ``"R" + sha1("SUBJECT_OF|entity_id|event_id|event mention_id")[:12]``.
+Deterministic IDs of derived rows (`runfolder.ids`; same inputs, same IDs, on every machine):
+- Address: `address_id(address_std)`; Phone: `phone_id(E.164)`.
+- LOCATED_AT / HAS_PHONE: `relation_id(TYPE, src, dst, m)` where `m` is the smallest mention ID
+  of the entity that carries this address / phone ("" when none does).
+- SUBJECT_OF: `relation_id("SUBJECT_OF", entity_id, event_id, event mention_id)`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,156 +24,9 @@ import pandas as pd
 import pyarrow as pa
 
 from graph.schema import ENTITY_LABEL_BY_KIND, EVENT_LABEL_BY_TYPE, NODE_TYPES, REL_TYPES
-
-SUPPORTED_VERSIONS = frozenset({1})
-LIST = pa.list_(pa.string())
-
-# Arrow schemas of the run tables graph/ reads or writes (docs/contracts.md).
-MENTIONS_SCHEMA = pa.schema([
-    ("mention_id", pa.string()), ("source", pa.string()), ("record_id", pa.string()),
-    ("role", pa.string()), ("kind", pa.string()), ("entity_id", pa.string()),
-    ("name", pa.string()), ("name_std", pa.string()), ("name_pinyin", pa.string()),
-    ("uscc", pa.string()), ("uscc_valid", pa.bool_()), ("id_number", pa.string()),
-    ("id_valid", pa.bool_()), ("customs_code", pa.string()), ("reg_no", pa.string()),
-    ("phone", pa.string()), ("address", pa.string()), ("address_std", pa.string()),
-    ("province", pa.string()), ("city", pa.string()), ("district", pa.string()),
-    ("birth_date", pa.date32()), ("established", pa.date32()), ("status", pa.string()),
-    ("record_date", pa.date32()), ("run_id", pa.string()),
-])
-ENTITIES_SCHEMA = pa.schema([
-    ("entity_id", pa.string()), ("kind", pa.string()), ("name", pa.string()), ("names", LIST),
-    ("name_pinyin", pa.string()), ("uscc", pa.string()), ("customs_code", pa.string()),
-    ("reg_no", pa.string()), ("id_number", pa.string()), ("phone", pa.string()),
-    ("address", pa.string()), ("address_std", pa.string()), ("province", pa.string()),
-    ("city", pa.string()), ("established", pa.date32()), ("status", pa.string()),
-    ("birth_date", pa.date32()), ("n_mentions", pa.int64()), ("sources", LIST),
-    ("mention_ids", LIST), ("run_id", pa.string()),
-])
-RELATIONS_SCHEMA = pa.schema([
-    ("relation_id", pa.string()), ("type", pa.string()), ("src", pa.string()),
-    ("dst", pa.string()), ("share_pct", pa.float64()), ("role", pa.string()),
-    ("start_date", pa.date32()), ("end_date", pa.date32()), ("mention_ids", LIST),
-    ("sources", LIST), ("run_id", pa.string()),
-])
-EVENTS_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("type", pa.string()), ("entity_id", pa.string()),
-    ("date", pa.date32()), ("category", pa.string()), ("amount", pa.float64()),
-    ("description", pa.string()), ("source", pa.string()), ("record_id", pa.string()),
-    ("mention_id", pa.string()), ("run_id", pa.string()),
-])
-EVIDENCE_SCHEMA = pa.schema([
-    ("entity_id", pa.string()), ("mention_id_l", pa.string()), ("mention_id_r", pa.string()),
-    ("match_weight", pa.float64()), ("match_probability", pa.float64()),
-    ("method", pa.string()), ("features", pa.string()), ("run_id", pa.string()),
-])
-RISK_SCHEMA = pa.schema([
-    ("entity_id", pa.string()), ("score", pa.float64()), ("level", pa.string()),
-    ("reasons", pa.string()), ("run_id", pa.string()),
-])
-SCHEMAS: dict[str, pa.Schema] = {
-    "mentions": MENTIONS_SCHEMA, "entities": ENTITIES_SCHEMA, "relations": RELATIONS_SCHEMA,
-    "events": EVENTS_SCHEMA, "evidence": EVIDENCE_SCHEMA, "risk": RISK_SCHEMA,
-}
-REQUIRED_TABLES = ("mentions", "entities", "relations", "events", "evidence")
-
-
-class RunFolderError(ValueError):
-    """The run folder is missing, incomplete or from an incompatible version (one-line message)."""
-
-
-def _sha12(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
-
-
-def address_id(address_std: str) -> str:
-    return "A" + _sha12(address_std)
-
-
-def phone_id(phone: str) -> str:
-    return "T" + "".join(ch for ch in phone if ch.isdigit())
-
-
-def event_id(event_mention_id: str) -> str:
-    return "V" + _sha12(event_mention_id)
-
-
-def relation_id(rel_type: str, src: str, dst: str, mention_id: str) -> str:
-    return "R" + _sha12(f"{rel_type}|{src}|{dst}|{mention_id}")
-
-
-def write_table(run_dir: Path, name: str, rows: list[dict[str, Any]]) -> Path:
-    """Write `rows` as `RUN/<name>.parquet` with the contract's Arrow schema."""
-    schema = SCHEMAS[name]
-    table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
-    path = run_dir / f"{name}.parquet"
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, path)
-    return path
-
-
-def check_run(run_dir: Path) -> dict[str, Any]:
-    """Return report.json of a readable run folder, or raise RunFolderError naming the fix."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunFolderError(
-            f"run folder {run_dir} does not exist; create it with `guanlian link` first"
-        )
-    report_path = run_dir / "report.json"
-    if not report_path.is_file():
-        raise RunFolderError(
-            f"{run_dir} has no report.json, so it is not a complete run; rerun `guanlian link`"
-        )
-    try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise RunFolderError(
-            f"{report_path} is not valid JSON ({exc}); rerun `guanlian link`"
-        ) from exc
-    version = report.get("version")
-    if version not in SUPPORTED_VERSIONS:
-        raise RunFolderError(
-            f"{run_dir} has run format version {version!r} but this Guanlian reads "
-            f"{sorted(SUPPORTED_VERSIONS)}; relink with the matching `guanlian link` or upgrade"
-        )
-    for name in REQUIRED_TABLES:
-        if not (run_dir / f"{name}.parquet").is_file():
-            raise RunFolderError(f"{run_dir} lacks {name}.parquet; rerun `guanlian link`")
-    return dict(report)
-
-
-def read_table(
-    run_dir: Path, name: str, columns: tuple[str, ...] | None = None
-) -> pd.DataFrame:
-    """Read one run table, adding missing contract columns as nulls (column order = contract).
-
-    `columns` limits the read to those contract columns (faster for wide tables)."""
-    schema = SCHEMAS[name]
-    if columns is not None:
-        schema = pa.schema([f for f in schema if f.name in columns])
-    df = read_table_arrow(run_dir, name, columns).to_pandas()
-    return df[[*schema.names, *[c for c in df.columns if c not in schema.names]]]
-
-
-def read_table_arrow(
-    run_dir: Path, name: str, columns: tuple[str, ...] | None = None
-) -> pa.Table:
-    """`read_table` as an Arrow table (no pandas objects): missing contract columns are
-    added as nulls; `columns` limits the read to those contract columns."""
-    import pyarrow.parquet as pq
-
-    path = Path(run_dir) / f"{name}.parquet"
-    schema = SCHEMAS[name]
-    if columns is not None:
-        schema = pa.schema([f for f in schema if f.name in columns])
-        present = set(pq.read_schema(path).names)
-        table = pq.read_table(path, columns=[c for c in schema.names if c in present])
-    else:
-        table = pq.read_table(path)
-    for fld in schema:
-        if fld.name not in table.column_names:
-            table = table.append_column(fld.name, pa.nulls(table.num_rows, type=fld.type))
-    return table
+from runfolder.folder import check_run, has_table, read_table
+from runfolder.ids import address_id, phone_id, relation_id
+from runfolder.schema import ENTITIES_SCHEMA, EVIDENCE_SCHEMA, LIST, SCHEMAS
 
 
 class RelGroup(NamedTuple):
@@ -446,7 +297,7 @@ def load_run(run_dir: Path | str, mention_columns: tuple[str, ...] | None = None
     properties and derived rows are the same."""
     run_dir = Path(run_dir)
     report = check_run(run_dir)
-    has_risk = (run_dir / "risk.parquet").is_file()
+    has_risk = has_table(run_dir, "risk")
     if lean:
         return RunTables(
             run_dir=run_dir, report=report,

@@ -113,3 +113,8 @@ def worklist_command(
     typer.echo(render(page, fmt), nl=False)
     if fmt is Format.json:
         typer.echo("")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `guanlian worklist` to the app (api/cli.py assembles the commands)."""
+    app.command("worklist")(worklist_command)

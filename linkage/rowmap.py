@@ -29,9 +29,10 @@ from linkage.mapping import (
 )
 from linkage.readers import RawTable
 from linkage.standardise.dates import parse_many_dates, parse_many_numbers
+from runfolder.schema import QUARANTINE
 
 DATE = pd.ArrowDtype(pa.date32())
-QUARANTINE_COLUMNS = ["source", "file", "row_number", "record_id", "field", "reason", "raw"]
+QUARANTINE_COLUMNS = list(QUARANTINE.columns)  # quarantine.parquet without run_id
 DROPPED_COLUMNS = ["source", "row_number", "record_id", "role", "field", "reason"]
 
 

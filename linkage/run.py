@@ -12,8 +12,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from linkage.resolve.evidence import evidence_frame
 from linkage.resolve.ids import assign_ids
@@ -40,9 +35,10 @@ from linkage.resolve.outputs import (
 from linkage.resolve.pipeline import Resolution, ResolveOptions, Scorer, resolve
 from linkage.resolve.report import model_summary, render_html, write_charts
 from linkage.resolve.scoring import Engine, Scored, saved_model, score_with_model
+from runfolder.folder import REPORT_VERSION, staged, write_frame, write_report
+from runfolder.schema import TABLES
 
 log = logging.getLogger(__name__)
-REPORT_VERSION = 1
 JUDGEMENTS_FILE = "judgements.json"
 EXTRACTION_DIR = "extraction"  # mention-level inputs, kept for incremental linking
 
@@ -186,27 +182,10 @@ def link_extraction(
         timings["ids"] = time.perf_counter() - t
         stage("writing tables")
         t = time.perf_counter()
-        tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        try:
+        with staged(out) as tmp:
             report = _write_run(tmp, run_id, extraction, mentions, resolution, assignment,
                                 judged, opts, timings, t)
-            _swap_into_place(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return RunResult(out, run_id, report, dict(report["entities"]))
-
-
-def _with_run_id(table: pa.Table, run_id: str) -> pa.Table:
-    """`table` with a constant `run_id` column (replacing any it had), without copying."""
-    column = pa.array([run_id], type=pa.large_string()).take(
-        pa.array(np.zeros(table.num_rows, dtype=np.int32)))
-    if "run_id" in table.column_names:
-        return table.set_column(table.column_names.index("run_id"), "run_id", column)
-    return table.append_column("run_id", column)
 
 
 def _write_run(
@@ -251,7 +230,7 @@ def _write_tables(
         ("events", events), ("evidence", evidence), ("quarantine", quarantine),
         ("changelog", assignment.changelog),
     ):
-        write_parquet(frame, tmp / f"{name}.parquet", run_id=run_id)
+        write_frame(frame, tmp / TABLES[name].file, run_id=run_id)
 
     models_dir = tmp / "models"
     models_dir.mkdir()
@@ -297,43 +276,18 @@ def _write_tables(
         "models": summaries,
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
-    (tmp / "report.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
+    write_report(tmp, report)
     (tmp / "report.html").write_text(render_html(report, charts), encoding="utf-8")
     return report
-
-
-def write_parquet(frame: pd.DataFrame, path: Path, *, run_id: str | None = None,
-                  drop: tuple[str, ...] = ()) -> None:
-    """Write without pandas metadata: Arrow types (list<string>, date32) describe the
-    columns, and any reader - pandas with or without pyarrow dtypes, DuckDB, Spark - can
-    read them back. With `run_id`, a constant `run_id` column is added; `drop` names
-    columns left out. Arrow-backed columns are handed over without copies."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.drop_columns([c for c in drop if c in table.column_names])
-    if run_id is not None:
-        table = _with_run_id(table, run_id)
-    pq.write_table(table.replace_schema_metadata(None), path)
 
 
 def save_extraction(directory: Path, extraction: ExtractionLike) -> None:
     """Keep the mention-level tables so `linkage.incremental` can add records later."""
     directory.mkdir(parents=True, exist_ok=True)
-    write_parquet(extraction.mentions, directory / "mentions.parquet", drop=("is_new",))
-    write_parquet(extraction.relations, directory / "relations.parquet")
-    write_parquet(extraction.events, directory / "events.parquet")
-    write_parquet(extraction.quarantine, directory / "quarantine.parquet")
+    write_frame(extraction.mentions, directory / "mentions.parquet", drop=("is_new",))
+    write_frame(extraction.relations, directory / "relations.parquet")
+    write_frame(extraction.events, directory / "events.parquet")
+    write_frame(extraction.quarantine, directory / "quarantine.parquet")
     (directory / "counts.json").write_text(
         json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """Replace `out` by `tmp` with renames only (the old folder is removed last)."""
-    old = out.parent / f"{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)

@@ -13,16 +13,21 @@ import networkx as nx
 from networkx.utils import UnionFind
 
 from graph.catalogue import (
-    DEREGISTERED,
+    CONTROLLER_TYPES,
+    HUB_TIES,
     MAX_CYCLE_LENGTH,
     MAX_EXPOSURE_HOPS,
     MAX_NEIGHBOURHOOD_DEPTH,
     MAX_PATH_HOPS,
+    MIN_CONTROLLED_FIRMS,
+    MIN_HUB_ENTERPRISES,
     PENALISING,
+    PHOENIX_TIE_AT_TARGET,
+    PHOENIX_TIES,
     RING_CONNECTOR_CAP,
     RING_MIN_VIOLATING,
     RING_PERSON_TYPES,
-    ring_id,
+    is_deregistered,
 )
 from graph.embedded.network import NETWORK, GraphIndex
 from graph.models import (
@@ -40,7 +45,8 @@ from graph.models import (
     SharedController,
     Subgraph,
 )
-from graph.schema import CONTROL_TYPES, check_rel_types
+from graph.schema import check_rel_types
+from runfolder.ids import ring_id
 
 MAX_ENUMERATED_PATHS = 1000
 MAX_OWNERSHIP_PATHS = 10_000
@@ -103,14 +109,14 @@ def neighbourhood(
 
 # --- 1. shared controllers ------------------------------------------------------------------
 def shared_controllers(
-    ix: GraphIndex, min_firms: int = 2, limit: int = 50
+    ix: GraphIndex, min_firms: int = MIN_CONTROLLED_FIRMS, limit: int = 50
 ) -> list[SharedController]:
     _bounded(min_firms, 1, 1000, "min_firms")
     roles: dict[str, dict[str, set[str]]] = {}
     for firm in ix.violating:
         if ix.label(firm) != "Enterprise":
             continue
-        for rtype in CONTROL_TYPES:
+        for rtype in CONTROLLER_TYPES:
             for ctrl, _, _ in ix.in_edges(firm, rtype):
                 roles.setdefault(ctrl, {}).setdefault(firm, set()).add(rtype)
     ranked = []
@@ -188,26 +194,22 @@ def exposure(
 
 
 # --- 3. phoenix firms -----------------------------------------------------------------------
-def _deregistered(status: object) -> bool:
-    return isinstance(status, str) and any(k in status.lower() for k in DEREGISTERED)
-
-
 def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
     found: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
     for pred in sorted(ix.violating):
-        if ix.label(pred) != "Enterprise" or not _deregistered(ix.attr(pred, "status")):
+        if ix.label(pred) != "Enterprise" or not is_deregistered(ix.attr(pred, "status")):
             continue
         dates = [e.date for e in ix.events[pred] if e.type in PENALISING and e.date is not None]
         if not dates:
             continue
         ties: list[tuple[str, str, str]] = []  # (tag, via node, successor)
-        for tag, rtype in (("legal_rep", "LEGAL_REP_OF"), ("shareholder", "SHAREHOLDER_OF")):
-            for person, _, _ in ix.in_edges(pred, rtype):
-                if not ix.blocked(person):
-                    ties.extend((tag, person, succ) for succ, _, _ in ix.out_edges(person, rtype))
-        for addr, _, _ in ix.out_edges(pred, "LOCATED_AT"):
-            if not ix.blocked(addr):
-                ties.extend(("address", addr, s) for s, _, _ in ix.in_edges(addr, "LOCATED_AT"))
+        for tag, rtype in PHOENIX_TIES:
+            at_target = rtype in PHOENIX_TIE_AT_TARGET
+            for via, _, _ in (ix.out_edges(pred, rtype) if at_target
+                              else ix.in_edges(pred, rtype)):
+                if not ix.blocked(via):
+                    peers = ix.in_edges(via, rtype) if at_target else ix.out_edges(via, rtype)
+                    ties.extend((tag, via, succ) for succ, _, _ in peers)
         for tag, via, succ in ties:
             if succ == pred or ix.label(succ) != "Enterprise":
                 continue
@@ -217,7 +219,7 @@ def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
             tags, vias = found.setdefault((pred, succ), (set(), set()))
             tags.add(tag)
             vias.add(via)
-    order = ("legal_rep", "shareholder", "address")
+    order = tuple(tag for tag, _ in PHOENIX_TIES)
     pairs = []
     for (pred, succ), (tags, vias) in found.items():
         est = ix.attr(succ, "established")
@@ -234,11 +236,11 @@ def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
 
 
 # --- 4. hubs --------------------------------------------------------------------------------
-def hubs(ix: GraphIndex, min_enterprises: int = 5, limit: int = 50,
+def hubs(ix: GraphIndex, min_enterprises: int = MIN_HUB_ENTERPRISES, limit: int = 50,
          include_whitelisted: bool = False) -> list[Hub]:
     _bounded(min_enterprises, 2, 1_000_000, "min_enterprises")
     out = []
-    for kind, rtype in (("Address", "LOCATED_AT"), ("Phone", "HAS_PHONE")):
+    for kind, rtype in HUB_TIES:
         for node in ix.nodes_with_label(kind):
             firms = sorted({s for s, _, _ in ix.in_edges(node, rtype)
                             if ix.label(s) == "Enterprise"})

@@ -33,15 +33,13 @@ import pyarrow.compute as pc
 
 from graph.models import EntitySummary, Event
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
-from graph.schema import EVENT_LABEL_BY_TYPE, NETWORK_TYPES, NODE_TYPES, REL_TYPES
+from graph.schema import NETWORK_TYPES, NODE_TYPES, REL_TYPES
 from graph.tables import RunTables
 
 Neighbour = tuple[str, str, str]  # (neighbour ID, relationship ID, relationship type)
 NETWORK = frozenset(NETWORK_TYPES)
-NODE_LABEL = "node_label"  # the schema label (kept for callers naming it)
 CONNECTOR_LABELS = frozenset({"Address", "Phone"})
 ENTITY_LABELS = frozenset({"Enterprise", "Person"})
-TYPE_BY_EVENT_LABEL = {v: k for k, v in EVENT_LABEL_BY_TYPE.items()}
 LABELS: tuple[str, ...] = tuple(NODE_TYPES)
 TYPES: tuple[str, ...] = tuple(REL_TYPES)
 _TYPE_CODE = {t: i for i, t in enumerate(TYPES)}

@@ -61,8 +61,9 @@ from graph.store import (
     compact_text,
     identifier_text,
 )
-from graph.tables import RunTables, load_run, read_table_arrow
+from graph.tables import RunTables, load_run
 from graph.worklist import WorklistPage, WorklistQuery
+from runfolder.folder import read_table_arrow
 
 _PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc", "customs_code",
                  "id_number"}

@@ -1,5 +1,6 @@
 """The risk query catalogue in Cypher (issue 5): controllers, phoenix firms, hubs, cycles,
-beneficial owners and rings, with the orderings of `graph.store.GraphReader`."""
+beneficial owners and rings, with the orderings of `graph.store.GraphReader` and the rules
+and thresholds of `graph.catalogue`; the queries are written whole in `graph.neo4j.queries`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from graph import schema
 from graph.catalogue import (
     DEREGISTERED,
     MAX_CYCLE_LENGTH,
-    MAX_PATH_HOPS,
+    PHOENIX_TIES,
     RING_CONNECTOR_CAP,
     RING_MIN_VIOLATING,
-    RING_PERSON_TYPES,
-    ring_id,
 )
 from graph.models import (
     BeneficialOwner,
@@ -30,7 +29,10 @@ from graph.models import (
     Ring,
     SharedController,
 )
-from graph.neo4j.cypher import CONTROL, NETWORK, Cypher, event_from, summary_from
+from graph.neo4j import queries as q
+from graph.neo4j.cypher import Cypher
+from graph.neo4j.template import fill
+from runfolder.ids import ring_id
 
 SHAREHOLDER = schema.check_rel_type("SHAREHOLDER_OF")
 
@@ -46,21 +48,9 @@ class Catalogue:
         self.cypher = cypher
 
     def shared_controllers(self, min_firms: int, limit: int) -> list[SharedController]:
-        query = f"""
-        MATCH (c:Enterprise|Person)-[r:{CONTROL}]->(f:Enterprise)
-        WHERE EXISTS {{ (f)-[:SUBJECT_OF]->() }}
-        WITH c, f, collect(DISTINCT type(r)) AS roles
-        WITH c, f, roles,
-             COLLECT {{ MATCH (f)-[:SUBJECT_OF]->(e) RETURN {event_from('e')} }} AS events
-        WITH c, collect({{entity_id: f.id, name: coalesce(f.name, f.id), roles: roles,
-                          events: events}}) AS firms, sum(size(events)) AS n_events
-        WHERE size(firms) >= $min_firms
-        RETURN {summary_from('c')} AS controller, firms, size(firms) AS n_firms, n_events
-        ORDER BY n_firms DESC, n_events DESC, c.id ASC
-        LIMIT $limit
-        """
         out = []
-        for row in self.cypher.run(query, min_firms=min_firms, limit=max(0, limit)):
+        for row in self.cypher.run(q.SHARED_CONTROLLERS, min_firms=min_firms,
+                                   limit=max(0, limit)):
             firms = [
                 ControlledFirm(
                     entity_id=f["entity_id"],
@@ -81,42 +71,15 @@ class Catalogue:
         return out
 
     def phoenix_firms(self, limit: int) -> list[PhoenixPair]:
-        blocked = Cypher.blocked("x")
-        query = f"""
-        MATCH (p:Enterprise)
-        WHERE p.status IS NOT NULL AND any(k IN $status WHERE toLower(p.status) CONTAINS k)
-        WITH p, [(p)-[:SUBJECT_OF]->(ev) WHERE (ev:Penalty OR ev:Blacklisting)
-                 AND ev.date IS NOT NULL | ev.date] AS dates
-        WHERE size(dates) > 0
-        CALL (p) {{
-            MATCH (p)<-[:LEGAL_REP_OF]-(x:Person) WHERE NOT {blocked}
-            MATCH (x)-[:LEGAL_REP_OF]->(s:Enterprise) WHERE s <> p
-            RETURN s, x, 'legal_rep' AS kind
-          UNION
-            MATCH (p)<-[:{SHAREHOLDER}]-(x) WHERE NOT {blocked}
-            MATCH (x)-[:{SHAREHOLDER}]->(s:Enterprise) WHERE s <> p
-            RETURN s, x, 'shareholder' AS kind
-          UNION
-            MATCH (p)-[:LOCATED_AT]->(x:Address) WHERE NOT {blocked}
-            MATCH (x)<-[:LOCATED_AT]-(s:Enterprise) WHERE s <> p
-            RETURN s, x, 'address' AS kind
-        }}
-        WITH p, s, x, kind, [d IN dates WHERE s.established IS NOT NULL
-                             AND d <= s.established] AS before
-        WHERE size(before) > 0
-        RETURN {summary_from('p')} AS pre, {summary_from('s')} AS suc, kind, x.id AS via,
-               reduce(m = before[0], d IN before | CASE WHEN d > m THEN d ELSE m END) AS pdate,
-               s.established AS est
-        """
         pairs: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in self.cypher.run(query, status=list(DEREGISTERED)):
+        for row in self.cypher.run(q.PHOENIX, status=list(DEREGISTERED)):
             key = (row["pre"]["entity_id"], row["suc"]["entity_id"])
             pair = pairs.setdefault(
                 key, {"row": row, "kinds": set(), "via": set()}
             )
             pair["kinds"].add(row["kind"])
             pair["via"].add(row["via"])
-        order = ("legal_rep", "shareholder", "address")
+        order = tuple(tag for tag, _ in PHOENIX_TIES)
         out = [
             PhoenixPair(
                 predecessor=EntitySummary(**p["row"]["pre"]),
@@ -133,22 +96,8 @@ class Catalogue:
         return out[: max(0, limit)]
 
     def hubs(self, min_enterprises: int, limit: int, include_whitelisted: bool) -> list[Hub]:
-        query = f"""
-        MATCH (h:Address|Phone)<-[:LOCATED_AT|HAS_PHONE]-(e:Enterprise)
-        WITH h, collect(DISTINCT e) AS firms
-        WHERE size(firms) >= $min
-        WITH h, firms, {Cypher.whitelisted('h')} AS whitelisted
-        WHERE $include OR NOT whitelisted
-        WITH h, firms, whitelisted,
-             size([f IN firms WHERE EXISTS {{ (f)-[:SUBJECT_OF]->() }}]) AS n_violating
-        RETURN h.id AS hub_id, labels(h)[0] AS kind, coalesce(h.label, h.id) AS label,
-               size(firms) AS n_enterprises, n_violating, [f IN firms | f.id] AS enterprises,
-               whitelisted
-        ORDER BY n_violating DESC, n_enterprises DESC, hub_id ASC
-        LIMIT $limit
-        """
         rows = self.cypher.run(
-            query, min=min_enterprises, include=include_whitelisted, limit=max(0, limit)
+            q.HUBS, min=min_enterprises, include=include_whitelisted, limit=max(0, limit)
         )
         return [Hub(**dict(r, enterprises=sorted(r["enterprises"]))) for r in rows]
 
@@ -156,13 +105,7 @@ class Catalogue:
         if not 1 <= max_length <= MAX_CYCLE_LENGTH:
             raise ValueError(f"max_length must be between 1 and {MAX_CYCLE_LENGTH}")
         hops = int(max_length)  # a validated int bound: variable-length patterns take no params
-        query = f"""
-        MATCH p = (a:Enterprise)-[:{SHAREHOLDER}*1..{hops}]->(a)
-        WITH p, [n IN nodes(p) | n.id] AS ids
-        WHERE all(i IN ids[1..-1] WHERE i > ids[0])
-        RETURN ids[0..-1] AS nodes, [r IN relationships(p) | r.id] AS edges,
-               [r IN relationships(p) | r.share_pct] AS shares
-        """
+        query = fill(q.OWNERSHIP_CYCLES, hops=hops)
         # parallel holdings between one pair: the smallest relationship ID stands for the pair
         cycles: dict[tuple[str, ...], list[tuple[str, float | None]]] = {}
         for row in self.cypher.run(query):
@@ -186,16 +129,7 @@ class Catalogue:
     def beneficial_owners(
         self, entity_id: str, threshold_pct: float
     ) -> BeneficialOwnership | None:
-        hops = int(MAX_PATH_HOPS)
-        query = f"""
-        MATCH (t:Enterprise|Person {{id: $id}})
-        OPTIONAL MATCH p = (o)-[:{SHAREHOLDER}*1..{hops}]->(t)
-        WHERE all(r IN relationships(p) WHERE r.share_pct IS NOT NULL)
-        RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | r.id] AS edges,
-               [r IN relationships(p) | r.share_pct] AS shares, labels(o)[0] AS owner_label,
-               [(x)-[r:{SHAREHOLDER}]->(o) WHERE r.share_pct IS NOT NULL | x.id] AS owners_of_o
-        """
-        rows = self.cypher.run(query, id=entity_id)
+        rows = self.cypher.run(q.OWNERSHIP_PATHS, id=entity_id)
         if not rows:
             return None
         effective: dict[str, float] = defaultdict(float)
@@ -233,11 +167,7 @@ class Catalogue:
         if top is not None and pct[top] > 0:
             controller = summaries[top]
         else:
-            reps = self.cypher.run(
-                "MATCH (p)-[:LEGAL_REP_OF]->(:Enterprise|Person {id: $id}) "
-                f"RETURN {summary_from('p')} AS s ORDER BY p.id LIMIT 1",
-                id=entity_id,
-            )
+            reps = self.cypher.run(q.LEGAL_REPRESENTATIVE, id=entity_id)
             if reps:
                 controller = EntitySummary(**reps[0]["s"])
         return BeneficialOwnership(
@@ -246,29 +176,10 @@ class Catalogue:
         )
 
     def _summaries(self, ids: list[str]) -> dict[str, EntitySummary]:
-        rows = self.cypher.run(
-            "UNWIND $ids AS i MATCH (n:Enterprise|Person {id: i}) "
-            f"RETURN {summary_from('n')} AS s",
-            ids=ids,
-        )
+        rows = self.cypher.run(q.SUMMARIES, ids=ids)
         return {r["s"]["entity_id"]: EntitySummary(**r["s"]) for r in rows}
 
     def rings(self, min_size: int, limit: int) -> list[Ring]:
-        person_types = "|".join(schema.check_rel_types(sorted(RING_PERSON_TYPES)))
-        query = f"""
-        CALL () {{
-            MATCH (c:Person) WHERE NOT {Cypher.blocked('c')}
-            MATCH (c)-[:{person_types}]-(e:Enterprise)
-            RETURN c, e
-          UNION
-            MATCH (c:Address|Phone) WHERE NOT {Cypher.blocked('c')}
-            MATCH (c)-[:{NETWORK}]-(e:Enterprise)
-            RETURN c, e
-        }}
-        WITH c, collect(DISTINCT e.id) AS firms
-        WHERE 2 <= size(firms) <= $ring_cap
-        RETURN c.id AS connector, firms
-        """
         parent: dict[str, str] = {}
 
         def find(x: str) -> str:
@@ -277,7 +188,7 @@ class Catalogue:
                 x = parent[x]
             return x
 
-        ties = self.cypher.run(query, ring_cap=RING_CONNECTOR_CAP)
+        ties = self.cypher.run(q.RING_TIES, ring_cap=RING_CONNECTOR_CAP)
         for row in ties:
             firms = row["firms"]
             for other in firms[1:]:
@@ -289,11 +200,7 @@ class Catalogue:
             groups[find(node)].append(node)
         violators = {
             r["id"]
-            for r in self.cypher.run(
-                "UNWIND $ids AS i MATCH (e:Enterprise {id: i}) "
-                "WHERE EXISTS { (e)-[:SUBJECT_OF]->() } RETURN e.id AS id",
-                ids=sorted(parent),
-            )
+            for r in self.cypher.run(q.VIOLATING_ENTERPRISES, ids=sorted(parent))
         }
         connectors: dict[str, set[str]] = defaultdict(set)
         for row in ties:

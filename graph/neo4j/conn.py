@@ -105,6 +105,16 @@ def quiet_session(driver: Driver, database: str | None, fetch_size: int = 1000) 
     )
 
 
+# driver errors that mean "the store is unavailable right now" (the API answers 503 with
+# Retry-After), so that callers map them without importing the driver
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    neo4j_errors.ServiceUnavailable,
+    neo4j_errors.SessionExpired,
+    neo4j_errors.TransientError,
+    neo4j_errors.ConnectionAcquisitionTimeoutError,
+)
+
+
 def guarded(uri: str, fn: Callable[[], T]) -> T:
     """Run `fn`, turning connection-level driver errors into `StoreUnavailable`."""
     try:
@@ -120,5 +130,6 @@ def guarded(uri: str, fn: Callable[[], T]) -> T:
 
 
 __all__ = [
-    "Neo4jSettings", "describe_error", "get_settings", "guarded", "open_driver", "quiet_session",
+    "UNAVAILABLE_ERRORS", "Neo4jSettings", "describe_error", "get_settings", "guarded",
+    "open_driver", "quiet_session",
 ]

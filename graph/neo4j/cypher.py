@@ -1,4 +1,5 @@
-"""Shared pieces of the Neo4j read queries: a read runner and whitelisted Cypher fragments."""
+"""The Neo4j read runner: every read query of the store goes through `Cypher.run`, which binds
+the walk policy (`$cap`, `$wl`) and retries a dropped connection once."""
 
 from __future__ import annotations
 
@@ -9,22 +10,9 @@ from neo4j import Driver
 from neo4j import exceptions as neo4j_errors
 
 from graph import schema
+from graph.neo4j import queries
+from graph.neo4j.template import fill
 
-NETWORK = "|".join(schema.check_rel_types(None))
-CONTROL = "|".join(schema.check_rel_type(t) for t in schema.CONTROL_TYPES)
-_EVENT_TYPE_CASE = (
-    "CASE "
-    + " ".join(
-        f"WHEN {{v}}:{schema.check_label(label)} THEN '{etype}'"
-        for etype, label in schema.EVENT_LABEL_BY_TYPE.items()
-    )
-    + " END"
-)
-_DISPLAY_CASE = (
-    "CASE WHEN {v}:Enterprise OR {v}:Person THEN coalesce({v}.name, {v}.id) "
-    "WHEN {v}:Address OR {v}:Phone THEN coalesce({v}.label, {v}.id) "
-    "ELSE coalesce({v}.category, labels({v})[0]) END"
-)
 FETCH_SIZE = 1000  # records per PULL: every bounded read arrives in one batch
 # connection-level failures worth one immediate retry (a pooled connection the server closed)
 _STALE = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable)
@@ -43,28 +31,6 @@ def native(value: Any) -> Any:
     if hasattr(value, "to_native"):
         return value.to_native()
     return value
-
-
-def summary_from(v: str) -> str:
-    """Map projection of an entity node into `EntitySummary` fields."""
-    return (
-        f"{{entity_id: {v}.id, kind: labels({v})[0], name: coalesce({v}.name, {v}.id), "
-        f"uscc: {v}.uscc, customs_code: {v}.customs_code, id_number: {v}.id_number, "
-        f"risk_level: {v}.risk_level, risk_score: {v}.risk_score}}"
-    )
-
-
-def event_from(v: str) -> str:
-    """Map projection of an event node into `Event` fields."""
-    return (
-        f"{{event_id: {v}.id, type: {_EVENT_TYPE_CASE.format(v=v)}, date: {v}.date, "
-        f"category: {v}.category, amount: {v}.amount, description: {v}.description, "
-        f"source: {v}.source, record_id: {v}.record_id}}"
-    )
-
-
-def display_of(v: str) -> str:
-    return _DISPLAY_CASE.format(v=v)
 
 
 def labels_for_id(node_id: str) -> tuple[str, ...]:
@@ -101,27 +67,9 @@ class Cypher:
         ) as session:
             return [native(dict(r)) for r in session.run(query, params)]
 
-    @staticmethod
-    def blocked(v: str) -> str:
-        """Boolean Cypher: node `v` exceeds the degree cap ($cap) or is a whitelisted hub ($wl)."""
-        return f"(COUNT {{ ({v})-[:{NETWORK}]-() }} > $cap OR {Cypher.whitelisted(v)})"
-
-    @staticmethod
-    def whitelisted(v: str) -> str:
-        """Boolean Cypher (never null): `v` is an Address / Phone on the hubs whitelist ($wl)."""
-        return (
-            f"(({v}:Address OR {v}:Phone) AND any(k IN [{v}.id, {v}.label, {v}.address_std, "
-            f"{v}.phone] WHERE k IS NOT NULL AND k IN $wl))"
-        )
-
-    @staticmethod
-    def violating(v: str) -> str:
-        return f"(({v}:Enterprise OR {v}:Person) AND EXISTS {{ ({v})-[:SUBJECT_OF]->() }})"
-
     def locate(self, node_id: str) -> str | None:
         """The label of the node with this ID, or None."""
         for label in labels_for_id(node_id):
-            lab = schema.check_label(label)
-            if self.run(f"MATCH (n:{lab} {{id: $id}}) RETURN n.id AS id", id=node_id):
+            if self.run(fill(queries.LOCATE, label=schema.check_label(label)), id=node_id):
                 return label
         return None

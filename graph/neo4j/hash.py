@@ -42,7 +42,7 @@ HASH_CHUNK = 50_000
 
 
 def _prop_types() -> dict[str, pa.DataType]:
-    from graph.tables import SCHEMAS
+    from runfolder.schema import SCHEMAS
 
     out: dict[str, pa.DataType] = {}
     for table_schema in SCHEMAS.values():

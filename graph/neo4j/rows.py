@@ -47,6 +47,8 @@ from graph.neo4j.hash import (
     rows_table,
     table_hashes,
 )
+from runfolder.folder import check_run
+from runfolder.schema import EVIDENCE_SCHEMA, REQUIRED_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +162,7 @@ def _provenance(run: tables.RunTables) -> pd.DataFrame:
     evidence = pa.Table.from_pandas(
         run.evidence[["entity_id", "mention_id_l", "mention_id_r", "method", "match_weight",
                       "match_probability", "features"]],
-        schema=pa.schema([f for f in tables.EVIDENCE_SCHEMA if f.name not in ("run_id",)]),
+        schema=pa.schema([f for f in EVIDENCE_SCHEMA if f.name not in ("run_id",)]),
         preserve_index=False,
     )
     con = duckdb.connect()
@@ -206,7 +208,7 @@ def _risk(risk: pd.DataFrame | None) -> pd.DataFrame | None:
 def run_fingerprint(run_dir: Path) -> str:
     """sha256 over the run's input files (report, tables, risk) and the loader's versions."""
     digest = hashlib.sha256(f"schema={schema.SCHEMA_VERSION};loader={LOADER_VERSION}".encode())
-    names = ["report.json", *(f"{t}.parquet" for t in (*tables.REQUIRED_TABLES, "risk"))]
+    names = ["report.json", *(f"{t}.parquet" for t in (*REQUIRED_TABLES, "risk"))]
     for name in names:
         path = run_dir / name
         if path.is_file():
@@ -246,7 +248,7 @@ def read_rows(run_dir: Path, fingerprint: str | None = None, *, keep: bool = Tru
     """The run's rows with their hashes: from `RUN/graph/` when it was prepared from exactly
     these files, else built (`build_rows`) and, with `keep`, written there for next time."""
     run_dir = Path(run_dir)
-    tables.check_run(run_dir)
+    check_run(run_dir)
     fingerprint = fingerprint or run_fingerprint(run_dir)
     manifest = _manifest(run_dir)
     if manifest is not None and manifest.get("fingerprint") == fingerprint:
@@ -387,7 +389,7 @@ def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> Non
 def build_rows(run_dir: Path) -> GraphRows:
     """All nodes and relationships of the run folder as clean tables, ready for the loader.
 
-    Raises `graph.tables.RunFolderError` (one line, naming the fix) for a missing, incomplete
+    Raises `runfolder.folder.RunFolderError` (one line, naming the fix) for a missing, incomplete
     or incompatible run folder.
     """
     run = tables.load_run(run_dir, tables.GRAPH_MENTION_COLUMNS)

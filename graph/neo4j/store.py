@@ -1,7 +1,8 @@
 """`Neo4jStore`: the `GraphReader` read interface in parameterised Cypher.
 
-Labels and relationship types in query text come only from `graph.schema` (validated with
-`check_label` / `check_rel_types`); every value is a parameter. Answers, orderings and
+Every query is written whole in `graph.neo4j.queries`; labels and relationship types in query
+text come only from `graph.schema` (holes filled with names validated by `check_label` /
+`check_rel_types`); every value is a parameter. Answers, orderings and
 tie-breaks follow the docstrings of `graph.store.GraphReader` exactly, so the contract tests
 can compare this store with the embedded one. Walks that need deterministic shortest-path
 tie-breaks (neighbourhood, exposure, paths) expand one BFS level per query; the risk catalogue
@@ -49,10 +50,12 @@ from graph.models import (
     SourceRecord,
     Subgraph,
 )
+from graph.neo4j import queries as q
 from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
-from graph.neo4j.cypher import Cypher, event_from, summary_from
+from graph.neo4j.cypher import Cypher
 from graph.neo4j.meta import META_ID, READ_META
+from graph.neo4j.template import fill
 from graph.neo4j.walks import Walker
 from graph.neo4j.worklist import worklist as read_worklist
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
@@ -71,19 +74,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 _PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
-# what a brief reads of an entity node: its attribute properties, names and stored risk, never
-# the source_records / evidence JSON a profile needs
-_BRIEF_PROPS = sorted(
-    {p for label in schema.ENTITY_LABELS for p in schema.NODE_TYPES[label].properties}
-    - _PROFILE_SKIP
-)
-_BRIEF = (
-    "{"
-    + ", ".join(f"`{p}`: n.`{p}`" for p in ["names", *_BRIEF_PROPS])
-    + ", risk_score: n.risk_score, risk_level: n.risk_level, risk_reasons: n.risk_reasons}"
-)
-
-
 
 @lru_cache(maxsize=1)
 def _syllables() -> frozenset[str]:
@@ -127,16 +117,12 @@ def lucene_escape(text: str) -> str:
     return "".join("\\" + ch if ch in _LUCENE_SPECIAL else ch for ch in text)
 
 
-def _identified(kind: IdentifierKind, projection: str) -> str:
-    """Cypher: the entities (any entity label) whose `kind` identifier equals $v, one index
-    seek per label in a single query, returning `projection` of `n`."""
+def _by_identifier(query: str, kind: IdentifierKind) -> str:
+    """`query` (one of the identifier lookups) for identifier `kind`: one index seek per entity
+    label in a single query."""
     if kind not in IDENTIFIERS:
         raise ValueError(f"unknown identifier kind {kind!r}")
-    branches = " UNION ".join(
-        f"MATCH (n:{schema.check_label(label)} {{{kind}: $v}}) RETURN n"
-        for label in schema.ENTITY_LABELS
-    )
-    return f"CALL () {{ {branches} }} RETURN {projection}"
+    return fill(query, kind=kind)
 
 
 def _risk_of(entity_id: str, score: float | None, level: str | None,
@@ -152,7 +138,7 @@ def _risk_of(entity_id: str, score: float | None, level: str | None,
 
 
 def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
-    """An `EntityBrief` from a summary projection and a `_BRIEF` projection of one node."""
+    """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node."""
     props = schema.NODE_TYPES[s["kind"]].properties
     attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
     return EntityBrief(
@@ -210,7 +196,7 @@ class Neo4jStore:
 
     def ping(self) -> bool:
         try:
-            return bool(self.cypher.run("RETURN 1 AS ok")[0]["ok"] == 1)
+            return bool(self.cypher.run(q.PING)[0]["ok"] == 1)
         except Exception:
             return False
 
@@ -225,18 +211,15 @@ class Neo4jStore:
         if not wanted:
             return []
 
-        rows = self._guard(lambda: self.cypher.run(_identified(kind, "n.id AS id"), v=wanted))
+        query = _by_identifier(q.IDS_BY_IDENTIFIER, kind)
+        rows = self._guard(lambda: self.cypher.run(query, v=wanted))
         return sorted({r["id"] for r in rows})
 
     def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
         ids = list(dict.fromkeys(entity_ids))
         if not ids:
             return []
-        query = (
-            "UNWIND range(0, size($ids) - 1) AS i MATCH (n:Enterprise|Person {id: $ids[i]}) "
-            f"RETURN i, {summary_from('n')} AS s, {_BRIEF} AS p ORDER BY i"
-        )
-        rows = self._guard(lambda: self.cypher.run(query, ids=ids))
+        rows = self._guard(lambda: self.cypher.run(q.BRIEFS, ids=ids))
         return [_brief(r["s"], r["p"]) for r in rows]
 
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
@@ -245,7 +228,7 @@ class Neo4jStore:
         wanted = identifier_text(value)
         if not wanted:
             return []
-        query = _identified(kind, f"{summary_from('n')} AS s, {_BRIEF} AS p")
+        query = _by_identifier(q.BRIEFS_BY_IDENTIFIER, kind)
         rows = self._guard(lambda: self.cypher.run(query, v=wanted))
         briefs = {r["s"]["entity_id"]: _brief(r["s"], r["p"]) for r in rows}
         return [briefs[i] for i in sorted(briefs)]
@@ -276,29 +259,9 @@ class Neo4jStore:
             return []
         best: dict[str, tuple[float, str]] = {}
         wanted = identifier_text(query)
-        # one round trip: every identifier hit (tagged with its kind's position in IDENTIFIERS,
-        # a later kind overriding an earlier one) and the full-text candidates (tag -1), both
-        # restricted to the asked labels (the answer keeps only those anyway)
-        branches = [
-            f"MATCH (n:{lab} {{{kind}: $v}}) RETURN n, {k} AS ident"
-            for k, kind in enumerate(IDENTIFIERS)
-            for lab in labels
-        ]
-        branches.append(
-            f"CALL db.index.fulltext.queryNodes('{schema.FULLTEXT_INDEX}', $q, {{limit: $n}}) "
-            "YIELD node WITH node AS n WHERE any(l IN labels(n) WHERE l IN $labels) "
-            "RETURN n, -1 AS ident"
-        )
-        # the candidates come back as one list in one record: hundreds of one-row Bolt
-        # records cost the driver far more than one list of the same values
-        cypher = (
-            "CALL () { " + " UNION ALL ".join(branches) + " } "
-            "RETURN collect([n.id, n.name, n.names, n.name_pinyin, ident]) AS rows"
-        )
         found = self._guard(
             lambda: self.cypher.run(
-                cypher, q=lucene_query(query), n=scan, v=wanted,
-                labels=labels,
+                q.SEARCH, q=lucene_query(query), n=scan, v=wanted, labels=labels,
             )
         )
         rows = [dict(zip(("id", "name", "names", "pinyin", "ident"), r, strict=True))
@@ -327,20 +290,11 @@ class Neo4jStore:
         ]
 
     def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
-        rows = self.cypher.run(
-            "UNWIND $ids AS i MATCH (n:Enterprise|Person {id: i}) "
-            f"RETURN {summary_from('n')} AS s",
-            ids=list(ids),
-        )
+        rows = self.cypher.run(q.SUMMARIES, ids=list(ids))
         return {r["s"]["entity_id"]: EntitySummary(**r["s"]) for r in rows}
 
     def get_entity(self, entity_id: str) -> EntityProfile | None:
-        query = (
-            "MATCH (n:Enterprise|Person {id: $id}) "
-            f"RETURN {summary_from('n')} AS s, properties(n) AS p, "
-            f"COLLECT {{ MATCH (n)-[:SUBJECT_OF]->(e) RETURN {event_from('e')} }} AS events"
-        )
-        rows = self._guard(lambda: self.cypher.run(query, id=entity_id))
+        rows = self._guard(lambda: self.cypher.run(q.ENTITY, id=entity_id))
         if not rows:
             return None
         s, p = rows[0]["s"], rows[0]["p"]
@@ -366,11 +320,7 @@ class Neo4jStore:
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
-        query = (
-            "MATCH (n:Enterprise|Person {id: $id}) WHERE n.risk_score IS NOT NULL "
-            "RETURN n.risk_score AS score, n.risk_level AS level, n.risk_reasons AS reasons"
-        )
-        rows = self._guard(lambda: self.cypher.run(query, id=entity_id))
+        rows = self._guard(lambda: self.cypher.run(q.RISK, id=entity_id))
         if not rows:
             return None
         return _risk_of(entity_id, rows[0]["score"], rows[0]["level"], rows[0]["reasons"])
@@ -380,9 +330,7 @@ class Neo4jStore:
         path levels, neighbourhoods) from one enterprise and one person, so that the first
         investigator after a load or a start does not pay for query planning. Depths 1-3
         give every level query text (first / later level, last level or not)."""
-        rows = self._guard(lambda: self.cypher.run(
-            "CALL () { MATCH (n:Enterprise) RETURN n.id AS id LIMIT 1 UNION ALL "
-            "MATCH (n:Person) RETURN n.id AS id LIMIT 1 } RETURN id"))
+        rows = self._guard(lambda: self.cypher.run(q.WARM_UP_STARTS))
         ids = [r["id"] for r in rows]
         for entity_id in ids:
             for hops in (1, 2, 3):

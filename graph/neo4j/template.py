@@ -20,9 +20,10 @@ class _Text(string.Template):
     delimiter = "@"
 
 
-def fill(text: str, **names: str | int) -> str:
-    """`text` with every `@hole` replaced by its name (a KeyError names a missing hole;
-    a ValueError refuses anything but a plain name or an int)."""
+def fill(text: str, *, partial: bool = False, **names: str | int) -> str:
+    """`text` with every `@hole` replaced by its name (a KeyError names a missing hole,
+    unless `partial`: holes not named stay for a later fill; a ValueError refuses anything
+    but a plain name or an int)."""
     checked: dict[str, str] = {}
     for hole, name in names.items():
         if isinstance(name, bool) or not isinstance(name, int | str):
@@ -30,7 +31,8 @@ def fill(text: str, **names: str | int) -> str:
         if isinstance(name, str) and not _NAME.fullmatch(name):
             raise ValueError(f"hole @{hole}: {name!r} is not a plain name")
         checked[hole] = str(int(name)) if isinstance(name, int) else name
-    return _Text(text).substitute(checked)
+    template = _Text(text)
+    return template.safe_substitute(checked) if partial else template.substitute(checked)
 
 
 def holes(text: str) -> set[str]:

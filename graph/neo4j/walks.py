@@ -6,7 +6,8 @@ applies them. Neighbourhood levels seek the frontier by label and `id`; exposure
 seek it by element ID, let the server de-duplicate each level (one row per newly reached
 node, `$seen` a map for constant-time membership) and return only what the answer needs
 (exposure: best parents, and only violating nodes on the last level; paths: a bidirectional
-search that expands the cheaper side and stops when the two sides meet).
+search that expands the cheaper side and stops when the two sides meet). The level queries
+are written whole in `graph.neo4j.queries`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 
 from graph import schema
 from graph.models import EntitySummary, ExposureHit, Path
-from graph.neo4j.cypher import NETWORK, Cypher, display_of, labels_for_id, summary_from
+from graph.neo4j import queries as q
+from graph.neo4j.cypher import Cypher, labels_for_id
+from graph.neo4j.template import fill
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,7 @@ class Walker:
             by_label[schema.check_label(label)].append(node_id)
         steps: list[Step] = []
         for label, ids in sorted(by_label.items()):
-            query = (
-                f"UNWIND $ids AS i MATCH (a:{label} {{id: i}})-[r:{rel}]-(b) "
-                "RETURN a.id AS a, r.id AS r, type(r) AS t, b.id AS b, labels(b)[0] AS bl, "
-                f"{Cypher.blocked('b')} AS bb, {Cypher.violating('b')} AS bv"
-            )
+            query = fill(q.EXPAND, label=label, rels=rel)
             for row in self.cypher.run(query, ids=sorted(ids)):
                 steps.append(
                     Step(row["a"], row["r"], row["t"], row["b"], row["bl"], row["bb"], row["bv"])
@@ -62,12 +61,7 @@ class Walker:
         label = self.cypher.locate(node_id)
         if label is None:
             return None
-        lab = schema.check_label(label)
-        row = self.cypher.run(
-            f"MATCH (n:{lab} {{id: $id}}) RETURN {Cypher.blocked('n')} AS bb, "
-            f"{Cypher.violating('n')} AS bv",
-            id=node_id,
-        )[0]
+        row = self.cypher.run(fill(q.START, label=schema.check_label(label)), id=node_id)[0]
         return label, row["bb"], row["bv"]
 
     # --- neighbourhood ----------------------------------------------------------------
@@ -106,11 +100,7 @@ class Walker:
         for node_id, label in kept.items():
             by_label[schema.check_label(label)].append(node_id)
         for label, ids in by_label.items():
-            query = (
-                f"UNWIND $ids AS i MATCH (n:{label} {{id: i}}) RETURN n.id AS id, "
-                f"labels(n)[0] AS kind, {display_of('n')} AS label, n.risk_level AS risk_level"
-            )
-            out.extend(self.cypher.run(query, ids=ids))
+            out.extend(self.cypher.run(fill(q.NEIGHBOURHOOD_NODES, label=label), ids=ids))
         return sorted(out, key=lambda n: n["id"])
 
     def _edges(self, kept: dict[str, str], types: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -120,11 +110,7 @@ class Walker:
         for node_id, label in kept.items():
             by_label[schema.check_label(label)].append(node_id)
         for label, ids in by_label.items():
-            query = (
-                f"UNWIND $ids AS i MATCH (a:{label} {{id: i}})-[r:{rel}]->(b) "
-                "WHERE b.id IN $kept RETURN r.id AS id, type(r) AS type, a.id AS source, "
-                "b.id AS target, r.share_pct AS share_pct"
-            )
+            query = fill(q.NEIGHBOURHOOD_EDGES, label=label, rels=rel)
             out.extend(self.cypher.run(query, ids=ids, kept=list(kept)))
         return sorted(out, key=lambda e: e["id"])
 
@@ -141,15 +127,20 @@ class Walker:
             return []
         seen: dict[str, bool] = {}
         best: dict[str, tuple[list[str], list[str], list[str]]] = {entity_id: ([entity_id], [], [])}
-        front: list[list[Any]] = [["", 0, entity_id]]  # the start, sought by ID (labels)
+        front: list[list[Any]] = [["", 0, entity_id]]  # the start (rank 0)
         hits: list[ExposureHit] = []
         type_of = {label: t for t, label in schema.EVENT_LABEL_BY_TYPE.items()}
         for hop in range(1, max_hops + 1):
             if not front or len(hits) >= limit:
                 break
             last = hop == max_hops
-            query = _exposure_level(NETWORK, last, labels if hop == 1 else ())
-            rows = self.cypher.run(query, front=front, seen=seen, id=entity_id)
+            if hop == 1:  # from the start, sought by its ID under the labels of its prefix
+                first = q.EXPOSURE_ONLY_LEVEL if last else q.EXPOSURE_FIRST_LEVEL
+                rows = [row for label in labels for row in self.cypher.run(
+                    fill(first, label=schema.check_label(label)), id=entity_id)]
+            else:
+                level = q.EXPOSURE_LAST_LEVEL if last else q.EXPOSURE_LEVEL
+                rows = self.cypher.run(level, front=front, seen=seen)
             if hop == 1 and rows:
                 seen[rows[0]["pe"]] = True
             rank_of = {f[2]: f[1] for f in front}
@@ -200,7 +191,7 @@ class Walker:
                 return []
             me = min(sides, key=lambda sd: (sd.cost(), sd is sides[1]))
             rows = self.cypher.run(
-                _path_level(rel), front=[[e, n] for n, e in me.front.items()],
+                fill(q.PATH_LEVEL, rels=rel), front=[[e, n] for n, e in me.front.items()],
                 seen=me.elements,
             )
             me.grow(rows)
@@ -221,74 +212,10 @@ class Walker:
 
     def _roots(self, ids: list[str]) -> dict[str, _Node]:
         """Element ID, degree and whitelist flag of each existing node, in one round trip."""
-        labels = sorted({lab for i in ids for lab in labels_for_id(i)})
-        if not labels:
+        if not any(labels_for_id(i) for i in ids):
             return {}
-        branches = " UNION ".join(
-            f"MATCH (n:{schema.check_label(lab)} {{id: i}}) RETURN n" for lab in labels
-        )
-        rows = self.cypher.run(
-            f"UNWIND $ids AS i CALL (i) {{ {branches} }} "
-            f"RETURN n.id AS id, elementId(n) AS e, {_DEGREE.format(v='n', rel=NETWORK)} "
-            f"AS deg, {Cypher.whitelisted('n')} AS wl",
-            ids=sorted(set(ids)),
-        )
+        rows = self.cypher.run(q.PATH_ROOTS, ids=sorted(set(ids)))
         return {r["id"]: _Node(r["e"], r["deg"], r["wl"]) for r in rows}
-
-
-_DEGREE = "COUNT {{ ({v})-[:{rel}]-() }}"
-
-
-def _exposure_level(rel: str, last: bool, start_labels: tuple[str, ...] = ()) -> str:
-    """One exposure BFS level: `$front` = [element ID, rank, id] of the expanded nodes (on
-    the first level, when `start_labels` are given: the start node sought by `$id`),
-    `$seen` = {element ID: true} of the nodes already reached. One row per new node: its
-    best parent `p` (by parent rank, then relationship ID) and that parent's element ID `pe`,
-    degree and whitelist flag (to decide expansion), and for violating nodes the summary `s`
-    and event labels `ev`. The last level returns only violating nodes and skips the
-    degree."""
-    violating = Cypher.violating("b")
-    if start_labels:
-        branches = " UNION ".join(
-            f"MATCH (a:{schema.check_label(lab)} {{id: $id}}) RETURN a" for lab in start_labels
-        )
-        seek = (
-            f"CALL () {{ {branches} }} WITH a, [elementId(a), 0, a.id] AS f "
-            f"MATCH (a)-[r:{rel}]-(b) WHERE b <> a "
-        )
-    else:
-        seek = (
-            "UNWIND $front AS f MATCH (a) WHERE elementId(a) = f[0] "
-            f"MATCH (a)-[r:{rel}]-(b) WHERE $seen[elementId(b)] IS NULL "
-        )
-    head = seek + "WITH b, min([f[1], r.id, f[2], type(r), f[0]]) AS m "
-    events = "COLLECT { MATCH (b)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] }"
-    if last:
-        return (
-            head + f"WHERE {violating} "
-            "RETURN b.id AS id, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t, "
-            f"{summary_from('b')} AS s, "
-            f"{events} AS ev"
-        )
-    return (
-        head + f"WITH b, m, {violating} AS bv "
-        "RETURN b.id AS id, elementId(b) AS e, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t, "
-        f"CASE WHEN bv THEN {summary_from('b')} END AS s, "
-        f"CASE WHEN bv THEN {events} ELSE [] END AS ev, "
-        f"{_DEGREE.format(v='b', rel=NETWORK)} AS deg, {Cypher.whitelisted('b')} AS wl"
-    )
-
-
-def _path_level(rel: str) -> str:
-    """One path BFS level over `rel`: every new node with all its parents in the frontier
-    (`$front` = [element ID, id]), its degree (over the network) and whitelist flag."""
-    return (
-        "UNWIND $front AS f MATCH (a) WHERE elementId(a) = f[0] "
-        f"MATCH (a)-[r:{rel}]-(b) WHERE $seen[elementId(b)] IS NULL "
-        "WITH b, collect([f[1], r.id, type(r)]) AS ps "
-        f"RETURN b.id AS id, elementId(b) AS e, ps, "
-        f"{_DEGREE.format(v='b', rel=NETWORK)} AS deg, {Cypher.whitelisted('b')} AS wl"
-    )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Three whole queries, every value a parameter (an empty list = no filter):
 - COUNT and PAGE: the entities passing the filters, counted, and one page of them ranked by
   score desc, entity ID asc.
 A stored reason lists its rule as `"rule": "<name>"` and its events by quoted ID in the reasons
-JSON (`graph.risk` writes it with json.dumps' default separators), so the rule and event
+JSON (`risk.score` writes it with json.dumps' default separators), so the rule and event
 filters are substring tests of `n.risk_reasons`; the rules of the page's items are read from
 the same JSON in Python.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.models import EntitySummary
-from graph.neo4j.cypher import Cypher, summary_from
+from graph.neo4j.cypher import Cypher
 from graph.worklist import (
     WorklistItem,
     WorklistPage,
@@ -47,14 +47,15 @@ WHERE n.risk_score IS NOT NULL AND n.risk_score >= $min_score
        OR any(e IN $events WHERE n.risk_reasons CONTAINS ('"' + e + '"')))
 """
 
-COUNT = _FILTER + "RETURN count(n) AS total"
+COUNT = _FILTER + """RETURN count(n) AS total
+"""
 
-PAGE = (
-    _FILTER
-    + "WITH n ORDER BY n.risk_score DESC, n.id SKIP $offset LIMIT $limit\n"
-    + f"RETURN {summary_from('n')} AS entity, n.risk_score AS score, n.risk_level AS level,\n"
-    + "       n.province AS province, n.city AS city, n.risk_reasons AS reasons"
-)
+PAGE = _FILTER + """WITH n ORDER BY n.risk_score DESC, n.id SKIP $offset LIMIT $limit
+RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
+          .customs_code, .id_number, .risk_level, .risk_score} AS entity,
+       n.risk_score AS score, n.risk_level AS level, n.province AS province, n.city AS city,
+       n.risk_reasons AS reasons
+"""
 
 
 def worklist(cypher: Cypher, q: WorklistQuery) -> WorklistPage:

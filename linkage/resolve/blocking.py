@@ -83,16 +83,6 @@ _TRAINING: dict[Kind, tuple[str, ...]] = {
     "person": ("l.id_number = r.id_number", "l.name_std = r.name_std AND l.phone = r.phone"),
 }
 
-# Rules that admit (almost) no false positives, for the prior match probability.
-_DETERMINISTIC: dict[Kind, tuple[str, ...]] = {
-    "enterprise": (
-        "l.uscc = r.uscc AND l.uscc_valid AND r.uscc_valid",
-        "l.customs_code = r.customs_code",
-    ),
-    "person": ("l.id_number = r.id_number AND l.id_valid AND r.id_valid",),
-}
-
-
 def rule_sql(rule: Rule) -> str:
     return " AND ".join(f"{key.sql('l')} = {key.sql('r')}" for key in rule)
 
@@ -108,7 +98,3 @@ def predict_rules(kind: Kind) -> list[str]:
 
 def training_rules(kind: Kind) -> list[str]:
     return list(_TRAINING[kind])
-
-
-def deterministic_rules(kind: Kind) -> list[str]:
-    return list(_DETERMINISTIC[kind])

@@ -20,11 +20,9 @@ import pyarrow.compute as pc
 
 from linkage.resolve.cluster import Link
 from linkage.resolve.models import SPECS, Kind
+from runfolder.schema import EVIDENCE
 
-EVIDENCE_COLUMNS = (
-    "entity_id", "mention_id_l", "mention_id_r", "match_weight", "match_probability",
-    "method", "features",
-)
+EVIDENCE_COLUMNS = EVIDENCE.columns
 
 
 def feature(column: str, level: str, value_l: Any, value_r: Any, weight: float | None = None

@@ -1,11 +1,12 @@
 """Stable entity IDs and their lineage across reruns.
 
-A new cluster is named `E`/`P` + the first 12 hex digits of sha1(smallest mention ID). With a
-previous run, clusters and previous entities are paired by maximum overlap of their mention
-sets (greedy, largest overlap first, each side used once); a paired cluster keeps the
-previous ID. Every cluster gets a changelog row: `new` (no mention seen before), `kept`,
-`merged` (mentions of several previous entities) or `split` (its previous entity's mentions
-now sit in several clusters); previous entities with no mention left are `removed`.
+A new cluster is named by `runfolder.ids.entity_id`: `E`/`P` + the first 12 hex digits of
+sha1(smallest mention ID). With a previous run, clusters and previous entities are paired by
+maximum overlap of their mention sets (greedy, largest overlap first, each side used once);
+a paired cluster keeps the previous ID. Every cluster gets a changelog row: `new` (no
+mention seen before), `kept`, `merged` (mentions of several previous entities) or `split`
+(its previous entity's mentions now sit in several clusters); previous entities with no
+mention left are `removed`.
 
 Everything is computed on integer codes (clusters, mention ranks, previous entities) so the
 cost stays near-linear in the number of mentions; only the greedy pairing and the minting
@@ -14,7 +15,6 @@ walk clusters in Python, one cheap step each.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,15 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.resolve.outputs import arrow_array, sorted_codes
+from runfolder.ids import ENTITY_PREFIX, entity_id
+from runfolder.schema import CHANGELOG
 
-PREFIX = {"enterprise": "E", "person": "P"}
-CHANGELOG_COLUMNS = ("change", "entity_id", "previous_ids")
-
-
-def mint(kind: str, smallest_mention_id: str, salt: int = 0) -> str:
-    """The entity ID minted for a cluster whose smallest mention ID is given."""
-    key = smallest_mention_id if salt == 0 else f"{smallest_mention_id}#{salt}"
-    return PREFIX[kind] + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+CHANGELOG_COLUMNS = CHANGELOG.columns
 
 
 @dataclass
@@ -106,7 +101,7 @@ def assign_ids(
         previous_all = set(old_ids.tolist())
         # greedy pairing: largest overlap first, then smallest cluster, then previous ID
         order = np.lexsort((ov.old, smallest_rank[ov.cluster], -ov.n))
-        wanted_prefix = np.asarray([PREFIX[k] for k in cluster_kind], dtype=object)
+        wanted_prefix = np.asarray([ENTITY_PREFIX[k] for k in cluster_kind], dtype=object)
         old_prefix = np.asarray([o[:1] for o in old_ids.tolist()], dtype=object)
         order = order[wanted_prefix[ov.cluster[order]] == old_prefix[ov.old[order]]]
         used = [False] * len(old_ids)
@@ -135,10 +130,10 @@ def assign_ids(
         if name[c] is not None:
             continue
         salt = 0
-        candidate = mint(cluster_kind[c], smallest[c])
+        candidate = entity_id(cluster_kind[c], smallest[c])
         while candidate in taken:
             salt += 1
-            candidate = mint(cluster_kind[c], smallest[c], salt)
+            candidate = entity_id(cluster_kind[c], smallest[c], salt)
         name[c] = candidate
         taken.add(candidate)
 

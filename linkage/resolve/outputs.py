@@ -1,7 +1,8 @@
 """Entity-level tables of the run folder, from mentions and their entity IDs.
 
-Columns follow `docs/contracts.md`. `entities.parquet` additionally carries `district` (the
-graph schema's entity properties include it).
+Columns and IDs follow the run-folder contract (`runfolder.schema`, `runfolder.ids`);
+`entities.parquet` also carries the optional `district` (the graph schema's entity
+properties include it).
 
 The tables are built on integer codes (one factorisation per column, then sorts and
 `reduceat`s over numpy arrays) and returned as Arrow-backed frames, so the cost stays
@@ -11,37 +12,19 @@ hashed relation and event IDs).
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-MENTION_COLUMNS = (
-    "mention_id", "source", "record_id", "role", "kind", "entity_id", "name", "name_std",
-    "name_pinyin", "uscc", "uscc_valid", "id_number", "id_valid", "customs_code", "reg_no",
-    "phone", "address", "address_std", "province", "city", "district", "birth_date",
-    "established", "status", "record_date",
-)
-ENTITY_COLUMNS = (
-    "entity_id", "kind", "name", "names", "name_pinyin", "uscc", "customs_code", "reg_no",
-    "id_number", "phone", "address", "address_std", "province", "city", "district",
-    "established", "status", "birth_date", "n_mentions", "sources", "mention_ids",
-)
-RELATION_COLUMNS = (
-    "relation_id", "type", "src", "dst", "share_pct", "role", "start_date", "end_date",
-    "mention_ids", "sources",
-)
-EVENT_COLUMNS = (
-    "event_id", "type", "entity_id", "date", "category", "amount", "description", "source",
-    "record_id", "mention_id", "subject_mention_id",
-)
+from runfolder.ids import event_id, relation_id
+from runfolder.schema import ENTITIES, EVENTS, MENTIONS, RELATIONS
+
+MENTION_COLUMNS = MENTIONS.columns
+ENTITY_COLUMNS = ENTITIES.columns
+RELATION_COLUMNS = RELATIONS.columns
+EVENT_COLUMNS = EVENTS.columns
 DATE_COLUMNS = ("birth_date", "established", "record_date")
-
-
-def _hex12(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 def _is_date32(series: pd.Series) -> bool:
@@ -361,7 +344,7 @@ def relations_table(relations: pd.DataFrame, entity_by_mention: pd.Series) -> pd
     types = np.asarray(r["type"].to_numpy(dtype=object), dtype=object)[firsts]
     srcs, dsts = src[firsts], dst[firsts]
     relation_ids = [
-        "R" + _hex12(f"{t}|{s}|{d}|{m}")
+        relation_id(t, s, d, m)
         for t, s, d, m in zip(types.tolist(), srcs.tolist(), dsts.tolist(),
                               first_mention.tolist(), strict=True)
     ]
@@ -392,7 +375,7 @@ def events_table(events: pd.DataFrame, entity_by_mention: pd.Series) -> pd.DataF
     e = events.copy()
     e["entity_id"] = e["subject_mention"].map(entity_by_mention)
     e = e[e["entity_id"].notna()]
-    e["event_id"] = ["V" + _hex12(str(m)) for m in e["event_mention_id"]]
+    e["event_id"] = [event_id(str(m)) for m in e["event_mention_id"]]
     e["date"] = as_date(e["date"])
     e["mention_id"] = e["event_mention_id"].astype(str)
     e["subject_mention_id"] = e["subject_mention"].astype(str)

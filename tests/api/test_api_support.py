@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
-from graph.tables import write_table
+from runfolder.folder import write_table
 from tests.support.graph_fixture import A1, A4, CTRL, RUN_ID, build_tiny_run
 
 ROLES = ("inspector", "investigator", "admin")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 FAKE_GUANLIAN = r"""#!/usr/bin/env bash
 set -euo pipefail

@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import ROOT, Neo4jSettings, empty_database
 from neo4j import Driver
+
+from tests.conftest import ROOT, Neo4jSettings, empty_database
 
 SCRIPT = ROOT / "scripts" / "neo4j"
 

@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+
+from tests.conftest import ROOT
 
 EXECUTABLES = ["scripts/neo4j", "scripts/test", "scripts/demo", ".ci/run"]
 

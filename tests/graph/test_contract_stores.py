@@ -22,10 +22,11 @@ import tests.support.graph_fixture as F
 from graph.embedded.store import EmbeddedStore
 from graph.neo4j.loader import publish_run
 from graph.neo4j.store import Neo4jStore
-from graph.risk_config import RiskConfig
 from graph.store import GraphReader
-from graph.tables import address_id, write_table
 from graph.worklist import WorklistQuery
+from risk.config import RiskConfig
+from runfolder.folder import write_table
+from runfolder.ids import address_id
 from tests.conftest import empty_database
 
 Op = Callable[[GraphReader], Any]

@@ -9,12 +9,13 @@ import networkx as nx
 import pytest
 
 import tests.support.graph_fixture as F
-from graph.catalogue import ring_id
 from graph.embedded.network import TYPES
 from graph.embedded.store import EmbeddedStore
-from graph.risk_config import RiskConfig
 from graph.store import GraphReader
-from graph.tables import RunFolderError, address_id, load_run
+from graph.tables import load_run
+from risk.config import RiskConfig
+from runfolder.folder import RunFolderError
+from runfolder.ids import address_id, ring_id
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +239,7 @@ def _answers(store: EmbeddedStore) -> list[object]:
 @pytest.fixture(scope="module")
 def risk_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny run with stored risk: long reasons, an empty list, entities without a score."""
-    from graph.tables import write_table
+    from runfolder.folder import write_table
 
     run = F.build_tiny_run(tmp_path_factory.mktemp("risk"))
     rows = []

@@ -32,10 +32,10 @@ from graph.neo4j.rows import (
 )
 from graph.neo4j.state import existing_nodes, existing_rels
 from graph.neo4j.store import Neo4jStore
-from graph.risk_config import RiskConfig
 from graph.store import NoRunLoaded, StoreUnavailable
-from graph.tables import RunFolderError, write_table
 from graph.tables import load_run as read_tables
+from risk.config import RiskConfig
+from runfolder.folder import RunFolderError, write_table
 from tests.conftest import empty_database
 from tests.support.graph_fixture import A1, BLK_P, CTRL, H3, RUN_ID, build_tiny_run
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from tests.support.linkage_fixture import FakeExtraction, build
 
 from linkage.incremental import link_new_extraction
 from linkage.run import link_extraction
+from tests.support.linkage_fixture import FakeExtraction, build
 
 
 def _part(world: FakeExtraction, keep: Callable[[pd.DataFrame], pd.Series]) -> FakeExtraction:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.support.linkage_fixture import build
 
 from linkage.resolve.scoring import saved_model
 from linkage.run import link_extraction, previous_models
+from tests.support.linkage_fixture import build
 
 
 def _models(run: Path) -> dict[str, dict[str, object]]:

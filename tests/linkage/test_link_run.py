@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
-from tests.support.linkage_fixture import FakeExtraction, build
 
 import linkage.run as run_module
-from linkage.resolve.ids import mint
 from linkage.run import link_extraction
+from runfolder.folder import validate_run
+from runfolder.ids import entity_id as mint
+from runfolder.schema import TABLES
+from tests.support.linkage_fixture import FakeExtraction, build
 
 CONTRACT = {
     "mentions": ["mention_id", "source", "record_id", "role", "kind", "entity_id", "name",
@@ -68,6 +71,16 @@ def test_run_folder_follows_the_contract(run1: Path) -> None:
     page = (run1 / "report.html").read_text(encoding="utf-8")
     assert "Reconciliation" in page and "charts/enterprise_match_weights.html" in page
     assert not list(run1.parent.glob("run1.tmp-*"))
+
+
+def test_run_folder_validates_against_the_runfolder_contract(run1: Path) -> None:
+    """linkage writes every table in the column order and with the Arrow types of
+    `runfolder.schema` (the optional columns included), so `validate_run` accepts it."""
+    assert validate_run(run1)["version"] == 1
+    for name, spec in TABLES.items():
+        if name == "risk":  # written by `guanlian score`, not by linkage
+            continue
+        assert tuple(pq.read_schema(run1 / spec.file).names) == spec.written, name
 
 
 def test_entities_match_the_truth(world: FakeExtraction, run1: Path) -> None:

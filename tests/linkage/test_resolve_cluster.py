@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
-from linkage.resolve.ids import assign_ids, mint
+from linkage.resolve.ids import assign_ids
 from linkage.resolve.judgements import JudgementError, read_judgements
+from runfolder.ids import entity_id as mint
 
 
 def _link(a: int, b: int) -> Link:

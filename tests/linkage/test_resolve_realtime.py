@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import pandas as pd
 import pytest
-from tests.support.linkage_fixture import build
 
 from linkage.realtime import RealtimeMatcher
 from linkage.resolve.models import SPECS
 from linkage.run import link_extraction
+from tests.support.linkage_fixture import build
 
 
 @pytest.fixture(scope="module")

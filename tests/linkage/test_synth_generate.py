@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.support.synth_reading import expected_mentions, read_rows
 from typer.testing import CliRunner
 
 from api.cli import app
 from linkage.synth import generate
+from tests.support.synth_reading import expected_mentions, read_rows
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "small"
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import tests.support.graph_fixture as F
 from typer.testing import CliRunner
 
+import tests.support.graph_fixture as F
 from api.cli import app
-from graph.risk import score_run
-from graph.risk_config import RiskConfig
-from graph.risk_eval import evaluate_risk
 from graph.tables import load_run
+from risk.config import RiskConfig
+from risk.evaluate import evaluate_risk
+from risk.score import score_run
 
 
 def _truth(run: Path, out: Path) -> Path:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.oracle_run import write_oracle_run
-from graph.risk import score_run
-from graph.risk_eval import evaluate_risk
 from graph.tables import load_run
+from risk.evaluate import evaluate_risk
+from risk.score import score_run
+from tests.support.oracle_run import write_oracle_run
 
 TRUTH = {
     "mentions.csv": "source,record_id,role,entity\n"

@@ -14,10 +14,12 @@ from typer.testing import CliRunner
 import tests.support.graph_fixture as F
 from api.cli import app
 from graph.embedded.store import EmbeddedStore
-from graph.risk import compute_scores, score_run
-from graph.risk_config import RiskConfig, read_risk_config
-from graph.risk_eval import precision_at, roc_auc
-from graph.tables import address_id, load_run, write_table
+from graph.tables import load_run
+from risk.config import RiskConfig, read_risk_config
+from risk.evaluate import precision_at, roc_auc
+from risk.score import compute_scores, score_run
+from runfolder.folder import write_table
+from runfolder.ids import address_id
 
 CFG = RiskConfig(hubs_whitelist=F.tiny_whitelist(), as_of=date(2024, 12, 31))
 

@@ -33,7 +33,8 @@ from typing import Any
 from pypinyin import lazy_pinyin
 from stdnum.cn import ric, uscc
 
-from graph.tables import event_id, relation_id, write_table
+from runfolder.folder import write_report, write_table
+from runfolder.ids import event_id, relation_id
 
 RUN_ID = "run_tiny"
 
@@ -305,5 +306,5 @@ def build_tiny_run(dir: Path) -> Path:
         "sources": {}, "entities": {"enterprise": n_ent, "person": len(entities) - n_ent},
         "models": {}, "timings": {},
     }
-    (run_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    write_report(run_dir, report)
     return run_dir

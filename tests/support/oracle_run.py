@@ -1,27 +1,25 @@
 """A run folder built from the generator's truth (perfect linkage), for evaluating risk alone.
 
 `write_oracle_run(generated_dir, out_dir)` turns `DIR/truth/*.csv` into a contract run folder:
-one entity per true entity (ID = prefix + sha1(truth ID)[:12]), the true relations plus
+one entity per true entity (ID = `runfolder.ids.entity_id(kind, truth ID)`), the true relations plus
 DECLARANT_FOR from declaration records, and only the *past* events (future ones stay held out).
 Comparing `evaluate-risk` on it with a linked run separates risk-model error from linkage error.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from graph.tables import event_id, relation_id, write_table
+from runfolder.folder import write_report, write_table
+from runfolder.ids import entity_id, event_id, relation_id
 
 
 def _eid(truth_id: str) -> str:
-    prefix = "E" if truth_id.startswith("ent-") else "P"
-    return prefix + hashlib.sha1(truth_id.encode("utf-8")).hexdigest()[:12]
+    return entity_id("enterprise" if truth_id.startswith("ent-") else "person", truth_id)
 
 
 def _phone(digits: object) -> str | None:
@@ -103,5 +101,5 @@ def write_oracle_run(generated_dir: Path | str, out_dir: Path | str) -> Path:
         write_table(out, name, rows)
     report = {"run_id": run_id, "created_at": datetime.now(UTC).isoformat(), "version": 1,
               "sources": {}, "entities": {}, "models": {}, "timings": {}}
-    (out / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    write_report(out, report)
     return out

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 import uvicorn
-from tests.support.graph_fixture import A1, A2, A3, A4, CTRL, CTRL2, build_tiny_run
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
-from graph.risk import score_run
+from risk.score import score_run
+from tests.support.graph_fixture import A1, A2, A3, A4, CTRL, CTRL2, build_tiny_run
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@
 all-pairs, no per-entity graph walk) and writes `RUN/risk.parquet`
 (`entity_id, score, level, reasons, run_id`); lookups only read that file.
 
-Raw risk of an entity x (weights in graph/risk.yaml, see graph/risk_config.py):
+Raw risk of an entity x (weights in risk/risk.yaml, see risk/config.py):
 - own_events / blacklisting: Σ severity[type] · 0.5^(age_days / half_life_days) over x's events
   (age against `as_of`, default the latest event date of the run). D(x) = that sum.
 - network: for every simple path x = n_h … n_0 = v of h ≤ max_hops network relationships to
@@ -14,8 +14,11 @@ Raw risk of an entity x (weights in graph/risk.yaml, see graph/risk_config.py):
   network total N becomes network_cap · (1 − exp(−N / network_cap)) (diminishing returns).
 - hub: x is an enterprise at an address / phone tied to ≥ hub_min_enterprises enterprises
   (not whitelisted): hub_weight · (hub_base + share of the *other* enterprises there that violate).
-- phoenix: x is the successor of a phoenix pair (graph.embedded.catalogue.phoenix_firms semantics).
+- phoenix: x is the successor of a phoenix pair.
 - shared_controller: x controls k ≥ 2 violating enterprises: controller_weight · (k − 1).
+The hub, phoenix and controller rules mean what the catalogue's `hubs`, `phoenix_firms` and
+`shared_controllers` mean (`graph.catalogue` declares them once; tests/risk/test_risk_rules.py
+holds them equal to the catalogue's answers).
 
 score = 100 · (1 − exp(−raw / scale)); level by `levels`. Each reason's `contribution` is in
 score points (its share of raw × score), so the listed reasons sum to at most the score; the top
@@ -37,13 +40,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graph.risk_config import RiskConfig, load_risk_config
-from graph.schema import CONTROL_TYPES, NETWORK_TYPES
-from graph.tables import RunTables, load_run, write_table
+from graph.catalogue import (
+    CONTROLLER_TYPES,
+    HUB_TIES,
+    MIN_CONTROLLED_FIRMS,
+    PENALISING,
+    PHOENIX_TIE_AT_TARGET,
+    PHOENIX_TIES,
+    is_deregistered,
+)
+from graph.schema import NETWORK_TYPES
+from graph.tables import RunTables, load_run
+from risk.config import RiskConfig, load_risk_config
+from runfolder.folder import write_table
 
 MAX_EVIDENCE = 3
-PENALISING = ("PENALTY", "BLACKLISTING")
-DEREGISTERED = ("注销", "吊销", "deregistered", "revoked")
 
 
 @dataclass
@@ -136,7 +147,7 @@ def _paths(g: _Graph, direct: np.ndarray, cfg: RiskConfig) -> list[pd.DataFrame]
 def _hubs(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd.DataFrame:
     """Columns t, c, hub (code), eid for enterprises at non-whitelisted hubs."""
     parts = []
-    for rtype in ("LOCATED_AT", "HAS_PHONE"):
+    for _, rtype in HUB_TIES:
         f = t.rel_frames[rtype]
         f = f[f["src_label"] == "Enterprise"]
         parts.append(pd.DataFrame({
@@ -154,18 +165,17 @@ def _hubs(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd
 
 
 def _phoenix(t: RunTables, g: _Graph, ev: pd.DataFrame, cfg: RiskConfig) -> pd.DataFrame:
-    """Columns t (successor), c, via, pred, e_pred, e_succ (embedded catalogue phoenix_firms)."""
+    """Columns t (successor), c, via, pred, e_pred, e_succ (the catalogue's phoenix pairs)."""
     ent = t.node_frames["Enterprise"]
-    status = ent["status"].fillna("").str.lower()
-    dereg = set(ent.loc[status.map(lambda s: any(k in s for k in DEREGISTERED)), "id"])
-    pen = ev[ev["type"].isin(PENALISING) & ev["date"].notna()]
+    dereg = set(ent.loc[ent["status"].map(is_deregistered).astype(bool), "id"])
+    pen = ev[ev["type"].isin(list(PENALISING)) & ev["date"].notna()]
     first = pen.assign(id=g.ids[pen["n"].to_numpy()]).groupby("id")["date"].min()
     first = first[first.index.isin(dereg)]
     est = ent.set_index("id")["established"]
     rows = []
-    for rtype in ("LEGAL_REP_OF", "SHAREHOLDER_OF", "LOCATED_AT"):
+    for _, rtype in PHOENIX_TIES:
         f = t.rel_frames[rtype]
-        if rtype == "LOCATED_AT":
+        if rtype in PHOENIX_TIE_AT_TARGET:
             f = f[f["src_label"] == "Enterprise"]
             f = f.rename(columns={"src": "firm", "dst": "via"})
         else:
@@ -187,15 +197,52 @@ def _phoenix(t: RunTables, g: _Graph, ev: pd.DataFrame, cfg: RiskConfig) -> pd.D
 
 def _controllers(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd.DataFrame:
     """Columns t (controller), c, firms (list of violating controlled firm IDs)."""
-    f = pd.concat([t.rel_frames[r][["src", "dst", "dst_label"]] for r in CONTROL_TYPES])
+    f = pd.concat([t.rel_frames[r][["src", "dst", "dst_label"]] for r in CONTROLLER_TYPES])
     f = f[f["dst_label"] == "Enterprise"].drop_duplicates(["src", "dst"])
     f = f[violating[f["dst"].map(g.code).to_numpy(dtype=np.int64)]]
     firms = f.sort_values("dst").groupby("src")["dst"].agg(list)
-    firms = firms[firms.map(len) >= 2]
+    firms = firms[firms.map(len) >= MIN_CONTROLLED_FIRMS]
     return pd.DataFrame({
         "t": firms.index.map(g.code), "c": [cfg.controller_weight * (len(v) - 1) for v in firms],
         "firms": firms.to_numpy(),
     })
+
+
+@dataclass
+class Indicators:
+    """What the hub, phoenix and controller rules found, by entity ID (the catalogue's
+    `hubs`, `phoenix_firms` and `shared_controllers` answer the same)."""
+
+    controllers: dict[str, list[str]]  # controller -> its violating controlled firms, sorted
+    phoenix: dict[tuple[str, str], str]  # (predecessor, successor) -> the tying node
+    hubs: dict[str, list[str]]  # hub -> the enterprises there the rule applies to, sorted
+    hub_violating: dict[str, int]  # hub -> how many enterprises there violate
+
+
+def _violating(g: _Graph, ev: pd.DataFrame) -> np.ndarray:
+    """Per node code: has at least one event."""
+    return np.bincount(ev["n"].to_numpy(dtype=np.int64), minlength=len(g.ids)) > 0
+
+
+def indicators(t: RunTables, cfg: RiskConfig | None = None) -> Indicators:
+    cfg = cfg or load_risk_config()
+    g = _graph(t, cfg)
+    ev, _ = _direct(t, cfg, g)
+    violating = _violating(g, ev)
+    ctl = _controllers(t, g, violating, cfg)
+    phx = _phoenix(t, g, ev, cfg)
+    hub = _hubs(t, g, violating, cfg)
+    hubs: dict[str, list[str]] = {}
+    for firm, at in zip(g.ids[hub["t"].to_numpy()], g.ids[hub["hub"].to_numpy()], strict=True):
+        hubs.setdefault(str(at), []).append(str(firm))
+    return Indicators(
+        controllers={str(g.ids[c]): list(f) for c, f in zip(ctl["t"], ctl["firms"], strict=True)},
+        phoenix={(str(p), str(g.ids[s])): str(v)
+                 for p, s, v in zip(phx["pred"], phx["t"], phx["via"], strict=True)},
+        hubs={h: sorted(firms) for h, firms in hubs.items()},
+        hub_violating={h: int(sum(violating[g.code[f]] for f in firms))
+                       for h, firms in hubs.items()},
+    )
 
 
 def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
@@ -205,7 +252,7 @@ def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
     n = len(g.ids)
     ev, as_of = _direct(t, cfg, g)
     direct = np.bincount(ev["n"].to_numpy(dtype=np.int64), weights=ev["w"].to_numpy(), minlength=n)
-    violating = np.bincount(ev["n"].to_numpy(dtype=np.int64), minlength=n) > 0
+    violating = _violating(g, ev)
     reasons: list[pd.DataFrame] = []  # columns t, c, rule, nodes, edges, events
 
     for rule, mask in (("own_events", ev["type"] != "BLACKLISTING"),

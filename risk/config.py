@@ -1,6 +1,6 @@
 """Risk configuration: weights, thresholds and the hubs whitelist (YAML describes data).
 
-`load_risk_config()` reads `GUANLIAN_RISK_CONFIG` if set, else the packaged `graph/risk.yaml`.
+`load_risk_config()` reads `GUANLIAN_RISK_CONFIG` if set, else the packaged `risk/risk.yaml`.
 Every field has a documented default, so an empty file is a valid configuration.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.catalogue import MIN_HUB_ENTERPRISES
 from graph.policy import DEFAULT_DEGREE_CAP
 
 DEFAULT_PATH = Path(__file__).with_name("risk.yaml")
@@ -27,7 +28,7 @@ class Levels(BaseModel):
 
 
 class RiskConfig(BaseModel):
-    """Weights of the risk score; see graph/risk.yaml for the meaning of each field."""
+    """Weights of the risk score; see risk/risk.yaml for the meaning of each field."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,7 +50,7 @@ class RiskConfig(BaseModel):
     degree_damping: float = Field(default=0.5, ge=0)
     min_contribution: float = Field(default=0.005, ge=0)
     network_cap: float = Field(default=0.0, ge=0)
-    hub_min_enterprises: int = Field(default=5, ge=2)
+    hub_min_enterprises: int = Field(default=MIN_HUB_ENTERPRISES, ge=2)
     hub_weight: float = Field(default=0.6, ge=0)
     hub_base: float = Field(default=0.3, ge=0)
     phoenix_weight: float = Field(default=1.2, ge=0)
@@ -79,5 +80,5 @@ def read_risk_config(path: Path) -> RiskConfig:
 
 @lru_cache(maxsize=1)
 def load_risk_config() -> RiskConfig:
-    """The configured RiskConfig ($GUANLIAN_RISK_CONFIG, else graph/risk.yaml), cached."""
+    """The configured RiskConfig ($GUANLIAN_RISK_CONFIG, else risk/risk.yaml), cached."""
     return read_risk_config(Path(os.environ.get(ENV_VAR) or DEFAULT_PATH))

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from graph.embedded.store import EmbeddedStore
-from graph.risk_config import RiskConfig
 from graph.tables import load_run
+from risk.config import RiskConfig
 
 ALL = 1_000_000
 JACCARD = 0.5

@@ -1,0 +1,154 @@
+"""One pipeline: link -> score -> prepare graph rows -> publish to a store (+ warm-up).
+
+Each step is a function the CLI calls on its own (`guanlian link`, `guanlian score` = score +
+prepare, `guanlian load` = publish to Neo4j); `run_pipeline` runs them all in that order, for
+the API's rerun jobs (`api/jobs.py`).
+
+- link: `linkage.run.link` writes the run folder (atomically; `previous` keeps entity IDs).
+- score: `risk.score.score_run` writes `RUN/risk.parquet`.
+- prepare: the Neo4j writer's rows and hashes, kept in `RUN/graph/` (what a load syncs). The
+  embedded store builds its graph from the run tables, so for an embedded target this step
+  is skipped unless asked for.
+- publish: Neo4j - sync the run into the graph (a diff against the run it holds) and warm up
+  the walk queries; embedded - build an `EmbeddedStore` on the run, for the caller to serve.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from graph.memory import release_memory
+from graph.policy import WalkPolicy
+from graph.store import GraphReader
+from linkage.resolve.scoring import Engine
+from risk.config import RiskConfig, load_risk_config
+from runfolder.folder import check_run
+
+Stage = Literal["linking", "scoring", "preparing", "publishing"]
+
+
+@dataclass(frozen=True)
+class Neo4jTarget:
+    """Publish into Neo4j (None: `graph.neo4j.conn`'s settings, i.e. NEO4J_* and .env)."""
+
+    uri: str | None = None
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+    batch_size: int | None = None  # rows per UNWIND batch (None: the loader's default)
+    progress: bool = False
+    full_diff: bool = False
+
+
+@dataclass(frozen=True)
+class EmbeddedTarget:
+    """Publish as an embedded store built on the run folder."""
+
+
+StoreTarget = Neo4jTarget | EmbeddedTarget
+
+
+@dataclass(frozen=True)
+class PipelineRequest:
+    sources: Path  # sources.yaml
+    run_dir: Path  # the run folder to write
+    previous: Path | None = None  # the run whose entity IDs (and models) carry forward
+    engine: Engine = "duckdb"
+    target: StoreTarget = field(default_factory=EmbeddedTarget)
+    risk_config: RiskConfig | None = None  # None: the configured one
+    prepare_graph: bool | None = None  # None: when the target is Neo4j
+
+
+@dataclass
+class PipelineResult:
+    run_dir: Path
+    run_id: str
+    score: dict[str, Any]
+    store: GraphReader | None = None  # the embedded store built on the run (embedded target)
+    load_summary: str | None = None  # what the Neo4j sync did (Neo4j target)
+
+
+def link_step(sources: Path, run_dir: Path, previous: Path | None = None,
+              engine: Engine = "duckdb", *, quiet: bool = True) -> str:
+    """Link `sources` into the run folder `run_dir`; returns the new run ID."""
+    from linkage.run import link
+
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    return link(sources, run_dir, previous=previous, engine=engine, quiet=quiet).run_id
+
+
+def score_step(run_dir: Path, config: RiskConfig | None = None) -> dict[str, Any]:
+    """Score every enterprise and person of the run (RUN/risk.parquet); a small summary."""
+    from risk.score import score_run
+
+    return score_run(run_dir, config)
+
+
+def prepare_step(run_dir: Path) -> float:
+    """Build and keep the run's graph rows (RUN/graph/); returns the seconds it took."""
+    from graph.neo4j.rows import prepare_rows
+
+    gc.collect()
+    release_memory()  # scoring's frames are gone; preparing needs its own room
+    started = time.perf_counter()
+    prepare_rows(run_dir)
+    return round(time.perf_counter() - started, 2)
+
+
+def publish_neo4j(run_dir: Path, target: Neo4jTarget) -> str:
+    """Sync the run into Neo4j and warm up the walk queries; returns the load summary.
+
+    Raises `RunFolderError` for a run folder that cannot be loaded and `StoreUnavailable`
+    when Neo4j cannot be reached; driver errors during the load propagate."""
+    from graph.neo4j.apply import DEFAULT_BATCH_SIZE
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.loader import publish_run
+    from graph.neo4j.store import warm_up_walks
+
+    check_run(run_dir)
+    driver = open_driver(target.uri, target.user, target.password)
+    try:
+        report = publish_run(driver, run_dir, batch_size=target.batch_size or DEFAULT_BATCH_SIZE,
+                          progress=target.progress, database=target.database,
+                          full_diff=target.full_diff)
+        warm_up_walks(driver, target.database)
+    finally:
+        driver.close()
+    return report.summary()
+
+
+def publish_embedded(run_dir: Path, policy: WalkPolicy | None = None) -> GraphReader:
+    """An embedded store built on the run folder, walking with `policy` (default: the
+    configured risk configuration's degree cap and hubs whitelist, as the API serves)."""
+    from graph.embedded.store import EmbeddedStore
+
+    return EmbeddedStore.from_run(run_dir, policy or load_risk_config())
+
+
+def run_pipeline(request: PipelineRequest,
+                 on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
+    """Link, score, prepare and publish, in that order; `on_stage` hears each step start.
+    A failing step raises and leaves whatever was served before untouched (the run folder
+    is written atomically and published only once scored)."""
+    stage = on_stage or (lambda _stage: None)
+    stage("linking")
+    run_id = link_step(request.sources, request.run_dir, request.previous, request.engine)
+    stage("scoring")
+    summary = score_step(request.run_dir, request.risk_config)
+    neo4j = isinstance(request.target, Neo4jTarget)
+    prepare = request.prepare_graph if request.prepare_graph is not None else neo4j
+    if prepare:
+        stage("preparing")
+        summary["graph_rows_seconds"] = prepare_step(request.run_dir)
+    stage("publishing")
+    result = PipelineResult(request.run_dir, run_id, summary)
+    if isinstance(request.target, Neo4jTarget):
+        result.load_summary = publish_neo4j(request.run_dir, request.target)
+    else:
+        result.store = publish_embedded(request.run_dir, request.risk_config)
+    return result
