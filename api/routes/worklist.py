@@ -10,11 +10,18 @@ from fastapi import APIRouter, Query
 
 from api.context import returned
 from api.deps import AsInvestigator, ServicesDep, StoreDep
-from api.errors import NotFound
+from api.errors import InvalidParameter, NotFound
 from api.openapi import AUTH, problems
 from graph.models import RiskLevel
 from graph.store import EntityKind
-from graph.worklist import MAX_LIMIT, MAX_OFFSET, WorklistPage, WorklistQuery, changed_entities
+from graph.worklist import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    RULE_PATTERN,
+    WorklistPage,
+    WorklistQuery,
+    changed_entities,
+)
 
 router = APIRouter(prefix="/risk", tags=["risk worklist"], responses=problems(*AUTH))
 Many = Annotated[list[str] | None, Query(max_length=50)]
@@ -45,6 +52,9 @@ def worklist(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> WorklistPage:
+    for value in rule or ():
+        if not RULE_PATTERN.match(value):
+            raise InvalidParameter("query.rule", f"{value!r} is not a rule name (a-z, 0-9, _)")
     ids: tuple[str, ...] | None = None
     if changed_since is not None:
         current = services.stores.run_dir
