@@ -114,3 +114,22 @@ def test_planted_changes_raise_exactly_their_alerts(runs: Runs) -> None:
 
 def test_an_unchanged_rerun_raises_nothing(runs: Runs) -> None:
     assert compare(read_snapshot(runs.same), read_snapshot(runs.a)) == []
+
+
+def test_cli_alerts_with_a_ledger_raise_each_condition_once(runs: Runs, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    ledger = tmp_path / "raised.jsonl"
+    args = ["alerts", "--run", str(runs.b), "--previous", str(runs.a), "--ledger", str(ledger)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    raised = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert {(r["kind"], r["entity_id"], r["condition"]) for r in raised} == _expected(runs)
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and len(ledger.read_text().splitlines()) == len(raised)
+    assert '"alerts": 0' in again.output
+    bad = CliRunner().invoke(app, ["alerts", "--run", str(tmp_path), "--previous",
+                                   str(runs.a)])
+    assert bad.exit_code == 2 and "risk.parquet" in bad.output
