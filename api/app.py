@@ -13,6 +13,9 @@ from importlib.metadata import version as package_version
 
 from fastapi import FastAPI
 
+from alerts.state.db import open_state, state_url
+from alerts.state.store import AlertStore, CaseStore
+from alerts.state.watch import WatchlistStore
 from api import errors, openapi
 from api.audit import AuditLog
 from api.auth import KeyStore
@@ -22,7 +25,7 @@ from api.jobs import JobRunner
 from api.metrics import Metrics
 from api.middleware import RequestMiddleware
 from api.ratelimit import BodySizeLimit, TokenBuckets
-from api.routes import admin, catalogue, entities, health, inspection, worklist
+from api.routes import admin, alerts, catalogue, entities, health, inspection, watchlists, worklist
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import mount_ui
@@ -49,10 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stores = open_store(settings)
         lookup = LookupService(settings, load_matcher(stores.run_dir))
         keys = KeyStore(settings.keys_path)
+        state = open_state(settings.state_db or state_url(settings.state_dir))
         app.state.services = Services(
             settings=settings, stores=stores, keys=keys, audit=audit,
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
+            alerts=AlertStore(state), cases=CaseStore(state), watchlists=WatchlistStore(state),
         )
         if stores.loaded:
             try:
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stores.close()
+            state.kw["bind"].dispose()
             keys.close()
             audit.close()
 
@@ -75,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     for router in (health.router, entities.router, catalogue.router, worklist.router,
-                   inspection.router, admin.router):
+                   inspection.router, alerts.alerts_router, alerts.cases_router,
+                   watchlists.router, admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app)

@@ -23,6 +23,8 @@ from api.stores import StoreHolder
 from graph.store import GraphReader
 
 if TYPE_CHECKING:
+    from alerts.state.store import AlertStore, CaseStore
+    from alerts.state.watch import WatchlistStore
     from api.inspection import LookupService
     from api.jobs import JobRunner
 
@@ -37,6 +39,9 @@ class Services:
     metrics: Metrics
     lookup: LookupService
     jobs: JobRunner
+    alerts: AlertStore
+    cases: CaseStore
+    watchlists: WatchlistStore
 
 
 async def get_services(request: Request) -> Services:
