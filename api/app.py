@@ -10,9 +10,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 from fastapi import FastAPI
 
+from alerts.raising import raise_alerts
 from alerts.state.db import open_state, state_url
 from alerts.state.store import AlertStore, CaseStore
 from alerts.state.watch import WatchlistStore
@@ -53,11 +55,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lookup = LookupService(settings, load_matcher(stores.run_dir))
         keys = KeyStore(settings.keys_path)
         state = open_state(settings.state_db or state_url(settings.state_dir))
+        alerts, watchlists = AlertStore(state), WatchlistStore(state)
+
+        def published(run_dir: Path, previous: Path | None) -> int:
+            return len(raise_alerts(alerts, watchlists, run_dir, previous))
+
         app.state.services = Services(
             settings=settings, stores=stores, keys=keys, audit=audit,
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
-            metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
-            alerts=AlertStore(state), cases=CaseStore(state), watchlists=WatchlistStore(state),
+            metrics=metrics, lookup=lookup,
+            jobs=JobRunner(settings, stores, lookup, on_published=published),
+            alerts=alerts, cases=CaseStore(state), watchlists=watchlists,
         )
         if stores.loaded:
             try:
