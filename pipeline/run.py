@@ -113,9 +113,10 @@ def publish_neo4j(run_dir: Path, target: Neo4jTarget) -> str:
     check_run(run_dir)
     driver = open_driver(target.uri, target.user, target.password)
     try:
-        report = publish_run(driver, run_dir, batch_size=target.batch_size or DEFAULT_BATCH_SIZE,
-                          progress=target.progress, database=target.database,
-                          full_diff=target.full_diff)
+        report = publish_run(driver, run_dir,
+                             batch_size=target.batch_size or DEFAULT_BATCH_SIZE,
+                             progress=target.progress, database=target.database,
+                             full_diff=target.full_diff)
         warm_up_walks(driver, target.database)
     finally:
         driver.close()

@@ -2,7 +2,7 @@
 
 Neo4j connection settings come from `NEO4J_URI`, `NEO4J_USER` and `NEO4J_PASSWORD` in the
 environment, each falling back to the checkout's `.env` (written by `scripts/neo4j start`).
-Tests that use `neo4j_driver` or `neo4j_clean` are marked `neo4j` automatically
+Tests that use `neo4j_driver`, `neo4j_clean` or `neo4j_settings` are marked `neo4j` automatically
 (`pytest -m neo4j` selects them); when the server is unreachable they fail, they never skip.
 """
 
@@ -22,7 +22,7 @@ from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-NEO4J_FIXTURES = frozenset({"neo4j_driver", "neo4j_clean"})
+NEO4J_FIXTURES = frozenset({"neo4j_driver", "neo4j_clean", "neo4j_settings"})
 DELETE_BATCH = 10_000
 START_HINT = (
     "Start it with `scripts/neo4j start` (or run the whole suite with `./scripts/test`, which "

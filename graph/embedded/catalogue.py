@@ -1,4 +1,4 @@
-"""The risk query catalogue over a `GraphIndex` (pure Python, bounded).
+"""The risk query catalogue over a `RunNetwork` (pure Python, bounded).
 
 Semantics, orderings and tie-breaks are those documented on `graph.store.GraphReader`; the
 Neo4j store must give the same answers. Used by the embedded store and by the risk engine.
@@ -29,7 +29,7 @@ from graph.catalogue import (
     RING_PERSON_TYPES,
     is_deregistered,
 )
-from graph.embedded.network import NETWORK, GraphIndex
+from graph.embedded.network import NETWORK, RunNetwork
 from graph.models import (
     BeneficialOwner,
     BeneficialOwnership,
@@ -58,20 +58,20 @@ def _bounded(value: int, low: int, high: int, name: str) -> int:
     return value
 
 
-def _path(ix: GraphIndex, nodes: list[str], edges: list[str]) -> Path:
-    types = [ix.edge_type(e) for e in edges]
+def _path(net: RunNetwork, nodes: list[str], edges: list[str]) -> Path:
+    types = [net.edge_type(e) for e in edges]
     return Path(nodes=nodes, edges=edges, types=types)
 
 
 # --- neighbourhood ----------------------------------------------------------------------------
 def neighbourhood(
-    ix: GraphIndex, entity_id: str, depth: int = 1, rel_types: Sequence[str] | None = None,
+    net: RunNetwork, entity_id: str, depth: int = 1, rel_types: Sequence[str] | None = None,
     node_cap: int = 100,
 ) -> Subgraph:
     _bounded(depth, 1, MAX_NEIGHBOURHOOD_DEPTH, "depth")
     _bounded(node_cap, 1, 10_000, "node_cap")
     types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
-    if entity_id not in ix:
+    if entity_id not in net:
         return Subgraph()
     kept = [entity_id]
     seen = {entity_id}
@@ -80,10 +80,10 @@ def neighbourhood(
     for _ in range(depth):
         found: set[str] = set()
         for node in layer:
-            if node != entity_id and ix.blocked(node):
+            if node != entity_id and net.blocked(node):
                 truncated = True
                 continue
-            found.update(n for n, _, _ in ix.neighbours(node, types) if n not in seen)
+            found.update(n for n, _, _ in net.neighbours(node, types) if n not in seen)
         layer = sorted(found)
         seen.update(layer)
         room = node_cap - len(kept)
@@ -96,12 +96,12 @@ def neighbourhood(
     kept_set = set(kept)
     edges = {
         key: GraphEdge(id=key, type=rtype, source=s, target=d, share_pct=pct)
-        for s in kept for d, key, rtype, pct in ix.edges_from(s)
+        for s in kept for d, key, rtype, pct in net.edges_from(s)
         if d in kept_set and rtype in types
     }
     nodes = [
-        GraphNode(id=n, kind=ix.label(n), label=ix.display(n),  # type: ignore[arg-type]
-                  risk_level=ix.risk_of(n)[1])  # type: ignore[arg-type]
+        GraphNode(id=n, kind=net.label(n), label=net.display(n),  # type: ignore[arg-type]
+                  risk_level=net.risk_of(n)[1])  # type: ignore[arg-type]
         for n in sorted(kept)
     ]
     return Subgraph(nodes=nodes, edges=[edges[k] for k in sorted(edges)], truncated=truncated)
@@ -109,38 +109,38 @@ def neighbourhood(
 
 # --- 1. shared controllers ------------------------------------------------------------------
 def shared_controllers(
-    ix: GraphIndex, min_firms: int = MIN_CONTROLLED_FIRMS, limit: int = 50
+    net: RunNetwork, min_firms: int = MIN_CONTROLLED_FIRMS, limit: int = 50
 ) -> list[SharedController]:
     _bounded(min_firms, 1, 1000, "min_firms")
     roles: dict[str, dict[str, set[str]]] = {}
-    for firm in ix.violating:
-        if ix.label(firm) != "Enterprise":
+    for firm in net.violating:
+        if net.label(firm) != "Enterprise":
             continue
         for rtype in CONTROLLER_TYPES:
-            for ctrl, _, _ in ix.in_edges(firm, rtype):
+            for ctrl, _, _ in net.in_edges(firm, rtype):
                 roles.setdefault(ctrl, {}).setdefault(firm, set()).add(rtype)
     ranked = []
     for ctrl, by_firm in roles.items():
         if len(by_firm) < min_firms:
             continue
-        n_events = sum(len(ix.events.get(f, [])) for f in by_firm)
+        n_events = sum(len(net.events.get(f, [])) for f in by_firm)
         ranked.append((-len(by_firm), -n_events, ctrl))
     ranked.sort()
     out = []
     for neg_firms, neg_events, ctrl in ranked[:limit]:
         firms = [
-            ControlledFirm(entity_id=f, name=ix.display(f), roles=sorted(roles[ctrl][f]),
-                           events=ix.events.get(f, []))
+            ControlledFirm(entity_id=f, name=net.display(f), roles=sorted(roles[ctrl][f]),
+                           events=net.events.get(f, []))
             for f in sorted(roles[ctrl])
         ]
-        out.append(SharedController(controller=ix.summary(ctrl), firms=firms,
+        out.append(SharedController(controller=net.summary(ctrl), firms=firms,
                                     n_violating_firms=-neg_firms, n_events=-neg_events))
     return out
 
 
 # --- 2. exposure ----------------------------------------------------------------------------
 def shortest_tree(
-    ix: GraphIndex, start: str, max_hops: int, types: frozenset[str] = NETWORK
+    net: RunNetwork, start: str, max_hops: int, types: frozenset[str] = NETWORK
 ) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
     """BFS distances and, per node, (parent, edge) of its first shortest path in path ordering."""
     dist = {start: 0}
@@ -149,9 +149,9 @@ def shortest_tree(
     for hop in range(1, max_hops + 1):
         best: dict[str, tuple[int, str, str]] = {}
         for rank, node in enumerate(layer):
-            if node != start and ix.blocked(node):
+            if node != start and net.blocked(node):
                 continue
-            for nbr, edge, _ in ix.neighbours(node, types):
+            for nbr, edge, _ in net.neighbours(node, types):
                 if nbr in dist:
                     continue
                 cand = (rank, edge, node)
@@ -176,44 +176,44 @@ def _walk_back(parent: dict[str, tuple[str, str]], node: str) -> tuple[list[str]
 
 
 def exposure(
-    ix: GraphIndex, entity_id: str, max_hops: int = 2, limit: int = 50
+    net: RunNetwork, entity_id: str, max_hops: int = 2, limit: int = 50
 ) -> list[ExposureHit]:
     _bounded(max_hops, 1, MAX_EXPOSURE_HOPS, "max_hops")
-    if entity_id not in ix:
+    if entity_id not in net:
         return []
-    dist, parent = shortest_tree(ix, entity_id, max_hops)
-    hits = sorted((d, n) for n, d in dist.items() if d > 0 and n in ix.violating)
+    dist, parent = shortest_tree(net, entity_id, max_hops)
+    hits = sorted((d, n) for n, d in dist.items() if d > 0 and n in net.violating)
     out = []
     for hops, node in hits[:limit]:
         nodes, edges = _walk_back(parent, node)
         out.append(ExposureHit(
-            target=ix.summary(node), hops=hops, path=_path(ix, nodes, edges),
-            event_types=sorted({e.type for e in ix.events[node]}),
+            target=net.summary(node), hops=hops, path=_path(net, nodes, edges),
+            event_types=sorted({e.type for e in net.events[node]}),
         ))
     return out
 
 
 # --- 3. phoenix firms -----------------------------------------------------------------------
-def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
+def phoenix_firms(net: RunNetwork, limit: int = 50) -> list[PhoenixPair]:
     found: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
-    for pred in sorted(ix.violating):
-        if ix.label(pred) != "Enterprise" or not is_deregistered(ix.attr(pred, "status")):
+    for pred in sorted(net.violating):
+        if net.label(pred) != "Enterprise" or not is_deregistered(net.attr(pred, "status")):
             continue
-        dates = [e.date for e in ix.events[pred] if e.type in PENALISING and e.date is not None]
+        dates = [e.date for e in net.events[pred] if e.type in PENALISING and e.date is not None]
         if not dates:
             continue
         ties: list[tuple[str, str, str]] = []  # (tag, via node, successor)
         for tag, rtype in PHOENIX_TIES:
             at_target = rtype in PHOENIX_TIE_AT_TARGET
-            for via, _, _ in (ix.out_edges(pred, rtype) if at_target
-                              else ix.in_edges(pred, rtype)):
-                if not ix.blocked(via):
-                    peers = ix.in_edges(via, rtype) if at_target else ix.out_edges(via, rtype)
+            for via, _, _ in (net.out_edges(pred, rtype) if at_target
+                              else net.in_edges(pred, rtype)):
+                if not net.blocked(via):
+                    peers = net.in_edges(via, rtype) if at_target else net.out_edges(via, rtype)
                     ties.extend((tag, via, succ) for succ, _, _ in peers)
         for tag, via, succ in ties:
-            if succ == pred or ix.label(succ) != "Enterprise":
+            if succ == pred or net.label(succ) != "Enterprise":
                 continue
-            est = ix.attr(succ, "established")
+            est = net.attr(succ, "established")
             if not isinstance(est, date) or min(dates) > est:
                 continue
             tags, vias = found.setdefault((pred, succ), (set(), set()))
@@ -222,11 +222,11 @@ def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
     order = tuple(tag for tag, _ in PHOENIX_TIES)
     pairs = []
     for (pred, succ), (tags, vias) in found.items():
-        est = ix.attr(succ, "established")
-        penalty = max(e.date for e in ix.events[pred]
+        est = net.attr(succ, "established")
+        penalty = max(e.date for e in net.events[pred]
                       if e.type in PENALISING and e.date is not None and e.date <= est)
         pairs.append(PhoenixPair(
-            predecessor=ix.summary(pred), successor=ix.summary(succ),
+            predecessor=net.summary(pred), successor=net.summary(succ),
             shared=[t for t in order if t in tags], via=sorted(vias),
             penalty_date=penalty, successor_established=est,
         ))
@@ -236,33 +236,33 @@ def phoenix_firms(ix: GraphIndex, limit: int = 50) -> list[PhoenixPair]:
 
 
 # --- 4. hubs --------------------------------------------------------------------------------
-def hubs(ix: GraphIndex, min_enterprises: int = MIN_HUB_ENTERPRISES, limit: int = 50,
+def hubs(net: RunNetwork, min_enterprises: int = MIN_HUB_ENTERPRISES, limit: int = 50,
          include_whitelisted: bool = False) -> list[Hub]:
     _bounded(min_enterprises, 2, 1_000_000, "min_enterprises")
     out = []
     for kind, rtype in HUB_TIES:
-        for node in ix.nodes_with_label(kind):
-            firms = sorted({s for s, _, _ in ix.in_edges(node, rtype)
-                            if ix.label(s) == "Enterprise"})
+        for node in net.nodes_with_label(kind):
+            firms = sorted({s for s, _, _ in net.in_edges(node, rtype)
+                            if net.label(s) == "Enterprise"})
             if len(firms) < min_enterprises:
                 continue
-            white = ix.whitelisted(node)
+            white = net.whitelisted(node)
             if white and not include_whitelisted:
                 continue
-            out.append(Hub(hub_id=node, kind=kind, label=ix.display(node),  # type: ignore[arg-type]
+            out.append(Hub(hub_id=node, kind=kind, label=net.display(node),  # type: ignore[arg-type]
                            n_enterprises=len(firms), enterprises=firms, whitelisted=white,
-                           n_violating=sum(f in ix.violating for f in firms)))
+                           n_violating=sum(f in net.violating for f in firms)))
     out.sort(key=lambda h: (-h.n_violating, -h.n_enterprises, h.hub_id))
     return out[:limit]
 
 
 # --- 5. ownership cycles --------------------------------------------------------------------
-def ownership_cycles(ix: GraphIndex, max_length: int = 4, limit: int = 50) -> list[Cycle]:
+def ownership_cycles(net: RunNetwork, max_length: int = 4, limit: int = 50) -> list[Cycle]:
     _bounded(max_length, 1, MAX_CYCLE_LENGTH, "max_length")
     owns = nx.DiGraph()
     edge: dict[tuple[str, str], tuple[str, float | None]] = {}
-    for s, d, key, pct in ix.edges_of_type("SHAREHOLDER_OF"):
-        if ix.label(s) == "Enterprise":
+    for s, d, key, pct in net.edges_of_type("SHAREHOLDER_OF"):
+        if net.label(s) == "Enterprise":
             if (s, d) not in edge or key < edge[(s, d)][0]:
                 edge[(s, d)] = (key, pct)
             owns.add_edge(s, d)
@@ -278,9 +278,9 @@ def ownership_cycles(ix: GraphIndex, max_length: int = 4, limit: int = 50) -> li
 
 
 # --- 6. beneficial owners -------------------------------------------------------------------
-def beneficial_owners(ix: GraphIndex, entity_id: str,
+def beneficial_owners(net: RunNetwork, entity_id: str,
                       threshold_pct: float = 25.0) -> BeneficialOwnership | None:
-    if entity_id not in ix or not ix.is_entity(entity_id):
+    if entity_id not in net or not net.is_entity(entity_id):
         return None
     if not 0 <= threshold_pct <= 100:
         raise ValueError(f"threshold_pct must be between 0 and 100, got {threshold_pct}")
@@ -290,9 +290,9 @@ def beneficial_owners(ix: GraphIndex, entity_id: str,
     while stack and n_paths < MAX_OWNERSHIP_PATHS:
         nodes, edges, share = stack.pop()
         node = nodes[-1]
-        ups = [(o, k, p) for o, k, p in ix.in_edges(node, "SHAREHOLDER_OF")
+        ups = [(o, k, p) for o, k, p in net.in_edges(node, "SHAREHOLDER_OF")
                if p is not None and o not in nodes]
-        if node != entity_id and (not ups or ix.label(node) == "Person"):
+        if node != entity_id and (not ups or net.label(node) == "Person"):
             found.setdefault(node, []).append((share, nodes[::-1], edges[::-1]))
             n_paths += 1
             continue
@@ -304,38 +304,38 @@ def beneficial_owners(ix: GraphIndex, entity_id: str,
     ranked = sorted(totals, key=lambda o: (-totals[o], o))
     owners = [
         BeneficialOwner(
-            owner=ix.summary(o), effective_pct=totals[o],
-            paths=[_path(ix, n, e)
+            owner=net.summary(o), effective_pct=totals[o],
+            paths=[_path(net, n, e)
                    for _, n, e in sorted(found[o], key=lambda p: (-p[0], p[1], p[2]))],
         )
         for o in ranked if totals[o] >= threshold_pct
     ]
     controller = None
     if ranked and totals[ranked[0]] > 0:
-        controller = ix.summary(ranked[0])
+        controller = net.summary(ranked[0])
     else:
-        reps = ix.in_edges(entity_id, "LEGAL_REP_OF")
+        reps = net.in_edges(entity_id, "LEGAL_REP_OF")
         if reps:
-            controller = ix.summary(min(r for r, _, _ in reps))
+            controller = net.summary(min(r for r, _, _ in reps))
     return BeneficialOwnership(entity_id=entity_id, threshold_pct=threshold_pct, owners=owners,
                                actual_controller=controller)
 
 
 # --- 7. paths -------------------------------------------------------------------------------
-def paths(ix: GraphIndex, source_id: str, target_id: str, max_hops: int = 4,
+def paths(net: RunNetwork, source_id: str, target_id: str, max_hops: int = 4,
           rel_types: Sequence[str] | None = None, limit: int = 5) -> list[Path]:
     _bounded(max_hops, 1, MAX_PATH_HOPS, "max_hops")
     _bounded(limit, 1, 1000, "limit")
     types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
-    if source_id not in ix or target_id not in ix:
+    if source_id not in net or target_id not in net:
         return []
     if source_id == target_id:
         return [Path(nodes=[source_id], edges=[], types=[])]
-    dist_s, _ = shortest_tree(ix, source_id, max_hops, types)
+    dist_s, _ = shortest_tree(net, source_id, max_hops, types)
     if target_id not in dist_s:
         return []
     total = dist_s[target_id]
-    dist_t, _ = shortest_tree(ix, target_id, total, types)
+    dist_t, _ = shortest_tree(net, target_id, total, types)
     found: list[tuple[list[str], list[str]]] = []
 
     def walk(nodes: list[str], edges: list[str]) -> None:
@@ -343,30 +343,30 @@ def paths(ix: GraphIndex, source_id: str, target_id: str, max_hops: int = 4,
         if node == target_id:
             found.append((list(nodes), list(edges)))
             return
-        if len(found) >= MAX_ENUMERATED_PATHS or (node != source_id and ix.blocked(node)):
+        if len(found) >= MAX_ENUMERATED_PATHS or (node != source_id and net.blocked(node)):
             return
         step = len(nodes)
-        for nbr, edge, _ in ix.neighbours(node, types):
+        for nbr, edge, _ in net.neighbours(node, types):
             if dist_s.get(nbr) == step and dist_t.get(nbr) == total - step:
                 walk([*nodes, nbr], [*edges, edge])
 
     walk([source_id], [])
     found.sort()
-    return [_path(ix, n, e) for n, e in found[:limit]]
+    return [_path(net, n, e) for n, e in found[:limit]]
 
 
 # --- 8. rings -------------------------------------------------------------------------------
-def rings(ix: GraphIndex, min_size: int = 3, limit: int = 50) -> list[Ring]:
+def rings(net: RunNetwork, min_size: int = 3, limit: int = 50) -> list[Ring]:
     _bounded(min_size, 2, 1_000_000, "min_size")
     ties = UnionFind()  # enterprises, joined by each connector tying them
     connectors: dict[str, list[str]] = {}
     for node, label in ((n, lb) for lb in ("Person", "Address", "Phone")
-                        for n in ix.nodes_with_label(lb)):
-        if ix.blocked(node):
+                        for n in net.nodes_with_label(lb)):
+        if net.blocked(node):
             continue
         types = RING_PERSON_TYPES if label == "Person" else NETWORK
-        firms = sorted({n for n, _, _ in ix.neighbours(node, types)
-                        if ix.label(n) == "Enterprise"})
+        firms = sorted({n for n, _, _ in net.neighbours(node, types)
+                        if net.label(n) == "Enterprise"})
         if not 2 <= len(firms) <= RING_CONNECTOR_CAP:
             continue
         connectors[node] = firms
@@ -376,7 +376,7 @@ def rings(ix: GraphIndex, min_size: int = 3, limit: int = 50) -> list[Ring]:
         by_member.setdefault(ties[firms[0]], []).append(conn)
     out = []
     for group in ties.to_sets():
-        n_violating = sum(m in ix.violating for m in group)
+        n_violating = sum(m in net.violating for m in group)
         if len(group) < min_size or n_violating < RING_MIN_VIOLATING:
             continue
         members = sorted(group)

@@ -74,7 +74,7 @@ def _arrow_columns(frame: pd.DataFrame) -> dict[str, pa.Array]:
             for c in cols}
 
 
-class GraphIndex:
+class RunNetwork:
     """A run's graph with the neighbour, degree, whitelist and event lookups queries need."""
 
     def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,

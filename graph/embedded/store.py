@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 
 from graph.embedded import catalogue as queries
 from graph.embedded.bigrams import BigramIndex
-from graph.embedded.network import ENTITY_LABELS, GraphIndex
+from graph.embedded.network import ENTITY_LABELS, RunNetwork
 from graph.embedded.packed import PackedRows, PackedText
 from graph.embedded.worklist import EmbeddedWorklist
 from graph.memory import release_memory
@@ -111,7 +111,7 @@ class EmbeddedStore:
 
     def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> None:
-        self.ix = GraphIndex(tables, policy, degree_cap)
+        self.net = RunNetwork(tables, policy, degree_cap)
         if tables.lean:  # a lean load exists for this store only: its frames are done with
             # empty copies (a slice would keep the whole frame's arrays alive)
             tables.mentions = tables.mentions.iloc[0:0].copy()
@@ -122,19 +122,19 @@ class EmbeddedStore:
             tables.risk = None
             release_memory()
         self.loaded_at = datetime.now(UTC).isoformat()
-        ix = self.ix
+        net = self.net
         self._by_ident: dict[str, dict[str, list[str]]] = {k: {} for k in IDENTIFIERS}
         # per entity label and field: the texts to score and the node position of each
         self._choices: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
         owners: dict[tuple[str, str], array[int]] = {}
         for label in sorted(ENTITY_LABELS):
-            positions, cols = ix.label_columns(label, (*IDENTIFIERS, "name", "names",
+            positions, cols = net.label_columns(label, (*IDENTIFIERS, "name", "names",
                                                        "name_pinyin"))
             for kind in IDENTIFIERS:
                 found_ids = self._by_ident[kind]
                 for p, value in zip(positions, cols[kind], strict=True):
                     if isinstance(value, str) and value:
-                        found_ids.setdefault(identifier_text(value), []).append(ix.ids[p])
+                        found_ids.setdefault(identifier_text(value), []).append(net.ids[p])
             for field in ("name", "pinyin"):
                 key = (label, field)
                 texts: list[str] = []
@@ -160,7 +160,7 @@ class EmbeddedStore:
         self._charsets = {key: frozenset("".join(texts)) for key, (texts, _) in
                           self._choices.items()}
         self.bigrams = {key: BigramIndex(texts) for key, (texts, _) in self._choices.items()}
-        n = ix.n_nodes
+        n = net.n_nodes
         self._mentions = self._pack(tables, "mentions", ("mention_id", "source", "record_id",
                                                          "role", "name", "record_date"),
                                     ("mention_id",), n, 32)
@@ -172,10 +172,10 @@ class EmbeddedStore:
         for batch in _batches(tables, "risk", ("entity_id", "reasons")):
             if self._reasons is None:
                 self._reasons = PackedText(n)
-            self._reasons.add(ix.positions(batch.column("entity_id")), batch.column("reasons"))
+            self._reasons.add(net.positions(batch.column("entity_id")), batch.column("reasons"))
         if self._reasons is not None:
             self._reasons.finish()
-        self._worklist = EmbeddedWorklist(self.ix, self._reasons)
+        self._worklist = EmbeddedWorklist(self.net, self._reasons)
         release_memory()
 
     def _pack(self, tables: RunTables, name: str, columns: tuple[str, ...],
@@ -183,14 +183,14 @@ class EmbeddedStore:
         table = _arrow(tables, name, ("entity_id", *columns))
         if table is None:
             return None
-        owner = self.ix.positions(table.column("entity_id"))
+        owner = self.net.positions(table.column("entity_id"))
         packed = PackedRows(table.drop_columns(["entity_id"]), owner, n_nodes, sort_by, block)
         del table
         release_memory()
         return packed
 
     def _rows(self, packed: PackedRows | None, entity_id: str) -> list[dict[str, Any]]:
-        p = self.ix.pos.get(entity_id)
+        p = self.net.pos.get(entity_id)
         if packed is None or p is None:
             return []
         return packed.rows(p)
@@ -205,8 +205,8 @@ class EmbeddedStore:
 
     # --- status -----------------------------------------------------------------------------
     def run_info(self) -> RunInfo:
-        return RunInfo(run_id=self.ix.run_id, loaded_at=self.loaded_at,
-                       nodes=self.ix.n_nodes, relationships=self.ix.n_edges)
+        return RunInfo(run_id=self.net.run_id, loaded_at=self.loaded_at,
+                       nodes=self.net.n_nodes, relationships=self.net.n_edges)
 
     def ping(self) -> bool:
         return True
@@ -253,17 +253,17 @@ class EmbeddedStore:
                 texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
-                node = self.ix.ids[owners[j]]
+                node = self.net.ids[owners[j]]
                 sim = round(score / 100.0, 4)
                 if node not in best or sim > best[node][0]:
                     best[node] = (sim, field)
         ranked = sorted(
-            (n for n in best if self.ix.label(n) in wanted),
+            (n for n in best if self.net.label(n) in wanted),
             key=lambda n: (-best[n][0], n),
         )
         hits = []
         for node in ranked[offset:offset + limit]:
-            summary = self.ix.summary(node).model_dump()
+            summary = self.net.summary(node).model_dump()
             hits.append(SearchHit(**summary, match=best[node][1], similarity=best[node][0]))
         return hits
 
@@ -280,12 +280,12 @@ class EmbeddedStore:
         return out
 
     def _brief(self, entity_id: str) -> EntityBrief | None:
-        if not self.ix.is_entity(entity_id):
+        if not self.net.is_entity(entity_id):
             return None
-        attrs = self.ix.attrs(entity_id)
+        attrs = self.net.attrs(entity_id)
         attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityBrief(
-            **self.ix.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
+            **self.net.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
             attributes=attributes, risk=self.get_risk(entity_id),
         )
 
@@ -311,14 +311,14 @@ class EmbeddedStore:
         ]
         return EntityProfile(
             **brief.model_dump(exclude={"risk"}), risk=brief.risk, sources=sources,
-            evidence=self.evidence(entity_id), events=self.ix.events.get(entity_id, []),
+            evidence=self.evidence(entity_id), events=self.net.events.get(entity_id, []),
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
-        score, level = self.ix.risk_of(entity_id)
+        score, level = self.net.risk_of(entity_id)
         if score is None:
             return None
-        p = self.ix.pos[entity_id]
+        p = self.net.pos[entity_id]
         raw = self._reasons.text(p) if self._reasons is not None else None
         reasons = [RiskReason.model_validate(r) for r in json.loads(raw)] if raw else []
         return RiskScore(entity_id=entity_id, score=score, level=level,  # type: ignore[arg-type]
@@ -326,35 +326,35 @@ class EmbeddedStore:
 
     def neighbourhood(self, entity_id: str, depth: int = 1,
                       rel_types: Sequence[str] | None = None, node_cap: int = 100) -> Subgraph:
-        return queries.neighbourhood(self.ix, entity_id, depth, rel_types, node_cap)
+        return queries.neighbourhood(self.net, entity_id, depth, rel_types, node_cap)
 
     # --- risk catalogue ---------------------------------------------------------------------
     def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
-        return queries.shared_controllers(self.ix, min_firms, limit)
+        return queries.shared_controllers(self.net, min_firms, limit)
 
     def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
-        return queries.exposure(self.ix, entity_id, max_hops, limit)
+        return queries.exposure(self.net, entity_id, max_hops, limit)
 
     def phoenix_firms(self, limit: int = 50) -> list[PhoenixPair]:
-        return queries.phoenix_firms(self.ix, limit)
+        return queries.phoenix_firms(self.net, limit)
 
     def hubs(self, min_enterprises: int = 5, limit: int = 50,
              include_whitelisted: bool = False) -> list[Hub]:
-        return queries.hubs(self.ix, min_enterprises, limit, include_whitelisted)
+        return queries.hubs(self.net, min_enterprises, limit, include_whitelisted)
 
     def ownership_cycles(self, max_length: int = 4, limit: int = 50) -> list[Cycle]:
-        return queries.ownership_cycles(self.ix, max_length, limit)
+        return queries.ownership_cycles(self.net, max_length, limit)
 
     def beneficial_owners(self, entity_id: str,
                           threshold_pct: float = 25.0) -> BeneficialOwnership | None:
-        return queries.beneficial_owners(self.ix, entity_id, threshold_pct)
+        return queries.beneficial_owners(self.net, entity_id, threshold_pct)
 
     def paths(self, source_id: str, target_id: str, max_hops: int = 4,
               rel_types: Sequence[str] | None = None, limit: int = 5) -> list[GraphPath]:
-        return queries.paths(self.ix, source_id, target_id, max_hops, rel_types, limit)
+        return queries.paths(self.net, source_id, target_id, max_hops, rel_types, limit)
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
-        return queries.rings(self.ix, min_size, limit)
+        return queries.rings(self.net, min_size, limit)
 
     # --- worklist ---------------------------------------------------------------------------
     def worklist(self, query: WorklistQuery) -> WorklistPage:

@@ -12,7 +12,7 @@ from datetime import date
 
 import numpy as np
 
-from graph.embedded.network import LABELS, GraphIndex
+from graph.embedded.network import LABELS, RunNetwork
 from graph.embedded.packed import PackedText
 from graph.worklist import (
     WorklistItem,
@@ -25,10 +25,10 @@ from graph.worklist import (
 
 
 class EmbeddedWorklist:
-    """Worklist reads over one GraphIndex and its packed risk reasons."""
+    """Worklist reads over one RunNetwork and its packed risk reasons."""
 
-    def __init__(self, ix: GraphIndex, reasons: PackedText | None) -> None:
-        self.ix = ix
+    def __init__(self, net: RunNetwork, reasons: PackedText | None) -> None:
+        self.net = net
         self._reasons = reasons
         self._place: dict[str, np.ndarray] = {}
         self._rules: dict[int, list[str]] | None = None
@@ -38,9 +38,9 @@ class EmbeddedWorklist:
     # --- lazily read columns ----------------------------------------------------------------
     def _column(self, name: str) -> np.ndarray:
         if name not in self._place:
-            col = np.full(self.ix.n_nodes, None, dtype=object)
-            for p in self.ix.scored_positions().tolist():
-                col[p] = self.ix.value_at(p, name)
+            col = np.full(self.net.n_nodes, None, dtype=object)
+            for p in self.net.scored_positions().tolist():
+                col[p] = self.net.value_at(p, name)
             self._place[name] = col
         return self._place[name]
 
@@ -48,7 +48,7 @@ class EmbeddedWorklist:
         self._rules, self._triggers = {}, {}
         if self._reasons is None:
             return
-        for p in self.ix.scored_positions().tolist():
+        for p in self.net.scored_positions().tolist():
             reasons = parse_reasons(self._reasons.text(p))
             if reasons:
                 self._rules[p] = reason_rules(reasons)
@@ -69,21 +69,21 @@ class EmbeddedWorklist:
     def _event(self, event_id: str) -> tuple[str | None, date | None] | None:
         if self._events is None:
             self._events = {ev.event_id: (ev.source, ev.date)
-                            for evs in self.ix.events.values() for ev in evs}
+                            for evs in self.net.events.values() for ev in evs}
         return self._events.get(event_id)
 
     # --- the read ---------------------------------------------------------------------------
     def _mask(self, q: WorklistQuery) -> np.ndarray:
-        score, level = self.ix.score_array, self.ix.level_array
+        score, level = self.net.score_array, self.net.level_array
         mask = (level >= 0) & (score >= q.min_score)
         kinds = q.kinds or ("Enterprise", "Person")
-        mask &= np.isin(self.ix.label_array, [LABELS.index(k) for k in kinds])
+        mask &= np.isin(self.net.label_array, [LABELS.index(k) for k in kinds])
         if q.levels:
-            codes = [self.ix.level_code(lv) for lv in q.levels]
+            codes = [self.net.level_code(lv) for lv in q.levels]
             mask &= np.isin(level, [c for c in codes if c >= 0])
         if q.entity_ids is not None:
-            keep = np.zeros(self.ix.n_nodes, dtype=bool)
-            found = [self.ix.pos[e] for e in q.entity_ids if e in self.ix.pos]
+            keep = np.zeros(self.net.n_nodes, dtype=bool)
+            found = [self.net.pos[e] for e in q.entity_ids if e in self.net.pos]
             keep[found] = True
             mask &= keep
         for name, wanted in (("province", q.provinces), ("city", q.cities)):
@@ -110,15 +110,15 @@ class EmbeddedWorklist:
             ok = self._passes(q)
             positions = np.array([p for p in positions.tolist() if ok(p)], dtype=np.int64)
         # positions are in entity ID order: a stable sort on -score keeps ID order in ties
-        order = np.argsort(-self.ix.score_array[positions], kind="stable")
+        order = np.argsort(-self.net.score_array[positions], kind="stable")
         chosen = positions[order][q.offset:q.offset + q.limit]
         items = []
         for p in chosen.tolist():
-            node = self.ix.ids[p]
-            summary = self.ix.summary(node)
+            node = self.net.ids[p]
+            summary = self.net.summary(node)
             items.append(WorklistItem(
-                entity=summary, score=float(self.ix.score_array[p]),
-                level=summary.risk_level or "low", province=self.ix.value_at(p, "province"),
-                city=self.ix.value_at(p, "city"), rules=self._rules_of(p),
+                entity=summary, score=float(self.net.score_array[p]),
+                level=summary.risk_level or "low", province=self.net.value_at(p, "province"),
+                city=self.net.value_at(p, "city"), rules=self._rules_of(p),
             ))
         return WorklistPage(items=items, total=len(positions), limit=q.limit, offset=q.offset)

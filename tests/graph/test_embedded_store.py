@@ -37,7 +37,7 @@ def test_is_a_graph_reader(store: EmbeddedStore) -> None:
 def test_topology_is_a_networkx_multidigraph(store: EmbeddedStore) -> None:
     """Nodes are node positions, edges are keyed by relationship position and carry no data;
     adjacency answers come in (neighbour ID, relationship ID) order."""
-    ix = store.ix
+    ix = store.net
     g = ix.graph
     assert isinstance(g, nx.MultiDiGraph)
     assert g.number_of_nodes() == ix.n_nodes and g.number_of_edges() == ix.n_edges
@@ -221,7 +221,7 @@ def test_degree_cap_blocks_super_nodes(run_dir: Path) -> None:
 
 # --- compact layout (issue #6): same answers from a lean load, exact packed storage ------------
 def _answers(store: EmbeddedStore) -> list[object]:
-    ids = [n for n in store.ix.ids if store.ix.is_entity(n)]
+    ids = [n for n in store.net.ids if store.net.is_entity(n)]
     out: list[object] = [store.run_info().model_dump(exclude={"loaded_at"})]
     for entity_id in ids:
         out.append(store.get_entity(entity_id))
@@ -270,7 +270,7 @@ def test_profiles_keep_every_source_evidence_row_and_reason(risk_run: Path) -> N
     mentions = pd.read_parquet(risk_run / "mentions.parquet")
     evidence = pd.read_parquet(risk_run / "evidence.parquet")
     risk = pd.read_parquet(risk_run / "risk.parquet").set_index("entity_id")
-    for entity_id in [n for n in store.ix.ids if store.ix.is_entity(n)]:
+    for entity_id in [n for n in store.net.ids if store.net.is_entity(n)]:
         profile = store.get_entity(entity_id)
         assert profile is not None
         want = sorted(mentions.loc[mentions["entity_id"] == entity_id, "mention_id"])

@@ -310,6 +310,7 @@ def test_missing_or_incompatible_run_folder(neo4j_clean: Driver, tmp_path: Path)
         publish_run(neo4j_clean, run, progress=False)
 
 
+@pytest.mark.neo4j  # the wrong password needs the real server
 def test_wrong_password_and_unreachable_server_give_one_line_errors() -> None:
     settings = Neo4jSettings(connection_timeout=2.0)
     uri = os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687")
@@ -326,6 +327,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "api.cli", *args]
 
 
+@pytest.mark.neo4j  # the wrong password needs a live server to refuse it
 def test_cli_load_errors_exit_nonzero(neo4j_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     env = dict(os.environ, NEO4J_URI=neo4j_settings.uri, NEO4J_USER=neo4j_settings.user,
                NEO4J_PASSWORD=neo4j_settings.password or "")

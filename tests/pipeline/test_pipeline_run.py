@@ -66,4 +66,4 @@ def test_pipeline_builds_an_embedded_store_with_the_given_walk_policy(
     assert not (result.run_dir / "graph").exists()
     assert isinstance(result.store, EmbeddedStore)
     assert result.store.run_info().run_id == result.run_id
-    assert result.store.ix.degree_cap == 7
+    assert result.store.net.degree_cap == 7
