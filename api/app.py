@@ -18,6 +18,7 @@ from alerts.raising import raise_alerts
 from alerts.state.db import open_state, state_url
 from alerts.state.store import AlertStore, CaseStore
 from alerts.state.watch import WatchlistStore
+from alerts.state.webhooks import DeliveryPump, WebhookStore
 from api import errors, openapi
 from api.audit import AuditLog
 from api.auth import KeyStore
@@ -27,7 +28,17 @@ from api.jobs import JobRunner
 from api.metrics import Metrics
 from api.middleware import RequestMiddleware
 from api.ratelimit import BodySizeLimit, TokenBuckets
-from api.routes import admin, alerts, catalogue, entities, health, inspection, watchlists, worklist
+from api.routes import (
+    admin,
+    alerts,
+    catalogue,
+    entities,
+    health,
+    inspection,
+    watchlists,
+    webhooks,
+    worklist,
+)
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import mount_ui
@@ -55,17 +66,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lookup = LookupService(settings, load_matcher(stores.run_dir))
         keys = KeyStore(settings.keys_path)
         state = open_state(settings.state_db or state_url(settings.state_dir))
-        alerts, watchlists = AlertStore(state), WatchlistStore(state)
+        alerts, watchlists, hooks = AlertStore(state), WatchlistStore(state), WebhookStore(state)
+        pump = DeliveryPump(hooks)
+        pump.start()
 
         def published(run_dir: Path, previous: Path | None) -> int:
-            return len(raise_alerts(alerts, watchlists, run_dir, previous))
+            fresh = raise_alerts(alerts, watchlists, run_dir, previous)
+            hooks.enqueue(fresh)
+            return len(fresh)
 
         app.state.services = Services(
             settings=settings, stores=stores, keys=keys, audit=audit,
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup,
             jobs=JobRunner(settings, stores, lookup, on_published=published),
-            alerts=alerts, cases=CaseStore(state), watchlists=watchlists,
+            alerts=alerts, cases=CaseStore(state), watchlists=watchlists, webhooks=hooks,
         )
         if stores.loaded:
             try:
@@ -80,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stores.close()
+            pump.stop()
             state.kw["bind"].dispose()
             keys.close()
             audit.close()
@@ -90,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     for router in (health.router, entities.router, catalogue.router, worklist.router,
                    inspection.router, alerts.alerts_router, alerts.cases_router,
-                   watchlists.router, admin.router):
+                   watchlists.router, webhooks.router, admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app)

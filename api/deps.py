@@ -25,6 +25,7 @@ from graph.store import GraphReader
 if TYPE_CHECKING:
     from alerts.state.store import AlertStore, CaseStore
     from alerts.state.watch import WatchlistStore
+    from alerts.state.webhooks import WebhookStore
     from api.inspection import LookupService
     from api.jobs import JobRunner
 
@@ -42,6 +43,7 @@ class Services:
     alerts: AlertStore
     cases: CaseStore
     watchlists: WatchlistStore
+    webhooks: WebhookStore
 
 
 async def get_services(request: Request) -> Services:

@@ -153,3 +153,33 @@ class WebhookStore:
             for status in s.scalars(select(DeliveryRow.status)):
                 out[status] = out.get(status, 0) + 1
             return out
+
+
+class DeliveryPump:
+    """A daemon thread delivering due webhooks every `interval_s` until stopped."""
+
+    def __init__(self, hooks: WebhookStore, interval_s: float = 1.0) -> None:
+        import threading
+
+        self.hooks = hooks
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="webhook-pump", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        import logging
+
+        with httpx.Client() as client:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    self.hooks.deliver_due(client)
+                except Exception:  # noqa: BLE001 - a failed pass is retried on the next one
+                    logging.getLogger(__name__).exception("webhook delivery pass failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)

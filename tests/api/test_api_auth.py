@@ -49,6 +49,8 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("POST", "/watchlists", {"name": "w", "kind": "entity", "entity_id": A1}, "investigator"),
     ("GET", "/watchlists/1", None, "investigator"),
     ("DELETE", "/watchlists/1", None, "investigator"),
+    ("POST", "/webhooks", {"url": "http://127.0.0.1:9/hook"}, "admin"),
+    ("GET", "/webhooks/deliveries", None, "admin"),
     ("GET", "/admin/jobs/20260101T000000-abcdef", None, "admin"),
     ("GET", "/admin/audit", None, "admin"),
     ("GET", "/admin/audit/verify", None, "admin"),

@@ -95,3 +95,25 @@ def test_watchlists_resolve_uploads_and_belong_to_their_owner(tmp_path: Path) ->
         assert s.client.delete(f"/watchlists/{mine[0]['id']}",
                                headers=s.auth("investigator")).json()["deleted"] is True
         assert len(s.get("/watchlists").json()["items"]) == 2
+
+
+def test_registered_webhooks_receive_alerts_through_the_pump(tmp_path: Path) -> None:
+    import time
+
+    from bench.receiver import FlakyReceiver
+
+    with serve(tmp_path) as s, FlakyReceiver("a-secret-of-16-chars", fail_rate=0.0) as rx:
+        made = s.post("/webhooks", role="admin",
+                      json={"url": rx.url, "secret": "a-secret-of-16-chars"})
+        assert made.status_code == 201
+        assert s.post("/webhooks", role="admin", json={"url": "ftp://x"}).status_code == 422
+        services: Services = s.client.app.state.services  # type: ignore[attr-defined]
+        alert = Alert(alert_key=alert_key("new_hub", A1, "A9"), kind="new_hub", entity_id=A1,
+                      condition="A9", run_id="r2", previous_run_id="r1", summary="hub")
+        assert services.webhooks.enqueue(services.alerts.record([alert])) == 1
+        deadline = time.monotonic() + 20
+        while not rx.received and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(rx.received) == 1 and rx.bad_signatures == 0
+        counts = s.get("/webhooks/deliveries", role="admin").json()["counts"]
+        assert counts["delivered"] == 1 and counts["dead"] == 0
