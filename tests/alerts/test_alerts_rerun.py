@@ -133,3 +133,29 @@ def test_cli_alerts_with_a_ledger_raise_each_condition_once(runs: Runs, tmp_path
     bad = CliRunner().invoke(app, ["alerts", "--run", str(tmp_path), "--previous",
                                    str(runs.a)])
     assert bad.exit_code == 2 and "risk.parquet" in bad.output
+
+
+def test_a_watched_entity_merged_or_split_raises_one_lineage_alert(runs: Runs,
+                                                                   tmp_path: Path) -> None:
+    """The changelog of a rerun says two previous entities merged into one: watching either
+    raises a lineage alert carrying the merge's linkage evidence; unwatched, nothing."""
+    import pandas as pd
+
+    merged = tmp_path / "run-merged"
+    shutil.copytree(runs.same, merged)
+    log = pd.read_parquet(merged / "changelog.parquet")
+    ents = read_table(merged, "entities", ("entity_id", "n_mentions"))
+    survivor = str(ents.sort_values(["n_mentions", "entity_id"]).iloc[-1]["entity_id"])
+    gone = str(ents[ents["entity_id"] != survivor].iloc[0]["entity_id"])
+    row = log["entity_id"] == survivor
+    log.loc[row, "change"] = "merged"
+    log.loc[row, "previous_ids"] = pd.Series([[gone, survivor]] * int(row.sum()),
+                                             index=log.index[row])
+    log.to_parquet(merged / "changelog.parquet")
+    old, new = read_snapshot(runs.a), read_snapshot(merged)
+    assert [a for a in compare(new, old) if a.kind == "lineage"] == []
+    alerts = [a for a in compare(new, old, watched={gone}) if a.kind == "lineage"]
+    assert [(a.entity_id, a.condition) for a in alerts] == [
+        (survivor, f"merged:{','.join(sorted([gone, survivor]))}")]
+    assert alerts[0].change.previous_ids == [gone, survivor]
+    assert alerts[0].change.evidence.get(survivor)  # the linkage evidence behind the merge
