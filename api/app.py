@@ -10,9 +10,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version as package_version
+from pathlib import Path
 
 from fastapi import FastAPI
 
+from alerts.raising import raise_alerts
+from alerts.state.db import open_state, state_url
+from alerts.state.store import AlertStore, CaseStore
+from alerts.state.watch import WatchlistStore
+from alerts.state.webhooks import DeliveryPump, WebhookStore
 from api import docs, errors, openapi
 from api.audit import AuditLog
 from api.audit_middleware import AuditMiddleware
@@ -25,7 +31,17 @@ from api.jobs import JobRunner
 from api.metrics import Metrics
 from api.middleware import LONG_PREFIXES, RequestMiddleware
 from api.ratelimit import BodySizeLimit, ConcurrencySlots, TokenBuckets
-from api.routes import admin, catalogue, entities, health, inspection
+from api.routes import (
+    admin,
+    alerts,
+    catalogue,
+    entities,
+    health,
+    inspection,
+    watchlists,
+    webhooks,
+    worklist,
+)
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import DEFAULT_WEB_DIR, mount_ui
@@ -53,13 +69,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stores = open_store(settings)
         lookup = LookupService(settings, load_matcher(stores.run_dir))
         keys = KeyStore(settings.keys_path)
+        state = open_state(settings.state_db or state_url(settings.state_dir))
+        alerts, watchlists, hooks = AlertStore(state), WatchlistStore(state), WebhookStore(state)
+        pump = DeliveryPump(hooks)
+        pump.start()
+
+        def published(run_dir: Path, previous: Path | None) -> int:
+            fresh = raise_alerts(alerts, watchlists, run_dir, previous)
+            hooks.enqueue(fresh)
+            return len(fresh)
+
         app.state.services = Services(
             settings=settings, stores=stores, keys=keys, audit=audit,
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
-            metrics=metrics, lookup=lookup, jobs=JobRunner(settings, stores, lookup),
+            metrics=metrics, lookup=lookup,
+            jobs=JobRunner(settings, stores, lookup, on_published=published),
             slots=ConcurrencySlots(settings.heavy_concurrency),
             auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
                                      settings.auth_failure_burst),
+            alerts=alerts, cases=CaseStore(state), watchlists=watchlists, webhooks=hooks,
         )
         if stores.loaded:
             try:
@@ -74,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stores.close()
+            pump.stop()
+            state.kw["bind"].dispose()
             keys.close()
             audit.close()
 
@@ -85,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the inspection routes first: Starlette tries routes in order, and lookups are the
     # hottest path (each route tried costs a regex match)
     for router in (inspection.router, health.router, entities.router, catalogue.router,
-                   admin.router):
+                   worklist.router, alerts.alerts_router, alerts.cases_router,
+                   watchlists.router, webhooks.router, admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app, settings.web_dir or DEFAULT_WEB_DIR)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import typer
 
+from alerts import cli as alerts_commands
 from api import commands as api_commands
+from graph import worklist_cli
 from linkage import commands as linkage_commands
 from pipeline import commands as pipeline_commands
 from risk import cli as risk_commands
@@ -29,7 +31,8 @@ def version() -> None:
         typer.echo(f"{name} {v(name)}")
 
 
-for module in (linkage_commands, pipeline_commands, risk_commands, api_commands):
+for module in (linkage_commands, pipeline_commands, risk_commands, worklist_cli,
+               alerts_commands, api_commands):
     module.register(app)
 
 

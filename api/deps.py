@@ -24,6 +24,9 @@ from api.stores import StoreHolder
 from graph.store import GraphReader
 
 if TYPE_CHECKING:
+    from alerts.state.store import AlertStore, CaseStore
+    from alerts.state.watch import WatchlistStore
+    from alerts.state.webhooks import WebhookStore
     from api.inspection import LookupService
     from api.jobs import JobRunner
 
@@ -40,6 +43,10 @@ class Services:
     jobs: JobRunner
     slots: ConcurrencySlots
     auth_failures: FailedKeys
+    alerts: AlertStore
+    cases: CaseStore
+    watchlists: WatchlistStore
+    webhooks: WebhookStore
 
 
 async def get_services(request: Request) -> Services:

@@ -65,6 +65,8 @@ class Job(BaseModel):
     finished_at: str | None = None
     error: str | None = None
     run_id: str | None = None
+    alerts_raised: int | None = Field(
+        default=None, description="new alerts raised against the previous run after publishing")
 
 
 def _now() -> str:
@@ -73,12 +75,16 @@ def _now() -> str:
 
 # (job, sources.yaml, new run dir, previous run dir) -> run_id of the new run
 Pipeline = Callable[[Job, Path, Path, Path | None], str | None]
+# after publishing: (new run dir, previous run dir) -> how many new alerts were raised
+OnPublished = Callable[[Path, Path | None], int]
 
 
 class JobRunner:
     def __init__(self, settings: Settings, stores: StoreHolder, lookup: LookupService,
-                 pipeline: Pipeline | None = None) -> None:
+                 pipeline: Pipeline | None = None,
+                 on_published: OnPublished | None = None) -> None:
         self.settings, self.stores, self.lookup = settings, stores, lookup
+        self.on_published = on_published
         self._pipeline = pipeline or self._link_and_serve
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -135,6 +141,8 @@ class JobRunner:
         job.started_at = _now()
         try:
             job.run_id = self._pipeline(job, sources, run_dir, previous)
+            if self.on_published is not None and job.run_id is not None:
+                job.alerts_raised = self.on_published(run_dir, previous)
             job.status = "succeeded"
         except Exception as exc:
             job.status = "failed"

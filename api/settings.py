@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     environment: Environment = "development"
     state_dir: Path = Field(default=Path("var/api"), description="API keys database and audit log")
+    state_db: str | None = Field(
+        default=None, description="SQLAlchemy URL of the early-warning state (alerts, "
+        "watchlists, cases, deliveries); default SQLite state.sqlite under state_dir")
 
     # --- which store ------------------------------------------------------------------
     run_dir: Path | None = Field(

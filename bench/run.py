@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import frozen, fuzz, profiles, serving, stages
+from bench import frozen, fuzz, profiles, serving, stages, warning
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
@@ -139,6 +139,8 @@ class Bench:
         changed = self.work / "changed"
         loaded = self.stage("load", "load", lambda: self._load(changed))
         if loaded:
+            self.stage("warning", "risk",
+                       lambda: warning.bench_warning(self.run_dir, changed, self.seed))
             self.stage("queries", "risk", lambda: serving.neo4j_queries(self.run_dir, self.seed))
             self.stage("api", "api", lambda: self._api(["--neo4j", serving_uri(),
                                                         "--run-dir", str(self.run_dir)],

@@ -42,6 +42,7 @@ from graph.models import (
     SharedController,
     Subgraph,
 )
+from graph.worklist import WorklistPage, WorklistQuery
 
 IdentifierKind = Literal["uscc", "customs_code", "id_number", "reg_no"]
 EntityKind = Literal["Enterprise", "Person"]
@@ -232,4 +233,10 @@ class GraphReader(Protocol):
         ring_id = "G" + sha1(smallest member ID)[:12];
         `connectors` = connector IDs tied to >= 2 members, sorted; enterprises sorted.
         Ordered by n_violating desc, size desc, ring_id."""
+        ...
+
+    # --- worklist ---------------------------------------------------------------------------
+    def worklist(self, query: WorklistQuery) -> WorklistPage:
+        """Scored entities ranked by score desc, entity_id asc, filtered and paged: the
+        semantics are `graph.worklist`'s docstring."""
         ...

@@ -279,6 +279,33 @@ class RunNetwork:
             return None, None
         return float(self._score[p]), self._level_names[self._level[p]]
 
+    # --- worklist arrays (graph.embedded.worklist) ----------------------------------------
+    @property
+    def score_array(self) -> np.ndarray:
+        """Stored score per position (NaN without one)."""
+        return self._score
+
+    @property
+    def level_array(self) -> np.ndarray:
+        """Stored level code per position (-1 without one; see level_code)."""
+        return self._level
+
+    @property
+    def label_array(self) -> np.ndarray:
+        """Label code per position (an index into LABELS)."""
+        return self._lab
+
+    def level_code(self, level: str) -> int:
+        return self._level_names.index(level) if level in self._level_names else -1
+
+    def scored_positions(self) -> np.ndarray:
+        """Positions of the nodes with a stored score, ascending (= entity ID order)."""
+        return np.flatnonzero(self._level >= 0)
+
+    def value_at(self, p: int, name: str) -> Any:
+        """One property of the node at position `p` (None when unset)."""
+        return self._value(p, name)
+
     def summary(self, node: str) -> EntitySummary:
         p = self.pos[node]
         score, level = self.risk_of(node)

@@ -29,6 +29,7 @@ from graph.embedded import catalogue as queries
 from graph.embedded.bigrams import BigramIndex
 from graph.embedded.network import ENTITY_LABELS, RunNetwork
 from graph.embedded.packed import PackedRows, PackedText
+from graph.embedded.worklist import EmbeddedWorklist
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
@@ -61,6 +62,7 @@ from graph.store import (
     identifier_text,
 )
 from graph.tables import RunTables, load_run
+from graph.worklist import WorklistPage, WorklistQuery
 from runfolder.folder import read_table_arrow
 
 _PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc", "customs_code",
@@ -173,6 +175,7 @@ class EmbeddedStore:
             self._reasons.add(net.positions(batch.column("entity_id")), batch.column("reasons"))
         if self._reasons is not None:
             self._reasons.finish()
+        self._worklist = EmbeddedWorklist(self.net, self._reasons)
         release_memory()
 
     def _pack(self, tables: RunTables, name: str, columns: tuple[str, ...],
@@ -352,3 +355,7 @@ class EmbeddedStore:
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
         return queries.rings(self.net, min_size, limit)
+
+    # --- worklist ---------------------------------------------------------------------------
+    def worklist(self, query: WorklistQuery) -> WorklistPage:
+        return self._worklist.page(query)

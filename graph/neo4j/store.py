@@ -59,6 +59,7 @@ from graph.neo4j.names import name_query
 from graph.neo4j.names import warm_up as warm_names
 from graph.neo4j.template import fill
 from graph.neo4j.walks import Walker
+from graph.neo4j.worklist import worklist as read_worklist
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
     IDENTIFIERS,
@@ -69,6 +70,7 @@ from graph.store import (
     compact_text,
     identifier_text,
 )
+from graph.worklist import WorklistPage, WorklistQuery
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -387,6 +389,10 @@ class Neo4jStore:
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
         _check_range("min_size", min_size, 2, 1_000_000)
         return self._guard(lambda: self.catalogue.rings(min_size, limit))
+
+    # --- worklist ---------------------------------------------------------------------
+    def worklist(self, query: WorklistQuery) -> WorklistPage:
+        return self._guard(lambda: read_worklist(self.cypher, query))
 
 
 def warm_up_walks(driver: Driver, database: str | None = None) -> None:

@@ -85,6 +85,7 @@ def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
         second = _wait(client, admin, rerun["job_id"])
         assert during == done["run_id"]
         assert second["status"] == "succeeded", second
+        assert second["alerts_raised"] == 0  # an unchanged rerun raises no alert
         assert client.get("/readyz").json()["run_id"] == second["run_id"] != done["run_id"]
         kept = client.post("/inspection/lookup", json={"uscc": firm["uscc"]},
                            headers=inspector).json()

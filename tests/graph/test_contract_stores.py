@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from neo4j import Driver
 from pydantic import BaseModel
@@ -21,6 +23,7 @@ from graph.embedded.store import EmbeddedStore
 from graph.neo4j.loader import publish_run
 from graph.neo4j.store import Neo4jStore
 from graph.store import GraphReader
+from graph.worklist import WorklistQuery
 from risk.config import RiskConfig
 from runfolder.folder import write_table
 from runfolder.ids import address_id
@@ -29,14 +32,27 @@ from tests.conftest import empty_database
 Op = Callable[[GraphReader], Any]
 RISK = [
     (F.A1, 81.0, "high"), (F.A2, 75.5, "high"), (F.CTRL, 45.0, "medium"), (F.H3, 12.0, "low"),
+    (F.A3, 45.0, "medium"), (F.G[1], 30.0, "low"), (F.PHX_NEW, 0.0, "low"),
 ]
+# extra reasons after the first (own events): rule and the entity whose events trigger it
+EXTRA_REASONS = {
+    F.CTRL: [("shared_controller", F.A2)], F.G[1]: [("network_1", F.G[0])],
+    F.A2: [("network_2", F.A1)], F.H3: [("hub", F.H2)],
+}
 
 
 def _write_risk(run: Path) -> None:
+    events = pd.read_parquet(run / "events.parquet")
+    own = events.groupby("entity_id")["event_id"].apply(sorted).to_dict()
     rows = []
     for entity_id, score, level in RISK:
         reasons = [{"rule": "direct_events", "contribution": score, "summary": "own events",
-                    "path_nodes": [entity_id], "path_edges": [], "event_ids": []}]
+                    "path_nodes": [entity_id], "path_edges": [],
+                    "event_ids": own.get(entity_id, [])}]
+        for rule, other in EXTRA_REASONS.get(entity_id, []):
+            reasons.append({"rule": rule, "contribution": 1.0, "summary": rule,
+                            "path_nodes": [entity_id, other], "path_edges": [],
+                            "event_ids": own.get(other, [])})
         rows.append({"entity_id": entity_id, "score": score, "level": level,
                      "reasons": json.dumps(reasons), "run_id": F.RUN_ID})
     write_table(run, "risk", rows)
@@ -93,6 +109,24 @@ def _ident(store: GraphReader, entity_id: str, field: str) -> str:
     return value
 
 
+WORKLISTS: dict[str, WorklistQuery] = {
+    "all": WorklistQuery(),
+    "page": WorklistQuery(limit=2, offset=1),
+    "past_end": WorklistQuery(offset=50),
+    "min_score": WorklistQuery(min_score=40.0),
+    "person": WorklistQuery(kinds=("Person",)),
+    "levels": WorklistQuery(levels=("medium", "low")),
+    "rules": WorklistQuery(rules=("network_1", "hub")),
+    "rule_missing": WorklistQuery(rules=("phoenix",)),
+    "province": WorklistQuery(provinces=("上海市",)),
+    "city": WorklistQuery(cities=("深圳市", "杭州市")),
+    "ids": WorklistQuery(entity_ids=(F.A2, F.H3, "E000000000000")),
+    "source": WorklistQuery(sources=("credit_blacklist",)),
+    "dates": WorklistQuery(event_from=date(2024, 5, 1), event_to=date(2024, 12, 31)),
+    "source_and_dates": WorklistQuery(sources=("customs_penalties",), event_to=date(2023, 12, 31)),
+    "combined": WorklistQuery(kinds=("Enterprise",), levels=("high", "medium"), limit=1),
+}
+
 CASES: dict[str, Op] = {
     "find_uscc": lambda s: s.find_by_identifier("uscc", _ident(s, F.A1, "uscc")),
     "find_customs": lambda s: s.find_by_identifier("customs_code", " 3100000003 "),
@@ -147,6 +181,8 @@ CASES: dict[str, Op] = {
     "paths_namesakes": lambda s: s.paths(F.NAMESAKE_1, F.NAMESAKE_2, max_hops=6),
     "rings": lambda s: s.rings(),
     "rings_2": lambda s: s.rings(min_size=2),
+    **{f"worklist_{name}": (lambda q: lambda s: s.worklist(q))(query)
+       for name, query in WORKLISTS.items()},
 }
 
 CAPPED_CASES: dict[str, Op] = {
@@ -224,6 +260,26 @@ def test_profile_risk_and_search(store: GraphReader) -> None:
     assert store.search("shanghai huaxin")[0].entity_id == F.A1
     hit = store.search("华信进出口")[0]
     assert (hit.entity_id, hit.risk_level) == (F.A1, "high")
+
+
+def test_worklist_ranks_filters_and_pages(store: GraphReader) -> None:
+    page = store.worklist(WorklistQuery())
+    ranked = [F.A1, F.A2, F.A3, F.CTRL, F.G[1], F.H3, F.PHX_NEW]  # ties (45) by ID
+    assert [i.entity.entity_id for i in page.items] == ranked and page.total == 7
+    assert page.items[3].rules == ["direct_events", "shared_controller"]
+    paged = store.worklist(WorklistQuery(limit=2, offset=2))
+    assert [i.entity.entity_id for i in paged.items] == ranked[2:4] and paged.total == 7
+    assert {i.entity.entity_id for i in store.worklist(
+        WorklistQuery(rules=("network_1", "hub"))).items} == {F.G[1], F.H3}
+    # G[1] is triggered by G[0]'s 2024-02-02 penalty; A1 by its own 2024-05-10 one
+    feb = store.worklist(WorklistQuery(sources=("customs_penalties",),
+                                       event_from=date(2024, 2, 1), event_to=date(2024, 2, 28)))
+    assert [i.entity.entity_id for i in feb.items] == [F.G[1]]
+    blk = store.worklist(WorklistQuery(sources=("credit_blacklist",)))
+    assert [i.entity.entity_id for i in blk.items] == [F.A3]
+    assert store.worklist(WorklistQuery(kinds=("Person",))).total == 1
+    with pytest.raises(ValueError):
+        WorklistQuery(rules=("x' OR 1=1",))
 
 
 def test_bounds_are_validated(store: GraphReader) -> None:

@@ -16,7 +16,8 @@ READERS = {
     "graph.neo4j.catalogue", "graph.neo4j.queries", "graph.neo4j.template", "graph.neo4j.meta",
     "graph.neo4j.breaker", "graph.neo4j.names",
     "graph.embedded.store", "graph.embedded.network", "graph.embedded.catalogue",
-    "graph.embedded.packed", "graph.embedded.bigrams",
+    "graph.embedded.packed", "graph.embedded.bigrams", "graph.embedded.worklist",
+    "graph.neo4j.worklist", "graph.worklist",
 }
 WRITERS = {
     "graph.neo4j.rows", "graph.neo4j.hash", "graph.neo4j.diff", "graph.neo4j.diff_types",

@@ -1,0 +1,114 @@
+"""The state tables (SQLAlchemy 2 declarative). The schema itself is created and changed only
+by the Alembic migrations in `alerts/state/migrations`; tests hold the two equal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CASE_STATUSES = ("new", "assigned", "in_progress", "closed")
+CASE_OUTCOMES = ("confirmed", "false_positive", "not_actionable")
+WATCH_KINDS = ("entity", "set", "pattern")
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    entity_id: Mapped[str] = mapped_column(String(40), index=True)
+    condition: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(String(80))
+    previous_run_id: Mapped[str] = mapped_column(String(80))
+    level_after: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    summary: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WatchlistRow(Base):
+    __tablename__ = "watchlists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)  # the API key's key_id
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # pattern: rule, region, level, ...
+    created_at: Mapped[datetime]
+
+
+class WatchItemRow(Base):
+    __tablename__ = "watch_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    watchlist_id: Mapped[int] = mapped_column(ForeignKey("watchlists.id", ondelete="CASCADE"),
+                                              index=True)
+    entity_id: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(10))  # matched | ambiguous | unmatched
+    query: Mapped[dict[str, Any]] = mapped_column(JSON)  # what was uploaded for this row
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    opened_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CaseAlertRow(Base):
+    __tablename__ = "case_alerts"
+    __table_args__ = (UniqueConstraint("case_id", "alert_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+
+
+class CaseEventRow(Base):
+    """A case's history: every change (opened, joined, assigned, note, status, closed)."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WebhookRow(Base):
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool]
+    created_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"),
+                                            index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)

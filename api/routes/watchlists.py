@@ -1,0 +1,171 @@
+"""Watchlists of the calling key's owner: an entity, a set uploaded by USCC / resident ID /
+name (resolved through the lookup service into matched / ambiguous / unmatched), or a pattern
+(a rule and a region, a level threshold, any new link to a blacklisted entity)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from alerts.state.store import Missing
+from api.context import returned
+from api.deps import AsInvestigator, ServicesDep, StoreDep
+from api.errors import NotFound
+from api.inspection import LookupService, Subject
+from api.openapi import AUTH, problems
+from graph.models import RiskLevel
+from graph.store import GraphReader
+
+router = APIRouter(prefix="/watchlists", tags=["watchlists"],
+                   responses=problems(*AUTH, 400, 404, 413))
+MAX_UPLOAD = 1000
+
+
+class ByUscc(BaseModel):
+    """A firm by its unified social credit code (and name)."""
+
+    uscc: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ByResidentId(BaseModel):
+    """A person by resident ID number (and name)."""
+
+    id_number: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ByName(BaseModel):
+    """A firm by name alone."""
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+Upload = ByUscc | ByResidentId | ByName
+
+
+class Pattern(BaseModel):
+    """Alerts to follow: of this rule and region, at or above this level, or any new link to
+    a blacklisted entity (all given conditions at once; none = every alert)."""
+
+    rule: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    province: str | None = Field(default=None, max_length=40)
+    city: str | None = Field(default=None, max_length=40)
+    min_level: RiskLevel | None = None
+    blacklist_link: bool = Field(default=False, strict=True,
+                                 description="any new link to a blacklisted entity")
+
+
+class EntityWatch(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["entity"]
+    entity_id: str = Field(min_length=1, max_length=40)
+
+
+class SetWatch(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["set"]
+    subjects: list[Upload] = Field(min_length=1, max_length=MAX_UPLOAD)
+
+
+class PatternWatch(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["pattern"]
+    pattern: Pattern
+
+
+NewWatchlist = Annotated[EntityWatch | SetWatch | PatternWatch, Field(discriminator="kind")]
+
+
+class WatchItem(BaseModel):
+    entity_id: str | None
+    status: Literal["matched", "ambiguous", "unmatched"]
+    query: dict[str, Any]
+
+
+class Watchlist(BaseModel):
+    id: int
+    owner: str
+    name: str
+    kind: str
+    spec: dict[str, Any]
+    counts: dict[str, int]
+    items: list[WatchItem]
+
+
+class WatchlistList(BaseModel):
+    items: list[Watchlist]
+
+
+def resolve(lookup: LookupService, store: GraphReader, row: Upload) -> dict[str, Any]:
+    """One uploaded row through the lookup service: matched (one entity), ambiguous (several
+    candidates, none sure) or unmatched."""
+    query = row.model_dump(exclude_none=True)
+    person = isinstance(row, ByResidentId)
+    if isinstance(row, ByResidentId):
+        fields = {"declarant_id": row.id_number, "declarant_name": row.name}
+    elif isinstance(row, ByUscc):
+        fields = {"uscc": row.uscc, "name": row.name}
+    else:
+        fields = {"name": row.name}
+    answer = lookup.lookup(store, Subject.model_validate(
+        {k: v for k, v in fields.items() if v is not None}))
+    match = answer.declarant if person else answer.match
+    if match is not None:
+        query["candidates"] = []
+        return {"entity_id": match.entity.entity_id, "status": "matched", "query": query}
+    candidates = [c.entity.entity_id for c in answer.candidates]
+    query["candidates"] = candidates
+    return {"entity_id": None, "status": "ambiguous" if candidates else "unmatched",
+            "query": query}
+
+
+@router.post("", response_model=Watchlist, status_code=201, summary="Create a watchlist")
+def create(who: AsInvestigator, services: ServicesDep, store: StoreDep,
+           body: NewWatchlist) -> Watchlist:
+    items: list[dict[str, Any]] = []
+    spec: dict[str, Any] = {}
+    if isinstance(body, EntityWatch):
+        if store.get_briefs([body.entity_id]) == []:
+            raise NotFound(f"no entity {body.entity_id}")
+        items = [{"entity_id": body.entity_id, "status": "matched",
+                  "query": {"entity_id": body.entity_id}}]
+    elif isinstance(body, SetWatch):
+        items = [resolve(services.lookup, store, row) for row in body.subjects]
+    else:
+        spec = body.pattern.model_dump(exclude_none=True)
+    row = services.watchlists.create(who.key_id, body.name, body.kind, spec, items)
+    return returned(Watchlist(**row), action="create", watchlist_id=row["id"])
+
+
+@router.get("", response_model=WatchlistList, summary="The caller's watchlists")
+def list_own(who: AsInvestigator, services: ServicesDep) -> WatchlistList:
+    return returned(WatchlistList(items=[Watchlist(**w)
+                                         for w in services.watchlists.list(who.key_id)]))
+
+
+@router.get("/{watchlist_id}", response_model=Watchlist, summary="One of the caller's lists")
+def get_one(who: AsInvestigator, services: ServicesDep,
+            watchlist_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Watchlist:
+    try:
+        return returned(Watchlist(**services.watchlists.get(who.key_id, watchlist_id)))
+    except Missing as exc:
+        raise NotFound(str(exc)) from exc
+
+
+class Deleted(BaseModel):
+    watchlist_id: int
+    deleted: bool
+
+
+@router.delete("/{watchlist_id}", response_model=Deleted,
+               summary="Delete one of the caller's lists")
+def delete(who: AsInvestigator, services: ServicesDep,
+           watchlist_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Deleted:
+    try:
+        services.watchlists.delete(who.key_id, watchlist_id)
+    except Missing as exc:
+        raise NotFound(str(exc)) from exc
+    return returned(Deleted(watchlist_id=watchlist_id, deleted=True), action="delete")
