@@ -24,6 +24,9 @@ _BASE = Path(tempfile.mkdtemp(prefix="guanlian-schemathesis-"))
 (_BASE / "data").mkdir()
 _SETTINGS = make_settings(_BASE, tiny_run(_BASE), rate_limit_rps=10_000,
                           rate_limit_burst=10_000,
+                          # every operation is also tried with bad keys: the failed-key limit
+                          # (tests/api/test_api_abuse.py) must not turn those 401s into 429s
+                          auth_failure_burst=100_000, auth_failures_per_minute=100_000,
                           data_root=_BASE / "data", heavy_concurrency=8)
 _KEYS, _ = create_keys(_SETTINGS)
 app = create_app(_SETTINGS)
