@@ -209,7 +209,7 @@ def _spread(values: pd.Series, fn: Callable[[list[str]], Mapping[str, tuple[Any,
     """Standardise each distinct value once and spread the named result fields over the rows
     (factorised: one hashing pass, then array lookups; missing values give None)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = [str(u) for u in uniques]
+    distinct = [str(u) for u in uniques.tolist()]
     table = fn(distinct)
     out: dict[str, pd.Series] = {}
     for i, name in enumerate(names):

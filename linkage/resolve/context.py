@@ -31,7 +31,7 @@ def attachments(
         src = relations["src_mention"].map(index_of)
         dst = relations["dst_mention"].map(index_of)
         ok = src.notna() & dst.notna()
-        for s, d in zip(src[ok].astype(int), dst[ok].astype(int), strict=True):
+        for s, d in zip(src[ok].astype(int).tolist(), dst[ok].astype(int).tolist(), strict=True):
             if kind[s] == "person" and kind[d] == "enterprise":
                 pairs.append((s, d))
             elif kind[d] == "person" and kind[s] == "enterprise":
@@ -39,7 +39,7 @@ def attachments(
     if "context_mentions" in mentions.columns:
         persons = mentions.index[mentions["kind"] == "person"]
         ctx = mentions.loc[persons, "context_mentions"]
-        for p, others in zip(persons, ctx, strict=True):
+        for p, others in zip(persons.tolist(), ctx.tolist(), strict=True):
             if others is None or (isinstance(others, float)):
                 continue
             for other in others:
