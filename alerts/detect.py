@@ -14,6 +14,9 @@ level low). The conditions (each one alert, keyed by kind + subject + condition)
   before (condition: the predecessor).
 - new_hub: the subject's stored hub reasons name a hub they did not name before (condition:
   the hub).
+- new_ring: the subject belongs to a ring (the catalogue's `rings`: enterprises tied by shared
+  controllers, addresses or phones, at least two of them violating) and none of its
+  predecessors belonged to one (condition: "ring"; a member joining a ring once is one alert).
 - lineage: a watched entity (by a previous or new ID) was merged or split (condition: the
   change and the sorted previous IDs).
 A condition whose key is in `seen` (already alerted) is not raised again.
@@ -211,6 +214,22 @@ def _new_reasons(c: Comparison, kind: AlertKind) -> Iterable[Alert]:
                           Change(path_nodes=nodes, path_edges=edges, event_ids=events))
 
 
+def _new_rings(c: Comparison) -> Iterable[Alert]:
+    for entity, ring in sorted(c.new.rings.items()):
+        if any(p in c.old.rings for p in c.lineage.previous.get(entity, [])):
+            continue
+        others = [m for m in ring.enterprises if m != entity]
+        violating = [m for m in others if m in c.new.violating]
+        yield c.alert("new_ring", entity, "ring",
+                      f"now in ring {ring.ring_id} of {ring.size} enterprises "
+                      f"({ring.n_violating} violating)",
+                      Change(path_nodes=[entity, *ring.connectors, *others],
+                             event_ids=[e for v in violating for e, _ in c.new.events.get(v, [])],
+                             detail={"ring_id": ring.ring_id, "enterprises": ring.enterprises,
+                                     "connectors": ring.connectors,
+                                     "n_violating": ring.n_violating}))
+
+
 def _lineage(c: Comparison, watched: set[str]) -> Iterable[Alert]:
     for entity, change in sorted(c.lineage.change.items()):
         if change not in ("merged", "split"):
@@ -230,7 +249,7 @@ def compare(new: RunSnapshot, old: RunSnapshot, watched: Iterable[str] = (),
     c = Comparison(new=new, old=old, lineage=Lineage.of(new, old))
     raised: dict[str, Alert] = {}
     for alerts in (_level_rises(c), _new_paths(c), _new_reasons(c, "new_phoenix"),
-                   _new_reasons(c, "new_hub"), _lineage(c, set(watched))):
+                   _new_reasons(c, "new_hub"), _new_rings(c), _lineage(c, set(watched))):
         for a in alerts:
             raised.setdefault(a.alert_key, a)
     done = set(seen)

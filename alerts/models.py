@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-AlertKind = Literal["level_rise", "new_path", "new_phoenix", "new_hub", "lineage"]
+AlertKind = Literal["level_rise", "new_path", "new_phoenix", "new_hub", "new_ring", "lineage"]
 ALERT_KINDS: tuple[AlertKind, ...] = ("level_rise", "new_path", "new_phoenix", "new_hub",
-                                      "lineage")
+                                      "new_ring", "lineage")
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 
 

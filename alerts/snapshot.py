@@ -3,8 +3,9 @@
 A `RunSnapshot` holds, for one scored run: each entity's stored score and level, the network
 ties (relationship ID, type, src, dst; LOCATED_AT / HAS_PHONE derived as the graph derives
 them), the violating and blacklisted entities and their events, the phoenix predecessors and
-hubs named by the stored risk reasons, the changelog's lineage and the linkage evidence of
-merged entities (read on demand).
+hubs named by the stored risk reasons, the rings each enterprise belongs to (the catalogue's
+`rings` over the run's network), the changelog's lineage and the linkage evidence of merged
+entities (read on demand).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+from graph.embedded.catalogue import rings as find_rings
+from graph.embedded.network import RunNetwork
+from graph.models import Ring
 from graph.schema import NETWORK_TYPES
 from graph.tables import load_run
 from graph.worklist import parse_reasons
@@ -35,6 +39,7 @@ class RunSnapshot:
     phoenix: dict[str, list[tuple[list[str], list[str]]]]  # successor -> (nodes, edges)
     hubs: dict[str, list[tuple[list[str], list[str]]]]  # entity -> (nodes, edges) per hub
     lineage: pd.DataFrame  # change, entity_id, previous_ids
+    rings: dict[str, Ring] = field(default_factory=dict)  # enterprise -> its ring
     n_mentions: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -104,11 +109,15 @@ def read_snapshot(run_dir: Path) -> RunSnapshot:
                if has_table(run_dir, "changelog")
                else pd.DataFrame(columns=["change", "entity_id", "previous_ids"]))
     ents = tables.entities
+    n_mentions = dict(zip(ents["entity_id"].astype(str), ents["n_mentions"].fillna(1).astype(int),
+                          strict=True))
+    # the network takes the node and relationship frames over (the ties are copied above)
+    net = RunNetwork(tables)
+    ring_of = {m: ring for ring in find_rings(net, limit=len(net.ids)) for m in ring.enterprises}
     return RunSnapshot(
         run_dir=run_dir, run_id=tables.run_id,
         score=dict(zip(risk["entity_id"].astype(str), risk["score"].astype(float), strict=True)),
         level=dict(zip(risk["entity_id"].astype(str), risk["level"].astype(str), strict=True)),
         ties=ties, events=events, phoenix=phoenix, hubs=hubs, lineage=lineage,
-        n_mentions=dict(zip(ents["entity_id"].astype(str),
-                            ents["n_mentions"].fillna(1).astype(int), strict=True)),
+        rings=ring_of, n_mentions=n_mentions,
     )

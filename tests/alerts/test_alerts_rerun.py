@@ -14,6 +14,8 @@ import pytest
 from alerts.detect import compare
 from alerts.models import Alert
 from alerts.snapshot import read_snapshot
+from graph.embedded.store import EmbeddedStore
+from graph.models import Ring
 from linkage.synth import generate
 from pipeline.run import link_step, score_step
 from runfolder.folder import read_table
@@ -80,8 +82,24 @@ def _expected(runs: Runs) -> set[tuple[str, str, str]]:
         paths = {n for r in json.loads(row["reasons"]) for n in r["path_nodes"]}
         if entity in {penalised, successor} or paths & touched:
             expected.add(("level_rise", str(entity), str(row["level"])))
-    assert {k for k, *_ in expected} == {"new_path", "new_phoenix", "level_rise"}
+    # ring memberships planted: an enterprise in a ring of the new run that holds a planted
+    # entity (as member or connector), none of whose predecessors was in a ring before
+    old_members = {m for r in _rings(runs.a) for m in r.enterprises}
+    lineage = read_table(b, "changelog", ("entity_id", "previous_ids"))
+    previous = {str(e): [str(p) for p in (prev if prev is not None else [])]
+                for e, prev in zip(lineage["entity_id"], lineage["previous_ids"], strict=True)}
+    for ring in _rings(b):
+        if not touched & {*ring.enterprises, *ring.connectors}:
+            continue
+        for member in ring.enterprises:
+            if not old_members & set(previous.get(member, [member])):
+                expected.add(("new_ring", member, "ring"))
+    assert {k for k, *_ in expected} >= {"new_path", "new_phoenix", "level_rise"}
     return expected
+
+
+def _rings(run: Path) -> list[Ring]:
+    return EmbeddedStore.from_run(run).rings(limit=100_000)
 
 
 def _keys(alerts: list[Alert]) -> set[tuple[str, str, str]]:
