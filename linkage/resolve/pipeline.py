@@ -92,8 +92,7 @@ def _text_or_none(values: pd.Series) -> pd.Series:
     once: iterating an Arrow-backed column boxes every value and is ~20x slower)."""
     text = values.astype("string").str.strip()
     text = text.mask(text == "")
-    out = text.to_numpy(dtype=object, na_value=None)
-    return pd.Series(out, index=values.index, dtype=object)
+    return text.astype(object).where(text.notna(), None)
 
 
 def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
