@@ -96,8 +96,9 @@ def _classes(s: Session, node_id: str) -> list[str]:
 
 
 def _visible(s: Session, node_id: str) -> bool:
+    # the computed display style (ele.visible() may answer from a stale cache after a batch)
     return bool(_js(s, "(id) => { const n = guanlian.graph.cy.getElementById(id);"
-                       " return n.nonempty() && n.visible(); }", node_id))
+                       " return n.nonempty() && n.style('display') === 'element'; }", node_id))
 
 
 def test_two_searches_share_one_canvas_remove_and_undo(inv: Session) -> None:
