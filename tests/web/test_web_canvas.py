@@ -24,7 +24,17 @@ from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
 from risk.score import score_run
-from tests.support.graph_fixture import A1, A2, A3, A4, CTRL, D, NAMESAKE_1, NAMESAKE_2, build_tiny_run
+from tests.support.graph_fixture import (
+    A1,
+    A2,
+    A3,
+    A4,
+    CTRL,
+    NAMESAKE_1,
+    NAMESAKE_2,
+    D,
+    build_tiny_run,
+)
 from tests.web.test_web_workspace import (
     CHROMIUM,
     Server,
@@ -91,6 +101,15 @@ def _js(s: Session, expr: str, arg: Any = None) -> Any:
     return s.evaluate(expr, arg)
 
 
+XY = """(id) => { const cy = guanlian.graph.cy; const r = cy.getElementById(id).renderedPosition();
+    const b = cy.container().getBoundingClientRect(); return {x: b.left + r.x, y: b.top + r.y}; }"""
+SLIDE = "(el, v) => { el.value = v === null ? el.max : v; el.dispatchEvent(new Event('input')); }"
+
+
+def _xy(s: Session, node_id: str) -> dict[str, float]:
+    return dict(_js(s, XY, node_id))
+
+
 def _classes(s: Session, node_id: str) -> list[str]:
     return _js(s, "(id) => guanlian.graph.cy.getElementById(id).classes()", node_id)
 
@@ -114,11 +133,13 @@ def test_two_searches_share_one_canvas_remove_and_undo(inv: Session) -> None:
     _search_and_open(s, "王芳", NAMESAKE_2)
     box = _js(s, "(id) => guanlian.graph.cy.getElementById(id).parent().data()", NAMESAKE_1)
     assert box["kind"] == "Namesakes" and "王芳" in box["label"] and "×2" in box["label"]
-    assert _js(s, "(id) => guanlian.graph.cy.getElementById(id).parent().id()", NAMESAKE_2) == box["id"]
+    parent = _js(s, "(id) => guanlian.graph.cy.getElementById(id).parent().id()", NAMESAKE_2)
+    assert parent == box["id"]
     s.shot("two-searches-namesakes")
 
     # remove the selected firm, then undo brings it (and its edges) back
-    edges_before = _js(s, "(id) => guanlian.graph.cy.getElementById(id).connectedEdges().length", A1)
+    degree = "(id) => guanlian.graph.cy.getElementById(id).connectedEdges().length"
+    edges_before = _js(s, degree, A1)
     _click_node(s, A1)
     page.get_by_test_id("remove-node").click()
     assert A1 not in _drawn(s)
@@ -126,7 +147,7 @@ def test_two_searches_share_one_canvas_remove_and_undo(inv: Session) -> None:
     assert page.get_by_test_id("undo").is_enabled()
     page.get_by_test_id("undo").click()
     assert A1 in _drawn(s)
-    assert _js(s, "(id) => guanlian.graph.cy.getElementById(id).connectedEdges().length", A1) >= edges_before
+    assert _js(s, degree, A1) >= edges_before
     # undo again: before A1 was expanded by the click, its director was not drawn
     s.shot("firm-restored")
     s.assert_clean()
@@ -162,9 +183,7 @@ def test_hub_is_collapsed_and_opens(inv: Session, server: Server) -> None:
     net = s.api(f"/entities/{D[0]}/network", "investigator", server.keys)
     address = next(n["id"] for n in net["nodes"] if n["kind"] == "Address")
     # an address is expandable: clicking it draws the six firms of the business centre ...
-    pos = _js(s, """(id) => { const cy = guanlian.graph.cy; const r = cy.getElementById(id).renderedPosition();
-                  const b = cy.container().getBoundingClientRect(); return {x: b.left + r.x, y: b.top + r.y}; }""",
-              address)
+    pos = _xy(s, address)
     page.mouse.click(pos["x"], pos["y"])
     s.idle()
     assert set(D) <= _drawn(s)
@@ -176,17 +195,15 @@ def test_hub_is_collapsed_and_opens(inv: Session, server: Server) -> None:
     assert _visible(s, group)
     s.shot("hub-collapsed")
     # clicking the group opens it
-    pos = _js(s, """(id) => { const cy = guanlian.graph.cy; const r = cy.getElementById(id).renderedPosition();
-                  const b = cy.container().getBoundingClientRect(); return {x: b.left + r.x, y: b.top + r.y}; }""",
-              group)
+    pos = _xy(s, group)
     page.mouse.click(pos["x"], pos["y"])
     s.idle()
     assert all(_visible(s, d) for d in D)
     assert _js(s, "(id) => guanlian.graph.cy.getElementById(id).length", group) == 0
     s.shot("hub-opened")
     # and the collapse button folds it again; undo opens it again
-    _js(s, "(id) => { guanlian.graph.cy.nodes(':selected').unselect(); guanlian.graph.cy.getElementById(id).select(); }",
-        address)
+    _js(s, "(id) => { const cy = guanlian.graph.cy; cy.nodes(':selected').unselect();"
+           " cy.getElementById(id).select(); }", address)
     page.get_by_test_id("collapse-node").click()
     assert not any(_visible(s, d) for d in D[1:])
     page.get_by_test_id("undo").click()
@@ -206,14 +223,14 @@ def test_timeline_layout_direction_hover_and_labels(inv: Session, server: Server
     assert slider.is_enabled() and slider.get_attribute("max") == "1"
     s.shot("timeline-all")
     # slide back to the first date: the later inspection failure disappears
-    slider.evaluate("(el) => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    slider.evaluate(SLIDE, "0")
     later = next(i for i, d in events.items() if d == "2024-09-01")
     earlier = next(i for i, d in events.items() if d == "2023-01-15")
     assert "later" in _classes(s, later) and not _visible(s, later)
     assert _visible(s, earlier)
     assert "2023-01-15" in page.get_by_test_id("timeline-label").inner_text()
     s.shot("timeline-cut")
-    slider.evaluate("(el) => { el.value = el.max; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    slider.evaluate(SLIDE, None)
     assert _visible(s, later)
 
     # edges as the API gives them: person -> firm, firm -> address, with arrows
@@ -235,21 +252,22 @@ def test_timeline_layout_direction_hover_and_labels(inv: Session, server: Server
     page.get_by_test_id("layout").select_option("force")
 
     # hover card: name, kind, risk level, violations
-    pos = _js(s, """(id) => { const cy = guanlian.graph.cy; const r = cy.getElementById(id).renderedPosition();
-                  const b = cy.container().getBoundingClientRect(); return {x: b.left + r.x, y: b.top + r.y}; }""",
-              A2)
+    pos = _xy(s, A2)
     page.mouse.move(pos["x"], pos["y"])
     card = page.get_by_test_id("hover-card")
     card.wait_for(state="visible")
     text = card.inner_text()
-    assert "上海华瑞食品有限公司" in text and "企业" in text and "违规" in text and "2023-01-15" in text
+    assert "上海华瑞食品有限公司" in text and "企业" in text
+    assert "违规" in text and "2023-01-15" in text
     s.shot("hover-card")
     page.mouse.move(5, 5)
 
     # labels by zoom: far out only the opened entities keep a label
-    assert _js(s, "guanlian.graph.cy.zoom(0.3), guanlian.graph.cy.container().dataset.labels") == "none"
+    zoom = ("(z) => { const cy = guanlian.graph.cy; cy.zoom(z);"
+            " return cy.container().dataset.labels; }")
+    assert _js(s, zoom, 0.3) == "none"
     assert "quiet" in _classes(s, A1) and "quiet" not in _classes(s, CTRL)
-    assert _js(s, "guanlian.graph.cy.zoom(1.2), guanlian.graph.cy.container().dataset.labels") == "all"
+    assert _js(s, zoom, 1.2) == "all"
     assert "quiet" not in _classes(s, A1)
     s.assert_clean()
 
@@ -261,7 +279,8 @@ def test_busy_indicator_during_a_slow_expansion(inv: Session) -> None:
     # process stays free to watch the indicator)
     s.evaluate("""() => { const real = window.fetch;
         window.fetch = (url, opts) => String(url).includes('/network')
-          ? new Promise((ok) => setTimeout(ok, 1500)).then(() => real(url, opts)) : real(url, opts); }""")
+          ? new Promise((ok) => setTimeout(ok, 1500)).then(() => real(url, opts))
+          : real(url, opts); }""")
     page.get_by_test_id("depth").select_option("3")
     page.get_by_test_id("search-input").fill("张伟")
     page.get_by_test_id("search-submit").click()
@@ -288,14 +307,14 @@ def test_state_round_trip_and_empty_png(inv: Session) -> None:
     assert {n["data"]["id"] for n in state["nodes"]} == _drawn(s)
     page.get_by_test_id("clear-graph").click()
     assert _drawn(s) == set()
-    restored = _js(s, "(st) => import('/ui/canvas.js').then(m => { m.restoreCanvas(st); return guanlian.graph.cy.nodes().map(n => n.id()); })",
-                   state)
+    restored = _js(s, "(st) => import('/ui/canvas.js').then(m => { m.restoreCanvas(st);"
+                      " return guanlian.graph.cy.nodes().map(n => n.id()); })", state)
     assert set(restored) == {n["data"]["id"] for n in state["nodes"]}
     assert _js(s, "guanlian.graph.cy.nodes('.root').map(n => n.id())") == [CTRL]
     size = _js(s, "import('/ui/canvas.js').then(m => m.exportPng()).then(b => b && b.size)")
     assert size and size > 5000
-    bad = _js(s, "import('/ui/canvas.js').then(m => { try { m.restoreCanvas({nodes: 1}); return 'accepted'; }"
-                 " catch (e) { return e.message; } })")
+    bad = _js(s, "import('/ui/canvas.js').then(m => { try { m.restoreCanvas({nodes: 1});"
+                 " return 'accepted'; } catch (e) { return e.message; } })")
     assert "canvas state" in bad
     assert set(_js(s, "guanlian.graph.cy.nodes().map(n => n.id())")) == set(restored)
     s.assert_clean()
