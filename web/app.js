@@ -181,12 +181,14 @@ async function openEntity(id) {
     await showEntity(id); // no graph library: the panel still works
     return;
   }
+  const profile = api.entity(id); // asked for while the neighbourhood is fetched and drawn
+  profile.catch(() => {}); // reported by showEntity below
   await expand(id, { root: true });
-  await showEntity(id);
+  await showEntity(id, profile);
 }
 
-async function showEntity(id) {
-  const profile = await api.entity(id);
+async function showEntity(id, pending) {
+  const profile = await (pending || api.entity(id));
   state.entityId = id;
   if (state.graph) state.graph.select(id);
   renderEntity($("entity-panel"), profile, {
@@ -198,8 +200,10 @@ async function showEntity(id) {
 
 async function tapNode(id, kind) {
   if (kind === "Enterprise" || kind === "Person") {
+    const profile = api.entity(id);
+    profile.catch(() => {});
     await expand(id);
-    await showEntity(id);
+    await showEntity(id, profile);
     return;
   }
   if (EXPANDABLE.has(kind)) await expand(id); // an address or a phone: its firms and people

@@ -105,15 +105,20 @@ export function undo() {
 // Add a Subgraph ({nodes, edges, truncated}, as GET /entities/{id}/network answers) to the
 // canvas without removing anything. Options: root (ID or IDs marked as opened), expanded (IDs marked
 // expanded), anchor (new nodes placed around it), highlight ({nodes, edges} ID lists, or a
-// list of node IDs), layout (default true). Returns the number of nodes added.
+// list of node IDs), layout (true: the whole drawing when it was empty or in the hierarchical
+// layout, else only the new nodes around the anchor; false: none). Returns the nodes added.
 export function addToCanvas(subgraph, { highlight, root, expanded, anchor, layout = true } = {}) {
   const v = canvas.view;
   if (!v) return 0;
   record();
-  const added = v.merge(subgraph || {}, { anchor });
-  for (const id of [root].flat()) if (id) v.markRoot(id);
-  for (const id of expanded || []) v.markExpanded(id);
-  if (layout) v.layout();
+  const before = new Set(v.realNodes().map((n) => n.id()));
+  const roots = [root].flat().filter(Boolean);
+  const added = v.merge(subgraph || {}, { anchor, roots, expanded: expanded || [] });
+  if (layout) {
+    const fresh = v.realNodes().filter((n) => !before.has(n.id())).map((n) => n.id());
+    if (before.size <= 1 || v.layoutName !== "force" || !anchor || !v.hasNode(anchor)) v.layout();
+    else if (fresh.length) v.placeAround(anchor, fresh);
+  }
   if (highlight) {
     const nodes = Array.isArray(highlight) ? highlight : highlight.nodes || [];
     const edges = Array.isArray(highlight) ? [] : highlight.edges || [];

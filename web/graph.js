@@ -62,7 +62,8 @@ export class GraphView {
   // Add a Subgraph (nodes/edges) to the drawing; returns the number of new nodes. Nodes beyond
   // the cap are left out (and the drawing is marked truncated); edges need both ends drawn and
   // keep the API's direction (source → target).
-  merge(subgraph, { anchor } = {}) {
+  // roots / expanded: IDs marked as opened / expanded before the view is recomputed
+  merge(subgraph, { anchor, roots = [], expanded = [] } = {}) {
     const cy = this.cy;
     const centre = anchor && this.hasNode(anchor) ? cy.getElementById(anchor).position() : null;
     let added = 0;
@@ -115,6 +116,8 @@ export class GraphView {
         });
       }
       if (subgraph.truncated) this.truncated = true;
+      for (const id of roots) cy.getElementById(id).addClass("root");
+      for (const id of expanded) cy.getElementById(id).addClass("expanded");
     });
     this.refresh();
     return added;
@@ -274,6 +277,50 @@ export class GraphView {
     return this.cy.elements().not(HIDDEN_CLASSES);
   }
 
+  // Place only the nodes not drawn before (`fresh`, IDs) in rings around `anchor` by their hop
+  // distance from it, leaving everything else where it is: cheap enough for a depth-3
+  // expansion into a large canvas (the full layout is a click away). An anchor not yet placed
+  // goes to the right of the drawing.
+  placeAround(anchor, fresh) {
+    const cy = this.cy;
+    const centre = cy.getElementById(anchor);
+    const news = new Set(fresh);
+    const old = this.visible().nodes().filter((n) => real(n) && !news.has(n.id()));
+    if (news.has(anchor) && old.nonempty()) {
+      const bb = old.boundingBox();
+      centre.position({ x: bb.x2 + 80 + 40 * Math.sqrt(news.size), y: (bb.y1 + bb.y2) / 2 });
+    }
+    const c = centre.position();
+    const rings = new Map();
+    const seen = new Set([anchor]);
+    let frontier = [centre];
+    for (let hop = 1; frontier.length; hop += 1) {
+      const next = [];
+      for (const n of frontier) {
+        n.neighborhood("node").forEach((m) => {
+          if (seen.has(m.id()) || !news.has(m.id())) return;
+          seen.add(m.id());
+          next.push(m);
+          if (!rings.has(hop)) rings.set(hop, []);
+          rings.get(hop).push(m);
+        });
+      }
+      frontier = next;
+    }
+    const stray = [...news].filter((id) => !seen.has(id)).map((id) => cy.getElementById(id));
+    if (stray.length) rings.set(rings.size + 1, stray);
+    cy.batch(() => {
+      for (const [hop, nodes] of rings) {
+        const radius = 90 * hop + 6 * nodes.length;
+        nodes.forEach((n, i) => {
+          const a = (2 * Math.PI * i) / nodes.length + hop * 0.4;
+          n.position({ x: c.x + radius * Math.cos(a), y: c.y + radius * Math.sin(a) });
+        });
+      }
+    });
+    this.fit();
+  }
+
   // lay out the visible drawing: "force" (cose) or "hierarchy" (breadthfirst along the
   // relationships' direction, roots = the opened entities or the nodes nothing points at)
   layout(name) {
@@ -294,7 +341,7 @@ export class GraphView {
       visible.layout({
         name: "cose", animate: false, randomize: !hasPositions,
         nodeRepulsion: () => 400000, idealEdgeLength: () => 100, edgeElasticity: () => 100,
-        numIter: 1000, fit: false,
+        numIter: 500, fit: false,
       }).run();
     }
     this.fit();
