@@ -46,7 +46,8 @@ def test_network_around_an_address_and_a_phone(tmp_path: Path) -> None:
 
 
 def test_events_with_dates_and_edges_in_their_direction(tmp_path: Path) -> None:
-    with serve(tmp_path, run=_dated_run(tmp_path)) as s:
+    run = _dated_run(tmp_path)
+    with serve(tmp_path, run=run) as s:
         events = s.get(f"/entities/{A2}/network", params={"types": "SUBJECT_OF,LEGAL_REP_OF"})
         assert events.status_code == 200, events.text
         dated = {n["label"]: n["date"] for n in events.json()["nodes"] if n["date"]}
@@ -64,7 +65,7 @@ def test_events_with_dates_and_edges_in_their_direction(tmp_path: Path) -> None:
         assert by_pair[("LEGAL_REP_OF", CTRL, A1)]["start_date"] is None
         # the person is the source of every control relationship: person -> firm
         assert all(e["source"] == CTRL for e in net["edges"])
-        relations = read_table(s.settings.run_dir, "relations", ("type", "src", "dst"))
+        relations = read_table(run, "relations", ("type", "src", "dst"))
         stored = {(r.type, r.src, r.dst) for r in relations.itertuples()}
         control = {k for k in by_pair if k[0] not in ("LOCATED_AT", "HAS_PHONE")}
         assert control and control <= stored  # as stored: src -> dst
