@@ -6,6 +6,8 @@ hierarchical layout, edges in the relationship's own direction, hover cards, lab
 a busy indicator during a slowed expansion, a failed request that leaves the canvas alone, the
 canvas state round trip and the empty-canvas PNG. Screenshots in `test-artifacts/web/`; any
 console error fails the test (except the one the test itself provokes, checked by text).
+The file sorts after test_web_workspace.py on purpose: that module's server fixture empties
+`test-artifacts/web/` when it starts.
 """
 
 from __future__ import annotations
