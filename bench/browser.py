@@ -55,7 +55,9 @@ def _p(values: list[float], q: float) -> float | None:
 def sample_names(run_dir: Path, n: int, seed: int) -> list[tuple[str, str]]:
     """(entity ID, name) of `n` enterprises of the run, chosen at random with `seed`."""
     ent = read_table(run_dir, "entities", ("entity_id", "kind", "name"))
-    ent = ent[(ent["kind"] == "enterprise") & ent["name"].notna()]
+    # (the API answers only IDs of its pattern; hand-made fixture IDs may fall outside it)
+    ent = ent[(ent["kind"] == "enterprise") & ent["name"].notna()
+              & ent["entity_id"].astype(str).str.fullmatch(r"E[0-9a-f]{12}")]
     rows = ent.sample(n=min(n, len(ent)), random_state=seed)
     return [(str(r.entity_id), str(r.name)) for r in rows.itertuples()]
 

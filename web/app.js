@@ -209,7 +209,7 @@ async function tapNode(id, kind) {
   if (EXPANDABLE.has(kind)) await expand(id); // an address or a phone: its firms and people
   const cy = state.graph.cy;
   const node = cy.getElementById(id);
-  const neighbours = node.connectedEdges().map((e) => {
+  const neighbours = node.connectedEdges().filter((e) => !e.data("virtual")).map((e) => {
     const other = e.source().id() === id ? e.target() : e.source();
     return { label: other.data("label"), relation: REL_LABELS[e.data("type")] || e.data("type") };
   });

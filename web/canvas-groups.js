@@ -71,7 +71,7 @@ export function regroup(cy, view) {
           id: gid, kind: "Group", virtual: true, owner: owner.id(), members: members.map((m) => m.id()),
           label: `+${members.length} ${noun} ▸`, shape: "round-tag", colour: "#e4e7eb",
         },
-        position: { x: p.x + 50, y: p.y + 40 },
+        position: { x: p.x + 60, y: p.y + 70 },
       },
       {
         group: "edges",
