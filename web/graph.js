@@ -333,6 +333,17 @@ export class GraphView {
     if (!state || !Array.isArray(state.nodes) || !Array.isArray(state.edges)) {
       throw new Error("not a canvas state: nodes and edges lists are required");
     }
+    // checked whole before the drawing is touched
+    const text = (v) => typeof v === "string" && v.length > 0;
+    state.nodes.forEach((n, i) => {
+      if (!n || !n.data || !text(n.data.id)) throw new Error(`not a canvas state: nodes[${i}] has no data.id`);
+      if (n.classes !== undefined && !Array.isArray(n.classes)) throw new Error(`not a canvas state: nodes[${i}].classes is not a list`);
+    });
+    state.edges.forEach((e, i) => {
+      if (!e || !e.data || !text(e.data.id) || !text(e.data.source) || !text(e.data.target)) {
+        throw new Error(`not a canvas state: edges[${i}] needs data.id, data.source and data.target`);
+      }
+    });
     cy.batch(() => {
       cy.elements().remove();
       cy.add(state.nodes.map((n) => ({

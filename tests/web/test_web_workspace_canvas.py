@@ -318,5 +318,9 @@ def test_state_round_trip_and_empty_png(inv: Session) -> None:
     bad = _js(s, "import('/ui/canvas.js').then(m => { try { m.restoreCanvas({nodes: 1});"
                  " return 'accepted'; } catch (e) { return e.message; } })")
     assert "canvas state" in bad
+    bad_node = _js(s, "import('/ui/canvas.js').then(m => { try {"
+                      " m.restoreCanvas({nodes: [{data: {}}], edges: []}); return 'accepted'; }"
+                      " catch (e) { return e.message; } })")
+    assert "nodes[0]" in bad_node
     assert set(_js(s, "guanlian.graph.cy.nodes().map(n => n.id())")) == set(restored)
     s.assert_clean()
