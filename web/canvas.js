@@ -57,6 +57,7 @@ export function createCanvas(container, { onNodeTap, onChange, controls = {} } =
     c.layout.addEventListener("change", () => relayout(c.layout.value));
   }
   if (c.timeline) c.timeline.addEventListener("input", () => applyTimeline());
+  document.addEventListener("keydown", onKey);
   changed();
   return canvas.view;
 }
@@ -74,6 +75,19 @@ function changed() {
   syncTimeline();
   canvas.relabel();
   canvas.onChange();
+}
+
+// Delete / Backspace removes the selected nodes, Ctrl+Z (⌘Z) undoes; not while typing
+function onKey(ev) {
+  const t = ev.target;
+  if (!canvas.view || (t && (t.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName)))) return;
+  if ((ev.key === "Delete" || ev.key === "Backspace") && selectedIds().length) {
+    ev.preventDefault();
+    removeSelected();
+  } else if ((ev.ctrlKey || ev.metaKey) && !ev.shiftKey && ev.key.toLowerCase() === "z") {
+    ev.preventDefault();
+    undo();
+  }
 }
 
 // ---- history --------------------------------------------------------------------------------

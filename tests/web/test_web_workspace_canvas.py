@@ -150,8 +150,14 @@ def test_two_searches_share_one_canvas_remove_and_undo(inv: Session) -> None:
     page.get_by_test_id("undo").click()
     assert A1 in _drawn(s)
     assert _js(s, degree, A1) >= edges_before
-    # undo again: before A1 was expanded by the click, its director was not drawn
     s.shot("firm-restored")
+    # the keyboard does the same: Delete removes the selected node, Ctrl+Z undoes
+    _js(s, "(id) => { const cy = guanlian.graph.cy; cy.nodes(':selected').unselect();"
+           " cy.getElementById(id).select(); }", A3)
+    page.locator("body").press("Delete")
+    assert A3 not in _drawn(s)
+    page.locator("body").press("Control+z")
+    assert A3 in _drawn(s)
     s.assert_clean()
 
 
