@@ -23,13 +23,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import frozen, fuzz, profiles, serving, stages, warning
+from bench import browser, frozen, fuzz, profiles, serving, stages, warning
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
 STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "load", "queries", "api",
-          "frozen", "embedded_api", "fuzz", "resilience", "soak")
+          "frozen", "embedded_api", "browser", "fuzz", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
@@ -45,6 +45,8 @@ KEYS = {
             "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
+    "browser": [f"browser_{s}_{q}_ms" for s in browser.STEPS for q in ("p50", "p95")]
+    + ["browser_all_p95_within_500ms"],
     "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
              "server_errors_500", "wall_s"],
 }
@@ -65,6 +67,7 @@ class Bench:
             "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
             "fuzz": {k: None for k in KEYS["fuzz"]},
+            "browser": {k: None for k in KEYS["browser"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -148,6 +151,11 @@ class Bench:
             self.stage("frozen", "resilience", self._frozen)
         self.stage("embedded_api", "api", lambda: self._api(["--run", str(self.run_dir)],
                                                             "embedded_", api_duration_s))
+        no_browser = browser.unavailable()
+        if no_browser and "browser" not in self.skip:
+            self.result["skipped"]["browser"] = no_browser
+        else:  # the workspace page in Chromium against the embedded API on this run
+            self.stage("browser", "browser", lambda: browser.run_stage(self.run_dir, self.seed))
         self.stage("fuzz", "fuzz", lambda: fuzz.fuzz_api(self.run_dir, self.fuzz_examples))
         if self.size == "large" and not self.large_resilience:
             # a second large link and two more large loads: measured on medium (issue #8)

@@ -116,6 +116,7 @@ class GraphNode(BaseModel):
     kind: NodeKind
     label: str
     risk_level: RiskLevel | None = None
+    date: str | None = None  # an event node's date (ISO); the canvas timeline filters on it
 
 
 class GraphEdge(BaseModel):
@@ -124,6 +125,7 @@ class GraphEdge(BaseModel):
     source: str
     target: str
     share_pct: float | None = None
+    start_date: str | None = None  # the relationship's start date (ISO), when the source had one
 
 
 class Subgraph(BaseModel):

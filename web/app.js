@@ -2,7 +2,10 @@
 
 import { api, ApiError, busy, forgetKey, storedKey, storeKey } from "./api.js";
 import { download, fmt, h, riskBadge } from "./dom.js";
-import { EXPANDABLE, GraphView, KIND_LABELS, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
+import { EXPANDABLE, KIND_LABELS, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
+import {
+  addToCanvas, canvasChanged, clearCanvas, createCanvas, exportPng, record, withBusy,
+} from "./canvas.js";
 import { fill, renderEntity, renderInspectorRisk, renderNode } from "./panels.js";
 import { renderTable, TABLES, toCsv } from "./tables.js";
 
@@ -108,7 +111,15 @@ function setupGraph() {
     $("assets-missing").hidden = false;
     return;
   }
-  state.graph = new GraphView($("graph"), { onNodeTap: (id, kind) => guarded(() => tapNode(id, kind)) });
+  state.graph = createCanvas($("graph"), {
+    onNodeTap: (id, kind) => guarded(() => tapNode(id, kind)),
+    onChange: () => updateGraphInfo(),
+    controls: {
+      undo: $("undo"), remove: $("remove-node"), collapse: $("collapse-node"), layout: $("layout"),
+      timeline: $("timeline"), timelineLabel: $("timeline-label"), busy: $("graph-busy"),
+      card: $("hover-card"),
+    },
+  });
   state.graph.maxNodes = capValue();
   const fs = $("rel-filter");
   for (const t of NETWORK_TYPES) {
@@ -138,44 +149,46 @@ function applyFilter() {
 }
 
 function updateGraphInfo() {
+  if (!state.graph) return;
   const c = state.graph.counts();
   $("graph-info").textContent = `${c.nodes} 节点 nodes · ${c.edges} 关系 edges${c.truncated ? " · 已截断 truncated (node cap)" : ""}`;
   $("graph-info").dataset.truncated = String(c.truncated);
 }
 
-async function fetchNetwork(id) {
+// the relationship types to ask for: the checked ones, plus SUBJECT_OF (events) when shown
+function requestedTypes() {
   const types = selectedTypes();
-  return api.network(id, {
-    depth: $("depth").value,
-    types: types && types.length ? types : undefined,
-    cap: capValue(),
-  });
+  if (!$("show-events").checked) return types && types.length ? types : undefined;
+  return [...(types || NETWORK_TYPES), "SUBJECT_OF"];
 }
 
-async function expand(id) {
+async function fetchNetwork(id) {
+  return api.network(id, { depth: $("depth").value, types: requestedTypes(), cap: capValue() });
+}
+
+// add an entity's (or address's / phone's) neighbourhood to the canvas; a failed request
+// leaves the canvas as it was
+async function expand(id, { root = false } = {}) {
   const g = state.graph;
   g.maxNodes = capValue();
-  const sub = await fetchNetwork(id);
-  g.merge(sub, { anchor: id });
-  g.markExpanded(id);
-  g.layout();
-  updateGraphInfo();
+  const sub = await withBusy(() => fetchNetwork(id));
+  addToCanvas(sub, { anchor: id, expanded: [id], root: root ? id : undefined });
 }
 
-async function openEntity(id, { fresh = true } = {}) {
+async function openEntity(id) {
   if (!isInvestigator()) return;
   if (!state.graph) {
     await showEntity(id); // no graph library: the panel still works
     return;
   }
-  if (fresh) state.graph.clear();
-  await expand(id);
-  state.graph.markRoot(id);
-  await showEntity(id);
+  const profile = api.entity(id); // asked for while the neighbourhood is fetched and drawn
+  profile.catch(() => {}); // reported by showEntity below
+  await expand(id, { root: true });
+  await showEntity(id, profile);
 }
 
-async function showEntity(id) {
-  const profile = await api.entity(id);
+async function showEntity(id, pending) {
+  const profile = await (pending || api.entity(id));
   state.entityId = id;
   if (state.graph) state.graph.select(id);
   renderEntity($("entity-panel"), profile, {
@@ -186,14 +199,17 @@ async function showEntity(id) {
 }
 
 async function tapNode(id, kind) {
-  if (EXPANDABLE.has(kind)) {
+  if (kind === "Enterprise" || kind === "Person") {
+    const profile = api.entity(id);
+    profile.catch(() => {});
     await expand(id);
-    await showEntity(id);
+    await showEntity(id, profile);
     return;
   }
+  if (EXPANDABLE.has(kind)) await expand(id); // an address or a phone: its firms and people
   const cy = state.graph.cy;
   const node = cy.getElementById(id);
-  const neighbours = node.connectedEdges().map((e) => {
+  const neighbours = node.connectedEdges().filter((e) => !e.data("virtual")).map((e) => {
     const other = e.source().id() === id ? e.target() : e.source();
     return { label: other.data("label"), relation: REL_LABELS[e.data("type")] || e.data("type") };
   });
@@ -207,21 +223,24 @@ async function ensurePath(nodes, edges, types) {
   const wantNodes = new Set(nodes);
   const wantEdges = new Set(edges);
   const missing = nodes.filter((id) => !g.hasNode(id) && EXPANDABLE.has(kindOf(id)));
+  // fetch first: a failed request leaves the canvas untouched
+  const found = { nodes: new Map(), edges: new Map() };
   for (const id of missing) {
-    if (g.hasNode(id)) continue;
-    const sub = await api.network(id, { depth: 1, cap: 500 });
-    const cap = g.maxNodes;
-    g.maxNodes = Number.MAX_SAFE_INTEGER;
-    g.merge({
-      nodes: sub.nodes.filter((n) => wantNodes.has(n.id)),
-      edges: sub.edges.filter((e) => wantEdges.has(e.id)),
-    });
-    g.maxNodes = cap;
+    if (found.nodes.has(id)) continue;
+    const sub = await withBusy(() => api.network(id, { depth: 1, cap: 500 }));
+    for (const n of sub.nodes) if (wantNodes.has(n.id)) found.nodes.set(n.id, n);
+    for (const e of sub.edges) if (wantEdges.has(e.id)) found.edges.set(e.id, e);
   }
   const before = g.counts().nodes;
+  const placeholders = edges.filter((id) => g.cy.getElementById(id).empty() && !found.edges.has(id));
+  if (found.nodes.size || found.edges.size || placeholders.length || nodes.some((id) => !g.hasNode(id))) record();
+  const cap = g.maxNodes;
+  g.maxNodes = Number.MAX_SAFE_INTEGER;
+  g.merge({ nodes: [...found.nodes.values()], edges: [...found.edges.values()] });
+  g.maxNodes = cap;
   g.ensurePath(nodes, edges, types);
   if (missing.length || g.counts().nodes !== before) g.layout();
-  updateGraphInfo();
+  canvasChanged();
 }
 
 async function showReason(reason) {
@@ -268,9 +287,16 @@ async function openHit(hit) {
 
 // ---- paths ------------------------------------------------------------------------------
 
+// "A —股东→ B" when the relationship runs from A to B, "A ←股东— B" when it runs from B to A
 function pathLabel(p) {
   const label = (id) => (state.graph.nodeData(id) || {}).label || id;
-  return p.nodes.map((id, i) => (i < p.types.length ? `${label(id)} —${REL_LABELS[p.types[i]] || p.types[i]}→ ` : label(id))).join("");
+  return p.nodes.map((id, i) => {
+    if (i >= p.types.length) return label(id);
+    const rel = REL_LABELS[p.types[i]] || p.types[i];
+    const edge = state.graph.cy.getElementById(p.edges[i]);
+    const backwards = edge.nonempty() && !edge.data("synthetic") && edge.data("source") !== id;
+    return backwards ? `${label(id)} ←${rel}— ` : `${label(id)} —${rel}→ `;
+  }).join("");
 }
 
 async function findPath(ev) {
@@ -309,20 +335,31 @@ async function loadTable(name) {
 
 async function openInGraph({ roots, focus, nodes }) {
   const g = state.graph;
-  g.clear();
   g.maxNodes = capValue();
+  const merged = { nodes: [], edges: [], truncated: false };
   for (const id of roots) {
-    const sub = await api.network(id, { depth: 1, cap: capValue() });
-    g.merge(sub);
-    g.markRoot(id);
-    g.markExpanded(id);
+    const sub = await withBusy(() => api.network(id, { depth: 1, cap: capValue() }));
+    merged.nodes.push(...sub.nodes);
+    merged.edges.push(...sub.edges);
+    merged.truncated = merged.truncated || sub.truncated;
   }
-  g.layout();
+  addToCanvas(merged, { root: roots, expanded: roots });
   const wanted = new Set(nodes);
   const between = g.cy.edges().filter((e) => wanted.has(e.source().id()) && wanted.has(e.target().id()));
   g.highlight(nodes, between.map((e) => e.id()));
   updateGraphInfo();
   if (focus) await showEntity(focus);
+}
+
+async function exportGraphPng() {
+  const blob = await exportPng();
+  if (!blob) {
+    setStatus("画布为空，没有可导出的图 the canvas is empty: nothing to export", "error");
+    return;
+  }
+  const url = URL.createObjectURL(blob);
+  download("guanlian-graph.png", url);
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 function exportCsv() {
@@ -374,12 +411,9 @@ function wire() {
   $("path-form").addEventListener("submit", (ev) => guarded(() => findPath(ev)));
   $("relayout").addEventListener("click", () => state.graph && state.graph.layout());
   $("clear-highlight").addEventListener("click", () => state.graph && state.graph.clearHighlight());
-  $("clear-graph").addEventListener("click", () => {
-    if (!state.graph) return;
-    state.graph.clear();
-    updateGraphInfo();
-  });
-  $("export-png").addEventListener("click", () => state.graph && download("guanlian-graph.png", state.graph.png()));
+  $("clear-graph").addEventListener("click", () => clearCanvas());
+  $("export-png").addEventListener("click", () => guarded(exportGraphPng));
+  $("show-events").addEventListener("change", () => state.graph && state.graph.setShowEvents($("show-events").checked));
   $("export-csv").addEventListener("click", exportCsv);
   $("node-cap").addEventListener("change", () => { if (state.graph) state.graph.maxNodes = capValue(); });
   document.querySelectorAll(".tabs [data-table]").forEach((b) =>

@@ -1,120 +1,20 @@
-// The relationship graph drawn with Cytoscape.js (window.cytoscape, loaded from /ui/vendor/).
+// The relationship graph drawn with Cytoscape.js (window.cytoscape, loaded from /ui/vendor/):
+// the elements the API gave, and the view over them (relationship filter, timeline cut-off,
+// collapsed hubs, namesake boxes, highlight, layout). canvas.js is the page-facing API.
 
-export const REL_LABELS = {
-  LEGAL_REP_OF: "法定代表人",
-  SHAREHOLDER_OF: "股东",
-  DIRECTOR_OF: "董事",
-  SUPERVISOR_OF: "监事",
-  MANAGER_OF: "经理",
-  DECLARANT_FOR: "申报人",
-  LOCATED_AT: "地址",
-  HAS_PHONE: "电话",
-  SUBJECT_OF: "涉及",
-};
+import { groupNamesakes, regroup } from "./canvas-groups.js";
+import { LAYOUTS, placeAround, runLayout } from "./canvas-layout.js";
+import {
+  EVENT_KINDS, HIDDEN_CLASSES, SHAPES, STYLE, edgeLabel, kindOf, nodeColour,
+} from "./canvas-style.js";
 
-export const KIND_LABELS = {
-  Enterprise: "企业",
-  Person: "个人",
-  Address: "地址",
-  Phone: "电话",
-  Penalty: "处罚",
-  InspectionFailure: "检验不合格",
-  Blacklisting: "黑名单",
-};
+export {
+  EVENT_KINDS, EXPANDABLE, KIND_LABELS, REL_LABELS, RISK_COLOURS, kindOf,
+} from "./canvas-style.js";
 
-const KIND_BY_PREFIX = { E: "Enterprise", P: "Person", A: "Address", T: "Phone", V: "Penalty" };
-export const EXPANDABLE = new Set(["Enterprise", "Person"]);
+export { LAYOUTS };
 
-export const RISK_COLOURS = { high: "#d62728", medium: "#f28e2b", low: "#59a14f" };
-const NO_RISK = "#9aa5b1";
-const EVENT_COLOUR = "#6f4e9c";
-
-const SHAPES = {
-  Enterprise: "round-rectangle",
-  Person: "ellipse",
-  Address: "hexagon",
-  Phone: "diamond",
-  Penalty: "star",
-  InspectionFailure: "star",
-  Blacklisting: "star",
-};
-
-const FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif';
-
-export function kindOf(id) {
-  return KIND_BY_PREFIX[String(id).charAt(0)] || "Enterprise";
-}
-
-function nodeColour(kind, risk) {
-  if (risk && RISK_COLOURS[risk]) return RISK_COLOURS[risk];
-  if (kind === "Penalty" || kind === "InspectionFailure" || kind === "Blacklisting") return EVENT_COLOUR;
-  return NO_RISK;
-}
-
-function edgeLabel(type, sharePct) {
-  const base = REL_LABELS[type] || type;
-  return sharePct === null || sharePct === undefined ? base : `${base} ${Number(sharePct).toFixed(0)}%`;
-}
-
-const STYLE = [
-  {
-    selector: "node",
-    style: {
-      label: "data(label)",
-      shape: "data(shape)",
-      "background-color": "data(colour)",
-      "font-family": FONT,
-      "font-size": 11,
-      color: "#1f2933",
-      "text-valign": "bottom",
-      "text-margin-y": 4,
-      "text-wrap": "ellipsis",
-      "text-max-width": 140,
-      width: 26,
-      height: 26,
-      "border-width": 1,
-      "border-color": "#ffffff",
-    },
-  },
-  { selector: "node[kind = 'Enterprise']", style: { width: 34, height: 24 } },
-  { selector: "node[kind = 'Address'], node[kind = 'Phone']", style: { width: 18, height: 18, "font-size": 9 } },
-  { selector: "node.root", style: { "border-width": 3, "border-color": "#1f2933" } },
-  { selector: "node.expanded", style: { "border-style": "double", "border-width": 4, "border-color": "#52606d" } },
-  { selector: "node:selected", style: { "overlay-color": "#2f80ed", "overlay-opacity": 0.25, "overlay-padding": 6 } },
-  {
-    selector: "edge",
-    style: {
-      label: "data(label)",
-      "font-family": FONT,
-      "font-size": 9,
-      color: "#52606d",
-      "text-rotation": "autorotate",
-      "text-background-color": "#ffffff",
-      "text-background-opacity": 0.8,
-      "text-background-padding": 1,
-      width: 1.5,
-      "line-color": "#b8c2cc",
-      "target-arrow-color": "#b8c2cc",
-      "target-arrow-shape": "triangle",
-      "curve-style": "bezier",
-      "arrow-scale": 0.8,
-    },
-  },
-  { selector: "edge[?synthetic]", style: { "line-style": "dashed" } },
-  { selector: ".filtered", style: { display: "none" } },
-  { selector: ".faded", style: { opacity: 0.2 } },
-  {
-    selector: "node.highlighted",
-    style: { "border-width": 4, "border-color": "#2f80ed", opacity: 1, "z-index": 10 },
-  },
-  {
-    selector: "edge.highlighted",
-    style: {
-      width: 4, "line-color": "#2f80ed", "target-arrow-color": "#2f80ed", opacity: 1,
-      color: "#1f2933", "z-index": 10,
-    },
-  },
-];
+const real = (n) => !n.data("virtual");
 
 export class GraphView {
   constructor(container, { onNodeTap } = {}) {
@@ -127,12 +27,20 @@ export class GraphView {
     });
     this.maxNodes = 80;
     this.activeTypes = null; // null = all types shown
+    this.showEvents = true;
+    this.cutoff = null; // ISO date: later relationships and events are hidden; null = all
+    this.layoutName = "force";
+    this.hubThreshold = 5; // an address / phone with this many neighbours is collapsed
+    this.opened = new Set(); // collapsed hubs the user opened
+    this.collapsedByUser = new Set();
     this.truncated = false;
     this.cy.on("tap", "node", (evt) => onNodeTap && onNodeTap(evt.target.id(), evt.target.data("kind")));
   }
 
   clear() {
     this.cy.elements().remove();
+    this.opened.clear();
+    this.collapsedByUser.clear();
     this.truncated = false;
   }
 
@@ -145,12 +53,19 @@ export class GraphView {
     return n.nonempty() ? n.data() : null;
   }
 
+  realNodes() {
+    return this.cy.nodes().filter(real);
+  }
+
   // Add a Subgraph (nodes/edges) to the drawing; returns the number of new nodes. Nodes beyond
-  // the cap are left out (and the drawing is marked truncated); edges need both ends drawn.
-  merge(subgraph, { anchor } = {}) {
+  // the cap are left out (and the drawing is marked truncated); edges need both ends drawn and
+  // keep the API's direction (source → target).
+  // roots / expanded: IDs marked as opened / expanded before the view is recomputed
+  merge(subgraph, { anchor, roots = [], expanded = [] } = {}) {
     const cy = this.cy;
     const centre = anchor && this.hasNode(anchor) ? cy.getElementById(anchor).position() : null;
     let added = 0;
+    let drawn = this.realNodes().length;
     cy.batch(() => {
       for (const n of subgraph.nodes || []) {
         const existing = cy.getElementById(n.id);
@@ -164,7 +79,7 @@ export class GraphView {
           }
           continue;
         }
-        if (cy.nodes().length >= this.maxNodes) {
+        if (drawn >= this.maxNodes) {
           this.truncated = true;
           continue;
         }
@@ -173,33 +88,42 @@ export class GraphView {
           data: {
             id: n.id, label: n.label || n.id, kind: n.kind, risk: n.risk_level || null,
             colour: nodeColour(n.kind, n.risk_level), shape: SHAPES[n.kind] || "ellipse",
-            placeholder: Boolean(n.placeholder),
+            placeholder: Boolean(n.placeholder), date: n.date || null,
           },
         };
         if (centre) el.position = { x: centre.x + (Math.random() - 0.5) * 120, y: centre.y + (Math.random() - 0.5) * 120 };
         cy.add(el);
         added += 1;
+        drawn += 1;
       }
       for (const e of subgraph.edges || []) {
-        if (cy.getElementById(e.id).nonempty()) continue;
+        const existing = cy.getElementById(e.id);
+        if (existing.nonempty()) {
+          // a real edge replaces a placeholder drawn for a path (its direction is now known)
+          if (!existing.data("synthetic") || e.synthetic) continue;
+          existing.remove();
+        }
         if (!this.hasNode(e.source) || !this.hasNode(e.target)) continue;
         cy.add({
           group: "edges",
           data: {
             id: e.id, source: e.source, target: e.target, type: e.type,
             share_pct: e.share_pct ?? null, label: edgeLabel(e.type, e.share_pct),
-            synthetic: Boolean(e.synthetic),
+            synthetic: Boolean(e.synthetic), start_date: e.start_date || null,
           },
         });
       }
       if (subgraph.truncated) this.truncated = true;
+      for (const id of roots) cy.getElementById(id).addClass("root");
+      for (const id of expanded) cy.getElementById(id).addClass("expanded");
     });
-    this.applyFilter();
+    this.refresh();
     return added;
   }
 
   // Make sure a path (node IDs + edge IDs between consecutive nodes) is drawn: nodes and edges
-  // missing from the drawing are added as placeholders (labelled by ID, dashed edges).
+  // missing from the drawing are added as placeholders (labelled by ID, dashed, no arrow: the
+  // path answer does not say which way the relationship runs).
   ensurePath(nodes, edges, types) {
     const sub = { nodes: [], edges: [] };
     for (const id of nodes) {
@@ -212,7 +136,7 @@ export class GraphView {
       });
     });
     const cap = this.maxNodes;
-    this.maxNodes = Math.max(cap, this.cy.nodes().length + sub.nodes.length);
+    this.maxNodes = Math.max(cap, this.realNodes().length + sub.nodes.length);
     this.merge(sub);
     this.maxNodes = cap;
   }
@@ -230,25 +154,97 @@ export class GraphView {
     this.cy.getElementById(id).select();
   }
 
-  setFilter(types) {
-    this.activeTypes = types ? new Set(types) : null;
-    this.applyFilter();
+  // remove nodes (a group node removes its members, a namesake box its persons) and their edges
+  remove(ids) {
+    const cy = this.cy;
+    const gone = cy.collection();
+    for (const id of ids) {
+      const n = cy.getElementById(id);
+      if (n.empty()) continue;
+      if (n.data("kind") === "Group") for (const m of n.data("members")) gone.merge(cy.getElementById(m));
+      else if (n.data("kind") === "Namesakes") gone.merge(n.children());
+      else gone.merge(n);
+    }
+    cy.remove(gone);
+    for (const id of ids) { this.opened.delete(id); this.collapsedByUser.delete(id); }
+    this.refresh();
+    return gone.length;
   }
 
-  applyFilter() {
+  // fold a node's leaf neighbours into one group node (undone by openGroup)
+  collapse(id) {
+    if (!this.hasNode(id)) return;
+    this.opened.delete(id);
+    this.collapsedByUser.add(id);
+    this.refresh();
+  }
+
+  // open a group node: its owner's neighbours are drawn again (and the owner stays open)
+  openGroup(groupId) {
+    const g = this.cy.getElementById(groupId);
+    if (g.empty()) return null;
+    const owner = g.data("owner");
+    this.collapsedByUser.delete(owner);
+    this.opened.add(owner);
+    this.refresh();
+    return owner;
+  }
+
+  setFilter(types) {
+    this.activeTypes = types ? new Set(types) : null;
+    this.refresh();
+  }
+
+  setShowEvents(show) {
+    this.showEvents = Boolean(show);
+    this.refresh();
+  }
+
+  setCutoff(iso) {
+    this.cutoff = iso || null;
+    this.refresh();
+  }
+
+  // the dates on the drawing (relationship start dates, event dates), sorted, distinct
+  dates() {
+    const out = new Set();
+    this.cy.edges().forEach((e) => { if (e.data("start_date")) out.add(e.data("start_date")); });
+    this.cy.nodes().forEach((n) => { if (n.data("date")) out.add(n.data("date")); });
+    return [...out].sort();
+  }
+
+  // Recompute what is shown: relationship filter, events, timeline, orphans, hubs, namesakes.
+  refresh() {
     const cy = this.cy;
     const active = this.activeTypes;
+    const cutoff = this.cutoff;
     cy.batch(() => {
+      cy.elements().removeClass("filtered later");
       cy.edges().forEach((e) => {
         const type = e.data("type");
-        const hide = active !== null && !e.data("synthetic") && type !== "SUBJECT_OF" && !active.has(type);
+        if (type === "GROUP") return;
+        const hide = (type === "SUBJECT_OF" && !this.showEvents)
+          || (active !== null && !e.data("synthetic") && type !== "SUBJECT_OF" && !active.has(type));
         e.toggleClass("filtered", hide);
+        if (cutoff && e.data("start_date") && e.data("start_date") > cutoff) e.addClass("later");
       });
-      cy.nodes().forEach((n) => {
-        const visibleEdges = n.connectedEdges().filter((e) => !e.hasClass("filtered"));
-        const keep = n.hasClass("root") || n.hasClass("highlighted") || visibleEdges.nonempty() || n.connectedEdges().empty();
-        n.toggleClass("filtered", !keep);
+      cy.nodes().filter(real).forEach((n) => {
+        if (EVENT_KINDS.has(n.data("kind"))) {
+          if (!this.showEvents) n.addClass("filtered");
+          if (cutoff && n.data("date") && n.data("date") > cutoff) n.addClass("later");
+        }
       });
+      cy.nodes().filter(real).forEach((n) => {
+        if (n.hasClass("filtered") || n.hasClass("later")) return;
+        const edges = n.connectedEdges().filter((e) => e.data("type") !== "GROUP");
+        const shown = edges.filter((e) => !e.hasClass("filtered") && !e.hasClass("later")
+          && !e.source().hasClass("filtered") && !e.source().hasClass("later")
+          && !e.target().hasClass("filtered") && !e.target().hasClass("later"));
+        const keep = n.hasClass("root") || n.hasClass("highlighted") || shown.nonempty() || edges.empty();
+        if (!keep) n.addClass(edges.some((e) => e.hasClass("later")) ? "later" : "filtered");
+      });
+      regroup(cy, this);
+      groupNamesakes(cy);
     });
   }
 
@@ -265,43 +261,40 @@ export class GraphView {
         cy.elements().difference(els).addClass("faded");
       }
     });
-    this.applyFilter();
+    this.refresh();
     const els = cy.elements(".highlighted");
     if (els.nonempty()) this.fit(els);
   }
 
   clearHighlight() {
     this.cy.elements().removeClass("highlighted faded");
-    this.applyFilter();
+    this.refresh();
   }
 
-  layout() {
-    const cy = this.cy;
-    const visible = cy.elements().not(".filtered");
-    if (visible.empty()) return;
-    const hasPositions = cy.nodes().some((n) => n.position().x !== 0 || n.position().y !== 0);
-    visible
-      .layout({
-        name: "cose",
-        animate: false,
-        randomize: !hasPositions,
-        nodeRepulsion: () => 400000,
-        idealEdgeLength: () => 100,
-        edgeElasticity: () => 100,
-        numIter: 1000,
-        fit: false,
-      })
-      .run();
+  visible() {
+    return this.cy.elements().not(HIDDEN_CLASSES);
+  }
+
+  // place only the nodes not drawn before around `anchor` (canvas-layout.js)
+  placeAround(anchor, fresh) {
+    placeAround(this, anchor, fresh);
     this.fit();
+  }
+
+  // lay out the visible drawing: "force" or "hierarchy" (canvas-layout.js)
+  layout(name) {
+    if (name) this.layoutName = name;
+    if (runLayout(this)) this.fit();
   }
 
   // fit the given elements (default: all visible) without zooming in past a readable scale
   fit(eles) {
     const cy = this.cy;
-    cy.fit(eles || cy.elements().not(".filtered"), 40);
+    const target = eles || this.visible();
+    cy.fit(target, 40);
     if (cy.zoom() > 1.4) {
       cy.zoom(1.4);
-      cy.center(eles || cy.elements().not(".filtered"));
+      cy.center(target);
     }
   }
 
@@ -310,6 +303,62 @@ export class GraphView {
   }
 
   counts() {
-    return { nodes: this.cy.nodes().length, edges: this.cy.edges().length, truncated: this.truncated };
+    return { nodes: this.realNodes().length, edges: this.cy.edges().filter(real).length, truncated: this.truncated };
+  }
+
+  // the drawing as plain JSON (real elements only: groups and boxes are derived on restore)
+  snapshot() {
+    const cy = this.cy;
+    const keep = ["root", "expanded"];
+    return {
+      version: 1,
+      nodes: this.realNodes().map((n) => {
+        const data = { ...n.data() };
+        delete data.parent; // namesake boxes are derived
+        return { data, position: { ...n.position() }, classes: keep.filter((c) => n.hasClass(c)) };
+      }),
+      edges: cy.edges().filter(real).map((e) => ({ data: { ...e.data() } })),
+      opened: [...this.opened],
+      collapsed: [...this.collapsedByUser],
+      cutoff: this.cutoff,
+      layout: this.layoutName,
+      truncated: this.truncated,
+      zoom: cy.zoom(),
+      pan: { ...cy.pan() },
+    };
+  }
+
+  restore(state) {
+    const cy = this.cy;
+    if (!state || !Array.isArray(state.nodes) || !Array.isArray(state.edges)) {
+      throw new Error("not a canvas state: nodes and edges lists are required");
+    }
+    // checked whole before the drawing is touched
+    const text = (v) => typeof v === "string" && v.length > 0;
+    state.nodes.forEach((n, i) => {
+      if (!n || !n.data || !text(n.data.id)) throw new Error(`not a canvas state: nodes[${i}] has no data.id`);
+      if (n.classes !== undefined && !Array.isArray(n.classes)) throw new Error(`not a canvas state: nodes[${i}].classes is not a list`);
+    });
+    state.edges.forEach((e, i) => {
+      if (!e || !e.data || !text(e.data.id) || !text(e.data.source) || !text(e.data.target)) {
+        throw new Error(`not a canvas state: edges[${i}] needs data.id, data.source and data.target`);
+      }
+    });
+    cy.batch(() => {
+      cy.elements().remove();
+      cy.add(state.nodes.map((n) => ({
+        group: "nodes", data: { ...n.data }, position: n.position, classes: (n.classes || []).join(" "),
+      })));
+      cy.add(state.edges.filter((e) => this.hasNode(e.data.source) && this.hasNode(e.data.target))
+        .map((e) => ({ group: "edges", data: { ...e.data } })));
+    });
+    this.opened = new Set(state.opened || []);
+    this.collapsedByUser = new Set(state.collapsed || []);
+    this.cutoff = state.cutoff || null;
+    this.layoutName = state.layout || this.layoutName;
+    this.truncated = Boolean(state.truncated);
+    this.refresh();
+    if (state.zoom && state.pan) cy.viewport({ zoom: state.zoom, pan: state.pan });
+    else this.fit();
   }
 }

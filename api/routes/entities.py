@@ -33,9 +33,22 @@ TYPES_PATTERN = rf"^{_ONE_TYPE}(?:,{_ONE_TYPE})*$"
 
 EntityId = Annotated[str, Path(pattern=ENTITY_PATTERN, examples=["E3fa9c02b7d1e"],
                                description="enterprise (E…) or person (P…) ID")]
+# the network may also be drawn around an address (A…) or a phone (T…)
+NodeId = Annotated[str, Path(pattern=r"^(?:[EPA][0-9a-f]{12}|T[0-9]{5,20})$",
+                             examples=["A358be40ac344"],
+                             description="enterprise (E…), person (P…), address (A…) or "
+                                         "phone (T…) ID")]
 RelTypes = Annotated[str | None, Query(
     pattern=TYPES_PATTERN, max_length=400, examples=["LEGAL_REP_OF,SHAREHOLDER_OF"],
     description="comma-separated relationship types to walk (default: all but SUBJECT_OF)",
+)]
+# the network may also draw events (SUBJECT_OF), which the canvas's timeline filters on
+_DRAWN_TYPE = "(?:" + "|".join((*schema.NETWORK_TYPES, "SUBJECT_OF")) + ")"
+DrawnTypes = Annotated[str | None, Query(
+    pattern=rf"^{_DRAWN_TYPE}(?:,{_DRAWN_TYPE})*$", max_length=400,
+    examples=["LEGAL_REP_OF,SHAREHOLDER_OF,SUBJECT_OF"],
+    description="comma-separated relationship types to draw, SUBJECT_OF (events) included "
+                "(default: all but SUBJECT_OF)",
 )]
 Limit = Annotated[int, Query(ge=1, le=200)]
 NOT_FOUND = problems(*AUTH, 404)
@@ -95,13 +108,16 @@ def entity_risk(_: AsInspector, store: StoreDep, entity_id: EntityId) -> RiskSco
 def network(
     _: AsInvestigator,
     store: StoreDep,
-    entity_id: EntityId,
+    entity_id: NodeId,
     depth: Annotated[int, Query(ge=1, le=MAX_NEIGHBOURHOOD_DEPTH)] = 1,
-    types: RelTypes = None,
+    types: DrawnTypes = None,
     cap: Annotated[int, Query(ge=1, le=500, description="node cap")] = 100,
 ) -> Subgraph:
-    _existing(store, entity_id)
+    if entity_id[0] in "EP":
+        _existing(store, entity_id)
     graph = store.neighbourhood(entity_id, depth=depth, rel_types=_types(types), node_cap=cap)
+    if not graph.nodes:  # an address or phone that is not in the run
+        raise NotFound(f"no node {entity_id}")
     return returned(graph)
 
 

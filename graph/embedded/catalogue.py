@@ -63,6 +63,14 @@ def _path(net: RunNetwork, nodes: list[str], edges: list[str]) -> Path:
     return Path(nodes=nodes, edges=edges, types=types)
 
 
+def _event_date(net: RunNetwork, node: str) -> str | None:
+    """An event node's date as ISO text; None for entities and connectors."""
+    if net.label(node) in ("Enterprise", "Person", "Address", "Phone"):
+        return None
+    value = net.attr(node, "date")
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)
+
+
 # --- neighbourhood ----------------------------------------------------------------------------
 def neighbourhood(
     net: RunNetwork, entity_id: str, depth: int = 1, rel_types: Sequence[str] | None = None,
@@ -95,13 +103,15 @@ def neighbourhood(
             break
     kept_set = set(kept)
     edges = {
-        key: GraphEdge(id=key, type=rtype, source=s, target=d, share_pct=pct)
+        key: GraphEdge(id=key, type=rtype, source=s, target=d, share_pct=pct,
+                       start_date=net.start_date(key))
         for s in kept for d, key, rtype, pct in net.edges_from(s)
         if d in kept_set and rtype in types
     }
     nodes = [
         GraphNode(id=n, kind=net.label(n), label=net.display(n),  # type: ignore[arg-type]
-                  risk_level=net.risk_of(n)[1])  # type: ignore[arg-type]
+                  risk_level=net.risk_of(n)[1],  # type: ignore[arg-type]
+                  date=_event_date(net, n))
         for n in sorted(kept)
     ]
     return Subgraph(nodes=nodes, edges=[edges[k] for k in sorted(edges)], truncated=truncated)

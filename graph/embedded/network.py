@@ -22,7 +22,7 @@ import gc
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import networkx as nx
@@ -35,6 +35,19 @@ from graph.models import EntitySummary, Event
 from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.schema import NETWORK_TYPES, NODE_TYPES, REL_TYPES
 from graph.tables import RunTables
+
+_NO_DATE = np.iinfo(np.int32).min
+_EPOCH = date(1970, 1, 1)
+
+
+def _days(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A date column as int32 days since 1970-01-01 (_NO_DATE where missing or unreadable)."""
+    if column not in frame:
+        return np.full(len(frame), _NO_DATE, dtype=np.int32)
+    stamps = pd.to_datetime(frame[column], errors="coerce")
+    days = (stamps - pd.Timestamp(_EPOCH)).dt.days
+    return days.fillna(_NO_DATE).to_numpy(dtype=np.int64).astype(np.int32)
+
 
 Neighbour = tuple[str, str, str]  # (neighbour ID, relationship ID, relationship type)
 NETWORK = frozenset(NETWORK_TYPES)
@@ -144,7 +157,7 @@ class RunNetwork:
         return self.ids[p] if label in ENTITY_LABELS or label in CONNECTOR_LABELS else label
 
     def _build_edges(self, frames: dict[str, pd.DataFrame]) -> None:
-        eids, src, dst, typ, share = [], [], [], [], []
+        eids, src, dst, typ, share, start = [], [], [], [], [], []
         for rtype, frame in frames.items():
             ps = self.positions(pa.array(frame["src"], type=pa.string(), from_pandas=True))
             pd_ = self.positions(pa.array(frame["dst"], type=pa.string(), from_pandas=True))
@@ -160,6 +173,7 @@ class RunNetwork:
             else:
                 pct = np.full(len(frame), np.nan)
             share.append(pct[keep])
+            start.append(_days(frame, "start_date")[keep])
         all_ids = pa.concat_arrays(eids) if eids else pa.array([], type=pa.string())
         order = pc.sort_indices(all_ids).to_numpy()
         self.edge_ids: list[str] = all_ids.take(pa.array(order)).to_pylist()
@@ -171,6 +185,7 @@ class RunNetwork:
         target = ordered(dst, np.int64)
         self._typ = ordered(typ, np.int8)
         self._share = ordered(share, np.float64)
+        self._start = ordered(start, np.int32)  # days since 1970-01-01, _NO_DATE when unset
         self._type_code = self._typ.tobytes()  # the same codes, for fast per-edge lookups
         n, m = len(self.ids), len(self.edge_ids)
         # topology only: nodes are positions, edges are keyed by relationship position and
@@ -346,6 +361,14 @@ class RunNetwork:
         half.extend((u, k, 1) for u, keys in self.graph.pred[p].items() for k in keys)
         half.sort()  # two presorted runs: a linear merge
         return half
+
+    def start_date(self, edge: str) -> str | None:
+        """The relationship's start date (ISO) or None."""
+        i = bisect_left(self.edge_ids, edge)
+        if i == len(self.edge_ids) or self.edge_ids[i] != edge:
+            raise KeyError(edge)
+        days = int(self._start[i])
+        return None if days == _NO_DATE else (_EPOCH + timedelta(days=days)).isoformat()
 
     def _pct(self, e: int) -> float | None:
         pct = float(self._share[e])

@@ -173,7 +173,9 @@ RETURN n.id AS id, labels(n)[0] AS kind,
        CASE WHEN n:Enterprise OR n:Person THEN coalesce(n.name, n.id)
             WHEN n:Address OR n:Phone THEN coalesce(n.label, n.id)
             ELSE coalesce(n.category, labels(n)[0]) END AS label,
-       n.risk_level AS risk_level
+       n.risk_level AS risk_level,
+       CASE WHEN n:Enterprise OR n:Person OR n:Address OR n:Phone THEN null
+            ELSE toString(n.date) END AS date
 """
 
 # the relationships of @rels from the kept nodes $ids (label @label) to kept nodes $kept
@@ -181,7 +183,8 @@ NEIGHBOURHOOD_EDGES = """
 UNWIND $ids AS i
 MATCH (a:@label {id: i})-[r:@rels]->(b)
 WHERE b.id IN $kept
-RETURN r.id AS id, type(r) AS type, a.id AS source, b.id AS target, r.share_pct AS share_pct
+RETURN r.id AS id, type(r) AS type, a.id AS source, b.id AS target, r.share_pct AS share_pct,
+       toString(r.start_date) AS start_date
 """
 
 # Exposure: one query per BFS level. A level's row is a newly reached node `b` with its best

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from neo4j import Driver
 from pydantic import BaseModel
@@ -62,6 +63,12 @@ def _write_risk(run: Path) -> None:
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = F.build_tiny_run(tmp_path_factory.mktemp("contract"))
     _write_risk(run)
+    # one dated relationship: both stores answer its start date in the network
+    relations = pq.read_table(run / "relations.parquet").to_pylist()
+    for r in relations:
+        if (r["type"], r["src"], r["dst"]) == ("SHAREHOLDER_OF", F.CTRL, F.A3):
+            r["start_date"] = date(2018, 6, 1)
+    write_table(run, "relations", relations)
     return run
 
 
@@ -341,3 +348,9 @@ def test_walk_warm_up_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         driver.close()
     assert "walk warm-up skipped" in caplog.text
+
+
+def test_network_answers_relationship_start_dates(store: GraphReader) -> None:
+    net = store.neighbourhood(F.CTRL)
+    dated = {(e.source, e.target): e.start_date for e in net.edges if e.start_date}
+    assert dated == {(F.CTRL, F.A3): "2018-06-01"}
