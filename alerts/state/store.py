@@ -232,6 +232,21 @@ class CaseStore:
         with self.sessions() as s:
             return self._answer(s, self._case(s, case_id), history=True)
 
+    def list(self, *, status: str | None = None, open_only: bool = False, limit: int = 50,
+             offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Cases most recently changed first (ties: newest id), with the total matching;
+        `open_only` leaves closed cases out."""
+        q = select(CaseRow)
+        if status:
+            q = q.where(CaseRow.status == status)
+        if open_only:
+            q = q.where(CaseRow.status != "closed")
+        with self.sessions() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = list(s.scalars(q.order_by(CaseRow.updated_at.desc(), CaseRow.id.desc())
+                                  .limit(limit).offset(offset)))
+            return [self._answer(s, r) for r in rows], int(total)
+
     def outcomes(self) -> dict[str, int]:
         """Closed cases per outcome (false positives kept as data for tuning)."""
         with self.sessions() as s:

@@ -57,6 +57,11 @@ def test_alert_to_case_to_close(tmp_path: Path) -> None:
         assert bad.status_code == 422
         closed = s.post(f"/cases/{case}/close", json={"outcome": "confirmed"}).json()
         assert (closed["status"], closed["outcome"]) == ("closed", "confirmed")
+        listed = s.get("/cases").json()
+        assert listed["total"] == 1 and listed["items"][0]["outcome"] == "confirmed"
+        assert listed["items"][0]["history"] is None  # the list leaves histories out
+        assert s.get("/cases", params={"open": "true"}).json()["total"] == 0
+        assert s.get("/cases", params={"status": "closed"}).json()["total"] == 1
         history = s.get(f"/cases/{case}").json()["history"]
         assert [h["action"] for h in history] == ["opened", "joined", "assigned", "status",
                                                   "note", "closed"]
