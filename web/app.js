@@ -1,10 +1,13 @@
 // Guanlian investigator workspace: wires the key prompt, search, graph, panels and tables.
 
-import { api, ApiError, busy, forgetKey, storedKey, storeKey } from "./api.js";
+import { api, ApiError, busy, forgetKey, onUnauthorized, storedKey, storeKey } from "./api.js";
 import { download, fmt, h, riskBadge } from "./dom.js";
 import { EXPANDABLE, GraphView, KIND_LABELS, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
 import { fill, renderEntity, renderInspectorRisk, renderNode } from "./panels.js";
+import { describeError } from "./errors.js";
+import { go, onRoute, parseHash } from "./router.js";
 import { renderTable, TABLES, toCsv } from "./tables.js";
+import { createViews } from "./views.js";
 
 const NETWORK_TYPES = Object.keys(REL_LABELS).filter((t) => t !== "SUBJECT_OF");
 const INVESTIGATOR_ROLES = new Set(["investigator", "admin"]);
@@ -17,6 +20,9 @@ const state = {
   entityId: null,
   table: null, // {name, rows}
   paths: [],
+  me: null, // the signed-in key's ID
+  investigation: null, // the saved investigation being worked on
+  context: null, // {alert} or {case} shown in the panel (exported with the bundle)
 };
 window.guanlian = state; // for tests and the console: state.graph.cy is the Cytoscape instance
 
@@ -26,14 +32,11 @@ function setStatus(text, kind = "info") {
   el.dataset.kind = kind;
 }
 
+// errors in Chinese with what to do (errors.js); the status line keeps the HTTP status
 function showError(err) {
-  if (err instanceof ApiError) {
-    const p = err.problem;
-    const rid = p.request_id ? ` (request ${p.request_id})` : "";
-    setStatus(`${err.status} ${p.title || "Error"}: ${p.detail || ""}${rid}`, "error");
-  } else {
-    setStatus(String(err && err.message ? err.message : err), "error");
-  }
+  const { text, code } = describeError(err);
+  setStatus(text, "error");
+  $("status").dataset.code = code;
 }
 
 // run an async action, reporting failures in the status line instead of throwing; the page
@@ -55,6 +58,7 @@ const isInvestigator = () => INVESTIGATOR_ROLES.has(state.role);
 // ---- key prompt -------------------------------------------------------------------------
 
 function showLogin(message) {
+  document.body.dataset.signedIn = "0";
   $("login").hidden = false;
   $("workspace").hidden = true;
   $("whoami").hidden = true;
@@ -69,7 +73,7 @@ async function login(key) {
   } catch (err) {
     forgetKey();
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      showLogin("密钥无效 The key was refused.");
+      showLogin("密钥无效或已被吊销，请输入有效的 API 密钥。The key was refused.");
     } else {
       showLogin();
       showError(err);
@@ -82,6 +86,8 @@ async function login(key) {
 
 function start(who) {
   state.role = who.role;
+  state.me = who.key_id;
+  document.body.dataset.signedIn = "1";
   $("login").hidden = true;
   $("workspace").hidden = false;
   $("whoami").hidden = false;
@@ -97,7 +103,11 @@ function start(who) {
   });
   $("lookup").hidden = false;
   setStatus(`已登录 Signed in as ${who.role}`);
-  if (investigator) setupGraph();
+  if (investigator) {
+    if (!state.graph) setupGraph();
+    guarded(() => views.refreshInboxCount());
+    guarded(() => views.route(parseHash()));
+  }
 }
 
 // ---- graph ------------------------------------------------------------------------------
@@ -162,16 +172,17 @@ async function expand(id) {
   updateGraphInfo();
 }
 
-async function openEntity(id, { fresh = true } = {}) {
+async function openEntity(id, { fresh = true, panel = true } = {}) {
   if (!isInvestigator()) return;
+  state.entityId = id;
   if (!state.graph) {
-    await showEntity(id); // no graph library: the panel still works
+    if (panel) await showEntity(id); // no graph library: the panel still works
     return;
   }
   if (fresh) state.graph.clear();
   await expand(id);
   state.graph.markRoot(id);
-  await showEntity(id);
+  if (panel) await showEntity(id);
 }
 
 async function showEntity(id) {
@@ -224,6 +235,11 @@ async function ensurePath(nodes, edges, types) {
   updateGraphInfo();
 }
 
+async function drawPath(nodes, edges, types, { highlight = true } = {}) {
+  await ensurePath(nodes, edges, types || []);
+  if (highlight) state.graph.highlight(nodes, edges);
+}
+
 async function showReason(reason) {
   const nodes = reason.path_nodes || [];
   const edges = reason.path_edges || [];
@@ -258,7 +274,7 @@ async function search(ev) {
 
 async function openHit(hit) {
   if (isInvestigator()) {
-    await openEntity(hit.entity_id);
+    go("entity", hit.entity_id); // the route opens it (a URL per entity)
   } else {
     // an unscored enterprise has no risk answer (404): don't ask for it
     const risk = hit.risk_level ? await api.risk(hit.entity_id) : null;
@@ -284,17 +300,18 @@ async function findPath(ev) {
     list.append(h("li", { class: "muted", "data-testid": "no-path" }, "未找到路径 no path within the hop limit"));
     return;
   }
-  await drawPath(0);
+  await drawFoundPath(0);
 }
 
-async function drawPath(index) {
+async function drawFoundPath(index) {
+  views.setMode("graph", "graph");
   const p = state.paths[index];
   await ensurePath(p.nodes, p.edges, p.types);
   state.graph.highlight(p.nodes, p.edges);
   const list = $("path-results");
   list.replaceChildren(...state.paths.map((q, i) =>
     h("li", { "data-testid": "path-item", "data-index": i, class: i === index ? "active" : "" },
-      h("button", { type: "button", onclick: () => guarded(() => drawPath(i)) }, `${q.nodes.length - 1} 跳 hops: `, pathLabel(q)))));
+      h("button", { type: "button", onclick: () => guarded(() => drawFoundPath(i)) }, `${q.nodes.length - 1} 跳 hops: `, pathLabel(q)))));
   setStatus(`路径 path ${index + 1}/${state.paths.length}: ${p.nodes.length - 1} hops`);
 }
 
@@ -307,7 +324,8 @@ async function loadTable(name) {
   renderTable($("table"), name, state.table.rows, (target) => guarded(() => openInGraph(target)));
 }
 
-async function openInGraph({ roots, focus, nodes }) {
+async function openInGraph({ roots, focus, nodes, edges }) {
+  views.setMode("graph", "graph");
   const g = state.graph;
   g.clear();
   g.maxNodes = capValue();
@@ -319,10 +337,19 @@ async function openInGraph({ roots, focus, nodes }) {
   }
   g.layout();
   const wanted = new Set(nodes);
-  const between = g.cy.edges().filter((e) => wanted.has(e.source().id()) && wanted.has(e.target().id()));
-  g.highlight(nodes, between.map((e) => e.id()));
+  const between = edges || g.cy.edges().filter((e) => wanted.has(e.source().id()) && wanted.has(e.target().id())).map((e) => e.id());
+  g.highlight(nodes, between);
   updateGraphInfo();
   if (focus) await showEntity(focus);
+}
+
+// an empty drawing has no picture: say so instead of downloading an empty file
+function exportPng() {
+  if (!state.graph || state.graph.counts().nodes === 0) {
+    setStatus("图中没有节点，无法导出 PNG：请先在图中打开一个实体。The graph is empty: nothing to export.", "error");
+    return;
+  }
+  download("guanlian-graph.png", state.graph.png());
 }
 
 function exportCsv() {
@@ -379,12 +406,29 @@ function wire() {
     state.graph.clear();
     updateGraphInfo();
   });
-  $("export-png").addEventListener("click", () => state.graph && download("guanlian-graph.png", state.graph.png()));
+  $("export-png").addEventListener("click", exportPng);
+  $("export-bundle").addEventListener("click", () => guarded(() => views.exportBundle()));
+  $("inv-save").addEventListener("click", () => guarded(() => views.save(false)));
+  $("inv-save-new").addEventListener("click", () => guarded(() => views.save(true)));
   $("export-csv").addEventListener("click", exportCsv);
   $("node-cap").addEventListener("change", () => { if (state.graph) state.graph.maxNodes = capValue(); });
   document.querySelectorAll(".tabs [data-table]").forEach((b) =>
     b.addEventListener("click", () => guarded(() => loadTable(b.dataset.table))));
 }
+
+const views = createViews({
+  state, guarded, setStatus, openEntity, showEntity: async (id) => showEntity(id), openInGraph, drawPath,
+  updateGraphInfo,
+});
+
+// a key revoked (or expired) mid-session: back to sign-in, the workspace hidden
+onUnauthorized(() => {
+  forgetKey();
+  showLogin("登录已失效：密钥已被吊销或过期，请重新输入有效的 API 密钥。Signed out: the key was refused.");
+});
+onRoute((r) => {
+  if (isInvestigator() && document.body.dataset.signedIn === "1") guarded(() => views.route(r));
+});
 
 wire();
 const key = storedKey();
