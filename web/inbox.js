@@ -75,7 +75,8 @@ export async function showAlert(panel, alertId, ctx) {
           h("tr", {}, h("th", { scope: "row" }, "分数 score"), h("td", { "data-testid": "score-before" }, fmt(a.score_before)), h("td", { "data-testid": "score-after" }, fmt(a.score_after))),
           h("tr", {}, h("th", { scope: "row" }, "等级 level"), h("td", { "data-testid": "level-before" }, riskBadge(a.level_before)), h("td", { "data-testid": "level-after" }, riskBadge(a.level_after))))),
       (ch.path_nodes || []).length
-        ? h("p", { "data-testid": "alert-path" }, `新路径 new path (${ch.path_nodes.length} 节点 nodes, 已在图中高亮 highlighted): `, ch.path_nodes.join(" → "))
+        ? h("p", { "data-testid": "alert-path" }, `新路径 new path (${ch.path_nodes.length} 节点 nodes, 已在图中高亮 highlighted): `,
+          h("span", { "data-testid": "alert-path-names" }, ch.path_nodes.join(" → ")))
         : h("p", { class: "muted" }, "无路径 no path"),
       (ch.event_ids || []).length ? h("p", {}, `新事件 new events: ${ch.event_ids.join("、")}`) : null,
       Object.keys(ch.evidence || {}).length ? h("p", {}, `路径上的合并依据 merge evidence on the path: ${Object.keys(ch.evidence).join("、")}`) : null),
@@ -101,5 +102,8 @@ export async function showAlert(panel, alertId, ctx) {
           go("case", joined.id);
         }) }, "加入案件 Join case")) : h("p", { class: "muted small" }, "没有可加入的未结案件 no open case to join")));
   await ctx.drawChange(stored);
+  // once drawn, the path reads by name
+  const names = panel.querySelector('[data-testid="alert-path-names"]');
+  if (names && ctx.labelOf) names.textContent = (ch.path_nodes || []).map((id) => ctx.labelOf(id) || id).join(" → ");
   return stored;
 }

@@ -34,6 +34,10 @@ export function createViews(app) {
     guarded: app.guarded,
     setStatus: app.setStatus,
     me: () => state.me,
+    labelOf: (id) => {
+      const d = state.graph && state.graph.nodeData(id);
+      return d && d.label && d.label !== id ? `${d.label} (${id})` : id;
+    },
   };
 
   async function drawChange(stored) {

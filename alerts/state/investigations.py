@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.state.store import Missing, now
+from alerts.state.store import Missing, aware, now
 from alerts.state.tables import InvestigationRow
 
 
 def _summary(row: InvestigationRow) -> dict[str, Any]:
     return {
         "id": row.id, "owner": row.owner, "name": row.name,
-        "entity_ids": list(row.entity_ids), "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "entity_ids": list(row.entity_ids), "created_at": aware(row.created_at),
+        "updated_at": aware(row.updated_at),
     }
 
 

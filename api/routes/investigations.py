@@ -6,10 +6,10 @@ answers 404). Every change is one audit entry of its request (`action` in its pa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alerts.state.store import Missing
 from api.context import returned
@@ -45,24 +45,41 @@ NoteText = Annotated[Notes, Field(max_length=20_000, json_schema_extra={
 
 
 class Point(BaseModel):
+    model_config = ConfigDict(strict=True)  # a JSON number: no true / false, no "12"
+
     x: float = Field(allow_inf_nan=False)
     y: float = Field(allow_inf_nan=False)
+
+
+class ElementData(BaseModel):
+    """An element's data: its ID and whatever else the drawing keeps (label, kind, risk,
+    source / target of an edge, ...)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    id: str = Field(min_length=1, max_length=200)
 
 
 class CanvasElement(BaseModel):
     """A drawn node or edge as the workspace keeps it (Cytoscape.js element JSON)."""
 
-    data: dict[str, Any] = Field(description="at least `id`; edges also `source`, `target`")
+    model_config = ConfigDict(strict=True)
+
+    data: ElementData = Field(description="`id`, and for edges `source`, `target`")
     position: Point | None = None
     classes: str = Field(default="", max_length=500)
 
 
 class Highlight(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     nodes: list[str] = Field(default_factory=list, max_length=MAX_NODES)
     edges: list[str] = Field(default_factory=list, max_length=MAX_EDGES)
 
 
 class Canvas(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     nodes: list[CanvasElement] = Field(default_factory=list, max_length=MAX_NODES)
     edges: list[CanvasElement] = Field(default_factory=list, max_length=MAX_EDGES)
     highlight: Highlight = Field(default_factory=Highlight)

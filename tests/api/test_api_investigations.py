@@ -57,6 +57,8 @@ def test_save_reload_change_delete_owner_only_and_audited(tmp_path: Path) -> Non
         page = s.get("/investigations").json()
         assert page["total"] == 2 and [i["id"] for i in page["items"]] == [second["id"], inv]
         assert "canvas" not in page["items"][0] and "notes" not in page["items"][0]
+        assert page["items"][0]["updated_at"].endswith("Z") or "+00:00" in page["items"][0][
+            "updated_at"]  # stored times come back with their zone (SQLite keeps none)
         changed = _put(s, f"/investigations/{inv}", {"notes": "checked", "entity_ids": [A2]})
         assert changed.status_code == 200, changed.text
         assert changed.json()["notes"] == "checked" and changed.json()["entity_ids"] == [A2]
@@ -97,6 +99,11 @@ def test_bad_input_is_refused_with_the_field_named(tmp_path: Path) -> None:
                                                   "position": {"x": "left", "y": 0}}]}},
              "body.canvas.nodes.0.position.x"),
             ({"name": "n", "canvas": {"nodes": "all"}}, "body.canvas.nodes"),
+            ({"name": "n", "canvas": {"nodes": [{"data": {"id": A1},
+                                                  "position": {"x": 0, "y": True}}]}},
+             "body.canvas.nodes.0.position.y"),
+            ({"name": "n", "canvas": {"edges": [{"data": {"source": A1}}]}},
+             "body.canvas.edges.0.data.id"),
             ({"name": "n", "canvas": {"focus": "E1"}}, "body.canvas.focus"),
             ({"name": "x" * 201}, "body.name"),
         ]

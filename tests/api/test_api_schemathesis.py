@@ -23,7 +23,7 @@ _BASE = Path(tempfile.mkdtemp(prefix="guanlian-schemathesis-"))
 # a data root without sources: admin job starts are refused (422), never run
 (_BASE / "data").mkdir()
 _SETTINGS = make_settings(_BASE, tiny_run(_BASE), rate_limit_rps=10_000,
-                          rate_limit_burst=10_000,
+                          rate_limit_burst=10_000, auth_failure_burst=10_000,
                           data_root=_BASE / "data", heavy_concurrency=8)
 _KEYS, _ = create_keys(_SETTINGS)
 app = create_app(_SETTINGS)

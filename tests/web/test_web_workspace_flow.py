@@ -222,6 +222,7 @@ def test_alert_to_case_to_close_with_outcome(tab: Tab, flow: Flow) -> None:
     assert "中" in t.testid("level-after").inner_text()
     nodes, edges = t.highlighted()
     assert nodes == set(flow.path.nodes) and edges == set(flow.path.edges)
+    assert t.testid("alert-path-names").inner_text().startswith(f"上海华宁物流有限公司 ({A4}) → ")
     t.shot("alert-path")
     t.axe("alert")
     t.testid("alert-ack").click()
