@@ -66,8 +66,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
     settings = _settings(tmp_path_factory.mktemp("flow"))
     store = KeyStore(settings.keys_path)
     keys, ids = {}, {}
-    for name in ("investigator", "second", "revocable"):
-        record, key = store.create(f"flow-{name}", "investigator")
+    for name, role in (("investigator", "investigator"), ("second", "investigator"),
+                       ("revocable", "investigator"), ("inspector", "inspector")):
+        record, key = store.create(f"flow-{name}", role)  # type: ignore[arg-type]
         keys[name], ids[name] = key, record.key_id
     store.close()
     running = start_api(settings)
@@ -169,6 +170,7 @@ def test_worklist_front_page_to_entity_to_reasons(tab: Tab, flow: Flow) -> None:
     page.get_by_test_id("table-exposure").wait_for()
     t.idle()
     assert _hash(t) == f"#/exposure/{entity}"
+    t.axe("exposure")
     page.go_back()
     page.get_by_test_id("worklist-row").first.wait_for()
     t.idle()
@@ -386,6 +388,18 @@ def test_export_case_bundle(tab: Tab, flow: Flow) -> None:
     assert "案件包已导出" in _status(t)
     t.shot("bundle-exported")
     t.assert_clean()
+
+
+def test_inspector_page_has_no_worklist_and_passes_axe(browser: Browser, flow: Flow) -> None:
+    with signed_in(browser, flow.api.base_url, flow.keys["inspector"], "inspector") as t:
+        assert t.testid("views").count() == 0 and t.testid("board").count() == 0
+        t.testid("lookup-name").fill("上海华瑞食品有限公司")
+        t.testid("lookup-submit").click()
+        t.testid("lookup-recommendation").wait_for()
+        t.idle()
+        t.axe("inspector-lookup")
+        t.shot("inspector-lookup")
+        t.assert_clean()
 
 
 def test_revoked_key_returns_to_sign_in(browser: Browser, flow: Flow) -> None:
