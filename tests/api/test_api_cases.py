@@ -92,6 +92,9 @@ def test_watchlists_resolve_uploads_and_belong_to_their_owner(tmp_path: Path) ->
         assert pattern.status_code == 201 and pattern.json()["spec"]["rule"] == "phoenix"
         assert s.post("/watchlists", json={"name": "p", "kind": "set",
                                            "subjects": []}).status_code == 422
+        control = s.post("/watchlists", json={"name": "c", "kind": "set", "subjects": [
+            {"id_number": "\u0000110101", "name": None}]})  # refused, not a 500
+        assert control.status_code == 422, control.text
         mine = s.get("/watchlists").json()["items"]
         assert [w["name"] for w in mine] == ["A1", "upload", "p"]
         theirs = s.get("/watchlists", role="admin").json()["items"]

@@ -281,6 +281,15 @@ def test_alert_to_case_to_close_with_outcome(tab: Tab, flow: Flow) -> None:
     assert flow.services.cases.outcomes().get("false_positive", 0) >= 1
     t.shot("case-closed")
     t.axe("case-closed")
+    # reopened and closed again as confirmed: the history keeps both closings
+    t.testid("case-reopen").click()
+    page.get_by_test_id("case-status").filter(has_text="处理中").wait_for()
+    t.idle()
+    t.testid("case-outcome").select_option("confirmed")
+    t.testid("case-close").click()
+    page.get_by_test_id("case-outcome-shown").filter(has_text="属实").wait_for()
+    t.idle()
+    assert flow.services.cases.get(case_id)["outcome"] == "confirmed"
     # the case list shows it; a reload of the case URL restores the view
     page.reload()
     page.get_by_test_id("case-title-shown").filter(has_text=f"#{case_id}").wait_for()
