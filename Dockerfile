@@ -4,7 +4,7 @@
 FROM node:20-slim AS web-assets
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 FROM python:3.11-slim
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from alerts.raising import raise_alerts
 from alerts.state.db import open_state, state_url
+from alerts.state.investigations import InvestigationStore
 from alerts.state.store import AlertStore, CaseStore
 from alerts.state.watch import WatchlistStore
 from alerts.state.webhooks import DeliveryPump, WebhookStore
@@ -38,6 +39,7 @@ from api.routes import (
     entities,
     health,
     inspection,
+    investigations,
     watchlists,
     webhooks,
     worklist,
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
                                      settings.auth_failure_burst),
             alerts=alerts, cases=CaseStore(state), watchlists=watchlists, webhooks=hooks,
+            investigations=InvestigationStore(state),
         )
         if stores.loaded:
             try:
@@ -116,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # hottest path (each route tried costs a regex match)
     for router in (inspection.router, health.router, entities.router, catalogue.router,
                    worklist.router, alerts.alerts_router, alerts.cases_router,
-                   watchlists.router, webhooks.router, admin.router):
+                   watchlists.router, investigations.router, webhooks.router, admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app, settings.web_dir or DEFAULT_WEB_DIR)

@@ -24,6 +24,7 @@ from api.stores import StoreHolder
 from graph.store import GraphReader
 
 if TYPE_CHECKING:
+    from alerts.state.investigations import InvestigationStore
     from alerts.state.store import AlertStore, CaseStore
     from alerts.state.watch import WatchlistStore
     from alerts.state.webhooks import WebhookStore
@@ -47,6 +48,7 @@ class Services:
     cases: CaseStore
     watchlists: WatchlistStore
     webhooks: WebhookStore
+    investigations: InvestigationStore
 
 
 async def get_services(request: Request) -> Services:

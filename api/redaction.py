@@ -12,6 +12,10 @@ front line: lookup, screening, enterprise search, an enterprise's risk) see:
   resident ID number masked (`110101********123X`); no candidate people;
 - search hits of enterprises only (a person hit is dropped).
 
+Alerts, cases, watchlists and saved investigations (`Investigation`, `InvestigationPage`)
+are investigator answers: whole for investigators and admins, refused to inspectors (their
+routes need the investigator role, and the rule below refuses them anyway).
+
 The rule fails closed: an answer type not listed for inspectors is refused with 403 rather
 than passed whole. The table of what each role sees is in docs/contracts.md.
 """

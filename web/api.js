@@ -28,7 +28,18 @@ export function busy(delta) {
   body.dataset.busy = String(Math.max(0, Number(body.dataset.busy || 0) + delta));
 }
 
+// called once when an authenticated request is refused with 401 (the key was revoked or
+// expired mid-session): the page returns to sign-in
+let unauthorized = null;
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+}
+
 function query(params) {
+  if (params instanceof URLSearchParams) {
+    const s = params.toString();
+    return s ? `?${s}` : "";
+  }
   const usp = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) {
     if (v === undefined || v === null || v === "") continue;
@@ -45,13 +56,19 @@ async function request(method, path, { params, body, key } = {}) {
   if (body !== undefined) headers["Content-Type"] = "application/json";
   busy(+1);
   try {
-    const resp = await fetch(path + query(params), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit",
-      cache: "no-store",
-    });
+    let resp;
+    try {
+      resp = await fetch(path + query(params), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (err) {
+      // the server is stopped or unreachable: the browser gives no status at all
+      throw new ApiError(0, { title: "无法连接服务器", detail: String(err && err.message || err), code: "network" });
+    }
     const text = await resp.text();
     let data = null;
     if (text) {
@@ -61,7 +78,10 @@ async function request(method, path, { params, body, key } = {}) {
         data = { title: "Invalid response", detail: text.slice(0, 200) };
       }
     }
-    if (!resp.ok) throw new ApiError(resp.status, data);
+    if (!resp.ok) {
+      if (resp.status === 401 && !key && apiKey && unauthorized) unauthorized();
+      throw new ApiError(resp.status, data);
+    }
     return data;
   } finally {
     busy(-1);
@@ -84,4 +104,26 @@ export const api = {
   rings: (limit = 50) => request("GET", "/risk/rings", { params: { limit } }),
   phoenix: (limit = 50) => request("GET", "/risk/phoenix", { params: { limit } }),
   lookup: (record) => request("POST", "/inspection/lookup", { body: record }),
+  readyz: () => request("GET", "/readyz"),
+  worklist: (usp) => request("GET", "/risk/entities", { params: usp }),
+  hubs: (limit = 50) => request("GET", "/risk/hubs", { params: { limit, min_enterprises: 2 } }),
+  cycles: (limit = 50) => request("GET", "/risk/cycles", { params: { limit } }),
+  exposure: (id) => request("GET", `/entities/${enc(id)}/exposure`),
+  owners: (id) => request("GET", `/entities/${enc(id)}/beneficial-owners`),
+  alerts: (params) => request("GET", "/alerts", { params }),
+  alert: (id) => request("GET", `/alerts/${enc(id)}`),
+  acknowledge: (id) => request("POST", `/alerts/${enc(id)}/acknowledge`),
+  cases: (params) => request("GET", "/cases", { params }),
+  caseOf: (id) => request("GET", `/cases/${enc(id)}`),
+  openCase: (alertId, title) => request("POST", "/cases", { body: { alert_id: alertId, title: title || undefined } }),
+  joinCase: (caseId, alertId) => request("POST", `/cases/${enc(caseId)}/alerts`, { body: { alert_id: alertId } }),
+  assignCase: (caseId, assignee) => request("POST", `/cases/${enc(caseId)}/assign`, { body: { assignee } }),
+  noteCase: (caseId, text) => request("POST", `/cases/${enc(caseId)}/notes`, { body: { text } }),
+  moveCase: (caseId, status) => request("POST", `/cases/${enc(caseId)}/status`, { body: { status } }),
+  closeCase: (caseId, outcome, note) => request("POST", `/cases/${enc(caseId)}/close`, { body: { outcome, note: note || "" } }),
+  investigations: (params) => request("GET", "/investigations", { params }),
+  investigation: (id) => request("GET", `/investigations/${enc(id)}`),
+  saveInvestigation: (body) => request("POST", "/investigations", { body }),
+  updateInvestigation: (id, body) => request("PUT", `/investigations/${enc(id)}`, { body }),
+  deleteInvestigation: (id) => request("DELETE", `/investigations/${enc(id)}`),
 };

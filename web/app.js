@@ -1,13 +1,16 @@
 // Guanlian investigator workspace: wires the key prompt, search, graph, panels and tables.
 
-import { api, ApiError, busy, forgetKey, storedKey, storeKey } from "./api.js";
+import { api, ApiError, busy, forgetKey, onUnauthorized, storedKey, storeKey } from "./api.js";
 import { download, fmt, h, riskBadge } from "./dom.js";
 import { EXPANDABLE, KIND_LABELS, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
 import {
   addToCanvas, canvasChanged, clearCanvas, createCanvas, exportPng, record, withBusy,
 } from "./canvas.js";
 import { fill, renderEntity, renderInspectorRisk, renderNode } from "./panels.js";
+import { describeError } from "./errors.js";
+import { go, onRoute, parseHash } from "./router.js";
 import { renderTable, TABLES, toCsv } from "./tables.js";
+import { createViews } from "./views.js";
 
 const NETWORK_TYPES = Object.keys(REL_LABELS).filter((t) => t !== "SUBJECT_OF");
 const INVESTIGATOR_ROLES = new Set(["investigator", "admin"]);
@@ -20,6 +23,9 @@ const state = {
   entityId: null,
   table: null, // {name, rows}
   paths: [],
+  me: null, // the signed-in key's ID
+  investigation: null, // the saved investigation being worked on
+  context: null, // {alert} or {case} shown in the panel (exported with the bundle)
 };
 window.guanlian = state; // for tests and the console: state.graph.cy is the Cytoscape instance
 
@@ -29,14 +35,11 @@ function setStatus(text, kind = "info") {
   el.dataset.kind = kind;
 }
 
+// errors in Chinese with what to do (errors.js); the status line keeps the HTTP status
 function showError(err) {
-  if (err instanceof ApiError) {
-    const p = err.problem;
-    const rid = p.request_id ? ` (request ${p.request_id})` : "";
-    setStatus(`${err.status} ${p.title || "Error"}: ${p.detail || ""}${rid}`, "error");
-  } else {
-    setStatus(String(err && err.message ? err.message : err), "error");
-  }
+  const { text, code } = describeError(err);
+  setStatus(text, "error");
+  $("status").dataset.code = code;
 }
 
 // run an async action, reporting failures in the status line instead of throwing; the page
@@ -58,6 +61,7 @@ const isInvestigator = () => INVESTIGATOR_ROLES.has(state.role);
 // ---- key prompt -------------------------------------------------------------------------
 
 function showLogin(message) {
+  document.body.dataset.signedIn = "0";
   $("login").hidden = false;
   $("workspace").hidden = true;
   $("whoami").hidden = true;
@@ -72,7 +76,7 @@ async function login(key) {
   } catch (err) {
     forgetKey();
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      showLogin("密钥无效 The key was refused.");
+      showLogin("密钥无效或已被吊销，请输入有效的 API 密钥。The key was refused.");
     } else {
       showLogin();
       showError(err);
@@ -85,6 +89,8 @@ async function login(key) {
 
 function start(who) {
   state.role = who.role;
+  state.me = who.key_id;
+  document.body.dataset.signedIn = "1";
   $("login").hidden = true;
   $("workspace").hidden = false;
   $("whoami").hidden = false;
@@ -100,7 +106,11 @@ function start(who) {
   });
   $("lookup").hidden = false;
   setStatus(`已登录 Signed in as ${who.role}`);
-  if (investigator) setupGraph();
+  if (investigator) {
+    if (!state.graph) setupGraph();
+    guarded(() => views.refreshInboxCount());
+    guarded(() => views.route(parseHash()));
+  }
 }
 
 // ---- graph ------------------------------------------------------------------------------
@@ -175,16 +185,18 @@ async function expand(id, { root = false } = {}) {
   addToCanvas(sub, { anchor: id, expanded: [id], root: root ? id : undefined });
 }
 
-async function openEntity(id) {
+async function openEntity(id, { fresh = false, panel = true } = {}) {
   if (!isInvestigator()) return;
+  state.entityId = id;
   if (!state.graph) {
-    await showEntity(id); // no graph library: the panel still works
+    if (panel) await showEntity(id); // no graph library: the panel still works
     return;
   }
-  const profile = api.entity(id); // asked for while the neighbourhood is fetched and drawn
-  profile.catch(() => {}); // reported by showEntity below
+  const profile = panel ? api.entity(id) : null; // asked for while the neighbourhood is drawn
+  if (profile) profile.catch(() => {}); // reported by showEntity below
+  if (fresh) clearCanvas();
   await expand(id, { root: true });
-  await showEntity(id, profile);
+  if (panel) await showEntity(id, profile);
 }
 
 async function showEntity(id, pending) {
@@ -243,6 +255,11 @@ async function ensurePath(nodes, edges, types) {
   canvasChanged();
 }
 
+async function drawPath(nodes, edges, types, { highlight = true } = {}) {
+  await ensurePath(nodes, edges, types || []);
+  if (highlight) state.graph.highlight(nodes, edges);
+}
+
 async function showReason(reason) {
   const nodes = reason.path_nodes || [];
   const edges = reason.path_edges || [];
@@ -277,7 +294,7 @@ async function search(ev) {
 
 async function openHit(hit) {
   if (isInvestigator()) {
-    await openEntity(hit.entity_id);
+    go("entity", hit.entity_id); // the route opens it (a URL per entity)
   } else {
     // an unscored enterprise has no risk answer (404): don't ask for it
     const risk = hit.risk_level ? await api.risk(hit.entity_id) : null;
@@ -310,17 +327,18 @@ async function findPath(ev) {
     list.append(h("li", { class: "muted", "data-testid": "no-path" }, "未找到路径 no path within the hop limit"));
     return;
   }
-  await drawPath(0);
+  await drawFoundPath(0);
 }
 
-async function drawPath(index) {
+async function drawFoundPath(index) {
+  views.setMode("graph", "graph");
   const p = state.paths[index];
   await ensurePath(p.nodes, p.edges, p.types);
   state.graph.highlight(p.nodes, p.edges);
   const list = $("path-results");
   list.replaceChildren(...state.paths.map((q, i) =>
     h("li", { "data-testid": "path-item", "data-index": i, class: i === index ? "active" : "" },
-      h("button", { type: "button", onclick: () => guarded(() => drawPath(i)) }, `${q.nodes.length - 1} 跳 hops: `, pathLabel(q)))));
+      h("button", { type: "button", onclick: () => guarded(() => drawFoundPath(i)) }, `${q.nodes.length - 1} 跳 hops: `, pathLabel(q)))));
   setStatus(`路径 path ${index + 1}/${state.paths.length}: ${p.nodes.length - 1} hops`);
 }
 
@@ -333,7 +351,8 @@ async function loadTable(name) {
   renderTable($("table"), name, state.table.rows, (target) => guarded(() => openInGraph(target)));
 }
 
-async function openInGraph({ roots, focus, nodes }) {
+async function openInGraph({ roots, focus, nodes, edges }) {
+  views.setMode("graph", "graph");
   const g = state.graph;
   g.maxNodes = capValue();
   const merged = { nodes: [], edges: [], truncated: false };
@@ -345,8 +364,8 @@ async function openInGraph({ roots, focus, nodes }) {
   }
   addToCanvas(merged, { root: roots, expanded: roots });
   const wanted = new Set(nodes);
-  const between = g.cy.edges().filter((e) => wanted.has(e.source().id()) && wanted.has(e.target().id()));
-  g.highlight(nodes, between.map((e) => e.id()));
+  const between = edges || g.cy.edges().filter((e) => wanted.has(e.source().id()) && wanted.has(e.target().id())).map((e) => e.id());
+  g.highlight(nodes, between);
   updateGraphInfo();
   if (focus) await showEntity(focus);
 }
@@ -354,7 +373,7 @@ async function openInGraph({ roots, focus, nodes }) {
 async function exportGraphPng() {
   const blob = await exportPng();
   if (!blob) {
-    setStatus("画布为空，没有可导出的图 the canvas is empty: nothing to export", "error");
+    setStatus("图中没有节点，无法导出 PNG：请先在图中打开一个实体。The graph is empty: nothing to export.", "error");
     return;
   }
   const url = URL.createObjectURL(blob);
@@ -411,14 +430,31 @@ function wire() {
   $("path-form").addEventListener("submit", (ev) => guarded(() => findPath(ev)));
   $("relayout").addEventListener("click", () => state.graph && state.graph.layout());
   $("clear-highlight").addEventListener("click", () => state.graph && state.graph.clearHighlight());
-  $("clear-graph").addEventListener("click", () => clearCanvas());
+  $("clear-graph").addEventListener("click", () => { clearCanvas(); updateGraphInfo(); });
   $("export-png").addEventListener("click", () => guarded(exportGraphPng));
   $("show-events").addEventListener("change", () => state.graph && state.graph.setShowEvents($("show-events").checked));
+  $("export-bundle").addEventListener("click", () => guarded(() => views.exportBundle()));
+  $("inv-save").addEventListener("click", () => guarded(() => views.save(false)));
+  $("inv-save-new").addEventListener("click", () => guarded(() => views.save(true)));
   $("export-csv").addEventListener("click", exportCsv);
   $("node-cap").addEventListener("change", () => { if (state.graph) state.graph.maxNodes = capValue(); });
   document.querySelectorAll(".tabs [data-table]").forEach((b) =>
     b.addEventListener("click", () => guarded(() => loadTable(b.dataset.table))));
 }
+
+const views = createViews({
+  state, guarded, setStatus, openEntity, showEntity: async (id) => showEntity(id), openInGraph, drawPath,
+  updateGraphInfo,
+});
+
+// a key revoked (or expired) mid-session: back to sign-in, the workspace hidden
+onUnauthorized(() => {
+  forgetKey();
+  showLogin("登录已失效：密钥已被吊销或过期，请重新输入有效的 API 密钥。Signed out: the key was refused.");
+});
+onRoute((r) => {
+  if (isInvestigator() && document.body.dataset.signedIn === "1") guarded(() => views.route(r));
+});
 
 wire();
 const key = storedKey();

@@ -42,13 +42,20 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(stamp: datetime | None) -> datetime | None:
+    """A stored time as UTC-aware: SQLite hands back naive datetimes (it stores no zone)."""
+    if stamp is None or stamp.tzinfo is not None:
+        return stamp
+    return stamp.replace(tzinfo=UTC)
+
+
 def alert_dict(row: AlertRow) -> dict[str, Any]:
     return {
         "id": row.id, "alert_key": row.alert_key, "kind": row.kind, "entity_id": row.entity_id,
         "condition": row.condition, "run_id": row.run_id,
         "previous_run_id": row.previous_run_id, "level_after": row.level_after,
-        "summary": row.summary, "alert": row.payload, "created_at": row.created_at,
-        "acknowledged_by": row.acknowledged_by, "acknowledged_at": row.acknowledged_at,
+        "summary": row.summary, "alert": row.payload, "created_at": aware(row.created_at),
+        "acknowledged_by": row.acknowledged_by, "acknowledged_at": aware(row.acknowledged_at),
     }
 
 
@@ -56,11 +63,12 @@ def case_dict(row: CaseRow, alerts: list[int], history: list[CaseEventRow] | Non
               ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": row.id, "title": row.title, "status": row.status, "outcome": row.outcome,
-        "assignee": row.assignee, "opened_by": row.opened_by, "created_at": row.created_at,
-        "updated_at": row.updated_at, "alert_ids": alerts,
+        "assignee": row.assignee, "opened_by": row.opened_by,
+        "created_at": aware(row.created_at), "updated_at": aware(row.updated_at),
+        "alert_ids": alerts,
     }
     if history is not None:
-        out["history"] = [{"at": e.at, "actor": e.actor, "action": e.action,
+        out["history"] = [{"at": aware(e.at), "actor": e.actor, "action": e.action,
                            "detail": e.detail} for e in history]
     return out
 
@@ -231,6 +239,21 @@ class CaseStore:
     def get(self, case_id: int) -> dict[str, Any]:
         with self.sessions() as s:
             return self._answer(s, self._case(s, case_id), history=True)
+
+    def list(self, *, status: str | None = None, open_only: bool = False, limit: int = 50,
+             offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Cases most recently changed first (ties: newest id), with the total matching;
+        `open_only` leaves closed cases out."""
+        q = select(CaseRow)
+        if status:
+            q = q.where(CaseRow.status == status)
+        if open_only:
+            q = q.where(CaseRow.status != "closed")
+        with self.sessions() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = list(s.scalars(q.order_by(CaseRow.updated_at.desc(), CaseRow.id.desc())
+                                  .limit(limit).offset(offset)))
+            return [self._answer(s, r) for r in rows], int(total)
 
     def outcomes(self) -> dict[str, int]:
         """Closed cases per outcome (false positives kept as data for tuning)."""

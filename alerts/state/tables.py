@@ -112,3 +112,18 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class InvestigationRow(Base):
+    """A saved investigation of the workspace: its canvas (the drawn graph as JSON), the
+    entity IDs on it and the investigator's notes; it belongs to the API key that saved it."""
+
+    __tablename__ = "investigations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)  # the API key's key_id
+    name: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text)
+    canvas: Mapped[dict[str, Any]] = mapped_column(JSON)
+    entity_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -72,6 +72,13 @@ class Case(BaseModel):
     history: list[CaseEvent] | None = None
 
 
+class CasePage(BaseModel):
+    items: list[Case]
+    total: int
+    limit: int
+    offset: int
+
+
 class OpenCase(BaseModel):
     alert_id: RowId
     title: str | None = Field(default=None, min_length=1, max_length=300)
@@ -138,6 +145,21 @@ def acknowledge(who: AsInvestigator, services: ServicesDep, alert_id: AlertId) -
 def open_case(who: AsInvestigator, services: ServicesDep, body: OpenCase) -> Case:
     row = _state(lambda: services.cases.open(body.alert_id, who.key_id, body.title))
     return returned(Case(**row), action="open", alert_id=body.alert_id, case_id=row["id"])
+
+
+@cases_router.get("", response_model=CasePage,
+                  summary="Cases, most recently changed first (without history)")
+def list_cases(
+    _: AsInvestigator, services: ServicesDep,
+    status: Literal["new", "assigned", "in_progress", "closed"] | None = None,
+    open_only: Annotated[bool, Query(alias="open", description="leave closed cases out")] = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> CasePage:
+    items, total = services.cases.list(status=status, open_only=open_only, limit=limit,
+                                       offset=offset)
+    return returned(CasePage(items=[Case(**i) for i in items], total=total, limit=limit,
+                             offset=offset))
 
 
 @cases_router.get("/{case_id}", response_model=Case, summary="A case with its history")

@@ -15,6 +15,7 @@ from api.deps import AsInvestigator, ServicesDep, StoreDep
 from api.errors import NotFound
 from api.inspection import LookupService, Subject
 from api.openapi import AUTH, problems
+from api.validation import PRINTABLE_SCHEMA, Printable
 from graph.models import RiskLevel
 from graph.store import GraphReader
 
@@ -26,21 +27,24 @@ MAX_UPLOAD = 1000
 class ByUscc(BaseModel):
     """A firm by its unified social credit code (and name)."""
 
-    uscc: str = Field(min_length=1, max_length=40)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    uscc: Printable = Field(min_length=1, max_length=40, json_schema_extra=PRINTABLE_SCHEMA)
+    name: Printable | None = Field(default=None, min_length=1, max_length=200,
+                                   json_schema_extra=PRINTABLE_SCHEMA)
 
 
 class ByResidentId(BaseModel):
     """A person by resident ID number (and name)."""
 
-    id_number: str = Field(min_length=1, max_length=40)
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    id_number: Printable = Field(min_length=1, max_length=40,
+                                 json_schema_extra=PRINTABLE_SCHEMA)
+    name: Printable | None = Field(default=None, min_length=1, max_length=100,
+                                   json_schema_extra=PRINTABLE_SCHEMA)
 
 
 class ByName(BaseModel):
     """A firm by name alone."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Printable = Field(min_length=1, max_length=200, json_schema_extra=PRINTABLE_SCHEMA)
 
 
 Upload = ByUscc | ByResidentId | ByName

@@ -57,6 +57,11 @@ def test_alert_to_case_to_close(tmp_path: Path) -> None:
         assert bad.status_code == 422
         closed = s.post(f"/cases/{case}/close", json={"outcome": "confirmed"}).json()
         assert (closed["status"], closed["outcome"]) == ("closed", "confirmed")
+        listed = s.get("/cases").json()
+        assert listed["total"] == 1 and listed["items"][0]["outcome"] == "confirmed"
+        assert listed["items"][0]["history"] is None  # the list leaves histories out
+        assert s.get("/cases", params={"open": "true"}).json()["total"] == 0
+        assert s.get("/cases", params={"status": "closed"}).json()["total"] == 1
         history = s.get(f"/cases/{case}").json()["history"]
         assert [h["action"] for h in history] == ["opened", "joined", "assigned", "status",
                                                   "note", "closed"]
@@ -87,6 +92,9 @@ def test_watchlists_resolve_uploads_and_belong_to_their_owner(tmp_path: Path) ->
         assert pattern.status_code == 201 and pattern.json()["spec"]["rule"] == "phoenix"
         assert s.post("/watchlists", json={"name": "p", "kind": "set",
                                            "subjects": []}).status_code == 422
+        control = s.post("/watchlists", json={"name": "c", "kind": "set", "subjects": [
+            {"id_number": "\u0000110101", "name": None}]})  # refused, not a 500
+        assert control.status_code == 422, control.text
         mine = s.get("/watchlists").json()["items"]
         assert [w["name"] for w in mine] == ["A1", "upload", "p"]
         theirs = s.get("/watchlists", role="admin").json()["items"]
