@@ -37,7 +37,7 @@ export function describeError(err) {
     case 429:
       return { text: `请求过于频繁，请稍候几秒再试。${rid}`, code: "rate_limited" };
     case 503:
-      return { text: `服务暂时不可用（${p.code || "unavailable"}）${detail}。请稍后重试；若持续出现，请联系管理员。${rid}`, code: p.code || "unavailable" };
+      return { text: `服务暂时不可用（HTTP 503 ${p.code || "unavailable"}）${detail}。请稍后重试；若持续出现，请联系管理员。${rid}`, code: p.code || "unavailable" };
     default:
       if (err.status >= 500) {
         return { text: `服务器内部错误，请稍后重试，并把请求编号告知管理员。${rid}`, code: p.code || "internal_error" };
