@@ -63,6 +63,9 @@ class Firm:
     shareholders: list[tuple[str, int, float]] = field(default_factory=list)  # (P|E, idx, pct)
     officers: list[tuple[int, str]] = field(default_factory=list)  # (person idx, 董事|监事|经理)
     declarants: list[int] = field(default_factory=list)
+    # (start, end) of each tie, parallel to shareholders / officers (linkage.synth.history)
+    shareholder_dates: list[tuple[dt.date, dt.date | None]] = field(default_factory=list)
+    officer_dates: list[tuple[dt.date, dt.date | None]] = field(default_factory=list)
 
     @property
     def eid(self) -> str:
@@ -473,4 +476,7 @@ def build_world(n_firms: int, seed: int) -> World:
     _declarants(b)
     _status(b)
     _events(b)
+    from linkage.synth.history import date_ties  # history imports this module
+
+    date_ties(b.w, b.person, seed)
     return b.w
