@@ -25,6 +25,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.catalogue import is_deregistered
 from graph.tables import RunTables
@@ -32,12 +34,19 @@ from graph.tables import RunTables
 LEGAL_REP = "LEGAL_REP_OF"
 
 
+def _isin(values: pd.Series, allowed: set[str]) -> pd.Series:
+    """`values.isin(allowed)` for string columns, through Arrow (much faster than pandas')."""
+    mask = pc.is_in(pa.array(values, type=pa.string(), from_pandas=True),
+                    value_set=pa.array(sorted(allowed), type=pa.string()))
+    return pd.Series(mask.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
+
+
 def _dates(values: pd.Series) -> pd.Series:
     """A date column as datetime64 (unreadable values become NaT)."""
     return pd.to_datetime(values, errors="coerce")
 
 
-def known_mentions(mentions: pd.DataFrame, as_of: date) -> pd.Series:
+def known_mentions(mentions: pd.DataFrame, as_of: date) -> np.ndarray:
     """Mask of mentions known on `as_of` (record date missing or not later)."""
     when = _dates(mentions["record_date"])
     return (when.isna() | (when <= pd.Timestamp(as_of))).to_numpy()
@@ -66,25 +75,26 @@ def tables_as_of(tables: RunTables, as_of: date) -> RunTables:
     kept_mentions = set(mentions["mention_id"])
     ent = tables.entities
     established = _dates(ent["established"])
-    seen = ent["entity_id"].isin(set(mentions["entity_id"]))
+    seen = _isin(ent["entity_id"], set(mentions["entity_id"].dropna()))
     entities = ent[seen & (established.isna() | (established <= cut))].copy()
     alive = set(entities["entity_id"])
     rel = tables.relations
     start, end = _dates(rel["start_date"]), _dates(rel["end_date"])
     listed = rel["mention_ids"].explode()
-    hit = listed.isin(kept_mentions) | listed.isna()  # a relation without provenance is kept
+    # a relation without provenance (no mention IDs) is kept
+    hit = _isin(listed.astype(object), kept_mentions) | listed.isna()
     backed = hit.groupby(level=0).any().reindex(rel.index, fill_value=True).to_numpy()
     current = ((start.isna() | (start <= cut)) & (end.isna() | (end > cut))).to_numpy()
-    ends = (rel["src"].isin(alive) & rel["dst"].isin(alive)).to_numpy()
+    ends = (_isin(rel["src"], alive) & _isin(rel["dst"], alive)).to_numpy()
     relations = rel[current & ends & backed]
     entities["status"] = _dated_status(entities, rel[rel["dst"].isin(alive)], as_of)
     ev = tables.events
     when = _dates(ev["date"])
-    events = ev[(when <= cut).to_numpy() & ev["entity_id"].isin(alive).to_numpy()]
+    events = ev[(when <= cut).to_numpy() & _isin(ev["entity_id"], alive).to_numpy()]
     evidence = tables.evidence
     if len(evidence):
-        evidence = evidence[evidence["mention_id_l"].isin(kept_mentions)
-                            & evidence["mention_id_r"].isin(kept_mentions)]
+        evidence = evidence[_isin(evidence["mention_id_l"], kept_mentions)
+                            & _isin(evidence["mention_id_r"], kept_mentions)]
     report = {**tables.report, "as_of": as_of.isoformat()}
     return RunTables(run_dir=tables.run_dir, report=report,
                      mentions=mentions.reset_index(drop=True),

@@ -42,7 +42,7 @@ def event_weights(tables: RunTables, as_of: date, cfg: RiskConfig) -> pd.DataFra
     when = pd.to_datetime(ev["date"], errors="coerce")
     age = (pd.Timestamp(as_of) - when).dt.days.clip(lower=0)
     sev = ev["type"].map(cfg.severity).astype("float64").fillna(0.0)
-    w = sev * np.power(0.5, age.astype("float64") / cfg.half_life_days)
+    w: pd.Series = sev * np.power(0.5, age.astype("float64") / cfg.half_life_days)
     return pd.DataFrame({"entity_id": ev["entity_id"].to_numpy(), "type": ev["type"].to_numpy(),
                          "age": age.to_numpy(dtype="float64"), "w": w.fillna(0.0).to_numpy()})
 

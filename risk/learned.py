@@ -34,7 +34,7 @@ class TrainOptions:
     bagging_fraction: float = 0.8
     lambda_l2: float = 5.0
     seed: int = 7
-    threads: int = 2
+    threads: int = 1
 
     def params(self) -> dict[str, Any]:
         return {
@@ -97,7 +97,9 @@ def contributions(model: LearnedModel, features: pd.DataFrame) -> pd.DataFrame:
 def reasons(contrib: pd.DataFrame, features: pd.DataFrame, entity: str,
             top: int = 5) -> list[dict[str, Any]]:
     """The entity's largest positive contributions: feature, its value, log-odds added."""
-    row = contrib.loc[entity].drop(BIAS)
-    row = row[row > 0].sort_values(ascending=False).head(top)
-    return [{"feature": str(name), "value": float(features.at[entity, name]),
-             "log_odds": round(float(c), 4)} for name, c in row.items()]
+    row = contrib.loc[entity].to_dict()
+    values = features.loc[entity].to_dict()
+    ranked = sorted(((float(c), str(n)) for n, c in row.items() if n != BIAS and float(c) > 0),
+                    key=lambda x: (-x[0], x[1]))[:top]
+    return [{"feature": name, "value": float(values[name]), "log_odds": round(c, 4)}
+            for c, name in ranked]

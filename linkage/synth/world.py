@@ -312,7 +312,7 @@ def _ordinary(b: _Builder) -> None:
     while len(w.firms) < b.n:
         owners_n = rng.choice((1, 1, 2, 2, 3))
         k = 1 if rng.random() < 0.85 else rng.randint(2, 3)
-        group = b.new_group(float(b.np.normal(-1.8, 0.6) if k == 1 else b.np.normal(-1.2, 1.0)))
+        group = b.new_group(float(b.np.normal(-2.2, 0.6) if k == 1 else b.np.normal(-1.6, 1.0)))
         boss = b.person()
         for _ in range(min(k, b.n - len(w.firms))):
             others = [b.person() for _ in range(owners_n - 1)]
@@ -394,32 +394,11 @@ def _status(b: _Builder) -> None:
 
 
 def _events(b: _Builder) -> None:
-    """Poisson events on each firm's active window; future ones are held out."""
+    """Events of the violation process (linkage.synth.hazard); future ones are held out."""
+    from linkage.synth.hazard import simulate  # hazard imports this module
+
     rng, w = b.rng, b.w
-    lat = np.array([f.latent for f in w.firms])
-    rate = BASE_RATE * np.exp(lat)
-    for f, lam in zip(w.firms, rate.tolist(), strict=True):
-        start = max(f.established, DATA_START)
-        end = f.dereg or (CUTOFF if f.status != "吊销" else min(CUTOFF, start + dt.timedelta(
-            days=max(30, (CUTOFF - start).days // 2))))
-        windows = [(start, end, False)]
-        if f.dereg is None and f.status != "吊销":
-            windows.append((CUTOFF + dt.timedelta(days=1), EVAL_END, True))
-        for lo, hi, future in windows:
-            days = (hi - lo).days
-            if days <= 0:
-                continue
-            drift = float(np.exp(b.np.normal(0.0, PERIOD_SD)))
-            for _ in range(int(b.np.poisson(lam * drift * days / 365.25))):
-                when = lo + dt.timedelta(days=rng.randrange(days))
-                r = rng.random()
-                if f.customs_code and r < 0.55:
-                    kind = "INSPECTION_FAILURE"
-                elif r < 0.9:
-                    kind = "PENALTY"
-                else:
-                    kind = "BLACKLISTING"
-                w.events.append(Event(kind, f.eid, when, future))
+    w.events.extend(simulate(w, rng, b.np))
     _force_observable(b)
     for e in list(w.events):  # a blacklisted firm's legal rep is often listed too
         if e.kind == "BLACKLISTING" and not e.future and rng.random() < 0.5:
