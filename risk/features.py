@@ -9,7 +9,9 @@ feature, computed with vectorised pandas (no per-entity walk):
   have events themselves (blacklisted persons, penalised holding firms); `n2_<TYPE>_firms` /
   `n2_<TYPE>_weight` how many other enterprises with events sit behind a connector tied by TYPE
   (a person, an address, a phone, a holding firm) and their summed weight; `n4_firms` how many
-  more lie two connectors away; connectors above the degree cap are not walked through;
+  more lie two connectors away; `n2_control_recent_events` / `n2_any_recent_events` the events
+  of the last two years of the enterprises behind a control tie / any connector; connectors
+  above the degree cap are not walked through;
 - hub and ring membership: enterprises sharing the address / phone and the share of them with
   events; the size of the enterprise's ring component (enterprises tied by connectors of at most
   `RING_CONNECTOR_CAP` firms, persons through control ties only) and its violating members;
@@ -34,6 +36,7 @@ from risk.config import RiskConfig
 from risk.score import indicators
 
 EVENT_TYPES = ("PENALTY", "INSPECTION_FAILURE", "BLACKLISTING")
+RECENT_DAYS = 730  # "recent" events of related firms: the last two years
 
 
 def event_weights(tables: RunTables, as_of: date, cfg: RiskConfig) -> pd.DataFrame:
@@ -80,7 +83,7 @@ def _sides(ties: pd.DataFrame) -> pd.DataFrame:
     return both.drop_duplicates().reset_index(drop=True)
 
 
-def _network(sides: pd.DataFrame, weight: pd.Series, firms: pd.Index,
+def _network(sides: pd.DataFrame, weight: pd.Series, recent: pd.Series, firms: pd.Index,
              cfg: RiskConfig) -> pd.DataFrame:
     out = pd.DataFrame(index=firms)
     violating = weight[weight > 0]
@@ -99,6 +102,10 @@ def _network(sides: pd.DataFrame, weight: pd.Series, firms: pd.Index,
         part = hits[hits["type"] == rtype].drop_duplicates(["firm", "other"])
         out[f"n2_{rtype}_firms"] = part.groupby("firm").size()
         out[f"n2_{rtype}_weight"] = part.groupby("firm")["w"].sum()
+    control = pairs[pairs["type"].isin(list(CONTROLLER_TYPES))].drop_duplicates(["firm", "other"])
+    for name, frame in (("control", control), ("any", pairs.drop_duplicates(["firm", "other"]))):
+        out[f"n2_{name}_recent_events"] = frame["other"].map(recent).fillna(0.0).groupby(
+            frame["firm"]).sum()
     near = pairs[["firm", "other"]].drop_duplicates()
     out["n2_firms"] = near.groupby("firm").size()
     out["n2_violating"] = hits.drop_duplicates(["firm", "other"]).groupby("firm").size()
@@ -191,8 +198,9 @@ def enterprise_features(tables: RunTables, as_of: date, cfg: RiskConfig,
                      name="entity_id")
     ev = event_weights(tables, as_of, cfg)
     weight = ev.groupby("entity_id")["w"].sum()
+    recent = ev[ev["age"] <= RECENT_DAYS].groupby("entity_id").size().astype(float)
     sides = _sides(_ties(tables))
-    parts = [_own(ev, index), _network(sides, weight, index, cfg),
+    parts = [_own(ev, index), _network(sides, weight, recent, index, cfg),
              _hubs_rings(sides, weight, index), _controllers(tables, weight, index, cfg),
              _ages(tables, as_of, index)]
     return pd.concat(parts, axis=1).astype("float64")
