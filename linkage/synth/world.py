@@ -2,8 +2,9 @@
 
 Every firm belongs to a controlling group with a latent risk; planted structures (controllers,
 phoenix firms, rings, hubs, cycles, declarant agents) get a high latent risk. Events are drawn
-from a Poisson process whose rate grows with the firm's latent risk; events after the cutoff are
-the held-out future.
+from quarterly Poisson hazards that grow with the firm's latent risk and with the recent events of
+the other firms of its controlling group (linkage.synth.hazard); events after the cutoff are the
+held-out future. Ties are dated afterwards (linkage.synth.history).
 """
 
 from __future__ import annotations
