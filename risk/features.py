@@ -110,8 +110,9 @@ def _network(sides: pd.DataFrame, weight: pd.Series, recent: pd.Series, firms: p
     out["n2_firms"] = near.groupby("firm").size()
     out["n2_violating"] = hits.drop_duplicates(["firm", "other"]).groupby("firm").size()
     small = near[near["firm"].map(near.groupby("firm").size()) <= cfg.degree_cap]
-    far = small.merge(small.rename(columns={"firm": "other", "other": "far"}), on="other")
-    far = far[(far["far"] != far["firm"]) & far["far"].isin(violating.index)]
+    second = small[small["other"].isin(violating.index)]  # only violating ends count
+    far = small.merge(second.rename(columns={"firm": "other", "other": "far"}), on="other")
+    far = far[far["far"] != far["firm"]]
     far = far[["firm", "far"]].drop_duplicates().merge(
         near.rename(columns={"other": "far"}), on=["firm", "far"], how="left", indicator=True)
     far = far[far["_merge"] == "left_only"]
