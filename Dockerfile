@@ -14,6 +14,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     GUANLIAN_STATE_DIR=/var/lib/guanlian
 
+# LightGBM (the learned risk score of `evaluate-risk --as-of`) needs the OpenMP runtime
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY runfolder ./runfolder

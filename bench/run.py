@@ -23,19 +23,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import browser, frozen, fuzz, profiles, serving, stages, warning
+from bench import backtest, browser, frozen, fuzz, profiles, serving, stages, warning
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
-STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "load", "queries", "api",
-          "frozen", "embedded_api", "browser", "fuzz", "resilience", "soak")
+STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "backtest", "load",
+          "queries", "api", "frozen", "embedded_api", "browser", "fuzz", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
                 "namesake_false_merge_rate", "baseline_f1_enterprise", "baseline_f1_person",
                 "baseline_wall_s", "wall_ratio", "spark_wall_s", "spark_f1_enterprise",
                 "spark_f1_person"],
+    "backtest": backtest.KEYS,
     "load": ["wall_s", "nodes_per_s", "relationships_per_s", "reload_unchanged_s",
              "sync_1pct_s"],
     "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
@@ -68,6 +69,7 @@ class Bench:
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
             "fuzz": {k: None for k in KEYS["fuzz"]},
             "browser": {k: None for k in KEYS["browser"]},
+            "backtest": {k: None for k in KEYS["backtest"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -139,6 +141,7 @@ class Bench:
         else:
             self.stage("spark", "linkage", self._spark)
         self.stage("risk", "risk", self._risk)
+        self.stage("backtest", "backtest", lambda: backtest.run_stage(self.run_dir))
         changed = self.work / "changed"
         loaded = self.stage("load", "load", lambda: self._load(changed))
         if loaded:

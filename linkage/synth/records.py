@@ -29,8 +29,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "住所", "联系电话", "成立日期", "登记状态", "注销日期", "登记机关"),
     "registry_shareholders": (
         "记录编号", "企业名称", "统一社会信用代码", "股东名称", "股东类型", "证件号码",
-        "持股比例"),
-    "registry_personnel": ("记录编号", "企业名称", "统一社会信用代码", "姓名", "职务", "证件号码"),
+        "持股比例", "入股日期", "退出日期"),
+    "registry_personnel": ("记录编号", "企业名称", "统一社会信用代码", "姓名", "职务", "证件号码",
+                           "任职日期", "离任日期"),
     "customs_declarations": (
         "报关单号", "申报日期", "进出口标志", "收发货人名称", "海关编码", "统一社会信用代码",
         "申报人姓名", "申报人证件号码", "商品编码", "商品名称", "口岸", "货值"),
@@ -94,6 +95,13 @@ def _d(x: dt.date | None, fmt: str = "%Y-%m-%d") -> str:
     return "" if x is None else x.strftime(fmt)
 
 
+def tie_dates(f: Firm, shareholders: bool) -> list[tuple[dt.date, dt.date | None]]:
+    """The (start, end) of each shareholder / officer tie (from establishment when undated)."""
+    ties, dated = (f.shareholders, f.shareholder_dates) if shareholders else \
+        (f.officers, f.officer_dates)
+    return dated if len(dated) == len(ties) else [(f.established, None)] * len(ties)
+
+
 class _Maker:
     def __init__(self, world: World, seed: int, profile: Profile) -> None:
         self.w = world
@@ -151,7 +159,8 @@ class _Maker:
     def _shareholders(self, order: list[int]) -> None:
         src, t = "registry_shareholders", self.t["registry_shareholders"]
         for f in (self.w.firms[i] for i in order):
-            for kind, idx, pct in f.shareholders:
+            for (kind, idx, pct), (start, end) in zip(f.shareholders, tie_dates(f, True),
+                                                      strict=True):
                 key = f"GD{self.seq(src):09d}"
                 if kind == "P":
                     p = self.w.people[idx]
@@ -164,19 +173,20 @@ class _Maker:
                 firm_name = self.fname(f, src)  # drawn before the ID: the default's order
                 written = self.pident(hid, src) if kind == "P" else self.ident(hid, src)
                 row: list[Cell] = [key, firm_name, f.uscc, holder, htype, written,
-                                   f"{pct:.2f}"]
+                                   f"{pct:.2f}", _d(start), _d(end)]
                 t.add(row, [("enterprise", f.eid), (role, ent)])
 
     def _personnel(self, order: list[int]) -> None:
         src, t = "registry_personnel", self.t["registry_personnel"]
         roles = {"董事": "director", "监事": "supervisor", "经理": "manager"}
         for f in (self.w.firms[i] for i in order):
-            for pidx, title in f.officers:
+            for (pidx, title), (start, end) in zip(f.officers, tie_dates(f, False), strict=True):
                 p = self.w.people[pidx]
                 key = f"RY{self.seq(src):09d}"
                 pid_no = self.pident(p.id_number, src) or None
                 row: list[Cell] = [key, self.fname(f, src), f.uscc,
-                                   noise.person_name(p.name, self.rng, 0.02), title, pid_no]
+                                   noise.person_name(p.name, self.rng, 0.02), title, pid_no,
+                                   _d(start), _d(end) or None]
                 t.add(row, [("enterprise", f.eid), (roles[title], p.pid)])
 
     # -- customs ---------------------------------------------------------------------------

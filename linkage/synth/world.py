@@ -2,8 +2,9 @@
 
 Every firm belongs to a controlling group with a latent risk; planted structures (controllers,
 phoenix firms, rings, hubs, cycles, declarant agents) get a high latent risk. Events are drawn
-from a Poisson process whose rate grows with the firm's latent risk; events after the cutoff are
-the held-out future.
+from quarterly Poisson hazards that grow with the firm's latent risk and with the recent events of
+the other firms of its controlling group (linkage.synth.hazard); events after the cutoff are the
+held-out future. Ties are dated afterwards (linkage.synth.history).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class Firm:
     shareholders: list[tuple[str, int, float]] = field(default_factory=list)  # (P|E, idx, pct)
     officers: list[tuple[int, str]] = field(default_factory=list)  # (person idx, 董事|监事|经理)
     declarants: list[int] = field(default_factory=list)
+    # (start, end) of each tie, parallel to shareholders / officers (linkage.synth.history)
+    shareholder_dates: list[tuple[dt.date, dt.date | None]] = field(default_factory=list)
+    officer_dates: list[tuple[dt.date, dt.date | None]] = field(default_factory=list)
 
     @property
     def eid(self) -> str:
@@ -309,7 +313,7 @@ def _ordinary(b: _Builder) -> None:
     while len(w.firms) < b.n:
         owners_n = rng.choice((1, 1, 2, 2, 3))
         k = 1 if rng.random() < 0.85 else rng.randint(2, 3)
-        group = b.new_group(float(b.np.normal(-1.8, 0.6) if k == 1 else b.np.normal(-1.2, 1.0)))
+        group = b.new_group(float(b.np.normal(-2.2, 0.6) if k == 1 else b.np.normal(-1.6, 1.0)))
         boss = b.person()
         for _ in range(min(k, b.n - len(w.firms))):
             others = [b.person() for _ in range(owners_n - 1)]
@@ -391,32 +395,11 @@ def _status(b: _Builder) -> None:
 
 
 def _events(b: _Builder) -> None:
-    """Poisson events on each firm's active window; future ones are held out."""
+    """Events of the violation process (linkage.synth.hazard); future ones are held out."""
+    from linkage.synth.hazard import simulate  # hazard imports this module
+
     rng, w = b.rng, b.w
-    lat = np.array([f.latent for f in w.firms])
-    rate = BASE_RATE * np.exp(lat)
-    for f, lam in zip(w.firms, rate.tolist(), strict=True):
-        start = max(f.established, DATA_START)
-        end = f.dereg or (CUTOFF if f.status != "吊销" else min(CUTOFF, start + dt.timedelta(
-            days=max(30, (CUTOFF - start).days // 2))))
-        windows = [(start, end, False)]
-        if f.dereg is None and f.status != "吊销":
-            windows.append((CUTOFF + dt.timedelta(days=1), EVAL_END, True))
-        for lo, hi, future in windows:
-            days = (hi - lo).days
-            if days <= 0:
-                continue
-            drift = float(np.exp(b.np.normal(0.0, PERIOD_SD)))
-            for _ in range(int(b.np.poisson(lam * drift * days / 365.25))):
-                when = lo + dt.timedelta(days=rng.randrange(days))
-                r = rng.random()
-                if f.customs_code and r < 0.55:
-                    kind = "INSPECTION_FAILURE"
-                elif r < 0.9:
-                    kind = "PENALTY"
-                else:
-                    kind = "BLACKLISTING"
-                w.events.append(Event(kind, f.eid, when, future))
+    w.events.extend(simulate(w, rng, b.np))
     _force_observable(b)
     for e in list(w.events):  # a blacklisted firm's legal rep is often listed too
         if e.kind == "BLACKLISTING" and not e.future and rng.random() < 0.5:
@@ -473,4 +456,7 @@ def build_world(n_firms: int, seed: int) -> World:
     _declarants(b)
     _status(b)
     _events(b)
+    from linkage.synth.history import date_ties  # history imports this module
+
+    date_ties(b.w, b.person, seed)
     return b.w

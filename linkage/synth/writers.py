@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from linkage.synth.records import BAD_BYTES_MARK, DECLARANT_PHONE, Records, Table
+from linkage.synth.records import (
+    BAD_BYTES_MARK,
+    DECLARANT_PHONE,
+    Records,
+    Table,
+    tie_dates,
+)
 from linkage.synth.world import CUTOFF, EVAL_END, World
 
 
@@ -131,7 +138,8 @@ def sources_mapping(declarant_phone: bool = False) -> dict[str, Any]:
              "shareholder_enterprise": ent({"name": "股东名称", "uscc": "证件号码"},
                                            flt={"column": "股东类型", "equals": "企业法人"})},
             relations=[{"type": "SHAREHOLDER_OF", "src": s, "dst": "enterprise",
-                        "share_pct": col("持股比例")}
+                        "share_pct": col("持股比例"), "start_date": col("入股日期"),
+                        "end_date": col("退出日期")}
                        for s in ("shareholder_person", "shareholder_enterprise")]),
         "registry_personnel": src(
             "registry_personnel", "市场监督管理局", "记录编号",
@@ -139,7 +147,8 @@ def sources_mapping(declarant_phone: bool = False) -> dict[str, Any]:
              **{role: per({"name": "姓名", "id_number": "证件号码"},
                           flt={"column": "职务", "equals": title})
                 for role, (title, _) in officer_roles.items()}},
-            relations=[{"type": rel, "src": role, "dst": "enterprise", "role": col("职务")}
+            relations=[{"type": rel, "src": role, "dst": "enterprise", "role": col("职务"),
+                        "start_date": col("任职日期"), "end_date": col("离任日期")}
                        for role, (_, rel) in officer_roles.items()]),
         "customs_declarations": src(
             "customs_declarations", "海关", "报关单号",
@@ -217,15 +226,23 @@ def write_truth(world: World, rec: Records, truth_dir: Path) -> None:
                  f.established.isoformat(), f.status, f.dereg.isoformat() if f.dereg else "",
                  f.group, f"{f.latent:.4f}"] for f in firms])
     rel_rows: list[list[Any]] = []
+
+    def day(x: dt.date | None) -> str:
+        return x.isoformat() if x else ""
+
     for f in firms:
-        rel_rows.append(["LEGAL_REP_OF", people[f.legal_rep].pid, f.eid, "", ""])
-        for kind, idx, pct in f.shareholders:
+        rel_rows.append(["LEGAL_REP_OF", people[f.legal_rep].pid, f.eid, "", "",
+                         day(f.established), day(f.dereg)])
+        for (kind, idx, pct), (start, end) in zip(f.shareholders, tie_dates(f, True),
+                                                  strict=True):
             holder = people[idx].pid if kind == "P" else firms[idx].eid
-            rel_rows.append(["SHAREHOLDER_OF", holder, f.eid, f"{pct:.2f}", ""])
-        for pidx, title in f.officers:
+            rel_rows.append(["SHAREHOLDER_OF", holder, f.eid, f"{pct:.2f}", "", day(start),
+                             day(end)])
+        for (pidx, title), (start, end) in zip(f.officers, tie_dates(f, False), strict=True):
             rtype = {"董事": "DIRECTOR_OF", "监事": "SUPERVISOR_OF", "经理": "MANAGER_OF"}[title]
-            rel_rows.append([rtype, people[pidx].pid, f.eid, "", title])
-    _write_csv(truth_dir / "relations.csv", ["type", "src", "dst", "share_pct", "role"], rel_rows)
+            rel_rows.append([rtype, people[pidx].pid, f.eid, "", title, day(start), day(end)])
+    _write_csv(truth_dir / "relations.csv",
+               ["type", "src", "dst", "share_pct", "role", "start_date", "end_date"], rel_rows)
     by_event = {id(e): (s, k) for e, s, k in rec.event_records}
     _write_csv(truth_dir / "events.csv",
                ["entity", "type", "date", "future", "source", "record_id"],
