@@ -5,8 +5,11 @@ before the answer is serialised. Investigators and admins see answers whole. Ins
 front line: lookup, screening, enterprise search, an enterprise's risk) see:
 
 - an enterprise's risk score, level and each reason's rule, contribution and summary, and
-  the event IDs behind it, but no reason paths (`path_nodes`, `path_edges`: who controls
-  whom) and no linkage evidence (`evidence`: mention and source record IDs);
+  the events behind it (IDs, dates, agencies, amounts), but no reason paths (`path_nodes`,
+  `path_edges`, `steps`, `nodes`, `counterpart`, the named `detail`: who controls whom), no
+  event's owner and no linkage evidence (`evidence`, each event's `attachment`: mention and
+  source record IDs). `INSPECTOR_REASON` classifies every field of a reason (a field it does
+  not list fails the tests);
 - no person's risk: `RiskScore` of a person (`P…`) is refused with 403;
 - of a person matched as the declarant of a lookup: the entity ID, name and level, with the
   resident ID number masked (`110101********123X`); no candidate people;
@@ -28,7 +31,15 @@ from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit
 
 T = TypeVar("T")
 FULL_ROLES = frozenset({"investigator", "admin"})
-REASON_HIDDEN = ("path_nodes", "path_edges", "evidence")
+# every RiskReason field, as inspectors see it: kept, or reset to its default
+INSPECTOR_REASON: dict[str, str] = {
+    "rule": "keep", "rule_label": "keep", "contribution": "keep", "summary": "keep",
+    "routes": "keep", "event_ids": "keep", "events": "keep",  # each without owner, attachment
+    "detail": "hide", "path_nodes": "hide", "path_edges": "hide", "steps": "hide",
+    "nodes": "hide", "counterpart": "hide", "evidence": "hide",
+}
+INSPECTOR_EVENT_HIDDEN = ("entity_id", "attachment")
+REASON_HIDDEN = tuple(f for f, how in INSPECTOR_REASON.items() if how == "hide")
 
 
 def redact(answer: T, role: str | None) -> T:
@@ -58,7 +69,16 @@ def _inspector(answer: Any) -> Any:
 
 
 def _reason(reason: RiskReason) -> RiskReason:
-    return reason.model_copy(update={"path_nodes": [], "path_edges": [], "evidence": {}})
+    fields = RiskReason.model_fields
+    unlisted = set(fields) - set(INSPECTOR_REASON)
+    if unlisted:  # fail closed: a new field is hidden until it is classified
+        raise Forbidden("reason fields not classified for inspectors: "
+                        + ", ".join(sorted(unlisted)))
+    update: dict[str, Any] = {f: fields[f].get_default(call_default_factory=True)
+                              for f in fields if INSPECTOR_REASON[f] != "keep"}
+    update["events"] = [e.model_copy(update={"entity_id": None, "attachment": None})
+                        for e in reason.events]
+    return reason.model_copy(update=update)
 
 
 def _risk(risk: RiskScore, *, person_allowed: bool = False) -> RiskScore:

@@ -69,10 +69,11 @@ _PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc",
 
 
 
-def _number(value: Any) -> float:
-    """A stored weight or probability; null (or NaN) as 0.0."""
+def _number(value: Any) -> float | None:
+    """A stored weight or probability; null (or NaN) stays None (an exact-identifier merge
+    has no model weight)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return 0.0
+        return None
     return float(value)
 
 

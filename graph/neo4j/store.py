@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
@@ -124,6 +125,13 @@ def _check_range(name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _finite(value: Any) -> float | None:
+    """A stored weight or probability; null or NaN stays None (no model score)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 class Neo4jStore:
@@ -281,8 +289,8 @@ class Neo4jStore:
         attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
         sources = [SourceRecord(**r) for r in json.loads(p.get("source_records") or "[]")]
         evidence = [
-            Evidence(**dict(e, match_weight=e.get("match_weight") or 0.0,
-                            match_probability=e.get("match_probability") or 0.0))
+            Evidence(**dict(e, match_weight=_finite(e.get("match_weight")),
+                            match_probability=_finite(e.get("match_probability"))))
             for e in json.loads(p.get("evidence") or "[]")
         ]
         return EntityProfile(
