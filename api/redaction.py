@@ -13,7 +13,8 @@ front line: lookup, screening, enterprise search, an enterprise's risk) see:
 - no person's risk: `RiskScore` of a person (`P…`) is refused with 403;
 - of a person matched as the declarant of a lookup: the entity ID, name and level, with the
   resident ID number masked (`110101********123X`); no candidate people;
-- search hits of enterprises only (a person hit is dropped).
+- search hits of enterprises only (a person hit is dropped; on a search page, whose total and
+  name groups count every hit, a person hit refuses the page).
 
 The rule fails closed: an answer type not listed for inspectors is refused with 403 rather
 than passed whole. The table of what each role sees is in docs/contracts.md.
@@ -27,7 +28,7 @@ from pydantic import BaseModel
 
 from api.errors import Forbidden
 from api.inspection import Candidate, LookupAnswer, SubjectMatch
-from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit
+from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit, SearchPage
 
 T = TypeVar("T")
 FULL_ROLES = frozenset({"investigator", "admin"})
@@ -60,6 +61,11 @@ def _inspector(answer: Any) -> Any:
         return answer.model_copy(update={"results": [_lookup(r) for r in answer.results]})
     if isinstance(answer, RiskScore):
         return _risk(answer)
+    if isinstance(answer, SearchPage):
+        hits = [_summary(h) for h in answer.items if h.kind == "Enterprise"]
+        if len(hits) != len(answer.items):  # a person hit: its page's counts would tell
+            raise Forbidden("inspectors may search enterprises only")
+        return answer.model_copy(update={"items": hits})
     if isinstance(answer, Page) and all(isinstance(i, SearchHit) for i in answer.items):
         hits = [_summary(h) for h in answer.items if h.kind == "Enterprise"]
         return answer.model_copy(update={"items": hits})

@@ -140,6 +140,15 @@ class EntitySummary(BaseModel):
     id_number: str | None = None
     risk_level: RiskLevel | None = None
     risk_score: float | None = None
+    violating: bool = Field(default=False, description="has events of its own (penalty, "
+                            "failed inspection, blacklisting), whatever its risk level")
+
+
+class TiedFirm(BaseModel):
+    entity_id: str
+    name: str
+    roles: list[str] = Field(default_factory=list, description="relationship types")
+    violating: bool = False
 
 
 class SearchHit(EntitySummary):
@@ -147,6 +156,30 @@ class SearchHit(EntitySummary):
         description="which field matched: name, pinyin, uscc, customs_code, id_number"
     )
     similarity: float
+    id_masked: str | None = Field(default=None, description="a person's ID number: 1502…8219")
+    birth_year: int | None = None
+    province: str | None = None
+    city: str | None = Field(default=None, description="a person without an address: the "
+                             "county of the ID number's birth place")
+    ties: list[TiedFirm] = Field(default_factory=list,
+                                 description="a person's enterprises (graph.hits.TIES_SHOWN)")
+    n_ties: int = 0
+
+
+class NameGroup(BaseModel):
+    name: str
+    count: int
+
+
+class SearchPage(BaseModel):
+    """A page of search hits with the size of the whole ranked result and its names."""
+
+    items: list[SearchHit]
+    limit: int
+    offset: int
+    total: int = Field(description="hits in the whole ranked result (at most SEARCH_SCAN)")
+    groups: list[NameGroup] = Field(default_factory=list,
+                                    description="the whole result's names: count desc, name")
 
 
 class Event(BaseModel):
@@ -183,6 +216,7 @@ class GraphNode(BaseModel):
     kind: NodeKind
     label: str
     risk_level: RiskLevel | None = None
+    violating: bool = Field(default=False, description="an entity with events of its own")
 
 
 class GraphEdge(BaseModel):

@@ -39,6 +39,7 @@ from graph.models import (
     RiskScore,
     RunInfo,
     SearchHit,
+    SearchPage,
     SharedController,
     Subgraph,
 )
@@ -49,6 +50,8 @@ EntityKind = Literal["Enterprise", "Person"]
 # similarity (0..1) below which a name is no hit
 IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 MIN_SIMILARITY = 0.7
+# a search page's total and name groups are over at most this many best hits
+SEARCH_SCAN = 1000
 
 
 def identifier_text(value: str) -> str:
@@ -112,6 +115,20 @@ class GraphReader(Protocol):
         the embedded store's bigram index per label and field (None: Neo4j's default of at least
         500, every name in the embedded store); a real-time lookup asks for few.
         """
+        ...
+
+    def search_page(
+        self,
+        text: str,
+        kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """`search` as a page: the hits `offset`..`offset + limit` of the ranked result, its
+        `total` (at most SEARCH_SCAN best hits; Neo4j re-scores its default full-text pool
+        of at least SEARCH_SCAN candidates) and `groups` (graph.hits.name_groups) over all of
+        them. Every hit of `search` / `search_page` carries what tells namesakes apart
+        (`graph.hits`: masked ID number, birth year, province / city, tied enterprises)."""
         ...
 
     def get_entity(self, entity_id: str) -> EntityProfile | None:

@@ -11,7 +11,7 @@ from api.context import returned
 from api.deps import AsInspector, AsInvestigator, StoreDep, heavy
 from api.errors import Forbidden, NotFound
 from api.openapi import AUTH, problems
-from api.schemas import Items, Page
+from api.schemas import Items
 from api.validation import PRINTABLE_SCHEMA, check_printable
 from graph import schema
 from graph.catalogue import MAX_EXPOSURE_HOPS, MAX_NEIGHBOURHOOD_DEPTH, MAX_PATH_HOPS
@@ -20,7 +20,7 @@ from graph.models import (
     EntityProfile,
     ExposureHit,
     RiskScore,
-    SearchHit,
+    SearchPage,
     Subgraph,
 )
 from graph.models import Path as GraphPath
@@ -52,8 +52,9 @@ def _existing(store: GraphReader, entity_id: str) -> EntityProfile:
     return profile
 
 
-@router.get("/search", response_model=Page[SearchHit], responses=problems(*AUTH),
-            summary="Find entities by name (Chinese or pinyin, fuzzy) or identifier")
+@router.get("/search", response_model=SearchPage, responses=problems(*AUTH),
+            summary="Find entities by name (Chinese or pinyin, fuzzy) or identifier; each hit "
+                    "tells namesakes apart, the page says how many hits and names there are")
 def search(
     principal: AsInspector,
     store: StoreDep,
@@ -63,15 +64,16 @@ def search(
     kind: Annotated[EntityKind | None, Query(description="restrict to one kind")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
-) -> Page[SearchHit]:
+) -> SearchPage:
     if principal.role == "inspector":
         if kind == "Person":
             raise Forbidden("inspectors may search enterprises only")
         kind = "Enterprise"
     kinds: tuple[EntityKind, ...] = (kind,) if kind else ("Enterprise", "Person")
     text = q.strip()
-    hits = store.search(text, kinds=kinds, limit=limit, offset=offset) if text else []
-    return returned(Page[SearchHit](items=hits, limit=limit, offset=offset))
+    if not text:
+        return returned(SearchPage(items=[], limit=limit, offset=offset, total=0))
+    return returned(store.search_page(text, kinds=kinds, limit=limit, offset=offset))
 
 
 @router.get("/entities/{entity_id}", response_model=EntityProfile, responses=NOT_FOUND,

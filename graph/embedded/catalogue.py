@@ -101,7 +101,7 @@ def neighbourhood(
     }
     nodes = [
         GraphNode(id=n, kind=net.label(n), label=net.display(n),  # type: ignore[arg-type]
-                  risk_level=net.risk_of(n)[1])  # type: ignore[arg-type]
+                  risk_level=net.risk_of(n)[1], violating=n in net.violating)  # type: ignore[arg-type]
         for n in sorted(kept)
     ]
     return Subgraph(nodes=nodes, edges=[edges[k] for k in sorted(edges)], truncated=truncated)

@@ -29,6 +29,8 @@ from graph.embedded import catalogue as queries
 from graph.embedded.bigrams import BigramIndex
 from graph.embedded.network import ENTITY_LABELS, RunNetwork
 from graph.embedded.packed import PackedRows, PackedText
+from graph.hits import PERSON_TIES, name_groups
+from graph.hits import details as hit_details
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
@@ -44,6 +46,7 @@ from graph.models import (
     RiskScore,
     RunInfo,
     SearchHit,
+    SearchPage,
     SharedController,
     SourceRecord,
     Subgraph,
@@ -55,6 +58,7 @@ from graph.policy import WalkPolicy
 from graph.store import (
     IDENTIFIERS,
     MIN_SIMILARITY,
+    SEARCH_SCAN,
     EntityKind,
     IdentifierKind,
     compact_text,
@@ -221,13 +225,9 @@ class EmbeddedStore:
             raise ValueError(f"unknown identifier kind {kind!r}")
         return sorted(self._by_ident[kind].get(identifier_text(value), []))
 
-    def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
-               limit: int = 20, offset: int = 0, *, pool: int | None = None
-               ) -> list[SearchHit]:
-        """Every name is scored; with `pool`, only the `pool` names (per label and field)
-        sharing the most character bigrams with the query, like the Neo4j full-text scan."""
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError("limit must be 1..1000 and offset >= 0")
+    def _ranked(self, text: str, kinds: Sequence[EntityKind], need: int,
+                pool: int | None) -> list[tuple[str, float, str]]:
+        """(node, similarity, matched field) of every hit, best first (ties by node ID)."""
         if pool is not None and not 1 <= pool <= 10_000:
             raise ValueError("pool must be 1..10000")
         query = text.strip()
@@ -247,7 +247,7 @@ class EmbeddedStore:
             if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
             if pool is not None:
-                chosen = self.bigrams[label, field].best(needle, max(pool, limit + offset))
+                chosen = self.bigrams[label, field].best(needle, max(pool, need))
                 texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
@@ -255,15 +255,36 @@ class EmbeddedStore:
                 sim = round(score / 100.0, 4)
                 if node not in best or sim > best[node][0]:
                     best[node] = (sim, field)
-        ranked = sorted(
-            (n for n in best if self.net.label(n) in wanted),
-            key=lambda n: (-best[n][0], n),
-        )
-        hits = []
-        for node in ranked[offset:offset + limit]:
-            summary = self.net.summary(node).model_dump()
-            hits.append(SearchHit(**summary, match=best[node][1], similarity=best[node][0]))
-        return hits
+        ranked = sorted((n for n in best if self.net.label(n) in wanted),
+                        key=lambda n: (-best[n][0], n))
+        return [(n, *best[n]) for n in ranked]
+
+    def _hit(self, node: str, similarity: float, field: str) -> SearchHit:
+        summary = self.net.summary(node)
+        rows = [(d, self.net.display(d), rtype, d in self.net.violating)
+                for d, _, rtype, _ in self.net.edges_from(node)
+                if rtype in PERSON_TIES and self.net.label(d) == "Enterprise"]
+        extra = hit_details(summary.kind, self.net.attrs(node), summary.id_number, rows)
+        return SearchHit(**summary.model_dump(), match=field, similarity=similarity, **extra)
+
+    def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+               limit: int = 20, offset: int = 0, *, pool: int | None = None
+               ) -> list[SearchHit]:
+        """Every name is scored; with `pool`, only the `pool` names (per label and field)
+        sharing the most character bigrams with the query, like the Neo4j full-text scan."""
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        ranked = self._ranked(text, kinds, limit + offset, pool)
+        return [self._hit(*r) for r in ranked[offset:offset + limit]]
+
+    def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+                    limit: int = 20, offset: int = 0) -> SearchPage:
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        ranked = self._ranked(text, kinds, SEARCH_SCAN, None)[:SEARCH_SCAN]
+        return SearchPage(items=[self._hit(*r) for r in ranked[offset:offset + limit]],
+                          limit=limit, offset=offset, total=len(ranked),
+                          groups=name_groups(self.net.display(n) for n, _, _ in ranked))
 
     def evidence(self, entity_id: str) -> list[Evidence]:
         """Linkage evidence rows of one entity (by mention_id_l, mention_id_r)."""

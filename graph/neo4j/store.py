@@ -27,6 +27,8 @@ from graph.catalogue import (
     MAX_NEIGHBOURHOOD_DEPTH,
     MAX_PATH_HOPS,
 )
+from graph.hits import details as hit_details
+from graph.hits import name_groups
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -46,6 +48,7 @@ from graph.models import (
     RiskScore,
     RunInfo,
     SearchHit,
+    SearchPage,
     SharedController,
     SourceRecord,
     Subgraph,
@@ -64,6 +67,7 @@ from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
     IDENTIFIERS,
     MIN_SIMILARITY,
+    SEARCH_SCAN,
     EntityKind,
     IdentifierKind,
     NoRunLoaded,
@@ -231,13 +235,30 @@ class Neo4jStore:
         rapidfuzz WRatio against the names and the compacted pinyin, cut at MIN_SIMILARITY.
         The `pool` best full-text candidates are re-scored (default max(500, 10 x (limit +
         offset)); never fewer than limit + offset)."""
-        from rapidfuzz import fuzz
-
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
         if pool is not None and not 1 <= pool <= 10_000:
             raise ValueError("pool must be 1..10000")
         scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
+        ranked = self._ranked(text, kinds, scan)
+        return self._hits(ranked[offset:offset + limit], kinds)
+
+    def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+                    limit: int = 20, offset: int = 0) -> SearchPage:
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        ranked = self._ranked(text, kinds, max(SEARCH_SCAN, 10 * (limit + offset)))
+        ranked = ranked[:SEARCH_SCAN]
+        return SearchPage(items=self._hits(ranked[offset:offset + limit], kinds), limit=limit,
+                          offset=offset, total=len(ranked),
+                          groups=name_groups(name for _, _, _, name in ranked))
+
+    def _ranked(self, text: str, kinds: Sequence[EntityKind], scan: int
+                ) -> list[tuple[str, float, str, str]]:
+        """(ID, similarity, matched field, name) of every hit among `scan` full-text
+        candidates and the identifier hits, best first (ties by ID)."""
+        from rapidfuzz import fuzz
+
         query = text.strip()
         labels = [schema.check_label(k) for k in kinds if k in schema.ENTITY_LABELS]
         if not query or not labels:
@@ -251,6 +272,7 @@ class Neo4jStore:
         )
         rows = [dict(zip(("id", "name", "names", "pinyin", "ident"), r, strict=True))
                 for r in found[0]["rows"]] if found else []
+        names = {r["id"]: r["name"] or r["id"] for r in rows}
         for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
             best[row["id"]] = (1.0, IDENTIFIERS[row["ident"]])
         compact = compact_text(query)
@@ -265,14 +287,27 @@ class Neo4jStore:
                 sim = round(score / 100.0, 4)
                 if score >= cutoff and (row["id"] not in best or sim > best[row["id"]][0]):
                     best[row["id"]] = (sim, field)
-        # both branches matched only the asked labels: summaries are needed for the page only
-        page = sorted(best, key=lambda n: (-best[n][0], n))[offset : offset + limit]
-        summaries = self._guard(lambda: self._summaries(page))
-        return [
-            SearchHit(**summaries[n].model_dump(), match=best[n][1], similarity=best[n][0])
-            for n in page
-            if n in summaries and summaries[n].kind in labels
-        ]
+        # both branches matched only the asked labels
+        ranked = sorted(best, key=lambda n: (-best[n][0], n))
+        return [(n, *best[n], names[n]) for n in ranked]
+
+    def _hits(self, page: list[tuple[str, float, str, str]], kinds: Sequence[EntityKind]
+              ) -> list[SearchHit]:
+        """The page's hits with their summaries and what tells namesakes apart."""
+        labels = {schema.check_label(k) for k in kinds if k in schema.ENTITY_LABELS}
+        ids = [n for n, _, _, _ in page]
+        rows = self._guard(lambda: self.cypher.run(q.SEARCH_DETAILS, ids=ids)) if ids else []
+        by_id = {r["s"]["entity_id"]: r for r in rows}
+        out = []
+        for node, sim, field, _ in page:
+            row = by_id.get(node)
+            if row is None or row["s"]["kind"] not in labels:
+                continue
+            summary = EntitySummary(**row["s"])
+            extra = hit_details(summary.kind, row["p"], summary.id_number,
+                                [tuple(t) for t in row["ties"]])
+            out.append(SearchHit(**summary.model_dump(), match=field, similarity=sim, **extra))
+        return out
 
     def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
         rows = self.cypher.run(q.SUMMARIES, ids=list(ids))

@@ -115,6 +115,11 @@ CASES: dict[str, Op] = {
         "id_number", _ident(s, F.CTRL, "id_number")),
     "briefs_miss": lambda s: s.briefs_by_identifier("reg_no", "nothing"),
     "search_pool": lambda s: s.search("华信进出口", kinds=("Enterprise",), limit=3, pool=30),
+    "search_page_namesakes": lambda s: s.search_page("王芳", kinds=("Person",)),
+    "search_page_paged": lambda s: s.search_page("深圳贸易有限公司", kinds=("Enterprise",),
+                                                 limit=2, offset=1),
+    "search_page_controller": lambda s: s.search_page("张伟"),
+    "search_page_none": lambda s: s.search_page("不存在的名字", limit=5),
     "neighbourhood_1": lambda s: s.neighbourhood(F.CTRL),
     "neighbourhood_2": lambda s: s.neighbourhood(F.A1, depth=2),
     "neighbourhood_cap": lambda s: s.neighbourhood(F.CTRL, depth=2, node_cap=3),
@@ -224,6 +229,31 @@ def test_profile_risk_and_search(store: GraphReader) -> None:
     assert store.search("shanghai huaxin")[0].entity_id == F.A1
     hit = store.search("华信进出口")[0]
     assert (hit.entity_id, hit.risk_level) == (F.A1, "high")
+
+
+def test_search_tells_namesakes_apart(store: GraphReader) -> None:
+    page = store.search_page("王芳", kinds=("Person",), limit=1)
+    assert page.total == 2 and [(g.name, g.count) for g in page.groups] == [("王芳", 2)]
+    [first] = page.items
+    [second] = store.search_page("王芳", kinds=("Person",), limit=1, offset=1).items
+    assert {first.entity_id, second.entity_id} == {F.NAMESAKE_1, F.NAMESAKE_2}
+    by_id = {h.entity_id: h for h in (first, second)}
+    one, two = by_id[F.NAMESAKE_1], by_id[F.NAMESAKE_2]
+    assert (one.birth_year, two.birth_year) == (1980, 1992)
+    assert (one.province, two.province) == ("上海市", "广东省")
+    assert two.city == "南山区"  # no address: the ID number's birth place
+    assert one.id_masked and one.id_number
+    assert one.id_masked == f"{one.id_number[:4]}…{one.id_number[-4:]}"
+    assert [(t.entity_id, t.roles, t.violating) for t in one.ties] == [
+        (F.H1, ["LEGAL_REP_OF"], False)]
+    assert [(t.entity_id, t.name, t.violating) for t in two.ties] == [
+        (F.H2, "深圳芳源电子有限公司", True)]
+    ctrl = next(h for h in store.search_page("张伟").items if h.entity_id == F.CTRL)
+    assert ctrl.n_ties == 4 and [t.entity_id for t in ctrl.ties] == [F.A1, F.A2, F.A3]
+    assert ctrl.ties[2].roles == ["SHAREHOLDER_OF"]
+    firm = store.search_page("华信进出口").items[0]
+    assert firm.entity_id == F.A1 and firm.violating and firm.ties == []
+    assert firm.province == "上海市" and firm.id_masked is None
 
 
 def test_bounds_are_validated(store: GraphReader) -> None:
