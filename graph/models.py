@@ -235,8 +235,11 @@ class Subgraph(BaseModel):
 
 class Path(BaseModel):
     nodes: list[str]
-    edges: list[str]
+    edges: list[str] = Field(description="per step: its first relationship (by ID)")
     types: list[str]
+    steps: list[PathStep] = Field(
+        default_factory=list, description="paths between two entities: per step every "
+        "relationship between its two nodes, each in its real direction")
 
 
 class ControlledFirm(BaseModel):

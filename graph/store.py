@@ -32,6 +32,7 @@ from graph.models import (
     EntityBrief,
     EntityProfile,
     ExposureHit,
+    GraphNode,
     Hub,
     Path,
     PhoenixPair,
@@ -165,6 +166,12 @@ class GraphReader(Protocol):
         for entities, `label` for Address / Phone, `category` (else the label) for events."""
         ...
 
+    def nodes(self, node_ids: Sequence[str]) -> list[GraphNode]:
+        """The graph nodes (entities, addresses, phones, events) among `node_ids` that exist,
+        as `neighbourhood` gives them (label: an entity's name, an address or phone by its
+        text), sorted by ID; one round trip (a path's nodes, named)."""
+        ...
+
     # --- risk catalogue -----------------------------------------------------
     def shared_controllers(
         self, min_firms: int = MIN_CONTROLLED_FIRMS, limit: int = 50
@@ -235,10 +242,17 @@ class GraphReader(Protocol):
         max_hops: int = 4,
         rel_types: Sequence[str] | None = None,
         limit: int = 5,
+        *,
+        avoid_hubs: bool = False,
     ) -> list[Path]:
-        """All shortest paths between the two (undirected, over `rel_types`, default network),
-        of at most `max_hops` (<= MAX_PATH_HOPS) relationships, inner nodes not blocked; the
-        first `limit` in path ordering. [] when none; the one-node path when source == target."""
+        """The shortest paths between the two (undirected, over `rel_types`, default network),
+        of at most `max_hops` (<= MAX_PATH_HOPS) relationships, inner nodes not blocked, and
+        with `avoid_hubs` not hubs either (graph.policy.PATH_HUB_MIN_ENTERPRISES); one path
+        per distinct node sequence, the first `limit` in ascending order of node lists. Each
+        path's `steps` list, per step, every relationship of `rel_types` between its two
+        nodes (by relationship ID) with its real direction (`source` → `target`); `edges` /
+        `types` hold each step's first. [] when none; the one-node path when source ==
+        target."""
         ...
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:

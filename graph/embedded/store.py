@@ -29,6 +29,7 @@ from graph.embedded import catalogue as queries
 from graph.embedded.bigrams import BigramIndex
 from graph.embedded.network import ENTITY_LABELS, RunNetwork
 from graph.embedded.packed import PackedRows, PackedText
+from graph.embedded.paths import paths as find_paths
 from graph.hits import PERSON_TIES, name_groups
 from graph.hits import details as hit_details
 from graph.memory import release_memory
@@ -39,6 +40,7 @@ from graph.models import (
     EntityProfile,
     Evidence,
     ExposureHit,
+    GraphNode,
     Hub,
     PhoenixPair,
     Ring,
@@ -125,6 +127,7 @@ class EmbeddedStore:
             tables.risk = None
             release_memory()
         self.loaded_at = datetime.now(UTC).isoformat()
+        self._last_ranked: tuple[Any, list[tuple[str, float, str]]] | None = None
         net = self.net
         self._by_ident: dict[str, dict[str, list[str]]] = {k: {} for k in IDENTIFIERS}
         # per entity label and field: the texts to score and the node position of each
@@ -227,12 +230,23 @@ class EmbeddedStore:
 
     def _ranked(self, text: str, kinds: Sequence[EntityKind], need: int,
                 pool: int | None) -> list[tuple[str, float, str]]:
-        """(node, similarity, matched field) of every hit, best first (ties by node ID)."""
+        """(node, similarity, matched field) of every hit, best first (ties by node ID); the
+        last answer is kept, so a search page's hits and counts rank once."""
         if pool is not None and not 1 <= pool <= 10_000:
             raise ValueError("pool must be 1..10000")
         query = text.strip()
         if not query:
             return []
+        key = (query, tuple(sorted(set(kinds))), None if pool is None else max(pool, need))
+        last = self._last_ranked
+        if last is not None and last[0] == key:
+            return last[1]
+        ranked = self._rank(query, kinds, need, pool)
+        self._last_ranked = (key, ranked)
+        return ranked
+
+    def _rank(self, query: str, kinds: Sequence[EntityKind], need: int,
+              pool: int | None) -> list[tuple[str, float, str]]:
         wanted = set(kinds)
         best: dict[str, tuple[float, str]] = {}
         for kind in IDENTIFIERS:
@@ -282,8 +296,8 @@ class EmbeddedStore:
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
         ranked = self._ranked(text, kinds, SEARCH_SCAN, None)[:SEARCH_SCAN]
-        return SearchPage(items=[self._hit(*r) for r in ranked[offset:offset + limit]],
-                          limit=limit, offset=offset, total=len(ranked),
+        items = self.search(text, kinds, limit, offset) if offset < len(ranked) else []
+        return SearchPage(items=items, limit=limit, offset=offset, total=len(ranked),
                           groups=name_groups(self.net.display(n) for n, _, _ in ranked))
 
     def evidence(self, entity_id: str) -> list[Evidence]:
@@ -347,6 +361,12 @@ class EmbeddedStore:
                       rel_types: Sequence[str] | None = None, node_cap: int = 100) -> Subgraph:
         return queries.neighbourhood(self.net, entity_id, depth, rel_types, node_cap)
 
+    def nodes(self, node_ids: Sequence[str]) -> list[GraphNode]:
+        return [GraphNode(id=n, kind=self.net.label(n), label=self.net.display(n),  # type: ignore[arg-type]
+                          risk_level=self.net.risk_of(n)[1],  # type: ignore[arg-type]
+                          violating=n in self.net.violating)
+                for n in sorted(set(node_ids)) if n in self.net]
+
     # --- risk catalogue ---------------------------------------------------------------------
     def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
         return queries.shared_controllers(self.net, min_firms, limit)
@@ -369,8 +389,10 @@ class EmbeddedStore:
         return queries.beneficial_owners(self.net, entity_id, threshold_pct)
 
     def paths(self, source_id: str, target_id: str, max_hops: int = 4,
-              rel_types: Sequence[str] | None = None, limit: int = 5) -> list[GraphPath]:
-        return queries.paths(self.net, source_id, target_id, max_hops, rel_types, limit)
+              rel_types: Sequence[str] | None = None, limit: int = 5, *,
+              avoid_hubs: bool = False) -> list[GraphPath]:
+        return find_paths(self.net, source_id, target_id, max_hops, rel_types, limit,
+                          avoid_hubs=avoid_hubs)
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
         return queries.rings(self.net, min_size, limit)

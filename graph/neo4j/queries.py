@@ -289,20 +289,29 @@ CALL (i) {
 }
 RETURN n.id AS id, elementId(n) AS e, COUNT { (n)-[:@network]-() } AS deg,
        ((n:Address OR n:Phone) AND any(k IN [n.id, n.label, n.address_std, n.phone]
-                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl
+                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl,
+       CASE WHEN $avoid AND (n:Address OR n:Phone)
+            THEN COUNT { MATCH (n)<-[:LOCATED_AT|HAS_PHONE]-(x:Enterprise) RETURN DISTINCT x }
+                 >= $hub_min
+            ELSE false END AS hub
 """)
 
 # one level of the bidirectional path BFS over @rels: every new node (not in `$seen`) with
-# all its parents in the frontier `$front` = [element ID, id], its network degree and
-# whitelist flag
+# all its parents in the frontier `$front` = [element ID, id] ([parent, relationship ID, type,
+# parent is the relationship's start]), its network degree, whitelist flag and (with
+# `$avoid`) hub flag: an Address / Phone of >= `$hub_min` enterprises (graph.policy)
 PATH_LEVEL = _static("""
 UNWIND $front AS f
 MATCH (a) WHERE elementId(a) = f[0]
 MATCH (a)-[r:@rels]-(b) WHERE $seen[elementId(b)] IS NULL
-WITH b, collect([f[1], r.id, type(r)]) AS ps
+WITH b, collect([f[1], r.id, type(r), startNode(r) = a]) AS ps
 RETURN b.id AS id, elementId(b) AS e, ps, COUNT { (b)-[:@network]-() } AS deg,
        ((b:Address OR b:Phone) AND any(k IN [b.id, b.label, b.address_std, b.phone]
-                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl
+                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl,
+       CASE WHEN $avoid AND (b:Address OR b:Phone)
+            THEN COUNT { MATCH (b)<-[:LOCATED_AT|HAS_PHONE]-(x:Enterprise) RETURN DISTINCT x }
+                 >= $hub_min
+            ELSE false END AS hub
 """)
 
 # --- the risk catalogue (graph.neo4j.catalogue) ----------------------------------------------

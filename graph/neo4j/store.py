@@ -57,7 +57,7 @@ from graph.neo4j import queries as q
 from graph.neo4j.breaker import ReadGuard
 from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
-from graph.neo4j.cypher import Cypher
+from graph.neo4j.cypher import Cypher, labels_for_id
 from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.names import name_query
 from graph.neo4j.names import warm_up as warm_names
@@ -381,6 +381,12 @@ class Neo4jStore:
             truncated=truncated,
         )
 
+    def nodes(self, node_ids: Sequence[str]) -> list[GraphNode]:
+        kept = {i: labels_for_id(i)[0] for i in dict.fromkeys(node_ids)
+                if len(labels_for_id(i)) == 1}
+        rows = self._guard(lambda: self.walker.node_rows(kept)) if kept else []
+        return [GraphNode(**n) for n in rows]
+
     def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
         _check_range("max_hops", max_hops, 1, MAX_EXPOSURE_HOPS)
         return self._guard(lambda: self.walker.exposure(entity_id, max_hops, limit))
@@ -392,12 +398,14 @@ class Neo4jStore:
         max_hops: int = 4,
         rel_types: Sequence[str] | None = None,
         limit: int = 5,
+        *,
+        avoid_hubs: bool = False,
     ) -> list[Path]:
         _check_range("max_hops", max_hops, 1, MAX_PATH_HOPS)
         _check_range("limit", limit, 1, 1000)
         types = schema.check_rel_types(list(rel_types) if rel_types else None)
         return self._guard(
-            lambda: self.walker.paths(source_id, target_id, max_hops, types, limit)
+            lambda: self.walker.paths(source_id, target_id, max_hops, types, limit, avoid_hubs)
         )
 
     # --- risk catalogue ---------------------------------------------------------------
