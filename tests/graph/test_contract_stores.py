@@ -23,7 +23,7 @@ from graph.neo4j.store import Neo4jStore
 from graph.store import GraphReader
 from risk.config import RiskConfig
 from runfolder.folder import write_table
-from runfolder.ids import address_id
+from runfolder.ids import address_id, phone_id
 from tests.conftest import empty_database
 
 Op = Callable[[GraphReader], Any]
@@ -152,6 +152,13 @@ CASES: dict[str, Op] = {
     "paths_namesakes": lambda s: s.paths(F.NAMESAKE_1, F.NAMESAKE_2, max_hops=6),
     "rings": lambda s: s.rings(),
     "rings_2": lambda s: s.rings(min_size=2),
+    "paths_parallel": lambda s: s.paths(F.BO_TARGET, F.BO_P3),
+    "paths_parallel_typed": lambda s: s.paths(F.BO_P3, F.BO_TARGET, rel_types=["SHAREHOLDER_OF"]),
+    "paths_owner_chain": lambda s: s.paths(F.BO_TARGET, F.BO_P1, max_hops=3),
+    "paths_hub_avoided": lambda s: s.paths(F.D[0], F.D[4], limit=10, avoid_hubs=True),
+    "paths_ring_avoiding": lambda s: s.paths(F.G[0], F.G[3], max_hops=6, avoid_hubs=True),
+    "nodes": lambda s: s.nodes([F.A1, address_id(F.HUB_ADDR), phone_id(F.HUB_PHONE), F.CTRL,
+                                "E000000000000", F.A1]),
 }
 
 CAPPED_CASES: dict[str, Op] = {
@@ -254,6 +261,46 @@ def test_search_tells_namesakes_apart(store: GraphReader) -> None:
     firm = store.search_page("华信进出口").items[0]
     assert firm.entity_id == F.A1 and firm.violating and firm.ties == []
     assert firm.province == "上海市" and firm.id_masked is None
+
+
+def test_paths_tell_the_truth(store: GraphReader) -> None:
+    # 刘洋 is shareholder and legal representative of BO_TARGET: one path, one step, two roles
+    [path] = store.paths(F.BO_TARGET, F.BO_P3)
+    assert path.nodes == [F.BO_TARGET, F.BO_P3] and len(path.steps) == 1
+    [step] = path.steps
+    assert (step.a, step.b) == (F.BO_TARGET, F.BO_P3)
+    assert sorted(r.type for r in step.relations) == ["LEGAL_REP_OF", "SHAREHOLDER_OF"]
+    # the person holds the firm, whichever way the path is read
+    assert all((r.source, r.target) == (F.BO_P3, F.BO_TARGET) for r in step.relations)
+    assert {r.type_label for r in step.relations} == {"法定代表人", "股东"}
+    assert path.edges == [step.relations[0].id] and path.types == [step.relations[0].type]
+    [typed] = store.paths(F.BO_P3, F.BO_TARGET, rel_types=["SHAREHOLDER_OF"])
+    assert [r.type for r in typed.steps[0].relations] == ["SHAREHOLDER_OF"]
+    # ownership upwards: each share held by the upper node
+    [chain] = store.paths(F.BO_TARGET, F.BO_P1, max_hops=3)
+    assert chain.nodes == [F.BO_TARGET, F.BO_HOLD, F.BO_P1]
+    assert [(r.source, r.target) for st in chain.steps for r in st.relations] == [
+        (F.BO_HOLD, F.BO_TARGET), (F.BO_P1, F.BO_HOLD)]
+    # every path a distinct node sequence
+    for a, b in ((F.A1, F.A2), (F.D[0], F.D[4]), (F.G[0], F.G[3])):
+        found = store.paths(a, b, max_hops=6, limit=20)
+        assert len({tuple(p.nodes) for p in found}) == len(found)
+
+
+def test_paths_avoid_hubs_unless_asked(store: GraphReader) -> None:
+    through = store.paths(F.D[0], F.D[4], limit=10)
+    assert {p.nodes[1] for p in through} == {address_id(F.HUB_ADDR), phone_id(F.HUB_PHONE)}
+    assert store.paths(F.D[0], F.D[4], limit=10, avoid_hubs=True) == []
+    # a hub may still be an end; small shared addresses and phones are still walked
+    ring = store.paths(F.G[0], F.G[3], max_hops=6, avoid_hubs=True)
+    assert ring and ring == store.paths(F.G[0], F.G[3], max_hops=6)
+
+
+def test_nodes_are_named(store: GraphReader) -> None:
+    named = {n.id: n for n in store.nodes([F.A1, address_id(F.HUB_ADDR), "E000000000000"])}
+    assert set(named) == {F.A1, address_id(F.HUB_ADDR)}
+    assert named[address_id(F.HUB_ADDR)].label == F.HUB_ADDR
+    assert named[F.A1].label == "上海华信进出口贸易有限公司" and named[F.A1].violating
 
 
 def test_bounds_are_validated(store: GraphReader) -> None:
