@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from api.errors import Forbidden
-from api.inspection import Candidate, LookupAnswer, SubjectMatch
+from api.inspection import LookupAnswer, SubjectMatch
 from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit, SearchPage
 
 T = TypeVar("T")
@@ -121,6 +121,6 @@ def _lookup(answer: LookupAnswer) -> LookupAnswer:
         "match": _match(answer.match),
         "declarant": _match(answer.declarant),
         "reasons": [_reason(r) for r in answer.reasons],
-        "candidates": [Candidate(entity=_summary(c.entity), confidence=c.confidence)
+        "candidates": [c.model_copy(update={"entity": _summary(c.entity)})
                        for c in answer.candidates if c.entity.kind == "Enterprise"],
     })
