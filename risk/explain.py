@@ -61,6 +61,7 @@ class Explainer:
                  violating: set[str]) -> None:
         self.lab: Labels = labels()
         self.violating = violating
+        self._done: dict[str, dict[str, Any]] = {}
         self.names: dict[str, tuple[str, str]] = {}
         for label, frame in t.node_frames.items():
             col = "name" if "name" in frame.columns else "label"
@@ -147,11 +148,13 @@ class Explainer:
         return out
 
     def event(self, event_id: str) -> dict[str, Any] | None:
+        if event_id in self._done:  # a counterpart's events recur in its neighbours' reasons
+            return self._done[event_id]
         row = self.events.get(event_id)
         if row is None:
             return None
         day = row.get("date")
-        return {
+        self._done[event_id] = {
             "event_id": event_id, "type": row["type"], "type_label": self.lab.event(row["type"]),
             "date": None if day is None or pd.isna(day) else str(day)[:10],
             "agency": self.lab.agency(_text(row.get("source"))),
@@ -159,6 +162,7 @@ class Explainer:
             "amount": _amount(row.get("amount")), "entity_id": str(row["entity_id"]),
             "attachment": self.attachment(row),
         }
+        return self._done[event_id]
 
     def inline(self, event_ids: Iterable[str]) -> list[dict[str, Any]]:
         found = [e for e in (self.event(i) for i in event_ids) if e is not None]

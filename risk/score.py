@@ -71,14 +71,15 @@ class _Graph:
 
     A *tie* is every network relationship between one pair of nodes (a person who is legal
     representative, shareholder and director of a firm is one tie with three roles); it is
-    walked once, with the weight of its strongest role. `ties` holds, per tie, its
-    relationships strongest first: IDs, types, sources and targets."""
+    walked once, with the weight of its strongest role. The relationship IDs of tie k are
+    `rel_ids[tie_starts[k]:tie_starts[k + 1]]`, strongest role first."""
 
     ids: np.ndarray
     code: dict[str, int]
     is_entity: np.ndarray
     edges: pd.DataFrame  # a, b, tie (int), w — both directions, one row per tie and direction
-    ties: pd.DataFrame  # per tie: eids, types, srcs, dsts (lists, strongest role first)
+    rel_ids: np.ndarray  # relationship IDs grouped by tie, strongest role first
+    tie_starts: np.ndarray  # where each tie's relationships start in rel_ids (and the end)
     degree: np.ndarray  # relationships (what the stores' degree cap counts)
     neighbours: np.ndarray  # distinct tied nodes (what the damping counts)
     blocked: np.ndarray
@@ -101,13 +102,15 @@ def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
     b = rel["dst"].map(code).to_numpy(dtype=np.int64)
     rel = rel.assign(lo=np.minimum(a, b), hi=np.maximum(a, b),
                      w=rel["type"].map(cfg.rel_weights).astype("float64").fillna(0.0))
-    rel = rel.sort_values(["lo", "hi", "w", "id"], ascending=[True, True, False, True])
-    grouped = rel.groupby(["lo", "hi"], sort=True)
-    ties = grouped.agg(eids=("id", list), types=("type", list), srcs=("src", list),
-                       dsts=("dst", list), w=("w", "max")).reset_index()
-    lo, hi = ties["lo"].to_numpy(dtype=np.int64), ties["hi"].to_numpy(dtype=np.int64)
-    tie = np.arange(len(ties), dtype=np.int64)
-    w = ties["w"].to_numpy(dtype=float)
+    rel = rel.sort_values(["lo", "hi", "w", "id"], ascending=[True, True, False, True],
+                          ignore_index=True)
+    lo_all, hi_all = rel["lo"].to_numpy(dtype=np.int64), rel["hi"].to_numpy(dtype=np.int64)
+    new_pair = np.ones(len(rel), dtype=bool)
+    new_pair[1:] = (lo_all[1:] != lo_all[:-1]) | (hi_all[1:] != hi_all[:-1])
+    starts = np.flatnonzero(new_pair)  # the strongest role of each tie comes first
+    lo, hi = lo_all[starts], hi_all[starts]
+    tie = np.arange(len(starts), dtype=np.int64)
+    w = rel["w"].to_numpy(dtype=float)[starts]
     edges = pd.DataFrame({
         "a": np.concatenate([lo, hi]), "b": np.concatenate([hi, lo]),
         "tie": np.concatenate([tie, tie]), "w": np.concatenate([w, w]),
@@ -121,8 +124,8 @@ def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
         hit = f["id"].isin(white) | f[col].isin(white)
         for node in f.loc[hit, "id"]:
             blocked[code[node]] = True
-    return _Graph(ids, code, is_entity, edges, ties[["eids", "types", "srcs", "dsts"]],
-                  degree, neighbours, blocked)
+    return _Graph(ids, code, is_entity, edges, rel["id"].to_numpy(dtype=object),
+                  np.append(starts, len(rel)), degree, neighbours, blocked)
 
 
 def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, date]:
@@ -296,15 +299,16 @@ def _network(g: _Graph, hops: list[pd.DataFrame]) -> pd.DataFrame:
     paths = pd.concat(parts, ignore_index=True)
     paths = paths.assign(key=paths["nodes"].map(" ".join))
     paths = paths.sort_values(["t", "v", "c", "key"], ascending=[True, True, False, True])
-    per = paths.groupby(["t", "v"], sort=False)["c"].agg(["sum", "size"])
+    grouped = paths.groupby(["t", "v"], sort=False)["c"]
+    total, routes = grouped.transform("sum"), grouped.transform("size")
     best = paths.drop_duplicates(["t", "v"], keep="first")
-    pairs = list(zip(best["t"], best["v"], strict=True))
-    eids = g.ties["eids"].tolist()
+    eids, at = g.rel_ids, g.tie_starts
     return pd.DataFrame({
-        "t": best["t"].to_numpy(), "c": per["sum"].loc[pairs].to_numpy(),
+        "t": best["t"].to_numpy(), "c": total.loc[best.index].to_numpy(),
         "rule": best["rule"].to_numpy(), "nodes": best["nodes"].tolist(),
-        "edges": [[list(eids[k]) for k in ties] for ties in best["ties"]],
-        "v": best["v"].to_numpy(), "routes": per["size"].loc[pairs].to_numpy(),
+        "edges": [[[str(e) for e in eids[at[k]:at[k + 1]]] for k in ties]
+                  for ties in best["ties"]],
+        "v": best["v"].to_numpy(), "routes": routes.loc[best.index].to_numpy(),
     })
 
 

@@ -75,7 +75,9 @@ export function evidenceTable(evidence) {
       h("div", {}, h("code", {}, e.mention_id_l), " ↔ ", h("code", {}, e.mention_id_r)),
       h("div", { class: "small" },
         h("strong", {}, METHOD_LABELS[e.method] || e.method),
-        ` · 匹配权重 weight ${fmt(e.match_weight)} · 概率 p ${fmt(e.match_probability)}`),
+        e.match_weight == null
+          ? ` · 依据 matched on ${(e.features || []).map((f) => `${f.column} ${f.value_l ?? ""}`.trim()).join("、") || "—"}`
+          : ` · 匹配权重 weight ${fmt(e.match_weight)} · 概率 p ${fmt(e.match_probability)}`),
       features(e.features))));
 }
 
