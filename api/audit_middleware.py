@@ -146,7 +146,7 @@ class AuditMiddleware:
         answer = problem(503, "audit_unavailable", "Audit trail unavailable",
                          "the answer was withheld because its audit entry could not be "
                          "written; retry shortly", retry_after=self.retry_after_s,
-                         request_id=rid)
+                         request_id=rid, withheld=True)
         await answer(scope, receive, send)
 
 

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import current_request_id
 from api.logs import mask
+from api.messages import messages
 from graph.deadline import DeadlineExceeded
 from graph.neo4j.conn import UNAVAILABLE_ERRORS
 from graph.store import NoRunLoaded, StoreUnavailable
@@ -43,7 +44,13 @@ class Problem(BaseModel):
     detail: str = Field(examples=["no entity E3fa9c02b7d1e"])
     code: str = Field(examples=["not_found"])
     request_id: str | None = Field(default=None, examples=["5f1c0e2a9b7d4c3e8a6f1b2c3d4e5f60"])
+    message: str | None = Field(default=None, description="what happened, in Chinese",
+                                examples=["未找到所请求的对象。"])
+    action: str | None = Field(default=None, description="what to do, in Chinese",
+                               examples=["请核对编号或名称后重试；也可先通过搜索找到对象。"])
     errors: list[FieldError] | None = None
+    candidates: list[dict[str, Any]] | None = Field(
+        default=None, description="ambiguous_name: the entities the name may mean")
 
 
 class ApiError(Exception):
@@ -85,6 +92,18 @@ class InvalidParameter(ApiError):
         self.errors = [FieldError(field=field, message=message, type="value_error")]
 
 
+class AmbiguousName(ApiError):
+    """A name given where one entity is meant matches several (or none exactly)."""
+
+    status, code, title = 422, "ambiguous_name", "Ambiguous name"
+
+    def __init__(self, field: str, name: str, candidates: list[dict[str, Any]]) -> None:
+        super().__init__(f"{field}: {name!r} may mean {len(candidates)} entities; "
+                         "give one of the candidates' entity_id")
+        self.errors = [FieldError(field=field, message="ambiguous name", type="ambiguous")]
+        self.candidates = candidates
+
+
 class RateLimited(ApiError):
     status, code, title = 429, "rate_limited", "Too many requests"
 
@@ -102,18 +121,28 @@ def problem(
     errors: list[FieldError] | None = None,
     retry_after: int | None = None,
     request_id: str | None = None,
+    candidates: list[dict[str, Any]] | None = None,
+    withheld: bool = False,
 ) -> JSONResponse:
+    """A problem answer. Its Chinese `message` and `action` come from api/messages.yaml by
+    `code`; a `withheld` answer (the fail-closed audit answer: nothing but the machine
+    fields) carries them in `detail` instead."""
     rid = request_id or current_request_id()
+    said = messages().of(code)
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title,
         "status": status,
-        "detail": mask(detail),
+        "detail": mask(detail) if not withheld else f"{said.message}{said.action} ({detail})",
         "code": code,
         "request_id": rid,
     }
+    if not withheld:
+        body["message"], body["action"] = said.message, said.action
     if errors is not None:
         body["errors"] = [e.model_dump() for e in errors]
+    if candidates is not None:
+        body["candidates"] = candidates
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     if rid:
         headers["X-Request-ID"] = rid
@@ -130,6 +159,7 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return problem(
         exc.status, exc.code, exc.title, exc.detail,
         errors=getattr(exc, "errors", None), retry_after=exc.retry_after,
+        candidates=getattr(exc, "candidates", None),
     )
 
 

@@ -17,11 +17,21 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
+from rapidfuzz import fuzz
 from stdnum.cn import uscc
 
+from api.name_variants import key_query, same_firm_name, variant_of
 from api.settings import Recommendation, Settings
 from api.validation import PRINTABLE_SCHEMA, check_printable
-from graph.models import EntityBrief, EntitySummary, RiskLevel, RiskReason, RiskScore
+from graph.labels import labels
+from graph.models import (
+    EntityBrief,
+    EntitySummary,
+    RiskLevel,
+    RiskReason,
+    RiskScore,
+    SearchHit,
+)
 from graph.store import EntityKind, GraphReader
 from linkage.standardise.identifiers import check_ric
 
@@ -29,7 +39,7 @@ log = logging.getLogger("guanlian.api.inspection")
 TOP_REASONS = 3
 NAME_SCAN = 10  # full-text candidates re-scored per candidate kept: bounds a name lookup
 ExactKind = Literal["uscc", "customs_code", "id_number"]
-MatchMethod = Literal["uscc", "customs_code", "id_number", "model", "similarity"]
+MatchMethod = Literal["uscc", "customs_code", "id_number", "model", "similarity", "name_key"]
 _LEVEL_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 _SUMMARY_FIELDS = set(EntitySummary.model_fields)
 
@@ -111,6 +121,8 @@ class SubjectMatch(BaseModel):
 class Candidate(BaseModel):
     entity: EntitySummary
     confidence: float
+    same_name: bool = Field(default=False, description="a legal-form or region variant of the "
+                            "name looked up (the linkage's name key and region agree)")
 
 
 class LookupAnswer(BaseModel):
@@ -121,6 +133,7 @@ class LookupAnswer(BaseModel):
     risk_score: float | None = None
     reasons: list[RiskReason] = Field(default_factory=list)
     recommendation: Recommendation
+    recommendation_label: str | None = Field(default=None, description="in Chinese")
     notes: list[str] = Field(default_factory=list)
     candidates: list[Candidate] = Field(default_factory=list)
 
@@ -188,34 +201,65 @@ class LookupService:
                 return SubjectMatch.of(brief, 1.0, kind)
         return None
 
+    def _hits(self, store: GraphReader, label: EntityKind, name: str) -> list[SearchHit]:
+        """Search hits for a name; when none is as similar as `similarity_threshold`, for a
+        whole enterprise name also the hits of its name key (what is left without region and
+        legal form: it finds the variants a full-name search ranks below other firms of the
+        same trade), re-scored against the name itself with the stores' scorer. Best
+        similarity per entity, best first."""
+        pool = self.settings.candidate_pool
+        hits = store.search(name, kinds=(label,), limit=pool, pool=NAME_SCAN * pool)
+        best = {h.entity_id: h for h in hits}
+        clear = any(h.similarity >= self.settings.similarity_threshold for h in hits)
+        key = key_query(name) if label == "Enterprise" and not clear else None
+        if key is not None:
+            for hit in store.search(key, kinds=(label,), limit=pool, pool=NAME_SCAN * pool):
+                if hit.entity_id not in best:
+                    similarity = round(fuzz.WRatio(name, hit.name) / 100.0, 4)
+                    best[hit.entity_id] = hit.model_copy(update={"similarity": similarity})
+        return sorted(best.values(), key=lambda h: (-h.similarity, h.entity_id))
+
     def _by_name(self, store: GraphReader, label: EntityKind, record: dict[str, Any]
                  ) -> tuple[SubjectMatch | None, list[Candidate]]:
-        pool = self.settings.candidate_pool
-        hits = store.search(record["name"], kinds=(label,), limit=pool, pool=NAME_SCAN * pool)
+        hits = self._hits(store, label, record["name"])
         if not hits:
             return None, []
         matcher = self._matcher
+        asked = variant_of(record["name"]) if label == "Enterprise" else None
+
+        def same(name: str) -> bool:
+            return asked is not None and same_firm_name(asked, variant_of(name))
+
+        scored: list[tuple[str, float, list[dict[str, Any]], str]]
         if matcher is None:  # the store's similarity: profiles only for the winner
-            ranked = sorted(hits, key=lambda h: -h.similarity)
-            candidates = [Candidate(entity=EntitySummary(**h.model_dump(include=_SUMMARY_FIELDS)),
-                                    confidence=round(max(0.0, min(1.0, h.similarity)), 4))
-                          for h in ranked[:5]]
-            best = ranked[0]
-            if best.similarity >= self.settings.similarity_threshold:
-                for brief in store.get_briefs([best.entity_id]):
-                    return SubjectMatch.of(brief, candidates[0].confidence,
-                                           "similarity"), candidates
+            scored = [(h.entity_id, round(max(0.0, min(1.0, h.similarity)), 4), [], h.name)
+                      for h in hits]
+            summaries = {h.entity_id: EntitySummary(**h.model_dump(include=_SUMMARY_FIELDS))
+                         for h in hits}
+            threshold, method = self.settings.similarity_threshold, "similarity"
+        else:
+            briefs = {b.entity_id: b for b in store.get_briefs([h.entity_id for h in hits])}
+            kind = "enterprise" if label == "Enterprise" else "person"
+            matches = matcher.score(kind, record, [_candidate_record(p) for p in briefs.values()])
+            scored = [(e, round(p, 4), f, briefs[e].name) for e, p, f in
+                      sorted((_match_fields(m) for m in matches), key=lambda m: -m[1])
+                      if e in briefs]
+            summaries = {e: _summary(b) for e, b in briefs.items()}
+            threshold, method = self.settings.match_threshold, "model"
+        candidates = [Candidate(entity=summaries[e], confidence=p, same_name=same(name))
+                      for e, p, _, name in scored[:5]]
+        chosen: tuple[str, float, list[dict[str, Any]], MatchMethod] | None = None
+        if scored and scored[0][1] >= threshold:
+            chosen = (scored[0][0], scored[0][1], scored[0][2], method)  # type: ignore[assignment]
+        else:  # one firm whose name differs only in legal form or region
+            variants = [(e, p, f) for e, p, f, name in scored if same(name)]
+            if len(variants) == 1:
+                chosen = (*variants[0], "name_key")
+        if chosen is None:
             return None, candidates
-        profiles = {b.entity_id: b for b in store.get_briefs([h.entity_id for h in hits])}
-        kind = "enterprise" if label == "Enterprise" else "person"
-        matches = matcher.score(kind, record, [_candidate_record(p) for p in profiles.values()])
-        scored = sorted((_match_fields(m) for m in matches), key=lambda m: -m[1])
-        scored = [m for m in scored if m[0] in profiles]
-        candidates = [Candidate(entity=_summary(profiles[e]), confidence=round(p, 4))
-                      for e, p, _ in scored[:5]]
-        if scored and scored[0][1] >= self.settings.match_threshold:
-            e, p, features = scored[0]
-            return SubjectMatch.of(profiles[e], round(p, 4), "model", features), candidates
+        entity_id, confidence, features, how = chosen
+        for brief in store.get_briefs([entity_id]):
+            return SubjectMatch.of(brief, confidence, how, features), candidates
         return None, candidates
 
     def _enterprise(self, store: GraphReader, s: Subject, notes: list[str]
@@ -289,6 +333,7 @@ class LookupService:
                          key=lambda reason: -reason.contribution)[:TOP_REASONS]
         top = max(risks, key=lambda r: r.score, default=None)
         primary = match or declarant
+        recommendation = self._recommend(risks, primary is not None, notes)
         return LookupAnswer(
             match=match,
             declarant=declarant,
@@ -296,7 +341,8 @@ class LookupService:
             risk_level=top.level if top else (None if primary is None else "low"),
             risk_score=top.score if top else None,
             reasons=reasons,
-            recommendation=self._recommend(risks, primary is not None, notes),
+            recommendation=recommendation,
+            recommendation_label=labels().recommendation(recommendation),
             notes=notes,
             candidates=[] if match else candidates,
         )

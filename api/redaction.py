@@ -5,12 +5,16 @@ before the answer is serialised. Investigators and admins see answers whole. Ins
 front line: lookup, screening, enterprise search, an enterprise's risk) see:
 
 - an enterprise's risk score, level and each reason's rule, contribution and summary, and
-  the event IDs behind it, but no reason paths (`path_nodes`, `path_edges`: who controls
-  whom) and no linkage evidence (`evidence`: mention and source record IDs);
+  the events behind it (IDs, dates, agencies, amounts), but no reason paths (`path_nodes`,
+  `path_edges`, `steps`, `nodes`, `counterpart`, the named `detail`: who controls whom), no
+  event's owner and no linkage evidence (`evidence`, each event's `attachment`: mention and
+  source record IDs). `INSPECTOR_REASON` classifies every field of a reason (a field it does
+  not list fails the tests);
 - no person's risk: `RiskScore` of a person (`P…`) is refused with 403;
 - of a person matched as the declarant of a lookup: the entity ID, name and level, with the
   resident ID number masked (`110101********123X`); no candidate people;
-- search hits of enterprises only (a person hit is dropped).
+- search hits of enterprises only (a person hit is dropped; on a search page, whose total and
+  name groups count every hit, a person hit refuses the page).
 
 Alerts, cases, watchlists and saved investigations (`Investigation`, `InvestigationPage`)
 are investigator answers: whole for investigators and admins, refused to inspectors (their
@@ -27,12 +31,20 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from api.errors import Forbidden
-from api.inspection import Candidate, LookupAnswer, SubjectMatch
-from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit
+from api.inspection import LookupAnswer, SubjectMatch
+from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit, SearchPage
 
 T = TypeVar("T")
 FULL_ROLES = frozenset({"investigator", "admin"})
-REASON_HIDDEN = ("path_nodes", "path_edges", "evidence")
+# every RiskReason field, as inspectors see it: kept, or reset to its default
+INSPECTOR_REASON: dict[str, str] = {
+    "rule": "keep", "rule_label": "keep", "contribution": "keep", "summary": "keep",
+    "routes": "keep", "event_ids": "keep", "events": "keep",  # each without owner, attachment
+    "detail": "hide", "path_nodes": "hide", "path_edges": "hide", "steps": "hide",
+    "nodes": "hide", "counterpart": "hide", "evidence": "hide",
+}
+INSPECTOR_EVENT_HIDDEN = ("entity_id", "attachment")
+REASON_HIDDEN = tuple(f for f, how in INSPECTOR_REASON.items() if how == "hide")
 
 
 def redact(answer: T, role: str | None) -> T:
@@ -53,6 +65,11 @@ def _inspector(answer: Any) -> Any:
         return answer.model_copy(update={"results": [_lookup(r) for r in answer.results]})
     if isinstance(answer, RiskScore):
         return _risk(answer)
+    if isinstance(answer, SearchPage):
+        hits = [_summary(h) for h in answer.items if h.kind == "Enterprise"]
+        if len(hits) != len(answer.items):  # a person hit: its page's counts would tell
+            raise Forbidden("inspectors may search enterprises only")
+        return answer.model_copy(update={"items": hits})
     if isinstance(answer, Page) and all(isinstance(i, SearchHit) for i in answer.items):
         hits = [_summary(h) for h in answer.items if h.kind == "Enterprise"]
         return answer.model_copy(update={"items": hits})
@@ -62,7 +79,16 @@ def _inspector(answer: Any) -> Any:
 
 
 def _reason(reason: RiskReason) -> RiskReason:
-    return reason.model_copy(update={"path_nodes": [], "path_edges": [], "evidence": {}})
+    fields = RiskReason.model_fields
+    unlisted = set(fields) - set(INSPECTOR_REASON)
+    if unlisted:  # fail closed: a new field is hidden until it is classified
+        raise Forbidden("reason fields not classified for inspectors: "
+                        + ", ".join(sorted(unlisted)))
+    update: dict[str, Any] = {f: fields[f].get_default(call_default_factory=True)
+                              for f in fields if INSPECTOR_REASON[f] != "keep"}
+    update["events"] = [e.model_copy(update={"entity_id": None, "attachment": None})
+                        for e in reason.events]
+    return reason.model_copy(update=update)
 
 
 def _risk(risk: RiskScore, *, person_allowed: bool = False) -> RiskScore:
@@ -99,6 +125,6 @@ def _lookup(answer: LookupAnswer) -> LookupAnswer:
         "match": _match(answer.match),
         "declarant": _match(answer.declarant),
         "reasons": [_reason(r) for r in answer.reasons],
-        "candidates": [Candidate(entity=_summary(c.entity), confidence=c.confidence)
+        "candidates": [c.model_copy(update={"entity": _summary(c.entity)})
                        for c in answer.candidates if c.entity.kind == "Enterprise"],
     })

@@ -31,8 +31,10 @@ class Evidence(BaseModel):
     mention_id_l: str
     mention_id_r: str
     method: str
-    match_weight: float
-    match_probability: float
+    match_weight: float | None = Field(
+        default=None, description="the model's weight; null for a merge the model did not "
+        "score (exact identifier, context, judgement): `features` name what matched")
+    match_probability: float | None = None
     features: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -45,13 +47,78 @@ class SourceRecord(BaseModel):
     record_date: date | None = None
 
 
+class StepRelation(BaseModel):
+    """One relationship of a path step, in its real direction: `source` → `target`."""
+
+    id: str
+    type: str
+    type_label: str | None = Field(default=None, description="the type in Chinese")
+    source: str
+    target: str
+
+
+class PathStep(BaseModel):
+    """One step of a path between consecutive path nodes `a` → `b` (path order); every
+    relationship between the two, each with its real direction (roles merged: one step)."""
+
+    a: str
+    b: str
+    relations: list[StepRelation] = Field(default_factory=list)
+
+
+class NamedNode(BaseModel):
+    id: str
+    kind: str
+    kind_label: str | None = None
+    name: str = Field(description="entity name; an address or phone by its text")
+    violating: bool = Field(default=False, description="has events of its own")
+
+
+class Attachment(BaseModel):
+    """How the linkage attached an event's record to its entity."""
+
+    method: str = Field(description="exact_id, splink, context, judgement, single_record "
+                        "(the entity's only record) or cluster (through its other records)")
+    method_label: str | None = None
+    match_probability: float | None = None
+    low_confidence: bool = Field(default=False, description="probability below the "
+                                 "threshold of graph/labels.yaml (a name-only match)")
+    identifier: str | None = Field(default=None, description="exact_id: the identifier column")
+    identifier_label: str | None = None
+    identifier_value: str | None = None
+    matched_on: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ReasonEvent(BaseModel):
+    """A triggering event, inline in its reason."""
+
+    event_id: str
+    type: str
+    type_label: str | None = None
+    date: datetime.date | None = None  # field named like the type: qualify it
+    agency: str | None = None
+    source: str | None = None
+    category: str | None = None
+    amount: float | None = None
+    entity_id: str | None = Field(default=None, description="whose event it is")
+    attachment: Attachment | None = None
+
+
 class RiskReason(BaseModel):
-    rule: str
+    rule: str = Field(description="machine code: own_events, blacklisting, network_<hops>, "
+                      "hub, phoenix, shared_controller")
     contribution: float
-    summary: str
+    summary: str = Field(description="Chinese, naming no node")
+    rule_label: str | None = Field(default=None, description="the rule in Chinese")
+    detail: str | None = Field(default=None, description="Chinese, every node named")
     path_nodes: list[str] = Field(default_factory=list)
     path_edges: list[str] = Field(default_factory=list)
+    steps: list[PathStep] = Field(default_factory=list)
+    nodes: list[NamedNode] = Field(default_factory=list)
+    counterpart: str | None = Field(default=None, description="network: the violating entity")
+    routes: int = Field(default=1, description="network: distinct routes to the counterpart")
     event_ids: list[str] = Field(default_factory=list)
+    events: list[ReasonEvent] = Field(default_factory=list)
     evidence: dict[str, list[Evidence]] = Field(
         default_factory=dict, description="linkage evidence per merged entity on the path"
     )
@@ -73,6 +140,15 @@ class EntitySummary(BaseModel):
     id_number: str | None = None
     risk_level: RiskLevel | None = None
     risk_score: float | None = None
+    violating: bool = Field(default=False, description="has events of its own (penalty, "
+                            "failed inspection, blacklisting), whatever its risk level")
+
+
+class TiedFirm(BaseModel):
+    entity_id: str
+    name: str
+    roles: list[str] = Field(default_factory=list, description="relationship types")
+    violating: bool = False
 
 
 class SearchHit(EntitySummary):
@@ -80,6 +156,30 @@ class SearchHit(EntitySummary):
         description="which field matched: name, pinyin, uscc, customs_code, id_number"
     )
     similarity: float
+    id_masked: str | None = Field(default=None, description="a person's ID number: 1502…8219")
+    birth_year: int | None = None
+    province: str | None = None
+    city: str | None = Field(default=None, description="a person without an address: the "
+                             "county of the ID number's birth place")
+    ties: list[TiedFirm] = Field(default_factory=list,
+                                 description="a person's enterprises (graph.hits.TIES_SHOWN)")
+    n_ties: int = 0
+
+
+class NameGroup(BaseModel):
+    name: str
+    count: int
+
+
+class SearchPage(BaseModel):
+    """A page of search hits with the size of the whole ranked result and its names."""
+
+    items: list[SearchHit]
+    limit: int
+    offset: int
+    total: int = Field(description="hits in the whole ranked result (at most SEARCH_SCAN)")
+    groups: list[NameGroup] = Field(default_factory=list,
+                                    description="the whole result's names: count desc, name")
 
 
 class Event(BaseModel):
@@ -117,6 +217,7 @@ class GraphNode(BaseModel):
     label: str
     risk_level: RiskLevel | None = None
     date: str | None = None  # an event node's date (ISO); the canvas timeline filters on it
+    violating: bool = Field(default=False, description="an entity with events of its own")
 
 
 class GraphEdge(BaseModel):
@@ -136,8 +237,11 @@ class Subgraph(BaseModel):
 
 class Path(BaseModel):
     nodes: list[str]
-    edges: list[str]
+    edges: list[str] = Field(description="per step: its first relationship (by ID)")
     types: list[str]
+    steps: list[PathStep] = Field(
+        default_factory=list, description="paths between two entities: per step every "
+        "relationship between its two nodes, each in its real direction")
 
 
 class ControlledFirm(BaseModel):

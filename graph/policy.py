@@ -52,3 +52,11 @@ def degree_cap_of(policy: WalkPolicy | None, override: int | None = None) -> int
 def whitelist_of(policy: WalkPolicy | None) -> tuple[str, ...]:
     """The hubs whitelist a store uses (none without a policy)."""
     return tuple(policy.hubs_whitelist) if policy is not None else ()
+
+
+# --- the path finder's hubs --------------------------------------------------------------------
+# Unless asked (`include_hubs`), a path does not pass through a *hub*: an Address or Phone tied
+# to at least this many enterprises (LOCATED_AT / HAS_PHONE, people not counted: the
+# catalogue's hub rule, graph.catalogue.HUB_TIES / MIN_HUB_ENTERPRISES), such as a business
+# centre where dozens of firms are registered. It may still be a path's end.
+PATH_HUB_MIN_ENTERPRISES = 5

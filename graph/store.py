@@ -32,6 +32,7 @@ from graph.models import (
     EntityBrief,
     EntityProfile,
     ExposureHit,
+    GraphNode,
     Hub,
     Path,
     PhoenixPair,
@@ -39,6 +40,7 @@ from graph.models import (
     RiskScore,
     RunInfo,
     SearchHit,
+    SearchPage,
     SharedController,
     Subgraph,
 )
@@ -50,6 +52,8 @@ EntityKind = Literal["Enterprise", "Person"]
 # similarity (0..1) below which a name is no hit
 IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", "reg_no")
 MIN_SIMILARITY = 0.7
+# a search page's total and name groups are over at most this many best hits
+SEARCH_SCAN = 1000
 
 
 def identifier_text(value: str) -> str:
@@ -115,6 +119,20 @@ class GraphReader(Protocol):
         """
         ...
 
+    def search_page(
+        self,
+        text: str,
+        kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """`search` as a page: the hits `offset`..`offset + limit` of the ranked result, its
+        `total` (at most SEARCH_SCAN best hits; Neo4j re-scores its default full-text pool
+        of at least SEARCH_SCAN candidates) and `groups` (graph.hits.name_groups) over all of
+        them. Every hit of `search` / `search_page` carries what tells namesakes apart
+        (`graph.hits`: masked ID number, birth year, province / city, tied enterprises)."""
+        ...
+
     def get_entity(self, entity_id: str) -> EntityProfile | None:
         """Profile with sources (by mention_id), evidence (by mention_id_l, mention_id_r) and
         events (date desc, then event_id); None when unknown."""
@@ -147,6 +165,12 @@ class GraphReader(Protocol):
         True when more existed or a blocked node was not expanded); edges are all edges of the
         types among the kept nodes. Nodes sorted by ID, edges by ID. GraphNode.label = `name`
         for entities, `label` for Address / Phone, `category` (else the label) for events."""
+        ...
+
+    def nodes(self, node_ids: Sequence[str]) -> list[GraphNode]:
+        """The graph nodes (entities, addresses, phones, events) among `node_ids` that exist,
+        as `neighbourhood` gives them (label: an entity's name, an address or phone by its
+        text), sorted by ID; one round trip (a path's nodes, named)."""
         ...
 
     # --- risk catalogue -----------------------------------------------------
@@ -219,10 +243,17 @@ class GraphReader(Protocol):
         max_hops: int = 4,
         rel_types: Sequence[str] | None = None,
         limit: int = 5,
+        *,
+        avoid_hubs: bool = False,
     ) -> list[Path]:
-        """All shortest paths between the two (undirected, over `rel_types`, default network),
-        of at most `max_hops` (<= MAX_PATH_HOPS) relationships, inner nodes not blocked; the
-        first `limit` in path ordering. [] when none; the one-node path when source == target."""
+        """The shortest paths between the two (undirected, over `rel_types`, default network),
+        of at most `max_hops` (<= MAX_PATH_HOPS) relationships, inner nodes not blocked, and
+        with `avoid_hubs` not hubs either (graph.policy.PATH_HUB_MIN_ENTERPRISES); one path
+        per distinct node sequence, the first `limit` in ascending order of node lists. Each
+        path's `steps` list, per step, every relationship of `rel_types` between its two
+        nodes (by relationship ID) with its real direction (`source` → `target`); `edges` /
+        `types` hold each step's first. [] when none; the one-node path when source ==
+        target."""
         ...
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:

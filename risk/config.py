@@ -39,7 +39,7 @@ class RiskConfig(BaseModel):
         default_factory=lambda: {"PENALTY": 2.0, "INSPECTION_FAILURE": 1.2, "BLACKLISTING": 3.0}
     )
     max_hops: int = Field(default=2, ge=0, le=4)
-    hop_decay: float = Field(default=0.5, ge=0, le=1)
+    hop_decay: float = Field(default=0.8, ge=0, le=1)
     rel_weights: dict[str, float] = Field(
         default_factory=lambda: {
             "LEGAL_REP_OF": 1.0, "SHAREHOLDER_OF": 0.8, "DIRECTOR_OF": 0.6,

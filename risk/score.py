@@ -7,11 +7,16 @@ all-pairs, no per-entity graph walk) and writes `RUN/risk.parquet`
 Raw risk of an entity x (weights in risk/risk.yaml, see risk/config.py):
 - own_events / blacklisting: Σ severity[type] · 0.5^(age_days / half_life_days) over x's events
   (age against `as_of`, default the latest event date of the run). D(x) = that sum.
-- network: for every simple path x = n_h … n_0 = v of h ≤ max_hops network relationships to
-  another entity v with D(v) > 0, whose inner nodes are not blocked (degree cap, hubs
-  whitelist): D(v) · Π rel_weight(type) · hop_decay^h · Π_inner (deg(u) − 1)^(−degree_damping).
-  Paths contributing less than `min_contribution` are pruned. With `network_cap` > 0 the
-  network total N becomes network_cap · (1 − exp(−N / network_cap)) (diminishing returns).
+- network: the relationships between one pair of nodes form one *tie* (a person who is legal
+  representative, shareholder and director of a firm is tied to it once), weighing as its
+  strongest role. For every simple route x = n_h … n_0 = v of h ≤ max_hops ties to another
+  entity v with D(v) > 0, whose inner nodes are not blocked (degree cap, hubs whitelist):
+  D(v) · Π tie_weight · hop_decay^h · Π_inner (k(u) − 1)^(−degree_damping), k(u) = the number
+  of nodes u is tied to. Routes contributing less than `min_contribution` are pruned. Each
+  counterpart v gives ONE reason (rule network_h of its strongest route): the sum over its
+  distinct routes (distinct node sequences), with `routes` saying how many.
+  With `network_cap` > 0 the network total N becomes network_cap · (1 − exp(−N / network_cap))
+  (diminishing returns).
 - hub: x is an enterprise at an address / phone tied to ≥ hub_min_enterprises enterprises
   (not whitelisted): hub_weight · (hub_base + share of the *other* enterprises there that violate).
 - phoenix: x is the successor of a phoenix pair.
@@ -24,7 +29,9 @@ score = 100 · (1 − exp(−raw / scale)); level by `levels`. Each reason's `co
 score points (its share of raw × score), so the listed reasons sum to at most the score; the top
 `max_reasons` reasons are kept, largest first. Each reason carries its path (node and
 relationship IDs, from x outwards), its event IDs and, for every entity on the path merged from
-several mentions, up to MAX_EVIDENCE linkage evidence rows from evidence.parquet.
+several mentions, up to MAX_EVIDENCE linkage evidence rows from evidence.parquet; the readable
+parts (Chinese rule name and texts, named nodes, steps in their real direction, triggering
+events with the merge that attached each) are written by `risk.explain`.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from graph.catalogue import (
 from graph.schema import NETWORK_TYPES
 from graph.tables import RunTables, load_run
 from risk.config import RiskConfig, load_risk_config
+from risk.explain import Explainer
 from runfolder.folder import write_table
 
 MAX_EVIDENCE = 3
@@ -59,13 +67,21 @@ MAX_EVIDENCE = 3
 
 @dataclass
 class _Graph:
-    """Integer-coded network: node IDs, labels, undirected edge list, degrees, blocked mask."""
+    """Integer-coded network: node IDs, labels, undirected tie list, degrees, blocked mask.
+
+    A *tie* is every network relationship between one pair of nodes (a person who is legal
+    representative, shareholder and director of a firm is one tie with three roles); it is
+    walked once, with the weight of its strongest role. The relationship IDs of tie k are
+    `rel_ids[tie_starts[k]:tie_starts[k + 1]]`, strongest role first."""
 
     ids: np.ndarray
     code: dict[str, int]
     is_entity: np.ndarray
-    edges: pd.DataFrame  # a, b, eid (str), type, w — both directions
-    degree: np.ndarray
+    edges: pd.DataFrame  # a, b, tie (int), w — both directions, one row per tie and direction
+    rel_ids: np.ndarray  # relationship IDs grouped by tie, strongest role first
+    tie_starts: np.ndarray  # where each tie's relationships start in rel_ids (and the end)
+    degree: np.ndarray  # relationships (what the stores' degree cap counts)
+    neighbours: np.ndarray  # distinct tied nodes (what the damping counts)
     blocked: np.ndarray
 
 
@@ -84,14 +100,23 @@ def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
     rel = rel[rel["src"].isin(code.keys()) & rel["dst"].isin(code.keys())]
     a = rel["src"].map(code).to_numpy(dtype=np.int64)
     b = rel["dst"].map(code).to_numpy(dtype=np.int64)
-    w = rel["type"].map(cfg.rel_weights).fillna(0.0).to_numpy(dtype=float)
+    rel = rel.assign(lo=np.minimum(a, b), hi=np.maximum(a, b),
+                     w=rel["type"].map(cfg.rel_weights).astype("float64").fillna(0.0))
+    rel = rel.sort_values(["lo", "hi", "w", "id"], ascending=[True, True, False, True],
+                          ignore_index=True)
+    lo_all, hi_all = rel["lo"].to_numpy(dtype=np.int64), rel["hi"].to_numpy(dtype=np.int64)
+    new_pair = np.ones(len(rel), dtype=bool)
+    new_pair[1:] = (lo_all[1:] != lo_all[:-1]) | (hi_all[1:] != hi_all[:-1])
+    starts = np.flatnonzero(new_pair)  # the strongest role of each tie comes first
+    lo, hi = lo_all[starts], hi_all[starts]
+    tie = np.arange(len(starts), dtype=np.int64)
+    w = rel["w"].to_numpy(dtype=float)[starts]
     edges = pd.DataFrame({
-        "a": np.concatenate([a, b]), "b": np.concatenate([b, a]),
-        "eid": np.concatenate([rel["id"].to_numpy(dtype=object)] * 2),
-        "type": np.concatenate([rel["type"].to_numpy(dtype=object)] * 2),
-        "w": np.concatenate([w, w]),
+        "a": np.concatenate([lo, hi]), "b": np.concatenate([hi, lo]),
+        "tie": np.concatenate([tie, tie]), "w": np.concatenate([w, w]),
     })
-    degree = np.bincount(edges["a"].to_numpy(), minlength=len(ids))
+    degree = np.bincount(np.concatenate([a, b]), minlength=len(ids))
+    neighbours = np.bincount(edges["a"].to_numpy(), minlength=len(ids))
     white = set(cfg.hubs_whitelist)
     blocked = degree > cfg.degree_cap
     for label, col in (("Address", "address_std"), ("Phone", "phone")):
@@ -99,7 +124,8 @@ def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
         hit = f["id"].isin(white) | f[col].isin(white)
         for node in f.loc[hit, "id"]:
             blocked[code[node]] = True
-    return _Graph(ids, code, is_entity, edges, degree, blocked)
+    return _Graph(ids, code, is_entity, edges, rel["id"].to_numpy(dtype=object),
+                  np.append(starts, len(rel)), degree, neighbours, blocked)
 
 
 def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, date]:
@@ -115,10 +141,11 @@ def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, dat
 
 
 def _paths(g: _Graph, direct: np.ndarray, cfg: RiskConfig) -> list[pd.DataFrame]:
-    """Network contributions per hop: columns t (target code), c, n0.., e1.. (source first)."""
+    """Network contributions per hop: columns t (target code), c, n0.., e1.. (source first;
+    e = tie codes)."""
     out: list[pd.DataFrame] = []
-    edges = g.edges[["a", "b", "eid", "w"]]
-    damp = np.power(np.maximum(g.degree - 1, 1).astype(float), -cfg.degree_damping)
+    edges = g.edges[["a", "b", "tie", "w"]]
+    damp = np.power(np.maximum(g.neighbours - 1, 1).astype(float), -cfg.degree_damping)
     src = np.flatnonzero(direct > 0)
     frame = pd.DataFrame({"n0": src, "c": direct[src]})
     for h in range(1, cfg.max_hops + 1):
@@ -128,7 +155,7 @@ def _paths(g: _Graph, direct: np.ndarray, cfg: RiskConfig) -> list[pd.DataFrame]
             frame = frame[ok]
             frame = frame.assign(c=frame["c"].to_numpy() * damp[frame[prev].to_numpy()])
         step = frame.merge(edges, left_on=prev, right_on="a", how="inner")
-        step = step.rename(columns={"b": f"n{h}", "eid": f"e{h}"}).drop(columns=["a"])
+        step = step.rename(columns={"b": f"n{h}", "tie": f"e{h}"}).drop(columns=["a"])
         step["c"] = step["c"] * step["w"] * cfg.hop_decay
         step = step.drop(columns=["w"])
         end = step[f"n{h}"].to_numpy()
@@ -145,7 +172,8 @@ def _paths(g: _Graph, direct: np.ndarray, cfg: RiskConfig) -> list[pd.DataFrame]
 
 
 def _hubs(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd.DataFrame:
-    """Columns t, c, hub (code), eid for enterprises at non-whitelisted hubs."""
+    """Columns t, c, hub (code), eid, n (enterprises there), others_violating, for
+    enterprises at non-whitelisted hubs."""
     parts = []
     for _, rtype in HUB_TIES:
         f = t.rel_frames[rtype]
@@ -161,7 +189,9 @@ def _hubs(t: RunTables, g: _Graph, violating: np.ndarray, cfg: RiskConfig) -> pd
     whitelisted = g.blocked[m["hub"].to_numpy()] & (g.degree[m["hub"].to_numpy()] <= cfg.degree_cap)
     m = m[(m["n"] >= cfg.hub_min_enterprises) & ~whitelisted]
     share = (m["nv"] - m["v"]) / (m["n"] - 1)
-    return m.assign(c=cfg.hub_weight * (cfg.hub_base + share))[["t", "c", "hub", "eid"]]
+    return m.assign(c=cfg.hub_weight * (cfg.hub_base + share),
+                    others_violating=m["nv"] - m["v"])[
+        ["t", "c", "hub", "eid", "n", "others_violating"]]
 
 
 def _phoenix(t: RunTables, g: _Graph, ev: pd.DataFrame, cfg: RiskConfig) -> pd.DataFrame:
@@ -245,6 +275,43 @@ def indicators(t: RunTables, cfg: RiskConfig | None = None) -> Indicators:
     )
 
 
+def _network(g: _Graph, hops: list[pd.DataFrame]) -> pd.DataFrame:
+    """One reason per (entity, counterpart). Ties are walked once whatever their roles, so a
+    route is a distinct sequence of nodes; the counterpart's contribution is the sum over its
+    distinct routes, and the reason shows the strongest. Columns t, c, rule, nodes (path node
+    IDs from t outwards), edges (per step: relationship IDs, strongest role first), v
+    (counterpart code), routes."""
+    parts = []
+    for h, hop in enumerate(hops, start=1):
+        if hop.empty:
+            continue
+        node_cols = [f"n{k}" for k in range(h, -1, -1)]
+        tie_cols = [f"e{k}" for k in range(h, 0, -1)]
+        parts.append(pd.DataFrame({
+            "t": hop["t"].to_numpy(dtype=np.int64), "v": hop["n0"].to_numpy(dtype=np.int64),
+            "c": hop["c"].to_numpy(), "rule": f"network_{h}",
+            "nodes": np.stack([g.ids[hop[c].to_numpy()] for c in node_cols], axis=1).tolist(),
+            "ties": hop[tie_cols].to_numpy(dtype=np.int64).tolist(),
+        }))
+    if not parts:
+        return pd.DataFrame({"t": pd.Series(dtype="int64"), "c": pd.Series(dtype="float64"),
+                             "rule": [], "nodes": [], "edges": [], "v": [], "routes": []})
+    paths = pd.concat(parts, ignore_index=True)
+    paths = paths.assign(key=paths["nodes"].map(" ".join))
+    paths = paths.sort_values(["t", "v", "c", "key"], ascending=[True, True, False, True])
+    grouped = paths.groupby(["t", "v"], sort=False)["c"]
+    total, routes = grouped.transform("sum"), grouped.transform("size")
+    best = paths.drop_duplicates(["t", "v"], keep="first")
+    eids, at = g.rel_ids, g.tie_starts
+    return pd.DataFrame({
+        "t": best["t"].to_numpy(), "c": total.loc[best.index].to_numpy(),
+        "rule": best["rule"].to_numpy(), "nodes": best["nodes"].tolist(),
+        "edges": [[[str(e) for e in eids[at[k]:at[k + 1]]] for k in ties]
+                  for ties in best["ties"]],
+        "v": best["v"].to_numpy(), "routes": routes.loc[best.index].to_numpy(),
+    })
+
+
 def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
     """Scores of every Enterprise and Person: the risk.parquet rows as a DataFrame."""
     cfg = cfg or load_risk_config()
@@ -253,7 +320,7 @@ def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
     ev, as_of = _direct(t, cfg, g)
     direct = np.bincount(ev["n"].to_numpy(dtype=np.int64), weights=ev["w"].to_numpy(), minlength=n)
     violating = _violating(g, ev)
-    reasons: list[pd.DataFrame] = []  # columns t, c, rule, nodes, edges, events
+    reasons: list[pd.DataFrame] = []  # columns t, c, rule, nodes, edges, events, info
 
     for rule, mask in (("own_events", ev["type"] != "BLACKLISTING"),
                        ("blacklisting", ev["type"] == "BLACKLISTING")):
@@ -262,51 +329,50 @@ def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
         reasons.append(pd.DataFrame({
             "t": agg.index, "c": agg["c"], "rule": rule,
             "nodes": [[g.ids[i]] for i in agg.index], "edges": [[] for _ in agg.index],
-            "events": agg["events"],
+            "events": agg["events"], "info": None,
         }))
-    for h, hop in enumerate(_paths(g, direct, cfg), start=1):
-        node_cols = [f"n{k}" for k in range(h, -1, -1)]
-        edge_cols = [f"e{k}" for k in range(h, 0, -1)]
-        nodes = np.stack([g.ids[hop[c].to_numpy()] for c in node_cols], axis=1).tolist()
-        reasons.append(pd.DataFrame({
-            "t": hop["t"].to_numpy(), "c": hop["c"].to_numpy(), "rule": f"network_{h}",
-            "nodes": nodes, "edges": hop[edge_cols].to_numpy().tolist(), "events": None,
-        }))
+    net = _network(g, _paths(g, direct, cfg))
+    info: list[dict[str, Any]] = [{"counterpart": str(g.ids[v]), "routes": int(r)}
+                                  for v, r in zip(net["v"], net["routes"], strict=True)]
+    reasons.append(net.assign(events=None, info=pd.Series(info, index=net.index, dtype=object))
+                   .drop(columns=["v", "routes"]))
     hub = _hubs(t, g, violating, cfg)
     reasons.append(pd.DataFrame({
         "t": hub["t"].to_numpy(), "c": hub["c"].to_numpy(), "rule": "hub",
         "nodes": [[g.ids[a], g.ids[b]] for a, b in zip(hub["t"], hub["hub"], strict=True)],
-        "edges": [[e] for e in hub["eid"]], "events": None,
+        "edges": [[[e]] for e in hub["eid"]], "events": None,
+        "info": [{"n": int(k), "nv": int(v)}
+                 for k, v in zip(hub["n"], hub["others_violating"], strict=True)],
     }))
     phx = _phoenix(t, g, ev, cfg)
     reasons.append(pd.DataFrame({
         "t": phx["t"].to_numpy(), "c": phx["c"].to_numpy(), "rule": "phoenix",
         "nodes": [[g.ids[s], v, p] for s, v, p in zip(phx["t"], phx["via"], phx["pred"],
                                                        strict=True)],
-        "edges": [[a, b] for a, b in zip(phx["e_succ"], phx["e_pred"], strict=True)],
-        "events": None,
+        "edges": [[[a], [b]] for a, b in zip(phx["e_succ"], phx["e_pred"], strict=True)],
+        "events": None, "info": None,
     }))
     ctl = _controllers(t, g, violating, cfg)
     reasons.append(pd.DataFrame({
         "t": ctl["t"].to_numpy(), "c": ctl["c"].to_numpy(), "rule": "shared_controller",
         "nodes": [[g.ids[x], *fs] for x, fs in zip(ctl["t"], ctl["firms"], strict=True)],
-        "edges": [[] for _ in range(len(ctl))], "events": None,
+        "edges": [[] for _ in range(len(ctl))], "events": None, "info": None,
     }))
     empty = pd.DataFrame({"t": pd.Series(dtype="int64"), "c": pd.Series(dtype="float64"),
-                          "rule": [], "nodes": [], "edges": [], "events": []})
+                          "rule": [], "nodes": [], "edges": [], "events": [], "info": []})
     allr = pd.concat([empty, *(r for r in reasons if len(r))], ignore_index=True)
     if cfg.network_cap > 0:  # diminishing returns: Σ network → cap · (1 − exp(−Σ / cap))
-        net = allr["rule"].str.startswith("network_").to_numpy()
-        t_net = allr["t"].to_numpy(dtype=np.int64)[net]
-        total = np.bincount(t_net, weights=allr["c"].to_numpy()[net], minlength=n)
+        is_net = allr["rule"].str.startswith("network_").to_numpy()
+        t_net = allr["t"].to_numpy(dtype=np.int64)[is_net]
+        total = np.bincount(t_net, weights=allr["c"].to_numpy()[is_net], minlength=n)
         capped = cfg.network_cap * (1.0 - np.exp(-total / cfg.network_cap))
         factor = np.divide(capped, total, out=np.ones(n), where=total > 0)
         c = allr["c"].to_numpy().copy()
-        c[net] *= factor[t_net]
+        c[is_net] *= factor[t_net]
         allr = allr.assign(c=c)
     raw = np.bincount(allr["t"].to_numpy(dtype=np.int64), weights=allr["c"].to_numpy(),
                       minlength=n)
-    return _finish(t, cfg, g, raw, allr, as_of)
+    return _finish(t, cfg, g, raw, allr, (as_of, ev))
 
 
 def _evidence_lookup(t: RunTables, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -322,26 +388,39 @@ def _evidence_lookup(t: RunTables, wanted: set[str]) -> dict[str, list[dict[str,
         if len(rows) < MAX_EVIDENCE:
             rows.append({
                 "mention_id_l": left, "mention_id_r": right, "method": method,
-                "match_weight": float(weight or 0.0), "match_probability": float(prob or 0.0),
+                "match_weight": _finite(weight), "match_probability": _finite(prob),
                 "features": json.loads(feats) if isinstance(feats, str) else [],
             })
     return out
 
 
-def _summary(rule: str, nodes: list[str], events: list[str]) -> str:
-    if rule in ("own_events", "blacklisting"):
-        return f"{len(events)} own {'blacklisting' if rule == 'blacklisting' else 'event'}(s)"
+def _finite(value: Any) -> float | None:
+    """A stored weight or probability; None when absent (an exact-identifier merge has no
+    weight: it is not a model's score)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _triggers(g: _Graph, ev: pd.DataFrame, rule: str, nodes: list[str],
+              events: Any) -> list[str]:
+    """The events behind a reason: the entity's own, else its counterpart's (network), the
+    predecessor's penalising ones (phoenix), the controlled firms' (controller)."""
+    if isinstance(events, list):
+        return [str(e) for e in events]
+    by_node: dict[str, list[str]] = ev.attrs["by_node"]
     if rule.startswith("network_"):
-        return f"violating {nodes[-1]} {len(nodes) - 1} hop(s) away via {' → '.join(nodes[1:-1])}"
-    if rule == "hub":
-        return f"registered at hub {nodes[1]} shared with violating enterprises"
+        return by_node.get(nodes[-1], [])
     if rule == "phoenix":
-        return f"successor of penalised, deregistered {nodes[2]} via {nodes[1]}"
-    return f"controls {len(nodes) - 1} violating enterprises"
+        return [e for e in by_node.get(nodes[2], []) if ev.attrs["type"][e] in PENALISING]
+    if rule == "shared_controller":
+        return [e for f in nodes[1:] for e in by_node.get(f, [])]
+    return []
 
 
 def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.DataFrame,
-            as_of: date) -> pd.DataFrame:
+            dated: tuple[date, pd.DataFrame]) -> pd.DataFrame:
+    as_of, ev = dated
     score = 100.0 * (1.0 - np.exp(-raw / cfg.scale))
     allr = allr.assign(pts=allr["c"].to_numpy() * score[allr["t"].to_numpy(dtype=np.int64)]
                        / np.maximum(raw[allr["t"].to_numpy(dtype=np.int64)], 1e-12))
@@ -351,19 +430,25 @@ def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.
     merged = set(t.entities.loc[t.entities["n_mentions"].fillna(1) > 1, "entity_id"])
     on_paths = {x for ns in top["nodes"] for x in ns if x in merged}
     evidence = _evidence_lookup(t, on_paths)
+    ids = ev.assign(id=g.ids[ev["n"].to_numpy(dtype=np.int64)]).sort_values(["id", "event_id"])
+    ev.attrs["by_node"] = ids.groupby("id")["event_id"].agg(list).to_dict()
+    ev.attrs["type"] = dict(zip(ev["event_id"], ev["type"], strict=True))
+    cols = ("t", "rule", "pts", "nodes", "edges", "events", "info")
+    rows = [(int(tg), str(rule), float(pts), [str(x) for x in path], list(edges),
+             _triggers(g, ev, str(rule), [str(x) for x in path], events), info or {})
+            for tg, rule, pts, path, edges, events, info in zip(
+                *(top[c].tolist() for c in cols), strict=True)]
+    explainer = Explainer(
+        t, nodes={x for r in rows for x in r[3]},
+        edges={e for r in rows for step in r[4] for e in step},
+        events={e for r in rows for e in r[5]},
+        violating={str(x) for x in g.ids[np.flatnonzero(_violating(g, ev))]},
+    )
     texts: dict[int, list[dict[str, Any]]] = {}
-    cols = ("t", "rule", "pts", "nodes", "edges", "events")
-    for target, rule, pts, path, edges, events in zip(*(top[c].tolist() for c in cols),
-                                                      strict=True):
-        nodes = [str(x) for x in path]
-        event_ids = [str(e) for e in events] if isinstance(events, list) else []
-        texts.setdefault(int(target), []).append({
-            "rule": rule, "contribution": round(float(pts), 2),
-            "summary": _summary(rule, nodes, event_ids),
-            "path_nodes": nodes, "path_edges": [str(e) for e in edges],
-            "event_ids": event_ids,
-            "evidence": {x: evidence[x] for x in nodes if x in evidence},
-        })
+    for target, rule, pts, nodes, edges, event_ids, info in rows:
+        reason = explainer.explain(rule, pts, nodes, edges, event_ids, info)
+        reason["evidence"] = {x: evidence[x] for x in nodes if x in evidence}
+        texts.setdefault(target, []).append(reason)
     ent = np.flatnonzero(g.is_entity)
     levels = np.where(score >= cfg.levels.high, "high",
                       np.where(score >= cfg.levels.medium, "medium", "low"))

@@ -75,7 +75,9 @@ export function evidenceTable(evidence) {
       h("div", {}, h("code", {}, e.mention_id_l), " ↔ ", h("code", {}, e.mention_id_r)),
       h("div", { class: "small" },
         h("strong", {}, METHOD_LABELS[e.method] || e.method),
-        ` · 匹配权重 weight ${fmt(e.match_weight)} · 概率 p ${fmt(e.match_probability)}`),
+        e.match_weight == null
+          ? ` · 依据 matched on ${(e.features || []).map((f) => `${f.column} ${f.value_l ?? ""}`.trim()).join("、") || "—"}`
+          : ` · 匹配权重 weight ${fmt(e.match_weight)} · 概率 p ${fmt(e.match_probability)}`),
       features(e.features))));
 }
 
@@ -106,6 +108,20 @@ function readable(text, labelOf) {
   });
 }
 
+// the events behind a reason, each with how its record was attached to its entity
+function reasonEvents(events) {
+  if (!events || !events.length) return null;
+  return h("ul", { class: "reason-events small", "data-testid": "reason-events" },
+    ...events.map((e) => {
+      const at = e.attachment;
+      const how = at ? `${at.method_label || at.method}${at.identifier_value ? ` ${at.identifier_label || at.identifier} ${at.identifier_value}` : ""}${at.match_probability != null ? ` p=${fmt(at.match_probability)}` : ""}` : "";
+      return h("li", { "data-testid": "reason-event", "data-low-confidence": at && at.low_confidence ? "true" : "false" },
+        `${e.date || "日期不详"} ${e.agency || ""} ${e.type_label || e.type}${e.category ? ` ${e.category}` : ""}${e.amount != null ? ` ${fmt(e.amount)}元` : ""}`,
+        how ? h("span", { class: "muted" }, ` · ${how}`) : null,
+        at && at.low_confidence ? h("span", { class: "badge risk-medium", title: "name-only or weak merge" }, "低置信 low confidence") : null);
+    }));
+}
+
 // risk score with its reasons; onReason(reason, index) when a reason is selected
 export function riskSection(risk, { onReason, labelOf } = {}) {
   if (!risk) return section("风险 Risk", "risk", h("p", { class: "muted" }, "未评分 not scored"));
@@ -123,9 +139,10 @@ export function riskSection(risk, { onReason, labelOf } = {}) {
       } : undefined,
       onkeydown: onReason ? (ev) => { if (ev.key === "Enter" || ev.key === " ") ev.currentTarget.click(); } : undefined,
     },
-    h("span", { class: "rule" }, r.rule),
+    h("span", { class: "rule", title: r.rule_label ? r.rule : undefined }, r.rule_label || r.rule),
     h("span", { class: "contrib" }, `+${fmt(r.contribution)}`),
-    h("div", { class: "summary" }, readable(r.summary, labelOf)),
+    h("div", { class: "summary" }, readable(r.detail || r.summary, labelOf)),
+    reasonEvents(r.events),
     onReason && r.path_nodes && r.path_nodes.length ? h("div", { class: "muted small" }, `路径 path: ${r.path_nodes.length} 节点 nodes`) : null),
   );
   return section("风险 Risk", "risk",

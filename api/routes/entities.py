@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, Field
 
 from api.context import returned
 from api.deps import AsInspector, AsInvestigator, StoreDep, heavy
-from api.errors import Forbidden, NotFound
+from api.errors import AmbiguousName, Forbidden, InvalidParameter, NotFound
 from api.openapi import AUTH, problems
-from api.schemas import Items, Page
+from api.schemas import Items
 from api.validation import PRINTABLE_SCHEMA, check_printable
 from graph import schema
 from graph.catalogue import MAX_EXPOSURE_HOPS, MAX_NEIGHBOURHOOD_DEPTH, MAX_PATH_HOPS
 from graph.models import (
     BeneficialOwnership,
     EntityProfile,
+    EntitySummary,
     ExposureHit,
+    GraphNode,
     RiskScore,
-    SearchHit,
+    SearchPage,
     Subgraph,
 )
 from graph.models import Path as GraphPath
@@ -52,6 +55,10 @@ DrawnTypes = Annotated[str | None, Query(
 )]
 Limit = Annotated[int, Query(ge=1, le=200)]
 NOT_FOUND = problems(*AUTH, 404)
+NAME_CANDIDATES = 10  # hits a path endpoint's name is resolved among
+_SUMMARY_FIELDS = set(EntitySummary.model_fields)
+_CANDIDATE_FIELDS = _SUMMARY_FIELDS | {"similarity", "birth_year", "province", "city",
+                                       "id_masked"}
 
 
 def _types(value: str | None) -> tuple[str, ...] | None:
@@ -65,8 +72,9 @@ def _existing(store: GraphReader, entity_id: str) -> EntityProfile:
     return profile
 
 
-@router.get("/search", response_model=Page[SearchHit], responses=problems(*AUTH),
-            summary="Find entities by name (Chinese or pinyin, fuzzy) or identifier")
+@router.get("/search", response_model=SearchPage, responses=problems(*AUTH),
+            summary="Find entities by name (Chinese or pinyin, fuzzy) or identifier; each hit "
+                    "tells namesakes apart, the page says how many hits and names there are")
 def search(
     principal: AsInspector,
     store: StoreDep,
@@ -76,15 +84,16 @@ def search(
     kind: Annotated[EntityKind | None, Query(description="restrict to one kind")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
-) -> Page[SearchHit]:
+) -> SearchPage:
     if principal.role == "inspector":
         if kind == "Person":
             raise Forbidden("inspectors may search enterprises only")
         kind = "Enterprise"
     kinds: tuple[EntityKind, ...] = (kind,) if kind else ("Enterprise", "Person")
     text = q.strip()
-    hits = store.search(text, kinds=kinds, limit=limit, offset=offset) if text else []
-    return returned(Page[SearchHit](items=hits, limit=limit, offset=offset))
+    if not text:
+        return returned(SearchPage(items=[], limit=limit, offset=offset, total=0))
+    return returned(store.search_page(text, kinds=kinds, limit=limit, offset=offset))
 
 
 @router.get("/entities/{entity_id}", response_model=EntityProfile, responses=NOT_FOUND,
@@ -151,19 +160,67 @@ def beneficial_owners(
     return returned(owners)
 
 
-@router.get("/paths", response_model=Items[GraphPath],
+class PathAnswer(BaseModel):
+    """Paths between two entities, each node named (`nodes`: entity names, addresses and
+    phones by their text), and the two endpoints as resolved from what was asked."""
+
+    items: list[GraphPath]
+    source: EntitySummary
+    target: EntitySummary
+    nodes: list[GraphNode] = Field(default_factory=list)
+    include_hubs: bool = False
+
+
+Endpoint = Annotated[str, Query(
+    min_length=1, max_length=200, json_schema_extra=PRINTABLE_SCHEMA,
+    examples=["P0c1d2e3f4a5b", "上海华信进出口贸易有限公司"],
+    description="an entity ID (E… / P…) or a name, resolved through search: a name meaning "
+                "several entities is refused (422 ambiguous_name, with the candidates)"),
+    AfterValidator(check_printable)]
+
+
+def _endpoint(store: GraphReader, field: str, given: str) -> EntitySummary:
+    """An endpoint by ID, else the one entity bearing exactly that name (a text that looks
+    like a mistyped ID is refused as such)."""
+    text = given.strip()
+    if re.fullmatch(ENTITY_PATTERN, text):
+        return EntitySummary(**_existing(store, text).model_dump(include=_SUMMARY_FIELDS))
+    if not text:
+        raise InvalidParameter(field, "give an entity ID or a name")
+    if re.fullmatch(r"[EP][0-9a-fA-F]{0,20}", text):  # an ID, mistyped: not a name
+        raise InvalidParameter(field, f"{text!r} is not an entity ID (E or P and 12 "
+                               "lower-case hexadecimal digits)")
+    hits = store.search(text, limit=NAME_CANDIDATES)
+    exact = [h for h in hits if h.name == text or h.similarity >= 1.0]
+    if len(exact) == 1:
+        return EntitySummary(**exact[0].model_dump(include=_SUMMARY_FIELDS))
+    if not hits:
+        raise NotFound(f"no entity named {text}")
+    shown = exact or hits
+    raise AmbiguousName(field, text, [h.model_dump(mode="json", include=_CANDIDATE_FIELDS)
+                                      for h in shown])
+
+
+@router.get("/paths", response_model=PathAnswer,
             dependencies=[heavy("paths")], responses=NOT_FOUND,
-            summary="Shortest paths between two entities")
+            summary="Shortest paths between two entities (by ID or name), each step in its "
+                    "real direction, hubs avoided unless asked")
 def paths(
     _: AsInvestigator,
     store: StoreDep,
-    source: Annotated[str, Query(pattern=ENTITY_PATTERN, examples=["P0c1d2e3f4a5b"])],
-    target: Annotated[str, Query(pattern=ENTITY_PATTERN, examples=["E3fa9c02b7d1e"])],
+    source: Endpoint,
+    target: Endpoint,
     max_hops: Annotated[int, Query(ge=1, le=MAX_PATH_HOPS)] = 4,
     types: RelTypes = None,
     limit: Annotated[int, Query(ge=1, le=20)] = 5,
-) -> Items[GraphPath]:
-    _existing(store, source)
-    _existing(store, target)
-    found = store.paths(source, target, max_hops=max_hops, rel_types=_types(types), limit=limit)
-    return returned(Items[GraphPath](items=found))
+    include_hubs: Annotated[bool, Query(
+        description="pass through hubs (addresses / phones of many enterprises, "
+                    "graph.policy.PATH_HUB_MIN_ENTERPRISES)")] = False,
+) -> PathAnswer:
+    start = _endpoint(store, "query.source", source)
+    end = _endpoint(store, "query.target", target)
+    found = store.paths(start.entity_id, end.entity_id, max_hops=max_hops,
+                        rel_types=_types(types), limit=limit, avoid_hubs=not include_hubs)
+    on_paths = sorted({n for p in found for n in p.nodes})
+    return returned(PathAnswer(items=found, source=start, target=end,
+                               nodes=store.nodes(on_paths), include_hubs=include_hubs))

@@ -6,7 +6,7 @@ Neo4j store must give the same answers. Used by the embedded store and by the ri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import networkx as nx
@@ -111,7 +111,7 @@ def neighbourhood(
     nodes = [
         GraphNode(id=n, kind=net.label(n), label=net.display(n),  # type: ignore[arg-type]
                   risk_level=net.risk_of(n)[1],  # type: ignore[arg-type]
-                  date=_event_date(net, n))
+                  violating=n in net.violating, date=_event_date(net, n))
         for n in sorted(kept)
     ]
     return Subgraph(nodes=nodes, edges=[edges[k] for k in sorted(edges)], truncated=truncated)
@@ -150,16 +150,18 @@ def shared_controllers(
 
 # --- 2. exposure ----------------------------------------------------------------------------
 def shortest_tree(
-    net: RunNetwork, start: str, max_hops: int, types: frozenset[str] = NETWORK
+    net: RunNetwork, start: str, max_hops: int, types: frozenset[str] = NETWORK,
+    avoid: Callable[[str], bool] | None = None,
 ) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
-    """BFS distances and, per node, (parent, edge) of its first shortest path in path ordering."""
+    """BFS distances and, per node, (parent, edge) of its first shortest path in path ordering
+    (nodes for which `avoid` is true are reached but not walked through, like blocked ones)."""
     dist = {start: 0}
     parent: dict[str, tuple[str, str]] = {}
     layer = [start]
     for hop in range(1, max_hops + 1):
         best: dict[str, tuple[int, str, str]] = {}
         for rank, node in enumerate(layer):
-            if node != start and net.blocked(node):
+            if node != start and (net.blocked(node) or (avoid is not None and avoid(node))):
                 continue
             for nbr, edge, _ in net.neighbours(node, types):
                 if nbr in dist:
@@ -332,39 +334,6 @@ def beneficial_owners(net: RunNetwork, entity_id: str,
 
 
 # --- 7. paths -------------------------------------------------------------------------------
-def paths(net: RunNetwork, source_id: str, target_id: str, max_hops: int = 4,
-          rel_types: Sequence[str] | None = None, limit: int = 5) -> list[Path]:
-    _bounded(max_hops, 1, MAX_PATH_HOPS, "max_hops")
-    _bounded(limit, 1, 1000, "limit")
-    types = frozenset(check_rel_types(list(rel_types) if rel_types else None))
-    if source_id not in net or target_id not in net:
-        return []
-    if source_id == target_id:
-        return [Path(nodes=[source_id], edges=[], types=[])]
-    dist_s, _ = shortest_tree(net, source_id, max_hops, types)
-    if target_id not in dist_s:
-        return []
-    total = dist_s[target_id]
-    dist_t, _ = shortest_tree(net, target_id, total, types)
-    found: list[tuple[list[str], list[str]]] = []
-
-    def walk(nodes: list[str], edges: list[str]) -> None:
-        node = nodes[-1]
-        if node == target_id:
-            found.append((list(nodes), list(edges)))
-            return
-        if len(found) >= MAX_ENUMERATED_PATHS or (node != source_id and net.blocked(node)):
-            return
-        step = len(nodes)
-        for nbr, edge, _ in net.neighbours(node, types):
-            if dist_s.get(nbr) == step and dist_t.get(nbr) == total - step:
-                walk([*nodes, nbr], [*edges, edge])
-
-    walk([source_id], [])
-    found.sort()
-    return [_path(net, n, e) for n, e in found[:limit]]
-
-
 # --- 8. rings -------------------------------------------------------------------------------
 def rings(net: RunNetwork, min_size: int = 3, limit: int = 50) -> list[Ring]:
     _bounded(min_size, 2, 1_000_000, "min_size")

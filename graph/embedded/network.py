@@ -328,6 +328,7 @@ class RunNetwork:
             entity_id=node, kind=LABELS[self._lab[p]], name=self._display[p],  # type: ignore[arg-type]
             uscc=self._value(p, "uscc"), customs_code=self._value(p, "customs_code"),
             id_number=self._value(p, "id_number"), risk_level=level, risk_score=score,  # type: ignore[arg-type]
+            violating=node in self.violating,
         )
 
     def nodes_with_label(self, label: str) -> list[str]:

@@ -29,7 +29,10 @@ from graph.embedded import catalogue as queries
 from graph.embedded.bigrams import BigramIndex
 from graph.embedded.network import ENTITY_LABELS, RunNetwork
 from graph.embedded.packed import PackedRows, PackedText
+from graph.embedded.paths import paths as find_paths
 from graph.embedded.worklist import EmbeddedWorklist
+from graph.hits import PERSON_TIES, name_groups
+from graph.hits import details as hit_details
 from graph.memory import release_memory
 from graph.models import (
     BeneficialOwnership,
@@ -38,6 +41,7 @@ from graph.models import (
     EntityProfile,
     Evidence,
     ExposureHit,
+    GraphNode,
     Hub,
     PhoenixPair,
     Ring,
@@ -45,6 +49,7 @@ from graph.models import (
     RiskScore,
     RunInfo,
     SearchHit,
+    SearchPage,
     SharedController,
     SourceRecord,
     Subgraph,
@@ -56,6 +61,7 @@ from graph.policy import WalkPolicy
 from graph.store import (
     IDENTIFIERS,
     MIN_SIMILARITY,
+    SEARCH_SCAN,
     EntityKind,
     IdentifierKind,
     compact_text,
@@ -71,10 +77,11 @@ _PROFILE_SKIP = {"node_label", "name", "names", "mention_ids", "run_id", "uscc",
 
 
 
-def _number(value: Any) -> float:
-    """A stored weight or probability; null (or NaN) as 0.0."""
+def _number(value: Any) -> float | None:
+    """A stored weight or probability; null (or NaN) stays None (an exact-identifier merge
+    has no model weight)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return 0.0
+        return None
     return float(value)
 
 
@@ -122,6 +129,7 @@ class EmbeddedStore:
             tables.risk = None
             release_memory()
         self.loaded_at = datetime.now(UTC).isoformat()
+        self._last_ranked: tuple[Any, list[tuple[str, float, str]]] | None = None
         net = self.net
         self._by_ident: dict[str, dict[str, list[str]]] = {k: {} for k in IDENTIFIERS}
         # per entity label and field: the texts to score and the node position of each
@@ -223,18 +231,25 @@ class EmbeddedStore:
             raise ValueError(f"unknown identifier kind {kind!r}")
         return sorted(self._by_ident[kind].get(identifier_text(value), []))
 
-    def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
-               limit: int = 20, offset: int = 0, *, pool: int | None = None
-               ) -> list[SearchHit]:
-        """Every name is scored; with `pool`, only the `pool` names (per label and field)
-        sharing the most character bigrams with the query, like the Neo4j full-text scan."""
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError("limit must be 1..1000 and offset >= 0")
+    def _ranked(self, text: str, kinds: Sequence[EntityKind], need: int,
+                pool: int | None) -> list[tuple[str, float, str]]:
+        """(node, similarity, matched field) of every hit, best first (ties by node ID); the
+        last answer is kept, so a search page's hits and counts rank once."""
         if pool is not None and not 1 <= pool <= 10_000:
             raise ValueError("pool must be 1..10000")
         query = text.strip()
         if not query:
             return []
+        key = (query, tuple(sorted(set(kinds))), None if pool is None else max(pool, need))
+        last = self._last_ranked
+        if last is not None and last[0] == key:
+            return last[1]
+        ranked = self._rank(query, kinds, need, pool)
+        self._last_ranked = (key, ranked)
+        return ranked
+
+    def _rank(self, query: str, kinds: Sequence[EntityKind], need: int,
+              pool: int | None) -> list[tuple[str, float, str]]:
         wanted = set(kinds)
         best: dict[str, tuple[float, str]] = {}
         for kind in IDENTIFIERS:
@@ -249,7 +264,7 @@ class EmbeddedStore:
             if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
             if pool is not None:
-                chosen = self.bigrams[label, field].best(needle, max(pool, limit + offset))
+                chosen = self.bigrams[label, field].best(needle, max(pool, need))
                 texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
@@ -257,15 +272,36 @@ class EmbeddedStore:
                 sim = round(score / 100.0, 4)
                 if node not in best or sim > best[node][0]:
                     best[node] = (sim, field)
-        ranked = sorted(
-            (n for n in best if self.net.label(n) in wanted),
-            key=lambda n: (-best[n][0], n),
-        )
-        hits = []
-        for node in ranked[offset:offset + limit]:
-            summary = self.net.summary(node).model_dump()
-            hits.append(SearchHit(**summary, match=best[node][1], similarity=best[node][0]))
-        return hits
+        ranked = sorted((n for n in best if self.net.label(n) in wanted),
+                        key=lambda n: (-best[n][0], n))
+        return [(n, *best[n]) for n in ranked]
+
+    def _hit(self, node: str, similarity: float, field: str) -> SearchHit:
+        summary = self.net.summary(node)
+        rows = [(d, self.net.display(d), rtype, d in self.net.violating)
+                for d, _, rtype, _ in self.net.edges_from(node)
+                if rtype in PERSON_TIES and self.net.label(d) == "Enterprise"]
+        extra = hit_details(summary.kind, self.net.attrs(node), summary.id_number, rows)
+        return SearchHit(**summary.model_dump(), match=field, similarity=similarity, **extra)
+
+    def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+               limit: int = 20, offset: int = 0, *, pool: int | None = None
+               ) -> list[SearchHit]:
+        """Every name is scored; with `pool`, only the `pool` names (per label and field)
+        sharing the most character bigrams with the query, like the Neo4j full-text scan."""
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        ranked = self._ranked(text, kinds, limit + offset, pool)
+        return [self._hit(*r) for r in ranked[offset:offset + limit]]
+
+    def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+                    limit: int = 20, offset: int = 0) -> SearchPage:
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        ranked = self._ranked(text, kinds, SEARCH_SCAN, None)[:SEARCH_SCAN]
+        items = self.search(text, kinds, limit, offset) if offset < len(ranked) else []
+        return SearchPage(items=items, limit=limit, offset=offset, total=len(ranked),
+                          groups=name_groups(self.net.display(n) for n, _, _ in ranked))
 
     def evidence(self, entity_id: str) -> list[Evidence]:
         """Linkage evidence rows of one entity (by mention_id_l, mention_id_r)."""
@@ -328,6 +364,12 @@ class EmbeddedStore:
                       rel_types: Sequence[str] | None = None, node_cap: int = 100) -> Subgraph:
         return queries.neighbourhood(self.net, entity_id, depth, rel_types, node_cap)
 
+    def nodes(self, node_ids: Sequence[str]) -> list[GraphNode]:
+        return [GraphNode(id=n, kind=self.net.label(n), label=self.net.display(n),  # type: ignore[arg-type]
+                          risk_level=self.net.risk_of(n)[1],  # type: ignore[arg-type]
+                          violating=n in self.net.violating)
+                for n in sorted(set(node_ids)) if n in self.net]
+
     # --- risk catalogue ---------------------------------------------------------------------
     def shared_controllers(self, min_firms: int = 2, limit: int = 50) -> list[SharedController]:
         return queries.shared_controllers(self.net, min_firms, limit)
@@ -350,8 +392,10 @@ class EmbeddedStore:
         return queries.beneficial_owners(self.net, entity_id, threshold_pct)
 
     def paths(self, source_id: str, target_id: str, max_hops: int = 4,
-              rel_types: Sequence[str] | None = None, limit: int = 5) -> list[GraphPath]:
-        return queries.paths(self.net, source_id, target_id, max_hops, rel_types, limit)
+              rel_types: Sequence[str] | None = None, limit: int = 5, *,
+              avoid_hubs: bool = False) -> list[GraphPath]:
+        return find_paths(self.net, source_id, target_id, max_hops, rel_types, limit,
+                          avoid_hubs=avoid_hubs)
 
     def rings(self, min_size: int = 3, limit: int = 50) -> list[Ring]:
         return queries.rings(self.net, min_size, limit)

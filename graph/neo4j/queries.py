@@ -9,8 +9,9 @@ Conventions (the semantics are those of `graph.store.GraphReader`):
 - `$cap` (degree cap) and `$wl` (hubs whitelist) are bound to every query by
   `graph.neo4j.cypher.Cypher.run`, from the store's walk policy.
 - An entity *summary* is `{entity_id, kind, name, uscc, customs_code, id_number, risk_level,
-  risk_score}`; an *event* is `{event_id, type, date, category, amount, description, source,
-  record_id}` with `type` the events.parquet type of its label.
+  risk_score, violating}` (violating: it has a SUBJECT_OF event); an *event* is `{event_id,
+  type, date, category, amount, description, source, record_id}` with `type` the
+  events.parquet type of its label.
 - *Blocked*: `(COUNT { (x)-[:@network]-() } > $cap OR <x whitelisted>)`; *whitelisted*: an
   Address / Phone whose id, label, address_std or phone is in `$wl`; *violating*: an Enterprise
   or Person with a SUBJECT_OF event.
@@ -22,16 +23,19 @@ from __future__ import annotations
 
 from graph import schema
 from graph.catalogue import MAX_PATH_HOPS, RING_PERSON_TYPES
+from graph.hits import PERSON_TIES as HIT_TIES
 from graph.neo4j.template import fill
 
 NETWORK = "|".join(schema.check_rel_types(None))
 CONTROL = "|".join(schema.check_rel_types(schema.CONTROL_TYPES))
 RING_PERSON = "|".join(schema.check_rel_types(sorted(RING_PERSON_TYPES)))
+PERSON_TIES = "|".join(schema.check_rel_types(list(HIT_TIES)))
 
 
 def _static(text: str) -> str:
     """The text with the import-time holes filled (the others stay for the call)."""
-    return fill(text, partial=True, network=NETWORK, control=CONTROL, ring_person=RING_PERSON)
+    return fill(text, partial=True, network=NETWORK, control=CONTROL, ring_person=RING_PERSON,
+                person_ties=PERSON_TIES)
 
 
 # --- state and lookups (graph.neo4j.store) ----------------------------------------------------
@@ -57,7 +61,8 @@ CALL () {
   MATCH (n:Person {@kind: $v}) RETURN n
 }
 RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        n {.names, .address, .address_std, .birth_date, .city, .district, .established,
           .n_mentions, .name_pinyin, .phone, .province, .reg_no, .sources, .status,
           .risk_score, .risk_level, .risk_reasons} AS p
@@ -69,7 +74,8 @@ UNWIND range(0, size($ids) - 1) AS i
 MATCH (n:Enterprise|Person {id: $ids[i]})
 RETURN i,
        n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        n {.names, .address, .address_std, .birth_date, .city, .district, .established,
           .n_mentions, .name_pinyin, .phone, .province, .reg_no, .sources, .status,
           .risk_score, .risk_level, .risk_reasons} AS p
@@ -102,13 +108,30 @@ SUMMARIES = """
 UNWIND $ids AS i
 MATCH (n:Enterprise|Person {id: i})
 RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s
 """
+
+# a search page's hits: summary, the attributes telling namesakes apart, and a person's
+# enterprises (graph.hits.PERSON_TIES) as [id, name, type, violating] rows
+SEARCH_DETAILS = _static("""
+UNWIND $ids AS i
+MATCH (n:Enterprise|Person {id: i})
+RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
+       n {.birth_date, .province, .city} AS p,
+       CASE WHEN n:Person THEN COLLECT {
+         MATCH (n)-[r:@person_ties]->(f:Enterprise)
+         RETURN [f.id, coalesce(f.name, f.id), type(r), EXISTS { (f)-[:SUBJECT_OF]->() }]
+       } ELSE [] END AS ties
+""")
 
 ENTITY = """
 MATCH (n:Enterprise|Person {id: $id})
 RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        properties(n) AS p,
        COLLECT {
          MATCH (n)-[:SUBJECT_OF]->(e)
@@ -173,7 +196,7 @@ RETURN n.id AS id, labels(n)[0] AS kind,
        CASE WHEN n:Enterprise OR n:Person THEN coalesce(n.name, n.id)
             WHEN n:Address OR n:Phone THEN coalesce(n.label, n.id)
             ELSE coalesce(n.category, labels(n)[0]) END AS label,
-       n.risk_level AS risk_level,
+       n.risk_level AS risk_level, EXISTS { (n)-[:SUBJECT_OF]->() } AS violating,
        CASE WHEN n:Enterprise OR n:Person OR n:Address OR n:Phone THEN null
             ELSE toString(n.date) END AS date
 """
@@ -203,7 +226,8 @@ WITH b, min([f[1], r.id, f[2], type(r), f[0]]) AS m
 WITH b, m, ((b:Enterprise OR b:Person) AND EXISTS { (b)-[:SUBJECT_OF]->() }) AS bv
 RETURN b.id AS id, elementId(b) AS e, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t,
        CASE WHEN bv THEN b {entity_id: b.id, kind: labels(b)[0], name: coalesce(b.name, b.id),
-                            .uscc, .customs_code, .id_number, .risk_level, .risk_score} END AS s,
+                            .uscc, .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (b)-[:SUBJECT_OF]->() }} END AS s,
        CASE WHEN bv THEN COLLECT { MATCH (b)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] }
             ELSE [] END AS ev,
        COUNT { (b)-[:@network]-() } AS deg,
@@ -219,7 +243,8 @@ WITH b, min([f[1], r.id, f[2], type(r), f[0]]) AS m
 WHERE ((b:Enterprise OR b:Person) AND EXISTS { (b)-[:SUBJECT_OF]->() })
 RETURN b.id AS id, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t,
        b {entity_id: b.id, kind: labels(b)[0], name: coalesce(b.name, b.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (b)-[:SUBJECT_OF]->() }} AS s,
        COLLECT { MATCH (b)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] } AS ev
 """)
 
@@ -231,7 +256,8 @@ WITH b, min([f[1], r.id, f[2], type(r), f[0]]) AS m
 WITH b, m, ((b:Enterprise OR b:Person) AND EXISTS { (b)-[:SUBJECT_OF]->() }) AS bv
 RETURN b.id AS id, elementId(b) AS e, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t,
        CASE WHEN bv THEN b {entity_id: b.id, kind: labels(b)[0], name: coalesce(b.name, b.id),
-                            .uscc, .customs_code, .id_number, .risk_level, .risk_score} END AS s,
+                            .uscc, .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (b)-[:SUBJECT_OF]->() }} END AS s,
        CASE WHEN bv THEN COLLECT { MATCH (b)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] }
             ELSE [] END AS ev,
        COUNT { (b)-[:@network]-() } AS deg,
@@ -247,7 +273,8 @@ WITH b, min([f[1], r.id, f[2], type(r), f[0]]) AS m
 WHERE ((b:Enterprise OR b:Person) AND EXISTS { (b)-[:SUBJECT_OF]->() })
 RETURN b.id AS id, m[2] AS p, m[4] AS pe, m[1] AS r, m[3] AS t,
        b {entity_id: b.id, kind: labels(b)[0], name: coalesce(b.name, b.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (b)-[:SUBJECT_OF]->() }} AS s,
        COLLECT { MATCH (b)-[:SUBJECT_OF]->(e) RETURN DISTINCT labels(e)[0] } AS ev
 """)
 
@@ -265,20 +292,29 @@ CALL (i) {
 }
 RETURN n.id AS id, elementId(n) AS e, COUNT { (n)-[:@network]-() } AS deg,
        ((n:Address OR n:Phone) AND any(k IN [n.id, n.label, n.address_std, n.phone]
-                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl
+                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl,
+       CASE WHEN $avoid AND (n:Address OR n:Phone)
+            THEN COUNT { MATCH (n)<-[:LOCATED_AT|HAS_PHONE]-(x:Enterprise) RETURN DISTINCT x }
+                 >= $hub_min
+            ELSE false END AS hub
 """)
 
 # one level of the bidirectional path BFS over @rels: every new node (not in `$seen`) with
-# all its parents in the frontier `$front` = [element ID, id], its network degree and
-# whitelist flag
+# all its parents in the frontier `$front` = [element ID, id] ([parent, relationship ID, type,
+# parent is the relationship's start]), its network degree, whitelist flag and (with
+# `$avoid`) hub flag: an Address / Phone of >= `$hub_min` enterprises (graph.policy)
 PATH_LEVEL = _static("""
 UNWIND $front AS f
 MATCH (a) WHERE elementId(a) = f[0]
 MATCH (a)-[r:@rels]-(b) WHERE $seen[elementId(b)] IS NULL
-WITH b, collect([f[1], r.id, type(r)]) AS ps
+WITH b, collect([f[1], r.id, type(r), startNode(r) = a]) AS ps
 RETURN b.id AS id, elementId(b) AS e, ps, COUNT { (b)-[:@network]-() } AS deg,
        ((b:Address OR b:Phone) AND any(k IN [b.id, b.label, b.address_std, b.phone]
-                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl
+                                       WHERE k IS NOT NULL AND k IN $wl)) AS wl,
+       CASE WHEN $avoid AND (b:Address OR b:Phone)
+            THEN COUNT { MATCH (b)<-[:LOCATED_AT|HAS_PHONE]-(x:Enterprise) RETURN DISTINCT x }
+                 >= $hub_min
+            ELSE false END AS hub
 """)
 
 # --- the risk catalogue (graph.neo4j.catalogue) ----------------------------------------------
@@ -301,7 +337,8 @@ WITH c, collect({entity_id: f.id, name: coalesce(f.name, f.id), roles: roles,
                  events: events}) AS firms, sum(size(events)) AS n_events
 WHERE size(firms) >= $min_firms
 RETURN c {entity_id: c.id, kind: labels(c)[0], name: coalesce(c.name, c.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS controller,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (c)-[:SUBJECT_OF]->() }} AS controller,
        firms, size(firms) AS n_firms, n_events
 ORDER BY n_firms DESC, n_events DESC, c.id ASC
 LIMIT $limit
@@ -341,9 +378,11 @@ WITH p, s, x, kind, [d IN dates WHERE s.established IS NOT NULL
                      AND d <= s.established] AS before
 WHERE size(before) > 0
 RETURN p {entity_id: p.id, kind: labels(p)[0], name: coalesce(p.name, p.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS pre,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (p)-[:SUBJECT_OF]->() }} AS pre,
        s {entity_id: s.id, kind: labels(s)[0], name: coalesce(s.name, s.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS suc,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (s)-[:SUBJECT_OF]->() }} AS suc,
        kind, x.id AS via,
        reduce(m = before[0], d IN before | CASE WHEN d > m THEN d ELSE m END) AS pdate,
        s.established AS est
@@ -391,7 +430,8 @@ RETURN [n IN nodes(p) | n.id] AS nodes, [r IN relationships(p) | r.id] AS edges,
 LEGAL_REPRESENTATIVE = """
 MATCH (p)-[:LEGAL_REP_OF]->(:Enterprise|Person {id: $id})
 RETURN p {entity_id: p.id, kind: labels(p)[0], name: coalesce(p.name, p.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS s
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (p)-[:SUBJECT_OF]->() }} AS s
 ORDER BY p.id
 LIMIT 1
 """

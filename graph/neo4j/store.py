@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
@@ -26,6 +27,8 @@ from graph.catalogue import (
     MAX_NEIGHBOURHOOD_DEPTH,
     MAX_PATH_HOPS,
 )
+from graph.hits import details as hit_details
+from graph.hits import name_groups
 from graph.models import (
     BeneficialOwnership,
     Cycle,
@@ -45,6 +48,7 @@ from graph.models import (
     RiskScore,
     RunInfo,
     SearchHit,
+    SearchPage,
     SharedController,
     SourceRecord,
     Subgraph,
@@ -53,7 +57,7 @@ from graph.neo4j import queries as q
 from graph.neo4j.breaker import ReadGuard
 from graph.neo4j.catalogue import Catalogue
 from graph.neo4j.conn import get_settings, guarded
-from graph.neo4j.cypher import Cypher
+from graph.neo4j.cypher import Cypher, labels_for_id
 from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.names import name_query
 from graph.neo4j.names import warm_up as warm_names
@@ -64,6 +68,7 @@ from graph.policy import WalkPolicy, degree_cap_of, whitelist_of
 from graph.store import (
     IDENTIFIERS,
     MIN_SIMILARITY,
+    SEARCH_SCAN,
     EntityKind,
     IdentifierKind,
     NoRunLoaded,
@@ -126,6 +131,13 @@ def _check_range(name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def _finite(value: Any) -> float | None:
+    """A stored weight or probability; null or NaN stays None (no model score)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
 
 
 class Neo4jStore:
@@ -225,13 +237,30 @@ class Neo4jStore:
         rapidfuzz WRatio against the names and the compacted pinyin, cut at MIN_SIMILARITY.
         The `pool` best full-text candidates are re-scored (default max(500, 10 x (limit +
         offset)); never fewer than limit + offset)."""
-        from rapidfuzz import fuzz
-
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
         if pool is not None and not 1 <= pool <= 10_000:
             raise ValueError("pool must be 1..10000")
         scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
+        ranked = self._ranked(text, kinds, scan)
+        return self._hits(ranked[offset:offset + limit], kinds)
+
+    def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+                    limit: int = 20, offset: int = 0) -> SearchPage:
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        ranked = self._ranked(text, kinds, max(SEARCH_SCAN, 10 * (limit + offset)))
+        ranked = ranked[:SEARCH_SCAN]
+        return SearchPage(items=self._hits(ranked[offset:offset + limit], kinds), limit=limit,
+                          offset=offset, total=len(ranked),
+                          groups=name_groups(name for _, _, _, name in ranked))
+
+    def _ranked(self, text: str, kinds: Sequence[EntityKind], scan: int
+                ) -> list[tuple[str, float, str, str]]:
+        """(ID, similarity, matched field, name) of every hit among `scan` full-text
+        candidates and the identifier hits, best first (ties by ID)."""
+        from rapidfuzz import fuzz
+
         query = text.strip()
         labels = [schema.check_label(k) for k in kinds if k in schema.ENTITY_LABELS]
         if not query or not labels:
@@ -245,6 +274,7 @@ class Neo4jStore:
         )
         rows = [dict(zip(("id", "name", "names", "pinyin", "ident"), r, strict=True))
                 for r in found[0]["rows"]] if found else []
+        names = {r["id"]: r["name"] or r["id"] for r in rows}
         for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
             best[row["id"]] = (1.0, IDENTIFIERS[row["ident"]])
         compact = compact_text(query)
@@ -259,14 +289,27 @@ class Neo4jStore:
                 sim = round(score / 100.0, 4)
                 if score >= cutoff and (row["id"] not in best or sim > best[row["id"]][0]):
                     best[row["id"]] = (sim, field)
-        # both branches matched only the asked labels: summaries are needed for the page only
-        page = sorted(best, key=lambda n: (-best[n][0], n))[offset : offset + limit]
-        summaries = self._guard(lambda: self._summaries(page))
-        return [
-            SearchHit(**summaries[n].model_dump(), match=best[n][1], similarity=best[n][0])
-            for n in page
-            if n in summaries and summaries[n].kind in labels
-        ]
+        # both branches matched only the asked labels
+        ranked = sorted(best, key=lambda n: (-best[n][0], n))
+        return [(n, *best[n], names[n]) for n in ranked]
+
+    def _hits(self, page: list[tuple[str, float, str, str]], kinds: Sequence[EntityKind]
+              ) -> list[SearchHit]:
+        """The page's hits with their summaries and what tells namesakes apart."""
+        labels = {schema.check_label(k) for k in kinds if k in schema.ENTITY_LABELS}
+        ids = [n for n, _, _, _ in page]
+        rows = self._guard(lambda: self.cypher.run(q.SEARCH_DETAILS, ids=ids)) if ids else []
+        by_id = {r["s"]["entity_id"]: r for r in rows}
+        out = []
+        for node, sim, field, _ in page:
+            row = by_id.get(node)
+            if row is None or row["s"]["kind"] not in labels:
+                continue
+            summary = EntitySummary(**row["s"])
+            extra = hit_details(summary.kind, row["p"], summary.id_number,
+                                [tuple(t) for t in row["ties"]])
+            out.append(SearchHit(**summary.model_dump(), match=field, similarity=sim, **extra))
+        return out
 
     def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
         rows = self.cypher.run(q.SUMMARIES, ids=list(ids))
@@ -283,8 +326,8 @@ class Neo4jStore:
         attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
         sources = [SourceRecord(**r) for r in json.loads(p.get("source_records") or "[]")]
         evidence = [
-            Evidence(**dict(e, match_weight=e.get("match_weight") or 0.0,
-                            match_probability=e.get("match_probability") or 0.0))
+            Evidence(**dict(e, match_weight=_finite(e.get("match_weight")),
+                            match_probability=_finite(e.get("match_probability"))))
             for e in json.loads(p.get("evidence") or "[]")
         ]
         return EntityProfile(
@@ -340,6 +383,12 @@ class Neo4jStore:
             truncated=truncated,
         )
 
+    def nodes(self, node_ids: Sequence[str]) -> list[GraphNode]:
+        kept = {i: labels_for_id(i)[0] for i in dict.fromkeys(node_ids)
+                if len(labels_for_id(i)) == 1}
+        rows = self._guard(lambda: self.walker.node_rows(kept)) if kept else []
+        return [GraphNode(**n) for n in rows]
+
     def exposure(self, entity_id: str, max_hops: int = 2, limit: int = 50) -> list[ExposureHit]:
         _check_range("max_hops", max_hops, 1, MAX_EXPOSURE_HOPS)
         return self._guard(lambda: self.walker.exposure(entity_id, max_hops, limit))
@@ -351,12 +400,14 @@ class Neo4jStore:
         max_hops: int = 4,
         rel_types: Sequence[str] | None = None,
         limit: int = 5,
+        *,
+        avoid_hubs: bool = False,
     ) -> list[Path]:
         _check_range("max_hops", max_hops, 1, MAX_PATH_HOPS)
         _check_range("limit", limit, 1, 1000)
         types = schema.check_rel_types(list(rel_types) if rel_types else None)
         return self._guard(
-            lambda: self.walker.paths(source_id, target_id, max_hops, types, limit)
+            lambda: self.walker.paths(source_id, target_id, max_hops, types, limit, avoid_hubs)
         )
 
     # --- risk catalogue ---------------------------------------------------------------

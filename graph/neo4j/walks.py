@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph import schema
-from graph.models import EntitySummary, ExposureHit, Path
+from graph.labels import labels
+from graph.models import EntitySummary, ExposureHit, Path, PathStep, StepRelation
 from graph.neo4j import queries as q
 from graph.neo4j.cypher import Cypher, labels_for_id
 from graph.neo4j.template import fill
+from graph.policy import PATH_HUB_MIN_ENTERPRISES
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ class Walker:
                     fresh[node_id] = candidates[node_id].dst_label
             frontier = fresh
         return self._nodes(kept), self._edges(kept, types), truncated
+
+    def node_rows(self, kept: dict[str, str]) -> list[dict[str, Any]]:
+        """GraphNode rows of the nodes `kept` (id -> label) that exist, by ID."""
+        return self._nodes(kept)
 
     def _nodes(self, kept: dict[str, str]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -169,7 +175,8 @@ class Walker:
 
     # --- shortest paths ---------------------------------------------------------------
     def paths(
-        self, source: str, target: str, max_hops: int, types: tuple[str, ...], limit: int
+        self, source: str, target: str, max_hops: int, types: tuple[str, ...], limit: int,
+        avoid_hubs: bool = False,
     ) -> list[Path]:
         """Bidirectional BFS: one query per level, each time expanding the side whose
         frontier has the smaller degree sum, until the two balls share a node that may sit
@@ -178,21 +185,22 @@ class Walker:
         suffixes from the target side, enumerated in path ordering."""
         if limit <= 0:
             return []
-        roots = self._roots([source, target])
+        roots = self._roots([source, target], avoid_hubs)
         if source not in roots or target not in roots:
             return []
         if source == target:
             return [Path(nodes=[source], edges=[], types=[])]
         rel = "|".join(schema.check_rel_types(types))
         cap = self.cypher.degree_cap
-        sides = (_Side(source, roots[source], cap), _Side(target, roots[target], cap))
+        sides = (_Side(source, roots[source], cap, avoid_hubs),
+                 _Side(target, roots[target], cap, avoid_hubs))
         while sides[0].depth + sides[1].depth < max_hops:
             if not sides[0].front or not sides[1].front:
                 return []
             me = min(sides, key=lambda sd: (sd.cost(), sd is sides[1]))
             rows = self.cypher.run(
                 fill(q.PATH_LEVEL, rels=rel), front=[[e, n] for n, e in me.front.items()],
-                seen=me.elements,
+                seen=me.elements, avoid=avoid_hubs, hub_min=PATH_HUB_MIN_ENTERPRISES,
             )
             me.grow(rows)
             meet = self._meeting(sides[0], sides[1], source, target)
@@ -210,12 +218,13 @@ class Walker:
         total = min(fwd.dist[n] + bwd.dist[n] for n in common)
         return [n for n in common if fwd.dist[n] + bwd.dist[n] == total]
 
-    def _roots(self, ids: list[str]) -> dict[str, _Node]:
+    def _roots(self, ids: list[str], avoid_hubs: bool) -> dict[str, _Node]:
         """Element ID, degree and whitelist flag of each existing node, in one round trip."""
         if not any(labels_for_id(i) for i in ids):
             return {}
-        rows = self.cypher.run(q.PATH_ROOTS, ids=sorted(set(ids)))
-        return {r["id"]: _Node(r["e"], r["deg"], r["wl"]) for r in rows}
+        rows = self.cypher.run(q.PATH_ROOTS, ids=sorted(set(ids)), avoid=avoid_hubs,
+                               hub_min=PATH_HUB_MIN_ENTERPRISES)
+        return {r["id"]: _Node(r["e"], r["deg"], r["wl"], r["hub"]) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -223,18 +232,22 @@ class _Node:
     element: str
     degree: int
     whitelisted: bool
+    hub: bool = False
 
 
 class _Side:
     """One direction of the bidirectional path BFS: distances, parents and blocked flags of
     the reached nodes, and the frontier (id -> element ID) to expand next."""
 
-    def __init__(self, node_id: str, root: _Node, cap: int) -> None:
+    def __init__(self, node_id: str, root: _Node, cap: int, avoid_hubs: bool = False) -> None:
         self.cap = cap
+        self.avoid_hubs = avoid_hubs
         self.depth = 0
         self.dist: dict[str, int] = {node_id: 0}
-        self.parents: dict[str, list[tuple[str, str, str]]] = {node_id: []}
-        self.blocked: dict[str, bool] = {node_id: root.degree > cap or root.whitelisted}
+        # per node: (parent, relationship ID, type, parent is the relationship's start)
+        self.parents: dict[str, list[tuple[str, str, str, bool]]] = {node_id: []}
+        self.blocked: dict[str, bool] = {
+            node_id: root.degree > cap or root.whitelisted or (avoid_hubs and root.hub)}
         self.degree: dict[str, int] = {node_id: root.degree}
         self.elements: dict[str, bool] = {root.element: True}
         self.front: dict[str, str] = {node_id: root.element}  # a root is always expanded
@@ -248,8 +261,9 @@ class _Side:
         for row in rows:
             node = row["id"]
             self.dist[node] = self.depth
-            self.parents[node] = [(p, r, t) for p, r, t in row["ps"]]
-            self.blocked[node] = row["deg"] > self.cap or row["wl"]
+            self.parents[node] = [(p, r, t, bool(start)) for p, r, t, start in row["ps"]]
+            self.blocked[node] = (row["deg"] > self.cap or row["wl"]
+                                  or (self.avoid_hubs and bool(row["hub"])))
             self.degree[node] = row["deg"]
             self.elements[row["e"]] = True
             if not self.blocked[node]:
@@ -260,9 +274,10 @@ class _Side:
 def _enumerate(
     fwd: _Side, bwd: _Side, meet: list[str], source: str, target: str, limit: int
 ) -> list[Path]:
-    """The first `limit` shortest paths in path ordering (node lists, then edge lists):
-    node sequences in ascending order over the meeting DAG, each with its edge choices."""
-    succ: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(dict)
+    """The first `limit` shortest paths in path ordering: distinct node sequences in
+    ascending order over the meeting DAG, each step with every relationship between its two
+    nodes (by relationship ID, in its real direction)."""
+    succ: dict[str, dict[str, list[tuple[str, str, str, str]]]] = defaultdict(dict)
 
     def climb(side: _Side, forward: bool) -> None:
         stack, done = list(meet), set()
@@ -271,16 +286,18 @@ def _enumerate(
             if node in done:
                 continue
             done.add(node)
-            for parent, rel_id, rel_type in side.parents.get(node, []):
+            for parent, rel_id, rel_type, parent_starts in side.parents.get(node, []):
                 if side.dist.get(parent) != side.dist[node] - 1:
                     continue
                 a, b = (parent, node) if forward else (node, parent)
-                succ[a].setdefault(b, []).append((rel_id, rel_type))
+                src, dst = (parent, node) if parent_starts else (node, parent)
+                succ[a].setdefault(b, []).append((rel_id, rel_type, src, dst))
                 stack.append(parent)
 
     climb(fwd, True)
     climb(bwd, False)
     out: list[Path] = []
+    lab = labels()
 
     def walk(nodes: list[str]) -> Iterator[list[str]]:
         last = nodes[-1]
@@ -291,23 +308,12 @@ def _enumerate(
             yield from walk(nodes + [nxt])
 
     for nodes in walk([source]):
-        for edges, types in _edge_choices(succ, nodes):
-            out.append(Path(nodes=nodes, edges=edges, types=types))
-            if len(out) >= limit:
-                return out
+        steps = [PathStep(a=a, b=b, relations=[
+            StepRelation(id=r, type=t, type_label=lab.relationship(t), source=x, target=y)
+            for r, t, x, y in sorted(set(succ[a][b]))])
+            for a, b in zip(nodes, nodes[1:], strict=False)]
+        out.append(Path(nodes=nodes, edges=[st.relations[0].id for st in steps],
+                        types=[st.relations[0].type for st in steps], steps=steps))
+        if len(out) >= limit:
+            break
     return out
-
-
-def _edge_choices(
-    succ: dict[str, dict[str, list[tuple[str, str]]]], nodes: list[str]
-) -> Iterator[tuple[list[str], list[str]]]:
-    options = [sorted(succ[a][b]) for a, b in zip(nodes, nodes[1:], strict=False)]
-
-    def walk(i: int, edges: list[str], types: list[str]) -> Iterator[tuple[list[str], list[str]]]:
-        if i == len(options):
-            yield edges, types
-            return
-        for rel_id, rel_type in options[i]:
-            yield from walk(i + 1, edges + [rel_id], types + [rel_type])
-
-    yield from walk(0, [], [])

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
 from api.errors import Forbidden
-from api.redaction import mask_id, redact
+from api.redaction import INSPECTOR_REASON, mask_id, redact
 from graph.embedded.store import EmbeddedStore
 from graph.models import RiskReason, RiskScore
+from risk.config import RiskConfig
+from risk.score import score_run
 from tests.api.test_api_support import Served, serve
-from tests.support.graph_fixture import A1, A4, CTRL
+from tests.support.graph_fixture import A1, A4, CTRL, build_tiny_run, tiny_whitelist
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +115,34 @@ def _uscc_of(served: Served, entity_id: str) -> str:
     profile = served.get(f"/entities/{entity_id}", role="investigator").json()
     value: str = profile["uscc"]
     return value
+
+
+def test_every_reason_field_is_classified_for_inspectors() -> None:
+    assert set(INSPECTOR_REASON) == set(RiskReason.model_fields)
+    assert set(INSPECTOR_REASON.values()) == {"keep", "hide"}
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The API on the tiny run scored by the real risk score (reasons with names, steps,
+    events and attachments)."""
+    base = tmp_path_factory.mktemp("scored")
+    run = build_tiny_run(base)
+    score_run(run, RiskConfig(hubs_whitelist=tiny_whitelist(), as_of=date(2024, 12, 31)))
+    with serve(base, run) as s:
+        yield s
+
+
+def test_inspector_sees_events_but_no_names_steps_or_attachments(scored: Served) -> None:
+    served = scored
+    inspector = served.get(f"/entities/{A1}/risk", role="inspector").json()
+    investigator = served.get(f"/entities/{A1}/risk", role="investigator").json()
+    assert "张伟" in served.get(f"/entities/{A1}/risk", role="investigator").text
+    assert "张伟" not in served.get(f"/entities/{A1}/risk", role="inspector").text
+    for seen, whole in zip(inspector["reasons"], investigator["reasons"], strict=True):
+        assert seen["rule_label"] == whole["rule_label"] and seen["rule_label"]
+        assert seen["detail"] is None and whole["detail"]
+        assert seen["steps"] == [] and seen["nodes"] == [] and seen["counterpart"] is None
+        assert [e["date"] for e in seen["events"]] == [e["date"] for e in whole["events"]]
+        assert all(e["attachment"] is None and e["entity_id"] is None for e in seen["events"])
+    assert any(e["attachment"] for r in investigator["reasons"] for e in r["events"])

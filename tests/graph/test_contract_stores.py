@@ -27,7 +27,7 @@ from graph.store import GraphReader
 from graph.worklist import WorklistQuery
 from risk.config import RiskConfig
 from runfolder.folder import write_table
-from runfolder.ids import address_id
+from runfolder.ids import address_id, phone_id
 from tests.conftest import empty_database
 
 Op = Callable[[GraphReader], Any]
@@ -156,6 +156,11 @@ CASES: dict[str, Op] = {
         "id_number", _ident(s, F.CTRL, "id_number")),
     "briefs_miss": lambda s: s.briefs_by_identifier("reg_no", "nothing"),
     "search_pool": lambda s: s.search("华信进出口", kinds=("Enterprise",), limit=3, pool=30),
+    "search_page_namesakes": lambda s: s.search_page("王芳", kinds=("Person",)),
+    "search_page_paged": lambda s: s.search_page("深圳贸易有限公司", kinds=("Enterprise",),
+                                                 limit=2, offset=1),
+    "search_page_controller": lambda s: s.search_page("张伟"),
+    "search_page_none": lambda s: s.search_page("不存在的名字", limit=5),
     "neighbourhood_1": lambda s: s.neighbourhood(F.CTRL),
     "neighbourhood_2": lambda s: s.neighbourhood(F.A1, depth=2),
     "neighbourhood_cap": lambda s: s.neighbourhood(F.CTRL, depth=2, node_cap=3),
@@ -190,6 +195,13 @@ CASES: dict[str, Op] = {
     "rings_2": lambda s: s.rings(min_size=2),
     **{f"worklist_{name}": (lambda q: lambda s: s.worklist(q))(query)
        for name, query in WORKLISTS.items()},
+    "paths_parallel": lambda s: s.paths(F.BO_TARGET, F.BO_P3),
+    "paths_parallel_typed": lambda s: s.paths(F.BO_P3, F.BO_TARGET, rel_types=["SHAREHOLDER_OF"]),
+    "paths_owner_chain": lambda s: s.paths(F.BO_TARGET, F.BO_P1, max_hops=3),
+    "paths_hub_avoided": lambda s: s.paths(F.D[0], F.D[4], limit=10, avoid_hubs=True),
+    "paths_ring_avoiding": lambda s: s.paths(F.G[0], F.G[3], max_hops=6, avoid_hubs=True),
+    "nodes": lambda s: s.nodes([F.A1, address_id(F.HUB_ADDR), phone_id(F.HUB_PHONE), F.CTRL,
+                                "E000000000000", F.A1]),
 }
 
 CAPPED_CASES: dict[str, Op] = {
@@ -287,6 +299,71 @@ def test_worklist_ranks_filters_and_pages(store: GraphReader) -> None:
     assert store.worklist(WorklistQuery(kinds=("Person",))).total == 1
     with pytest.raises(ValueError):
         WorklistQuery(rules=("x' OR 1=1",))
+
+
+def test_search_tells_namesakes_apart(store: GraphReader) -> None:
+    page = store.search_page("王芳", kinds=("Person",), limit=1)
+    assert page.total == 2 and [(g.name, g.count) for g in page.groups] == [("王芳", 2)]
+    [first] = page.items
+    [second] = store.search_page("王芳", kinds=("Person",), limit=1, offset=1).items
+    assert {first.entity_id, second.entity_id} == {F.NAMESAKE_1, F.NAMESAKE_2}
+    by_id = {h.entity_id: h for h in (first, second)}
+    one, two = by_id[F.NAMESAKE_1], by_id[F.NAMESAKE_2]
+    assert (one.birth_year, two.birth_year) == (1980, 1992)
+    assert (one.province, two.province) == ("上海市", "广东省")
+    assert two.city == "南山区"  # no address: the ID number's birth place
+    assert one.id_masked and one.id_number
+    assert one.id_masked == f"{one.id_number[:4]}…{one.id_number[-4:]}"
+    assert [(t.entity_id, t.roles, t.violating) for t in one.ties] == [
+        (F.H1, ["LEGAL_REP_OF"], False)]
+    assert [(t.entity_id, t.name, t.violating) for t in two.ties] == [
+        (F.H2, "深圳芳源电子有限公司", True)]
+    ctrl = next(h for h in store.search_page("张伟").items if h.entity_id == F.CTRL)
+    assert ctrl.n_ties == 4 and [t.entity_id for t in ctrl.ties] == [F.A1, F.A2, F.A3]
+    assert ctrl.ties[2].roles == ["SHAREHOLDER_OF"]
+    firm = store.search_page("华信进出口").items[0]
+    assert firm.entity_id == F.A1 and firm.violating and firm.ties == []
+    assert firm.province == "上海市" and firm.id_masked is None
+
+
+def test_paths_tell_the_truth(store: GraphReader) -> None:
+    # 刘洋 is shareholder and legal representative of BO_TARGET: one path, one step, two roles
+    [path] = store.paths(F.BO_TARGET, F.BO_P3)
+    assert path.nodes == [F.BO_TARGET, F.BO_P3] and len(path.steps) == 1
+    [step] = path.steps
+    assert (step.a, step.b) == (F.BO_TARGET, F.BO_P3)
+    assert sorted(r.type for r in step.relations) == ["LEGAL_REP_OF", "SHAREHOLDER_OF"]
+    # the person holds the firm, whichever way the path is read
+    assert all((r.source, r.target) == (F.BO_P3, F.BO_TARGET) for r in step.relations)
+    assert {r.type_label for r in step.relations} == {"法定代表人", "股东"}
+    assert path.edges == [step.relations[0].id] and path.types == [step.relations[0].type]
+    [typed] = store.paths(F.BO_P3, F.BO_TARGET, rel_types=["SHAREHOLDER_OF"])
+    assert [r.type for r in typed.steps[0].relations] == ["SHAREHOLDER_OF"]
+    # ownership upwards: each share held by the upper node
+    [chain] = store.paths(F.BO_TARGET, F.BO_P1, max_hops=3)
+    assert chain.nodes == [F.BO_TARGET, F.BO_HOLD, F.BO_P1]
+    assert [(r.source, r.target) for st in chain.steps for r in st.relations] == [
+        (F.BO_HOLD, F.BO_TARGET), (F.BO_P1, F.BO_HOLD)]
+    # every path a distinct node sequence
+    for a, b in ((F.A1, F.A2), (F.D[0], F.D[4]), (F.G[0], F.G[3])):
+        found = store.paths(a, b, max_hops=6, limit=20)
+        assert len({tuple(p.nodes) for p in found}) == len(found)
+
+
+def test_paths_avoid_hubs_unless_asked(store: GraphReader) -> None:
+    through = store.paths(F.D[0], F.D[4], limit=10)
+    assert {p.nodes[1] for p in through} == {address_id(F.HUB_ADDR), phone_id(F.HUB_PHONE)}
+    assert store.paths(F.D[0], F.D[4], limit=10, avoid_hubs=True) == []
+    # a hub may still be an end; small shared addresses and phones are still walked
+    ring = store.paths(F.G[0], F.G[3], max_hops=6, avoid_hubs=True)
+    assert ring and ring == store.paths(F.G[0], F.G[3], max_hops=6)
+
+
+def test_nodes_are_named(store: GraphReader) -> None:
+    named = {n.id: n for n in store.nodes([F.A1, address_id(F.HUB_ADDR), "E000000000000"])}
+    assert set(named) == {F.A1, address_id(F.HUB_ADDR)}
+    assert named[address_id(F.HUB_ADDR)].label == F.HUB_ADDR
+    assert named[F.A1].label == "上海华信进出口贸易有限公司" and named[F.A1].violating
 
 
 def test_bounds_are_validated(store: GraphReader) -> None:

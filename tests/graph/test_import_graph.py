@@ -12,12 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 READERS = {
     "graph.store", "graph.catalogue", "graph.policy", "graph.models", "graph.schema",
+    "graph.hits", "graph.labels",
     "graph.neo4j.conn", "graph.neo4j.cypher", "graph.neo4j.store", "graph.neo4j.walks",
     "graph.neo4j.catalogue", "graph.neo4j.queries", "graph.neo4j.template", "graph.neo4j.meta",
     "graph.neo4j.breaker", "graph.neo4j.names",
     "graph.embedded.store", "graph.embedded.network", "graph.embedded.catalogue",
-    "graph.embedded.packed", "graph.embedded.bigrams", "graph.embedded.worklist",
-    "graph.neo4j.worklist", "graph.worklist",
+    "graph.embedded.packed", "graph.embedded.bigrams", "graph.embedded.paths",
+    "graph.embedded.worklist", "graph.neo4j.worklist", "graph.worklist",
 }
 WRITERS = {
     "graph.neo4j.rows", "graph.neo4j.hash", "graph.neo4j.diff", "graph.neo4j.diff_types",
