@@ -35,6 +35,7 @@ from api.routes import (
     admin,
     alerts,
     catalogue,
+    draws,
     entities,
     health,
     inspection,
@@ -45,6 +46,7 @@ from api.routes import (
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import DEFAULT_WEB_DIR, mount_ui
+from inspection.store import InspectionStore
 
 log = logging.getLogger("guanlian.api")
 BACKSTOP_S = 2.0
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
                                      settings.auth_failure_burst),
             alerts=alerts, cases=CaseStore(state), watchlists=watchlists, webhooks=hooks,
+            inspections=InspectionStore(state),
         )
         if stores.loaded:
             try:
@@ -116,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # hottest path (each route tried costs a regex match)
     for router in (inspection.router, health.router, entities.router, catalogue.router,
                    worklist.router, alerts.alerts_router, alerts.cases_router,
-                   watchlists.router, webhooks.router, admin.router):
+                   watchlists.router, webhooks.router, draws.router, admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app, settings.web_dir or DEFAULT_WEB_DIR)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from alerts.state.webhooks import WebhookStore
     from api.inspection import LookupService
     from api.jobs import JobRunner
+    from inspection.store import InspectionStore
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Services:
     cases: CaseStore
     watchlists: WatchlistStore
     webhooks: WebhookStore
+    inspections: InspectionStore
 
 
 async def get_services(request: Request) -> Services:

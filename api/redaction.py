@@ -10,7 +10,9 @@ front line: lookup, screening, enterprise search, an enterprise's risk) see:
 - no person's risk: `RiskScore` of a person (`P…`) is refused with 403;
 - of a person matched as the declarant of a lookup: the entity ID, name and level, with the
   resident ID number masked (`110101********123X`); no candidate people;
-- search hits of enterprises only (a person hit is dropped).
+- search hits of enterprises only (a person hit is dropped);
+- the inspection outcome they record (`inspection.models.Outcome`: of an enterprise, with the
+  firm's stored score, level and class at recording), whole.
 
 The rule fails closed: an answer type not listed for inspectors is refused with 403 rather
 than passed whole. The table of what each role sees is in docs/contracts.md.
@@ -25,6 +27,7 @@ from pydantic import BaseModel
 from api.errors import Forbidden
 from api.inspection import Candidate, LookupAnswer, SubjectMatch
 from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit
+from inspection.models import Outcome
 
 T = TypeVar("T")
 FULL_ROLES = frozenset({"investigator", "admin"})
@@ -49,6 +52,8 @@ def _inspector(answer: Any) -> Any:
         return answer.model_copy(update={"results": [_lookup(r) for r in answer.results]})
     if isinstance(answer, RiskScore):
         return _risk(answer)
+    if isinstance(answer, Outcome) and answer.entity_id.startswith("E"):
+        return answer
     if isinstance(answer, Page) and all(isinstance(i, SearchHit) for i in answer.items):
         hits = [_summary(h) for h in answer.items if h.kind == "Enterprise"]
         return answer.model_copy(update={"items": hits})

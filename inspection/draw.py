@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -164,13 +164,17 @@ def draw_targets(pool: pd.DataFrame, params: DrawParams, classes: ClassConfig
             position=position, entity_id=entity_id, kind=str(r["kind"]), name=str(r["name"]),
             uscc=_text(r["uscc"]), customs_code=_text(r["customs_code"]),
             province=_text(r["province"]), risk_class=str(r["risk_class"]),
-            score=float(r["score"]), level=str(r["level"]), part=part))
+            score=_number(r["score"]), level=str(r["level"]), part=part))
     uniform_by_class = pd.Series([rows.loc[e, "risk_class"] for e in uniform],
                                  dtype="object").value_counts().to_dict()
     counts = [ClassCount(risk_class=c, rate=rates[c], population=len(by_class[c]),
                          uniform=int(uniform_by_class.get(c, 0)), weighted=seats[c])
               for c in order]
     return targets, counts
+
+
+def _number(value: Any) -> float:
+    return float(value)
 
 
 def _text(value: object) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +22,7 @@ from runfolder.folder import has_table, read_table
 KIND_LABEL = {"enterprise": "Enterprise", "person": "Person"}
 COLUMNS = ("entity_id", "kind", "name", "uscc", "customs_code", "province", "city", "status",
            "sources", "score", "level", "risk_class")
-_TEXT = Field(default_factory=tuple, max_length=50)
+_TEXT: Any = Field(default_factory=tuple, max_length=50)
 
 
 class PopulationFilter(BaseModel):

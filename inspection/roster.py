@@ -119,14 +119,14 @@ def resolve(store: GraphReader, roster: list[RosterEntry]) -> list[ResolvedInspe
     out = []
     for entry in roster:
         checked = check_ric(entry.id_number)
-        base = {"code": entry.code, "name": entry.name, "agency": entry.agency,
-                "region": entry.region}
+        base = ResolvedInspector(code=entry.code, name=entry.name, agency=entry.agency,
+                                 region=entry.region, resolution="invalid_id")
         if not (checked.value and checked.valid):
-            out.append(ResolvedInspector(**base, resolution="invalid_id"))
+            out.append(base)
             continue
         people = sorted(b.entity_id for b in store.briefs_by_identifier("id_number",
                                                                          checked.value)
                         if b.kind == "Person")
-        out.append(ResolvedInspector(**base, resolution="resolved" if people else "not_in_graph",
-                                     person_ids=people))
+        out.append(base.model_copy(update={
+            "resolution": "resolved" if people else "not_in_graph", "person_ids": people}))
     return out

@@ -1,0 +1,151 @@
+"""双随机、一公开 over the API: risk-weighted random draws with their inspectors (investigator),
+the public notice, the inspector roster (admin), outcomes fed back (inspector and up) and the
+measured precision (investigator). Every draw and outcome is one audit entry of its request
+(`returned` adds the draw's ID, seed and parameters / the outcome's ID to its params) and a
+row of the state database."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from alerts.state.store import Missing, StateError
+from api.context import current_request_id, returned
+from api.deps import AsAdmin, AsInspector, AsInvestigator, ServicesDep, StoreDep
+from api.errors import Conflict, InvalidParameter, NotFound, Unavailable
+from api.openapi import AUTH, problems
+from inspection.config import load_classes, load_thresholds
+from inspection.draw import MAX_SEED, DrawParams
+from inspection.models import Draw, Notice, Outcome, OutcomeIn, Report
+from inspection.population import PopulationFilter, load_population
+from inspection.report import build_report
+from inspection.roster import ResolvedInspector, RosterEntry, resolve
+from inspection.service import make_draw, notice, notice_csv
+
+router = APIRouter(prefix="/inspection", tags=["draws"],
+                   responses=problems(*AUTH, 400, 404, 409, 413))
+DrawId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class DrawRequest(BaseModel):
+    """A draw's parameters; without a seed the server picks one (published in the answer)."""
+
+    filter: PopulationFilter = Field(default_factory=PopulationFilter)
+    targets: int | None = Field(default=None, ge=1, le=100_000)
+    rates: dict[str, float] = Field(default_factory=dict, max_length=20)
+    uniform_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    inspectors_per_target: int = Field(default=2, ge=0, le=5)
+
+
+class RosterUpload(BaseModel):
+    inspectors: list[RosterEntry] = Field(min_length=1, max_length=10_000)
+
+
+class RosterAnswer(BaseModel):
+    counts: dict[str, int]
+    inspectors: list[ResolvedInspector]
+
+
+def _request_id() -> str:
+    return current_request_id() or secrets.token_hex(16)
+
+
+@router.post("/draws", response_model=Draw, status_code=201,
+             summary="Draw inspection targets (risk-weighted, seeded) and their inspectors")
+def create_draw(who: AsInvestigator, services: ServicesDep, store: StoreDep,
+                body: DrawRequest) -> Draw:
+    run_dir = services.stores.run_dir
+    if run_dir is None:
+        raise Unavailable("no run folder is configured: the population is read from it")
+    seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
+    try:
+        params = DrawParams(**body.model_dump(exclude={"seed"}), seed=seed)
+        classes = load_classes()
+        draw = make_draw(load_population(run_dir, classes), store,
+                         services.inspections.roster(), params, classes)
+    except ValueError as exc:
+        raise InvalidParameter("body", str(exc)) from exc
+    saved = services.inspections.save_draw(draw, _request_id(), who.key_id)
+    return returned(saved, action="draw", draw_id=saved.id, seed=seed,
+                    params=params.model_dump(mode="json"), targets=len(saved.targets))
+
+
+@router.get("/draws/{draw_id}", response_model=Draw, summary="A stored draw")
+def get_draw(_: AsInvestigator, services: ServicesDep, draw_id: DrawId) -> Draw:
+    try:
+        return returned(services.inspections.get_draw(draw_id))
+    except Missing as exc:
+        raise NotFound(str(exc)) from exc
+
+
+@router.get("/draws/{draw_id}/notice", response_model=Notice,
+            summary="The public notice of a draw (no risk scores): JSON or CSV",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def draw_notice(_: AsInvestigator, services: ServicesDep, draw_id: DrawId,
+                format: Literal["json", "csv"] = "json") -> Notice | Response:
+    try:
+        answer = returned(notice(services.inspections.get_draw(draw_id)), format=format)
+    except Missing as exc:
+        raise NotFound(str(exc)) from exc
+    if format == "csv":
+        return Response(notice_csv(answer), media_type="text/csv; charset=utf-8")
+    return answer
+
+
+@router.post("/inspectors", response_model=RosterAnswer,
+             summary="Replace the inspector roster (resolved against the graph's persons)")
+def import_roster(who: AsAdmin, services: ServicesDep, store: StoreDep,
+                  body: RosterUpload) -> RosterAnswer:
+    codes = [e.code for e in body.inspectors]
+    if len(set(codes)) != len(codes):
+        raise InvalidParameter("body.inspectors", "an inspector code appears twice")
+    counts = services.inspections.import_roster(body.inspectors, who.key_id)
+    return returned(RosterAnswer(counts=counts, inspectors=resolve(store, body.inspectors)),
+                    action="roster", **counts)
+
+
+@router.get("/inspectors", response_model=RosterAnswer,
+            summary="The active roster and how each inspector resolves")
+def roster(_: AsInvestigator, services: ServicesDep, store: StoreDep) -> RosterAnswer:
+    entries = services.inspections.roster()
+    resolved = resolve(store, entries)
+    counts = {r: sum(i.resolution == r for i in resolved)
+              for r in ("resolved", "not_in_graph", "invalid_id")}
+    return returned(RosterAnswer(counts=counts, inspectors=resolved))
+
+
+@router.post("/outcomes", response_model=Outcome, status_code=201,
+             summary="Record an inspection's outcome (pass / fail) with its provenance")
+def record_outcome(who: AsInspector, services: ServicesDep, store: StoreDep,
+                   body: OutcomeIn) -> Outcome:
+    if not store.get_briefs([body.entity_id]):
+        raise NotFound(f"no entity {body.entity_id}")
+    risk = store.get_risk(body.entity_id)
+    snapshot = {}
+    if risk is not None:
+        snapshot = {"score": risk.score, "level": risk.level,
+                    "risk_class": load_classes().of_score(risk.score)}
+    try:
+        saved = services.inspections.record_outcome(body, snapshot, who.key_id, _request_id())
+    except Missing as exc:
+        raise NotFound(str(exc)) from exc
+    except StateError as exc:
+        raise Conflict(str(exc)) from exc
+    return returned(saved, action="outcome", outcome_id=saved.id, result=saved.result,
+                    draw_id=saved.draw_id, source_request_id=saved.source_request_id)
+
+
+@router.get("/report", response_model=Report,
+            summary="Hit rates by recommendation, class, score band, draw part and month")
+def report(_: AsInvestigator, services: ServicesDep,
+           since: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
+                                              description="from this month (YYYY-MM)")] = None
+           ) -> Report:
+    outcomes = services.inspections.outcomes()
+    if since is not None:
+        outcomes = [o for o in outcomes if o.inspected_on.strftime("%Y-%m") >= since]
+    return returned(build_report(outcomes, load_thresholds()))
