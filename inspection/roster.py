@@ -3,10 +3,11 @@ a resident ID), read with clear errors, and resolved against the graph's persons
 
 Columns (Chinese or English header): 执法人员编号 / code, 姓名 / name, 身份证号码 / id_number,
 optional 所属单位 / agency and 地区 / region. Resolution is by the resident ID (the same
-identifier match the linkage makes exact): `resolved` (one or more Person nodes hold it: every
-one of them counts for conflicts), `not_in_graph` (a valid ID no record holds: no recorded
-tie, assignable) or `invalid_id` (malformed or missing: its ties cannot be checked, so it is
-never assigned - fail closed).
+identifier match the linkage makes exact, on the compacted number): `resolved` (one or more
+Person nodes hold it - a malformed number held by a record still identifies it -: every one
+of them counts for conflicts), `not_in_graph` (a valid ID no record holds: no recorded tie,
+assignable) or `invalid_id` (a malformed ID no record holds, or none: its ties cannot be
+checked, so it is never assigned - fail closed).
 """
 
 from __future__ import annotations
@@ -121,12 +122,16 @@ def resolve(store: GraphReader, roster: list[RosterEntry]) -> list[ResolvedInspe
         checked = check_ric(entry.id_number)
         base = ResolvedInspector(code=entry.code, name=entry.name, agency=entry.agency,
                                  region=entry.region, resolution="invalid_id")
-        if not (checked.value and checked.valid):
+        if not checked.value:
             out.append(base)
             continue
         people = sorted(b.entity_id for b in store.briefs_by_identifier("id_number",
                                                                          checked.value)
                         if b.kind == "Person")
-        out.append(base.model_copy(update={
-            "resolution": "resolved" if people else "not_in_graph", "person_ids": people}))
+        if people:
+            out.append(base.model_copy(update={"resolution": "resolved", "person_ids": people}))
+        elif checked.valid:
+            out.append(base.model_copy(update={"resolution": "not_in_graph"}))
+        else:
+            out.append(base)
     return out
