@@ -100,10 +100,9 @@ def draw_command(
         raise _fail(ValueError("--run RUN is needed (the population is read from it)"))
     try:
         config = load_classes(classes)
-        flt = PopulationFilter(kinds=tuple(kind or ("Enterprise",)),
-                               provinces=tuple(province or ()), cities=tuple(city or ()),
-                               industries=tuple(industry or ()), sources=tuple(source or ()),
-                               statuses=tuple(status or ()))
+        flt = PopulationFilter.model_validate({
+            "kinds": kind or ["Enterprise"], "provinces": province or [], "cities": city or [],
+            "industries": industry or [], "sources": source or [], "statuses": status or []})
         params = DrawParams(filter=flt, targets=targets, rates=_rates(rate or []),
                             uniform_share=uniform_share, seed=seed,
                             inspectors_per_target=per_target)

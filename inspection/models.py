@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from graph.models import Path
 from inspection.draw import ClassCount, DrawnTarget, DrawParams
 from inspection.roster import ResolvedInspector
+from inspection.text import Findings
 
 Result = Literal["pass", "fail"]
 
@@ -67,9 +68,9 @@ class OutcomeIn(BaseModel):
                             description="the request ID of the lookup or draw that led here")
     entity_id: str = Field(pattern=r"^E[0-9a-f]{12}$", description="the inspected enterprise")
     result: Result
-    findings: str = Field(default="", max_length=10_000)
+    findings: Findings = ""
     inspected_on: date
-    draw_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+    draw_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True,
                                 description="the draw (else found by its request ID)")
 
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from inspection.config import ClassConfig
+from inspection.text import Word
 from runfolder.folder import has_table, read_table
 
 KIND_LABEL = {"enterprise": "Enterprise", "person": "Person"}
 COLUMNS = ("entity_id", "kind", "name", "uscc", "customs_code", "province", "city", "status",
            "sources", "score", "level", "risk_class")
 _TEXT: Any = Field(default_factory=tuple, max_length=50)
+Kind = Literal["Enterprise", "Person"]
 
 
 class PopulationFilter(BaseModel):
@@ -32,12 +34,12 @@ class PopulationFilter(BaseModel):
     carry no industry code, the name's industry word is what the sources give."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    kinds: tuple[str, ...] = Field(default=("Enterprise",), max_length=2)
-    provinces: tuple[str, ...] = _TEXT
-    cities: tuple[str, ...] = _TEXT
-    industries: tuple[str, ...] = _TEXT
-    sources: tuple[str, ...] = _TEXT
-    statuses: tuple[str, ...] = _TEXT
+    kinds: tuple[Kind, ...] = Field(default=("Enterprise",), max_length=2)
+    provinces: tuple[Word, ...] = _TEXT
+    cities: tuple[Word, ...] = _TEXT
+    industries: tuple[Word, ...] = _TEXT
+    sources: tuple[Word, ...] = _TEXT
+    statuses: tuple[Word, ...] = _TEXT
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from graph.store import GraphReader
+from inspection.text import Label, Word
 from linkage.standardise.identifiers import check_ric
 
 Resolution = Literal["resolved", "not_in_graph", "invalid_id"]
@@ -38,10 +39,10 @@ class RosterError(ValueError):
 
 class RosterEntry(BaseModel):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")
-    name: str = Field(min_length=1, max_length=100)
-    id_number: str = Field(min_length=1, max_length=40)
-    agency: str | None = Field(default=None, max_length=200)
-    region: str | None = Field(default=None, max_length=100)
+    name: Word
+    id_number: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z\- ]+$")
+    agency: Label | None = None
+    region: Word | None = None
 
 
 class ResolvedInspector(BaseModel):

@@ -28,17 +28,18 @@ from inspection.service import make_draw, notice, notice_csv
 router = APIRouter(prefix="/inspection", tags=["draws"],
                    responses=problems(*AUTH, 400, 404, 409, 413))
 DrawId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+StrictRate = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 
 
 class DrawRequest(BaseModel):
     """A draw's parameters; without a seed the server picks one (published in the answer)."""
 
     filter: PopulationFilter = Field(default_factory=PopulationFilter)
-    targets: int | None = Field(default=None, ge=1, le=100_000)
-    rates: dict[str, float] = Field(default_factory=dict, max_length=20)
-    uniform_share: float = Field(default=0.2, ge=0.0, le=1.0)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
-    inspectors_per_target: int = Field(default=2, ge=0, le=5)
+    targets: int | None = Field(default=None, ge=1, le=100_000, strict=True)
+    rates: dict[str, StrictRate] = Field(default_factory=dict, max_length=20)
+    uniform_share: float = Field(default=0.2, ge=0.0, le=1.0, strict=True)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
+    inspectors_per_target: int = Field(default=2, ge=0, le=5, strict=True)
 
 
 class RosterUpload(BaseModel):
