@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from inspection.config import load_classes
-from inspection.draw import DrawParams, DrawnTarget, draw_targets
+from inspection.draw import DrawnTarget, DrawParams, draw_targets
 from inspection.population import Population, PopulationFilter, load_population, select
 from runfolder.folder import read_table
 

@@ -23,13 +23,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import frozen, fuzz, profiles, serving, stages, warning
+from bench import draws, frozen, fuzz, profiles, serving, stages, warning
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
-STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "load", "queries", "api",
-          "frozen", "embedded_api", "fuzz", "resilience", "soak")
+STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "draws", "load", "queries",
+          "api", "frozen", "embedded_api", "fuzz", "resilience", "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
@@ -47,6 +47,9 @@ KEYS = {
             "embedded_max_rps_p99_under_100ms"],
     "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
              "server_errors_500", "wall_s"],
+    "draws": ["population", "targets", "base_rate", "weighted_violation_rate",
+              "uniform_violation_rate", "weighted_over_uniform", "same_seed_same_draw",
+              "conflicts_excluded", "conflicted_assignments"],
 }
 
 
@@ -65,6 +68,7 @@ class Bench:
             "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
             "fuzz": {k: None for k in KEYS["fuzz"]},
+            "draws": {k: None for k in KEYS["draws"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -136,6 +140,8 @@ class Bench:
         else:
             self.stage("spark", "linkage", self._spark)
         self.stage("risk", "risk", self._risk)
+        self.stage("draws", "draws", lambda: draws.bench_draws(self.run_dir, self.data / "truth",
+                                                               self.seed))
         changed = self.work / "changed"
         loaded = self.stage("load", "load", lambda: self._load(changed))
         if loaded:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from graph.models import Path
 from inspection.draw import ClassCount, DrawnTarget, DrawParams
@@ -63,6 +63,12 @@ class Notice(BaseModel):
     rows: list[NoticeRow]
 
 
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a number is needed, not true / false")
+    return value
+
+
 class OutcomeIn(BaseModel):
     request_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$",
                             description="the request ID of the lookup or draw that led here")
@@ -70,7 +76,8 @@ class OutcomeIn(BaseModel):
     result: Result
     findings: Findings = ""
     inspected_on: date
-    draw_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True,
+    draw_id: Annotated[int | None, BeforeValidator(_not_bool)] = Field(
+        default=None, ge=1, le=2**31 - 1,
                                 description="the draw (else found by its request ID)")
 
 

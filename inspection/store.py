@@ -21,13 +21,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(value: datetime) -> datetime:
+    """A stored time as UTC (SQLite hands back naive times: they were written in UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _outcome(row: OutcomeRow) -> Outcome:
     return Outcome(
         id=row.id, source_request_id=row.source_request_id, draw_id=row.draw_id,
         entity_id=row.entity_id, result=row.result,  # type: ignore[arg-type]
         findings=row.findings, inspected_on=row.inspected_on, score=row.score, level=row.level,
         risk_class=row.risk_class, part=row.part, recorded_by=row.recorded_by,
-        recorded_at=row.recorded_at, request_id=row.request_id)
+        recorded_at=_utc(row.recorded_at), request_id=row.request_id)
 
 
 class InspectionStore:
@@ -105,8 +110,8 @@ class InspectionStore:
             return Draw.model_validate({
                 **row.summary, "id": row.id, "request_id": row.request_id,
                 "run_id": row.run_id, "created_by": row.created_by,
-                "created_at": row.created_at, "params": DrawParams.model_validate(row.params),
-                "targets": drawn})
+                "created_at": _utc(row.created_at),
+                "params": DrawParams.model_validate(row.params), "targets": drawn})
 
     def draw_by_request(self, request_id: str) -> int | None:
         with self.sessions() as s:

@@ -10,7 +10,7 @@ import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from alerts.state.store import Missing, StateError
 from api.context import current_request_id, returned
@@ -24,22 +24,34 @@ from inspection.population import PopulationFilter, load_population
 from inspection.report import build_report
 from inspection.roster import ResolvedInspector, RosterEntry, resolve
 from inspection.service import make_draw, notice, notice_csv
+from inspection.text import Word
 
 router = APIRouter(prefix="/inspection", tags=["draws"],
                    responses=problems(*AUTH, 400, 404, 409, 413))
 DrawId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-StrictRate = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
+
+
+def _not_bool(value: object) -> object:
+    """JSON true / false is not a number here (pydantic's lax mode would take it as 1 / 0);
+    3.0 is an integer, as JSON Schema says."""
+    if isinstance(value, bool):
+        raise ValueError("a number is needed, not true / false")
+    return value
+
+
+Number = BeforeValidator(_not_bool)
+Rate = Annotated[float, Number, Field(ge=0.0, le=1.0)]
 
 
 class DrawRequest(BaseModel):
     """A draw's parameters; without a seed the server picks one (published in the answer)."""
 
     filter: PopulationFilter = Field(default_factory=PopulationFilter)
-    targets: int | None = Field(default=None, ge=1, le=100_000, strict=True)
-    rates: dict[str, StrictRate] = Field(default_factory=dict, max_length=20)
-    uniform_share: float = Field(default=0.2, ge=0.0, le=1.0, strict=True)
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED, strict=True)
-    inspectors_per_target: int = Field(default=2, ge=0, le=5, strict=True)
+    targets: Annotated[int | None, Number] = Field(default=None, ge=1, le=100_000)
+    rates: dict[Word, Rate] = Field(default_factory=dict, max_length=20)
+    uniform_share: Rate = 0.2
+    seed: Annotated[int | None, Number] = Field(default=None, ge=0, le=MAX_SEED)
+    inspectors_per_target: Annotated[int, Number] = Field(default=2, ge=0, le=5)
 
 
 class RosterUpload(BaseModel):
