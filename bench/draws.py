@@ -4,7 +4,8 @@ risk-weighted draw (class rates of inspection/classes.yaml, no uniform part) and
 draw (uniform_share = 1). The violation label is the generator's planted future violators
 (truth/risk.json: events after the cutoff, never in the sources). Printed side by side with
 their ratio; the same seed must reproduce the same draw and another seed give another. Then
-the inspectors: a roster of ROSTER persons of the run (seeded sample of those with an ID
+the mean of both rates over SEEDS seeds (one uniform draw is noisy), and the inspectors: a
+roster of ROSTER persons of the run (seeded sample of those with an ID
 number) drawn for the weighted targets on the embedded store, counting the conflicts
 excluded, and checking that no assignment is a conflict.
 
@@ -27,6 +28,7 @@ from runfolder.folder import read_table
 
 SHARE = 0.05
 ROSTER = 40
+SEEDS = 20  # the mean over this many seeds: one uniform draw of a few hundred firms is noisy
 
 
 def _truth(run: Path, truth: Path) -> tuple[set[str], set[str]]:
@@ -91,9 +93,25 @@ def bench_draws(run: Path, truth: Path, seed: int = 7, inspectors: bool = True
                          for c in counts},
         "draw_wall_s": round(draw_s, 2),
     }
+    out.update(_over_seeds(pool, size, violators, seed, classes))
     if inspectors:
         out.update(_inspectors(run, weighted, seed))
     return out
+
+
+def _over_seeds(pool: Any, size: int, violators: set[str], seed: int, classes: Any
+                ) -> dict[str, Any]:
+    """Mean violation rates of SEEDS weighted and uniform draws (seeds seed .. seed+SEEDS-1)."""
+    w = u = 0.0
+    for s in range(seed, seed + SEEDS):
+        w += _rate(draw_targets(pool, DrawParams(seed=s, targets=size, uniform_share=0.0),
+                                classes)[0], violators)
+        u += _rate(draw_targets(pool, DrawParams(seed=s, targets=size, uniform_share=1.0),
+                                classes)[0], violators)
+    w, u = w / SEEDS, u / SEEDS
+    return {"seeds": SEEDS, "mean_weighted_violation_rate": round(w, 4),
+            "mean_uniform_violation_rate": round(u, 4),
+            "mean_weighted_over_uniform": round(w / u, 2) if u else None}
 
 
 def _inspectors(run: Path, targets: list[DrawnTarget], seed: int) -> dict[str, Any]:

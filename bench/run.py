@@ -48,7 +48,8 @@ KEYS = {
     "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
              "server_errors_500", "wall_s"],
     "draws": ["population", "targets", "base_rate", "weighted_violation_rate",
-              "uniform_violation_rate", "weighted_over_uniform", "same_seed_same_draw",
+              "uniform_violation_rate", "weighted_over_uniform", "mean_weighted_over_uniform",
+              "same_seed_same_draw",
               "conflicts_excluded", "conflicted_assignments"],
 }
 
