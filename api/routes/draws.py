@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from alerts.state.store import Missing, StateError
 from api.context import current_request_id, returned
 from api.deps import AsAdmin, AsInspector, AsInvestigator, ServicesDep, StoreDep
-from api.errors import Conflict, InvalidParameter, NotFound, Unavailable
+from api.errors import Conflict, NotFound, Unavailable
 from api.openapi import AUTH, problems
 from inspection.config import load_classes, load_thresholds
 from inspection.draw import MAX_SEED, DrawParams
@@ -24,7 +24,6 @@ from inspection.population import PopulationFilter, load_population
 from inspection.report import build_report
 from inspection.roster import ResolvedInspector, RosterEntry, resolve
 from inspection.service import make_draw, notice, notice_csv
-from inspection.text import Word
 
 router = APIRouter(prefix="/inspection", tags=["draws"],
                    responses=problems(*AUTH, 400, 404, 409, 413))
@@ -40,7 +39,12 @@ def _not_bool(value: object) -> object:
 
 
 Number = BeforeValidator(_not_bool)
-Rate = Annotated[float, Number, Field(ge=0.0, le=1.0)]
+Rate = Annotated[float, Field(ge=0.0, le=1.0), Number]
+
+
+class ClassRate(BaseModel):
+    risk_class: str = Field(pattern=r"^[A-Za-z0-9_]{1,10}$")
+    rate: Rate
 
 
 class DrawRequest(BaseModel):
@@ -48,7 +52,10 @@ class DrawRequest(BaseModel):
 
     filter: PopulationFilter = Field(default_factory=PopulationFilter)
     targets: Annotated[int | None, Number] = Field(default=None, ge=1, le=100_000)
-    rates: dict[Word, Rate] = Field(default_factory=dict, max_length=20)
+    rates: list[ClassRate] = Field(
+        default_factory=list, max_length=20,
+        description="sampling rates replacing the class file's, e.g. [{\"risk_class\": \"D\", "
+        "\"rate\": 0.5}] (a class the file does not declare, or one given twice: 409)")
     uniform_share: Rate = 0.2
     seed: Annotated[int | None, Number] = Field(default=None, ge=0, le=MAX_SEED)
     inspectors_per_target: Annotated[int, Number] = Field(default=2, ge=0, le=5)
@@ -75,13 +82,18 @@ def create_draw(who: AsInvestigator, services: ServicesDep, store: StoreDep,
     if run_dir is None:
         raise Unavailable("no run folder is configured: the population is read from it")
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
+    rates = {r.risk_class: r.rate for r in body.rates}
+    if len(rates) != len(body.rates):
+        raise Conflict("rates: a class is given twice")
+    classes = load_classes()
+    params = DrawParams(filter=body.filter, targets=body.targets, rates=rates,
+                        uniform_share=body.uniform_share, seed=seed,
+                        inspectors_per_target=body.inspectors_per_target)
     try:
-        params = DrawParams(**body.model_dump(exclude={"seed"}), seed=seed)
-        classes = load_classes()
         draw = make_draw(load_population(run_dir, classes), store,
                          services.inspections.roster(), params, classes)
-    except ValueError as exc:
-        raise InvalidParameter("body", str(exc)) from exc
+    except ValueError as exc:  # a class the deployment's class file does not declare
+        raise Conflict(str(exc)) from exc
     saved = services.inspections.save_draw(draw, _request_id(), who.key_id)
     return returned(saved, action="draw", draw_id=saved.id, seed=seed,
                     params=params.model_dump(mode="json"), targets=len(saved.targets))
@@ -115,7 +127,7 @@ def import_roster(who: AsAdmin, services: ServicesDep, store: StoreDep,
                   body: RosterUpload) -> RosterAnswer:
     codes = [e.code for e in body.inspectors]
     if len(set(codes)) != len(codes):
-        raise InvalidParameter("body.inspectors", "an inspector code appears twice")
+        raise Conflict("an inspector code appears twice in the roster")
     counts = services.inspections.import_roster(body.inspectors, who.key_id)
     return returned(RosterAnswer(counts=counts, inspectors=resolve(store, body.inspectors)),
                     action="roster", **counts)

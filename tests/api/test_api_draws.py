@@ -58,8 +58,17 @@ def test_draw_notice_outcomes_report_and_audit(tmp_path: Path) -> None:
         assert s.post("/inspection/draws", role="inspector", json=body).status_code == 403
         unseeded = s.post("/inspection/draws", json={"targets": 3}).json()
         assert isinstance(unseeded["params"]["seed"], int)  # the server's seed is published
-        bad = s.post("/inspection/draws", json={"seed": 1, "rates": {"Z": 0.5}})
-        assert bad.status_code == 422 and "unknown class" in bad.json()["detail"]
+        bad = s.post("/inspection/draws", json={"seed": 1, "rates": [{"risk_class": "Z",
+                                                                       "rate": 0.5}]})
+        assert bad.status_code == 409 and "unknown class" in bad.json()["detail"]
+        twice = s.post("/inspection/draws", json={"seed": 1, "rates": [
+            {"risk_class": "D", "rate": 0.5}, {"risk_class": "D", "rate": 0.6}]})
+        assert twice.status_code == 409
+        more_d = s.post("/inspection/draws", json={"seed": 1, "rates": [
+            {"risk_class": "D", "rate": 1.0}], "uniform_share": 0.0}).json()
+        assert more_d["params"]["rates"] == {"D": 1.0}
+        d_class = next(c for c in more_d["counts"] if c["risk_class"] == "D")
+        assert d_class["weighted"] == d_class["population"] == 3  # A1, A2 high; A3 blacklisted
 
         notice = s.get(f"/inspection/draws/{draw['id']}/notice", params={"format": "csv"})
         assert notice.status_code == 200 and notice.headers["content-type"].startswith("text/csv")
