@@ -26,6 +26,7 @@ COPY graph ./graph
 COPY risk ./risk
 COPY pipeline ./pipeline
 COPY alerts ./alerts
+COPY inspection ./inspection
 COPY api ./api
 COPY web ./web
 COPY --from=web-assets /web/node_modules/cytoscape/dist/cytoscape.min.js ./web/node_modules/cytoscape/dist/

@@ -36,6 +36,7 @@ from api.routes import (
     admin,
     alerts,
     catalogue,
+    draws,
     entities,
     health,
     inspection,
@@ -47,6 +48,7 @@ from api.routes import (
 from api.settings import Settings, get_settings
 from api.stores import open_store, settle_heap
 from api.ui import DEFAULT_WEB_DIR, mount_ui
+from inspection.store import InspectionStore
 
 log = logging.getLogger("guanlian.api")
 BACKSTOP_S = 2.0
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                      settings.auth_failure_burst),
             alerts=alerts, cases=CaseStore(state), watchlists=watchlists, webhooks=hooks,
             investigations=InvestigationStore(state),
+            inspections=InspectionStore(state),
         )
         if stores.loaded:
             try:
@@ -119,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # hottest path (each route tried costs a regex match)
     for router in (inspection.router, health.router, entities.router, catalogue.router,
                    worklist.router, alerts.alerts_router, alerts.cases_router,
-                   watchlists.router, investigations.router, webhooks.router, admin.router):
+                   watchlists.router, investigations.router, webhooks.router, draws.router,
+                   admin.router):
         app.include_router(router)
     health.add_metrics(app, settings.metrics_public)
     mount_ui(app, settings.web_dir or DEFAULT_WEB_DIR)

@@ -10,6 +10,7 @@ import typer
 from alerts import cli as alerts_commands
 from api import commands as api_commands
 from graph import worklist_cli
+from inspection import cli as inspection_commands
 from linkage import commands as linkage_commands
 from pipeline import commands as pipeline_commands
 from risk import cli as risk_commands
@@ -32,7 +33,7 @@ def version() -> None:
 
 
 for module in (linkage_commands, pipeline_commands, risk_commands, worklist_cli,
-               alerts_commands, api_commands):
+               alerts_commands, inspection_commands, api_commands):
     module.register(app)
 
 

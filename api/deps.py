@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from alerts.state.webhooks import WebhookStore
     from api.inspection import LookupService
     from api.jobs import JobRunner
+    from inspection.store import InspectionStore
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Services:
     watchlists: WatchlistStore
     webhooks: WebhookStore
     investigations: InvestigationStore
+    inspections: InspectionStore
 
 
 async def get_services(request: Request) -> Services:

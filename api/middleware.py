@@ -23,7 +23,8 @@ from api.metrics import Metrics
 
 log = logging.getLogger("guanlian.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-LONG_PREFIXES = ("/inspection/screen", "/admin/")
+LONG_PREFIXES = ("/inspection/screen", "/inspection/draws", "/inspection/inspectors",
+                 "/admin/")
 
 
 class RequestMiddleware:

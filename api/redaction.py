@@ -14,7 +14,9 @@ front line: lookup, screening, enterprise search, an enterprise's risk) see:
 - of a person matched as the declarant of a lookup: the entity ID, name and level, with the
   resident ID number masked (`110101********123X`); no candidate people;
 - search hits of enterprises only (a person hit is dropped; on a search page, whose total and
-  name groups count every hit, a person hit refuses the page).
+  name groups count every hit, a person hit refuses the page);
+- the inspection outcome they record (`inspection.models.Outcome`: of an enterprise, with the
+  firm's stored score, level and class at recording), whole.
 
 Alerts, cases, watchlists and saved investigations (`Investigation`, `InvestigationPage`)
 are investigator answers: whole for investigators and admins, refused to inspectors (their
@@ -31,8 +33,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from api.errors import Forbidden
-from api.inspection import LookupAnswer, SubjectMatch
+from api.inspection import Candidate, LookupAnswer, SubjectMatch
 from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit, SearchPage
+from inspection.models import Outcome
 
 T = TypeVar("T")
 FULL_ROLES = frozenset({"investigator", "admin"})
@@ -70,6 +73,8 @@ def _inspector(answer: Any) -> Any:
         if len(hits) != len(answer.items):  # a person hit: its page's counts would tell
             raise Forbidden("inspectors may search enterprises only")
         return answer.model_copy(update={"items": hits})
+    if isinstance(answer, Outcome) and answer.entity_id.startswith("E"):
+        return answer
     if isinstance(answer, Page) and all(isinstance(i, SearchHit) for i in answer.items):
         hits = [_summary(h) for h in answer.items if h.kind == "Enterprise"]
         return answer.model_copy(update={"items": hits})

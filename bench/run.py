@@ -23,13 +23,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backtest, browser, frozen, fuzz, profiles, serving, stages, warning
+from bench import backtest, browser, draws, frozen, fuzz, profiles, serving, stages, warning
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
 DATA = stages.ROOT / "bench" / "data"
-STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "backtest", "load",
-          "queries", "api", "frozen", "embedded_api", "browser", "fuzz", "resilience", "soak")
+STAGES = ("linkage", "baseline", "linkage_profiles", "spark", "risk", "backtest", "draws",
+          "load", "queries", "api", "frozen", "embedded_api", "browser", "fuzz", "resilience",
+          "soak")
 KEYS = {
     "linkage": ["wall_s", "peak_rss_mb", "pairs_compared", "blocking_recall", "f1_enterprise",
                 "f1_person", "bcubed_f1_enterprise", "bcubed_f1_person",
@@ -50,6 +51,10 @@ KEYS = {
     + ["browser_all_p95_within_500ms"],
     "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
              "server_errors_500", "wall_s"],
+    "draws": ["population", "targets", "base_rate", "weighted_violation_rate",
+              "uniform_violation_rate", "weighted_over_uniform", "mean_weighted_over_uniform",
+              "same_seed_same_draw",
+              "conflicts_excluded", "conflicted_assignments"],
 }
 
 
@@ -70,6 +75,7 @@ class Bench:
             "fuzz": {k: None for k in KEYS["fuzz"]},
             "browser": {k: None for k in KEYS["browser"]},
             "backtest": {k: None for k in KEYS["backtest"]},
+            "draws": {k: None for k in KEYS["draws"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -142,6 +148,8 @@ class Bench:
             self.stage("spark", "linkage", self._spark)
         self.stage("risk", "risk", self._risk)
         self.stage("backtest", "backtest", lambda: backtest.run_stage(self.run_dir))
+        self.stage("draws", "draws", lambda: draws.bench_draws(self.run_dir, self.data / "truth",
+                                                               self.seed))
         changed = self.work / "changed"
         loaded = self.stage("load", "load", lambda: self._load(changed))
         if loaded:

@@ -3,10 +3,19 @@ by the Alembic migrations in `alerts/state/migrations`; tests hold the two equal
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 CASE_STATUSES = ("new", "assigned", "in_progress", "closed")
@@ -127,3 +136,69 @@ class InvestigationRow(Base):
     entity_ids: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# --- inspection draws, inspectors and outcomes (migration 0002; package inspection/) -------
+class InspectorRow(Base):
+    """The inspector roster (imported from its CSV source); resolved against the graph at each
+    draw, since the graph changes between runs."""
+
+    __tablename__ = "inspectors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(40))
+    agency: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    active: Mapped[bool]
+    imported_by: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime]
+
+
+class DrawRow(Base):
+    __tablename__ = "draws"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(String(80))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)  # DrawParams + the class file
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)  # counts, conflicts, inspectors
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+
+
+class DrawTargetRow(Base):
+    __tablename__ = "draw_targets"
+    __table_args__ = (UniqueConstraint("draw_id", "entity_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    entity_id: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    uscc: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    risk_class: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float]
+    level: Mapped[str] = mapped_column(String(10))
+    part: Mapped[str] = mapped_column(String(10))  # uniform | weighted
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)  # kind, codes, province, inspectors
+
+
+class OutcomeRow(Base):
+    """An inspection's result with its provenance (who recorded it, when, in which request)."""
+
+    __tablename__ = "outcomes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_request_id: Mapped[str] = mapped_column(String(64), index=True)  # lookup or draw
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("draws.id"), index=True,
+                                                nullable=True)
+    entity_id: Mapped[str] = mapped_column(String(40), index=True)
+    result: Mapped[str] = mapped_column(String(4))  # pass | fail
+    findings: Mapped[str] = mapped_column(Text)
+    inspected_on: Mapped[date]
+    score: Mapped[float | None] = mapped_column(nullable=True)  # stored risk when recorded
+    level: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    risk_class: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    part: Mapped[str | None] = mapped_column(String(10), nullable=True)  # of its draw
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime]
+    request_id: Mapped[str] = mapped_column(String(64))

@@ -64,6 +64,16 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("POST", "/admin/keys", {"name": "new", "role": "inspector"}, "admin"),
     ("DELETE", "/admin/keys/0123456789ab", None, "admin"),
     ("GET", "/metrics", None, "admin"),
+    ("POST", "/inspection/draws", {"seed": 1, "targets": 2}, "investigator"),
+    ("GET", "/inspection/draws/1", None, "investigator"),
+    ("GET", "/inspection/draws/1/notice", None, "investigator"),
+    ("GET", "/inspection/inspectors", None, "investigator"),
+    ("POST", "/inspection/inspectors",
+     {"inspectors": [{"code": "JC1", "name": "甲", "id_number": "310104198505050020"}]},
+     "admin"),
+    ("POST", "/inspection/outcomes", {"request_id": "r1", "entity_id": A1, "result": "pass",
+                                      "inspected_on": "2026-01-02"}, "inspector"),
+    ("GET", "/inspection/report", None, "investigator"),
 ]
 PUBLIC = ["/healthz", "/readyz", "/ui/"]
 
