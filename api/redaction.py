@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from api.errors import Forbidden
-from api.inspection import Candidate, LookupAnswer, SubjectMatch
+from api.inspection import LookupAnswer, SubjectMatch
 from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit, SearchPage
 from inspection.models import Outcome
 
