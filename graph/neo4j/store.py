@@ -31,7 +31,6 @@ from graph.models import (
     Cycle,
     EntityBrief,
     EntityProfile,
-    EntitySummary,
     Event,
     Evidence,
     ExposureHit,
@@ -106,6 +105,19 @@ def _risk_of(entity_id: str, score: float | None, level: str | None,
         level=level,  # type: ignore[arg-type]
         reasons=[RiskReason(**r) for r in json.loads(reasons or "[]")],
     )
+
+
+# the columns of a q.SEARCH row
+_SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident", "kind", "uscc", "customs_code",
+                  "id_number", "risk_level", "risk_score")
+
+
+def _search_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """The `EntitySummary` fields of a q.SEARCH row."""
+    return {"entity_id": row["id"], "kind": row["kind"], "name": row["name"] or row["id"],
+            "uscc": row["uscc"], "customs_code": row["customs_code"],
+            "id_number": row["id_number"], "risk_level": row["risk_level"],
+            "risk_score": row["risk_score"]}
 
 
 def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
@@ -241,7 +253,7 @@ class Neo4jStore:
                 q.SEARCH, q=lucene_query(query), n=scan, v=wanted, labels=labels,
             )
         )
-        rows = [dict(zip(("id", "name", "names", "pinyin", "ident"), r, strict=True))
+        rows = [dict(zip(_SEARCH_FIELDS, r, strict=True))
                 for r in found[0]["rows"]] if found else []
         for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
             best[row["id"]] = (1.0, IDENTIFIERS[row["ident"]])
@@ -257,18 +269,14 @@ class Neo4jStore:
                 sim = round(score / 100.0, 4)
                 if score >= cutoff and (row["id"] not in best or sim > best[row["id"]][0]):
                     best[row["id"]] = (sim, field)
-        # both branches matched only the asked labels: summaries are needed for the page only
+        # both branches matched only the asked labels; every row carries its summary fields
         page = sorted(best, key=lambda n: (-best[n][0], n))[offset : offset + limit]
-        summaries = self._guard(lambda: self._summaries(page))
+        summaries = {r["id"]: r for r in rows}
         return [
-            SearchHit(**summaries[n].model_dump(), match=best[n][1], similarity=best[n][0])
+            SearchHit(**_search_summary(summaries[n]), match=best[n][1], similarity=best[n][0])
             for n in page
-            if n in summaries and summaries[n].kind in labels
+            if summaries[n]["kind"] in labels
         ]
-
-    def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
-        rows = self.cypher.run(q.SUMMARIES, ids=list(ids))
-        return {r["s"]["entity_id"]: EntitySummary(**r["s"]) for r in rows}
 
     def get_entity(self, entity_id: str) -> EntityProfile | None:
         rows = self._guard(lambda: self.cypher.run(q.ENTITY, id=entity_id))
