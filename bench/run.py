@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import frozen, fuzz, profiles, serving, stages
+from bench import cage, frozen, fuzz, profiles, serving, stages
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
@@ -46,7 +46,9 @@ KEYS = {
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
     "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
-             "server_errors_500", "wall_s"],
+             "server_errors_500", "answered_without_audit", "tamper_cases_detected", "wall_s"],
+    # issue 14's "done when" figures, gathered from the fuzz, frozen and api stages
+    "cage": list(cage.CAGE_KEYS),
 }
 
 
@@ -64,7 +66,7 @@ class Bench:
             "size": size, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
-            "fuzz": {k: None for k in KEYS["fuzz"]},
+            "fuzz": {k: None for k in KEYS["fuzz"]}, "cage": {k: None for k in KEYS["cage"]},
             "resilience": {"fault_recovery_ok": None}, "soak": None, "skipped": {},
         }
         self.previous: dict[str, Any] = {}
@@ -257,6 +259,7 @@ class Bench:
                         new[key] = value
             elif new is None and section not in ("skipped",):
                 self.result[section] = old
+        self.result["cage"] = cage.summary(self.result)
         self.result["machine"] = machine_info(neo4j_version())
         self.result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.result["total_wall_s"] = round(time.perf_counter() - self.started, 1)
