@@ -226,6 +226,25 @@ def test_profile_risk_and_search(store: GraphReader) -> None:
     assert (hit.entity_id, hit.risk_level) == (F.A1, "high")
 
 
+def test_a_neo4j_search_is_one_round_trip(stores: dict[str, GraphReader]) -> None:
+    neo4j = stores["neo4j"]
+    assert isinstance(neo4j, Neo4jStore)
+    run = neo4j.cypher.run
+    calls: list[str] = []
+
+    def counted(query: str, **params: Any) -> list[dict[str, Any]]:
+        calls.append(query)
+        return run(query, **params)
+
+    neo4j.cypher.run = counted  # type: ignore[method-assign]
+    try:
+        hits = neo4j.search("华信进出口", limit=5)
+    finally:
+        neo4j.cypher.run = run  # type: ignore[method-assign]
+    assert len(calls) == 1  # candidates and the page's summaries in one query
+    assert _plain(hits) == _plain(stores["embedded"].search("华信进出口", limit=5))
+
+
 def test_bounds_are_validated(store: GraphReader) -> None:
     with pytest.raises(ValueError):
         store.exposure(F.CTRL, max_hops=5)
