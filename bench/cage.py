@@ -52,9 +52,10 @@ def audit_coverage(request_ids: Iterable[str | None], log_path: Path) -> dict[st
                     entries[json.loads(line).get("request_id")] += 1
                 except (ValueError, AttributeError):
                     unreadable += 1
-    missing = sum(max(0, n - entries[rid]) for rid, n in answers.items())
+    short = {rid: n - entries[rid] for rid, n in answers.items() if n > entries[rid]}
     return {"answered": sum(answers.values()), "audit_entries": sum(entries.values()),
-            "answered_without_audit": missing, "audit_unreadable_lines": unreadable}
+            "answered_without_audit": sum(short.values()), "audit_unreadable_lines": unreadable,
+            "unaudited_request_ids": sorted(str(r) for r in short)[:10]}
 
 
 def tamper_trial(config: AuditConfig) -> dict[str, Any]:

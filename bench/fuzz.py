@@ -65,7 +65,10 @@ def fuzz_api(run_dir: Path, examples: int = 50) -> dict[str, Any]:
     out["wall_s"] = round(time.perf_counter() - started, 1)
     out["first_500s"] = failures
     app.state.services.audit.close()  # the shutdown checkpoint: the trail as a stopped service's
-    out.update(cage.audit_coverage(answers.request_ids, app_settings.audit_path))
+    coverage = cage.audit_coverage(answers.request_ids, app_settings.audit_path)
+    coverage["unaudited_requests"] = [answers.seen.get(rid, rid)
+                                      for rid in coverage["unaudited_request_ids"]]
+    out.update(coverage)
     out["withheld_audit_unavailable"] = answers.withheld
     out.update(cage.tamper_trial(app_settings.audit_config))
     return out
@@ -76,6 +79,7 @@ class _Answers:
     """The request IDs of the audited answers the run received."""
 
     request_ids: list[str | None] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)  # request ID -> "METHOD path status"
     withheld: int = 0  # 503s of the audit itself: no answer left, so no entry either
 
 
@@ -109,6 +113,9 @@ def _fuzz_operation(operation: Any, role: _Role, examples: int) -> None:
             return
         rid = (response.headers.get("x-request-id") or [None])[0]
         role.answers.request_ids.append(rid)
+        role.answers.seen[str(rid)] = (f"{role.name} {case.method} "
+                                       f"{response.request.path_url[:120]} "
+                                       f"{response.status_code}")
 
     send()
 
