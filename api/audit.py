@@ -104,8 +104,11 @@ class AuditLog:
         return last
 
     # --- appending ------------------------------------------------------------------------
-    def _enqueue(self, record: dict[str, Any], done: Done) -> dict[str, Any]:
+    def _enqueue(self, record: dict[str, Any], done: Done,
+                 verbatim: dict[str, str] | None = None) -> dict[str, Any]:
         fields = self.redactor.value(record)
+        if verbatim:  # values the service made itself (never caller text): kept as they are
+            fields.update(verbatim)
         with self._cond:
             if self._closing:
                 raise AuditUnavailable("the audit log is closed")
@@ -118,8 +121,12 @@ class AuditLog:
             self._cond.notify()
         return entry
 
-    async def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Write one entry; returns it once it is durable (raises `AuditUnavailable`)."""
+    async def append(self, record: dict[str, Any],
+                     verbatim: dict[str, str] | None = None) -> dict[str, Any]:
+        """Write one entry; returns it once it is durable (raises `AuditUnavailable`).
+        `record` is bounded and masked (api.audit_record); `verbatim` fields, made by the
+        service itself, are not (a generated request ID whose hex digits happen to look like
+        a mobile number must stay the ID its answer carries)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
@@ -127,7 +134,7 @@ class AuditLog:
             loop.call_soon_threadsafe(_settle, future, error)
 
         try:
-            entry = self._enqueue(record, done)
+            entry = self._enqueue(record, done, verbatim)
             await asyncio.wait_for(future, self.config.write_timeout_s)
         except AuditUnavailable:
             raise
@@ -135,7 +142,8 @@ class AuditLog:
             raise AuditUnavailable(f"audit entry not written: {exc!r}") from exc
         return entry
 
-    def append_sync(self, record: dict[str, Any]) -> dict[str, Any]:
+    def append_sync(self, record: dict[str, Any],
+                    verbatim: dict[str, str] | None = None) -> dict[str, Any]:
         """`append` for threads and commands: blocks until the entry is durable."""
         finished = threading.Event()
         failure: list[BaseException] = []
@@ -145,7 +153,7 @@ class AuditLog:
                 failure.append(error)
             finished.set()
 
-        entry = self._enqueue(record, done)
+        entry = self._enqueue(record, done, verbatim)
         if not finished.wait(self.config.write_timeout_s):
             raise AuditUnavailable("audit entry not written in time")
         if failure:

@@ -96,6 +96,19 @@ def audit_record(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
     return record
 
 
+def service_fields(scope: Scope) -> dict[str, str]:
+    """The entry's fields the service made itself, to be kept as they are: the request ID
+    when the service generated it (no valid `X-Request-ID` came with the request). A request
+    ID the caller chose is caller text and is masked like any other."""
+    rid = (scope.get("state") or {}).get("request_id")
+    if not isinstance(rid, str) or not rid:
+        return {}
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id" and value.decode("latin-1") == rid:
+            return {}
+    return {"request_id": rid}
+
+
 class AuditMiddleware:
     """Holds each answer until its audit entry is durable (see the module docstring)."""
 
@@ -124,7 +137,8 @@ class AuditMiddleware:
         answered = time.perf_counter()
         try:
             audit: AuditLog = scope["app"].state.services.audit
-            await audit.append(audit_record(scope, status, answered - started))
+            await audit.append(audit_record(scope, status, answered - started),
+                               service_fields(scope))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the answer stays held
             self.metrics.audit_failures.inc()
             await self._refuse(scope, receive, send, exc)

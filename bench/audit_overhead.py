@@ -1,6 +1,7 @@
 """What the durable audit write costs an identifier lookup (issue 14).
 
     python -m bench.audit_overhead --run RUN [--port 8713] [--requests 2000] [--clients 8]
+    python -m bench.audit_overhead --sync-ab FOLDER [--rounds 10]
 
 Starts `guanlian serve --run RUN` (embedded store) on a loopback port with a fresh state
 folder and an inspector key, then sends `--requests` identifier lookups one after the other
@@ -8,6 +9,11 @@ folder and an inspector key, then sends `--requests` identifier lookups one afte
 commit shares one fsync among the entries written together), and reads the raw store lookup
 in-process for the ratio. Prints one JSON object. Run it from a checkout: the checkout's own
 `api/` is served, so the same script measures an older commit when run in its worktree.
+
+`--sync-ab FOLDER` measures the disk instead: what one durable write of a ~450-byte entry
+costs when appended to a file (`write` + `fdatasync`, the log's way) and when overwriting in
+place a preallocated, zero-filled file (no size or block change to commit), in alternating
+blocks of 100 so both see the same load of a shared machine.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -170,13 +177,54 @@ def measure(run: Path, port: int, requests: int, clients: int) -> dict[str, Any]
     }
 
 
+def sync_ab(folder: Path, rounds: int = 10, block: int = 100) -> dict[str, Any]:
+    """p50 / p90 / p99 (ms) of append + fdatasync against overwrite-in-place + fdatasync."""
+    line = b"x" * 449 + b"\n"
+    sync = getattr(os, "fdatasync", os.fsync)
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="sync-ab-", dir=folder))
+    appended = os.open(scratch / "append", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    in_place = os.open(scratch / "in-place", os.O_RDWR | os.O_CREAT, 0o600)
+    times: dict[str, list[float]] = {"append": [], "overwrite_in_place": []}
+    try:
+        os.write(in_place, bytes(len(line) * rounds * block))
+        os.fsync(in_place)
+        offset = 0
+        for _ in range(rounds):
+            for name in times:
+                for _ in range(block):
+                    t = time.perf_counter()
+                    if name == "append":
+                        os.write(appended, line)
+                        sync(appended)
+                    else:
+                        os.pwrite(in_place, line, offset)
+                        sync(in_place)
+                        offset += len(line)
+                    times[name].append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(appended)
+        os.close(in_place)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {name: {f"p{q}_ms": round(_p(v, q), 3) for q in (50, 90, 99)} | {"n": len(v)}
+            for name, v in times.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--run", type=Path)
+    parser.add_argument("--sync-ab", type=Path, metavar="FOLDER",
+                        help="measure append vs overwrite-in-place syncs in FOLDER instead")
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--port", type=int, default=8713)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args(argv)
+    if args.sync_ab is not None:
+        print(json.dumps(sync_ab(args.sync_ab, args.rounds), indent=1))
+        return 0
+    if args.run is None:
+        parser.error("give --run RUN (or --sync-ab FOLDER)")
     print(json.dumps(measure(args.run, args.port, args.requests, args.clients), indent=1))
     return 0
 

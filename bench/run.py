@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backtest, browser, draws, frozen, fuzz, profiles, serving, stages, warning
+from bench import backtest, browser, cage, draws, frozen, fuzz, profiles, serving, stages, warning
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
@@ -50,7 +50,9 @@ KEYS = {
     "browser": [f"browser_{s}_{q}_ms" for s in browser.STEPS for q in ("p50", "p95")]
     + ["browser_all_p95_within_500ms"],
     "fuzz": ["requests_inspector", "requests_investigator", "requests_admin",
-             "server_errors_500", "wall_s"],
+             "server_errors_500", "answered_without_audit", "tamper_cases_detected", "wall_s"],
+    # issue 14's "done when" figures, gathered from the fuzz, frozen and api stages
+    "cage": list(cage.CAGE_KEYS),
     "draws": ["population", "targets", "base_rate", "weighted_violation_rate",
               "uniform_violation_rate", "weighted_over_uniform", "mean_weighted_over_uniform",
               "same_seed_same_draw",
@@ -72,7 +74,7 @@ class Bench:
             "size": size, "seed": seed, "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "linkage": {k: None for k in KEYS["linkage"]}, "load": {k: None for k in KEYS["load"]},
             "risk": {k: None for k in KEYS["risk"]}, "api": {k: None for k in KEYS["api"]},
-            "fuzz": {k: None for k in KEYS["fuzz"]},
+            "fuzz": {k: None for k in KEYS["fuzz"]}, "cage": {k: None for k in KEYS["cage"]},
             "browser": {k: None for k in KEYS["browser"]},
             "backtest": {k: None for k in KEYS["backtest"]},
             "draws": {k: None for k in KEYS["draws"]},
@@ -278,6 +280,7 @@ class Bench:
                         new[key] = value
             elif new is None and section not in ("skipped",):
                 self.result[section] = old
+        self.result["cage"] = cage.summary(self.result)
         self.result["machine"] = machine_info(neo4j_version())
         self.result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.result["total_wall_s"] = round(time.perf_counter() - self.started, 1)

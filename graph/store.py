@@ -63,7 +63,7 @@ def identifier_text(value: str) -> str:
 
 def compact_text(text: str) -> str:
     """Text as both stores compare pinyin: lower-cased letters and digits only."""
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+    return "".join(filter(str.isalnum, text.lower()))
 
 
 

@@ -26,12 +26,18 @@ for _node in schema.NODE_TYPES.values():
     LABELS_BY_PREFIX[_node.id_prefix] += (_node.label,)
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def native(value: Any) -> Any:
-    """Driver values -> plain Python (neo4j.time.Date -> datetime.date), recursively."""
+    """Driver values -> plain Python (neo4j.time.Date -> datetime.date), recursively; plain
+    values first (they are nearly all of a result: a name lookup decodes thousands)."""
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, dict):
-        return {k: native(v) for k, v in value.items()}
+        return {k: v if isinstance(v, _PLAIN) else native(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [native(v) for v in value]
+        return [v if isinstance(v, _PLAIN) else native(v) for v in value]
     if hasattr(value, "to_native"):
         return value.to_native()
     return value

@@ -115,6 +115,19 @@ def _risk_of(entity_id: str, score: float | None, level: str | None,
     )
 
 
+# the columns of a q.SEARCH row
+_SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident", "kind", "uscc", "customs_code",
+                  "id_number", "risk_level", "risk_score")
+
+
+def _search_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """The `EntitySummary` fields of a q.SEARCH row."""
+    return {"entity_id": row["id"], "kind": row["kind"], "name": row["name"] or row["id"],
+            "uscc": row["uscc"], "customs_code": row["customs_code"],
+            "id_number": row["id_number"], "risk_level": row["risk_level"],
+            "risk_score": row["risk_score"]}
+
+
 def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
     """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node."""
     props = schema.NODE_TYPES[s["kind"]].properties
@@ -272,7 +285,7 @@ class Neo4jStore:
                 q.SEARCH, q=lucene_query(query), n=scan, v=wanted, labels=labels,
             )
         )
-        rows = [dict(zip(("id", "name", "names", "pinyin", "ident"), r, strict=True))
+        rows = [dict(zip(_SEARCH_FIELDS, r, strict=True))
                 for r in found[0]["rows"]] if found else []
         names = {r["id"]: r["name"] or r["id"] for r in rows}
         for row in sorted((r for r in rows if r["ident"] >= 0), key=lambda r: r["ident"]):
@@ -310,10 +323,6 @@ class Neo4jStore:
                                 [tuple(t) for t in row["ties"]])
             out.append(SearchHit(**summary.model_dump(), match=field, similarity=sim, **extra))
         return out
-
-    def _summaries(self, ids: Sequence[str]) -> dict[str, EntitySummary]:
-        rows = self.cypher.run(q.SUMMARIES, ids=list(ids))
-        return {r["s"]["entity_id"]: EntitySummary(**r["s"]) for r in rows}
 
     def get_entity(self, entity_id: str) -> EntityProfile | None:
         rows = self._guard(lambda: self.cypher.run(q.ENTITY, id=entity_id))

@@ -170,3 +170,40 @@ def test_application_logs_are_masked_and_so_is_the_audit_log(
     # issue 14: the audit log masks it too, with a keyed digest for accountability
     assert RESIDENT_ID not in audit_text
     assert "110101********1234#" in audit_text
+
+
+# a generated request ID (uuid4 hex) whose digits "14917898397" read as a mobile number: the
+# bench's fuzzing run found such answers whose entry held a masked, unfindable request ID
+PHONE_LIKE_ID = "77687fee91e14917898397dc935c60d7"
+
+
+def test_a_generated_request_id_is_kept_as_its_answer_carries_it(tmp_path: Path) -> None:
+    from api.audit_middleware import service_fields
+
+    generated = {"state": {"request_id": PHONE_LIKE_ID}, "headers": []}
+    chosen = {"state": {"request_id": PHONE_LIKE_ID},
+              "headers": [(b"x-request-id", PHONE_LIKE_ID.encode())]}
+    assert service_fields(generated) == {"request_id": PHONE_LIKE_ID}
+    assert service_fields(chosen) == {} and service_fields({"headers": []}) == {}
+    log = AuditLog(AuditConfig.in_folder(tmp_path))
+    try:
+        kept = log.append_sync({"request_id": PHONE_LIKE_ID, "q": PHONE_LIKE_ID},
+                               service_fields(generated))
+        masked = log.append_sync({"request_id": PHONE_LIKE_ID}, service_fields(chosen))
+    finally:
+        log.close()
+    assert kept["request_id"] == PHONE_LIKE_ID
+    assert kept["q"] != PHONE_LIKE_ID and "****" in kept["q"]  # other text is still masked
+    assert masked["request_id"] != PHONE_LIKE_ID and "****" in masked["request_id"]
+    assert verify(AuditConfig.in_folder(tmp_path)).ok
+
+
+def test_every_answer_s_request_id_is_in_the_log(tmp_path: Path) -> None:
+    with serve(tmp_path) as s:
+        answers = [s.get("/whoami").headers["x-request-id"] for _ in range(40)]
+        chosen = s.get("/whoami", headers={"X-Request-ID": "caller-13812345678"})
+        entries = _entries(s.settings.audit_path)
+    logged = [e["request_id"] for e in entries]
+    assert all(rid in logged for rid in answers)
+    assert chosen.headers["x-request-id"] == "caller-13812345678"
+    assert logged[-1].startswith("caller-138****5678#")  # the caller's text stays masked

@@ -3,7 +3,6 @@ both `GET /admin/audit/verify` (live service) and `guanlian audit verify` (after
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from api.audit_tamper import CASES, cut_last_line, write_lines
 from api.audit_verify import verify
 from api.cli import app as cli
 from tests.api.test_api_support import Served, serve, tiny_run
@@ -21,7 +21,6 @@ from tests.support.graph_fixture import A1
 
 INSPECTOR_LOOKUPS = 40
 OTHER_REQUESTS = 430
-Lines = list[str]
 
 
 def _traffic(s: Served) -> int:
@@ -36,71 +35,6 @@ def _traffic(s: Served) -> int:
             r = s.get(f"/entities/{A1}")
         assert r.status_code == 200, r.text
     return s.client.app.state.services.audit.count  # type: ignore[attr-defined,no-any-return]
-
-
-def _plain_hash(entry: dict[str, Any]) -> str:
-    """What a forger without the key can compute: sha256 of the entry without `hash`."""
-    body = {k: v for k, v in entry.items() if k != "hash"}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _rechain(entries: list[dict[str, Any]], start: int) -> Lines:
-    """Renumber and re-hash from `start` on, as the old sha256 chain would have it."""
-    for i in range(start, len(entries)):
-        entries[i]["seq"] = i
-        entries[i]["prev"] = entries[i - 1]["hash"] if i else "0" * 64
-        entries[i]["hash"] = _plain_hash(entries[i])
-    return [json.dumps(e, separators=(",", ":")) for e in entries]
-
-
-def _write(path: Path, lines: Lines) -> None:
-    path.write_text("".join(line + "\n" for line in lines), encoding="ascii")
-
-
-def cut_last_line(path: Path, n: int) -> int:
-    _write(path, path.read_text().splitlines()[:-1])
-    return n - 1
-
-
-def cut_last_420(path: Path, n: int) -> int:
-    _write(path, path.read_text().splitlines()[:-420])
-    return n - 420
-
-
-def delete_file(path: Path, n: int) -> int:
-    path.unlink()
-    return 0
-
-
-def delete_33_inspector_entries(path: Path, n: int) -> int:
-    entries = [json.loads(line) for line in path.read_text().splitlines()]
-    inspector = [i for i, e in enumerate(entries) if e.get("role") == "inspector"][:33]
-    assert len(inspector) == 33
-    kept = [e for i, e in enumerate(entries) if i not in set(inspector)]
-    _write(path, _rechain(kept, inspector[0]))
-    return inspector[0]
-
-
-def reorder(path: Path, n: int) -> int:
-    lines = path.read_text().splitlines()
-    lines[200], lines[201] = lines[201], lines[200]
-    _write(path, lines)
-    return 200
-
-
-def rewrite_range(path: Path, n: int) -> int:
-    entries = [json.loads(line) for line in path.read_text().splitlines()]
-    for e in entries[100:160]:
-        e["key_name"], e["entity_ids"] = "someone-else", []
-    _write(path, _rechain(entries, 100))
-    return 100
-
-
-CASES: list[Callable[[Path, int], int]] = [
-    cut_last_line, cut_last_420, delete_file, delete_33_inspector_entries, reorder,
-    rewrite_range,
-]
 
 
 @pytest.fixture(scope="module")
@@ -183,13 +117,13 @@ def test_forged_checkpoints_or_a_lost_anchor_are_reported(tmp_path: Path, run_di
     lines = config.anchor_path.read_text().splitlines()
     forged = json.loads(lines[-1])
     forged["seq"] = 2
-    _write(config.anchor_path, [*lines[:-1], json.dumps(forged)])
+    write_lines(config.anchor_path, [*lines[:-1], json.dumps(forged)])
     result = verify(config)
     assert not result.ok and "altered or forged" in (result.reason or "")
     config.anchor_path.unlink()
     result = verify(config)
     assert not result.ok and "anchor store" in (result.reason or "")
-    _write(config.anchor_path, lines)
+    write_lines(config.anchor_path, lines)
     config.counter_path.unlink()
     result = verify(config)
     assert not result.ok and "counter" in (result.reason or "")

@@ -52,7 +52,8 @@ def plant(data_dir: Path, seed: int = 5) -> Planted:
     firm, target = clean[0], clean[len(clean) // 2]
     latest = max(p["处罚日期"] for p in pen)
     penalised = {p["统一社会信用代码"] for p in pen}
-    gone = [r for r in reg if r["登记状态"] in ("注销", "吊销") and r["统一社会信用代码"] in penalised]
+    gone = [r for r in reg
+            if r["登记状态"] in ("注销", "吊销") and r["统一社会信用代码"] in penalised]
     at_address: dict[str, int] = {}
     for r in reg:
         at_address[r["住所"]] = at_address.get(r["住所"], 0) + 1
@@ -61,7 +62,8 @@ def plant(data_dir: Path, seed: int = 5) -> Planted:
         led[r["法定代表人证件号码"]] = led.get(r["法定代表人证件号码"], 0) + 1
     # a predecessor whose address is its own (the successor at a hub address would be a hub
     # alert, not a path) and whose legal representative left no other penalised firm behind
-    pred = next(r for r in gone if at_address[r["住所"]] == 1 and led[r["法定代表人证件号码"]] == 1)
+    pred = next(r for r in gone
+                if at_address[r["住所"]] == 1 and led[r["法定代表人证件号码"]] == 1)
     _append(data_dir / "registry_shareholders.csv", {
         "记录编号": "GD900000001", "企业名称": firm["企业名称"],
         "统一社会信用代码": firm["统一社会信用代码"], "股东名称": person["主体名称"],
