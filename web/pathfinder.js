@@ -13,8 +13,13 @@ const SUGGESTIONS = 8;
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
 
 // who a search hit or a candidate is, beyond the name
+export function placeOf(x) {
+  if (x.city && x.province && x.city.startsWith(x.province)) return x.city;
+  return [x.province, x.city].filter(Boolean).join(" ");
+}
+
 export function whoIs(x) {
-  const place = [x.province, x.city].filter(Boolean).join(" ");
+  const place = placeOf(x);
   return [x.id_masked, x.birth_year ? `${x.birth_year} 年生` : null, place || null, x.uscc ? `USCC ${x.uscc}` : null]
     .filter(Boolean).join(" · ");
 }
@@ -130,6 +135,11 @@ export function createPathFinder({ state, guarded, setStatus, setMode, selectedT
   async function find(ev) {
     if (ev) ev.preventDefault();
     $("path-candidates").replaceChildren();
+    for (const end of ["source", "target"]) { // no suggestion arrives after the request
+      clearTimeout(timers[end]);
+      seq[end] += 1;
+      $(`path-${end}-suggest`).replaceChildren();
+    }
     const source = endpoint("source");
     const target = endpoint("target");
     if (!source || !target) return;

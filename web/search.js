@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { fmt, h, riskBadge } from "./dom.js";
 import { KIND_LABELS, REL_LABELS } from "./graph.js";
+import { placeOf } from "./pathfinder.js";
 
 export const PAGE_SIZE = 20;
 
@@ -26,7 +27,7 @@ function facts(hit) {
   const parts = [`${KIND_LABELS[hit.kind] || hit.kind}`];
   if (hit.id_masked) parts.push(`证件 ${hit.id_masked}`);
   if (hit.birth_year) parts.push(`${hit.birth_year} 年生`);
-  const place = [hit.province, hit.city].filter(Boolean).join(" ");
+  const place = placeOf(hit);
   if (place) parts.push(place);
   if (hit.uscc) parts.push(`USCC ${hit.uscc}`);
   parts.push(`${hit.match} ${fmt(hit.similarity)}`);
