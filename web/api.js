@@ -92,13 +92,13 @@ const enc = encodeURIComponent;
 
 export const api = {
   whoami: (key) => request("GET", "/whoami", { key }),
-  search: (q, kind, limit = 20) => request("GET", "/search", { params: { q, kind, limit } }),
+  search: (q, kind, limit = 20, offset = 0) => request("GET", "/search", { params: { q, kind, limit, offset: offset || undefined } }),
   entity: (id) => request("GET", `/entities/${enc(id)}`),
   risk: (id) => request("GET", `/entities/${enc(id)}/risk`),
   network: (id, { depth, types, cap }) =>
     request("GET", `/entities/${enc(id)}/network`, { params: { depth, types, cap } }),
-  paths: (source, target, maxHops, types) =>
-    request("GET", "/paths", { params: { source, target, max_hops: maxHops, types } }),
+  paths: (source, target, maxHops, types, includeHubs) =>
+    request("GET", "/paths", { params: { source, target, max_hops: maxHops, types, include_hubs: includeHubs ? "true" : undefined } }),
   sharedControllers: (limit = 50) =>
     request("GET", "/risk/shared-controllers", { params: { limit } }),
   rings: (limit = 50) => request("GET", "/risk/rings", { params: { limit } }),

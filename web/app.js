@@ -1,12 +1,14 @@
 // Guanlian investigator workspace: wires the key prompt, search, graph, panels and tables.
 
 import { api, ApiError, busy, forgetKey, onUnauthorized, storedKey, storeKey } from "./api.js";
-import { download, fmt, h, riskBadge } from "./dom.js";
-import { EXPANDABLE, KIND_LABELS, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
+import { download, h } from "./dom.js";
+import { EXPANDABLE, kindOf, REL_LABELS, RISK_COLOURS } from "./graph.js";
 import {
   addToCanvas, canvasChanged, clearCanvas, createCanvas, exportPng, record, withBusy,
 } from "./canvas.js";
-import { fill, renderEntity, renderInspectorRisk, renderNode } from "./panels.js";
+import { renderEntity, renderInspectorRisk, renderLookup, renderNode } from "./panels.js";
+import { createPathFinder } from "./pathfinder.js";
+import { runSearch } from "./search.js";
 import { describeError } from "./errors.js";
 import { go, onRoute, parseHash } from "./router.js";
 import { renderTable, TABLES, toCsv } from "./tables.js";
@@ -205,7 +207,7 @@ async function showEntity(id, pending) {
   if (state.graph) state.graph.select(id);
   renderEntity($("entity-panel"), profile, {
     onReason: state.graph ? (reason) => guarded(() => showReason(reason)) : undefined,
-    onPathEnd: (end, eid) => { $(end === "source" ? "path-source" : "path-target").value = eid; },
+    onPathEnd: (end, eid) => pathFinder.setEnd(end, eid, profile.name),
     labelOf: (eid) => (state.graph && state.graph.nodeData(eid) || {}).label,
   });
 }
@@ -277,19 +279,12 @@ async function showReason(reason) {
 
 async function search(ev) {
   ev.preventDefault();
-  const q = $("search-input").value.trim();
-  if (!q) return;
+  const query = $("search-input").value.trim();
+  if (!query) return;
   const kind = isInvestigator() ? $("search-kind").value : "Enterprise";
-  const res = await api.search(q, kind || undefined);
-  const list = $("search-results");
-  list.replaceChildren(...(res.items || []).map((hit) =>
-    h("li", { "data-testid": "search-result", "data-entity-id": hit.entity_id },
-      h("button", { type: "button", onclick: () => guarded(() => openHit(hit)) },
-        h("span", { class: "name" }, hit.name),
-        h("span", { class: "muted small" }, ` ${KIND_LABELS[hit.kind] || hit.kind} · ${hit.match} ${fmt(hit.similarity)}`),
-        " ", riskBadge(hit.risk_level, hit.risk_score)))));
-  if (!list.children.length) list.append(h("li", { class: "muted" }, "无结果 no match"));
-  setStatus(`${(res.items || []).length} 条结果 results for “${q}”`);
+  await runSearch($("search-results"), {
+    query, kind, setStatus, guarded, onOpen: (hit) => guarded(() => openHit(hit)),
+  });
 }
 
 async function openHit(hit) {
@@ -300,46 +295,6 @@ async function openHit(hit) {
     const risk = hit.risk_level ? await api.risk(hit.entity_id) : null;
     renderInspectorRisk($("entity-panel"), hit, risk);
   }
-}
-
-// ---- paths ------------------------------------------------------------------------------
-
-// "A —股东→ B" when the relationship runs from A to B, "A ←股东— B" when it runs from B to A
-function pathLabel(p) {
-  const label = (id) => (state.graph.nodeData(id) || {}).label || id;
-  return p.nodes.map((id, i) => {
-    if (i >= p.types.length) return label(id);
-    const rel = REL_LABELS[p.types[i]] || p.types[i];
-    const edge = state.graph.cy.getElementById(p.edges[i]);
-    const backwards = edge.nonempty() && !edge.data("synthetic") && edge.data("source") !== id;
-    return backwards ? `${label(id)} ←${rel}— ` : `${label(id)} —${rel}→ `;
-  }).join("");
-}
-
-async function findPath(ev) {
-  ev.preventDefault();
-  const f = new FormData($("path-form"));
-  const res = await api.paths(String(f.get("source")).trim(), String(f.get("target")).trim(), f.get("max_hops"));
-  state.paths = res.items || [];
-  const list = $("path-results");
-  list.replaceChildren();
-  if (!state.paths.length) {
-    list.append(h("li", { class: "muted", "data-testid": "no-path" }, "未找到路径 no path within the hop limit"));
-    return;
-  }
-  await drawFoundPath(0);
-}
-
-async function drawFoundPath(index) {
-  views.setMode("graph", "graph");
-  const p = state.paths[index];
-  await ensurePath(p.nodes, p.edges, p.types);
-  state.graph.highlight(p.nodes, p.edges);
-  const list = $("path-results");
-  list.replaceChildren(...state.paths.map((q, i) =>
-    h("li", { "data-testid": "path-item", "data-index": i, class: i === index ? "active" : "" },
-      h("button", { type: "button", onclick: () => guarded(() => drawFoundPath(i)) }, `${q.nodes.length - 1} 跳 hops: `, pathLabel(q)))));
-  setStatus(`路径 path ${index + 1}/${state.paths.length}: ${p.nodes.length - 1} hops`);
 }
 
 // ---- tables -----------------------------------------------------------------------------
@@ -402,16 +357,7 @@ async function lookup(ev) {
     const v = String(f.get(k) || "").trim();
     if (v) subject[k] = v;
   }
-  const res = await api.lookup(subject);
-  const m = res.match;
-  fill($("lookup-result"),
-    h("p", { "data-testid": "lookup-match" },
-      m ? `${m.entity.name} (${m.entity.entity_id}) · ${m.method}` : "未匹配 no match",
-      " ", riskBadge(res.risk_level, res.risk_score), ` · 置信度 confidence ${fmt(res.confidence)}`),
-    h("p", { "data-testid": "lookup-recommendation" }, `建议 recommendation: ${fmt(res.recommendation)}`),
-    h("ul", {}, (res.reasons || []).map((r) => h("li", {}, `${r.rule} +${fmt(r.contribution)}: ${r.summary}`))),
-    (res.notes || []).length ? h("p", { class: "muted small" }, res.notes.join("；")) : null,
-  );
+  renderLookup($("lookup-result"), await api.lookup(subject));
 }
 
 // ---- wiring -----------------------------------------------------------------------------
@@ -427,7 +373,7 @@ function wire() {
   });
   $("search-form").addEventListener("submit", (ev) => guarded(() => search(ev)));
   $("lookup-form").addEventListener("submit", (ev) => guarded(() => lookup(ev)));
-  $("path-form").addEventListener("submit", (ev) => guarded(() => findPath(ev)));
+  pathFinder.wire();
   $("relayout").addEventListener("click", () => state.graph && state.graph.layout());
   $("clear-highlight").addEventListener("click", () => state.graph && state.graph.clearHighlight());
   $("clear-graph").addEventListener("click", () => { clearCanvas(); updateGraphInfo(); });
@@ -441,6 +387,10 @@ function wire() {
   document.querySelectorAll(".tabs [data-table]").forEach((b) =>
     b.addEventListener("click", () => guarded(() => loadTable(b.dataset.table))));
 }
+
+const pathFinder = createPathFinder({
+  state, guarded, setStatus, setMode: (...a) => views.setMode(...a), selectedTypes,
+});
 
 const views = createViews({
   state, guarded, setStatus, openEntity, showEntity: async (id) => showEntity(id), openInGraph, drawPath,

@@ -191,3 +191,40 @@ export function renderInspectorRisk(container, hit, risk) {
     riskSection(risk),
   );
 }
+
+const MATCH_METHODS = {
+  uscc: "统一社会信用代码 USCC",
+  customs_code: "海关编码 customs code",
+  id_number: "证件号码 ID number",
+  model: "匹配模型 model",
+  similarity: "名称相似 name similarity",
+  name_key: "名称变体（组织形式/地区）name variant",
+};
+
+const pct = (x) => (x === undefined || x === null ? "—" : `${Math.round(Number(x) * 100)}%`);
+
+// the inspector's answer: the match with its confidence, the recommendation in Chinese, the
+// reasons, and the candidates the name may also mean (each with its confidence)
+export function renderLookup(container, res) {
+  const m = res.match;
+  const candidates = res.candidates || [];
+  fill(container,
+    h("p", { "data-testid": "lookup-match", "data-entity-id": m ? m.entity.entity_id : undefined },
+      m ? `${m.entity.name} (${m.entity.entity_id}) · ${MATCH_METHODS[m.method] || m.method}` : "未匹配 no match",
+      " ", riskBadge(res.risk_level, res.risk_score),
+      h("span", { "data-testid": "lookup-confidence" }, ` · 置信度 confidence ${pct(res.confidence)}`)),
+    h("p", { "data-testid": "lookup-recommendation", "data-recommendation": res.recommendation },
+      "建议 recommendation: ", h("strong", {}, res.recommendation_label || fmt(res.recommendation)),
+      res.recommendation_label ? h("span", { class: "muted" }, ` (${res.recommendation})`) : null),
+    (res.reasons || []).length
+      ? h("ul", {}, res.reasons.map((r) => h("li", {}, `${r.rule_label || r.rule} +${fmt(r.contribution)}: ${r.detail || r.summary}`)))
+      : null,
+    candidates.length ? section("候选企业 Candidates", "lookup-candidates",
+      h("ol", {}, candidates.map((c) => h("li", { "data-testid": "lookup-candidate", "data-entity-id": c.entity.entity_id },
+        h("span", { class: "name" }, c.entity.name), " ",
+        h("span", { class: "muted small" }, `${c.entity.entity_id} · 置信度 confidence ${pct(c.confidence)}`),
+        c.same_name ? h("span", { class: "badge", "data-testid": "lookup-same-name", title: "组织形式或地区写法不同的同一名称 a legal-form or region variant" }, " 名称变体 variant") : null,
+        " ", riskBadge(c.entity.risk_level, c.entity.risk_score))))) : null,
+    (res.notes || []).length ? h("p", { class: "muted small" }, res.notes.join("；")) : null,
+  );
+}
