@@ -1,5 +1,5 @@
 // The views behind the URL: the board (worklist, catalogue, exposure, owners, inbox, cases,
-// saved investigations) and the graph with a side panel (entity, alert, case, saved
+// saved investigations, the inspections' report) and the graph with a side panel (entity, alert, case, saved
 // investigation). app.js hands in what it owns (state, graph actions, status line).
 
 import { api } from "./api.js";
@@ -7,13 +7,14 @@ import { download, h } from "./dom.js";
 import { buildBundle } from "./bundle.js";
 import { showCase, renderCases } from "./cases.js";
 import { refreshInboxCount, renderInbox, showAlert } from "./inbox.js";
+import { renderReport } from "./report.js";
 import { go, parseHash } from "./router.js";
 import { entityIds, renderSaved, restore, snapshot } from "./saved.js";
 import { renderTable, TABLES } from "./tables.js";
 import { renderCycles, renderExposure, renderHubs, renderOwners, renderWorklist } from "./worklist.js";
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
-const NAV = { worklist: "worklist", catalogue: "worklist", exposure: "worklist", owners: "worklist", inbox: "inbox", alert: "inbox", cases: "cases", case: "cases", saved: "saved", investigation: "saved", entity: "graph", graph: "graph" };
+const NAV = { worklist: "worklist", catalogue: "worklist", exposure: "worklist", owners: "worklist", inbox: "inbox", alert: "inbox", cases: "cases", case: "cases", saved: "saved", investigation: "saved", report: "report", entity: "graph", graph: "graph" };
 
 // app: {state, guarded, setStatus, openEntity, showEntity, openInGraph, drawPath, updateGraphInfo}
 export function createViews(app) {
@@ -146,6 +147,10 @@ export function createViews(app) {
           app.setStatus(`已删除 deleted “${inv.name}”`);
           await route(parseHash());
         }));
+        return;
+      case "report":
+        setMode("board", nav);
+        await renderReport(board, r.params);
         return;
       case "entity":
         setMode("graph", nav);

@@ -68,6 +68,7 @@ class Tab:
     # substrings of console errors the test expects (each must occur; nothing else may)
     expected_errors: list[str] = field(default_factory=list)
     step: int = 0
+    prefix: str = "flow"  # of the screenshots and axe files under test-artifacts/web/
 
     def console(self, msg: ConsoleMessage) -> None:
         if msg.type == "error":
@@ -79,7 +80,7 @@ class Tab:
     def shot(self, label: str) -> Path:
         self.step += 1
         SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / f"flow-{self.name}-{self.step:02d}-{label}.png"
+        path = SHOTS / f"{self.prefix}-{self.name}-{self.step:02d}-{label}.png"
         self.page.screenshot(path=str(path))
         return path
 
@@ -99,7 +100,7 @@ class Tab:
                          "nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }")
         bad = [v for v in result if v["impact"] in SERIOUS]
         SHOTS.mkdir(parents=True, exist_ok=True)
-        (SHOTS / f"flow-{self.name}-axe-{state}.json").write_text(
+        (SHOTS / f"{self.prefix}-{self.name}-axe-{state}.json").write_text(
             json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         assert not bad, f"axe ({state}): " + json.dumps(bad, ensure_ascii=False)
         return list(result)
@@ -118,11 +119,12 @@ class Tab:
 
 
 @contextmanager
-def signed_in(browser: Browser, base_url: str, key: str, name: str) -> Iterator[Tab]:
+def signed_in(browser: Browser, base_url: str, key: str, name: str,
+              prefix: str = "flow") -> Iterator[Tab]:
     context = browser.new_context(viewport={"width": 1500, "height": 950}, base_url=base_url,
                                   accept_downloads=True)
     page = context.new_page()
-    tab = Tab(page, name)
+    tab = Tab(page, name, prefix=prefix)
     page.on("console", tab.console)
     page.on("pageerror", lambda exc: tab.errors.append(f"page error: {exc}"))
     page.goto("/ui/")
