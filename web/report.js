@@ -10,7 +10,7 @@ import { go } from "./router.js";
 
 const NS = "http://www.w3.org/2000/svg";
 export const PLOT_HEIGHT = 120; // px of a 100 % bar
-const SLOT = 64; // px per group
+const SLOT = 92; // px per group (room for "document_check")
 const LEFT = 44;
 const TOP = 18;
 const BOTTOM = 34;

@@ -24,6 +24,9 @@ export function createViews(app) {
     const board = mode === "board";
     $("board").hidden = !board;
     for (const id of ["graph", "graph-info", "canvas-bar"]) if ($(id)) $(id).hidden = board;
+    // the graph's fixed-height frame too, or a board view is squeezed to what is left beside it
+    const frame = document.querySelector(".graph-wrap");
+    if (frame) frame.hidden = board;
     if (!board && state.graph) state.graph.cy.resize();
     document.querySelectorAll('[data-testid="views"] a').forEach((a) => {
       if (a.dataset.view === navName) a.setAttribute("aria-current", "page");

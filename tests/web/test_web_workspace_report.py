@@ -3,7 +3,8 @@ against the real API on the inspection fixture's run (embedded store, SQLite sta
 empty before any outcome, then, after a seeded draw and outcomes recorded by an inspector
 through the API, every bar, point, percentage and table cell equals `GET /inspection/report`.
 Screenshots under `test-artifacts/web/` (prefix `report-`), axe-core with no serious or
-critical violation, no console error. (The module sorts after test_web_workspace.py, which empties that folder.)"""
+critical violation, no console error. (The module sorts after test_web_workspace.py, which
+empties that folder.)"""
 
 from __future__ import annotations
 
@@ -170,6 +171,11 @@ def test_report_view_shows_the_apis_hit_rates(browser: Browser, served: Served) 
                 in t.testid("report-thresholds").inner_text())
         for key in SECTIONS:
             _check_section(t, key, report[key])
+        # the board shows the charts at their size (not squeezed beside the graph's frame)
+        box = t.testid("report-chart-by_recommendation").bounding_box()
+        assert box is not None and box["height"] >= PLOT_HEIGHT
+        board = t.testid("board").bounding_box()
+        assert board is not None and board["height"] > 3 * PLOT_HEIGHT
         # the month chart is a line through its points
         assert t.testid("report-chart-by_month").locator("polyline").count() == 1
         t.shot("charts")
