@@ -4,8 +4,11 @@ Exact identifiers first (USCC, customs code, declarant ID number via `find_by_id
 then name candidates from `search`, scored by the run's trained linkage model
 (`linkage.realtime.RealtimeMatcher`) when the run folder is available, else by the store's
 name similarity. The answer carries the match and its confidence, the risk level, the top
-reasons and a recommendation from configurable thresholds; an unknown subject gets the
-closest candidates.
+reasons and a recommendation under the thresholds of `inspection/recommend.yaml` (or the file
+named by `GUANLIAN_INSPECTION_THRESHOLDS`), read once when the service starts through
+`inspection.config.load_thresholds`: the same rule `GET /inspection/report` measures. A
+subject with a note (a failed check character, identifiers of two firms) is at least a
+document check; an unknown subject gets `Settings.unknown_subject` and the closest candidates.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from graph.models import (
     SearchHit,
 )
 from graph.store import EntityKind, GraphReader
+from inspection.config import LEVEL_RANK, Thresholds, load_thresholds
 from linkage.standardise.identifiers import check_ric
 
 log = logging.getLogger("guanlian.api.inspection")
@@ -40,7 +44,6 @@ TOP_REASONS = 3
 NAME_SCAN = 10  # full-text candidates re-scored per candidate kept: bounds a name lookup
 ExactKind = Literal["uscc", "customs_code", "id_number"]
 MatchMethod = Literal["uscc", "customs_code", "id_number", "model", "similarity", "name_key"]
-_LEVEL_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 _SUMMARY_FIELDS = set(EntitySummary.model_fields)
 
 
@@ -178,8 +181,12 @@ def _candidate_record(brief: EntityBrief) -> dict[str, Any]:
 
 
 class LookupService:
-    def __init__(self, settings: Settings, matcher: Matcher | None = None) -> None:
+    def __init__(self, settings: Settings, matcher: Matcher | None = None,
+                 thresholds: Thresholds | None = None) -> None:
+        """`thresholds`: default the recommendation file (a bad file raises `ValueError`
+        naming the file and the field, so a service never starts on a broken rule)."""
         self.settings = settings
+        self.thresholds = thresholds if thresholds is not None else load_thresholds()
         self._matcher = matcher
         self._lock = threading.Lock()
 
@@ -310,12 +317,11 @@ class LookupService:
         if not matched:
             return self.settings.unknown_subject
         score = max((r.score for r in risks), default=0.0)
-        level = max((_LEVEL_RANK[r.level] for r in risks), default=0)
-        if score >= self.settings.inspect_min_score or level >= 2:
-            return "inspect"
-        if score >= self.settings.document_check_min_score or level >= 1 or notes:
+        level = max((r.level for r in risks), key=lambda v: LEVEL_RANK[v], default="low")
+        recommendation = self.thresholds.recommend(score, level)
+        if recommendation == "release" and notes:
             return "document_check"
-        return "release"
+        return recommendation
 
     def warm_up(self, store: GraphReader) -> None:
         """Run every lookup shape once (USCC, customs code, resident ID, names) so that the

@@ -6,9 +6,10 @@ Neo4j connection values also honour the conventional `NEO4J_URI`, `NEO4J_USER` a
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,7 @@ from api.audit_files import AuditConfig
 DEFAULT_SECRETS = frozenset({"", "neo4j", "password", "changeme", "guanlian"})
 Environment = Literal["development", "test", "production"]
 Recommendation = Literal["inspect", "document_check", "release"]
+MOVED_THRESHOLDS = ("inspect_min_score", "document_check_min_score")
 
 
 class Settings(BaseSettings):
@@ -100,8 +102,8 @@ class Settings(BaseSettings):
         description="min name similarity of a match when the run has no trained model")
     candidate_pool: int = Field(default=10, ge=1, le=50,
                                 description="search hits scored per lookup")
-    inspect_min_score: float = Field(default=60.0, ge=0, le=100)
-    document_check_min_score: float = Field(default=30.0, ge=0, le=100)
+    # the score and level thresholds of a recommendation are data: inspection/recommend.yaml
+    # (or GUANLIAN_INSPECTION_THRESHOLDS), shared with the hit-rate report
     unknown_subject: Recommendation = "document_check"
 
     # --- jobs -----------------------------------------------------------------------------
@@ -118,6 +120,21 @@ class Settings(BaseSettings):
         description="folder of the workspace page (index.html, its modules and "
         "node_modules/cytoscape/dist); default: the installed `web` package",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_moved_thresholds(cls, data: Any) -> Any:
+        """The lookup's thresholds moved to the recommendation file: an old setting is an
+        error, never silently ignored."""
+        given = [k for k in MOVED_THRESHOLDS if isinstance(data, dict) and k in data]
+        given += [f"GUANLIAN_{k.upper()}" for k in MOVED_THRESHOLDS
+                  if os.environ.get(f"GUANLIAN_{k.upper()}") is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: the lookup's thresholds are read from "
+                "inspection/recommend.yaml; set inspect_min_score / document_check_min_score "
+                "there or in the file named by GUANLIAN_INSPECTION_THRESHOLDS")
+        return data
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

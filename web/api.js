@@ -126,4 +126,5 @@ export const api = {
   saveInvestigation: (body) => request("POST", "/investigations", { body }),
   updateInvestigation: (id, body) => request("PUT", `/investigations/${enc(id)}`, { body }),
   deleteInvestigation: (id) => request("DELETE", `/investigations/${enc(id)}`),
+  report: (since) => request("GET", "/inspection/report", { params: { since } }),
 };

@@ -1,5 +1,5 @@
 // The views behind the URL: the board (worklist, catalogue, exposure, owners, inbox, cases,
-// saved investigations) and the graph with a side panel (entity, alert, case, saved
+// saved investigations, the inspections' report) and the graph with a side panel (entity, alert, case, saved
 // investigation). app.js hands in what it owns (state, graph actions, status line).
 
 import { api } from "./api.js";
@@ -7,13 +7,14 @@ import { download, h } from "./dom.js";
 import { buildBundle } from "./bundle.js";
 import { showCase, renderCases } from "./cases.js";
 import { refreshInboxCount, renderInbox, showAlert } from "./inbox.js";
+import { renderReport } from "./report.js";
 import { go, parseHash } from "./router.js";
 import { entityIds, renderSaved, restore, snapshot } from "./saved.js";
 import { renderTable, TABLES } from "./tables.js";
 import { renderCycles, renderExposure, renderHubs, renderOwners, renderWorklist } from "./worklist.js";
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
-const NAV = { worklist: "worklist", catalogue: "worklist", exposure: "worklist", owners: "worklist", inbox: "inbox", alert: "inbox", cases: "cases", case: "cases", saved: "saved", investigation: "saved", entity: "graph", graph: "graph" };
+const NAV = { worklist: "worklist", catalogue: "worklist", exposure: "worklist", owners: "worklist", inbox: "inbox", alert: "inbox", cases: "cases", case: "cases", saved: "saved", investigation: "saved", report: "report", entity: "graph", graph: "graph" };
 
 // app: {state, guarded, setStatus, openEntity, showEntity, openInGraph, drawPath, updateGraphInfo}
 export function createViews(app) {
@@ -23,6 +24,9 @@ export function createViews(app) {
     const board = mode === "board";
     $("board").hidden = !board;
     for (const id of ["graph", "graph-info", "canvas-bar"]) if ($(id)) $(id).hidden = board;
+    // the graph's fixed-height frame too, or a board view is squeezed to what is left beside it
+    const frame = document.querySelector(".graph-wrap");
+    if (frame) frame.hidden = board;
     if (!board && state.graph) state.graph.cy.resize();
     document.querySelectorAll('[data-testid="views"] a').forEach((a) => {
       if (a.dataset.view === navName) a.setAttribute("aria-current", "page");
@@ -146,6 +150,10 @@ export function createViews(app) {
           app.setStatus(`已删除 deleted “${inv.name}”`);
           await route(parseHash());
         }));
+        return;
+      case "report":
+        setMode("board", nav);
+        await renderReport(board, r.params);
         return;
       case "entity":
         setMode("graph", nav);

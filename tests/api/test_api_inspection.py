@@ -128,15 +128,50 @@ def test_screening_many_subjects_keeps_their_order(
     assert results[295] == results[0]
 
 
-def test_thresholds_are_configurable(tmp_path: Path) -> None:
-    with serve(tmp_path, inspect_min_score=90, document_check_min_score=50,
-               unknown_subject="inspect") as s:
+def _thresholds_file(tmp_path: Path, inspect: float, document_check: float) -> Path:
+    path = tmp_path / "recommend.yaml"
+    path.write_text(f"version: 1\ninspect_min_score: {inspect}\n"
+                    f"document_check_min_score: {document_check}\n"
+                    "inspect_min_level: high\ndocument_check_min_level: medium\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_thresholds_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUANLIAN_INSPECTION_THRESHOLDS", str(_thresholds_file(tmp_path, 90, 50)))
+    with serve(tmp_path, unknown_subject="inspect") as s:
         store = EmbeddedStore.from_run(s.settings.run_dir)  # type: ignore[arg-type]
         ctrl = store.get_entity(CTRL)
         assert ctrl is not None
         # CTRL scores 45 (medium level): the level still asks for a document check
         assert lookup(s, declarant_id=ctrl.id_number)["recommendation"] == "document_check"
         assert lookup(s, name="完全不存在的公司名称XYZ")["recommendation"] == "inspect"
+
+
+def test_lookup_and_report_share_the_recommendation_file(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One source of truth: the file the report applies decides the lookup's recommendation."""
+    ctrl = EmbeddedStore.from_run(served.settings.run_dir).get_entity(CTRL)  # type: ignore[arg-type]
+    assert ctrl is not None and ctrl.risk is not None and ctrl.risk.score == 45.0
+    # the packaged file: 45 is at least 30 (document check), under 60 (inspect)
+    assert lookup(served, declarant_id=ctrl.id_number)["recommendation"] == "document_check"
+    assert served.get("/inspection/report").json()["thresholds"]["inspect_min_score"] == 60.0
+    monkeypatch.setenv("GUANLIAN_INSPECTION_THRESHOLDS", str(_thresholds_file(tmp_path, 40, 20)))
+    with serve(tmp_path) as s:
+        assert s.get("/inspection/report").json()["thresholds"]["inspect_min_score"] == 40.0
+        assert lookup(s, declarant_id=ctrl.id_number)["recommendation"] == "inspect"
+
+
+def test_moved_threshold_settings_are_refused(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import Settings
+
+    with pytest.raises(ValueError, match="inspection/recommend.yaml"):
+        Settings(inspect_min_score=90)  # type: ignore[call-arg]
+    monkeypatch.setenv("GUANLIAN_DOCUMENT_CHECK_MIN_SCORE", "50")
+    with pytest.raises(ValueError, match="GUANLIAN_DOCUMENT_CHECK_MIN_SCORE"):
+        Settings()
 
 
 class CountingStore:
