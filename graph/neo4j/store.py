@@ -120,14 +120,6 @@ _SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident", "kind", "uscc", "cus
                   "id_number", "risk_level", "risk_score")
 
 
-def _search_summary(row: dict[str, Any]) -> dict[str, Any]:
-    """The `EntitySummary` fields of a q.SEARCH row."""
-    return {"entity_id": row["id"], "kind": row["kind"], "name": row["name"] or row["id"],
-            "uscc": row["uscc"], "customs_code": row["customs_code"],
-            "id_number": row["id_number"], "risk_level": row["risk_level"],
-            "risk_score": row["risk_score"]}
-
-
 def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
     """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node."""
     props = schema.NODE_TYPES[s["kind"]].properties

@@ -52,7 +52,8 @@ COUNT = _FILTER + """RETURN count(n) AS total
 
 PAGE = _FILTER + """WITH n ORDER BY n.risk_score DESC, n.id SKIP $offset LIMIT $limit
 RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
-          .customs_code, .id_number, .risk_level, .risk_score} AS entity,
+          .customs_code, .id_number, .risk_level, .risk_score,
+          violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS entity,
        n.risk_score AS score, n.risk_level AS level, n.province AS province, n.city AS city,
        n.risk_reasons AS reasons
 """
