@@ -7,20 +7,16 @@ checkout where `scripts/web-assets` never ran would serve it.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser
 
-from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
 from tests.support.graph_fixture import build_tiny_run
-from tests.web.test_web_workspace import ROOT, Server, _open, browser  # noqa: F401
+from tests.support.web_session import start_api
+from tests.web.test_web_workspace import ROOT, Server, _open
 
 pytestmark = pytest.mark.browser
 
@@ -35,24 +31,13 @@ def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     keys = KeyStore(settings.keys_path)
     key = keys.create("web-test-investigator", "investigator")[1]
     keys.close()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the API server did not start")
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", {"investigator": key})
-    srv.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    running = start_api(settings)
+    yield Server(running.base_url, {"investigator": key})
+    running.stop()
 
 
 def test_missing_graph_library_is_a_lasting_message(
-    browser: Browser, bare_server: Server  # noqa: F811
+    browser: Browser, bare_server: Server
 ) -> None:
     for s in _open(browser, bare_server, "assets_missing", "investigator"):
         banner = s.page.get_by_test_id("assets-missing")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from api.app import create_app
 from api.auth import KeyStore
@@ -86,19 +86,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, web_assets: None) -> Iterat
     sock.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk "
-                    "(scripts/test does it)", pytrace=False)
-    with sync_playwright() as p:
-        b = _launch(p)
-        yield b
-        b.close()
-
-
-def _launch(p: Playwright) -> Browser:
-    return p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
 @dataclass

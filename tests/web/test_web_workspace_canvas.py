@@ -12,17 +12,12 @@ The file sorts after test_web_workspace.py on purpose: that module's server fixt
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Route
 
-from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
 from risk.score import score_run
@@ -37,13 +32,12 @@ from tests.support.graph_fixture import (
     D,
     build_tiny_run,
 )
+from tests.support.web_session import start_api
 from tests.web.test_web_workspace import (
-    CHROMIUM,
     Server,
     Session,
     _click_node,
     _drawn,
-    _launch,
     _open,
     _search_and_open,
 )
@@ -65,32 +59,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     keys = KeyStore(settings.keys_path)
     created = {"investigator": keys.create("canvas-test", "investigator")[1]}
     keys.close()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the API server did not start")
-        time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", created)
-    srv.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    running = start_api(settings)
+    yield Server(running.base_url, created)
+    running.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk",
-                    pytrace=False)
-    with sync_playwright() as p:
-        b = _launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
