@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alerts.detect import compare
-from alerts.models import Alert
-from alerts.snapshot import read_snapshot
+if TYPE_CHECKING:  # the comparison (pandas, the graph readers) loads when a command runs
+    from alerts.models import Alert
 
 
 def read_ledger(path: Path | None) -> set[str]:
@@ -32,6 +31,9 @@ def read_ledger(path: Path | None) -> set[str]:
 def offline_alerts(run: Path, previous: Path, watched: list[str] | None = None,
                    seen: set[str] | None = None) -> tuple[list[Alert], float]:
     """The alerts of `run` against `previous` and the seconds the comparison took."""
+    from alerts.detect import compare
+    from alerts.snapshot import read_snapshot
+
     started = time.perf_counter()
     alerts = compare(read_snapshot(run), read_snapshot(previous), watched or [], seen or set())
     return alerts, time.perf_counter() - started

@@ -7,11 +7,12 @@ import io
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from graph.worklist import WorklistPage, WorklistQuery, changed_entities
+if TYPE_CHECKING:  # the worklist (pandas, the stores) loads when the command runs
+    from graph.worklist import WorklistPage
 
 CSV_COLUMNS = ("rank", "entity_id", "kind", "name", "score", "level", "province", "city", "rules")
 
@@ -76,6 +77,7 @@ def worklist_command(
     from pydantic import ValidationError
 
     from graph.store import GraphReader, StoreUnavailable
+    from graph.worklist import WorklistQuery, changed_entities
 
     if (run is None) == (not neo4j):
         typer.echo("error: give exactly one of --run RUN or --neo4j", err=True)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from graph.store import GraphReader
+if TYPE_CHECKING:  # the stores load when a command runs
+    from graph.store import GraphReader
 
 inspectors_app = typer.Typer(help="The inspector roster (a CSV source with resident IDs).",
                              no_args_is_help=True)

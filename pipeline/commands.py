@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from graph.neo4j.apply import DEFAULT_BATCH_SIZE
+from graph.neo4j import DEFAULT_BATCH_SIZE
 from risk.cli import ConfigOption, RunOption, risk_config
 
 

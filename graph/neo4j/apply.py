@@ -19,6 +19,7 @@ from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import TransientError
 
 from graph import schema
+from graph.neo4j import DEFAULT_BATCH_SIZE
 from graph.neo4j import write_queries as wq
 from graph.neo4j.conn import quiet_session
 from graph.neo4j.diff_types import Diff, PendingRows
@@ -28,7 +29,6 @@ from graph.neo4j.template import fill
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 10_000
 DEFAULT_ATOMIC_LIMIT = 100_000
 DEFAULT_ATOMIC_BYTES = 48 * 1024 * 1024
 

@@ -69,9 +69,9 @@ class Level:
         if self.kind == "lev":
             return cll.LevenshteinLevel(col, int(self.threshold))
         if self.kind == "dlev":
-            return cll.DamerauLevenshteinLevel(col, int(self.threshold))
+            return _damerau_within(col, int(self.threshold))
         if self.kind == "flag_dlev":
-            made = cll.DamerauLevenshteinLevel(col, int(self.threshold))
+            made = _damerau_within(col, int(self.threshold))
             return cll.And(made, cll.CustomLevel(f"{self.valid}_l AND {self.valid}_r"))
         if self.kind == "other_exact":
             return cll.CustomLevel(f"{col}_l = {col}_r", self.label)
@@ -111,6 +111,15 @@ class Level:
             both = bool(left.get(self.valid)) and bool(right.get(self.valid))
             return both and DamerauLevenshtein.distance(lv, rv) <= self.threshold
         raise ValueError(f"unknown level kind {self.kind}")
+
+
+def _damerau_within(col: str, edits: int) -> Any:
+    """Damerau-Levenshtein distance <= `edits`, written as `levenshtein <= 2 x edits AND
+    damerau_levenshtein <= edits`: the same condition (a transposition is two plain edits),
+    but the engines evaluate the cheap Levenshtein first and skip the costly Damerau distance
+    for the random pairs of u estimation (DuckDB: 16 s -> under 1 s on medium)."""
+    return cll.And(cll.LevenshteinLevel(col, 2 * edits),
+                   cll.DamerauLevenshteinLevel(col, edits))
 
 
 def _prefix_sql(col: str, shortest: int) -> str:

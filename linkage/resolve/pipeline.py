@@ -428,6 +428,8 @@ def resolve(
             stats["links"][f"splink_{kind}"] = {"offered": len(links), "accepted": len(got)}
             stats.setdefault("model_health", {})[kind] = model_health(
                 kind, len(table), result, len(links), len(got))
+            stats.setdefault("splink_steps_s", {})[kind] = {
+                step: round(seconds, 3) for step, seconds in result.timings.items()}
             accepted += got
         else:
             stats["pairs_compared"][kind] = 0

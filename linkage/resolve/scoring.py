@@ -12,6 +12,7 @@ import copy
 import itertools
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,10 @@ _DEFAULT_PRIOR = 1e-4
 # Bounds on the prior, as expected matches per record: a model whose deterministic rules find
 # almost nothing (few valid identifiers) must not collapse to a prior that accepts nothing.
 MATCHES_PER_RECORD = (0.05, 50.0)
+# u by random sampling: one pass over the sampled pairs per comparison. Splink's early exit
+# (a probe, then chunks until every level has `min_count_per_level` pairs) costs a probe plus
+# every chunk whenever a level is rare among random pairs, as identifier levels always are.
+U_SAMPLING = {"num_chunks": 1, "min_count_per_level": None}
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Scored:
     pairs_compared: int
     charts: dict[str, str] = field(default_factory=dict)  # name -> standalone HTML
     training_notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
 
 
 def make_db_api(engine: Engine, threads: int = 2) -> Any:
@@ -85,6 +91,8 @@ def train_and_score(
     return pairs scoring at least `floor_probability`."""
     from splink import Linker
 
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
     db_api = make_db_api(engine)
     frame = _frame_for_splink(table, kind)
     sdf = db_api.register(frame, table_name=f"__guanlian_{kind}_records")
@@ -98,9 +106,11 @@ def train_and_score(
 
     n = len(frame)
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
+    timings["prepare"] = time.perf_counter() - started
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=max_pairs, seed=seed, min_count_per_level=100, num_chunks=4
+        max_pairs=max_pairs, seed=seed, **U_SAMPLING
     )
+    timings["u"] = time.perf_counter() - started - timings["prepare"]
     for rule in blocking.training_rules(kind):
         # a failed EM session can leave the linker's settings without the comparisons of
         # its blocking rule (Splink 5.0.0): keep a copy and restore it on failure
@@ -114,7 +124,10 @@ def train_and_score(
             notes.append(f"EM on {rule!r} skipped: {str(exc).splitlines()[0]}")
 
     notes += bound_parameters(linker, 1.0 / max_pairs)
-    return _predict_all(linker, kind, floor_probability, notes)
+    timings["em"] = time.perf_counter() - started - timings["prepare"] - timings["u"]
+    scored = _predict_all(linker, kind, floor_probability, notes)
+    scored.timings = {**timings, **scored.timings}
+    return scored
 
 
 def _known(value: Any) -> float | None:
@@ -207,23 +220,38 @@ def saved_model(run_dir: Path, kind: Kind, engine: Engine) -> dict[str, Any]:
     return model
 
 
+def _prediction_columns(kind: Kind, columns: list[str]) -> list[str]:
+    """The prediction columns the pipeline reads (pairs, weights, levels and the compared
+    values of the evidence), in the table's order: fetching the others (every retained
+    model column and the intermediate Bayes factors) cost as much as the prediction itself."""
+    compared = {f"{spec.levels[1].column}_{side}" for spec in SPECS[kind] for side in "lr"}
+    fixed = {"rid_l", "rid_r", "match_weight", "match_probability"}
+    return [c for c in columns
+            if c in fixed or c in compared or c.startswith(("gamma_", "mw_"))]
+
+
 def _predict_all(linker: Any, kind: Kind, floor_probability: float, notes: list[str]) -> Scored:
+    started = time.perf_counter()
     predictions = linker.inference.predict(warning_mode="never")
     table_name = predictions.physical_name
     counted = linker.misc.query_sql(
         f"SELECT count(*) AS n FROM {table_name}", output_type="pandas"
     )
     pairs_compared = int(counted["n"].iloc[0])
+    wanted = _prediction_columns(kind, [c.unquote().name for c in predictions.columns])
     keep = linker.misc.query_sql(
-        f"SELECT * FROM {table_name} WHERE match_probability >= {float(floor_probability)!r}",
+        f"SELECT {', '.join(wanted)} FROM {table_name} "
+        f"WHERE match_probability >= {float(floor_probability)!r}",
         output_type="pandas",
     )
     model = linker.misc.save_model_to_json()
+    predicted = time.perf_counter()
     charts = {
         "match_weights": linker.visualisations.match_weights_chart().to_html(inline=True),
         "m_u_parameters": linker.visualisations.m_u_parameters_chart().to_html(inline=True),
     }
-    return Scored(kind, model, keep, pairs_compared, charts, notes)
+    timings = {"predict": predicted - started, "charts": time.perf_counter() - predicted}
+    return Scored(kind, model, keep, pairs_compared, charts, notes, timings)
 
 
 def score_new(
