@@ -33,7 +33,7 @@ MATCHES_PER_RECORD = (0.05, 50.0)
 # u by random sampling: one pass over the sampled pairs per comparison. Splink's early exit
 # (a probe, then chunks until every level has `min_count_per_level` pairs) costs a probe plus
 # every chunk whenever a level is rare among random pairs, as identifier levels always are.
-U_SAMPLING = {"num_chunks": 1, "min_count_per_level": None}
+U_CHUNKS, U_MIN_COUNT_PER_LEVEL = 1, None
 
 
 @dataclass
@@ -108,7 +108,8 @@ def train_and_score(
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
     timings["prepare"] = time.perf_counter() - started
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=max_pairs, seed=seed, **U_SAMPLING
+        max_pairs=max_pairs, seed=seed, num_chunks=U_CHUNKS,
+        min_count_per_level=U_MIN_COUNT_PER_LEVEL
     )
     timings["u"] = time.perf_counter() - started - timings["prepare"]
     for rule in blocking.training_rules(kind):
