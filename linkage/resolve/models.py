@@ -123,6 +123,7 @@ def _damerau_within(col: str, edits: int) -> Any:
     (one insertion, deletion, substitution or adjacent transposition cannot touch both ends
     of a string of ten characters or more; shorter strings skip the test). More edits:
     Levenshtein within twice as many (a transposition is two plain edits)."""
+    ahead: Any
     if edits == 1:
         left, right = f"{col}_l", f"{col}_r"
         near = (f"abs(length({left}) - length({right})) <= 1 AND ("
