@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,6 +368,33 @@ def _splink_links(kind: Kind, table: pd.DataFrame, scored: Scored, threshold: fl
 Scorer = Callable[[Kind, pd.DataFrame], Scored]
 
 
+def _train_and_score_all(tables: dict[Kind, pd.DataFrame], opts: ResolveOptions,
+                         scorer: Scorer | None, progress: Progress,
+                         timings: dict[str, float]) -> dict[Kind, Scored]:
+    """Train and score the models of both kinds side by side (each on its own database
+    connection; the engine works outside the GIL, so one model's Python steps overlap the
+    other's queries). A model runs only with Splink on and at least two pre-clusters; the
+    results do not depend on the order the two finish in."""
+    todo = [k for k in KINDS if opts.use_splink and tables[k]["pc"].nunique() >= 2]
+
+    def run(kind: Kind) -> Scored:
+        started = time.perf_counter()
+        try:
+            if scorer is not None:
+                return scorer(kind, tables[kind])
+            return train_and_score(kind, tables[kind], engine=opts.engine)
+        finally:
+            timings[f"splink_{kind}"] += time.perf_counter() - started
+
+    for kind in todo:
+        progress(f"splink {kind}: training and scoring {len(tables[kind])} records")
+    if len(todo) < 2 or opts.engine != "duckdb":
+        return {kind: run(kind) for kind in todo}
+    with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="splink") as pool:
+        futures = {kind: pool.submit(run, kind) for kind in todo}
+        return {kind: futures[kind].result() for kind in todo}
+
+
 def resolve(
     mentions: pd.DataFrame,
     relations: pd.DataFrame,
@@ -410,16 +438,18 @@ def resolve(
     timings["exact_ids"] = time.perf_counter() - t0
 
     scored: dict[Kind, Scored] = {}
+    tables: dict[Kind, pd.DataFrame] = {}
     for kind in KINDS:
         t1 = time.perf_counter()
-        table = splink_table(mentions, kind, pc)
+        tables[kind] = splink_table(mentions, kind, pc)
+        timings[f"splink_{kind}"] = time.perf_counter() - t1
+    results = _train_and_score_all(tables, opts, scorer, progress, timings)
+    for kind in KINDS:
+        t1 = time.perf_counter()
+        table = tables[kind]
         stats.setdefault("splink_rows", {})[kind] = len(table)
-        if opts.use_splink and table["pc"].nunique() >= 2:
-            progress(f"splink {kind}: training and scoring {len(table)} records")
-            if scorer is not None:
-                result = scorer(kind, table)
-            else:
-                result = train_and_score(kind, table, engine=opts.engine)
+        if kind in results:
+            result = results[kind]
             scored[kind] = result
             stats["pairs_compared"][kind] = result.pairs_compared
             links = _splink_links(kind, table, result, opts.thresholds[kind],
@@ -433,7 +463,7 @@ def resolve(
             accepted += got
         else:
             stats["pairs_compared"][kind] = 0
-        timings[f"splink_{kind}"] = time.perf_counter() - t1
+        timings[f"splink_{kind}"] += time.perf_counter() - t1
 
     t2 = time.perf_counter()
     progress("context for persons without ID")
