@@ -51,6 +51,7 @@ SCORE_DRAWS = 20  # simulated draws per score in the score step's backtest (figu
 class LearnedOutcome:
     report: dict[str, Any]
     rows: pd.DataFrame | None = None  # entity_id, learned_score, learned_level, learned_reasons
+    model: learned.LearnedModel | None = None  # the final model (shipped only)
 
     @property
     def shipped(self) -> bool:
@@ -134,7 +135,7 @@ def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
                        ["low", "medium", "high"], fill_value=0).items()},
         "level_thresholds": lc.levels.model_dump(),
     })
-    return LearnedOutcome(report, rows)
+    return LearnedOutcome(report, rows, model)
 
 
 def _value(v: float) -> float | None:
