@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -93,12 +94,14 @@ def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
     horizon = timedelta(days=lc.horizon_days)
     cut = end - horizon
     keep: dict[str, Any] = {}
+    clock = time.perf_counter()
     try:
         bt = backtest_tables(tables, BacktestOptions(as_of=cut, horizon_end=end,
                                                      draws=SCORE_DRAWS), cfg, keep)
     except ValueError as exc:
         return _not_shipped(report, f"no backtest at {cut}: {exc}")
     report["backtest"] = _figures(bt)
+    report["timings"] = {"backtest": round(time.perf_counter() - clock, 2)}
     rules_auc = float(bt["rules"]["auc"])
     learned_auc = (bt.get("learned") or {}).get("auc")
     if learned_auc is None:
@@ -120,8 +123,11 @@ def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
         model = learned.train(keep["features"], y)
     except ValueError as exc:
         return _not_shipped(report, f"the final model could not be trained: {exc}")
+    report["timings"]["train"] = round(time.perf_counter() - clock, 2)
     x = enterprise_features(tables, end, score_cfg)
+    report["timings"]["features"] = round(time.perf_counter() - clock, 2)
     rows = _rows(model, x, cfg)
+    report["timings"]["explain"] = round(time.perf_counter() - clock, 2)
     report.update({
         "shipped": True, "score": "learned",
         "note": f"the learned score beats the rules on the backtest (AUC {learned_auc} vs "
