@@ -43,6 +43,7 @@ class LearnedConfig(BaseModel):
     levels: LearnedLevels = Field(default_factory=LearnedLevels)
     max_reasons: int = Field(default=5, ge=1, le=20)
     min_auc_gain: float = Field(default=0.0, ge=0)
+    parallel: bool = True  # computed in a second process while the rules score
 
     def level(self, probability: float) -> str:
         if probability >= self.levels.high:

@@ -23,15 +23,24 @@ when shipped, one row per enterprise for `RUN/risk.parquet` (`learned_score`,
    from graph/labels.yaml, `value`, `contribution` in log-odds, signed) and `other` = the sum
    of the remaining contributions, so expected_value + Σ contributions + other = log_odds.
 Deterministic: LightGBM with one seed, one thread and `deterministic=True`.
+
+`score_run` computes it beside the rule score: in a spawned process reading the run folder
+(`start_learned`, `learned.parallel`), so the rules and the learned score take the wall time of
+the longer one; without it (or when the process cannot be started or dies) in the caller's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import multiprocessing as mp
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +53,7 @@ from risk.backtest import BacktestOptions, backtest_tables, last_event
 from risk.config import RiskConfig
 from risk.features import enterprise_features
 
+log = logging.getLogger(__name__)
 LEARNED_REPORT = "learned.json"
 SCORE_DRAWS = 20  # simulated draws per score in the score step's backtest (figures only)
 
@@ -142,6 +152,53 @@ def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
         "level_thresholds": lc.levels.model_dump(),
     })
     return LearnedOutcome(report, rows, model)
+
+
+def _job(run_dir: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The work of the second process: read the run, compute, hand back report and rows."""
+    from graph.tables import load_run
+
+    out = learned_scores(load_run(run_dir), RiskConfig.model_validate(cfg))
+    return out.report, out.rows
+
+
+class PendingLearned:
+    """The learned score being computed in a second process (or later, in this one)."""
+
+    def __init__(self, run_dir: Path, cfg: RiskConfig) -> None:
+        self.cfg = cfg
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future[tuple[dict[str, Any], pd.DataFrame | None]] | None = None
+        if cfg.learned.enabled and cfg.learned.parallel:
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+                self._future = self._pool.submit(_job, str(run_dir),
+                                                 cfg.model_dump(mode="json"))
+            except OSError as exc:  # no second process: computed here instead
+                log.warning("learned score in this process: %s", exc)
+                self.close()
+
+    def result(self, tables: RunTables) -> LearnedOutcome:
+        """The outcome (computed on `tables` here when there is no second process)."""
+        if self._future is not None:
+            try:
+                report, rows = self._future.result()
+                return LearnedOutcome(report, rows)
+            except BrokenProcessPool as exc:  # killed (out of memory?): computed here
+                log.warning("the learned score's process died (%s); computing it here", exc)
+            finally:
+                self.close()
+        return learned_scores(tables, self.cfg)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, self._future = None, None
+
+
+def start_learned(run_dir: Path, cfg: RiskConfig) -> PendingLearned:
+    """Start computing the run's learned score (see the module docstring)."""
+    return PendingLearned(run_dir, cfg)
 
 
 def _value(v: float) -> float | None:

@@ -497,14 +497,18 @@ def score_run(run_dir: Path | str, cfg: RiskConfig | None = None) -> dict[str, A
     """Compute and write RUN/risk.parquet (with the learned score's columns where it beats
     the rules on the run's backtest) and RUN/learned.json (risk/learned_run.py); returns a
     small summary (counts per level, seconds)."""
-    from risk.learned_run import LEARNED_REPORT, learned_scores
+    from risk.learned_run import LEARNED_REPORT, start_learned
 
     started = time.perf_counter()
     cfg = cfg or load_risk_config()
-    tables = load_run(run_dir)
-    scores = compute_scores(tables, cfg)
-    rule_seconds = time.perf_counter() - started
-    outcome = learned_scores(tables, cfg)
+    pending = start_learned(Path(run_dir), cfg)  # beside the rules, in a second process
+    try:
+        tables = load_run(run_dir)
+        scores = compute_scores(tables, cfg)
+        rule_seconds = time.perf_counter() - started
+        outcome = pending.result(tables)
+    finally:
+        pending.close()
     if outcome.rows is not None:  # shipped: beside the rule score, enterprises only
         as_of = scores.attrs.get("as_of")
         scores = scores.merge(outcome.rows, on="entity_id", how="left")
