@@ -44,7 +44,8 @@ def render(page: WorklistPage, fmt: Format) -> str:
 
     table = Table(title=f"risk worklist: {len(rows)} of {page.total} from #{page.offset + 1}")
     for column in CSV_COLUMNS:
-        table.add_column(column, justify="right" if column in ("rank", "score", "learned") else "left")
+        right = column in ("rank", "score", "learned")
+        table.add_column(column, justify="right" if right else "left")
     for row in rows:
         table.add_row(*row)
     console = Console(file=io.StringIO(), width=160, force_terminal=False)
@@ -96,7 +97,8 @@ def worklist_command(
             "provinces": province or [], "cities": city or [], "sources": agency or [],
             "event_from": date.fromisoformat(event_from) if event_from else None,
             "event_to": date.fromisoformat(event_to) if event_to else None,
-            "entity_ids": ids, "min_score": min_score, "score": score, "limit": limit, "offset": offset,
+            "entity_ids": ids, "min_score": min_score, "score": score, "limit": limit,
+            "offset": offset,
         })
         store: GraphReader
         if run is not None:

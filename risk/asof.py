@@ -69,8 +69,10 @@ def _dated_status(entities: pd.DataFrame, relations: pd.DataFrame, as_of: date) 
     return entities["status"].where(keep, None)
 
 
-def tables_as_of(tables: RunTables, as_of: date) -> RunTables:
-    """A new RunTables holding only what was known on `as_of` (no risk table)."""
+def tables_as_of(tables: RunTables, as_of: date, *, scores_only: bool = False) -> RunTables:
+    """A new RunTables holding only what was known on `as_of` (no risk table).
+    `scores_only`: without the entities' and relationships' provenance lists (`mention_ids`,
+    `sources`: null), which scores and features never read but deriving graph rows sorts."""
     cut = pd.Timestamp(as_of)
     mentions = tables.mentions[known_mentions(tables.mentions, as_of)]
     kept_mentions = mentions["mention_id"]
@@ -96,6 +98,9 @@ def tables_as_of(tables: RunTables, as_of: date) -> RunTables:
     if len(evidence):
         evidence = evidence[_isin(evidence["mention_id_l"], kept_mentions)
                             & _isin(evidence["mention_id_r"], kept_mentions)]
+    if scores_only:
+        relations = relations.assign(mention_ids=None, sources=None)
+        entities = entities.assign(mention_ids=None, sources=None)
     report = {**tables.report, "as_of": as_of.isoformat()}
     return RunTables(run_dir=tables.run_dir, report=report,
                      mentions=mentions.reset_index(drop=True),

@@ -93,7 +93,7 @@ def _learned(tables: RunTables, opts: BacktestOptions, end: date, cfg: RiskConfi
     """Train on the window before `as_of`, score the population; (scores, report). `keep`
     (when given) receives the population's features as of `as_of` under `features`."""
     start = opts.as_of - (end - opts.as_of)
-    before = tables_as_of(tables, start)
+    before = tables_as_of(tables, start, scores_only=True)
     train_pop = active_enterprises(before)
     train_y = violations_between(tables, start, opts.as_of)
     x_train = enterprise_features(before, start, cfg, train_pop)
@@ -135,7 +135,7 @@ def backtest_tables(tables: RunTables, opts: BacktestOptions, cfg: RiskConfig | 
     if end <= opts.as_of:
         raise ValueError(f"--as-of {opts.as_of} is not before the horizon end {end} (the run's "
                          "last event unless --until is given): nothing to measure against")
-    known = tables_as_of(tables, opts.as_of)
+    known = tables_as_of(tables, opts.as_of, scores_only=True)
     population = active_enterprises(known)
     future = violations_between(tables, opts.as_of, end)
     labels = np.array([e in future for e in population], dtype=float)

@@ -59,7 +59,8 @@ def web_assets() -> None:
 
 def _ship_learned(run_dir: Path, entity_id: str) -> None:
     """A learned score for one firm, as `guanlian score` ships it where it wins."""
-    rows = read_table(run_dir, "risk").to_dict("records")
+    risk = read_table(run_dir, "risk")
+    rows = [{str(k): v for k, v in r.items()} for r in risk.to_dict("records")]
     for row in rows:
         shipped = row["entity_id"] == entity_id
         block = {"log_odds": -1.0, "expected_value": -4.0, "other": 0.5, "reasons": [
