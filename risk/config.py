@@ -44,6 +44,7 @@ class LearnedConfig(BaseModel):
     max_reasons: int = Field(default=5, ge=1, le=20)
     min_auc_gain: float = Field(default=0.0, ge=0)
     parallel: bool = True  # computed in a second process while the rules score
+    parallel_min_entities: int = Field(default=20_000, ge=0)  # smaller runs: in-process
 
     def level(self, probability: float) -> str:
         if probability >= self.levels.high:

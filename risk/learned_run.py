@@ -25,8 +25,9 @@ when shipped, one row per enterprise for `RUN/risk.parquet` (`learned_score`,
 Deterministic: LightGBM with one seed, one thread and `deterministic=True`.
 
 `score_run` computes it beside the rule score: in a spawned process reading the run folder
-(`start_learned`, `learned.parallel`), so the rules and the learned score take the wall time of
-the longer one; without it (or when the process cannot be started or dies) in the caller's.
+(`start_learned`, `learned.parallel`, for runs of at least `learned.parallel_min_entities`
+entities), so the rules and the learned score take the wall time of the longer one when a core
+is free; otherwise (or when the process cannot be started or dies) in the caller's.
 """
 
 from __future__ import annotations
@@ -162,6 +163,16 @@ def _job(run_dir: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFram
     return out.report, out.rows
 
 
+def _entities(run_dir: Path) -> int:
+    """How many entities the run holds (Parquet metadata only); 0 when unreadable."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(run_dir / "entities.parquet").metadata.num_rows)
+    except (OSError, ValueError):
+        return 0
+
+
 class PendingLearned:
     """The learned score being computed in a second process (or later, in this one)."""
 
@@ -169,7 +180,8 @@ class PendingLearned:
         self.cfg = cfg
         self._pool: ProcessPoolExecutor | None = None
         self._future: Future[tuple[dict[str, Any], pd.DataFrame | None]] | None = None
-        if cfg.learned.enabled and cfg.learned.parallel:
+        if cfg.learned.enabled and cfg.learned.parallel and _entities(run_dir) >= \
+                cfg.learned.parallel_min_entities:
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
                 self._future = self._pool.submit(_job, str(run_dir),

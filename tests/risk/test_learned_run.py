@@ -113,6 +113,7 @@ def test_not_shipped_when_it_does_not_beat_the_rules(small_run: Path, tmp_path: 
     shutil.copytree(small_run, run)
     cfg = load_risk_config().model_copy(deep=True)
     cfg.learned.min_auc_gain = 0.5  # asks more than any score can give
+    cfg.learned.parallel_min_entities = 0  # in the second process, as on a large run
     summary = score_run(run, cfg)
     assert summary["learned"]["shipped"] is False
     report = json.loads((run / LEARNED_REPORT).read_text(encoding="utf-8"))
@@ -133,6 +134,12 @@ def test_too_short_a_history_ships_nothing_with_a_note(tmp_path: Path) -> None:
     assert summary["learned"]["shipped"] is False and report["shipped"] is False
     assert report["note"]  # says what was missing (no backtest / too few violators)
     assert "learned_score" not in _risk(run).columns
+    cfg = load_risk_config().model_copy(deep=True)
+    cfg.learned.parallel_min_entities = 0  # the same in the second process
+    score_run(run, cfg)
+    again = json.loads((run / LEARNED_REPORT).read_text(encoding="utf-8"))
+    assert {k: v for k, v in again.items() if k not in ("seconds", "timings")} == \
+        {k: v for k, v in report.items() if k not in ("seconds", "timings")}
 
 
 def test_api_and_worklist_serve_the_learned_score(small_run: Path, tmp_path: Path) -> None:
