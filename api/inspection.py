@@ -30,6 +30,7 @@ from graph.labels import labels
 from graph.models import (
     EntityBrief,
     EntitySummary,
+    LearnedScore,
     RiskLevel,
     RiskReason,
     RiskScore,
@@ -135,6 +136,9 @@ class LookupAnswer(BaseModel):
     risk_level: RiskLevel | None = None
     risk_score: float | None = None
     reasons: list[RiskReason] = Field(default_factory=list)
+    learned: LearnedScore | None = Field(
+        default=None, description="the matched enterprise's learned score, where it is shipped "
+        "(beside the rule score; the recommendation follows the rule score)")
     recommendation: Recommendation
     recommendation_label: str | None = Field(default=None, description="in Chinese")
     notes: list[str] = Field(default_factory=list)
@@ -347,6 +351,7 @@ class LookupService:
             risk_level=top.level if top else (None if primary is None else "low"),
             risk_score=top.score if top else None,
             reasons=reasons,
+            learned=match._risk.learned if match is not None and match._risk else None,
             recommendation=recommendation,
             recommendation_label=labels().recommendation(recommendation),
             notes=notes,

@@ -10,6 +10,9 @@ front line: lookup, screening, enterprise search, an enterprise's risk) see:
   event's owner and no linkage evidence (`evidence`, each event's `attachment`: mention and
   source record IDs). `INSPECTOR_REASON` classifies every field of a reason (a field it does
   not list fails the tests);
+- an enterprise's learned score (`RiskScore.learned`, the lookup's `learned`) whole: its
+  reasons are features of the firm itself (counts, shares, ages; `INSPECTOR_LEARNED*`
+  classify every field), never a node's name or path; a person's learned block is dropped;
 - no person's risk: `RiskScore` of a person (`P…`) is refused with 403;
 - of a person matched as the declarant of a lookup: the entity ID, name and level, with the
   resident ID number masked (`110101********123X`); no candidate people;
@@ -34,7 +37,15 @@ from pydantic import BaseModel
 
 from api.errors import Forbidden
 from api.inspection import LookupAnswer, SubjectMatch
-from graph.models import EntitySummary, RiskReason, RiskScore, SearchHit, SearchPage
+from graph.models import (
+    EntitySummary,
+    LearnedReason,
+    LearnedScore,
+    RiskReason,
+    RiskScore,
+    SearchHit,
+    SearchPage,
+)
 from inspection.models import Outcome
 
 T = TypeVar("T")
@@ -45,6 +56,15 @@ INSPECTOR_REASON: dict[str, str] = {
     "routes": "keep", "event_ids": "keep", "events": "keep",  # each without owner, attachment
     "detail": "hide", "path_nodes": "hide", "path_edges": "hide", "steps": "hide",
     "nodes": "hide", "counterpart": "hide", "evidence": "hide",
+}
+# every field of the learned score's block and of its reasons, as inspectors see them (a
+# reason is a feature of the enterprise itself: a count or an age, naming no node)
+INSPECTOR_LEARNED: dict[str, str] = {
+    "score": "keep", "level": "keep", "log_odds": "keep", "expected_value": "keep",
+    "other": "keep", "reasons": "keep",
+}
+INSPECTOR_LEARNED_REASON: dict[str, str] = {
+    "feature": "keep", "label": "keep", "value": "keep", "contribution": "keep",
 }
 INSPECTOR_EVENT_HIDDEN = ("entity_id", "attachment")
 REASON_HIDDEN = tuple(f for f, how in INSPECTOR_REASON.items() if how == "hide")
@@ -96,10 +116,25 @@ def _reason(reason: RiskReason) -> RiskReason:
     return reason.model_copy(update=update)
 
 
+def _learned(learned: LearnedScore | None, entity_id: str) -> LearnedScore | None:
+    """The learned block as inspectors see it: an enterprise's only (fail closed on a
+    field not classified)."""
+    if learned is None or not entity_id.startswith("E"):
+        return None
+    for model, table in ((LearnedScore, INSPECTOR_LEARNED),
+                         (LearnedReason, INSPECTOR_LEARNED_REASON)):
+        unlisted = set(model.model_fields) - set(table)
+        if unlisted or any(how != "keep" for how in table.values()):
+            raise Forbidden("learned score fields not classified for inspectors: "
+                            + ", ".join(sorted(unlisted)))
+    return learned
+
+
 def _risk(risk: RiskScore, *, person_allowed: bool = False) -> RiskScore:
     if risk.entity_id.startswith("P") and not person_allowed:
         raise Forbidden("inspectors may not read a person's risk")
-    return risk.model_copy(update={"reasons": [_reason(r) for r in risk.reasons]})
+    return risk.model_copy(update={"reasons": [_reason(r) for r in risk.reasons],
+                                   "learned": _learned(risk.learned, risk.entity_id)})
 
 
 def _summary(entity: T) -> T:
@@ -130,6 +165,8 @@ def _lookup(answer: LookupAnswer) -> LookupAnswer:
         "match": _match(answer.match),
         "declarant": _match(answer.declarant),
         "reasons": [_reason(r) for r in answer.reasons],
+        "learned": _learned(answer.learned, answer.match.entity.entity_id
+                            if answer.match is not None else ""),
         "candidates": [c.model_copy(update={"entity": _summary(c.entity)})
                        for c in answer.candidates if c.entity.kind == "Enterprise"],
     })

@@ -28,6 +28,7 @@ class Labels(BaseModel):
     identifiers: dict[str, str] = Field(default_factory=dict)
     low_confidence_below: float = Field(default=0.95, ge=0, le=1)
     recommendations: dict[str, str] = Field(default_factory=dict)
+    features: dict[str, str] = Field(default_factory=dict)
 
     def rule(self, code: str) -> str:
         return self.rules.get(code, code)
@@ -52,6 +53,18 @@ class Labels(BaseModel):
 
     def recommendation(self, code: str) -> str:
         return self.recommendations.get(code, code)
+
+    def feature(self, code: str) -> str:
+        """A learned-score feature; a key holding `{type}` matches any relationship type."""
+        if code in self.features:
+            return self.features[code]
+        for key, text in self.features.items():
+            head, sep, tail = key.partition("{type}")
+            if sep and code.startswith(head) and code.endswith(tail):
+                rel = code[len(head):len(code) - len(tail)]
+                if rel in self.relationships:
+                    return text.replace("{type}", self.relationship(rel))
+        return code
 
 
 @lru_cache(maxsize=1)

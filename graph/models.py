@@ -7,6 +7,7 @@ compare them and the API can serialise them without knowing which store answered
 from __future__ import annotations
 
 import datetime
+import json
 from datetime import date
 from typing import Any, Literal
 
@@ -124,11 +125,39 @@ class RiskReason(BaseModel):
     )
 
 
+class LearnedReason(BaseModel):
+    feature: str = Field(description="machine code of a graph feature (risk/features.py)")
+    label: str = Field(description="the feature in Chinese (graph/labels.yaml)")
+    value: float | None = Field(description="the feature's value (null: not applicable)")
+    contribution: float = Field(description="SHAP value in log-odds (signed)")
+
+
+class LearnedScore(BaseModel):
+    """The learned score beside the rules (risk/learned_run.py): shipped only where it beat
+    the rule score on the run's backtest. expected_value + Σ reasons' contributions + other
+    = log_odds = logit(score)."""
+
+    score: float = Field(description="probability of a violation within the horizon (0..1)")
+    level: RiskLevel
+    log_odds: float
+    expected_value: float = Field(description="the model's bias: an average firm's log-odds")
+    other: float = Field(description="sum of the contributions not listed")
+    reasons: list[LearnedReason] = Field(default_factory=list)
+
+
 class RiskScore(BaseModel):
     entity_id: str
     score: float
     level: RiskLevel
     reasons: list[RiskReason] = Field(default_factory=list)
+    learned: LearnedScore | None = None
+
+
+def learned_of(score: float | None, level: str | None, text: str | None) -> LearnedScore | None:
+    """The stored learned columns (risk.parquet / node properties) as a LearnedScore."""
+    if score is None or level is None or not text or score != score:  # NaN: none
+        return None
+    return LearnedScore.model_validate({**json.loads(text), "score": score, "level": level})
 
 
 class EntitySummary(BaseModel):

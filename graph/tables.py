@@ -273,7 +273,7 @@ LEAN_COLUMNS: dict[str, tuple[str, ...]] = {
     "mentions": ("mention_id", "entity_id", "phone", "address_std", "district"),
     "entities": tuple(c for c in ENTITIES_SCHEMA.names if c not in ("mention_ids", "run_id")),
     "relations": ("relation_id", "type", "src", "dst", "share_pct", "start_date"),
-    "risk": ("entity_id", "score", "level"),
+    "risk": ("entity_id", "score", "level", "learned_score", "learned_level"),
 }
 
 

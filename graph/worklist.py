@@ -4,7 +4,9 @@ Both stores answer `GraphReader.worklist(WorklistQuery)` with the same `Worklist
 semantics live here once:
 - Candidates: Enterprise and Person nodes with a stored score (`RUN/risk.parquet`) of at least
   `min_score`.
-- Ranking: score desc, then entity_id asc (plain string comparison).
+- Ranking: score desc, then entity_id asc (plain string comparison). `score="learned"` ranks
+  by the learned score instead (risk/learned_run.py): only entities that have one are
+  candidates, and `levels` filters the learned level; `min_score` is the rule score's.
 - `kinds`, `levels`, `provinces`, `cities`, `entity_ids`: the entity's label / level /
   province / city / ID is one of the given values (an empty tuple = no filter).
 - `rules`: one of the entity's stored reasons has one of these rules.
@@ -33,6 +35,7 @@ from graph.models import EntitySummary, RiskLevel
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 EntityKind = Literal["Enterprise", "Person"]  # as graph.store.EntityKind
+ScoreKind = Literal["rules", "learned"]  # which stored score ranks the worklist
 RULE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
@@ -52,6 +55,7 @@ class WorklistQuery(BaseModel):
     entity_ids: tuple[str, ...] | None = Field(
         default=None, description="only these entities (e.g. changed since a run); None = all")
     min_score: float = Field(default=0.0, ge=0.0, le=100.0)
+    score: ScoreKind = "rules"
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
@@ -83,6 +87,9 @@ class WorklistItem(BaseModel):
     province: str | None = None
     city: str | None = None
     rules: list[str] = Field(default_factory=list)
+    learned_score: float | None = Field(default=None, description="the learned score's "
+                                        "probability, where it is shipped")
+    learned_level: RiskLevel | None = None
 
 
 class WorklistPage(BaseModel):

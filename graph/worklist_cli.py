@@ -14,7 +14,8 @@ import typer
 if TYPE_CHECKING:  # the worklist (pandas, the stores) loads when the command runs
     from graph.worklist import WorklistPage
 
-CSV_COLUMNS = ("rank", "entity_id", "kind", "name", "score", "level", "province", "city", "rules")
+CSV_COLUMNS = ("rank", "entity_id", "kind", "name", "score", "level", "province", "city", "rules",
+               "learned", "learned_level")
 
 
 class Format(StrEnum):
@@ -29,7 +30,8 @@ def render(page: WorklistPage, fmt: Format) -> str:
         return page.model_dump_json(indent=2)
     rows = [
         (str(page.offset + i + 1), it.entity.entity_id, it.entity.kind, it.entity.name,
-         f"{it.score:.2f}", it.level, it.province or "", it.city or "", " ".join(it.rules))
+         f"{it.score:.2f}", it.level, it.province or "", it.city or "", " ".join(it.rules),
+         "" if it.learned_score is None else f"{it.learned_score:.4f}", it.learned_level or "")
         for i, it in enumerate(page.items)
     ]
     if fmt is Format.csv:
@@ -43,7 +45,8 @@ def render(page: WorklistPage, fmt: Format) -> str:
 
     table = Table(title=f"risk worklist: {len(rows)} of {page.total} from #{page.offset + 1}")
     for column in CSV_COLUMNS:
-        table.add_column(column, justify="right" if column in ("rank", "score") else "left")
+        right = column in ("rank", "score", "learned")
+        table.add_column(column, justify="right" if right else "left")
     for row in rows:
         table.add_row(*row)
     console = Console(file=io.StringIO(), width=160, force_terminal=False)
@@ -69,6 +72,9 @@ def worklist_command(
     changed_since: Annotated[Path | None, typer.Option(
         help="an earlier run folder: only entities whose score or level changed")] = None,
     min_score: Annotated[float, typer.Option()] = 0.0,
+    score: Annotated[str, typer.Option(
+        help="rank by the rule score (rules) or the learned score (learned), where shipped")
+    ] = "rules",
     limit: Annotated[int, typer.Option()] = 50,
     offset: Annotated[int, typer.Option()] = 0,
     fmt: Annotated[Format, typer.Option("--format")] = Format.table,
@@ -93,7 +99,8 @@ def worklist_command(
             "provinces": province or [], "cities": city or [], "sources": agency or [],
             "event_from": date.fromisoformat(event_from) if event_from else None,
             "event_to": date.fromisoformat(event_to) if event_to else None,
-            "entity_ids": ids, "min_score": min_score, "limit": limit, "offset": offset,
+            "entity_ids": ids, "min_score": min_score, "score": score, "limit": limit,
+            "offset": offset,
         })
         store: GraphReader
         if run is not None:

@@ -34,10 +34,11 @@ from graph.tables import RunTables
 LEGAL_REP = "LEGAL_REP_OF"
 
 
-def _isin(values: pd.Series, allowed: set[str]) -> pd.Series:
-    """`values.isin(allowed)` for string columns, through Arrow (much faster than pandas')."""
-    mask = pc.is_in(pa.array(values, type=pa.string(), from_pandas=True),
-                    value_set=pa.array(sorted(allowed), type=pa.string()))
+def _isin(values: pd.Series, allowed: pd.Series) -> pd.Series:
+    """`values.isin(allowed)` for string columns, through Arrow (much faster than pandas'):
+    no Python set of the allowed values is built (iterating a string column is slow)."""
+    value_set = pa.array(allowed, type=pa.string(), from_pandas=True).drop_null().unique()
+    mask = pc.is_in(pa.array(values, type=pa.string(), from_pandas=True), value_set=value_set)
     return pd.Series(mask.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
 
 
@@ -68,16 +69,18 @@ def _dated_status(entities: pd.DataFrame, relations: pd.DataFrame, as_of: date) 
     return entities["status"].where(keep, None)
 
 
-def tables_as_of(tables: RunTables, as_of: date) -> RunTables:
-    """A new RunTables holding only what was known on `as_of` (no risk table)."""
+def tables_as_of(tables: RunTables, as_of: date, *, scores_only: bool = False) -> RunTables:
+    """A new RunTables holding only what was known on `as_of` (no risk table).
+    `scores_only`: without the entities' and relationships' provenance lists (`mention_ids`,
+    `sources`: null), which scores and features never read but deriving graph rows sorts."""
     cut = pd.Timestamp(as_of)
     mentions = tables.mentions[known_mentions(tables.mentions, as_of)]
-    kept_mentions = set(mentions["mention_id"])
+    kept_mentions = mentions["mention_id"]
     ent = tables.entities
     established = _dates(ent["established"])
-    seen = _isin(ent["entity_id"], set(mentions["entity_id"].dropna()))
+    seen = _isin(ent["entity_id"], mentions["entity_id"])
     entities = ent[seen & (established.isna() | (established <= cut))].copy()
-    alive = set(entities["entity_id"])
+    alive = entities["entity_id"]
     rel = tables.relations
     start, end = _dates(rel["start_date"]), _dates(rel["end_date"])
     listed = rel["mention_ids"].explode()
@@ -87,7 +90,7 @@ def tables_as_of(tables: RunTables, as_of: date) -> RunTables:
     current = ((start.isna() | (start <= cut)) & (end.isna() | (end > cut))).to_numpy()
     ends = (_isin(rel["src"], alive) & _isin(rel["dst"], alive)).to_numpy()
     relations = rel[current & ends & backed]
-    entities["status"] = _dated_status(entities, rel[rel["dst"].isin(alive)], as_of)
+    entities["status"] = _dated_status(entities, rel[_isin(rel["dst"], alive)], as_of)
     ev = tables.events
     when = _dates(ev["date"])
     events = ev[(when <= cut).to_numpy() & _isin(ev["entity_id"], alive).to_numpy()]
@@ -95,6 +98,9 @@ def tables_as_of(tables: RunTables, as_of: date) -> RunTables:
     if len(evidence):
         evidence = evidence[_isin(evidence["mention_id_l"], kept_mentions)
                             & _isin(evidence["mention_id_r"], kept_mentions)]
+    if scores_only:
+        relations = relations.assign(mention_ids=None, sources=None)
+        entities = entities.assign(mention_ids=None, sources=None)
     report = {**tables.report, "as_of": as_of.isoformat()}
     return RunTables(run_dir=tables.run_dir, report=report,
                      mentions=mentions.reset_index(drop=True),

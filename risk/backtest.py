@@ -34,7 +34,7 @@ from risk.asof import active_enterprises, tables_as_of, violations_between
 from risk.config import RiskConfig, load_risk_config
 from risk.evaluate import precision_at, roc_auc
 from risk.features import enterprise_features, own_weight
-from risk.score import compute_scores
+from risk.score import score_values
 
 DRAW_FLOOR = 0.02
 TOP_REASONS = 10
@@ -51,7 +51,7 @@ class BacktestOptions:
     learned: bool = True
 
 
-def _last_event(tables: RunTables) -> date:
+def last_event(tables: RunTables) -> date:
     when = pd.to_datetime(tables.events["date"], errors="coerce").dropna()
     if when.empty:
         raise ValueError(f"{tables.run_dir}: the run has no dated events to backtest against")
@@ -88,10 +88,12 @@ def measure(labels: np.ndarray, scores: np.ndarray, opts: BacktestOptions) -> di
 
 
 def _learned(tables: RunTables, opts: BacktestOptions, end: date, cfg: RiskConfig,
-             known: RunTables, population: list[str]) -> tuple[np.ndarray | None, dict[str, Any]]:
-    """Train on the window before `as_of`, score the population; (scores, report)."""
+             known: RunTables, population: list[str],
+             keep: dict[str, Any] | None) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Train on the window before `as_of`, score the population; (scores, report). `keep`
+    (when given) receives the population's features as of `as_of` under `features`."""
     start = opts.as_of - (end - opts.as_of)
-    before = tables_as_of(tables, start)
+    before = tables_as_of(tables, start, scores_only=True)
     train_pop = active_enterprises(before)
     train_y = violations_between(tables, start, opts.as_of)
     x_train = enterprise_features(before, start, cfg, train_pop)
@@ -103,26 +105,37 @@ def _learned(tables: RunTables, opts: BacktestOptions, end: date, cfg: RiskConfi
     except ValueError as exc:
         return None, {**info, "error": str(exc)}
     x = enterprise_features(known, opts.as_of, cfg, population)
+    if keep is not None:
+        keep["features"] = x
     prob = learned.predict(model, x)
-    contrib = learned.contributions(model, x)
     order = np.argsort(-prob, kind="stable")[:TOP_REASONS]
+    top = x.iloc[order]
+    contrib = learned.contributions(model, top)  # SHAP values of the listed firms only
     info["feature_importance"] = dict(list(model.importance.items())[:15])
     info["top"] = [{"entity_id": population[i], "probability": round(float(prob[i]), 4),
-                    "log_odds": round(float(contrib.iloc[i].sum()), 4),
-                    "reasons": learned.reasons(contrib, x, population[i])} for i in order]
+                    "log_odds": round(float(contrib.loc[population[i]].sum()), 4),
+                    "reasons": learned.reasons(contrib, top, population[i])} for i in order]
     return prob, info
 
 
 def backtest(run_dir: Path | str, opts: BacktestOptions,
              cfg: RiskConfig | None = None) -> dict[str, Any]:
     """The backtest's figures as a JSON-ready dict (see the module docstring)."""
+    return backtest_tables(load_run(run_dir), opts, cfg)
+
+
+def backtest_tables(tables: RunTables, opts: BacktestOptions, cfg: RiskConfig | None = None,
+                    keep: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`backtest` of run tables already read. `keep` (when given) receives what a caller
+    may reuse: `population` and `labels` (as of `as_of`), `features` (theirs, when the
+    learned score was trained)."""
+    run_dir = tables.run_dir
     cfg = (cfg or load_risk_config()).model_copy(update={"as_of": opts.as_of})
-    tables = load_run(run_dir)
-    end = opts.horizon_end or _last_event(tables)
+    end = opts.horizon_end or last_event(tables)
     if end <= opts.as_of:
         raise ValueError(f"--as-of {opts.as_of} is not before the horizon end {end} (the run's "
                          "last event unless --until is given): nothing to measure against")
-    known = tables_as_of(tables, opts.as_of)
+    known = tables_as_of(tables, opts.as_of, scores_only=True)
     population = active_enterprises(known)
     future = violations_between(tables, opts.as_of, end)
     labels = np.array([e in future for e in population], dtype=float)
@@ -130,7 +143,9 @@ def backtest(run_dir: Path | str, opts: BacktestOptions,
         raise ValueError(f"{run_dir}: {int(labels.sum())} of the {len(population)} enterprises "
                          f"known on {opts.as_of} violate in ({opts.as_of}, {end}]: the backtest "
                          "needs both violators and others")
-    rule = compute_scores(known, cfg).set_index("entity_id")["score"]
+    rule = score_values(known, cfg)
+    if keep is not None:
+        keep.update(population=population, labels=labels)
     s_rule = rule.reindex(population).fillna(0.0).to_numpy(dtype=float)
     s_base = own_weight(known, opts.as_of, cfg).reindex(population).fillna(0.0).to_numpy()
     out: dict[str, Any] = {
@@ -145,7 +160,7 @@ def backtest(run_dir: Path | str, opts: BacktestOptions,
     out["rules"]["auc_over_baseline"] = round(out["rules"]["auc"] - base_auc, 4)
     candidates = {"rules": out["rules"]["auc"]}
     if opts.learned:
-        prob, info = _learned(tables, opts, end, cfg, known, population)
+        prob, info = _learned(tables, opts, end, cfg, known, population, keep)
         out["learned"] = {**(measure(labels, prob, opts) if prob is not None else {}), **info}
         if prob is not None:
             out["learned"]["auc_over_baseline"] = round(out["learned"]["auc"] - base_auc, 4)

@@ -27,6 +27,33 @@ class Levels(BaseModel):
     high: float = 60.0
 
 
+class LearnedLevels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medium: float = Field(default=0.15, gt=0, lt=1)
+    high: float = Field(default=0.4, gt=0, lt=1)
+
+
+class LearnedConfig(BaseModel):
+    """The learned score of `guanlian score` (risk/learned_run.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    horizon_days: int = Field(default=365, ge=30)
+    levels: LearnedLevels = Field(default_factory=LearnedLevels)
+    max_reasons: int = Field(default=5, ge=1, le=20)
+    min_auc_gain: float = Field(default=0.0, ge=0)
+    parallel: bool = True  # computed in a second process while the rules score
+    parallel_min_entities: int = Field(default=20_000, ge=0)  # smaller runs: in-process
+
+    def level(self, probability: float) -> str:
+        if probability >= self.levels.high:
+            return "high"
+        if probability >= self.levels.medium:
+            return "medium"
+        return "low"
+
+
 class RiskConfig(BaseModel):
     """Weights of the risk score; see risk/risk.yaml for the meaning of each field."""
 
@@ -60,6 +87,7 @@ class RiskConfig(BaseModel):
     max_reasons: int = Field(default=5, ge=1)
     degree_cap: int = Field(default=DEFAULT_DEGREE_CAP, ge=1)
     hubs_whitelist: list[str] = Field(default_factory=list)
+    learned: LearnedConfig = Field(default_factory=LearnedConfig)
 
     def level(self, score: float) -> str:
         if score >= self.levels.high:

@@ -86,6 +86,17 @@ class _Graph:
 
 
 def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
+    """The run's integer-coded network, built once per run tables and walk settings (the
+    rule score, its indicators and the learned score's features share it; read-only)."""
+    key = "risk_graph:" + json.dumps([cfg.degree_cap, sorted(cfg.hubs_whitelist),
+                                      sorted(cfg.rel_weights.items())])
+    if key not in t._cache:
+        t._cache[key] = _build_graph(t, cfg)
+    graph: _Graph = t._cache[key]
+    return graph
+
+
+def _build_graph(t: RunTables, cfg: RiskConfig) -> _Graph:
     frames = t.node_frames
     labels = [(label, f["id"].to_numpy(dtype=object)) for label, f in frames.items()]
     ids = np.concatenate([ids for _, ids in labels])
@@ -97,9 +108,12 @@ def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
         [t.rel_frames[r][["id", "src", "dst"]].assign(type=r) for r in NETWORK_TYPES],
         ignore_index=True,
     )
-    rel = rel[rel["src"].isin(code.keys()) & rel["dst"].isin(code.keys())]
-    a = rel["src"].map(code).to_numpy(dtype=np.int64)
-    b = rel["dst"].map(code).to_numpy(dtype=np.int64)
+    index = pd.Index(ids)  # hash look-ups (a string column's isin over dict keys is slow)
+    a_all = index.get_indexer(rel["src"].to_numpy(dtype=object))
+    b_all = index.get_indexer(rel["dst"].to_numpy(dtype=object))
+    both = (a_all >= 0) & (b_all >= 0)
+    rel = rel[both]
+    a, b = a_all[both].astype(np.int64), b_all[both].astype(np.int64)
     rel = rel.assign(lo=np.minimum(a, b), hi=np.maximum(a, b),
                      w=rel["type"].map(cfg.rel_weights).astype("float64").fillna(0.0))
     rel = rel.sort_values(["lo", "hi", "w", "id"], ascending=[True, True, False, True],
@@ -130,7 +144,8 @@ def _graph(t: RunTables, cfg: RiskConfig) -> _Graph:
 
 def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, date]:
     """Per event: entity code, event_id, type, weight (severity × recency)."""
-    ev = t.events[t.events["entity_id"].isin(g.code.keys())].copy()
+    known = pd.Index(g.ids).get_indexer(t.events["entity_id"].to_numpy(dtype=object)) >= 0
+    ev = t.events[known].copy()
     dates = pd.to_datetime(ev["date"])
     as_of = cfg.as_of or (dates.max().date() if len(ev) and dates.notna().any() else date.today())
     age = (pd.Timestamp(as_of) - dates).dt.days.clip(lower=0).fillna(cfg.half_life_days * 3)
@@ -315,6 +330,22 @@ def _network(g: _Graph, hops: list[pd.DataFrame]) -> pd.DataFrame:
 def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
     """Scores of every Enterprise and Person: the risk.parquet rows as a DataFrame."""
     cfg = cfg or load_risk_config()
+    g, raw, allr, dated = _raw(t, cfg)
+    return _finish(t, cfg, g, raw, allr, dated)
+
+
+def score_values(t: RunTables, cfg: RiskConfig | None = None) -> pd.Series:
+    """Every entity's score alone (no reasons written: what a backtest measures), by ID."""
+    cfg = cfg or load_risk_config()
+    g, raw, _, _ = _raw(t, cfg)
+    ent = np.flatnonzero(g.is_entity)
+    score = 100.0 * (1.0 - np.exp(-raw[ent] / cfg.scale))
+    return pd.Series(np.round(score, 4), index=pd.Index(g.ids[ent].astype(str), name="entity_id"))
+
+
+def _raw(t: RunTables, cfg: RiskConfig
+         ) -> tuple[_Graph, np.ndarray, pd.DataFrame, tuple[date, pd.DataFrame]]:
+    """The graph, every node's raw risk, the reasons' rows and (as_of, events)."""
     g = _graph(t, cfg)
     n = len(g.ids)
     ev, as_of = _direct(t, cfg, g)
@@ -372,7 +403,7 @@ def compute_scores(t: RunTables, cfg: RiskConfig | None = None) -> pd.DataFrame:
         allr = allr.assign(c=c)
     raw = np.bincount(allr["t"].to_numpy(dtype=np.int64), weights=allr["c"].to_numpy(),
                       minlength=n)
-    return _finish(t, cfg, g, raw, allr, (as_of, ev))
+    return g, raw, allr, (as_of, ev)
 
 
 def _evidence_lookup(t: RunTables, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
@@ -463,18 +494,41 @@ def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.
 
 
 def score_run(run_dir: Path | str, cfg: RiskConfig | None = None) -> dict[str, Any]:
-    """Compute and write RUN/risk.parquet; returns a small summary (counts per level, seconds)."""
+    """Compute and write RUN/risk.parquet (with the learned score's columns where it beats
+    the rules on the run's backtest) and RUN/learned.json (risk/learned_run.py); returns a
+    small summary (counts per level, seconds)."""
+    from risk.learned_run import LEARNED_REPORT, start_learned
+
     started = time.perf_counter()
-    tables = load_run(run_dir)
-    scores = compute_scores(tables, cfg)
+    cfg = cfg or load_risk_config()
+    pending = start_learned(Path(run_dir), cfg)  # beside the rules, in a second process
+    try:
+        tables = load_run(run_dir)
+        scores = compute_scores(tables, cfg)
+        rule_seconds = time.perf_counter() - started
+        outcome = pending.result(tables)
+    finally:
+        pending.close()
+    if outcome.rows is not None:  # shipped: beside the rule score, enterprises only
+        as_of = scores.attrs.get("as_of")
+        scores = scores.merge(outcome.rows, on="entity_id", how="left")
+        for col in ("learned_score", "learned_level", "learned_reasons"):
+            scores[col] = scores[col].astype(object).where(scores[col].notna(), None)
+        scores.attrs["as_of"] = as_of
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in row.items()} for row in scores.to_dict("records")
     ]
     write_table(Path(run_dir), "risk", rows)
+    outcome.report["seconds"] = round(time.perf_counter() - started - rule_seconds, 2)
+    (Path(run_dir) / LEARNED_REPORT).write_text(
+        json.dumps(outcome.report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     levels = scores["level"].value_counts().to_dict()
     return {
         "run_id": tables.run_id, "entities": len(scores), "as_of": scores.attrs.get("as_of"),
         "levels": {k: int(levels.get(k, 0)) for k in ("low", "medium", "high")},
         "seconds": round(time.perf_counter() - started, 2),
+        "rule_seconds": round(rule_seconds, 2),
         "max_score": float(scores["score"].max()) if len(scores) else math.nan,
+        "learned": {k: outcome.report.get(k) for k in
+                    ("shipped", "rules_auc", "learned_auc", "note", "seconds")},
     }

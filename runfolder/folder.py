@@ -83,8 +83,11 @@ def write_frame(frame: pd.DataFrame, path: Path, *, run_id: str | None = None,
 
 
 def write_table(run_dir: Path, name: str, rows: list[dict[str, Any]]) -> Path:
-    """Write `rows` as `RUN/<name>.parquet` with the contract's Arrow schema."""
-    schema = SCHEMAS[name]
+    """Write `rows` as `RUN/<name>.parquet` with the contract's Arrow schema (plus the
+    table's optional columns the rows carry)."""
+    spec = TABLES[name]
+    keys = set(rows[0]) if rows else set()
+    schema = pa.schema([f for f in spec.fields if f.name not in spec.optional or f.name in keys])
     table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
     path = Path(run_dir) / TABLES[name].file
     pq.write_table(table, path)
@@ -138,10 +141,11 @@ def read_table(
 ) -> pd.DataFrame:
     """Read one run table, adding missing contract columns as nulls (column order = contract).
 
-    `columns` limits the read to those contract columns (faster for wide tables)."""
+    `columns` limits the read to those columns (faster for wide tables); an optional column
+    named there and absent from the file is read as nulls."""
     schema = SCHEMAS[name]
     if columns is not None:
-        schema = pa.schema([f for f in schema if f.name in columns])
+        schema = pa.schema([f for f in TABLES[name].fields if f.name in columns])
     df = read_table_arrow(run_dir, name, columns).to_pandas()
     return df[[*schema.names, *[c for c in df.columns if c not in schema.names]]]
 
@@ -150,11 +154,11 @@ def read_table_arrow(
     run_dir: Path, name: str, columns: tuple[str, ...] | None = None
 ) -> pa.Table:
     """`read_table` as an Arrow table (no pandas objects): missing contract columns are
-    added as nulls; `columns` limits the read to those contract columns."""
+    added as nulls; `columns` limits the read to those columns (optional ones included)."""
     path = Path(run_dir) / TABLES[name].file
     schema = SCHEMAS[name]
     if columns is not None:
-        schema = pa.schema([f for f in schema if f.name in columns])
+        schema = pa.schema([f for f in TABLES[name].fields if f.name in columns])
         present = set(pq.read_schema(path).names)
         table = pq.read_table(path, columns=[c for c in schema.names if c in present])
     else:

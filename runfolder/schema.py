@@ -3,8 +3,9 @@
 One `TableSpec` per Parquet table of `RUN/` (docs/contracts.md, "Run folder"). `linkage/`
 writes the columns in `written` order (its frames carry `written` minus `run_id`), readers
 (`runfolder.folder.read_table`, graph/, risk/) rely on the `contract` columns and get the
-absent ones as nulls. A column named in `optional` is written by `linkage/` but not every run
-folder has it (test fixtures and older runs do not): readers never invent it.
+absent ones as nulls. A column named in `optional` is written by `linkage/` (or `risk/`) but not
+every run folder has it (test fixtures and older runs do not): readers never invent it unless
+they name it (`read_table(..., columns)` then gives nulls).
 """
 
 from __future__ import annotations
@@ -87,7 +88,10 @@ QUARANTINE = _spec("quarantine", [
     ("reason", S), ("raw", S),
 ])
 CHANGELOG = _spec("changelog", [("change", S), ("entity_id", S), ("previous_ids", LIST)])
-RISK = _spec("risk", [("entity_id", S), ("score", F), ("level", S), ("reasons", S)])
+RISK = _spec("risk", [
+    ("entity_id", S), ("score", F), ("level", S), ("reasons", S),
+    ("learned_score", F), ("learned_level", S), ("learned_reasons", S),
+], optional=("learned_score", "learned_level", "learned_reasons"))
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in (
     MENTIONS, ENTITIES, RELATIONS, EVENTS, EVIDENCE, QUARANTINE, CHANGELOG, RISK)}

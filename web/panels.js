@@ -147,7 +147,26 @@ export function riskSection(risk, { onReason, labelOf } = {}) {
   );
   return section("风险 Risk", "risk",
     h("p", {}, riskBadge(risk.level, risk.score)),
-    items.length ? h("ol", { class: "reasons", "data-testid": "risk-reasons" }, items) : h("p", { class: "muted" }, "无风险因素 no reasons"));
+    items.length ? h("ol", { class: "reasons", "data-testid": "risk-reasons" }, items) : h("p", { class: "muted" }, "无风险因素 no reasons"),
+    learnedBlock(risk.learned));
+}
+
+const signed = (x) => `${x >= 0 ? "+" : "−"}${fmt(Math.abs(x))}`;
+
+// the learned score beside the rules (shipped only where it beat them on the run's backtest):
+// its probability, level and the SHAP contributions (log-odds) of the firm's graph features
+export function learnedBlock(learned) {
+  if (!learned) return null;
+  return h("div", { class: "learned", "data-testid": "learned-score", "data-level": learned.level },
+    h("h4", {}, "模型评分 Learned score ", riskBadge(learned.level, null),
+      h("span", { "data-testid": "learned-probability" }, ` 违法概率 probability ${(Number(learned.score) * 100).toFixed(1)}%`)),
+    h("ol", { class: "reasons", "data-testid": "learned-reasons" },
+      (learned.reasons || []).map((r) => h("li", { class: "reason", "data-testid": "learned-reason", "data-feature": r.feature },
+        h("span", { class: "rule", title: r.feature }, r.label || r.feature),
+        h("span", { class: "contrib" }, signed(r.contribution)),
+        h("span", { class: "muted small" }, ` = ${r.value === null ? "无 n/a" : fmt(r.value)}`)))),
+    h("p", { class: "muted small" },
+      `对数几率 log-odds ${fmt(learned.log_odds)} = 基线 ${fmt(learned.expected_value)} ${signed((learned.reasons || []).reduce((a, r) => a + r.contribution, 0))} (上列 listed) ${signed(learned.other)} (其他 other)`));
 }
 
 export function renderEntity(container, profile, { onReason, onPathEnd, labelOf } = {}) {
@@ -219,6 +238,7 @@ export function renderLookup(container, res) {
     (res.reasons || []).length
       ? h("ul", {}, res.reasons.map((r) => h("li", {}, `${r.rule_label || r.rule} +${fmt(r.contribution)}: ${r.detail || r.summary}`)))
       : null,
+    learnedBlock(res.learned),
     candidates.length ? section("候选企业 Candidates", "lookup-candidates",
       h("ol", {}, candidates.map((c) => h("li", { "data-testid": "lookup-candidate", "data-entity-id": c.entity.entity_id },
         h("span", { class: "name" }, c.entity.name), " ",

@@ -20,6 +20,7 @@ from graph.worklist import (
     MAX_LIMIT,
     MAX_OFFSET,
     RULE_PATTERN,
+    ScoreKind,
     WorklistPage,
     WorklistQuery,
     changed_entities,
@@ -57,6 +58,9 @@ def worklist(
         pattern=RUN_NAME, description="a run folder name under the runs directory: only "
         "entities whose score or level changed since it (or that it did not score)")] = None,
     min_score: Annotated[float, Query(ge=0, le=100)] = 0.0,
+    score: Annotated[ScoreKind, Query(
+        description="rank by the rule score (rules) or the learned score (learned: only "
+        "entities that have one; level filters its level)")] = "rules",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> WorklistPage:
@@ -82,6 +86,6 @@ def worklist(
         kinds=tuple(kind or ()), levels=tuple(level or ()), rules=tuple(rule or ()),
         provinces=tuple(province or ()), cities=tuple(city or ()), sources=tuple(agency or ()),
         event_from=days["event_from"], event_to=days["event_to"], entity_ids=ids,
-        min_score=min_score, limit=limit, offset=offset,
+        min_score=min_score, score=score, limit=limit, offset=offset,
     )
     return returned(store.worklist(query))

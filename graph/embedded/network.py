@@ -116,6 +116,22 @@ class RunNetwork:
                     self._level_names.append(str(lv))
                 self._score[p] = float(s)
                 self._level[p] = self._level_names.index(str(lv))
+        # the learned score where it is shipped (risk/learned_run.py): NaN / -1 without one
+        self._learned = np.full(n, np.nan, dtype=np.float64)
+        self._learned_level = np.full(n, -1, dtype=np.int8)
+        risk = tables.risk
+        if risk is not None and "learned_score" in risk.columns:
+            has = risk["learned_score"].notna() & risk["learned_level"].notna()
+            for e, s, lv in zip(risk.loc[has, "entity_id"].tolist(),
+                                risk.loc[has, "learned_score"].tolist(),
+                                risk.loc[has, "learned_level"].tolist(), strict=True):
+                p = self.pos.get(str(e))
+                if p is None:
+                    continue
+                if str(lv) not in self._level_names:
+                    self._level_names.append(str(lv))
+                self._learned[p] = float(s)
+                self._learned_level[p] = self._level_names.index(str(lv))
         self._blocked = self._degree > self.degree_cap
         if self.whitelist:  # empty by default: no connector needs reading
             connectors = [LABELS.index(lb) for lb in CONNECTOR_LABELS]
@@ -294,11 +310,28 @@ class RunNetwork:
             return None, None
         return float(self._score[p]), self._level_names[self._level[p]]
 
+    def learned_of(self, node: str) -> tuple[float | None, str | None]:
+        """(learned score, its level) stored for the node, (None, None) without one."""
+        p = self.pos.get(node)
+        if p is None or self._learned_level[p] < 0:
+            return None, None
+        return float(self._learned[p]), self._level_names[self._learned_level[p]]
+
     # --- worklist arrays (graph.embedded.worklist) ----------------------------------------
     @property
     def score_array(self) -> np.ndarray:
         """Stored score per position (NaN without one)."""
         return self._score
+
+    @property
+    def learned_array(self) -> np.ndarray:
+        """Stored learned score per position (NaN without one)."""
+        return self._learned
+
+    @property
+    def learned_level_array(self) -> np.ndarray:
+        """Stored learned level code per position (-1 without one; see level_code)."""
+        return self._learned_level
 
     @property
     def level_array(self) -> np.ndarray:

@@ -53,6 +53,7 @@ from graph.models import (
     SharedController,
     SourceRecord,
     Subgraph,
+    learned_of,
 )
 from graph.models import (
     Path as GraphPath,
@@ -111,6 +112,15 @@ def _batches(tables: RunTables, name: str, columns: tuple[str, ...],
     table = _arrow(tables, name, columns)
     if table is not None:
         yield from table.to_batches(max_chunksize=size)
+
+
+def _has_column(tables: RunTables, name: str, column: str) -> bool:
+    """Does the run's table `name` hold `column` (an optional one: not every run has it)?"""
+    if tables.lean:
+        path = tables.run_dir / f"{name}.parquet"
+        return path.is_file() and column in pq.read_schema(path).names
+    frame = getattr(tables, name)
+    return frame is not None and column in frame.columns
 
 
 class EmbeddedStore:
@@ -183,6 +193,15 @@ class EmbeddedStore:
             self._reasons.add(net.positions(batch.column("entity_id")), batch.column("reasons"))
         if self._reasons is not None:
             self._reasons.finish()
+        self._learned: PackedText | None = None  # the learned score's explanations, if shipped
+        if _has_column(tables, "risk", "learned_reasons"):
+            for batch in _batches(tables, "risk", ("entity_id", "learned_reasons")):
+                if self._learned is None:
+                    self._learned = PackedText(n)
+                self._learned.add(net.positions(batch.column("entity_id")),
+                                  batch.column("learned_reasons"))
+            if self._learned is not None:
+                self._learned.finish()
         self._worklist = EmbeddedWorklist(self.net, self._reasons)
         release_memory()
 
@@ -357,8 +376,10 @@ class EmbeddedStore:
         p = self.net.pos[entity_id]
         raw = self._reasons.text(p) if self._reasons is not None else None
         reasons = [RiskReason.model_validate(r) for r in json.loads(raw)] if raw else []
+        learned, learned_level = self.net.learned_of(entity_id)
+        explained = self._learned.text(p) if self._learned is not None else None
         return RiskScore(entity_id=entity_id, score=score, level=level,  # type: ignore[arg-type]
-                         reasons=reasons)
+                         reasons=reasons, learned=learned_of(learned, learned_level, explained))
 
     def neighbourhood(self, entity_id: str, depth: int = 1,
                       rel_types: Sequence[str] | None = None, node_cap: int = 100) -> Subgraph:

@@ -76,6 +76,9 @@ class EmbeddedWorklist:
     def _mask(self, q: WorklistQuery) -> np.ndarray:
         score, level = self.net.score_array, self.net.level_array
         mask = (level >= 0) & (score >= q.min_score)
+        if q.score == "learned":  # ranked and levelled by the learned score
+            level = self.net.learned_level_array
+            mask &= level >= 0
         kinds = q.kinds or ("Enterprise", "Person")
         mask &= np.isin(self.net.label_array, [LABELS.index(k) for k in kinds])
         if q.levels:
@@ -110,15 +113,18 @@ class EmbeddedWorklist:
             ok = self._passes(q)
             positions = np.array([p for p in positions.tolist() if ok(p)], dtype=np.int64)
         # positions are in entity ID order: a stable sort on -score keeps ID order in ties
-        order = np.argsort(-self.net.score_array[positions], kind="stable")
+        ranked = self.net.learned_array if q.score == "learned" else self.net.score_array
+        order = np.argsort(-ranked[positions], kind="stable")
         chosen = positions[order][q.offset:q.offset + q.limit]
         items = []
         for p in chosen.tolist():
             node = self.net.ids[p]
             summary = self.net.summary(node)
+            learned, learned_level = self.net.learned_of(node)
             items.append(WorklistItem(
                 entity=summary, score=float(self.net.score_array[p]),
                 level=summary.risk_level or "low", province=self.net.value_at(p, "province"),
                 city=self.net.value_at(p, "city"), rules=self._rules_of(p),
+                learned_score=learned, learned_level=learned_level,  # type: ignore[arg-type]
             ))
         return WorklistPage(items=items, total=len(positions), limit=q.limit, offset=q.offset)

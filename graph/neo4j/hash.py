@@ -51,6 +51,8 @@ def _prop_types() -> dict[str, pa.DataType]:
     out.update({
         schema.KEY: pa.string(), "src": pa.string(), "dst": pa.string(), "label": pa.string(),
         "risk_score": pa.float64(), "risk_level": pa.string(), "risk_reasons": pa.string(),
+        "learned_score": pa.float64(), "learned_level": pa.string(),
+        "learned_reasons": pa.string(),
         "source_records": pa.string(), "evidence": pa.string(),
     })
     return out

@@ -65,7 +65,8 @@ RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .us
           violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        n {.names, .address, .address_std, .birth_date, .city, .district, .established,
           .n_mentions, .name_pinyin, .phone, .province, .reg_no, .sources, .status,
-          .risk_score, .risk_level, .risk_reasons} AS p
+          .risk_score, .risk_level, .risk_reasons, .learned_score, .learned_level,
+          .learned_reasons} AS p
 """
 
 # briefs of $ids, in their order
@@ -78,7 +79,8 @@ RETURN i,
           violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        n {.names, .address, .address_std, .birth_date, .city, .district, .established,
           .n_mentions, .name_pinyin, .phone, .province, .reg_no, .sources, .status,
-          .risk_score, .risk_level, .risk_reasons} AS p
+          .risk_score, .risk_level, .risk_reasons, .learned_score, .learned_level,
+          .learned_reasons} AS p
 ORDER BY i
 """
 
@@ -149,7 +151,9 @@ RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .us
 RISK = """
 MATCH (n:Enterprise|Person {id: $id})
 WHERE n.risk_score IS NOT NULL
-RETURN n.risk_score AS score, n.risk_level AS level, n.risk_reasons AS reasons
+RETURN n.risk_score AS score, n.risk_level AS level, n.risk_reasons AS reasons,
+       n.learned_score AS learned_score, n.learned_level AS learned_level,
+       n.learned_reasons AS learned_reasons
 """
 
 # one enterprise and one person to plan the walk queries from (Neo4jStore.warm_up)

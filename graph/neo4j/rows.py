@@ -4,7 +4,8 @@
 the run (entities, Address / Phone nodes, events, relations, LOCATED_AT / HAS_PHONE /
 SUBJECT_OF) and turns them into Arrow tables of the clean stored properties (columns typed by
 `graph.neo4j.hash.PROP_TYPES`, nulls meaning "no property"), one per label and relationship
-type, with the risk scores of `risk.parquet` (`risk_score`, `risk_level`, `risk_reasons`) and
+type, with the risk scores of `risk.parquet` (`risk_score`, `risk_level`, `risk_reasons`, and
+`learned_score`, `learned_level`, `learned_reasons` where the learned score is shipped) and
 the entity's source records / linkage evidence (JSON text, built in DuckDB) as entity
 properties. Every row has a content hash (`graph.neo4j.hash.table_hashes`); the loader diffs
 on `(id, hash)` and turns only changed rows into dicts (`rows_at`). `GraphRows` may also be
@@ -52,7 +53,7 @@ from runfolder.schema import EVIDENCE_SCHEMA, REQUIRED_TABLES
 
 log = logging.getLogger(__name__)
 
-LOADER_VERSION = 2  # bump when the rows derived from a run change shape
+LOADER_VERSION = 3  # bump when the rows derived from a run change shape
 PREPARED_DIR = "graph"
 MANIFEST = "manifest.json"
 
@@ -60,6 +61,8 @@ MANIFEST = "manifest.json"
 SOURCES_PROP = "source_records"
 EVIDENCE_PROP = "evidence"
 _RISK_PROPS = ("risk_score", "risk_level", "risk_reasons")
+# the learned score's columns (risk.parquet, where shipped) under the same names on the node
+LEARNED_PROPS = ("learned_score", "learned_level", "learned_reasons")
 
 
 @dataclass
@@ -201,6 +204,10 @@ def _risk(risk: pd.DataFrame | None) -> pd.DataFrame | None:
         "risk_level": risk["level"].where(risk["level"].map(lambda v: isinstance(v, str))),
         "risk_reasons": risk["reasons"].where(risk["reasons"].map(lambda v: isinstance(v, str))),
     })
+    if "learned_score" in risk.columns and risk["learned_score"].notna().any():
+        out["learned_score"] = pd.to_numeric(risk["learned_score"], errors="coerce").to_numpy()
+        for col in ("learned_level", "learned_reasons"):
+            out[col] = risk[col].where(risk[col].map(lambda v: isinstance(v, str))).to_numpy()
     out.index = risk["entity_id"].astype(str).to_numpy()
     return out[~out.index.duplicated(keep="last")]
 
@@ -405,8 +412,9 @@ def build_rows(run_dir: Path) -> GraphRows:
             ids = frame[schema.KEY]
             extra: dict[str, Any] = {}
             if risk is not None:
-                for prop in _RISK_PROPS:
-                    extra[prop] = ids.map(risk[prop])
+                for prop in (*_RISK_PROPS, *LEARNED_PROPS):
+                    if prop in risk.columns:
+                        extra[prop] = ids.map(risk[prop])
             for prop in (SOURCES_PROP, EVIDENCE_PROP):
                 extra[prop] = ids.map(provenance[prop])
             for prop, values in extra.items():

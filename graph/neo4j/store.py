@@ -52,6 +52,7 @@ from graph.models import (
     SharedController,
     SourceRecord,
     Subgraph,
+    learned_of,
 )
 from graph.neo4j import queries as q
 from graph.neo4j.breaker import ReadGuard
@@ -103,15 +104,17 @@ def _by_identifier(query: str, kind: IdentifierKind) -> str:
     return fill(query, kind=kind)
 
 
-def _risk_of(entity_id: str, score: float | None, level: str | None,
-             reasons: str | None) -> RiskScore | None:
-    if score is None:
+def _risk_of(entity_id: str, p: dict[str, Any]) -> RiskScore | None:
+    """The stored risk of a node's properties `p` (`risk_*`, and `learned_*` when shipped)."""
+    if p.get("risk_score") is None:
         return None
     return RiskScore(
         entity_id=entity_id,
-        score=score,
-        level=level,  # type: ignore[arg-type]
-        reasons=[RiskReason(**r) for r in json.loads(reasons or "[]")],
+        score=p["risk_score"],
+        level=p["risk_level"],
+        reasons=[RiskReason(**r) for r in json.loads(p.get("risk_reasons") or "[]")],
+        learned=learned_of(p.get("learned_score"), p.get("learned_level"),
+                           p.get("learned_reasons")),
     )
 
 
@@ -128,7 +131,7 @@ def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
         **s,
         names=list(p.get("names") or []),
         attributes=attributes,
-        risk=_risk_of(s["entity_id"], p["risk_score"], p["risk_level"], p["risk_reasons"]),
+        risk=_risk_of(s["entity_id"], p),
     )
 
 
@@ -338,15 +341,18 @@ class Neo4jStore:
             sources=sorted(sources, key=lambda r: r.mention_id),
             evidence=sorted(evidence, key=lambda e: (e.mention_id_l, e.mention_id_r)),
             events=events,
-            risk=_risk_of(entity_id, p.get("risk_score"), p.get("risk_level"),
-                          p.get("risk_reasons")),
+            risk=_risk_of(entity_id, p),
         )
 
     def get_risk(self, entity_id: str) -> RiskScore | None:
         rows = self._guard(lambda: self.cypher.run(q.RISK, id=entity_id))
         if not rows:
             return None
-        return _risk_of(entity_id, rows[0]["score"], rows[0]["level"], rows[0]["reasons"])
+        r = rows[0]
+        return _risk_of(entity_id, {
+            "risk_score": r["score"], "risk_level": r["level"], "risk_reasons": r["reasons"],
+            "learned_score": r["learned_score"], "learned_level": r["learned_level"],
+            "learned_reasons": r["learned_reasons"]})
 
     def warm_up(self) -> None:
         """Have the server plan every walk query text once (exposure levels to every depth,

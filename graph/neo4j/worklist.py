@@ -4,7 +4,7 @@ Three whole queries, every value a parameter (an empty list = no filter):
 - TRIGGER_EVENTS: the IDs of the events passing the event filters (source, date range), read
   only when one is given;
 - COUNT and PAGE: the entities passing the filters, counted, and one page of them ranked by
-  score desc, entity ID asc.
+  score desc, entity ID asc (`$learned`: the learned score and level instead of the rules').
 A stored reason lists its rule as `"rule": "<name>"` and its events by quoted ID in the reasons
 JSON (`risk.score` writes it with json.dumps' default separators), so the rule and event
 filters are substring tests of `n.risk_reasons`; the rules of the page's items are read from
@@ -36,8 +36,10 @@ RETURN collect(v.id) AS ids
 _FILTER = """
 MATCH (n:Enterprise|Person)
 WHERE n.risk_score IS NOT NULL AND n.risk_score >= $min_score
+  AND (NOT $learned OR n.learned_score IS NOT NULL)
   AND any(l IN labels(n) WHERE l IN $kinds)
-  AND (size($levels) = 0 OR n.risk_level IN $levels)
+  AND (size($levels) = 0
+       OR (CASE WHEN $learned THEN n.learned_level ELSE n.risk_level END) IN $levels)
   AND (size($provinces) = 0 OR n.province IN $provinces)
   AND (size($cities) = 0 OR n.city IN $cities)
   AND ($ids IS NULL OR n.id IN $ids)
@@ -50,12 +52,15 @@ WHERE n.risk_score IS NOT NULL AND n.risk_score >= $min_score
 COUNT = _FILTER + """RETURN count(n) AS total
 """
 
-PAGE = _FILTER + """WITH n ORDER BY n.risk_score DESC, n.id SKIP $offset LIMIT $limit
+PAGE = _FILTER + """WITH n
+ORDER BY (CASE WHEN $learned THEN n.learned_score ELSE n.risk_score END) DESC, n.id
+SKIP $offset LIMIT $limit
 RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
           .customs_code, .id_number, .risk_level, .risk_score,
           violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS entity,
        n.risk_score AS score, n.risk_level AS level, n.province AS province, n.city AS city,
-       n.risk_reasons AS reasons
+       n.risk_reasons AS reasons, n.learned_score AS learned_score,
+       n.learned_level AS learned_level
 """
 
 
@@ -64,7 +69,7 @@ def worklist(cypher: Cypher, q: WorklistQuery) -> WorklistPage:
         "min_score": q.min_score, "kinds": list(q.kinds or ("Enterprise", "Person")),
         "levels": list(q.levels), "provinces": list(q.provinces), "cities": list(q.cities),
         "ids": None if q.entity_ids is None else list(q.entity_ids), "rules": list(q.rules),
-        "events": None,
+        "events": None, "learned": q.score == "learned",
     }
     if q.filters_events:
         rows = cypher.run(TRIGGER_EVENTS, sources=list(q.sources), **{
@@ -76,6 +81,7 @@ def worklist(cypher: Cypher, q: WorklistQuery) -> WorklistPage:
         WorklistItem(
             entity=EntitySummary(**r["entity"]), score=float(r["score"]), level=r["level"],
             province=r["province"], city=r["city"], rules=reason_rules(parse_reasons(r["reasons"])),
+            learned_score=r["learned_score"], learned_level=r["learned_level"],
         )
         for r in rows
     ]

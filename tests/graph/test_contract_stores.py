@@ -42,6 +42,24 @@ EXTRA_REASONS = {
 }
 
 
+# the learned score of some enterprises (probability, level), as `guanlian score` ships it
+LEARNED = {F.A1: (0.31, "medium"), F.A2: (0.72, "high"), F.A3: (0.72, "high"),
+           F.PHX_NEW: (0.02, "low")}
+
+
+def _learned_text(probability: float) -> str:
+    """An explanation whose parts sum to logit(probability), as risk/learned_run.py writes."""
+    import math
+
+    log_odds = math.log(probability / (1 - probability))
+    reasons = [{"feature": "own_weight", "label": "自身违法记录加权分", "value": 2.5,
+                "contribution": 1.25},
+               {"feature": "ring_size", "label": "所在关联团伙的企业数", "value": None,
+                "contribution": -0.5}]
+    return json.dumps({"log_odds": log_odds, "expected_value": -4.0,
+                       "other": log_odds + 4.0 - 0.75, "reasons": reasons}, ensure_ascii=False)
+
+
 def _write_risk(run: Path) -> None:
     events = pd.read_parquet(run / "events.parquet")
     own = events.groupby("entity_id")["event_id"].apply(sorted).to_dict()
@@ -54,8 +72,12 @@ def _write_risk(run: Path) -> None:
             reasons.append({"rule": rule, "contribution": 1.0, "summary": rule,
                             "path_nodes": [entity_id, other], "path_edges": [],
                             "event_ids": own.get(other, [])})
+        learned = LEARNED.get(entity_id)
         rows.append({"entity_id": entity_id, "score": score, "level": level,
-                     "reasons": json.dumps(reasons), "run_id": F.RUN_ID})
+                     "reasons": json.dumps(reasons), "run_id": F.RUN_ID,
+                     "learned_score": learned[0] if learned else None,
+                     "learned_level": learned[1] if learned else None,
+                     "learned_reasons": _learned_text(learned[0]) if learned else None})
     write_table(run, "risk", rows)
 
 
@@ -129,6 +151,8 @@ WORKLISTS: dict[str, WorklistQuery] = {
     "city": WorklistQuery(cities=("深圳市", "杭州市")),
     "ids": WorklistQuery(entity_ids=(F.A2, F.H3, "E000000000000")),
     "source": WorklistQuery(sources=("credit_blacklist",)),
+    "learned": WorklistQuery(score="learned"),
+    "learned_levels": WorklistQuery(score="learned", levels=("high", "low"), limit=2),
     "dates": WorklistQuery(event_from=date(2024, 5, 1), event_to=date(2024, 12, 31)),
     "source_and_dates": WorklistQuery(sources=("customs_penalties",), event_to=date(2023, 12, 31)),
     "combined": WorklistQuery(kinds=("Enterprise",), levels=("high", "medium"), limit=1),
@@ -147,7 +171,7 @@ CASES: dict[str, Op] = {
     "entity_firm": lambda s: s.get_entity(F.A2),
     "entity_person": lambda s: s.get_entity(F.CTRL),
     "entity_missing": lambda s: s.get_entity("E000000000000"),
-    "risk": lambda s: [s.get_risk(e) for e in (F.A1, F.CTRL, F.H3, F.D[0])],
+    "risk": lambda s: [s.get_risk(e) for e in (F.A1, F.CTRL, F.H3, F.D[0], F.A2, F.PHX_NEW)],
     "briefs": lambda s: s.get_briefs([F.CTRL, F.A1, "E000000000000", F.A1, F.D[0], F.H3]),
     "briefs_none": lambda s: s.get_briefs([]),
     "briefs_uscc": lambda s: s.briefs_by_identifier("uscc", _ident(s, F.A1, "uscc").lower()),
@@ -299,6 +323,28 @@ def test_worklist_ranks_filters_and_pages(store: GraphReader) -> None:
     assert store.worklist(WorklistQuery(kinds=("Person",))).total == 1
     with pytest.raises(ValueError):
         WorklistQuery(rules=("x' OR 1=1",))
+
+
+def test_learned_score_is_served_beside_the_rules(store: GraphReader) -> None:
+    risk = store.get_risk(F.A2)
+    assert risk is not None and risk.learned is not None
+    assert (risk.score, risk.learned.score, risk.learned.level) == (75.5, 0.72, "high")
+    learned = risk.learned
+    assert [r.feature for r in learned.reasons] == ["own_weight", "ring_size"]
+    assert learned.expected_value + sum(r.contribution for r in learned.reasons) \
+        + learned.other == pytest.approx(learned.log_odds)
+    ctrl = store.get_risk(F.CTRL)
+    assert ctrl is not None and ctrl.learned is None  # persons have no learned score
+    profile = store.get_entity(F.A1)
+    assert profile is not None and profile.risk is not None and profile.risk.learned is not None
+    # ranked by the learned score (ties by ID), only entities that have one, its level filtered
+    page = store.worklist(WorklistQuery(score="learned"))
+    assert [i.entity.entity_id for i in page.items] == sorted([F.A2, F.A3]) + [F.A1, F.PHX_NEW]
+    assert [i.learned_score for i in page.items] == [0.72, 0.72, 0.31, 0.02]
+    high = store.worklist(WorklistQuery(score="learned", levels=("high",)))
+    assert {i.entity.entity_id for i in high.items} == {F.A2, F.A3} and high.total == 2
+    rules = store.worklist(WorklistQuery())
+    assert rules.items[0].entity.entity_id == F.A1 and rules.items[0].learned_level == "medium"
 
 
 def test_search_tells_namesakes_apart(store: GraphReader) -> None:

@@ -69,7 +69,8 @@ def test_briefs_read_every_attribute_but_never_the_profile_json() -> None:
     for text in (queries.BRIEFS, queries.BRIEFS_BY_IDENTIFIER):
         brief = text[text.index("n {.names"):]
         read = set(re.findall(r"\.(\w+)", brief[: brief.index("}")]))
-        assert read == attributes | {"names", "risk_score", "risk_level", "risk_reasons"}
+        assert read == attributes | {"names", "risk_score", "risk_level", "risk_reasons",
+                                     "learned_score", "learned_level", "learned_reasons"}
         assert "source_records" not in text and "evidence" not in text
 
 

@@ -9,6 +9,7 @@ assets (`scripts/web-assets`, run here; it does nothing when they are up to date
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -28,6 +29,7 @@ from api.app import create_app
 from api.auth import KeyStore
 from api.settings import Settings
 from risk.score import score_run
+from runfolder.folder import read_table, write_table
 from tests.support.graph_fixture import A1, A2, A3, A4, CTRL, CTRL2, build_tiny_run
 
 pytestmark = pytest.mark.browser
@@ -55,12 +57,29 @@ def web_assets() -> None:
     subprocess.run([str(ROOT / "scripts" / "web-assets")], check=True, timeout=300)
 
 
+def _ship_learned(run_dir: Path, entity_id: str) -> None:
+    """A learned score for one firm, as `guanlian score` ships it where it wins."""
+    risk = read_table(run_dir, "risk")
+    rows = [{str(k): v for k, v in r.items()} for r in risk.to_dict("records")]
+    for row in rows:
+        shipped = row["entity_id"] == entity_id
+        block = {"log_odds": -1.0, "expected_value": -4.0, "other": 0.5, "reasons": [
+            {"feature": "n2_LEGAL_REP_OF_firms", "label": "经“法定代表人”关联的有违法记录企业数",
+             "value": 2.0, "contribution": 2.0},
+            {"feature": "age_days", "label": "成立天数", "value": 400.0, "contribution": 0.5}]}
+        row.update(learned_score=0.2689 if shipped else None,
+                   learned_level="medium" if shipped else None,
+                   learned_reasons=json.dumps(block, ensure_ascii=False) if shipped else None)
+    write_table(run_dir, "risk", rows)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, web_assets: None) -> Iterator[Server]:
     shutil.rmtree(SHOTS, ignore_errors=True)
     tmp = tmp_path_factory.mktemp("web")
     run_dir = build_tiny_run(tmp)
     score_run(run_dir)  # writes risk.parquet, which the API serves
+    _ship_learned(run_dir, A4)  # the tiny run's history is too short to train one: planted
     settings = Settings(run_dir=run_dir, state_dir=tmp / "state", store="embedded",
                         environment="test")
     keys = KeyStore(settings.keys_path)
@@ -349,6 +368,12 @@ def test_inspector_sees_only_inspector_views(inspector: Session, server: Server)
     _search_and_open(s, "华宁", A4)
     assert page.get_by_test_id("risk").is_visible()
     assert page.get_by_test_id("risk-reason").count() >= 1
+    # the learned score beside the rule score, with its SHAP reasons in Chinese
+    learned = page.get_by_test_id("learned-score")
+    assert learned.is_visible() and learned.get_attribute("data-level") == "medium"
+    assert page.get_by_test_id("learned-reason").count() == 2
+    assert "法定代表人" in page.get_by_test_id("learned-reasons").inner_text()
+    assert "26.9%" in page.get_by_test_id("learned-probability").inner_text()
     s.shot("inspector-risk")
 
     page.get_by_test_id("lookup-name").fill("上海华瑞食品有限公司")

@@ -1,0 +1,245 @@
+"""The learned score of a run (`guanlian score`), shipped beside the rules only where it wins.
+
+`learned_scores(tables, cfg)` returns a `LearnedOutcome`: the `RUN/learned.json` report and,
+when shipped, one row per enterprise for `RUN/risk.parquet` (`learned_score`,
+`learned_level`, `learned_reasons`):
+1. The backtest split: `end` = the run's last event, `cut` = end − `learned.horizon_days`
+   (risk/risk.yaml). The honest backtest at `cut` (risk.backtest: the rule score and the
+   learned score - trained on features as of cut − horizon, labels in (cut − horizon, cut] -
+   both measured against the violations in (cut, end]).
+2. Shipped only when the learned AUC beats the rules' by more than `learned.min_auc_gain`;
+   otherwise nothing learned is written and the report says why. A history too short to
+   backtest or to train on (fewer than `risk.learned.MIN_POSITIVES` violators in a window)
+   ships nothing either, with a note.
+3. The final model is the same recipe moved on by one horizon: features as of end − horizon,
+   label = an event in (end − horizon, end] (the latest window whose outcomes are all known),
+   applied to every enterprise's features on `end` (the run's whole history, as the rule
+   score sees it). Training on an earlier split would forget the latest year; training on
+   features as of `end` would have no outcomes to learn from.
+4. Per enterprise: `score` = the probability of a violation within the horizon, `level` by
+   `learned.levels`, and its explanation: `log_odds` (the raw score, logit(score)),
+   `expected_value` (LightGBM's bias: the log-odds of an average firm), `reasons` = the
+   `learned.max_reasons` largest SHAP contributions by size (`feature`, its Chinese `label`
+   from graph/labels.yaml, `value`, `contribution` in log-odds, signed) and `other` = the sum
+   of the remaining contributions, so expected_value + Σ contributions + other = log_odds.
+Deterministic: LightGBM with one seed, one thread and `deterministic=True`.
+
+`score_run` computes it beside the rule score: in a spawned process reading the run folder
+(`start_learned`, `learned.parallel`, for runs of at least `learned.parallel_min_entities`
+entities), so the rules and the learned score take the wall time of the longer one when a core
+is free; otherwise (or when the process cannot be started or dies) in the caller's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import multiprocessing as mp
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graph.labels import labels
+from graph.tables import RunTables
+from risk import learned
+from risk.backtest import BacktestOptions, backtest_tables, last_event
+from risk.config import RiskConfig
+from risk.features import enterprise_features
+
+log = logging.getLogger(__name__)
+LEARNED_REPORT = "learned.json"
+SCORE_DRAWS = 20  # simulated draws per score in the score step's backtest (figures only)
+
+
+@dataclass
+class LearnedOutcome:
+    report: dict[str, Any]
+    rows: pd.DataFrame | None = None  # entity_id, learned_score, learned_level, learned_reasons
+    model: learned.LearnedModel | None = None  # the final model (shipped only)
+
+    @property
+    def shipped(self) -> bool:
+        return self.rows is not None
+
+
+def _not_shipped(report: dict[str, Any], note: str) -> LearnedOutcome:
+    return LearnedOutcome({**report, "shipped": False, "score": "rules", "note": note})
+
+
+def _figures(bt: dict[str, Any]) -> dict[str, Any]:
+    keep = ("auc", "auc_over_baseline", "precision_at_1pct", "precision_at_5pct")
+    out: dict[str, Any] = {
+        k: bt[k] for k in ("as_of", "horizon_end", "horizon_days", "entities", "positives",
+                           "base_rate")}
+    for name in ("rules", "baseline", "learned"):
+        part = bt.get(name) or {}
+        out[name] = {k: part[k] for k in keep if k in part}
+        if "draw" in part:
+            out[name]["draw_ratio"] = part["draw"]["ratio"]
+    for k in ("train_as_of", "train_entities", "train_positives", "error"):
+        if k in (bt.get("learned") or {}):
+            out["learned"][k] = bt["learned"][k]
+    return out
+
+
+def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
+    """The backtest, the decision and (when shipped) the learned rows; never raises on a
+    history too short (the report's `note` says what was missing)."""
+    lc = cfg.learned
+    report: dict[str, Any] = {"run_id": tables.run_id, "horizon_days": lc.horizon_days,
+                              "min_auc_gain": lc.min_auc_gain}
+    if not lc.enabled:
+        return _not_shipped(report, "the learned score is disabled (learned.enabled: false)")
+    try:
+        end = last_event(tables)
+    except ValueError as exc:
+        return _not_shipped(report, str(exc))
+    horizon = timedelta(days=lc.horizon_days)
+    cut = end - horizon
+    keep: dict[str, Any] = {}
+    clock = time.perf_counter()
+    try:
+        bt = backtest_tables(tables, BacktestOptions(as_of=cut, horizon_end=end,
+                                                     draws=SCORE_DRAWS), cfg, keep)
+    except ValueError as exc:
+        return _not_shipped(report, f"no backtest at {cut}: {exc}")
+    report["backtest"] = _figures(bt)
+    report["timings"] = {"backtest": round(time.perf_counter() - clock, 2)}
+    rules_auc = float(bt["rules"]["auc"])
+    learned_auc = (bt.get("learned") or {}).get("auc")
+    if learned_auc is None:
+        error = (bt.get("learned") or {}).get("error", "no learned score")
+        return _not_shipped(report, f"the learned score could not be trained on the backtest "
+                                    f"split: {error}")
+    report["rules_auc"], report["learned_auc"] = rules_auc, float(learned_auc)
+    if not learned_auc > rules_auc + lc.min_auc_gain:
+        return _not_shipped(report, f"the learned score does not beat the rules on the "
+                                    f"backtest (AUC {learned_auc} vs {rules_auc}, margin "
+                                    f"{lc.min_auc_gain} asked): the rule score alone is shipped")
+    # the final model's window is the backtest's test window: features as of `cut` of the
+    # enterprises known then (computed once, by the backtest), labels in (cut, end]
+    start = cut
+    score_cfg = cfg if cfg.as_of else cfg.model_copy(update={"as_of": end})
+    train_pop: list[str] = keep["population"]
+    y = np.asarray(keep["labels"], dtype=float)
+    try:
+        model = learned.train(keep["features"], y)
+    except ValueError as exc:
+        return _not_shipped(report, f"the final model could not be trained: {exc}")
+    report["timings"]["train"] = round(time.perf_counter() - clock, 2)
+    x = enterprise_features(tables, end, score_cfg)
+    report["timings"]["features"] = round(time.perf_counter() - clock, 2)
+    rows = _rows(model, x, cfg)
+    report["timings"]["explain"] = round(time.perf_counter() - clock, 2)
+    report.update({
+        "shipped": True, "score": "learned",
+        "note": f"the learned score beats the rules on the backtest (AUC {learned_auc} vs "
+                f"{rules_auc}): shipped beside the rule score",
+        "model": {"train_as_of": start.isoformat(), "labels_until": end.isoformat(),
+                  "scored_as_of": end.isoformat(), "train_entities": len(train_pop),
+                  "train_positives": int(y.sum()), "entities": len(rows),
+                  "feature_importance": dict(list(model.importance.items())[:15])},
+        "levels": {k: int(v) for k, v in
+                   rows["learned_level"].value_counts().reindex(
+                       ["low", "medium", "high"], fill_value=0).items()},
+        "level_thresholds": lc.levels.model_dump(),
+    })
+    return LearnedOutcome(report, rows, model)
+
+
+def _job(run_dir: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The work of the second process: read the run, compute, hand back report and rows."""
+    from graph.tables import load_run
+
+    out = learned_scores(load_run(run_dir), RiskConfig.model_validate(cfg))
+    return out.report, out.rows
+
+
+def _entities(run_dir: Path) -> int:
+    """How many entities the run holds (Parquet metadata only); 0 when unreadable."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(run_dir / "entities.parquet").metadata.num_rows)
+    except (OSError, ValueError):
+        return 0
+
+
+class PendingLearned:
+    """The learned score being computed in a second process (or later, in this one)."""
+
+    def __init__(self, run_dir: Path, cfg: RiskConfig) -> None:
+        self.cfg = cfg
+        self._pool: ProcessPoolExecutor | None = None
+        self._future: Future[tuple[dict[str, Any], pd.DataFrame | None]] | None = None
+        if cfg.learned.enabled and cfg.learned.parallel and _entities(run_dir) >= \
+                cfg.learned.parallel_min_entities:
+            try:
+                self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+                self._future = self._pool.submit(_job, str(run_dir),
+                                                 cfg.model_dump(mode="json"))
+            except OSError as exc:  # no second process: computed here instead
+                log.warning("learned score in this process: %s", exc)
+                self.close()
+
+    def result(self, tables: RunTables) -> LearnedOutcome:
+        """The outcome (computed on `tables` here when there is no second process)."""
+        if self._future is not None:
+            try:
+                report, rows = self._future.result()
+                return LearnedOutcome(report, rows)
+            except BrokenProcessPool as exc:  # killed (out of memory?): computed here
+                log.warning("the learned score's process died (%s); computing it here", exc)
+            finally:
+                self.close()
+        return learned_scores(tables, self.cfg)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, self._future = None, None
+
+
+def start_learned(run_dir: Path, cfg: RiskConfig) -> PendingLearned:
+    """Start computing the run's learned score (see the module docstring)."""
+    return PendingLearned(run_dir, cfg)
+
+
+def _value(v: float) -> float | None:
+    return None if math.isnan(v) else round(float(v), 4)
+
+
+def _rows(model: learned.LearnedModel, x: pd.DataFrame, cfg: RiskConfig) -> pd.DataFrame:
+    lc, lab = cfg.learned, labels()
+    prob = learned.predict(model, x)
+    contrib = learned.contributions(model, x)
+    bias = contrib[learned.BIAS].to_numpy()
+    parts = contrib[model.features].to_numpy()
+    values = x[model.features].to_numpy(dtype=float)
+    names = model.features
+    label_of = {n: lab.feature(n) for n in names}
+    top = np.argsort(-np.abs(parts), axis=1, kind="stable")[:, :lc.max_reasons]
+    texts: list[str] = []
+    for i in range(len(x)):
+        chosen = [j for j in top[i].tolist() if parts[i, j] != 0.0]
+        reasons = [{"feature": names[j], "label": label_of[names[j]],
+                    "value": _value(values[i, j]), "contribution": round(float(parts[i, j]), 6)}
+                   for j in chosen]
+        listed = sum(r["contribution"] for r in reasons)
+        log_odds = float(bias[i] + parts[i].sum())
+        texts.append(json.dumps({
+            "log_odds": round(log_odds, 6), "expected_value": round(float(bias[i]), 6),
+            "other": round(log_odds - float(bias[i]) - listed, 6), "reasons": reasons,
+        }, ensure_ascii=False))
+    return pd.DataFrame({
+        "entity_id": x.index.astype(str), "learned_score": np.round(prob, 6),
+        "learned_level": [lc.level(float(p)) for p in prob], "learned_reasons": texts,
+    })
