@@ -20,6 +20,10 @@ level low). The conditions (each one alert, keyed by kind + subject + condition)
 - lineage: a watched entity (by a previous or new ID) was merged or split (condition: the
   change and the sorted previous IDs).
 A condition whose key is in `seen` (already alerted) is not raised again.
+
+Each alert carries its before / after graph: the relationships among its path nodes (and a
+level rise's new events) in the new run, and among their predecessors in the previous run;
+an after edge the previous run did not have (ends followed by lineage) is marked new.
 """
 
 from __future__ import annotations
@@ -30,7 +34,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from alerts.models import LEVEL_RANK, Alert, AlertKind, Change, alert_key
+from alerts.models import (
+    LEVEL_RANK,
+    Alert,
+    AlertEdge,
+    AlertGraph,
+    AlertKind,
+    AlertNode,
+    Change,
+    alert_key,
+)
 from alerts.snapshot import RunSnapshot
 
 MIN_SCORE_RISE = 2.0  # score points a level rise must also gain to be material
@@ -91,10 +104,50 @@ class Comparison:
                 out.update(self.lineage.forward(nodes[at]))
         return out
 
+    def predecessors(self, node: str) -> list[str]:
+        """The node's IDs in the previous run (lineage for entities; connectors and events
+        keep theirs when the previous run had them)."""
+        prev = self.lineage.previous.get(node)
+        if prev is not None:
+            return prev
+        net = self.old.network
+        return [node] if net is not None and node in net else []
+
+    def graphs(self, nodes: list[str], path_edges: list[str]) -> tuple[AlertGraph, AlertGraph]:
+        """The before and after graphs of these (new run) nodes."""
+        after_ids = list(dict.fromkeys(nodes))
+        wanted = set(after_ids)
+        before_nodes: dict[str, AlertNode] = {}
+        for n in after_ids:
+            for p in self.predecessors(n):
+                if p not in before_nodes:
+                    node = _node(self.old, p)
+                    node.ids_after = [f for f in self.lineage.forward(p) if f in wanted]
+                    before_nodes[p] = node
+        before_edges = _edges_among(self.old, list(before_nodes))
+        known = {(e.type, s, d) for e in before_edges for s in self.lineage.forward(e.src)
+                 for d in self.lineage.forward(e.dst)}
+        continued = {f for node in before_nodes.values() for f in node.ids_after}
+        after_nodes = []
+        for n in after_ids:
+            node = _node(self.new, n)
+            node.new = n not in continued
+            after_nodes.append(node)
+        on_path = set(path_edges)
+        after_edges = _edges_among(self.new, after_ids)
+        for e in after_edges:
+            e.new = (e.type, e.src, e.dst) not in known
+            e.on_path = e.id in on_path
+        return (AlertGraph(nodes=list(before_nodes.values()), edges=before_edges),
+                AlertGraph(nodes=after_nodes, edges=after_edges))
+
     def alert(self, kind: AlertKind, entity: str, condition: str, summary: str,
               change: Change) -> Alert:
         score_before, level_before = self.before(entity)
         change.previous_ids = self.lineage.previous.get(entity, [])
+        extra = change.event_ids if kind == "level_rise" else []
+        change.before, change.after = self.graphs([*change.path_nodes, *extra],
+                                                  change.path_edges)
         merged = [n for n in change.path_nodes if self.lineage.change.get(n) == "merged"]
         if kind == "lineage":
             merged = [entity]
@@ -107,6 +160,27 @@ class Comparison:
             level_before=level_before if score_before is not None else None,
             level_after=self.new.level.get(entity), summary=summary, change=change,
         )
+
+
+def _node(snap: RunSnapshot, node: str) -> AlertNode:
+    net = snap.network
+    known = net is not None and node in net
+    return AlertNode(id=node, kind=(net.label(node) if net is not None and known else None) or "",
+                     label=net.display(node) if net is not None and known else node,
+                     level=snap.level.get(node), score=snap.score.get(node),
+                     violating=node in snap.events)
+
+
+def _edges_among(snap: RunSnapshot, nodes: list[str]) -> list[AlertEdge]:
+    """Every relationship of the run between two of these nodes, by source then (target,
+    relationship ID)."""
+    net = snap.network
+    if net is None:
+        return []
+    wanted = set(nodes)
+    return [AlertEdge(id=eid, type=rtype, src=n, dst=dst)
+            for n in sorted(wanted) if n in net
+            for dst, eid, rtype, _ in net.edges_from(n) if dst in wanted]
 
 
 def _level_rises(c: Comparison) -> Iterable[Alert]:

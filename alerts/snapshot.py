@@ -4,8 +4,9 @@ A `RunSnapshot` holds, for one scored run: each entity's stored score and level,
 ties (relationship ID, type, src, dst; LOCATED_AT / HAS_PHONE derived as the graph derives
 them), the violating and blacklisted entities and their events, the phoenix predecessors and
 hubs named by the stored risk reasons, the rings each enterprise belongs to (the catalogue's
-`rings` over the run's network), the changelog's lineage and the linkage evidence of merged
-entities (read on demand).
+`rings` over the run's network), the changelog's lineage, the linkage evidence of merged
+entities (read on demand) and the run's network itself (node labels and display texts,
+directed relationships: the alerts' before / after graphs are read from it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class RunSnapshot:
     lineage: pd.DataFrame  # change, entity_id, previous_ids
     rings: dict[str, Ring] = field(default_factory=dict)  # enterprise -> its ring
     n_mentions: dict[str, int] = field(default_factory=dict)
+    network: RunNetwork | None = None
 
     @property
     def violating(self) -> set[str]:
@@ -119,5 +121,5 @@ def read_snapshot(run_dir: Path) -> RunSnapshot:
         score=dict(zip(risk["entity_id"].astype(str), risk["score"].astype(float), strict=True)),
         level=dict(zip(risk["entity_id"].astype(str), risk["level"].astype(str), strict=True)),
         ties=ties, events=events, phoenix=phoenix, hubs=hubs, lineage=lineage,
-        rings=ring_of, n_mentions=n_mentions,
+        rings=ring_of, n_mentions=n_mentions, network=net,
     )
