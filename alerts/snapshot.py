@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,11 @@ class RunSnapshot:
     n_mentions: dict[str, int] = field(default_factory=dict)
     network: RunNetwork | None = None
 
-    @property
+    @cached_property
     def violating(self) -> set[str]:
         return set(self.events)
 
-    @property
+    @cached_property
     def blacklisted(self) -> set[str]:
         return {e for e, evs in self.events.items() if any(t == "BLACKLISTING" for _, t in evs)}
 
