@@ -110,8 +110,8 @@ class Comparison:
         prev = self.lineage.previous.get(node)
         if prev is not None:
             return prev
-        net = self.old.network
-        return [node] if net is not None and node in net else []
+        known = self.old.nodes
+        return [node] if known is not None and node in known else []
 
     def graphs(self, nodes: list[str], path_edges: list[str]) -> tuple[AlertGraph, AlertGraph]:
         """The before and after graphs of these (new run) nodes."""
@@ -163,24 +163,17 @@ class Comparison:
 
 
 def _node(snap: RunSnapshot, node: str) -> AlertNode:
-    net = snap.network
-    known = net is not None and node in net
-    return AlertNode(id=node, kind=(net.label(node) if net is not None and known else None) or "",
-                     label=net.display(node) if net is not None and known else node,
-                     level=snap.level.get(node), score=snap.score.get(node),
-                     violating=node in snap.events)
+    kind, label = snap.nodes.show(node) if snap.nodes is not None else ("", node)
+    return AlertNode(id=node, kind=kind, label=label, level=snap.level.get(node),
+                     score=snap.score.get(node), violating=node in snap.events)
 
 
 def _edges_among(snap: RunSnapshot, nodes: list[str]) -> list[AlertEdge]:
-    """Every relationship of the run between two of these nodes, by source then (target,
-    relationship ID)."""
-    net = snap.network
-    if net is None:
+    """Every relationship of the run between two of these nodes, by source, target and
+    relationship ID."""
+    if snap.nodes is None:
         return []
-    wanted = set(nodes)
-    return [AlertEdge(id=eid, type=rtype, src=n, dst=dst)
-            for n in sorted(wanted) if n in net
-            for dst, eid, rtype, _ in net.edges_from(n) if dst in wanted]
+    return [AlertEdge(id=i, type=t, src=a, dst=b) for i, t, a, b in snap.nodes.edges_among(nodes)]
 
 
 def _level_rises(c: Comparison) -> Iterable[Alert]:
