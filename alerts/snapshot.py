@@ -85,8 +85,7 @@ def _reason_index(run_dir: Path) -> tuple[Paths, Paths]:
     hubs: Paths = {}
     risk = read_table_arrow(run_dir, "risk", ("entity_id", "reasons"))
     text = pc.fill_null(risk["reasons"], "")
-    wanted = pc.or_(pc.match_substring(text, '"rule": "phoenix"'),
-                    pc.match_substring(text, '"rule": "hub"'))
+    wanted = pc.match_substring_regex(text, '"rule": "(?:phoenix|hub)"')
     chosen = risk.filter(wanted)
     for entity, raw in zip(chosen["entity_id"].to_pylist(), chosen["reasons"].to_pylist(),
                            strict=True):
@@ -115,16 +114,31 @@ class NodeIndex:
         names = entities.dropna(subset=["name"])
         self.text.update(zip(names["entity_id"].astype(str), names["name"].astype(str),
                              strict=True))
-        for column, make, label in (("address_std", address_id, "Address"),
-                                    ("phone", phone_id, "Phone")):
-            for value in entities[column].dropna().astype(str).unique().tolist():
-                self.label[make(value)] = label
-                self.text[make(value)] = value
+        self._entities = entities
+        self._connectors: dict[str, str] | None = None  # connector ID -> its value, on demand
         self._events = events
         self._event_at: dict[str, int] | None = None
 
+    def _connector(self, node: str) -> str | None:
+        """The address or phone of a connector ID (the map built on first use)."""
+        if node[:1] not in ("A", "T"):
+            return None
+        if self._connectors is None:
+            self._connectors = {}
+            for value in self._entities["address_std"].dropna().astype(str).unique().tolist():
+                self._connectors[address_id(value)] = value
+            phones = pd.Series(self._entities["phone"].dropna().astype(str).unique(),
+                               dtype=object)
+            plain = phones.str.fullmatch(r"\+?[0-9]+").fillna(False).astype(bool)
+            ids = "T" + phones.str.lstrip("+")
+            ids[~plain] = phones[~plain].map(phone_id)
+            self._connectors.update(zip(ids.tolist(), phones.tolist(), strict=True))
+        return self._connectors.get(node)
+
     def __contains__(self, node: object) -> bool:
-        return node in self.label or bool(self._event(str(node)))
+        key = str(node)
+        return (key in self.label or self._connector(key) is not None
+                or bool(self._event(key)))
 
     def _event(self, node: str) -> dict[str, Any] | None:
         if not node.startswith("V"):
@@ -138,6 +152,9 @@ class NodeIndex:
         """(label, display text) of a node ("", the ID when unknown)."""
         if node in self.label:
             return self.label[node], self.text.get(node) or node
+        value = self._connector(node)
+        if value is not None:
+            return ("Address" if node.startswith("A") else "Phone"), value
         ev = self._event(node)
         if ev is None:
             return "", node
