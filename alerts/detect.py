@@ -20,6 +20,10 @@ level low). The conditions (each one alert, keyed by kind + subject + condition)
 - lineage: a watched entity (by a previous or new ID) was merged or split (condition: the
   change and the sorted previous IDs).
 A condition whose key is in `seen` (already alerted) is not raised again.
+
+Each alert carries its before / after graph: the relationships among its path nodes (and a
+level rise's new events) in the new run, and among their predecessors in the previous run;
+an after edge the previous run did not have (ends followed by lineage) is marked new.
 """
 
 from __future__ import annotations
@@ -28,9 +32,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from alerts.models import LEVEL_RANK, Alert, AlertKind, Change, alert_key
+from alerts.models import (
+    LEVEL_RANK,
+    Alert,
+    AlertEdge,
+    AlertGraph,
+    AlertKind,
+    AlertNode,
+    Change,
+    alert_key,
+)
 from alerts.snapshot import RunSnapshot
 
 MIN_SCORE_RISE = 2.0  # score points a level rise must also gain to be material
@@ -91,10 +105,50 @@ class Comparison:
                 out.update(self.lineage.forward(nodes[at]))
         return out
 
+    def predecessors(self, node: str) -> list[str]:
+        """The node's IDs in the previous run (lineage for entities; connectors and events
+        keep theirs when the previous run had them)."""
+        prev = self.lineage.previous.get(node)
+        if prev is not None:
+            return prev
+        known = self.old.nodes
+        return [node] if known is not None and node in known else []
+
+    def graphs(self, nodes: list[str], path_edges: list[str]) -> tuple[AlertGraph, AlertGraph]:
+        """The before and after graphs of these (new run) nodes."""
+        after_ids = list(dict.fromkeys(nodes))
+        wanted = set(after_ids)
+        before_nodes: dict[str, AlertNode] = {}
+        for n in after_ids:
+            for p in self.predecessors(n):
+                if p not in before_nodes:
+                    node = _node(self.old, p)
+                    node.ids_after = [f for f in self.lineage.forward(p) if f in wanted]
+                    before_nodes[p] = node
+        before_edges = _edges_among(self.old, list(before_nodes))
+        known = {(e.type, s, d) for e in before_edges for s in self.lineage.forward(e.src)
+                 for d in self.lineage.forward(e.dst)}
+        continued = {f for node in before_nodes.values() for f in node.ids_after}
+        after_nodes = []
+        for n in after_ids:
+            node = _node(self.new, n)
+            node.new = n not in continued
+            after_nodes.append(node)
+        on_path = set(path_edges)
+        after_edges = _edges_among(self.new, after_ids)
+        for e in after_edges:
+            e.new = (e.type, e.src, e.dst) not in known
+            e.on_path = e.id in on_path
+        return (AlertGraph(nodes=list(before_nodes.values()), edges=before_edges),
+                AlertGraph(nodes=after_nodes, edges=after_edges))
+
     def alert(self, kind: AlertKind, entity: str, condition: str, summary: str,
               change: Change) -> Alert:
         score_before, level_before = self.before(entity)
         change.previous_ids = self.lineage.previous.get(entity, [])
+        extra = change.event_ids if kind == "level_rise" else []
+        change.before, change.after = self.graphs([*change.path_nodes, *extra],
+                                                  change.path_edges)
         merged = [n for n in change.path_nodes if self.lineage.change.get(n) == "merged"]
         if kind == "lineage":
             merged = [entity]
@@ -109,6 +163,20 @@ class Comparison:
         )
 
 
+def _node(snap: RunSnapshot, node: str) -> AlertNode:
+    kind, label = snap.nodes.show(node) if snap.nodes is not None else ("", node)
+    return AlertNode(id=node, kind=kind, label=label, level=snap.level.get(node),
+                     score=snap.score.get(node), violating=node in snap.events)
+
+
+def _edges_among(snap: RunSnapshot, nodes: list[str]) -> list[AlertEdge]:
+    """Every relationship of the run between two of these nodes, by source, target and
+    relationship ID."""
+    if snap.nodes is None:
+        return []
+    return [AlertEdge(id=i, type=t, src=a, dst=b) for i, t, a, b in snap.nodes.edges_among(nodes)]
+
+
 def _level_rises(c: Comparison) -> Iterable[Alert]:
     for entity, level in c.new.level.items():
         score_before, before = c.before(entity)
@@ -121,21 +189,42 @@ def _level_rises(c: Comparison) -> Iterable[Alert]:
                           Change(path_nodes=[entity], event_ids=fresh))
 
 
-def _tie_keys(ties: pd.DataFrame) -> set[tuple[str, str, str]]:
-    return set(zip(ties["type"], ties["src"], ties["dst"], strict=True))
+class Adjacency:
+    """node -> [(other end, relationship ID, type)] over both directions of the ties, as
+    sorted arrays searched per node (no per-node lists built for the whole run)."""
+
+    def __init__(self, ties: pd.DataFrame) -> None:
+        node = np.concatenate([ties["src"].to_numpy(dtype=str), ties["dst"].to_numpy(dtype=str)])
+        other = np.concatenate([ties["dst"].to_numpy(dtype=str),
+                                ties["src"].to_numpy(dtype=str)])
+        rid = np.tile(ties["id"].to_numpy(dtype=str), 2)
+        rtype = np.tile(ties["type"].to_numpy(dtype=str), 2)
+        order = np.argsort(node, kind="stable")
+        self._node, self._other = node[order], other[order]
+        self._rid, self._type = rid[order], rtype[order]
+
+    def get(self, node: str, default: Iterable[tuple[str, str, str]] = ()
+            ) -> list[tuple[str, str, str]]:
+        lo = int(np.searchsorted(self._node, node, side="left"))
+        hi = int(np.searchsorted(self._node, node, side="right"))
+        if lo == hi:
+            return list(default)
+        return list(zip(self._other[lo:hi].tolist(), self._rid[lo:hi].tolist(),
+                        self._type[lo:hi].tolist(), strict=True))
 
 
-def _adjacency(ties: pd.DataFrame) -> dict[str, list[tuple[str, str, str]]]:
-    """node -> [(other end, relationship ID, type)] over both directions."""
-    adj: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for rid, rtype, src, dst in zip(ties["id"], ties["type"], ties["src"], ties["dst"],
-                                    strict=True):
-        adj[str(src)].append((str(dst), str(rid), str(rtype)))
-        adj[str(dst)].append((str(src), str(rid), str(rtype)))
-    return adj
+def _forwarded(c: Comparison, ids: pd.Series) -> pd.DataFrame:
+    """(old, new) pairs: each old ID with each of its new IDs (`Lineage.forward`)."""
+    pairs = [(o, n) for o, news in c.lineage.new_of.items() for n in news]
+    mapping = pd.DataFrame(pairs, columns=["old", "new"]) if pairs else pd.DataFrame(
+        {"old": pd.Series(dtype=str), "new": pd.Series(dtype=str)})
+    wanted = pd.DataFrame({"old": ids.astype(str).unique()})
+    out = wanted.merge(mapping, on="old", how="left")
+    out["new"] = out["new"].fillna(out["old"])
+    return out
 
 
-def _targets(adj: dict[str, list[tuple[str, str, str]]], subject: str, other: str, rid: str,
+def _targets(adj: Adjacency, subject: str, other: str, rid: str,
              rtype: str, violating: set[str]) -> list[tuple[str, list[str], list[str],
                                                         list[str]]]:
     """(violating target, nodes, edges, types) reached from `subject` over its tie to `other`."""
@@ -147,7 +236,7 @@ def _targets(adj: dict[str, list[tuple[str, str, str]]], subject: str, other: st
             for v, r2, t2 in sorted(adj.get(other, [])) if v != subject and v in violating]
 
 
-def _old_reach(c: Comparison, adj_old: dict[str, list[tuple[str, str, str]]],
+def _old_reach(c: Comparison, adj_old: Adjacency,
                entity: str) -> set[str]:
     """Violating entities the subject's predecessors were tied to (directly or through a
     small connector), forwarded to new IDs."""
@@ -160,17 +249,19 @@ def _old_reach(c: Comparison, adj_old: dict[str, list[tuple[str, str, str]]],
 
 
 def _new_paths(c: Comparison) -> Iterable[Alert]:
-    old_ties = c.old.ties.assign(
-        src=c.old.ties["src"].map(lambda s: c.lineage.forward(str(s))),
-        dst=c.old.ties["dst"].map(lambda d: c.lineage.forward(str(d))),
-    ).explode("src").explode("dst")
-    known = _tie_keys(old_ties)
-    keys = list(zip(c.new.ties["type"], c.new.ties["src"], c.new.ties["dst"], strict=True))
-    fresh = c.new.ties[[k not in known for k in keys]]
+    old = c.old.ties[["type", "src", "dst"]].astype(str)
+    fwd = _forwarded(c, pd.concat([old["src"], old["dst"]], ignore_index=True))
+    known = (old.merge(fwd.rename(columns={"old": "src", "new": "src_new"}), on="src")
+             .merge(fwd.rename(columns={"old": "dst", "new": "dst_new"}), on="dst")
+             [["type", "src_new", "dst_new"]]
+             .rename(columns={"src_new": "src", "dst_new": "dst"}).drop_duplicates())
+    keys = c.new.ties[["type", "src", "dst"]].astype(str)
+    seen = keys.merge(known.assign(_known=True), on=["type", "src", "dst"], how="left")
+    fresh = c.new.ties[seen["_known"].isna().to_numpy()]
     if fresh.empty:
         return
-    adj = _adjacency(c.new.ties)
-    adj_old = _adjacency(c.old.ties)
+    adj = Adjacency(c.new.ties)
+    adj_old = Adjacency(c.old.ties)
     violating = c.new.violating
     blacklisted = c.new.blacklisted
     found: dict[tuple[str, str], tuple[list[str], list[str], list[str]]] = {}

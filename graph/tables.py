@@ -90,7 +90,8 @@ class RunTables:
     def entity_label(self) -> dict[str, str]:
         return {
             e: ENTITY_LABEL_BY_KIND[k]
-            for e, k in zip(self.entities["entity_id"], self.entities["kind"], strict=True)
+            for e, k in zip(self.entities["entity_id"].tolist(), self.entities["kind"].tolist(),
+                            strict=True)
         }
 
     def _entity_mentions_with(self, column: str) -> pd.DataFrame:
@@ -208,7 +209,8 @@ class RunTables:
             })
             frame["id"] = [
                 relation_id(rtype, s, d, ms[0] if ms else "")
-                for s, d, ms in zip(frame["src"], frame["dst"], frame["mention_ids"], strict=True)
+                for s, d, ms in zip(frame["src"].tolist(), frame["dst"].tolist(),
+                                    frame["mention_ids"].tolist(), strict=True)
             ]
             frame["run_id"] = run_id
             out[rtype] = frame[[*base, "mention_ids", "run_id"]].sort_values("id").reset_index(
@@ -225,7 +227,8 @@ class RunTables:
         })
         subj["id"] = [
             relation_id("SUBJECT_OF", s, d, ms[0] if ms else "")
-            for s, d, ms in zip(subj["src"], subj["dst"], subj["mention_ids"], strict=True)
+            for s, d, ms in zip(subj["src"].tolist(), subj["dst"].tolist(),
+                                subj["mention_ids"].tolist(), strict=True)
         ]
         subj["run_id"] = run_id
         out["SUBJECT_OF"] = subj[[*base, "mention_ids", "run_id"]].sort_values("id").reset_index(

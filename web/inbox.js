@@ -1,7 +1,9 @@
 // The inbox: alerts raised by reruns (GET /alerts), the unacknowledged count on the nav, and
-// one alert's view: what changed (scores and levels before / after, the new path drawn on the
-// graph), acknowledge, open a case from it or join it to an open case.
+// one alert's view: what changed (scores and levels before / after, the graph among the path's
+// nodes before the rerun and after it with the new path highlighted, the new path drawn on the
+// main graph too), acknowledge, open a case from it or join it to an open case.
 
+import { renderChangeGraphs } from "./alert-graphs.js";
 import { api } from "./api.js";
 import { fmt, h, riskBadge } from "./dom.js";
 import { fill } from "./panels.js";
@@ -52,7 +54,8 @@ function levelChange(alert) {
   return h("span", { class: "change" }, riskBadge(alert.level_before, alert.score_before), " → ", riskBadge(alert.level_after, alert.score_after));
 }
 
-// the alert's view in the side panel; ctx: {guarded, drawChange(alert), setStatus}
+// the alert's view in the side panel; ctx: {guarded, drawChange(alert), setStatus,
+// onAlertGraphs({before, after}) with the two small graphs' Cytoscape instances}
 export async function showAlert(panel, alertId, ctx) {
   const [stored, open] = await Promise.all([api.alert(alertId), api.cases({ open: true, limit: 100 })]);
   const a = stored.alert;
@@ -80,6 +83,7 @@ export async function showAlert(panel, alertId, ctx) {
         : h("p", { class: "muted" }, "无路径 no path"),
       (ch.event_ids || []).length ? h("p", {}, `新事件 new events: ${ch.event_ids.join("、")}`) : null,
       Object.keys(ch.evidence || {}).length ? h("p", {}, `路径上的合并依据 merge evidence on the path: ${Object.keys(ch.evidence).join("、")}`) : null),
+    h("section", { class: "panel-section", "data-testid": "alert-graphs" }),
     h("section", { class: "panel-section", "data-testid": "alert-actions" },
       h("h3", {}, "处置 Act"),
       stored.acknowledged_at
@@ -101,6 +105,8 @@ export async function showAlert(panel, alertId, ctx) {
           const joined = await api.joinCase(pick.value, stored.id);
           go("case", joined.id);
         }) }, "加入案件 Join case")) : h("p", { class: "muted small" }, "没有可加入的未结案件 no open case to join")));
+  const graphs = renderChangeGraphs(panel.querySelector('[data-testid="alert-graphs"]'), stored);
+  if (ctx.onAlertGraphs) ctx.onAlertGraphs(graphs);
   await ctx.drawChange(stored);
   // once drawn, the path reads by name
   const names = panel.querySelector('[data-testid="alert-path-names"]');

@@ -18,6 +18,7 @@ export const ALERT_KINDS = {
   new_path: "新增违法关联路径",
   new_phoenix: "新增“凤凰”企业",
   new_hub: "新增枢纽",
+  new_ring: "新增关联团伙成员",
   lineage: "关注对象合并/拆分",
 };
 

@@ -54,6 +54,12 @@ export function createViews(app) {
     else state.graph.highlight([stored.entity_id], []);
   }
 
+  // the alert's before / after views (tests read them at guanlian.alertGraphs)
+  function onAlertGraphs(graphs) {
+    for (const cy of Object.values(state.alertGraphs || {})) if (cy) cy.destroy();
+    state.alertGraphs = graphs;
+  }
+
   async function drawCase(c) {
     if (!state.graph || !c.alert_ids.length) return;
     state.graph.clear();
@@ -169,7 +175,7 @@ export function createViews(app) {
       }
       case "alert": {
         setMode("graph", nav);
-        const stored = await showAlert($("entity-panel"), r.id, { ...ctx, drawChange });
+        const stored = await showAlert($("entity-panel"), r.id, { ...ctx, drawChange, onAlertGraphs });
         state.context = { alert: stored };
         return;
       }

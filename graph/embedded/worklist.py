@@ -1,16 +1,20 @@
 """The embedded store's risk worklist (semantics: `graph.worklist`), answered from arrays.
 
-Scores and levels are the index's arrays; ranking is one lexsort over the candidates. The
+Scores and levels are the index's arrays; the ranking (score desc, then entity ID: position
+order) is sorted once, and a read keeps the ranked positions its filter mask lets through. The
 columns only some filters need (province, city, each entity's reason rules and triggering
-events, each event's source and date) are read once, the first time a filter asks for them.
+events, each event's source and date) are read once, the first time a filter asks for them,
+into arrays a filter tests in one vectorised pass: value codes for province and city, one
+position array per rule, and one row per (entity, triggering event) with the event's source
+code and date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 import numpy as np
+import pandas as pd
 
 from graph.embedded.network import LABELS, RunNetwork
 from graph.embedded.packed import PackedText
@@ -31,9 +35,13 @@ class EmbeddedWorklist:
         self.net = net
         self._reasons = reasons
         self._place: dict[str, np.ndarray] = {}
+        self._codes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}
         self._rules: dict[int, list[str]] | None = None
         self._triggers: dict[int, list[str]] | None = None
+        self._rule_positions: dict[str, np.ndarray] = {}
+        self._trigger_rows: tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]] | None = None
         self._events: dict[str, tuple[str | None, date | None]] | None = None
+        self._ranked: dict[str, np.ndarray] = {}  # score kind -> ranked positions
 
     # --- lazily read columns ----------------------------------------------------------------
     def _column(self, name: str) -> np.ndarray:
@@ -44,27 +52,91 @@ class EmbeddedWorklist:
             self._place[name] = col
         return self._place[name]
 
+    def _value_codes(self, name: str) -> tuple[np.ndarray, dict[str, int]]:
+        """The column as int codes (-1: unset) and the code of each value."""
+        if name not in self._codes:
+            codes, uniques = pd.factorize(pd.Series(self._column(name), dtype=object))
+            self._codes[name] = (codes.astype(np.int64),
+                                 {str(v): i for i, v in enumerate(uniques.tolist())})
+        return self._codes[name]
+
     def _read_reasons(self) -> None:
         self._rules, self._triggers = {}, {}
-        if self._reasons is None:
-            return
-        for p in self.net.scored_positions().tolist():
-            reasons = parse_reasons(self._reasons.text(p))
-            if reasons:
-                self._rules[p] = reason_rules(reasons)
-                self._triggers[p] = reason_events(reasons)
+        by_rule: dict[str, list[int]] = {}
+        if self._reasons is not None:
+            for p in self.net.scored_positions().tolist():
+                reasons = parse_reasons(self._reasons.text(p))
+                if reasons:
+                    self._rules[p] = reason_rules(reasons)
+                    self._triggers[p] = reason_events(reasons)
+                    for rule in self._rules[p]:
+                        by_rule.setdefault(rule, []).append(p)
+        self._rule_positions = {r: np.array(ps, dtype=np.int64) for r, ps in by_rule.items()}
+
+    def _rule_mask(self, rules: tuple[str, ...]) -> np.ndarray:
+        if self._rules is None:
+            self._read_reasons()
+        mask = np.zeros(self.net.n_nodes, dtype=bool)
+        for rule in rules:
+            found = self._rule_positions.get(rule)
+            if found is not None:
+                mask[found] = True
+        return mask
+
+    def _triggers_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+        """(position, source code (-1: none), date ordinal (0: none)) of every triggering event
+        that is a known event, and the code of each source."""
+        if self._trigger_rows is None:
+            if self._triggers is None:
+                self._read_reasons()
+            assert self._triggers is not None
+            pos: list[int] = []
+            src: list[int] = []
+            day: list[int] = []
+            codes: dict[str, int] = {}
+            for p, events in self._triggers.items():
+                for e in events:
+                    ev = self._event(e)
+                    if ev is None:
+                        continue
+                    source, when = ev
+                    pos.append(p)
+                    src.append(-1 if source is None else codes.setdefault(source, len(codes)))
+                    day.append(0 if when is None else when.toordinal())
+            self._trigger_rows = (np.array(pos, dtype=np.int64), np.array(src, dtype=np.int64),
+                                  np.array(day, dtype=np.int64), codes)
+        return self._trigger_rows
+
+    def _event_mask(self, q: WorklistQuery) -> np.ndarray:
+        """Entities with at least one triggering event meeting every event filter at once
+        (`WorklistQuery.event_matches`: a missing source or date meets no such filter)."""
+        pos, src, day, codes = self._triggers_table()
+        keep = np.ones(len(pos), dtype=bool)
+        if q.sources:
+            keep &= np.isin(src, [codes[s] for s in q.sources if s in codes])
+        if q.event_from is not None:
+            keep &= (day > 0) & (day >= q.event_from.toordinal())
+        if q.event_to is not None:
+            keep &= (day > 0) & (day <= q.event_to.toordinal())
+        mask = np.zeros(self.net.n_nodes, dtype=bool)
+        mask[pos[keep]] = True
+        return mask
+
+    def _ranking(self, score: str = "rule") -> np.ndarray:
+        """Scored positions by score desc (the rule score, or the learned one), then position
+        (= entity ID) asc; sorted once per score."""
+        if score not in self._ranked:
+            scored = self.net.scored_positions()
+            values = self.net.learned_array if score == "learned" else self.net.score_array
+            order = np.argsort(-values[scored], kind="stable")
+            self._ranked[score] = scored[order]
+        return self._ranked[score]
 
     def _rules_of(self, p: int) -> list[str]:
         if self._rules is None:
             self._read_reasons()
         assert self._rules is not None
         return self._rules.get(p, [])
-
-    def _triggers_of(self, p: int) -> list[str]:
-        if self._triggers is None:
-            self._read_reasons()
-        assert self._triggers is not None
-        return self._triggers.get(p, [])
 
     def _event(self, event_id: str) -> tuple[str | None, date | None] | None:
         if self._events is None:
@@ -91,31 +163,18 @@ class EmbeddedWorklist:
             mask &= keep
         for name, wanted in (("province", q.provinces), ("city", q.cities)):
             if wanted:
-                mask &= np.isin(self._column(name), list(wanted))
+                values, of = self._value_codes(name)
+                mask &= np.isin(values, [of[v] for v in wanted if v in of])
+        if q.rules:
+            mask &= self._rule_mask(q.rules)
+        if q.filters_events:
+            mask &= self._event_mask(q)
         return mask
 
-    def _passes(self, q: WorklistQuery) -> Callable[[int], bool]:
-        rules = set(q.rules)
-
-        def ok(p: int) -> bool:
-            if rules and rules.isdisjoint(self._rules_of(p)):
-                return False
-            if q.filters_events:
-                found = (self._event(e) for e in self._triggers_of(p))
-                return any(ev is not None and q.event_matches(*ev) for ev in found)
-            return True
-
-        return ok
-
     def page(self, q: WorklistQuery) -> WorklistPage:
-        positions = np.flatnonzero(self._mask(q))
-        if q.rules or q.filters_events:
-            ok = self._passes(q)
-            positions = np.array([p for p in positions.tolist() if ok(p)], dtype=np.int64)
-        # positions are in entity ID order: a stable sort on -score keeps ID order in ties
-        ranked = self.net.learned_array if q.score == "learned" else self.net.score_array
-        order = np.argsort(-ranked[positions], kind="stable")
-        chosen = positions[order][q.offset:q.offset + q.limit]
+        ranked = self._ranking(q.score)
+        positions = ranked[self._mask(q)[ranked]]
+        chosen = positions[q.offset:q.offset + q.limit]
         items = []
         for p in chosen.tolist():
             node = self.net.ids[p]

@@ -121,6 +121,22 @@ def test_planted_changes_raise_exactly_their_alerts(runs: Runs) -> None:
                 and a.entity_id == _by(runs.b, "uscc", runs.planted.link_firm_uscc))
     assert path.change.path_types == ["SHAREHOLDER_OF"] and path.change.event_ids
     assert path.change.detail["target_blacklisted"] is True
+    # before / after: both ends existed, the shareholding is new (and on the path)
+    after, before = path.change.after, path.change.before
+    assert [n.id for n in after.nodes] == path.change.path_nodes
+    assert {n.kind for n in after.nodes} == {"Enterprise", "Person"}
+    assert not any(n.new for n in after.nodes) and after.nodes[1].violating
+    tie = next(e for e in after.edges if e.id == path.change.path_edges[0])
+    assert (tie.type, tie.new, tie.on_path) == ("SHAREHOLDER_OF", True, True)
+    assert {tie.src, tie.dst} == set(path.change.path_nodes)
+    assert {f for n in before.nodes for f in n.ids_after} == set(path.change.path_nodes)
+    assert not [e for e in before.edges if e.type == "SHAREHOLDER_OF"]
+    assert all(not e.new for e in after.edges if e.id != tie.id)
+    successor = _by(runs.b, "uscc", runs.planted.successor_uscc)
+    phoenix = next(a for a in alerts if a.kind == "new_phoenix" and a.entity_id == successor)
+    assert [n.new for n in phoenix.change.after.nodes if n.id == successor] == [True]
+    assert successor not in {f for n in phoenix.change.before.nodes for f in n.ids_after}
+    assert all(e.new for e in phoenix.change.after.edges if successor in (e.src, e.dst))
     rise = next(a for a in alerts if a.kind == "level_rise"
                 and a.entity_id == _by(runs.b, "uscc", runs.planted.penalised_uscc))
     assert rise.score_before is not None and rise.score_after is not None
