@@ -129,9 +129,10 @@ class GraphReader(Protocol):
     ) -> SearchPage:
         """`search` as a page: the hits `offset`..`offset + limit` of the ranked result, its
         `total` (at most SEARCH_SCAN best hits; both stores re-score a pool of
-        max(SEARCH_SCAN, 10 x (limit + offset)) index candidates) and `groups` (graph.hits.name_groups) over all of
-        them. Every hit of `search` / `search_page` carries what tells namesakes apart
-        (`graph.hits`: masked ID number, birth year, province / city, tied enterprises)."""
+        max(SEARCH_SCAN, 10 x (limit + offset)) index candidates) and `groups`
+        (graph.hits.name_groups) over all of them. Every hit of `search` / `search_page`
+        carries what tells namesakes apart (`graph.hits`: masked ID number, birth year,
+        province / city, tied enterprises)."""
         ...
 
     def get_entity(self, entity_id: str) -> EntityProfile | None:
