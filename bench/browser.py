@@ -11,7 +11,10 @@ Each sample starts from an empty canvas. Times are measured in the page: from th
 the drawing and panel updated), so Playwright's own round trips are not counted; the run
 waits for the expected element before reading them.
 
-    python -m bench.browser --run bench/data/medium-s7-runs/run [--samples 20] [--seed 7]
+    python -m bench.browser --run bench/data/medium-s7-runs/run [--samples 20] [--seed 7] [--neo4j]
+
+The bench stage serves the run with the embedded store; `--neo4j` serves it from the Neo4j
+server of NEO4J_URI instead (the run must be loaded there: `guanlian load --run RUN`).
 """
 
 from __future__ import annotations
@@ -200,12 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, required=True, help="a linked and scored run folder")
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--neo4j", action="store_true",
+                        help="serve from the Neo4j server of NEO4J_URI (the run loaded there)")
     args = parser.parse_args(argv)
     why = unavailable()
     if why:
         print(f"browser timings skipped: {why}")
         return 0
-    out = run_stage(args.run, args.seed, args.samples)
+    serve_args = None
+    if args.neo4j:
+        from graph.neo4j.conn import get_settings
+
+        serve_args = ["--neo4j", get_settings().uri, "--run-dir", str(args.run)]
+    out = run_stage(args.run, args.seed, args.samples, serve_args)
     for step in STEPS:
         print(f"{step:>14}: p50 {out[f'browser_{step}_p50_ms']} ms · "
               f"p95 {out[f'browser_{step}_p95_ms']} ms (n={out[f'browser_{step}_n']}; "

@@ -114,8 +114,9 @@ class GraphReader(Protocol):
         ties by entity_id. Scores differ between stores (rapidfuzz vs full-text index), so only
         the set of top hits for a clear query is part of the contract. `pool` (1..10000) bounds
         how many index candidates are re-scored: the best of the Neo4j full-text index, or of
-        the embedded store's bigram index per label and field (None: Neo4j's default of at least
-        500, every name in the embedded store); a real-time lookup asks for few.
+        the embedded store's bigram index per label and field (None: max(500, 10 x (limit +
+        offset)) in both stores, never fewer than limit + offset); a real-time lookup asks for
+        few.
         """
         ...
 
@@ -127,10 +128,11 @@ class GraphReader(Protocol):
         offset: int = 0,
     ) -> SearchPage:
         """`search` as a page: the hits `offset`..`offset + limit` of the ranked result, its
-        `total` (at most SEARCH_SCAN best hits; Neo4j re-scores its default full-text pool
-        of at least SEARCH_SCAN candidates) and `groups` (graph.hits.name_groups) over all of
-        them. Every hit of `search` / `search_page` carries what tells namesakes apart
-        (`graph.hits`: masked ID number, birth year, province / city, tied enterprises)."""
+        `total` (at most SEARCH_SCAN best hits; both stores re-score a pool of
+        max(SEARCH_SCAN, 10 x (limit + offset)) index candidates) and `groups`
+        (graph.hits.name_groups) over all of them. Every hit of `search` / `search_page`
+        carries what tells namesakes apart (`graph.hits`: masked ID number, birth year,
+        province / city, tied enterprises)."""
         ...
 
     def get_entity(self, entity_id: str) -> EntityProfile | None:

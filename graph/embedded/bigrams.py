@@ -25,9 +25,11 @@ class BigramIndex:
     """An in-memory stand-in for a full-text index over one list of texts: the texts sharing
     the most character bigrams with a needle (Dice coefficient, ties by position), the way
     the `cjk` analyzer of the Neo4j full-text index tokenises. Bounds a search's re-scoring.
-    Postings are CSR int arrays keyed by a sorted array of integer bigram codes."""
+    Postings are CSR int arrays keyed by a sorted array of integer bigram codes. A needle of
+    one character shares it with every text holding that character (found by a scan)."""
 
     def __init__(self, texts: list[str]) -> None:
+        self._texts = texts
         codes = array("q")
         docs = array("i")
         sizes = np.zeros(len(texts), dtype=np.float64)
@@ -48,15 +50,19 @@ class BigramIndex:
     def best(self, needle: str, pool: int) -> list[int]:
         """Positions of at most `pool` texts sharing a bigram with `needle`, ascending."""
         grams = bigrams(needle)
-        lists = []
-        for gram in grams:
-            code = gram_code(gram)
-            i = int(np.searchsorted(self._codes, code))
-            if i < len(self._codes) and self._codes[i] == code:
-                lists.append(self._docs[self._starts[i]:self._starts[i + 1]])
-        if not lists:
-            return []
-        counts = np.bincount(np.concatenate(lists), minlength=len(self._sizes))
+        if len(grams) == 1 and len(gram := next(iter(grams))) == 1:
+            counts = np.fromiter((gram in "".join(t.lower().split()) for t in self._texts),
+                                 dtype=np.int64, count=len(self._texts))
+        else:
+            lists = []
+            for gram in grams:
+                code = gram_code(gram)
+                i = int(np.searchsorted(self._codes, code))
+                if i < len(self._codes) and self._codes[i] == code:
+                    lists.append(self._docs[self._starts[i]:self._starts[i + 1]])
+            if not lists:
+                return []
+            counts = np.bincount(np.concatenate(lists), minlength=len(self._sizes))
         hit = np.flatnonzero(counts)
         if len(hit) > pool:
             # the `pool` best by (Dice desc, position asc) without sorting every hit: all

@@ -250,25 +250,23 @@ class EmbeddedStore:
             raise ValueError(f"unknown identifier kind {kind!r}")
         return sorted(self._by_ident[kind].get(identifier_text(value), []))
 
-    def _ranked(self, text: str, kinds: Sequence[EntityKind], need: int,
-                pool: int | None) -> list[tuple[str, float, str]]:
+    def _ranked(self, text: str, kinds: Sequence[EntityKind], pool: int
+                ) -> list[tuple[str, float, str]]:
         """(node, similarity, matched field) of every hit, best first (ties by node ID); the
         last answer is kept, so a search page's hits and counts rank once."""
-        if pool is not None and not 1 <= pool <= 10_000:
-            raise ValueError("pool must be 1..10000")
         query = text.strip()
         if not query:
             return []
-        key = (query, tuple(sorted(set(kinds))), None if pool is None else max(pool, need))
+        key = (query, tuple(sorted(set(kinds))), pool)
         last = self._last_ranked
         if last is not None and last[0] == key:
             return last[1]
-        ranked = self._rank(query, kinds, need, pool)
+        ranked = self._rank(query, kinds, pool)
         self._last_ranked = (key, ranked)
         return ranked
 
-    def _rank(self, query: str, kinds: Sequence[EntityKind], need: int,
-              pool: int | None) -> list[tuple[str, float, str]]:
+    def _rank(self, query: str, kinds: Sequence[EntityKind], pool: int
+              ) -> list[tuple[str, float, str]]:
         wanted = set(kinds)
         best: dict[str, tuple[float, str]] = {}
         for kind in IDENTIFIERS:
@@ -282,9 +280,8 @@ class EmbeddedStore:
             texts, owners = self._choices[label, field]
             if not needle or not texts or self._charsets[label, field].isdisjoint(needle):
                 continue
-            if pool is not None:
-                chosen = self.bigrams[label, field].best(needle, max(pool, need))
-                texts, owners = [texts[i] for i in chosen], owners[chosen]
+            chosen = self.bigrams[label, field].best(needle, pool)
+            texts, owners = [texts[i] for i in chosen], owners[chosen]
             for _, score, j in process.extract(needle, texts, scorer=fuzz.WRatio,
                                                score_cutoff=MIN_SIMILARITY * 100, limit=None):
                 node = self.net.ids[owners[j]]
@@ -306,20 +303,26 @@ class EmbeddedStore:
     def search(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                limit: int = 20, offset: int = 0, *, pool: int | None = None
                ) -> list[SearchHit]:
-        """Every name is scored; with `pool`, only the `pool` names (per label and field)
-        sharing the most character bigrams with the query, like the Neo4j full-text scan."""
+        """The `pool` names (per label and field) sharing the most character bigrams with the
+        query are re-scored, like the Neo4j full-text pool (default max(500, 10 x (limit +
+        offset)); never fewer than limit + offset)."""
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
-        ranked = self._ranked(text, kinds, limit + offset, pool)
+        if pool is not None and not 1 <= pool <= 10_000:
+            raise ValueError("pool must be 1..10000")
+        need = limit + offset
+        scan = max(500, 10 * need) if pool is None else max(pool, need)
+        ranked = self._ranked(text, kinds, scan)
         return [self._hit(*r) for r in ranked[offset:offset + limit]]
 
     def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                     limit: int = 20, offset: int = 0) -> SearchPage:
         if not 1 <= limit <= 1000 or offset < 0:
             raise ValueError("limit must be 1..1000 and offset >= 0")
-        ranked = self._ranked(text, kinds, SEARCH_SCAN, None)[:SEARCH_SCAN]
-        items = self.search(text, kinds, limit, offset) if offset < len(ranked) else []
-        return SearchPage(items=items, limit=limit, offset=offset, total=len(ranked),
+        ranked = self._ranked(text, kinds, max(SEARCH_SCAN, 10 * (limit + offset)))
+        ranked = ranked[:SEARCH_SCAN]
+        return SearchPage(items=[self._hit(*r) for r in ranked[offset:offset + limit]],
+                          limit=limit, offset=offset, total=len(ranked),
                           groups=name_groups(self.net.display(n) for n, _, _ in ranked))
 
     def evidence(self, entity_id: str) -> list[Evidence]:

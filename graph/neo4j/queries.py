@@ -179,19 +179,22 @@ MATCH (n:@label {id: $id})
 RETURN (COUNT { (n)-[:@network]-() } > $cap
         OR ((n:Address OR n:Phone) AND any(k IN [n.id, n.label, n.address_std, n.phone]
                                            WHERE k IS NOT NULL AND k IN $wl))) AS bb,
-       ((n:Enterprise OR n:Person) AND EXISTS { (n)-[:SUBJECT_OF]->() }) AS bv
+       ((n:Enterprise OR n:Person) AND EXISTS { (n)-[:SUBJECT_OF]->() }) AS bv,
+       elementId(n) AS e
 """)
 
-# every relationship of @rels at the frontier nodes $ids (of label @label), both directions,
-# with the far node's label and blocked / violating flags
+# every relationship of @rels at the frontier nodes (element IDs $eids), both directions,
+# with the far node's label, element ID and blocked / violating flags
 EXPAND = _static("""
-UNWIND $ids AS i
-MATCH (a:@label {id: i})-[r:@rels]-(b)
+UNWIND $eids AS e
+MATCH (a) WHERE elementId(a) = e
+MATCH (a)-[r:@rels]-(b)
 RETURN a.id AS a, r.id AS r, type(r) AS t, b.id AS b, labels(b)[0] AS bl,
        (COUNT { (b)-[:@network]-() } > $cap
         OR ((b:Address OR b:Phone) AND any(k IN [b.id, b.label, b.address_std, b.phone]
                                            WHERE k IS NOT NULL AND k IN $wl))) AS bb,
-       ((b:Enterprise OR b:Person) AND EXISTS { (b)-[:SUBJECT_OF]->() }) AS bv
+       ((b:Enterprise OR b:Person) AND EXISTS { (b)-[:SUBJECT_OF]->() }) AS bv,
+       elementId(b) AS be
 """)
 
 # the kept nodes of a neighbourhood (label @label) as graph nodes
@@ -207,13 +210,24 @@ RETURN n.id AS id, labels(n)[0] AS kind,
             ELSE toString(n.date) END AS date
 """
 
-# the relationships of @rels from the kept nodes $ids (label @label) to kept nodes $kept
-NEIGHBOURHOOD_EDGES = """
-UNWIND $ids AS i
-MATCH (a:@label {id: i})-[r:@rels]->(b)
-WHERE b.id IN $kept
-RETURN r.id AS id, type(r) AS type, a.id AS source, b.id AS target, r.share_pct AS share_pct,
-       toString(r.start_date) AS start_date
+# a walked neighbourhood's kept nodes and their relationships of @rels among them, in one
+# round trip: the nodes sought by their element IDs $eids (whatever their labels), the edges
+# from each to kept nodes $kept (IDs)
+NEIGHBOURHOOD = """
+UNWIND $eids AS e
+MATCH (n) WHERE elementId(n) = e
+RETURN n.id AS id, labels(n)[0] AS kind,
+       CASE WHEN n:Enterprise OR n:Person THEN coalesce(n.name, n.id)
+            WHEN n:Address OR n:Phone THEN coalesce(n.label, n.id)
+            ELSE coalesce(n.category, labels(n)[0]) END AS label,
+       n.risk_level AS risk_level, EXISTS { (n)-[:SUBJECT_OF]->() } AS violating,
+       CASE WHEN n:Enterprise OR n:Person OR n:Address OR n:Phone THEN null
+            ELSE toString(n.date) END AS date,
+       COLLECT {
+         MATCH (n)-[r:@rels]->(b) WHERE b.id IN $kept
+         RETURN {id: r.id, type: type(r), source: n.id, target: b.id, share_pct: r.share_pct,
+                 start_date: toString(r.start_date)}
+       } AS out
 """
 
 # Exposure: one query per BFS level. A level's row is a newly reached node `b` with its best

@@ -35,6 +35,7 @@ class Step:
     dst_label: str
     dst_blocked: bool
     dst_violating: bool
+    dst_element: str
 
 
 class Walker:
@@ -43,28 +44,23 @@ class Walker:
 
     # --- primitives -------------------------------------------------------------------
     def expand(self, frontier: dict[str, str], types: tuple[str, ...]) -> list[Step]:
-        """Every relationship of `types` at the frontier nodes (id -> label), both directions."""
+        """Every relationship of `types` at the frontier nodes (id -> element ID), both
+        directions: one round trip."""
         rel = "|".join(schema.check_rel_types(types))
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for node_id, label in frontier.items():
-            by_label[schema.check_label(label)].append(node_id)
-        steps: list[Step] = []
-        for label, ids in sorted(by_label.items()):
-            query = fill(q.EXPAND, label=label, rels=rel)
-            for row in self.cypher.run(query, ids=sorted(ids)):
-                steps.append(
-                    Step(row["a"], row["r"], row["t"], row["b"], row["bl"], row["bb"], row["bv"])
-                )
+        rows = self.cypher.run(fill(q.EXPAND, rels=rel),
+                               eids=[frontier[i] for i in sorted(frontier)])
+        steps = [Step(row["a"], row["r"], row["t"], row["b"], row["bl"], row["bb"], row["bv"],
+                      row["be"]) for row in rows]
         steps.sort(key=lambda s: (s.src, s.dst, s.rel_id))
         return steps
 
-    def start(self, node_id: str) -> tuple[str, bool, bool] | None:
-        """(label, blocked, violating) of a node, or None when absent."""
+    def start(self, node_id: str) -> tuple[str, bool, bool, str] | None:
+        """(label, blocked, violating, element ID) of a node, or None when absent."""
         label = self.cypher.locate(node_id)
         if label is None:
             return None
         row = self.cypher.run(fill(q.START, label=schema.check_label(label)), id=node_id)[0]
-        return label, row["bb"], row["bv"]
+        return label, row["bb"], row["bv"], row["e"]
 
     # --- neighbourhood ----------------------------------------------------------------
     def neighbourhood(
@@ -73,8 +69,8 @@ class Walker:
         first = self.start(entity_id)
         if first is None:
             return [], [], False
-        kept: dict[str, str] = {entity_id: first[0]}
-        frontier = {entity_id: first[0]}
+        elements = {entity_id: first[3]}  # kept nodes: id -> element ID
+        frontier = {entity_id: first[3]}
         truncated = False
         for _hop in range(depth):
             if not frontier:
@@ -82,19 +78,29 @@ class Walker:
             fresh: dict[str, str] = {}
             candidates: dict[str, Step] = {}
             for step in self.expand(frontier, types):
-                if step.dst not in kept:
+                if step.dst not in elements:
                     candidates.setdefault(step.dst, step)
             for node_id in sorted(candidates):
-                if len(kept) >= node_cap:
+                if len(elements) >= node_cap:
                     truncated = True
                     break
-                kept[node_id] = candidates[node_id].dst_label
+                elements[node_id] = candidates[node_id].dst_element
                 if candidates[node_id].dst_blocked:
                     truncated = truncated or _hop + 1 < depth
                 else:
-                    fresh[node_id] = candidates[node_id].dst_label
+                    fresh[node_id] = candidates[node_id].dst_element
             frontier = fresh
-        return self._nodes(kept), self._edges(kept, types), truncated
+        return (*self._drawn(elements, types), truncated)
+
+    def _drawn(self, elements: dict[str, str], types: tuple[str, ...]
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """GraphNode and GraphEdge rows of the kept nodes (id -> element ID), by ID: one
+        round trip (q.NEIGHBOURHOOD)."""
+        rel = "|".join(schema.check_rel_types(types))
+        rows = self.cypher.run(fill(q.NEIGHBOURHOOD, rels=rel), eids=list(elements.values()),
+                               kept=list(elements))
+        edges = sorted((e for r in rows for e in r.pop("out")), key=lambda e: e["id"])
+        return sorted(rows, key=lambda n: n["id"]), edges
 
     def node_rows(self, kept: dict[str, str]) -> list[dict[str, Any]]:
         """GraphNode rows of the nodes `kept` (id -> label) that exist, by ID."""
@@ -108,17 +114,6 @@ class Walker:
         for label, ids in by_label.items():
             out.extend(self.cypher.run(fill(q.NEIGHBOURHOOD_NODES, label=label), ids=ids))
         return sorted(out, key=lambda n: n["id"])
-
-    def _edges(self, kept: dict[str, str], types: tuple[str, ...]) -> list[dict[str, Any]]:
-        rel = "|".join(schema.check_rel_types(types))
-        out: list[dict[str, Any]] = []
-        by_label: dict[str, list[str]] = defaultdict(list)
-        for node_id, label in kept.items():
-            by_label[schema.check_label(label)].append(node_id)
-        for label, ids in by_label.items():
-            query = fill(q.NEIGHBOURHOOD_EDGES, label=label, rels=rel)
-            out.extend(self.cypher.run(query, ids=ids, kept=list(kept)))
-        return sorted(out, key=lambda e: e["id"])
 
     # --- exposure ---------------------------------------------------------------------
     def exposure(self, entity_id: str, max_hops: int, limit: int) -> list[ExposureHit]:
