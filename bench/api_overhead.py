@@ -274,13 +274,42 @@ def main(argv: list[str] | None = None) -> int:
                         "embedded store on --run")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--rate", type=float, default=50.0, help="requests/s; 0: back to back")
+    parser.add_argument("--stage", action="store_true",
+                        help="instead: the benchmark's api stage alone on --run (`guanlian "
+                        "serve`, 50 req/s from 8 clients by identifier and by name, the raw "
+                        "store time of the same lookups, their ratio)")
+    parser.add_argument("--duration-s", type=float, default=20.0, help="with --stage")
     args = parser.parse_args(argv)
     if args.neo4j:
         from dotenv import load_dotenv
 
         load_dotenv(Path.cwd() / ".env")
+    if args.stage:
+        print(json.dumps(stage(args.run, args.neo4j, args.duration_s), indent=1))
+        return 0
     print(json.dumps(measure(args.run, args.neo4j, args.requests, args.rate), indent=1))
     return 0
+
+
+def stage(run_dir: Path, neo4j: bool, duration_s: float, seed: int = 7) -> dict[str, Any]:
+    """What `scripts/bench` reports in its api (Neo4j) or embedded_api stage for `run_dir`
+    (bench/run.py `_api`), without the maximum-rate search."""
+    from bench import serving
+
+    subjects = serving.sample_subjects(run_dir, 500, seed)
+    args = (["--neo4j", os.environ["NEO4J_URI"], "--run-dir", str(run_dir)] if neo4j
+            else ["--run", str(run_dir)])
+    with serving.serving(args) as (url, key, pid):
+        out = serving.api_load(url, key, subjects, duration_s, find_max=False)
+        out["rss_mb"] = serving.rss_mb(pid)
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    if neo4j:
+        raw = serving.raw_lookup_ms(run_dir, subjects["id"][:200])
+        out.update({k if k.startswith("raw_") else f"raw_{k}": v for k, v in raw.items()})
+        out["api_over_raw_p50"] = round(out["lookup_id_p50_ms"] / raw["raw_p50_ms"], 1)
+        out["api_over_inproc_lookup_p50"] = round(out["lookup_id_p50_ms"]
+                                                  / raw["lookup_p50_ms"], 1)
+    return out
 
 
 if __name__ == "__main__":
