@@ -92,11 +92,23 @@ def client(url: str, key: str, bodies_file: str, n: int, rate: float, warmup: in
 
 def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
             seed: int = 7) -> dict[str, Any]:
-    state = Path(tempfile.mkdtemp(prefix="guanlian-overhead-"))
-    env = {"GUANLIAN_STATE_DIR": str(state), "GUANLIAN_RATE_LIMIT_RPS": "100000",
-           "GUANLIAN_RATE_LIMIT_BURST": "100000", "GUANLIAN_RUN_DIR": str(run_dir),
-           "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
+    env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix="guanlian-overhead-"),
+           "GUANLIAN_RATE_LIMIT_RPS": "100000", "GUANLIAN_RATE_LIMIT_BURST": "100000",
+           "GUANLIAN_RUN_DIR": str(run_dir), "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
+    saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
+    try:
+        return _measure(run_dir, n, rate, warmup, seed, neo4j)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
+             neo4j: bool) -> dict[str, Any]:
     import uvicorn
 
     from api import audit, inspection
@@ -163,7 +175,7 @@ def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
         records.append(rec)
 
     subjects = sample_subjects(run_dir, 500, seed)["id"]
-    bodies_file = state / "bodies.json"
+    bodies_file = settings.state_dir / "bodies.json"
     bodies_file.write_text(json.dumps(subjects), encoding="utf-8")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(outer, host="127.0.0.1", port=port, log_config=None,
@@ -180,13 +192,15 @@ def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
             child = subprocess.run(
                 [sys.executable, "-m", CLIENT, "--client", f"http://127.0.0.1:{port}", key,
                  str(bodies_file), str(n), str(rate), str(warmup)],
-                capture_output=True, text=True, check=True)
+                capture_output=True, text=True, check=True,
+                cwd=Path(__file__).resolve().parents[1])
             cpu1 = _thread_cpu(os.getpid())
             result.update(json.loads(child.stdout.strip().splitlines()[-1]))
             per_thread = sorted(((cpu1[t] - cpu0.get(t, 0.0)) / (n + warmup) * 1000
                                  for t in cpu1), reverse=True)
             result["server_cpu_ms"] = round(sum(per_thread), 3)
             result["server_thread_cpu_ms"] = [round(c, 3) for c in per_thread if c > 0.001]
+            result["audit_entries"] = app.state.services.audit.count
             result["raw"] = _raw(app.state.services, [Subject(**s) for s in subjects], n)
         except Exception as exc:  # noqa: BLE001 - reported, the server still stops
             result["error"] = repr(exc)
@@ -218,6 +232,7 @@ def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
     out["audit_sync"] = _stats(syncs)
     out["server_cpu_ms"] = result["server_cpu_ms"]
     out["server_thread_cpu_ms"] = result["server_thread_cpu_ms"]
+    out["audit_entries"] = result["audit_entries"]
     out["raw"] = result["raw"]
     client_p50 = out["client"]["p50"]
     out["client_over_raw_p50"] = round(client_p50 / max(out["raw"]["store_p50"], 1e-6), 1)
