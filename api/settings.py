@@ -93,6 +93,10 @@ class Settings(BaseSettings):
         default=5.0, gt=0,
         description="an answer whose audit entry is not durable by then is a 503")
     metrics_public: bool = Field(default=False, description="serve /metrics without a key")
+    switch_interval_s: float | None = Field(
+        default=None, gt=0, le=0.1,
+        description="the interpreter's thread switch interval while serving "
+        "(sys.setswitchinterval; Python's default 0.005 when unset)")
 
     # --- inspection lookup ------------------------------------------------------------------
     match_threshold: float = Field(default=0.8, ge=0, le=1,

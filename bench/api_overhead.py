@@ -1,0 +1,332 @@
+"""Where an identifier lookup's time goes: the API beside the same lookup on the same store.
+
+    python -m bench.api_overhead --run RUN [--neo4j] [--requests 500] [--rate 50]
+
+Serves the app in this process with uvicorn (the settings `guanlian serve` uses: uvloop,
+httptools, a fresh state folder, a durable fail-closed audit) and sends identifier lookups
+from a separate client process over loopback, one connection, at a fixed rate (`--rate 0`:
+back to back). Each request is timed in spans, from its arrival at the outermost ASGI layer:
+
+- `before_lookup`: middleware, key check, rate limit, body parsing and validation, and the
+  hop to the worker thread that runs the store read;
+- `lookup`: `LookupService.lookup` in that thread (the store reads and the matching);
+- `after_lookup`: the hop back, redaction, the entity IDs, response validation, serialising;
+- `audit_wait`: building the audit entry and waiting until it is durable (`audit_sync` is
+  the write + fdatasync alone, from the writer);
+- `send`: handing the answer to the server; `server`: arrival to the last byte handed over.
+
+Also the CPU time of each server thread per request and the client's own CPU per request.
+Then, on the same store object of the same process, in one plain thread: the same lookups
+without HTTP (`raw`: the time inside the store's methods, the Cypher round trips and
+decoding for Neo4j; `inproc`: the whole in-process lookup). Ratios are the client's p50
+over those. The spans wrap our own functions (the real ones run inside them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+CLIENT = "bench.api_overhead"
+SPANS = (("before_lookup", "t0", "ep0"), ("lookup", "ep0", "ep1"),
+         ("after_lookup", "ep1", "a0"), ("audit_wait", "a0", "a1"), ("send", "send", "end"),
+         ("server", "t0", "end"))
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))], 3)
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"p50": _pct(values, 50), "p90": _pct(values, 90), "p99": _pct(values, 99)}
+
+
+def _thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of each thread of `pid` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[tid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def client(url: str, key: str, bodies_file: str, n: int, rate: float, warmup: int) -> None:
+    """The client process: `n` lookups after `warmup`, one connection; prints JSON."""
+    import httpx
+
+    bodies = json.loads(Path(bodies_file).read_text(encoding="utf-8"))
+    times: list[float] = []
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
+        for i in range(warmup):
+            http.post("/inspection/lookup", json=bodies[i % len(bodies)])
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        for i in range(n):
+            if rate > 0:
+                delay = t0 + i / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            sent = time.perf_counter()
+            answer = http.post("/inspection/lookup", json=bodies[i % len(bodies)])
+            times.append((time.perf_counter() - sent) * 1000)
+            if answer.status_code != 200:
+                raise SystemExit(f"lookup answered {answer.status_code}: {answer.text[:300]}")
+        cpu = time.process_time() - cpu0
+    print(json.dumps({"client_ms": times, "client_cpu_ms": cpu / n * 1000}))
+
+
+def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
+            seed: int = 7) -> dict[str, Any]:
+    env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix="guanlian-overhead-"),
+           "GUANLIAN_RATE_LIMIT_RPS": "100000", "GUANLIAN_RATE_LIMIT_BURST": "100000",
+           "GUANLIAN_RUN_DIR": str(run_dir), "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return _measure(run_dir, n, rate, warmup, seed, neo4j)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
+             neo4j: bool) -> dict[str, Any]:
+    import uvicorn
+
+    from api import audit, inspection
+    from api.app import create_app
+    from api.auth import KeyStore
+    from api.inspection import Subject
+    from api.settings import Settings
+    from bench.serving import _free_port, sample_subjects
+
+    current: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar(
+        "overhead_span", default=None)
+    clock = time.perf_counter_ns
+    records: list[dict[str, int]] = []
+    syncs: list[float] = []
+    real_lookup, real_append = inspection.LookupService.lookup, audit.AuditLog.append
+    real_write = audit.AuditLog._durable_write
+
+    def lookup(self: Any, store: Any, subject: Any) -> Any:
+        rec = current.get()
+        if rec is not None:
+            rec["ep0"] = clock()
+        try:
+            return real_lookup(self, store, subject)
+        finally:
+            if rec is not None:
+                rec["ep1"] = clock()
+
+    async def append(self: Any, *args: Any, **kwargs: Any) -> Any:
+        rec = current.get()
+        if rec is not None:
+            rec["a0"] = clock()
+        try:
+            return await real_append(self, *args, **kwargs)
+        finally:
+            if rec is not None:
+                rec["a1"] = clock()
+
+    def durable_write(self: Any, data: bytes) -> None:
+        started = clock()
+        real_write(self, data)
+        syncs.append((clock() - started) / 1e6)
+
+    settings = Settings()
+    keys = KeyStore(settings.keys_path)
+    _, key = keys.create("overhead", "investigator")
+    keys.close()
+    app = create_app(settings)
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/inspection/lookup":
+            await app(scope, receive, send)
+            return
+        rec = {"t0": clock()}
+        current.set(rec)
+
+        async def timed_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                rec["send"] = clock()
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                rec["end"] = clock()
+
+        await app(scope, receive, timed_send)
+        records.append(rec)
+
+    subjects = sample_subjects(run_dir, 500, seed)["id"]
+    bodies_file = settings.state_dir / "bodies.json"
+    bodies_file.write_text(json.dumps(subjects), encoding="utf-8")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(outer, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False, log_level="warning"))
+    if settings.switch_interval_s is not None:
+        sys.setswitchinterval(settings.switch_interval_s)
+    result: dict[str, Any] = {}
+
+    def drive() -> None:
+        try:
+            while not server.started:
+                time.sleep(0.1)
+            cpu0 = _thread_cpu(os.getpid())
+            child = subprocess.run(
+                [sys.executable, "-m", CLIENT, "--client", f"http://127.0.0.1:{port}", key,
+                 str(bodies_file), str(n), str(rate), str(warmup)],
+                capture_output=True, text=True, check=True,
+                cwd=Path(__file__).resolve().parents[1])
+            cpu1 = _thread_cpu(os.getpid())
+            result.update(json.loads(child.stdout.strip().splitlines()[-1]))
+            per_thread = sorted(((cpu1[t] - cpu0.get(t, 0.0)) / (n + warmup) * 1000
+                                 for t in cpu1), reverse=True)
+            result["server_cpu_ms"] = round(sum(per_thread), 3)
+            result["server_thread_cpu_ms"] = [round(c, 3) for c in per_thread if c > 0.001]
+            result["audit_entries"] = app.state.services.audit.count
+            result["raw"] = _raw(app.state.services, [Subject(**s) for s in subjects], n)
+        except Exception as exc:  # noqa: BLE001 - reported, the server still stops
+            result["error"] = repr(exc)
+        finally:
+            server.should_exit = True
+
+    inspection.LookupService.lookup = lookup  # type: ignore[method-assign]
+    audit.AuditLog.append = append  # type: ignore[method-assign]
+    audit.AuditLog._durable_write = durable_write  # type: ignore[method-assign]
+    try:
+        threading.Thread(target=drive, daemon=True).start()
+        server.run()
+    finally:
+        inspection.LookupService.lookup = real_lookup  # type: ignore[method-assign]
+        audit.AuditLog.append = real_append  # type: ignore[method-assign]
+        audit.AuditLog._durable_write = real_write  # type: ignore[method-assign]
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    measured = records[warmup:]
+    out: dict[str, Any] = {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir),
+                           "requests": len(measured), "rate": rate,
+                           "load_average": [round(x, 2) for x in os.getloadavg()]}
+    out["client"] = _stats(result["client_ms"])
+    out["client_cpu_ms"] = round(result["client_cpu_ms"], 3)
+    for name, start, end in SPANS:
+        values = [(r[end] - r[start]) / 1e6 for r in measured if start in r and end in r]
+        if values:
+            out[name] = _stats(values)
+    out["audit_sync"] = _stats(syncs)
+    out["server_cpu_ms"] = result["server_cpu_ms"]
+    out["server_thread_cpu_ms"] = result["server_thread_cpu_ms"]
+    out["audit_entries"] = result["audit_entries"]
+    out["raw"] = result["raw"]
+    client_p50 = out["client"]["p50"]
+    out["client_over_raw_p50"] = round(client_p50 / max(out["raw"]["store_p50"], 1e-6), 1)
+    out["client_over_inproc_p50"] = round(client_p50 / max(out["raw"]["inproc_p50"], 1e-6), 1)
+    out["server_over_raw_p50"] = round(out["server"]["p50"] / max(out["raw"]["store_p50"],
+                                                                   1e-6), 1)
+    return out
+
+
+def _raw(services: Any, subjects: list[Any], n: int) -> dict[str, float]:
+    """The same lookups on the served store object, no HTTP, one thread: the time inside
+    the store's methods and the whole lookup, per subject."""
+
+    class Timed:
+        def __init__(self, store: Any) -> None:
+            self.store, self.spent = store, 0
+
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(self.store, name)
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter_ns()
+                try:
+                    return method(*args, **kwargs)
+                finally:
+                    self.spent += time.perf_counter_ns() - started
+
+            return call
+
+    timed: Any = Timed(services.stores.get())
+    lookup = services.lookup
+    store_ms: list[float] = []
+    whole_ms: list[float] = []
+    for i in range(n):
+        timed.spent = 0
+        started = time.perf_counter_ns()
+        lookup.lookup(timed, subjects[i % len(subjects)])
+        whole_ms.append((time.perf_counter_ns() - started) / 1e6)
+        store_ms.append(timed.spent / 1e6)
+    return {"store_p50": _pct(store_ms, 50), "store_p99": _pct(store_ms, 99),
+            "inproc_p50": _pct(whole_ms, 50), "inproc_p99": _pct(whole_ms, 99)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--client"]:
+        url, key, bodies, n, rate, warmup = argv[1:7]
+        client(url, key, bodies, int(n), float(rate), int(warmup))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, required=True, help="linked and scored run folder")
+    parser.add_argument("--neo4j", action="store_true",
+                        help="serve Neo4j (NEO4J_* / .env, the run loaded) instead of the "
+                        "embedded store on --run")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=50.0, help="requests/s; 0: back to back")
+    parser.add_argument("--stage", action="store_true",
+                        help="instead: the benchmark's api stage alone on --run (`guanlian "
+                        "serve`, 50 req/s from 8 clients by identifier and by name, the raw "
+                        "store time of the same lookups, their ratio)")
+    parser.add_argument("--duration-s", type=float, default=20.0, help="with --stage")
+    args = parser.parse_args(argv)
+    if args.neo4j:
+        from dotenv import load_dotenv
+
+        load_dotenv(Path.cwd() / ".env")
+    if args.stage:
+        print(json.dumps(stage(args.run, args.neo4j, args.duration_s), indent=1))
+        return 0
+    print(json.dumps(measure(args.run, args.neo4j, args.requests, args.rate), indent=1))
+    return 0
+
+
+def stage(run_dir: Path, neo4j: bool, duration_s: float, seed: int = 7) -> dict[str, Any]:
+    """What `scripts/bench` reports in its api (Neo4j) or embedded_api stage for `run_dir`
+    (bench/run.py `_api`), without the maximum-rate search."""
+    from bench import serving
+
+    subjects = serving.sample_subjects(run_dir, 500, seed)
+    args = (["--neo4j", os.environ["NEO4J_URI"], "--run-dir", str(run_dir)] if neo4j
+            else ["--run", str(run_dir)])
+    with serving.serving(args) as (url, key, pid):
+        out = serving.api_load(url, key, subjects, duration_s, find_max=False)
+        out["rss_mb"] = serving.rss_mb(pid)
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    if neo4j:
+        raw = serving.raw_lookup_ms(run_dir, subjects["id"][:200])
+        out.update({k if k.startswith("raw_") else f"raw_{k}": v for k, v in raw.items()})
+        out["api_over_raw_p50"] = round(out["lookup_id_p50_ms"] / raw["raw_p50_ms"], 1)
+        out["api_over_inproc_lookup_p50"] = round(out["lookup_id_p50_ms"]
+                                                  / raw["lookup_p50_ms"], 1)
+    return out
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    raise SystemExit(main())

@@ -1,0 +1,26 @@
+"""bench.api_overhead times real lookups through the served app (real audit trail, real
+embedded store) span by span, and the same lookups on the same store without HTTP."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench.api_overhead import SPANS, measure
+from tests.api.test_api_support import tiny_run
+
+
+def test_every_lookup_is_timed_audited_and_compared_with_the_raw_read(tmp_path: Path) -> None:
+    before = dict(os.environ)
+    run = tiny_run(tmp_path / "run")
+    out = measure(run, neo4j=False, n=12, rate=0, warmup=3)
+    assert dict(os.environ) == before  # the settings it served with are not left behind
+    assert out["requests"] == 12 and out["store"] == "embedded"
+    for name, _, _ in SPANS:
+        assert 0 <= out[name]["p50"] <= out[name]["p99"], name
+    # the answer waits for its entry: the audit wait covers the sync, the server every span
+    assert out["audit_wait"]["p50"] > 0 and out["audit_sync"]["p50"] > 0
+    assert out["server"]["p50"] >= out["lookup"]["p50"]
+    assert out["audit_entries"] >= 15  # warm-up and measured lookups, each one entry
+    assert 0 < out["raw"]["store_p50"] <= out["raw"]["inproc_p50"]
+    assert out["client_over_raw_p50"] > 0 and out["server_cpu_ms"] > 0
