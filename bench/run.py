@@ -43,7 +43,8 @@ KEYS = {
     "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
              "scoring_wall_s", "exposure_p99_ms", "path_p99_ms"],
     "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_id_service_p50_ms", "raw_p50_ms",
-            "api_over_raw_p50", "lookup_name_p50_ms", "lookup_name_p99_ms", "errors",
+            "api_over_raw_p50", "api_over_inproc_lookup_p50", "lookup_name_p50_ms",
+            "lookup_name_p99_ms", "errors",
             "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
@@ -261,6 +262,9 @@ class Bench:
             if raw.get("raw_p50_ms"):
                 figures["api_over_raw_p50"] = round(figures["lookup_id_p50_ms"]
                                                     / raw["raw_p50_ms"], 1)
+            if raw.get("lookup_p50_ms"):  # over the whole lookup in-process, no HTTP
+                figures["api_over_inproc_lookup_p50"] = round(
+                    figures["lookup_id_p50_ms"] / raw["lookup_p50_ms"], 1)
         return {f"{prefix}{k}": v for k, v in figures.items()}
 
     def _frozen(self) -> dict[str, Any]:
