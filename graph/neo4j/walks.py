@@ -2,12 +2,13 @@
 
 Each BFS level is one parameterised query, so hop caps, blocked super-nodes and the
 documented tie-breaks of `graph.store.GraphReader` are applied exactly as the embedded store
-applies them. Neighbourhood levels seek the frontier by label and `id`; exposure and paths
-seek it by element ID, let the server de-duplicate each level (one row per newly reached
-node, `$seen` a map for constant-time membership) and return only what the answer needs
-(exposure: best parents, and only violating nodes on the last level; paths: a bidirectional
-search that expands the cheaper side and stops when the two sides meet). The level queries
-are written whole in `graph.neo4j.queries`.
+applies them. Every walk seeks its frontier by element ID (a neighbourhood: one query per
+level, then its kept nodes and their edges in one more); exposure and paths also let the
+server de-duplicate each level (one row per newly reached node, `$seen` a map for
+constant-time membership) and return only what the answer needs (exposure: best parents,
+and only violating nodes on the last level; paths: a bidirectional search that expands the
+cheaper side and stops when the two sides meet). The level queries are written whole in
+`graph.neo4j.queries`.
 """
 
 from __future__ import annotations
