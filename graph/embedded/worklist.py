@@ -42,6 +42,7 @@ class EmbeddedWorklist:
         self._trigger_rows: tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]] | None = None
         self._events: dict[str, tuple[str | None, date | None]] | None = None
         self._ranked: dict[str, np.ndarray] = {}  # score kind -> ranked positions
+        self._kind_masks: dict[tuple[str, ...], np.ndarray] = {}
 
     # --- lazily read columns ----------------------------------------------------------------
     def _column(self, name: str) -> np.ndarray:
@@ -151,8 +152,11 @@ class EmbeddedWorklist:
         if q.score == "learned":  # ranked and levelled by the learned score
             level = self.net.learned_level_array
             mask &= level >= 0
-        kinds = q.kinds or ("Enterprise", "Person")
-        mask &= np.isin(self.net.label_array, [LABELS.index(k) for k in kinds])
+        kinds = tuple(sorted(set(q.kinds or ("Enterprise", "Person"))))
+        if kinds not in self._kind_masks:
+            self._kind_masks[kinds] = np.isin(self.net.label_array,
+                                              [LABELS.index(k) for k in kinds])
+        mask &= self._kind_masks[kinds]
         if q.levels:
             codes = [self.net.level_code(lv) for lv in q.levels]
             mask &= np.isin(level, [c for c in codes if c >= 0])

@@ -128,7 +128,8 @@ def test_an_alert_shows_its_graph_before_and_after_with_the_new_path(
     assert _mini(t, "after", "nodes('.highlighted')") == sorted([CTRL, A3])
     assert _mini(t, "after", "nodes('.new')") == []
     assert t.ev(f"guanlian.alertGraphs.after.getElementById('{tie}').source().id()") == CTRL
-    assert t.ev("guanlian.alertGraphs.after.getElementById('%s').data('label')" % A3) == "苏州华盛贸易有限公司"
+    label = t.ev(f"guanlian.alertGraphs.after.getElementById('{A3}').data('label')")
+    assert label == "苏州华盛贸易有限公司"
     # drawn: each view holds a canvas of its box's size
     for when in ("before", "after"):
         box = t.testid(f"alert-{when}-graph").bounding_box()
