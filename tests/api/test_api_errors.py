@@ -153,6 +153,7 @@ def test_unreachable_store_answers_503_and_readyz_reports_it(
     with serve(tmp_path, retry_after_s=3) as s:
         assert s.client.get("/readyz").status_code == 200
         monkeypatch.setattr(EmbeddedStore, "search", down)
+        monkeypatch.setattr(EmbeddedStore, "search_page", down)  # the /search page's read
         monkeypatch.setattr(EmbeddedStore, "ping", lambda self: False)
         body = _is_problem(s.get("/search", params={"q": "华信"}), 503, "store_unavailable")
         assert "connection refused" not in body["detail"]
