@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +40,15 @@ class Running:
         self.server.should_exit = True
         self.thread.join(timeout=15)
         self.sock.close()
+
+
+def page_assets(shots: str) -> None:
+    """Build the workspace's assets (scripts/web-assets), check axe-core is there and clear
+    the screenshots named `shots` (a glob under test-artifacts/web) of an earlier run."""
+    subprocess.run([str(ROOT / "scripts" / "web-assets")], check=True, timeout=300)
+    assert AXE.exists(), "axe-core missing: scripts/web-assets installs it"
+    for old in SHOTS.glob(shots):
+        old.unlink()
 
 
 def start_api(settings: Settings) -> Running:

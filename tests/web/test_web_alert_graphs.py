@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,13 @@ from api.deps import Services
 from api.settings import Settings
 from risk.score import score_run
 from tests.support.graph_fixture import A2, A3, CTRL, RUN_ID, build_tiny_run
-from tests.support.web_session import AXE, ROOT, SHOTS, Running, Tab, signed_in, start_api
+from tests.support.web_session import (
+    Running,
+    Tab,
+    page_assets,
+    signed_in,
+    start_api,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -62,10 +67,7 @@ def _before(after: Path, root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    subprocess.run([str(ROOT / "scripts" / "web-assets")], check=True, timeout=300)
-    assert AXE.exists(), "axe-core missing: scripts/web-assets installs it"
-    for old in SHOTS.glob("alertgraph-*"):
-        old.unlink()
+    page_assets("alertgraph-*")
     root = tmp_path_factory.mktemp("alertgraph")
     after = build_tiny_run(root)
     score_run(after)

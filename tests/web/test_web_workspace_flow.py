@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,13 @@ from api.deps import Services
 from api.settings import Settings
 from risk.score import score_run
 from tests.support.graph_fixture import A1, A2, A4, CTRL, CTRL2, RUN_ID, build_tiny_run
-from tests.support.web_session import AXE, ROOT, SHOTS, Running, Tab, signed_in, start_api
+from tests.support.web_session import (
+    Running,
+    Tab,
+    page_assets,
+    signed_in,
+    start_api,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -59,10 +64,7 @@ def _settings(tmp: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
-    subprocess.run([str(ROOT / "scripts" / "web-assets")], check=True, timeout=300)
-    assert AXE.exists(), "axe-core missing: scripts/web-assets installs it"
-    for old in SHOTS.glob("flow-*"):
-        old.unlink()
+    page_assets("flow-*")
     settings = _settings(tmp_path_factory.mktemp("flow"))
     store = KeyStore(settings.keys_path)
     keys, ids = {}, {}

@@ -9,7 +9,6 @@ empties that folder.)"""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,13 @@ from playwright.sync_api import Browser
 from api.auth import KeyStore
 from api.settings import Settings
 from tests.support.inspection_fixture import build_inspection_run
-from tests.support.web_session import AXE, ROOT, SHOTS, Running, Tab, signed_in, start_api
+from tests.support.web_session import (
+    Running,
+    Tab,
+    page_assets,
+    signed_in,
+    start_api,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -48,10 +53,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    subprocess.run([str(ROOT / "scripts" / "web-assets")], check=True, timeout=300)
-    assert AXE.exists(), "axe-core missing: scripts/web-assets installs it"
-    for old in SHOTS.glob("report-*"):
-        old.unlink()
+    page_assets("report-*")
     tmp = tmp_path_factory.mktemp("report")
     run_dir, _ = build_inspection_run(tmp / "data")
     settings = Settings(run_dir=run_dir, state_dir=tmp / "state", store="embedded",

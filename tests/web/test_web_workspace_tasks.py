@@ -8,7 +8,6 @@ axe-core on each page state (no serious or critical violation), no unexpected co
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,13 @@ from tests.support.graph_fixture import (
     D,
     build_tiny_run,
 )
-from tests.support.web_session import AXE, ROOT, SHOTS, Running, Tab, signed_in, start_api
+from tests.support.web_session import (
+    Running,
+    Tab,
+    page_assets,
+    signed_in,
+    start_api,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -90,10 +95,7 @@ def _plant(run: Path) -> None:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    subprocess.run([str(ROOT / "scripts" / "web-assets")], check=True, timeout=300)
-    assert AXE.exists(), "axe-core missing: scripts/web-assets installs it"
-    for old in SHOTS.glob(f"{PREFIX}-*"):
-        old.unlink()
+    page_assets(f"{PREFIX}-*")
     tmp = tmp_path_factory.mktemp("tasks")
     run_dir = build_tiny_run(tmp)
     _plant(run_dir)
