@@ -246,32 +246,18 @@ def _raw(services: Any, subjects: list[Any], n: int) -> dict[str, float]:
     """The same lookups on the served store object, no HTTP, one thread: the time inside
     the store's methods and the whole lookup, per subject."""
 
-    class Timed:
-        def __init__(self, store: Any) -> None:
-            self.store, self.spent = store, 0
+    from bench.serving import TimedStore
 
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(self.store, name)
-
-            def call(*args: Any, **kwargs: Any) -> Any:
-                started = time.perf_counter_ns()
-                try:
-                    return method(*args, **kwargs)
-                finally:
-                    self.spent += time.perf_counter_ns() - started
-
-            return call
-
-    timed: Any = Timed(services.stores.get())
+    timed: Any = TimedStore(services.stores.get())
     lookup = services.lookup
     store_ms: list[float] = []
     whole_ms: list[float] = []
     for i in range(n):
-        timed.spent = 0
+        timed.spent = 0.0
         started = time.perf_counter_ns()
         lookup.lookup(timed, subjects[i % len(subjects)])
         whole_ms.append((time.perf_counter_ns() - started) / 1e6)
-        store_ms.append(timed.spent / 1e6)
+        store_ms.append(timed.spent * 1000)
     return {"store_p50": _pct(store_ms, 50), "store_p99": _pct(store_ms, 99),
             "inproc_p50": _pct(whole_ms, 50), "inproc_p99": _pct(whole_ms, 99)}
 
