@@ -26,9 +26,18 @@ class Levels(BaseModel):
     medium: float = 30.0
     high: float = 60.0
 
+    def of(self, value: float) -> str:
+        """The level of a score: high from `high` up, medium from `medium` up, else low."""
+        if value >= self.high:
+            return "high"
+        if value >= self.medium:
+            return "medium"
+        return "low"
 
-class LearnedLevels(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class LearnedLevels(Levels):
+    """Levels of the learned score (a probability)."""
+
     medium: float = Field(default=0.15, gt=0, lt=1)
     high: float = Field(default=0.4, gt=0, lt=1)
 
@@ -47,11 +56,7 @@ class LearnedConfig(BaseModel):
     parallel_min_entities: int = Field(default=20_000, ge=0)  # smaller runs: in-process
 
     def level(self, probability: float) -> str:
-        if probability >= self.levels.high:
-            return "high"
-        if probability >= self.levels.medium:
-            return "medium"
-        return "low"
+        return self.levels.of(probability)
 
 
 class RiskConfig(BaseModel):
@@ -90,11 +95,7 @@ class RiskConfig(BaseModel):
     learned: LearnedConfig = Field(default_factory=LearnedConfig)
 
     def level(self, score: float) -> str:
-        if score >= self.levels.high:
-            return "high"
-        if score >= self.levels.medium:
-            return "medium"
-        return "low"
+        return self.levels.of(score)
 
 
 def read_risk_config(path: Path) -> RiskConfig:
