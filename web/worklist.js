@@ -10,7 +10,8 @@ import { go } from "./router.js";
 
 export const PAGE_SIZE = 20;
 const LIST_FILTERS = ["level", "rule", "province", "city", "agency"];
-const ONE_FILTERS = ["kind", "event_from", "event_to", "changed_since"];
+const ONE_FILTERS = ["kind", "event_from", "event_to", "changed_since", "score"];
+const RANKINGS = { rules: "规则评分 rule score", learned: "模型评分 learned score" };
 
 export const CATALOGUE = [
   ["controllers", "共同控制人 Shared controllers"],
@@ -57,6 +58,9 @@ function filterForm(params) {
     field("event_from", "事件起 Events from", h("input", { type: "date", name: "event_from", value: params.event_from || "", "data-testid": "wl-event_from" })),
     field("event_to", "事件止 Events to", h("input", { type: "date", name: "event_to", value: params.event_to || "", "data-testid": "wl-event_to" })),
     field("changed_since", "变化自运行 Changed since run", text("changed_since", "run folder name")),
+    field("score", "排序依据 Rank by", h("select", { name: "score", "data-testid": "wl-score" },
+      Object.entries(RANKINGS).map(([value, title]) => h("option", {
+        value, selected: (params.score || "rules") === value }, title)))),
     h("div", { class: "buttons" },
       h("button", { type: "submit", "data-testid": "wl-apply" }, "筛选 Filter"),
       h("button", { type: "button", "data-testid": "wl-reset", onclick: () => go("worklist", null, {}) }, "重置 Reset")));
@@ -67,6 +71,8 @@ function filterForm(params) {
     for (const k of ["kind", "rule", "province", "city", "agency", "event_from", "event_to", "changed_since"]) {
       next[k] = String(f.get(k) || "").trim();
     }
+    // the rule score is the default: only the learned ranking goes in the URL
+    next.score = f.get("score") === "learned" ? "learned" : "";
     go("worklist", null, next);
   });
   return form;
@@ -88,13 +94,21 @@ function catalogueLinks() {
     CATALOGUE.map(([name, title]) => h("a", { href: `#/catalogue/${name}`, "data-testid": `cat-${name}` }, title)));
 }
 
+// the learned score's level and probability (only firms where `guanlian score` shipped one)
+function learnedBadge(it) {
+  if (it.learned_level === null || it.learned_level === undefined) return "—";
+  return h("span", { "data-testid": "wl-learned" }, riskBadge(it.learned_level, null),
+    ` ${(Number(it.learned_score) * 100).toFixed(1)}%`);
+}
+
 export async function renderWorklist(board, params) {
   const page = await api.worklist(worklistQuery(params));
+  const learned = params.score === "learned";
   const rows = page.items.map((it, i) => h("tr", { "data-testid": "worklist-row", "data-entity-id": it.entity.entity_id },
     h("td", {}, String(page.offset + i + 1)),
     h("td", {}, h("a", { href: `#/entity/${it.entity.entity_id}`, class: "name", "data-testid": "wl-open" }, it.entity.name),
       h("div", { class: "muted small" }, `${KIND_LABELS[it.entity.kind] || it.entity.kind} · `, h("code", {}, it.entity.entity_id))),
-    h("td", {}, riskBadge(it.level, it.score)),
+    h("td", {}, learned ? learnedBadge(it) : riskBadge(it.level, it.score)),
     h("td", {}, [it.province, it.city].filter(Boolean).join(" ") || "—"),
     h("td", { class: "small" }, it.rules.length ? it.rules.map((r) => label(RULE_LABELS, r)).join("、") : "—"),
     h("td", {}, h("div", { class: "buttons" },
@@ -106,9 +120,11 @@ export async function renderWorklist(board, params) {
     filterForm(params),
     rows.length
       ? h("table", { "data-testid": "worklist-table" },
-        h("thead", {}, h("tr", {}, ["#", "实体 entity", "风险 risk", "地区 region", "规则 rules", ""].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, ["#", "实体 entity", learned ? "模型评分 learned" : "风险 risk", "地区 region", "规则 rules", ""].map((t) => h("th", {}, t)))),
         h("tbody", {}, rows))
-      : h("p", { class: "muted", "data-testid": "worklist-empty" }, "没有符合条件的实体，请放宽筛选条件。No entity matches these filters."),
+      : h("p", { class: "muted", "data-testid": "worklist-empty" }, learned
+        ? "没有符合条件的模型评分：模型评分只在回测胜过规则评分时发布。No learned score matches: it is shipped only where it beat the rules on the run's backtest."
+        : "没有符合条件的实体，请放宽筛选条件。No entity matches these filters."),
     pager(page, params));
   return page;
 }

@@ -356,6 +356,38 @@ def test_node_cap_limits_the_drawing(investigator: Session) -> None:
     s.assert_clean()
 
 
+def test_worklist_ranks_by_the_learned_score(investigator: Session, server: Server) -> None:
+    s, page = investigator, investigator.page
+    page.evaluate("window.location.hash = '#/worklist'")
+    page.get_by_test_id("worklist-row").first.wait_for()
+    s.idle()
+    assert page.get_by_test_id("wl-learned").count() == 0  # the rule score by default
+    page.get_by_test_id("wl-score").select_option("learned")
+    page.get_by_test_id("wl-apply").click()
+    page.get_by_test_id("wl-learned").first.wait_for()
+    s.idle()
+    assert "score=learned" in str(s.evaluate("window.location.hash"))
+    want = s.api("/risk/entities?score=learned&limit=20", "investigator", server.keys)
+    rows = page.get_by_test_id("worklist-row")
+    assert [rows.nth(i).get_attribute("data-entity-id") for i in range(rows.count())] == [
+        i["entity"]["entity_id"] for i in want["items"]] == [A4]  # only where it was shipped
+    assert "26.9%" in page.get_by_test_id("wl-learned").inner_text()
+    assert page.get_by_test_id("wl-learned").get_by_test_id("risk-badge").get_attribute(
+        "class") == "badge risk-medium"
+    s.shot("worklist-learned")
+    # back to the rule score: the URL drops the ranking
+    page.get_by_test_id("wl-score").select_option("rules")
+    page.get_by_test_id("wl-apply").click()
+    for _ in range(100):
+        if "score=" not in str(s.evaluate("window.location.hash")):
+            break
+        page.wait_for_timeout(50)
+    s.idle()
+    assert "score=" not in str(s.evaluate("window.location.hash"))
+    assert page.get_by_test_id("wl-learned").count() == 0
+    s.assert_clean()
+
+
 def test_inspector_sees_only_inspector_views(inspector: Session, server: Server) -> None:
     s, page = inspector, inspector.page
     # the investigator views are not on the page at all
