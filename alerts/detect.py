@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from alerts.models import (
@@ -45,7 +46,8 @@ from alerts.models import (
     Change,
     alert_key,
 )
-from alerts.snapshot import RunSnapshot, objects
+from alerts.network import string_table, ties_touching
+from alerts.snapshot import RunSnapshot, object_frame, objects
 
 MIN_SCORE_RISE = 2.0  # score points a level rise must also gain to be material
 CONNECTOR_CAP = 10  # a shared address / phone tying more entities is a hub, not a path
@@ -137,8 +139,7 @@ class Comparison:
         prev = self.lineage.previous(node)
         if prev is not None:
             return prev
-        known = self.old.nodes
-        return [node] if known is not None and node in known else []
+        return [node] if node in self.old.nodes else []
 
     def graphs(self, nodes: list[str], path_edges: list[str]) -> tuple[AlertGraph, AlertGraph]:
         """The before and after graphs of these (new run) nodes."""
@@ -170,16 +171,9 @@ class Comparison:
 
     def alert(self, kind: AlertKind, entity: str, condition: str, summary: str,
               change: Change) -> Alert:
+        """An alert of this comparison (its graphs and evidence drawn by `explain`)."""
         score_before, level_before = self.before(entity)
         change.previous_ids = self.lineage.previous_of(entity)
-        extra = change.event_ids if kind == "level_rise" else []
-        change.before, change.after = self.graphs([*change.path_nodes, *extra],
-                                                  change.path_edges)
-        merged = [n for n in change.path_nodes if self.lineage.change.get(n) == "merged"]
-        if kind == "lineage":
-            merged = [entity]
-        if merged:
-            change.evidence = self.new.evidence(merged)
         return Alert(
             alert_key=alert_key(kind, entity, condition), kind=kind, entity_id=entity,
             condition=condition, run_id=self.new.run_id, previous_run_id=self.old.run_id,
@@ -188,9 +182,30 @@ class Comparison:
             level_after=self.new.level.get(entity), summary=summary, change=change,
         )
 
+    def explain(self, alerts: list[Alert]) -> None:
+        """Draw each alert's before / after graphs (its path nodes and, for a level rise, its
+        new events) and add the linkage evidence of the entities a merge created on its
+        path (the subject's, for a lineage alert); every alert's nodes are looked up at
+        once."""
+        shown = [[*a.change.path_nodes, *(a.change.event_ids if a.kind == "level_rise" else [])]
+                 for a in alerts]
+        after = {n for nodes in shown for n in nodes}
+        self.old.nodes.prefetch(after)
+        self.old.nodes.prefetch({p for n in after for p in self.predecessors(n)})
+        self.new.nodes.prefetch(after)
+        merged = [[a.entity_id] if a.kind == "lineage" else
+                  [n for n in a.change.path_nodes if self.lineage.change.get(n) == "merged"]
+                  for a in alerts]
+        evidence = self.new.evidence(sorted({e for m in merged for e in m}))
+        for a, nodes, merged_here in zip(alerts, shown, merged, strict=True):
+            a.change.before, a.change.after = self.graphs(nodes, a.change.path_edges)
+            if merged_here:
+                a.change.evidence = {e: evidence[e] for e in sorted(set(merged_here))
+                                     if e in evidence}
+
 
 def _node(snap: RunSnapshot, node: str) -> AlertNode:
-    kind, label = snap.nodes.show(node) if snap.nodes is not None else ("", node)
+    kind, label = snap.nodes.show(node)
     return AlertNode(id=node, kind=kind, label=label, level=snap.level.get(node),
                      score=snap.score.get(node), violating=node in snap.events)
 
@@ -198,8 +213,6 @@ def _node(snap: RunSnapshot, node: str) -> AlertNode:
 def _edges_among(snap: RunSnapshot, nodes: list[str]) -> list[AlertEdge]:
     """Every relationship of the run between two of these nodes, by source, target and
     relationship ID."""
-    if snap.nodes is None:
-        return []
     return [AlertEdge(id=i, type=t, src=a, dst=b) for i, t, a, b in snap.nodes.edges_among(nodes)]
 
 
@@ -237,21 +250,19 @@ class Adjacency:
     """node -> [(other end, relationship ID, type)] over both directions of the ties, as
     sorted arrays searched per node (no per-node lists built for the whole run)."""
 
-    def __init__(self, ties: pd.DataFrame) -> None:
-        node = np.concatenate([ties["src"].to_numpy(dtype=str), ties["dst"].to_numpy(dtype=str)])
-        other = np.concatenate([ties["dst"].to_numpy(dtype=str),
-                                ties["src"].to_numpy(dtype=str)])
-        rid = np.tile(ties["id"].to_numpy(dtype=str), 2)
-        rtype = np.tile(ties["type"].to_numpy(dtype=str), 2)
+    def __init__(self, ties: pa.Table) -> None:
+        src, dst = (ties[c].to_numpy().astype(str) for c in ("src", "dst"))
+        node, other = np.concatenate([src, dst]), np.concatenate([dst, src])
+        rid = np.tile(ties["id"].to_numpy().astype(str), 2)
+        rtype = np.tile(ties["type"].to_numpy().astype(str), 2)
         order = np.argsort(node, kind="stable")
         self._node, self._other = node[order], other[order]
         self._rid, self._type = rid[order], rtype[order]
 
     @classmethod
-    def around(cls, ties: pd.DataFrame, nodes: Iterable[str]) -> Adjacency:
+    def around(cls, ties: pa.Table, nodes: Iterable[str]) -> Adjacency:
         """The adjacency of these nodes only (their lists whole; other nodes' partial)."""
-        wanted = pd.Index(list(dict.fromkeys(nodes)), dtype=object)
-        return cls(ties[ties["src"].isin(wanted) | ties["dst"].isin(wanted)])
+        return cls(ties_touching(ties, nodes))
 
     def get(self, node: str, default: Iterable[tuple[str, str, str]] = ()
             ) -> list[tuple[str, str, str]]:
@@ -263,35 +274,32 @@ class Adjacency:
                         self._type[lo:hi].tolist(), strict=True))
 
 
-def _forwarded_ties(c: Comparison) -> pd.DataFrame:
+KEYS = ["type", "src", "dst"]
+
+
+def _forwarded_ties(c: Comparison) -> pa.Table:
     """(type, src, dst) of every relationship of the previous run with its ends followed to
     their new IDs (`Lineage.forward`: one row per combination of new IDs)."""
-    old = c.old.ties[["type", "src", "dst"]]
-    moved = pd.Index(list(c.lineage.new_of), dtype=object)
-    touched = old["src"].isin(moved) | old["dst"].isin(moved)
+    old = c.old.ties.select(KEYS)
+    touched = pc.fill_null(pc.or_(*(pc.is_in(old[end], value_set=pa.array(
+        list(c.lineage.new_of), pa.string())) for end in ("src", "dst"))), False)
     fwd = pd.DataFrame([(o, n) for o, news in c.lineage.new_of.items() for n in news],
                        columns=["old", "new"], dtype=object)
-    out = old[touched]
+    out = object_frame(old.filter(touched), tuple(KEYS))
     for end in ("src", "dst"):
         out = out.merge(fwd.rename(columns={"old": end, "new": f"{end}_new"}), on=end,
                         how="left")
         out[end] = out[f"{end}_new"].fillna(out[end])
-    return pd.concat([old[~touched], out[["type", "src", "dst"]]], ignore_index=True)
+    return pa.concat_tables([old.filter(pc.invert(touched)),
+                             string_table(out, tuple(KEYS))])
 
 
-def _tie_codes(*frames: pd.DataFrame) -> list[np.ndarray]:
-    """One int64 per (type, src, dst) row of each frame, equal for equal triples."""
-    nodes, _ = pd.factorize(np.concatenate(
-        [f[end].to_numpy(dtype=object) for f in frames for end in ("src", "dst")]))
-    types, _ = pd.factorize(np.concatenate([f["type"].to_numpy(dtype=object) for f in frames]))
-    n_nodes = int(nodes.max()) + 1 if len(nodes) else 1
-    out, at, t_at = [], 0, 0
-    for f in frames:
-        n = len(f)
-        src, dst = nodes[at:at + n].astype(np.int64), nodes[at + n:at + 2 * n].astype(np.int64)
-        out.append((types[t_at:t_at + n].astype(np.int64) * n_nodes + src) * n_nodes + dst)
-        at, t_at = at + 2 * n, t_at + n
-    return out
+def _fresh_ties(c: Comparison) -> pa.Table:
+    """The new run's relationships the previous run did not have (type, src, dst after
+    lineage), in the new run's order."""
+    new = c.new.ties.append_column("_row", pa.array(np.arange(c.new.ties.num_rows)))
+    fresh = new.join(_forwarded_ties(c), keys=KEYS, join_type="left anti")
+    return fresh.sort_by("_row").drop_columns(["_row"])
 
 
 def _targets(adj: Adjacency, subject: str, other: str, rid: str,
@@ -327,16 +335,15 @@ def _old_adjacency(c: Comparison, subjects: set[str]) -> Adjacency:
 
 
 def _new_paths(c: Comparison) -> Iterable[Alert]:
-    new_codes, known_codes = _tie_codes(c.new.ties, _forwarded_ties(c))
-    fresh = c.new.ties[~np.isin(new_codes, known_codes)]
-    if fresh.empty:
+    fresh = _fresh_ties(c)
+    if not fresh.num_rows:
         return
-    adj = Adjacency.around(c.new.ties, [*fresh["src"], *fresh["dst"]])
+    ids, types, srcs, dsts = (fresh[k].to_pylist() for k in ("id", "type", "src", "dst"))
+    adj = Adjacency.around(c.new.ties, [*srcs, *dsts])
     violating = c.new.violating
     blacklisted = c.new.blacklisted
     found: dict[tuple[str, str], tuple[list[str], list[str], list[str]]] = {}
-    for rid, rtype, src, dst in zip(fresh["id"], fresh["type"], fresh["src"], fresh["dst"],
-                                    strict=True):
+    for rid, rtype, src, dst in zip(ids, types, srcs, dsts, strict=True):
         for subject, other in ((str(src), str(dst)), (str(dst), str(src))):
             if subject not in c.new.level:
                 continue
@@ -415,5 +422,7 @@ def compare(new: RunSnapshot, old: RunSnapshot, watched: Iterable[str] = (),
         for a in alerts:
             raised.setdefault(a.alert_key, a)
     done = set(seen)
-    out = [a for a in raised.values() if a.alert_key not in done]
-    return sorted(out, key=lambda a: (a.kind, a.entity_id, a.condition))
+    out = sorted((a for a in raised.values() if a.alert_key not in done),
+                 key=lambda a: (a.kind, a.entity_id, a.condition))
+    c.explain(out)
+    return out

@@ -4,11 +4,13 @@ and what an alert's before / after graph shows of a node (`NodeIndex`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -50,39 +52,79 @@ def node_frame(entities: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates("id", keep="first").reset_index(drop=True)
 
 
+def string_table(frame: pd.DataFrame, columns: tuple[str, ...]) -> pa.Table:
+    """These columns of a frame as an Arrow table of `string` columns (how a snapshot holds
+    its relationships and nodes, built or read back)."""
+    return pa.table({c: pa.array(frame[c].tolist(), pa.string()) for c in columns})
+
+
+def _value_set(nodes: Iterable[str]) -> pa.Array:
+    return pa.array(list(dict.fromkeys(nodes)), pa.string())
+
+
+def ties_touching(ties: pa.Table, nodes: Iterable[str], *, both: bool = False) -> pa.Table:
+    """The relationships with one end (`both`: both ends) among these nodes."""
+    wanted = _value_set(nodes)
+    src, dst = pc.is_in(ties["src"], value_set=wanted), pc.is_in(ties["dst"], value_set=wanted)
+    return ties.filter(pc.and_(src, dst) if both else pc.or_(src, dst))
+
+
 class NodeIndex:
     """What a before / after graph shows of a node: its label (Enterprise, Person, Address,
     Phone, an event label) and display text (a name, the address or phone, an event's
-    category), and the relationships among a set of nodes. The `id, label, text` frame of
-    the entities and connectors (`node_frame`) is read on first use."""
+    category), and the relationships among a set of nodes. The `id, label, text` table of
+    the entities and connectors (`node_frame`) is read on first use; nodes are looked up in
+    batches (`prefetch`), so drawing many alerts costs one pass over the run."""
 
-    def __init__(self, nodes: Callable[[], pd.DataFrame], ties: pd.DataFrame,
+    def __init__(self, nodes: Callable[[], pa.Table], ties: pa.Table,
                  events: pd.DataFrame) -> None:
         self.ties = ties
         self._read_nodes = nodes
-        self._frame: pd.DataFrame | None = None
-        self._shown: dict[str, tuple[str, str | None]] | None = None
+        self._table: pa.Table | None = None
+        self._known: dict[str, tuple[str, str | None] | None] = {}
+        self._near: pa.Table | None = None  # the relationships among `_near_nodes`
+        self._near_nodes: set[str] = set()
         self._events = events
         self._event_at: dict[str, int] | None = None
 
-    def frame(self) -> pd.DataFrame:
-        """The `id, label, text` frame of the run's entities and connectors."""
-        if self._frame is None:
-            self._frame = self._read_nodes()
-        return self._frame
+    def table(self) -> pa.Table:
+        """The `id, label, text` table of the run's entities and connectors."""
+        if self._table is None:
+            self._table = self._read_nodes()
+        return self._table
 
-    @property
-    def _nodes(self) -> dict[str, tuple[str, str | None]]:
-        if self._shown is None:
-            frame = self.frame()
-            self._shown = dict(zip(frame["id"].tolist(),
-                                   zip(frame["label"].tolist(), frame["text"].tolist(),
-                                       strict=True), strict=True))
-        return self._shown
+    def prefetch(self, nodes: Iterable[str]) -> None:
+        """Look these nodes up at once, and the relationships among them."""
+        wanted = list(dict.fromkeys(nodes))
+        self._lookup(wanted)
+        self._among(set(wanted))
+
+    def _lookup(self, nodes: list[str]) -> None:
+        wanted = [n for n in nodes if n not in self._known]
+        if not wanted:
+            return
+        table = self.table()
+        hit = table.filter(pc.is_in(table["id"], value_set=_value_set(wanted)))
+        for node, label, text in zip(hit["id"].to_pylist(), hit["label"].to_pylist(),
+                                     hit["text"].to_pylist(), strict=True):
+            self._known.setdefault(node, (label, text))
+        for node in wanted:
+            self._known.setdefault(node, None)
+
+    def _among(self, nodes: set[str]) -> pa.Table:
+        if self._near is None or not nodes <= self._near_nodes:
+            self._near_nodes |= nodes
+            self._near = ties_touching(self.ties, self._near_nodes, both=True)
+        return self._near
+
+    def _shown(self, node: str) -> tuple[str, str | None] | None:
+        if node not in self._known:
+            self._lookup([node])
+        return self._known[node]
 
     def __contains__(self, node: object) -> bool:
         key = str(node)
-        return key in self._nodes or bool(self._event(key))
+        return self._shown(key) is not None or bool(self._event(key))
 
     def _event(self, node: str) -> dict[str, Any] | None:
         if not node.startswith("V"):
@@ -94,7 +136,7 @@ class NodeIndex:
 
     def show(self, node: str) -> tuple[str, str]:
         """(label, display text) of a node ("", the ID when unknown)."""
-        known = self._nodes.get(node)
+        known = self._shown(node)
         if known is not None:
             return known[0], known[1] or node
         ev = self._event(node)
@@ -108,9 +150,9 @@ class NodeIndex:
         """(id, type, src, dst) of every relationship between two of these nodes (events:
         SUBJECT_OF from their entity), by source then (target, relationship ID)."""
         wanted = set(nodes)
-        t = self.ties
-        hit = t[t["src"].isin(wanted) & t["dst"].isin(wanted)]
-        out = list(zip(hit["id"], hit["type"], hit["src"], hit["dst"], strict=True))
+        hit = ties_touching(self._among(wanted), wanted, both=True)
+        out = list(zip(hit["id"].to_pylist(), hit["type"].to_pylist(), hit["src"].to_pylist(),
+                       hit["dst"].to_pylist(), strict=True))
         ev = self._events[self._events["event_id"].isin(wanted)
                           & self._events["entity_id"].isin(wanted)]
         for e, v, m in zip(ev["entity_id"], ev["event_id"], ev["mention_id"], strict=True):

@@ -32,7 +32,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from alerts.network import NODE_COLUMNS, RING_RULES, NodeIndex, find_rings, node_frame
+from alerts.network import (
+    NODE_COLUMNS,
+    RING_RULES,
+    NodeIndex,
+    find_rings,
+    node_frame,
+    string_table,
+)
 from graph.models import Ring
 from graph.schema import NETWORK_TYPES
 from graph.tables import load_run
@@ -59,7 +66,7 @@ class RunSnapshot:
     run_dir: Path
     run_id: str
     risk: pd.DataFrame  # entity_id, score (float), level (str): one row per scored entity
-    ties: pd.DataFrame  # id, type, src, dst: one row per network relationship
+    ties: pa.Table  # id, type, src, dst (string): one row per network relationship
     event_rows: pd.DataFrame  # EVENT_COLUMNS, by entity then event
     paths: pd.DataFrame  # entity_id, rule (phoenix | hub), nodes, edges: stored reason paths
     ring_list: list[Ring]
@@ -213,10 +220,12 @@ def build_snapshot(run_dir: Path) -> RunSnapshot:
     violating = {e for e in events["entity_id"].astype(str).tolist() if e in nodes_in}
     shown = ents[["entity_id", "kind", "name", "address_std", "phone"]]
     ties = object_frame(ties.astype(str), tuple(ties.columns))
+    rels = string_table(ties, TIE_COLUMNS)
     return RunSnapshot(
-        run_dir=run_dir, run_id=tables.run_id, risk=_risk(run_dir), ties=ties[list(TIE_COLUMNS)],
+        run_dir=run_dir, run_id=tables.run_id, risk=_risk(run_dir), ties=rels,
         event_rows=events, paths=_reason_paths(run_dir), ring_list=find_rings(ties, violating),
-        lineage=_lineage(run_dir), nodes=NodeIndex(lambda: node_frame(shown), ties, events),
+        lineage=_lineage(run_dir),
+        nodes=NodeIndex(lambda: string_table(node_frame(shown), NODE_COLUMNS), rels, events),
     )
 
 
@@ -245,12 +254,12 @@ def write_snapshot(snap: RunSnapshot) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        write_frame(snap.ties[list(TIE_COLUMNS)], tmp / "ties.parquet")
+        pq.write_table(snap.ties.select(list(TIE_COLUMNS)), tmp / "ties.parquet")
         write_frame(snap.paths[list(PATH_COLUMNS)], tmp / "paths.parquet")
         rings = pd.DataFrame([r.model_dump() for r in snap.ring_list],
                              columns=list(RING_COLUMNS))
         write_frame(rings, tmp / "rings.parquet")
-        write_frame(snap.nodes.frame()[list(NODE_COLUMNS)], tmp / "nodes.parquet")
+        pq.write_table(snap.nodes.table().select(list(NODE_COLUMNS)), tmp / "nodes.parquet")
         (tmp / MANIFEST).write_text(json.dumps(_stamp(run_dir, snap.run_id), indent=1),
                                     encoding="utf-8")
         final, old = run_dir / SNAPSHOT_DIR, run_dir / f"{SNAPSHOT_DIR}.old-{os.getpid()}"
@@ -264,8 +273,10 @@ def write_snapshot(snap: RunSnapshot) -> Path:
     return run_dir / SNAPSHOT_DIR
 
 
-def _read(folder: Path, name: str) -> pa.Table:
-    return pq.read_table(folder / f"{name}.parquet")
+def _read(folder: Path, name: str, columns: tuple[str, ...]) -> pa.Table:
+    table = pq.read_table(folder / f"{name}.parquet", columns=list(columns))
+    return table.cast(pa.schema([(c, pa.string()) for c in columns])) if name in (
+        "ties", "nodes") else table
 
 
 def load_snapshot(run_dir: Path) -> RunSnapshot | None:
@@ -281,13 +292,13 @@ def load_snapshot(run_dir: Path) -> RunSnapshot | None:
     run_id = str(check_run(run_dir).get("run_id") or run_dir.name)
     if manifest != json.loads(json.dumps(_stamp(run_dir, run_id))):
         return None
-    ties = object_frame(_read(folder, "ties"), TIE_COLUMNS)
-    paths = object_frame(_read(folder, "paths"), PATH_COLUMNS)
-    rings = [Ring(**row) for row in _read(folder, "rings").to_pylist()]
+    ties = _read(folder, "ties", TIE_COLUMNS)
+    paths = object_frame(_read(folder, "paths", PATH_COLUMNS), PATH_COLUMNS)
+    rings = [Ring(**row) for row in _read(folder, "rings", RING_COLUMNS).to_pylist()]
     events = _events(run_dir)
 
-    def nodes() -> pd.DataFrame:
-        return object_frame(_read(folder, "nodes"), NODE_COLUMNS)
+    def nodes() -> pa.Table:
+        return _read(folder, "nodes", NODE_COLUMNS)
 
     return RunSnapshot(run_dir=run_dir, run_id=run_id, risk=_risk(run_dir), ties=ties,
                        event_rows=events, paths=paths, ring_list=rings,
