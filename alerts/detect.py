@@ -71,7 +71,9 @@ class Lineage:
     def of(cls, snap: RunSnapshot, old: RunSnapshot) -> Lineage:
         log = snap.lineage
         logged = objects(log["entity_id"])
-        last = ~logged.duplicated(keep="last").to_numpy()  # a repeated row: the last one holds
+        last = np.ones(len(logged), dtype=bool)
+        if len(pc.unique(log["entity_id"])) < len(logged):  # repeated rows: the last one holds
+            last = ~logged.duplicated(keep="last").to_numpy()
         prev = log["previous_ids"].combine_chunks()
         flat = objects(pc.fill_null(pc.list_flatten(prev), "None")).to_numpy()
         parent = pc.list_parent_indices(prev).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -219,18 +221,23 @@ def _edges_among(snap: RunSnapshot, nodes: list[str]) -> list[AlertEdge]:
 def _rise_candidates(c: Comparison) -> list[str]:
     """Entities whose level is above the worst of their predecessors' and whose score gained
     about MIN_SCORE_RISE or more (whole columns at once; each is checked again exactly)."""
-    old = c.old.risk.rename(columns={"entity_id": "old"})
-    before = c.lineage.pairs.merge(old, on="old", how="inner")
-    before["rank"] = before["level"].map(LEVEL_RANK).fillna(0)
-    worst = before.groupby("new", sort=False).agg(score=("score", "max"), rank=("rank", "max"))
-    new = c.new.risk
-    at = worst.index.get_indexer(pd.Index(new["entity_id"]))
-    has = at >= 0
-    score_before = np.where(has, worst["score"].to_numpy()[at], 0.0)
-    rank_before = np.where(has, worst["rank"].to_numpy()[at], 0)
-    gain = new["score"].to_numpy() - np.nan_to_num(score_before, nan=0.0)
-    rises = new["level"].map(LEVEL_RANK).fillna(0).to_numpy() > rank_before
-    return new.loc[rises & (gain >= MIN_SCORE_RISE - 1e-6), "entity_id"].tolist()
+    new, old, pairs = c.new.risk, c.old.risk, c.lineage.pairs
+    at_old = pd.Index(old["entity_id"]).get_indexer(pd.Index(pairs["old"]))
+    at_new = pd.Index(new["entity_id"]).get_indexer(pd.Index(pairs["new"]))
+    both = (at_old >= 0) & (at_new >= 0)
+    at_old, at_new = at_old[both], at_new[both]
+    score_before = np.full(len(new), -np.inf)
+    np.maximum.at(score_before, at_new, old["score"].to_numpy(dtype=float)[at_old])
+    score_before[np.isneginf(score_before)] = 0.0
+    rank_before = np.zeros(len(new))
+    np.maximum.at(rank_before, at_new, _ranks(old["level"])[at_old])
+    gain = new["score"].to_numpy(dtype=float) - np.nan_to_num(score_before, nan=0.0)
+    rises = (_ranks(new["level"]) > rank_before) & (gain >= MIN_SCORE_RISE - 1e-6)
+    return new.loc[rises, "entity_id"].tolist()
+
+
+def _ranks(levels: pd.Series) -> np.ndarray:
+    return levels.map(LEVEL_RANK).fillna(0).to_numpy(dtype=float)
 
 
 def _level_rises(c: Comparison) -> Iterable[Alert]:

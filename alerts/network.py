@@ -86,6 +86,7 @@ class NodeIndex:
         self._near_nodes: set[str] = set()
         self._events = events
         self._event_at: dict[str, int] | None = None
+        self._subject_of: dict[str, list[tuple[str, Any]]] | None = None
 
     def table(self) -> pa.Table:
         """The `id, label, text` table of the run's entities and connectors."""
@@ -126,6 +127,16 @@ class NodeIndex:
         key = str(node)
         return self._shown(key) is not None or bool(self._event(key))
 
+    def _event_rows(self) -> dict[str, list[tuple[str, Any]]]:
+        """event ID -> (entity ID, mention ID) of its rows."""
+        if self._subject_of is None:
+            self._subject_of = {}
+            ev = self._events
+            for v, e, m in zip(ev["event_id"].tolist(), ev["entity_id"].tolist(),
+                               ev["mention_id"].tolist(), strict=True):
+                self._subject_of.setdefault(str(v), []).append((str(e), m))
+        return self._subject_of
+
     def _event(self, node: str) -> dict[str, Any] | None:
         if not node.startswith("V"):
             return None
@@ -153,11 +164,11 @@ class NodeIndex:
         hit = ties_touching(self._among(wanted), wanted, both=True)
         out = list(zip(hit["id"].to_pylist(), hit["type"].to_pylist(), hit["src"].to_pylist(),
                        hit["dst"].to_pylist(), strict=True))
-        ev = self._events[self._events["event_id"].isin(wanted)
-                          & self._events["entity_id"].isin(wanted)]
-        for e, v, m in zip(ev["entity_id"], ev["event_id"], ev["mention_id"], strict=True):
-            mention = m if isinstance(m, str) else ""
-            out.append((relation_id("SUBJECT_OF", e, v, mention), "SUBJECT_OF", e, v))
+        for v in wanted:
+            for e, m in self._event_rows().get(v, []):
+                if e in wanted:
+                    mention = m if isinstance(m, str) else ""
+                    out.append((relation_id("SUBJECT_OF", e, v, mention), "SUBJECT_OF", e, v))
         return sorted(((str(i), str(ty), str(a), str(b)) for i, ty, a, b in out),
                       key=lambda r: (r[2], r[3], r[0]))
 

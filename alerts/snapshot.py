@@ -56,6 +56,8 @@ SNAPSHOT_INPUTS = ("entities", "mentions", "relations", "events", "risk")
 TIE_COLUMNS = ("id", "type", "src", "dst")
 EVENT_COLUMNS = ("entity_id", "event_id", "type", "category", "mention_id")
 PATH_COLUMNS = ("entity_id", "rule", "nodes", "edges")
+PATHS_SCHEMA = pa.schema([("entity_id", pa.string()), ("rule", pa.string()),
+                          ("nodes", pa.list_(pa.string())), ("edges", pa.list_(pa.string()))])
 RING_COLUMNS = ("ring_id", "enterprises", "connectors", "n_violating", "size")
 
 Paths = dict[str, list[tuple[list[str], list[str]]]]
@@ -68,7 +70,7 @@ class RunSnapshot:
     risk: pd.DataFrame  # entity_id, score (float), level (str): one row per scored entity
     ties: pa.Table  # id, type, src, dst (string): one row per network relationship
     event_rows: pd.DataFrame  # EVENT_COLUMNS, by entity then event
-    paths: pd.DataFrame  # entity_id, rule (phoenix | hub), nodes, edges: stored reason paths
+    paths: pa.Table  # entity_id, rule (phoenix | hub), nodes, edges: stored reason paths
     ring_list: list[Ring]
     lineage: pa.Table  # change, entity_id, previous_ids (the changelog; empty without one)
     nodes: NodeIndex
@@ -103,10 +105,11 @@ class RunSnapshot:
 
     def _reasons(self, rule: str) -> Paths:
         out: Paths = {}
-        part = self.paths[self.paths["rule"] == rule]
-        for entity, nodes, edges in zip(part["entity_id"].tolist(), part["nodes"].tolist(),
-                                        part["edges"].tolist(), strict=True):
-            out.setdefault(entity, []).append((list(nodes), list(edges)))
+        part = self.paths.filter(pc.equal(self.paths["rule"], rule))
+        for entity, nodes, edges in zip(part["entity_id"].to_pylist(),
+                                        part["nodes"].to_pylist(), part["edges"].to_pylist(),
+                                        strict=True):
+            out.setdefault(entity, []).append((nodes, edges))
         return out
 
     @cached_property
@@ -185,7 +188,7 @@ def _require_risk(run_dir: Path) -> None:
 
 
 # --- the full computation ----------------------------------------------------------------------
-def _reason_paths(run_dir: Path) -> pd.DataFrame:
+def _reason_paths(run_dir: Path) -> pa.Table:
     """Per entity, the (nodes, edges) paths of its stored phoenix and hub reasons, in the
     order the risk table and each entity's reasons give them."""
     risk = read_table_arrow(run_dir, "risk", ("entity_id", "reasons"))
@@ -200,7 +203,8 @@ def _reason_paths(run_dir: Path) -> pd.DataFrame:
             rule = reason.get("rule")
             if (rule == "phoenix" and len(nodes) >= 3) or (rule == "hub" and len(nodes) >= 2):
                 rows.append((str(entity), str(rule), nodes, edges))
-    return pd.DataFrame(rows, columns=list(PATH_COLUMNS), dtype=object)
+    return pa.Table.from_pylist([dict(zip(PATH_COLUMNS, row, strict=True)) for row in rows],
+                                schema=PATHS_SCHEMA)
 
 
 def build_snapshot(run_dir: Path) -> RunSnapshot:
@@ -255,7 +259,7 @@ def write_snapshot(snap: RunSnapshot) -> Path:
     tmp.mkdir()
     try:
         pq.write_table(snap.ties.select(list(TIE_COLUMNS)), tmp / "ties.parquet")
-        write_frame(snap.paths[list(PATH_COLUMNS)], tmp / "paths.parquet")
+        pq.write_table(snap.paths, tmp / "paths.parquet")
         rings = pd.DataFrame([r.model_dump() for r in snap.ring_list],
                              columns=list(RING_COLUMNS))
         write_frame(rings, tmp / "rings.parquet")
@@ -274,9 +278,11 @@ def write_snapshot(snap: RunSnapshot) -> Path:
 
 
 def _read(folder: Path, name: str, columns: tuple[str, ...]) -> pa.Table:
-    table = pq.read_table(folder / f"{name}.parquet", columns=list(columns))
-    return table.cast(pa.schema([(c, pa.string()) for c in columns])) if name in (
-        "ties", "nodes") else table
+    return pq.read_table(folder / f"{name}.parquet", columns=list(columns))
+
+
+def _strings(table: pa.Table) -> pa.Table:
+    return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
 
 
 def load_snapshot(run_dir: Path) -> RunSnapshot | None:
@@ -292,13 +298,13 @@ def load_snapshot(run_dir: Path) -> RunSnapshot | None:
     run_id = str(check_run(run_dir).get("run_id") or run_dir.name)
     if manifest != json.loads(json.dumps(_stamp(run_dir, run_id))):
         return None
-    ties = _read(folder, "ties", TIE_COLUMNS)
-    paths = object_frame(_read(folder, "paths", PATH_COLUMNS), PATH_COLUMNS)
+    ties = _strings(_read(folder, "ties", TIE_COLUMNS))
+    paths = _read(folder, "paths", PATH_COLUMNS).cast(PATHS_SCHEMA)
     rings = [Ring(**row) for row in _read(folder, "rings", RING_COLUMNS).to_pylist()]
     events = _events(run_dir)
 
     def nodes() -> pa.Table:
-        return _read(folder, "nodes", NODE_COLUMNS)
+        return _strings(_read(folder, "nodes", NODE_COLUMNS))
 
     return RunSnapshot(run_dir=run_dir, run_id=run_id, risk=_risk(run_dir), ties=ties,
                        event_rows=events, paths=paths, ring_list=rings,
