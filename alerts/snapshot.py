@@ -74,6 +74,7 @@ class RunSnapshot:
     ring_list: list[Ring]
     lineage: pa.Table  # change, entity_id, previous_ids (the changelog; empty without one)
     nodes: NodeIndex
+    kept: bool = False  # read from RUN/alert_snapshot/ (else derived from the tables)
 
     @cached_property
     def score(self) -> dict[str, float]:
@@ -308,7 +309,8 @@ def load_snapshot(run_dir: Path) -> RunSnapshot | None:
 
     return RunSnapshot(run_dir=run_dir, run_id=run_id, risk=_risk(run_dir), ties=ties,
                        event_rows=events, paths=paths, ring_list=rings,
-                       lineage=_lineage(run_dir), nodes=NodeIndex(nodes, ties, events))
+                       lineage=_lineage(run_dir), nodes=NodeIndex(nodes, ties, events),
+                       kept=True)
 
 
 def read_snapshot(run_dir: Path) -> RunSnapshot:
