@@ -345,12 +345,12 @@ def _new_paths(c: Comparison) -> Iterable[Alert]:
     fresh = _fresh_ties(c)
     if not fresh.num_rows:
         return
-    ids, types, srcs, dsts = (fresh[k].to_pylist() for k in ("id", "type", "src", "dst"))
+    rids, rtypes, srcs, dsts = (fresh[k].to_pylist() for k in ("id", "type", "src", "dst"))
     adj = Adjacency.around(c.new.ties, [*srcs, *dsts])
     violating = c.new.violating
     blacklisted = c.new.blacklisted
     found: dict[tuple[str, str], tuple[list[str], list[str], list[str]]] = {}
-    for rid, rtype, src, dst in zip(ids, types, srcs, dsts, strict=True):
+    for rid, rtype, src, dst in zip(rids, rtypes, srcs, dsts, strict=True):
         for subject, other in ((str(src), str(dst)), (str(dst), str(src))):
             if subject not in c.new.level:
                 continue
