@@ -19,8 +19,6 @@ are read from the run's own tables either way.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -44,7 +42,14 @@ from graph.models import Ring
 from graph.schema import NETWORK_TYPES
 from graph.tables import load_run
 from graph.worklist import parse_reasons
-from runfolder.folder import check_run, has_table, read_table, read_table_arrow, write_frame
+from runfolder.folder import (
+    check_run,
+    has_table,
+    read_table,
+    read_table_arrow,
+    staged,
+    write_frame,
+)
 from runfolder.schema import TABLES
 
 MAX_EVIDENCE = 3
@@ -254,28 +259,16 @@ def _stamp(run_dir: Path, run_id: str) -> dict[str, Any]:
 def write_snapshot(snap: RunSnapshot) -> Path:
     """Keep the derived parts of `snap` in `RUN/alert_snapshot/` (written beside it and
     swapped in: a reader sees the old snapshot or the new one)."""
-    run_dir = snap.run_dir
-    tmp = run_dir / f"{SNAPSHOT_DIR}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with staged(snap.run_dir / SNAPSHOT_DIR) as tmp:
         pq.write_table(snap.ties.select(list(TIE_COLUMNS)), tmp / "ties.parquet")
         pq.write_table(snap.paths, tmp / "paths.parquet")
         rings = pd.DataFrame([r.model_dump() for r in snap.ring_list],
                              columns=list(RING_COLUMNS))
         write_frame(rings, tmp / "rings.parquet")
         pq.write_table(snap.nodes.table().select(list(NODE_COLUMNS)), tmp / "nodes.parquet")
-        (tmp / MANIFEST).write_text(json.dumps(_stamp(run_dir, snap.run_id), indent=1),
+        (tmp / MANIFEST).write_text(json.dumps(_stamp(snap.run_dir, snap.run_id), indent=1),
                                     encoding="utf-8")
-        final, old = run_dir / SNAPSHOT_DIR, run_dir / f"{SNAPSHOT_DIR}.old-{os.getpid()}"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return run_dir / SNAPSHOT_DIR
+    return snap.run_dir / SNAPSHOT_DIR
 
 
 def _read(folder: Path, name: str, columns: tuple[str, ...]) -> pa.Table:
