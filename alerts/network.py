@@ -11,8 +11,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from graph.catalogue import RING_CONNECTOR_CAP, RING_MIN_VIOLATING, RING_PERSON_TYPES
 from graph.models import Ring
@@ -179,6 +177,9 @@ def find_rings(ties: pd.DataFrame, violating: set[str]) -> list[Ring]:
     ties), Address or Phone tying 2 to RING_CONNECTOR_CAP of them, connectors over the
     default degree cap left out; a group of at least 3 with at least RING_MIN_VIOLATING
     violating members is a ring."""
+    from scipy.sparse import coo_matrix  # deriving a snapshot only, not reading one
+    from scipy.sparse.csgraph import connected_components
+
     degree = pd.concat([ties["src"], ties["dst"]], ignore_index=True).value_counts()
     half = pd.concat([
         pd.DataFrame({"node": ties["src"], "other": ties["dst"], "label": ties["src_label"],
