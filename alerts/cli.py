@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,14 +29,18 @@ def read_ledger(path: Path | None) -> set[str]:
 
 
 def offline_alerts(run: Path, previous: Path, watched: list[str] | None = None,
-                   seen: set[str] | None = None) -> tuple[list[Alert], float]:
-    """The alerts of `run` against `previous` and the seconds the comparison took."""
+                   seen: set[str] | None = None) -> tuple[list[Alert], dict[str, Any]]:
+    """The alerts of `run` against `previous`, the seconds the comparison took and how each
+    run's snapshot was read ("kept": RUN/alert_snapshot/, "derived": from the tables)."""
     from alerts.detect import compare
     from alerts.snapshot import read_snapshot
 
     started = time.perf_counter()
-    alerts = compare(read_snapshot(run), read_snapshot(previous), watched or [], seen or set())
-    return alerts, time.perf_counter() - started
+    new, old = read_snapshot(run), read_snapshot(previous)
+    alerts = compare(new, old, watched or [], seen or set())
+    return alerts, {"seconds": round(time.perf_counter() - started, 3), "snapshots": {
+        name: "kept" if snap.kept else "derived" for name, snap in (("run", new),
+                                                                    ("previous", old))}}
 
 
 def alerts_command(
@@ -51,7 +55,7 @@ def alerts_command(
 ) -> None:
     """Alerts a rerun raises: new material risk only, each explained as data."""
     try:
-        alerts, seconds = offline_alerts(run, previous, watch, read_ledger(ledger))
+        alerts, timing = offline_alerts(run, previous, watch, read_ledger(ledger))
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -65,8 +69,8 @@ def alerts_command(
     if out is None:
         for line in lines:
             typer.echo(line)
-    typer.echo(json.dumps({"alerts": len(alerts), "by_kind": counts,
-                           "seconds": round(seconds, 3)}), err=out is None)
+    typer.echo(json.dumps({"alerts": len(alerts), "by_kind": counts, **timing}),
+               err=out is None)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,12 +28,13 @@ an after edge the previous run did not have (ends followed by lineage) is marked
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from alerts.models import (
     LEVEL_RANK,
@@ -45,7 +46,8 @@ from alerts.models import (
     Change,
     alert_key,
 )
-from alerts.snapshot import RunSnapshot
+from alerts.network import string_table, ties_touching
+from alerts.snapshot import RunSnapshot, object_frame, objects
 
 MIN_SCORE_RISE = 2.0  # score points a level rise must also gain to be material
 CONNECTOR_CAP = 10  # a shared address / phone tying more entities is a hub, not a path
@@ -53,33 +55,61 @@ CONNECTOR_CAP = 10  # a shared address / phone tying more entities is a hub, not
 
 @dataclass
 class Lineage:
-    """Previous IDs of each new entity, and the change the changelog records."""
+    """Previous IDs of each new entity, and the change the changelog records of the entities
+    merged or split (`change`). `pairs` (new, old) holds every new entity with each of its
+    previous IDs: the changelog's, then the same ID for an entity of both runs without a
+    changelog row. Most entities are kept under their own ID (`kept`); only the others'
+    lists are held (`other`, `new_of`)."""
 
-    previous: dict[str, list[str]]
+    pairs: pd.DataFrame
+    kept: set[str]  # new IDs whose only previous ID is their own
+    other: dict[str, list[str]]  # previous IDs of every other new ID the lineage lists
+    new_of: dict[str, list[str]]  # new IDs of each old ID not simply kept
     change: dict[str, str]
-    new_of: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, snap: RunSnapshot, old: RunSnapshot) -> Lineage:
-        previous: dict[str, list[str]] = {}
-        change: dict[str, str] = {}
-        for kind, entity, prev in zip(snap.lineage["change"], snap.lineage["entity_id"],
-                                      snap.lineage["previous_ids"], strict=True):
-            ids = [str(p) for p in prev] if prev is not None else []
-            previous[str(entity)] = ids
-            change[str(entity)] = str(kind)
-        for entity in snap.level:  # no changelog row: the same ID if the old run had it
-            if entity not in previous and entity in old.level:
-                previous[entity] = [entity]
-        new_of: dict[str, list[str]] = defaultdict(list)
-        for entity, prev in previous.items():
-            for p in prev:
-                new_of[p].append(entity)
-        return cls(previous=previous, change=change, new_of=dict(new_of))
+        log = snap.lineage
+        logged = objects(log["entity_id"])
+        last = np.ones(len(logged), dtype=bool)
+        if len(pc.unique(log["entity_id"])) < len(logged):  # repeated rows: the last one holds
+            last = ~logged.duplicated(keep="last").to_numpy()
+        prev = log["previous_ids"].combine_chunks()
+        flat = objects(pc.fill_null(pc.list_flatten(prev), "None")).to_numpy()
+        parent = pc.list_parent_indices(prev).to_numpy(zero_copy_only=False).astype(np.int64)
+        keep = last[parent]
+        ids = snap.risk["entity_id"]
+        same = ids[~ids.isin(logged) & ids.isin(old.risk["entity_id"])].drop_duplicates()
+        pairs = pd.DataFrame({
+            "new": objects(np.concatenate([logged.to_numpy()[parent[keep]], same.to_numpy()])),
+            "old": objects(np.concatenate([flat[keep], same.to_numpy()]))})
+        news, olds = pairs["new"], pairs["old"]
+        one = (news == olds) & ~news.duplicated(keep=False)
+        kept = set(news[one].tolist())
+        other: dict[str, list[str]] = {e: [] for e in logged[last].tolist() if e not in kept}
+        for n, o in zip(news[~one].tolist(), olds[~one].tolist(), strict=True):
+            other.setdefault(n, []).append(o)
+        moved = (news != olds) | olds.duplicated(keep=False)
+        new_of: dict[str, list[str]] = {}
+        for n, o in zip(news[moved].tolist(), olds[moved].tolist(), strict=True):
+            new_of.setdefault(o, []).append(n)
+        kinds = objects(log["change"])
+        changed = kinds.isin(("merged", "split")).to_numpy() & last
+        change = dict(zip(logged[changed].tolist(), kinds[changed].astype(str).tolist(),
+                          strict=True))
+        return cls(pairs=pairs, kept=kept, other=other, new_of=new_of, change=change)
+
+    def previous(self, entity: str) -> list[str] | None:
+        """The previous IDs of a new entity; None when the lineage does not list it."""
+        return [entity] if entity in self.kept else self.other.get(entity)
+
+    def previous_of(self, entity: str) -> list[str]:
+        """`previous`, [] for an entity the lineage does not list."""
+        return self.previous(entity) or []
 
     def forward(self, old_id: str) -> list[str]:
         """New IDs of an old node (connectors and unknown IDs keep theirs)."""
-        return self.new_of.get(old_id, [old_id])
+        return self.new_of.get(old_id) or [old_id]
 
 
 @dataclass
@@ -89,9 +119,9 @@ class Comparison:
     lineage: Lineage
 
     def before(self, entity: str) -> tuple[float | None, str]:
-        scores = [self.old.score[p] for p in self.lineage.previous.get(entity, [])
+        scores = [self.old.score[p] for p in self.lineage.previous_of(entity)
                   if p in self.old.score]
-        levels = [self.old.level[p] for p in self.lineage.previous.get(entity, [])
+        levels = [self.old.level[p] for p in self.lineage.previous_of(entity)
                   if p in self.old.level]
         level = max(levels, key=lambda lv: LEVEL_RANK.get(lv, 0)) if levels else "low"
         return (max(scores) if scores else None), level
@@ -100,7 +130,7 @@ class Comparison:
                 at: int) -> set[str]:
         """Node `at` of the old paths of `entity`'s predecessors, forwarded to new IDs."""
         out: set[str] = set()
-        for p in self.lineage.previous.get(entity, []):
+        for p in self.lineage.previous_of(entity):
             for nodes, _ in index.get(p, []):
                 out.update(self.lineage.forward(nodes[at]))
         return out
@@ -108,11 +138,10 @@ class Comparison:
     def predecessors(self, node: str) -> list[str]:
         """The node's IDs in the previous run (lineage for entities; connectors and events
         keep theirs when the previous run had them)."""
-        prev = self.lineage.previous.get(node)
+        prev = self.lineage.previous(node)
         if prev is not None:
             return prev
-        known = self.old.nodes
-        return [node] if known is not None and node in known else []
+        return [node] if node in self.old.nodes else []
 
     def graphs(self, nodes: list[str], path_edges: list[str]) -> tuple[AlertGraph, AlertGraph]:
         """The before and after graphs of these (new run) nodes."""
@@ -144,16 +173,9 @@ class Comparison:
 
     def alert(self, kind: AlertKind, entity: str, condition: str, summary: str,
               change: Change) -> Alert:
+        """An alert of this comparison (its graphs and evidence drawn by `explain`)."""
         score_before, level_before = self.before(entity)
-        change.previous_ids = self.lineage.previous.get(entity, [])
-        extra = change.event_ids if kind == "level_rise" else []
-        change.before, change.after = self.graphs([*change.path_nodes, *extra],
-                                                  change.path_edges)
-        merged = [n for n in change.path_nodes if self.lineage.change.get(n) == "merged"]
-        if kind == "lineage":
-            merged = [entity]
-        if merged:
-            change.evidence = self.new.evidence(merged)
+        change.previous_ids = self.lineage.previous_of(entity)
         return Alert(
             alert_key=alert_key(kind, entity, condition), kind=kind, entity_id=entity,
             condition=condition, run_id=self.new.run_id, previous_run_id=self.old.run_id,
@@ -162,9 +184,30 @@ class Comparison:
             level_after=self.new.level.get(entity), summary=summary, change=change,
         )
 
+    def explain(self, alerts: list[Alert]) -> None:
+        """Draw each alert's before / after graphs (its path nodes and, for a level rise, its
+        new events) and add the linkage evidence of the entities a merge created on its
+        path (the subject's, for a lineage alert); every alert's nodes are looked up at
+        once."""
+        shown = [[*a.change.path_nodes, *(a.change.event_ids if a.kind == "level_rise" else [])]
+                 for a in alerts]
+        after = {n for nodes in shown for n in nodes}
+        self.old.nodes.prefetch(after)
+        self.old.nodes.prefetch({p for n in after for p in self.predecessors(n)})
+        self.new.nodes.prefetch(after)
+        merged = [[a.entity_id] if a.kind == "lineage" else
+                  [n for n in a.change.path_nodes if self.lineage.change.get(n) == "merged"]
+                  for a in alerts]
+        evidence = self.new.evidence(sorted({e for m in merged for e in m}))
+        for a, nodes, merged_here in zip(alerts, shown, merged, strict=True):
+            a.change.before, a.change.after = self.graphs(nodes, a.change.path_edges)
+            if merged_here:
+                a.change.evidence = {e: evidence[e] for e in sorted(set(merged_here))
+                                     if e in evidence}
+
 
 def _node(snap: RunSnapshot, node: str) -> AlertNode:
-    kind, label = snap.nodes.show(node) if snap.nodes is not None else ("", node)
+    kind, label = snap.nodes.show(node)
     return AlertNode(id=node, kind=kind, label=label, level=snap.level.get(node),
                      score=snap.score.get(node), violating=node in snap.events)
 
@@ -172,17 +215,38 @@ def _node(snap: RunSnapshot, node: str) -> AlertNode:
 def _edges_among(snap: RunSnapshot, nodes: list[str]) -> list[AlertEdge]:
     """Every relationship of the run between two of these nodes, by source, target and
     relationship ID."""
-    if snap.nodes is None:
-        return []
     return [AlertEdge(id=i, type=t, src=a, dst=b) for i, t, a, b in snap.nodes.edges_among(nodes)]
 
 
+def _rise_candidates(c: Comparison) -> list[str]:
+    """Entities whose level is above the worst of their predecessors' and whose score gained
+    about MIN_SCORE_RISE or more (whole columns at once; each is checked again exactly)."""
+    new, old, pairs = c.new.risk, c.old.risk, c.lineage.pairs
+    at_old = pd.Index(old["entity_id"]).get_indexer(pd.Index(pairs["old"]))
+    at_new = pd.Index(new["entity_id"]).get_indexer(pd.Index(pairs["new"]))
+    both = (at_old >= 0) & (at_new >= 0)
+    at_old, at_new = at_old[both], at_new[both]
+    score_before = np.full(len(new), -np.inf)
+    np.maximum.at(score_before, at_new, old["score"].to_numpy(dtype=float)[at_old])
+    score_before[np.isneginf(score_before)] = 0.0
+    rank_before = np.zeros(len(new))
+    np.maximum.at(rank_before, at_new, _ranks(old["level"])[at_old])
+    gain = new["score"].to_numpy(dtype=float) - np.nan_to_num(score_before, nan=0.0)
+    rises = (_ranks(new["level"]) > rank_before) & (gain >= MIN_SCORE_RISE - 1e-6)
+    return new.loc[rises, "entity_id"].tolist()
+
+
+def _ranks(levels: pd.Series) -> np.ndarray:
+    return levels.map(LEVEL_RANK).fillna(0).to_numpy(dtype=float)
+
+
 def _level_rises(c: Comparison) -> Iterable[Alert]:
-    for entity, level in c.new.level.items():
+    for entity in _rise_candidates(c):
+        level = c.new.level[entity]
         score_before, before = c.before(entity)
         gain = c.new.score.get(entity, 0.0) - (score_before or 0.0)
         if LEVEL_RANK.get(level, 0) > LEVEL_RANK.get(before, 0) and gain >= MIN_SCORE_RISE:
-            old_events = {e for p in c.lineage.previous.get(entity, [])
+            old_events = {e for p in c.lineage.previous_of(entity)
                           for e, _ in c.old.events.get(p, [])}
             fresh = [e for e, _ in c.new.events.get(entity, []) if e not in old_events]
             yield c.alert("level_rise", entity, level, f"risk level {before} → {level}",
@@ -193,15 +257,19 @@ class Adjacency:
     """node -> [(other end, relationship ID, type)] over both directions of the ties, as
     sorted arrays searched per node (no per-node lists built for the whole run)."""
 
-    def __init__(self, ties: pd.DataFrame) -> None:
-        node = np.concatenate([ties["src"].to_numpy(dtype=str), ties["dst"].to_numpy(dtype=str)])
-        other = np.concatenate([ties["dst"].to_numpy(dtype=str),
-                                ties["src"].to_numpy(dtype=str)])
-        rid = np.tile(ties["id"].to_numpy(dtype=str), 2)
-        rtype = np.tile(ties["type"].to_numpy(dtype=str), 2)
+    def __init__(self, ties: pa.Table) -> None:
+        src, dst = (ties[c].to_numpy().astype(str) for c in ("src", "dst"))
+        node, other = np.concatenate([src, dst]), np.concatenate([dst, src])
+        rid = np.tile(ties["id"].to_numpy().astype(str), 2)
+        rtype = np.tile(ties["type"].to_numpy().astype(str), 2)
         order = np.argsort(node, kind="stable")
         self._node, self._other = node[order], other[order]
         self._rid, self._type = rid[order], rtype[order]
+
+    @classmethod
+    def around(cls, ties: pa.Table, nodes: Iterable[str]) -> Adjacency:
+        """The adjacency of these nodes only (their lists whole; other nodes' partial)."""
+        return cls(ties_touching(ties, nodes))
 
     def get(self, node: str, default: Iterable[tuple[str, str, str]] = ()
             ) -> list[tuple[str, str, str]]:
@@ -213,15 +281,32 @@ class Adjacency:
                         self._type[lo:hi].tolist(), strict=True))
 
 
-def _forwarded(c: Comparison, ids: pd.Series) -> pd.DataFrame:
-    """(old, new) pairs: each old ID with each of its new IDs (`Lineage.forward`)."""
-    pairs = [(o, n) for o, news in c.lineage.new_of.items() for n in news]
-    mapping = pd.DataFrame(pairs, columns=["old", "new"]) if pairs else pd.DataFrame(
-        {"old": pd.Series(dtype=str), "new": pd.Series(dtype=str)})
-    wanted = pd.DataFrame({"old": ids.astype(str).unique()})
-    out = wanted.merge(mapping, on="old", how="left")
-    out["new"] = out["new"].fillna(out["old"])
-    return out
+KEYS = ["type", "src", "dst"]
+
+
+def _forwarded_ties(c: Comparison) -> pa.Table:
+    """(type, src, dst) of every relationship of the previous run with its ends followed to
+    their new IDs (`Lineage.forward`: one row per combination of new IDs)."""
+    old = c.old.ties.select(KEYS)
+    touched = pc.fill_null(pc.or_(*(pc.is_in(old[end], value_set=pa.array(
+        list(c.lineage.new_of), pa.string())) for end in ("src", "dst"))), False)
+    fwd = pd.DataFrame([(o, n) for o, news in c.lineage.new_of.items() for n in news],
+                       columns=["old", "new"], dtype=object)
+    out = object_frame(old.filter(touched), tuple(KEYS))
+    for end in ("src", "dst"):
+        out = out.merge(fwd.rename(columns={"old": end, "new": f"{end}_new"}), on=end,
+                        how="left")
+        out[end] = out[f"{end}_new"].fillna(out[end])
+    return pa.concat_tables([old.filter(pc.invert(touched)),
+                             string_table(out, tuple(KEYS))])
+
+
+def _fresh_ties(c: Comparison) -> pa.Table:
+    """The new run's relationships the previous run did not have (type, src, dst after
+    lineage), in the new run's order."""
+    new = c.new.ties.append_column("_row", pa.array(np.arange(c.new.ties.num_rows)))
+    fresh = new.join(_forwarded_ties(c), keys=KEYS, join_type="left anti")
+    return fresh.sort_by("_row").drop_columns(["_row"])
 
 
 def _targets(adj: Adjacency, subject: str, other: str, rid: str,
@@ -241,38 +326,38 @@ def _old_reach(c: Comparison, adj_old: Adjacency,
     """Violating entities the subject's predecessors were tied to (directly or through a
     small connector), forwarded to new IDs."""
     out: set[str] = set()
-    for p in c.lineage.previous.get(entity, []):
+    for p in c.lineage.previous_of(entity):
         for other, rid, rtype in adj_old.get(p, []):
             for target, *_ in _targets(adj_old, p, other, rid, rtype, c.old.violating):
                 out.update(c.lineage.forward(target))
     return out
 
 
+def _old_adjacency(c: Comparison, subjects: set[str]) -> Adjacency:
+    """The previous run's adjacency of the subjects' predecessors and of their neighbours
+    (what `_old_reach` walks)."""
+    first = {p for s in subjects for p in c.lineage.previous_of(s)}
+    near = Adjacency.around(c.old.ties, first)
+    return Adjacency.around(c.old.ties, {*first, *(o for p in first for o, _, _ in near.get(p))})
+
+
 def _new_paths(c: Comparison) -> Iterable[Alert]:
-    old = c.old.ties[["type", "src", "dst"]].astype(str)
-    fwd = _forwarded(c, pd.concat([old["src"], old["dst"]], ignore_index=True))
-    known = (old.merge(fwd.rename(columns={"old": "src", "new": "src_new"}), on="src")
-             .merge(fwd.rename(columns={"old": "dst", "new": "dst_new"}), on="dst")
-             [["type", "src_new", "dst_new"]]
-             .rename(columns={"src_new": "src", "dst_new": "dst"}).drop_duplicates())
-    keys = c.new.ties[["type", "src", "dst"]].astype(str)
-    seen = keys.merge(known.assign(_known=True), on=["type", "src", "dst"], how="left")
-    fresh = c.new.ties[seen["_known"].isna().to_numpy()]
-    if fresh.empty:
+    fresh = _fresh_ties(c)
+    if not fresh.num_rows:
         return
-    adj = Adjacency(c.new.ties)
-    adj_old = Adjacency(c.old.ties)
+    rids, rtypes, srcs, dsts = (fresh[k].to_pylist() for k in ("id", "type", "src", "dst"))
+    adj = Adjacency.around(c.new.ties, [*srcs, *dsts])
     violating = c.new.violating
     blacklisted = c.new.blacklisted
     found: dict[tuple[str, str], tuple[list[str], list[str], list[str]]] = {}
-    for rid, rtype, src, dst in zip(fresh["id"], fresh["type"], fresh["src"], fresh["dst"],
-                                    strict=True):
+    for rid, rtype, src, dst in zip(rids, rtypes, srcs, dsts, strict=True):
         for subject, other in ((str(src), str(dst)), (str(dst), str(src))):
             if subject not in c.new.level:
                 continue
             for target, nodes, edges, types in _targets(adj, subject, other, str(rid),
                                                         str(rtype), violating):
                 found.setdefault((subject, target), (nodes, edges, types))
+    adj_old = _old_adjacency(c, {subject for subject, _ in found})
     reach: dict[str, set[str]] = {}
     for (subject, target), (nodes, edges, types) in sorted(found.items()):
         if subject not in reach:
@@ -307,7 +392,7 @@ def _new_reasons(c: Comparison, kind: AlertKind) -> Iterable[Alert]:
 
 def _new_rings(c: Comparison) -> Iterable[Alert]:
     for entity, ring in sorted(c.new.rings.items()):
-        if any(p in c.old.rings for p in c.lineage.previous.get(entity, [])):
+        if any(p in c.old.rings for p in c.lineage.previous_of(entity)):
             continue
         others = [m for m in ring.enterprises if m != entity]
         violating = [m for m in others if m in c.new.violating]
@@ -325,7 +410,7 @@ def _lineage(c: Comparison, watched: set[str]) -> Iterable[Alert]:
     for entity, change in sorted(c.lineage.change.items()):
         if change not in ("merged", "split"):
             continue
-        prev = sorted(c.lineage.previous.get(entity, []))
+        prev = sorted(c.lineage.previous_of(entity))
         if entity not in watched and watched.isdisjoint(prev):
             continue
         yield c.alert("lineage", entity, f"{change}:{','.join(prev)}",
@@ -344,5 +429,7 @@ def compare(new: RunSnapshot, old: RunSnapshot, watched: Iterable[str] = (),
         for a in alerts:
             raised.setdefault(a.alert_key, a)
     done = set(seen)
-    out = [a for a in raised.values() if a.alert_key not in done]
-    return sorted(out, key=lambda a: (a.kind, a.entity_id, a.condition))
+    out = sorted((a for a in raised.values() if a.alert_key not in done),
+                 key=lambda a: (a.kind, a.entity_id, a.condition))
+    c.explain(out)
+    return out

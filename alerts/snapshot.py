@@ -2,53 +2,104 @@
 
 A `RunSnapshot` holds, for one scored run: each entity's stored score and level, the network
 ties (relationship ID, type, src, dst; LOCATED_AT / HAS_PHONE derived as the graph derives
-them), the violating and blacklisted entities and their events, the phoenix predecessors and
-hubs named by the stored risk reasons, the rings each enterprise belongs to (the catalogue's
-`rings`, computed here over the ties with the same rules), the changelog's lineage, the
-linkage evidence of merged entities (read on demand) and what the alerts' before / after
-graphs show of a node (`NodeIndex`: label and display text, as the embedded graph shows them).
+them), the events of each entity, the phoenix predecessors and hubs named by the stored risk
+reasons (`paths`), the rings (the catalogue's `rings`, computed over the ties with the same
+rules), the changelog's lineage, the linkage evidence of merged entities (read on demand) and
+what the alerts' before / after graphs show of a node (`NodeIndex`).
+
+Deriving the ties, the reason paths and the rings costs most of a comparison, so `guanlian
+score` keeps them in `RUN/alert_snapshot/` (`write_snapshot`: `ties.parquet`,
+`paths.parquet`, `rings.parquet`, `nodes.parquet` and a `manifest.json` naming the size and
+modification time of the tables they were derived from). `read_snapshot` reads them when
+those tables are unchanged and otherwise derives everything from the tables
+(`build_snapshot`); both give the same snapshot. Scores, levels, events and the changelog
+are read from the run's own tables either way.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+import pyarrow.parquet as pq
 
-from graph.catalogue import RING_CONNECTOR_CAP, RING_MIN_VIOLATING, RING_PERSON_TYPES
+from alerts.network import (
+    NODE_COLUMNS,
+    RING_RULES,
+    NodeIndex,
+    find_rings,
+    node_frame,
+    string_table,
+)
 from graph.models import Ring
-from graph.policy import DEFAULT_DEGREE_CAP
-from graph.schema import ENTITY_LABEL_BY_KIND, EVENT_LABEL_BY_TYPE, NETWORK_TYPES
+from graph.schema import NETWORK_TYPES
 from graph.tables import load_run
 from graph.worklist import parse_reasons
-from runfolder.folder import has_table, read_table, read_table_arrow
-from runfolder.ids import address_id, phone_id, relation_id, ring_id
+from runfolder.folder import (
+    check_run,
+    has_table,
+    read_table,
+    read_table_arrow,
+    staged,
+    write_frame,
+)
+from runfolder.schema import TABLES
 
 MAX_EVIDENCE = 3
+SNAPSHOT_DIR = "alert_snapshot"
+SNAPSHOT_VERSION = 1  # bump when what a snapshot holds, or how it is derived, changes
+MANIFEST = "manifest.json"
+# the tables a snapshot is derived from (its manifest records their size and mtime)
+SNAPSHOT_INPUTS = ("entities", "mentions", "relations", "events", "risk")
+TIE_COLUMNS = ("id", "type", "src", "dst")
+EVENT_COLUMNS = ("entity_id", "event_id", "type", "category", "mention_id")
+PATH_COLUMNS = ("entity_id", "rule", "nodes", "edges")
+PATHS_SCHEMA = pa.schema([("entity_id", pa.string()), ("rule", pa.string()),
+                          ("nodes", pa.list_(pa.string())), ("edges", pa.list_(pa.string()))])
+RING_COLUMNS = ("ring_id", "enterprises", "connectors", "n_violating", "size")
+
+Paths = dict[str, list[tuple[list[str], list[str]]]]
 
 
 @dataclass
 class RunSnapshot:
     run_dir: Path
     run_id: str
-    score: dict[str, float]
-    level: dict[str, str]
-    ties: pd.DataFrame  # id, type, src, dst, src_label, dst_label (one row per relationship)
-    events: dict[str, list[tuple[str, str]]]  # entity -> [(event_id, type)]
-    phoenix: dict[str, list[tuple[list[str], list[str]]]]  # successor -> (nodes, edges)
-    hubs: dict[str, list[tuple[list[str], list[str]]]]  # entity -> (nodes, edges) per hub
-    lineage: pd.DataFrame  # change, entity_id, previous_ids
-    rings: dict[str, Ring] = field(default_factory=dict)  # enterprise -> its ring
-    n_mentions: dict[str, int] = field(default_factory=dict)
-    nodes: NodeIndex | None = None
+    risk: pd.DataFrame  # entity_id, score (float), level (str): one row per scored entity
+    ties: pa.Table  # id, type, src, dst (string): one row per network relationship
+    event_rows: pd.DataFrame  # EVENT_COLUMNS, by entity then event
+    paths: pa.Table  # entity_id, rule (phoenix | hub), nodes, edges: stored reason paths
+    ring_list: list[Ring]
+    lineage: pa.Table  # change, entity_id, previous_ids (the changelog; empty without one)
+    nodes: NodeIndex
+    kept: bool = False  # read from RUN/alert_snapshot/ (else derived from the tables)
+
+    @cached_property
+    def score(self) -> dict[str, float]:
+        return dict(zip(self.risk["entity_id"].tolist(), self.risk["score"].tolist(),
+                        strict=True))
+
+    @cached_property
+    def level(self) -> dict[str, str]:
+        return dict(zip(self.risk["entity_id"].tolist(), self.risk["level"].tolist(),
+                        strict=True))
+
+    @cached_property
+    def events(self) -> dict[str, list[tuple[str, str]]]:
+        """entity -> [(event_id, type)], by event ID."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        ev = self.event_rows
+        for entity, event, etype in zip(ev["entity_id"].tolist(), ev["event_id"].tolist(),
+                                        ev["type"].tolist(), strict=True):
+            out.setdefault(str(entity), []).append((str(event), str(etype)))
+        return out
 
     @cached_property
     def violating(self) -> set[str]:
@@ -57,6 +108,30 @@ class RunSnapshot:
     @cached_property
     def blacklisted(self) -> set[str]:
         return {e for e, evs in self.events.items() if any(t == "BLACKLISTING" for _, t in evs)}
+
+    def _reasons(self, rule: str) -> Paths:
+        out: Paths = {}
+        part = self.paths.filter(pc.equal(self.paths["rule"], rule))
+        for entity, nodes, edges in zip(part["entity_id"].to_pylist(),
+                                        part["nodes"].to_pylist(), part["edges"].to_pylist(),
+                                        strict=True):
+            out.setdefault(entity, []).append((nodes, edges))
+        return out
+
+    @cached_property
+    def phoenix(self) -> Paths:
+        """successor -> (nodes, edges) of each stored phoenix reason."""
+        return self._reasons("phoenix")
+
+    @cached_property
+    def hubs(self) -> Paths:
+        """entity -> (nodes, edges) of each stored hub reason."""
+        return self._reasons("hub")
+
+    @cached_property
+    def rings(self) -> dict[str, Ring]:
+        """enterprise -> its ring."""
+        return {m: ring for ring in self.ring_list for m in ring.enterprises}
 
     def evidence(self, entity_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Up to MAX_EVIDENCE linkage evidence rows of each of these entities that has any."""
@@ -76,188 +151,162 @@ class RunSnapshot:
         return dict(out)
 
 
-Paths = dict[str, list[tuple[list[str], list[str]]]]
+def objects(values: Any) -> pd.Series:
+    """Values as a Series of Python objects (pandas would make strings Arrow-backed, whose
+    `isin` and lookups cost far more than a hash over Python strings)."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        values = values.to_numpy(zero_copy_only=False)
+    elif isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object)
+    return pd.Series(values, dtype=object)
 
 
-def _reason_index(run_dir: Path) -> tuple[Paths, Paths]:
-    """Per entity, the (nodes, edges) paths of its stored phoenix and hub reasons."""
-    phoenix: Paths = {}
-    hubs: Paths = {}
+def object_frame(table: pa.Table | pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """These columns of a table as a frame of Python objects (`objects`)."""
+    return pd.DataFrame({c: objects(table[c]) for c in columns})
+
+
+# --- what both ways read from the run's own tables ---------------------------------------------
+def _risk(run_dir: Path) -> pd.DataFrame:
+    risk = read_table(run_dir, "risk", ("entity_id", "score", "level"))
+    return pd.DataFrame({"entity_id": objects(risk["entity_id"].astype(str)),
+                         "score": risk["score"].astype(float).to_numpy(),
+                         "level": objects(risk["level"].astype(str))})
+
+
+def _events(run_dir: Path) -> pd.DataFrame:
+    ev = read_table(run_dir, "events", EVENT_COLUMNS)
+    ev = ev.dropna(subset=["entity_id"]).sort_values(["entity_id", "event_id"])
+    return object_frame(ev, EVENT_COLUMNS)
+
+
+def _lineage(run_dir: Path) -> pa.Table:
+    columns = ("change", "entity_id", "previous_ids")
+    if has_table(run_dir, "changelog"):
+        return read_table_arrow(run_dir, "changelog", columns).select(list(columns))
+    return pa.table({"change": pa.array([], pa.string()), "entity_id": pa.array([], pa.string()),
+                     "previous_ids": pa.array([], pa.list_(pa.string()))})
+
+
+def _require_risk(run_dir: Path) -> None:
+    if not (run_dir / "risk.parquet").is_file():
+        raise FileNotFoundError(f"{run_dir}: no risk.parquet (score the run first)")
+
+
+# --- the full computation ----------------------------------------------------------------------
+def _reason_paths(run_dir: Path) -> pa.Table:
+    """Per entity, the (nodes, edges) paths of its stored phoenix and hub reasons, in the
+    order the risk table and each entity's reasons give them."""
     risk = read_table_arrow(run_dir, "risk", ("entity_id", "reasons"))
     text = pc.fill_null(risk["reasons"], "")
-    wanted = pc.match_substring_regex(text, '"rule": "(?:phoenix|hub)"')
-    chosen = risk.filter(wanted)
+    chosen = risk.filter(pc.match_substring_regex(text, '"rule": "(?:phoenix|hub)"'))
+    rows: list[tuple[str, str, list[str], list[str]]] = []
     for entity, raw in zip(chosen["entity_id"].to_pylist(), chosen["reasons"].to_pylist(),
                            strict=True):
         for reason in parse_reasons(raw):
             nodes = [str(n) for n in reason.get("path_nodes") or []]
             edges = [str(e) for e in reason.get("path_edges") or []]
-            if reason.get("rule") == "phoenix" and len(nodes) >= 3:
-                phoenix.setdefault(str(entity), []).append((nodes, edges))
-            elif reason.get("rule") == "hub" and len(nodes) >= 2:
-                hubs.setdefault(str(entity), []).append((nodes, edges))
-    return phoenix, hubs
+            rule = reason.get("rule")
+            if (rule == "phoenix" and len(nodes) >= 3) or (rule == "hub" and len(nodes) >= 2):
+                rows.append((str(entity), str(rule), nodes, edges))
+    return pa.Table.from_pylist([dict(zip(PATH_COLUMNS, row, strict=True)) for row in rows],
+                                schema=PATHS_SCHEMA)
 
 
-class NodeIndex:
-    """What a before / after graph shows of a node: its label (Enterprise, Person, Address,
-    Phone, an event label) and display text (a name, the address or phone, an event's
-    category), and the relationships among a set of nodes."""
-
-    def __init__(self, ties: pd.DataFrame, entities: pd.DataFrame, events: pd.DataFrame) -> None:
-        self.ties = ties
-        self.label: dict[str, str] = {}
-        self.text: dict[str, str] = {}
-        for kind, label in ENTITY_LABEL_BY_KIND.items():
-            part = entities[entities["kind"] == kind]
-            self.label.update(dict.fromkeys(part["entity_id"].astype(str), label))
-        names = entities.dropna(subset=["name"])
-        self.text.update(zip(names["entity_id"].astype(str), names["name"].astype(str),
-                             strict=True))
-        self._entities = entities
-        self._connectors: dict[str, str] | None = None  # connector ID -> its value, on demand
-        self._events = events
-        self._event_at: dict[str, int] | None = None
-
-    def _connector(self, node: str) -> str | None:
-        """The address or phone of a connector ID (the map built on first use)."""
-        if node[:1] not in ("A", "T"):
-            return None
-        if self._connectors is None:
-            self._connectors = {}
-            for value in self._entities["address_std"].dropna().astype(str).unique().tolist():
-                self._connectors[address_id(value)] = value
-            phones = pd.Series(self._entities["phone"].dropna().astype(str).unique(),
-                               dtype=object)
-            plain = phones.str.fullmatch(r"\+?[0-9]+").fillna(False).astype(bool)
-            ids = "T" + phones.str.lstrip("+")
-            ids[~plain] = phones[~plain].map(phone_id)
-            self._connectors.update(zip(ids.tolist(), phones.tolist(), strict=True))
-        return self._connectors.get(node)
-
-    def __contains__(self, node: object) -> bool:
-        key = str(node)
-        return (key in self.label or self._connector(key) is not None
-                or bool(self._event(key)))
-
-    def _event(self, node: str) -> dict[str, Any] | None:
-        if not node.startswith("V"):
-            return None
-        if self._event_at is None:
-            self._event_at = {str(e): i for i, e in enumerate(self._events["event_id"])}
-        at = self._event_at.get(node)
-        return None if at is None else dict(self._events.iloc[at])
-
-    def show(self, node: str) -> tuple[str, str]:
-        """(label, display text) of a node ("", the ID when unknown)."""
-        if node in self.label:
-            return self.label[node], self.text.get(node) or node
-        value = self._connector(node)
-        if value is not None:
-            return ("Address" if node.startswith("A") else "Phone"), value
-        ev = self._event(node)
-        if ev is None:
-            return "", node
-        label = EVENT_LABEL_BY_TYPE.get(str(ev["type"]), "")
-        category = ev.get("category")
-        return label, str(category) if isinstance(category, str) and category else label
-
-    def edges_among(self, nodes: list[str]) -> list[tuple[str, str, str, str]]:
-        """(id, type, src, dst) of every relationship between two of these nodes (events:
-        SUBJECT_OF from their entity), by source then (target, relationship ID)."""
-        wanted = set(nodes)
-        t = self.ties
-        hit = t[t["src"].isin(wanted) & t["dst"].isin(wanted)]
-        out = list(zip(hit["id"], hit["type"], hit["src"], hit["dst"], strict=True))
-        ev = self._events[self._events["event_id"].isin(wanted)
-                          & self._events["entity_id"].isin(wanted)]
-        for e, v, m in zip(ev["entity_id"], ev["event_id"], ev["mention_id"], strict=True):
-            mention = m if isinstance(m, str) else ""
-            out.append((relation_id("SUBJECT_OF", e, v, mention), "SUBJECT_OF", e, v))
-        return sorted(((str(i), str(ty), str(a), str(b)) for i, ty, a, b in out),
-                      key=lambda r: (r[2], r[3], r[0]))
-
-
-def find_rings(ties: pd.DataFrame, violating: set[str]) -> list[Ring]:
-    """The catalogue's rings (`graph.embedded.catalogue.rings`, min size 3, no limit) over
-    the ties: enterprises joined by each Person (control ties), Address or Phone tying 2 to
-    RING_CONNECTOR_CAP of them, connectors over the default degree cap left out; a group of at
-    least 3 with at least RING_MIN_VIOLATING violating members is a ring."""
-    degree = pd.concat([ties["src"], ties["dst"]], ignore_index=True).value_counts()
-    half = pd.concat([
-        pd.DataFrame({"node": ties["src"], "other": ties["dst"], "label": ties["src_label"],
-                      "other_label": ties["dst_label"], "type": ties["type"]}),
-        pd.DataFrame({"node": ties["dst"], "other": ties["src"], "label": ties["dst_label"],
-                      "other_label": ties["src_label"], "type": ties["type"]}),
-    ], ignore_index=True)
-    person = half["label"] == "Person"
-    half = half[(half["other_label"] == "Enterprise")
-                & ((person & half["type"].isin(RING_PERSON_TYPES))
-                   | half["label"].isin(("Address", "Phone")))]
-    half = half[half["node"].map(degree) <= DEFAULT_DEGREE_CAP]
-    pairs = half[["node", "other"]].drop_duplicates()
-    counts = pairs["node"].value_counts()
-    keep = counts[(counts >= 2) & (counts <= RING_CONNECTOR_CAP)].index
-    pairs = pairs[pairs["node"].isin(keep)]
-    if pairs.empty:
-        return []
-    ids, codes = np.unique(np.concatenate([pairs["node"].to_numpy(dtype=object),
-                                           pairs["other"].to_numpy(dtype=object)]).astype(str),
-                           return_inverse=True)
-    n = len(pairs)
-    graph = coo_matrix((np.ones(n), (codes[:n], codes[n:])), shape=(len(ids), len(ids)))
-    _, comp = connected_components(graph, directed=False)
-    firms = set(pairs["other"].astype(str))
-    groups: dict[int, tuple[list[str], list[str]]] = {}
-    for node, c in zip(ids.tolist(), comp.tolist(), strict=True):
-        members, connectors = groups.setdefault(c, ([], []))
-        (members if node in firms else connectors).append(node)
-    out = []
-    for members, connectors in groups.values():
-        n_violating = sum(m in violating for m in members)
-        if len(members) < 3 or n_violating < RING_MIN_VIOLATING:
-            continue
-        members.sort()
-        out.append(Ring(ring_id=ring_id(members[0]), enterprises=members,
-                        connectors=sorted(connectors), n_violating=n_violating,
-                        size=len(members)))
-    out.sort(key=lambda r: (-r.n_violating, -r.size, r.ring_id))
-    return out
-
-
-def read_snapshot(run_dir: Path) -> RunSnapshot:
-    """The snapshot of a scored run folder; FileNotFoundError names what is missing."""
+def build_snapshot(run_dir: Path) -> RunSnapshot:
+    """The snapshot of a scored run folder, derived from its tables; FileNotFoundError
+    names what is missing."""
     run_dir = Path(run_dir)
-    if not (run_dir / "risk.parquet").is_file():
-        raise FileNotFoundError(f"{run_dir}: no risk.parquet (score the run first)")
+    _require_risk(run_dir)
     tables = load_run(run_dir, lean=True)
-    risk = read_table(run_dir, "risk", ("entity_id", "score", "level"))
     ties = pd.concat(
         [tables.rel_frames[t][["id", "src", "dst", "src_label", "dst_label"]].assign(type=t)
          for t in NETWORK_TYPES],
         ignore_index=True,
     )
-    events: dict[str, list[tuple[str, str]]] = {}
-    ev = tables.events.sort_values(["entity_id", "event_id"])
-    for entity, event, etype in zip(ev["entity_id"], ev["event_id"], ev["type"], strict=True):
-        events.setdefault(str(entity), []).append((str(event), str(etype)))
-    phoenix, hubs = _reason_index(run_dir)
-    lineage = (read_table(run_dir, "changelog", ("change", "entity_id", "previous_ids"))
-               if has_table(run_dir, "changelog")
-               else pd.DataFrame(columns=["change", "entity_id", "previous_ids"]))
+    events = _events(run_dir)
     ents = tables.entities
-    n_mentions = dict(zip(ents["entity_id"].astype(str), ents["n_mentions"].fillna(1).astype(int),
-                          strict=True))
     nodes_in = set(ents["entity_id"].astype(str))
-    violating = {e for e in events if e in nodes_in}
-    ring_of = {m: ring for ring in find_rings(ties, violating) for m in ring.enterprises}
+    violating = {e for e in events["entity_id"].astype(str).tolist() if e in nodes_in}
+    shown = ents[["entity_id", "kind", "name", "address_std", "phone"]]
+    ties = object_frame(ties.astype(str), tuple(ties.columns))
+    rels = string_table(ties, TIE_COLUMNS)
     return RunSnapshot(
-        run_dir=run_dir, run_id=tables.run_id,
-        score=dict(zip(risk["entity_id"].astype(str), risk["score"].astype(float), strict=True)),
-        level=dict(zip(risk["entity_id"].astype(str), risk["level"].astype(str), strict=True)),
-        ties=ties, events=events, phoenix=phoenix, hubs=hubs, lineage=lineage,
-        rings=ring_of, n_mentions=n_mentions,
-        nodes=NodeIndex(ties, ents[["entity_id", "kind", "name", "address_std", "phone"]],
-                        tables.events[["event_id", "entity_id", "type", "category",
-                                       "mention_id"]]),
+        run_dir=run_dir, run_id=tables.run_id, risk=_risk(run_dir), ties=rels,
+        event_rows=events, paths=_reason_paths(run_dir), ring_list=find_rings(ties, violating),
+        lineage=_lineage(run_dir),
+        nodes=NodeIndex(lambda: string_table(node_frame(shown), NODE_COLUMNS), rels, events),
     )
+
+
+# --- the kept snapshot -------------------------------------------------------------------------
+def _inputs(run_dir: Path) -> dict[str, list[int]]:
+    """[size, mtime_ns] of each table a snapshot is derived from (absent ones left out)."""
+    out = {}
+    for name in SNAPSHOT_INPUTS:
+        path = run_dir / TABLES[name].file
+        if path.is_file():
+            st = path.stat()
+            out[TABLES[name].file] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _stamp(run_dir: Path, run_id: str) -> dict[str, Any]:
+    return {"version": SNAPSHOT_VERSION, "run_id": run_id, "ring_rules": RING_RULES,
+            "inputs": _inputs(run_dir)}
+
+
+def write_snapshot(snap: RunSnapshot) -> Path:
+    """Keep the derived parts of `snap` in `RUN/alert_snapshot/` (written beside it and
+    swapped in: a reader sees the old snapshot or the new one)."""
+    with staged(snap.run_dir / SNAPSHOT_DIR) as tmp:
+        pq.write_table(snap.ties.select(list(TIE_COLUMNS)), tmp / "ties.parquet")
+        pq.write_table(snap.paths, tmp / "paths.parquet")
+        rings = pd.DataFrame([r.model_dump() for r in snap.ring_list],
+                             columns=list(RING_COLUMNS))
+        write_frame(rings, tmp / "rings.parquet")
+        pq.write_table(snap.nodes.table().select(list(NODE_COLUMNS)), tmp / "nodes.parquet")
+        (tmp / MANIFEST).write_text(json.dumps(_stamp(snap.run_dir, snap.run_id), indent=1),
+                                    encoding="utf-8")
+    return snap.run_dir / SNAPSHOT_DIR
+
+
+def _read(folder: Path, name: str, columns: tuple[str, ...]) -> pa.Table:
+    return pq.read_table(folder / f"{name}.parquet", columns=list(columns))
+
+
+def _strings(table: pa.Table) -> pa.Table:
+    return table.cast(pa.schema([(c, pa.string()) for c in table.column_names]))
+
+
+def load_snapshot(run_dir: Path) -> RunSnapshot | None:
+    """The kept snapshot of a scored run folder; None when there is none, or when it was made
+    by another version or from other tables than the folder holds now."""
+    run_dir = Path(run_dir)
+    _require_risk(run_dir)
+    folder = run_dir / SNAPSHOT_DIR
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run_id = str(check_run(run_dir).get("run_id") or run_dir.name)
+    if manifest != json.loads(json.dumps(_stamp(run_dir, run_id))):
+        return None
+    ties = _strings(_read(folder, "ties", TIE_COLUMNS))
+    paths = _read(folder, "paths", PATH_COLUMNS).cast(PATHS_SCHEMA)
+    rings = [Ring(**row) for row in _read(folder, "rings", RING_COLUMNS).to_pylist()]
+    events = _events(run_dir)
+
+    def nodes() -> pa.Table:
+        return _strings(_read(folder, "nodes", NODE_COLUMNS))
+
+    return RunSnapshot(run_dir=run_dir, run_id=run_id, risk=_risk(run_dir), ties=ties,
+                       event_rows=events, paths=paths, ring_list=rings,
+                       lineage=_lineage(run_dir), nodes=NodeIndex(nodes, ties, events),
+                       kept=True)
+
+
+def read_snapshot(run_dir: Path) -> RunSnapshot:
+    """The snapshot of a scored run folder: the kept one when it is current, else derived
+    from the tables; FileNotFoundError names what is missing."""
+    return load_snapshot(Path(run_dir)) or build_snapshot(Path(run_dir))

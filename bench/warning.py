@@ -103,6 +103,7 @@ def bench_warning(run_dir: Path, rerun_dir: Path, seed: int = 7) -> dict[str, An
     return {
         "alerts": summary["alerts"], "alerts_by_kind": summary["by_kind"],
         "alert_compute_s": summary["seconds"], "alerts_wall_s": round(child.wall_s, 2),
+        "alert_snapshots": summary.get("snapshots"),
         "alerts_peak_rss_mb": round(child.peak_rss_mb),
         "alert_compute_within_30s": summary["seconds"] <= ALERT_TARGET_S,
         "worklist_p50_ms": round(times[len(times) // 2], 2), "worklist_p99_ms": p99,

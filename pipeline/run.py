@@ -83,10 +83,17 @@ def link_step(sources: Path, run_dir: Path, previous: Path | None = None,
 
 
 def score_step(run_dir: Path, config: RiskConfig | None = None) -> dict[str, Any]:
-    """Score every enterprise and person of the run (RUN/risk.parquet); a small summary."""
+    """Score every enterprise and person of the run (RUN/risk.parquet) and keep what the
+    alert comparison derives from the scored run (RUN/alert_snapshot/); a small summary."""
+    from alerts.snapshot import build_snapshot, write_snapshot
     from risk.score import score_run
 
-    return score_run(run_dir, config)
+    summary = score_run(run_dir, config)
+    gc.collect()
+    started = time.perf_counter()
+    write_snapshot(build_snapshot(Path(run_dir)))
+    summary["alert_snapshot_seconds"] = round(time.perf_counter() - started, 2)
+    return summary
 
 
 def prepare_step(run_dir: Path) -> float:

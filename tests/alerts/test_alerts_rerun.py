@@ -13,7 +13,7 @@ import pytest
 
 from alerts.detect import compare
 from alerts.models import Alert
-from alerts.snapshot import read_snapshot
+from alerts.snapshot import SNAPSHOT_DIR, build_snapshot, load_snapshot, read_snapshot
 from graph.embedded.store import EmbeddedStore
 from graph.models import Ring
 from linkage.synth import generate
@@ -193,3 +193,29 @@ def test_a_watched_entity_merged_or_split_raises_one_lineage_alert(runs: Runs,
         (survivor, f"merged:{','.join(sorted([gone, survivor]))}")]
     assert alerts[0].change.previous_ids == [gone, survivor]
     assert alerts[0].change.evidence.get(survivor)  # the linkage evidence behind the merge
+
+
+def test_the_kept_snapshots_raise_the_alerts_of_the_full_computation(runs: Runs,
+                                                                     tmp_path: Path) -> None:
+    """`guanlian score` keeps each run's alert snapshot; comparing the kept snapshots of a
+    changed rerun raises exactly the alerts (graphs, evidence and all) of snapshots derived
+    from the tables, and a snapshot whose tables changed since is not used."""
+    kept_a, kept_b = load_snapshot(runs.a), load_snapshot(runs.b)
+    assert kept_a is not None and kept_b is not None
+    full_a, full_b = build_snapshot(runs.a), build_snapshot(runs.b)
+    full = compare(full_b, full_a)
+    assert {a.kind for a in full} >= {"new_path", "new_phoenix", "level_rise"}
+    kept = compare(kept_b, kept_a)
+    assert [a.model_dump_json() for a in kept] == [a.model_dump_json() for a in full]
+    assert compare(kept_b, full_a) == full and compare(full_b, kept_a) == full
+    assert compare(read_snapshot(runs.b), read_snapshot(runs.a)) == full
+    # rescored (risk.parquet rewritten): the kept snapshot is stale, the tables answer
+    stale = tmp_path / "run-b"
+    shutil.copytree(runs.b, stale)
+    assert load_snapshot(stale) is not None  # a copy keeps its snapshot
+    risk = read_table(stale, "risk")
+    risk.to_parquet(stale / "risk.parquet")
+    assert load_snapshot(stale) is None
+    assert compare(read_snapshot(stale), kept_a) == full
+    shutil.rmtree(stale / SNAPSHOT_DIR)
+    assert load_snapshot(stale) is None and compare(read_snapshot(stale), kept_a) == full
