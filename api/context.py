@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-
 # an entity ID standing on its own anywhere in an answer's bytes (a JSON string that is one,
 # or one inside a text): what the audit entry lists as returned
 _ENTITY_ID_IN_TEXT = re.compile(rb"(?<![0-9A-Za-z])[EP][0-9a-f]{12}(?![0-9A-Za-z])")
