@@ -126,12 +126,12 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     real_lookup, real_append = inspection.LookupService.lookup, audit.AuditLog.append
     real_write = audit.AuditLog._durable_write
 
-    def lookup(self: Any, store: Any, subject: Any) -> Any:
+    def lookup(self: Any, store: Any, subject: Any, **kwargs: Any) -> Any:
         rec = current.get()
         if rec is not None:
             rec["ep0"] = clock()
         try:
-            return real_lookup(self, store, subject)
+            return real_lookup(self, store, subject, **kwargs)
         finally:
             if rec is not None:
                 rec["ep1"] = clock()
