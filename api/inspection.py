@@ -247,6 +247,7 @@ class LookupService:
             return asked is not None and same_firm_name(asked, variant_of(name))
 
         scored: list[tuple[str, float, list[dict[str, Any]], str]]
+        briefs: dict[str, EntityBrief] = {}
         if matcher is None:  # the store's similarity: profiles only for the winner
             scored = [(h.entity_id, round(max(0.0, min(1.0, h.similarity)), 4), [], h.name)
                       for h in hits]
@@ -274,7 +275,9 @@ class LookupService:
         if chosen is None:
             return None, candidates
         entity_id, confidence, features, how = chosen
-        for brief in store.get_briefs([entity_id]):
+        # the model scored the candidates' briefs already: no second round trip for the winner
+        found = [briefs[entity_id]] if entity_id in briefs else store.get_briefs([entity_id])
+        for brief in found:
             return SubjectMatch.of(brief, confidence, how, features), candidates
         return None, candidates
 
