@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.audit import AuditLog, AuditUnavailable
 from api.auth import parse_key
-from api.context import RequestContext
+from api.context import RequestContext, entity_ids_in
 from api.errors import problem
 from api.metrics import Metrics
 
@@ -68,8 +68,10 @@ def _claimed_key_id(scope: Scope) -> str | None:
     return None
 
 
-def audit_record(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
-    """The audit record of one answered request (masked and bounded by the log)."""
+def audit_record(scope: Scope, status: int, seconds: float, body: bytes = b""
+                 ) -> dict[str, Any]:
+    """The audit record of one answered request (masked and bounded by the log); its
+    `entity_ids` are those in the answer's `body` (an error answer returns no entity)."""
     state = scope.get("state") or {}
     ctx: RequestContext | None = state.get("ctx")
     route = scope.get("route")
@@ -92,6 +94,8 @@ def audit_record(scope: Scope, status: int, seconds: float) -> dict[str, Any]:
     if ctx is not None:
         params.update(ctx.params)
     record["params"] = params
+    if ctx is not None and status < 400:
+        ctx.note_entities(entity_ids_in(body))
     record["entity_ids"] = list(ctx.entity_ids) if ctx else []
     return record
 
@@ -137,7 +141,9 @@ class AuditMiddleware:
         answered = time.perf_counter()
         try:
             audit: AuditLog = scope["app"].state.services.audit
-            await audit.append(audit_record(scope, status, answered - started),
+            body = b"".join(m.get("body", b"") for m in held
+                            if m["type"] == "http.response.body")
+            await audit.append(audit_record(scope, status, answered - started, body),
                                service_fields(scope))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the answer stays held
             self.metrics.audit_failures.inc()

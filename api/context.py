@@ -12,9 +12,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
-ENTITY_ID = re.compile(r"^[EP][0-9a-f]{12}$")
+# an entity ID standing on its own anywhere in an answer's bytes (a JSON string that is one,
+# or one inside a text): what the audit entry lists as returned
+# (the look-behind is checked by hand: leading with it makes the scan three times slower)
+_ENTITY_ID_IN_TEXT = re.compile(rb"[EP][0-9a-f]{12}(?![0-9A-Za-z])")
+_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 MAX_AUDITED_IDS = 2000
 T = TypeVar("T")
 
@@ -62,33 +64,22 @@ def current_request_id() -> str | None:
     return ctx.request_id if ctx else None
 
 
-def entity_ids_in(value: Any) -> list[str]:
-    """Every enterprise / person ID anywhere in an answer (models, dicts, lists)."""
-    out: list[str] = []
-    stack: list[Any] = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, BaseModel):
-            stack.extend(getattr(v, name) for name in type(v).model_fields)
-        elif isinstance(v, str):
-            if ENTITY_ID.match(v):
-                out.append(v)
-        elif isinstance(v, dict):
-            stack.extend(v.values())
-        elif isinstance(v, list | tuple):
-            stack.extend(v)
-    out.reverse()
-    return out
+def entity_ids_in(body: bytes) -> list[str]:
+    """Every enterprise / person ID in an answer's body, in order of appearance (one regular
+    expression over the bytes sent: a walk over the answer's models cost ~1,000 Python calls
+    per lookup)."""
+    return [m.group().decode() for m in _ENTITY_ID_IN_TEXT.finditer(body)
+            if m.start() == 0 or body[m.start() - 1] not in _WORD]
 
 
 def returned(answer: T, **params: Any) -> T:
-    """`answer` redacted for the caller's role (api.redaction), its entity IDs (and extra
-    parameters) recorded for the audit entry."""
+    """`answer` redacted for the caller's role (api.redaction), its extra parameters recorded
+    for the audit entry (which lists the entity IDs of the body sent:
+    api.audit_middleware)."""
     from api.redaction import redact
 
     ctx = _current.get()
     if ctx is not None:
         answer = redact(answer, ctx.principal.role if ctx.principal else None)
-        ctx.note_entities(entity_ids_in(answer))
         ctx.params.update(params)
     return answer

@@ -58,10 +58,15 @@ async def get_services(request: Request) -> Services:
     return services
 
 
-async def get_store(request: Request) -> GraphReader:
+def store_of(request: Request) -> GraphReader:
+    """The store a request reads (flagged on the request: a breaker trip concerns it)."""
     services: Services = request.app.state.services
-    request.scope.setdefault("state", {})[STORE_FLAG] = True  # a breaker trip concerns it
+    request.scope.setdefault("state", {})[STORE_FLAG] = True
     return services.stores.get()
+
+
+async def get_store(request: Request) -> GraphReader:
+    return store_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

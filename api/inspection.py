@@ -145,6 +145,11 @@ class LookupAnswer(BaseModel):
     candidates: list[Candidate] = Field(default_factory=list)
 
 
+class NameSearchNeeded(Exception):
+    """`LookupService.lookup(..., names=False)` met a subject whose answer needs a name
+    search (its identifiers found nothing, or it has none)."""
+
+
 class Matcher(Protocol):
     def score(self, kind: str, record: dict[str, Any], candidates: list[dict[str, Any]]
               ) -> list[Any]: ...
@@ -242,6 +247,7 @@ class LookupService:
             return asked is not None and same_firm_name(asked, variant_of(name))
 
         scored: list[tuple[str, float, list[dict[str, Any]], str]]
+        briefs: dict[str, EntityBrief] = {}
         if matcher is None:  # the store's similarity: profiles only for the winner
             scored = [(h.entity_id, round(max(0.0, min(1.0, h.similarity)), 4), [], h.name)
                       for h in hits]
@@ -269,11 +275,13 @@ class LookupService:
         if chosen is None:
             return None, candidates
         entity_id, confidence, features, how = chosen
-        for brief in store.get_briefs([entity_id]):
+        # the model scored the candidates' briefs already: no second round trip for the winner
+        found = [briefs[entity_id]] if entity_id in briefs else store.get_briefs([entity_id])
+        for brief in found:
             return SubjectMatch.of(brief, confidence, how, features), candidates
         return None, candidates
 
-    def _enterprise(self, store: GraphReader, s: Subject, notes: list[str]
+    def _enterprise(self, store: GraphReader, s: Subject, notes: list[str], names: bool
                     ) -> tuple[SubjectMatch | None, list[Candidate]]:
         raw_code = s.given("uscc")
         code = uscc.compact(raw_code) if raw_code else None
@@ -293,10 +301,13 @@ class LookupService:
         name = s.given("name")
         if name is None:
             return None, []
+        if not names:
+            raise NameSearchNeeded
         record = {"name": name, "uscc": code or None, "customs_code": customs}
         return self._by_name(store, "Enterprise", record)
 
-    def _declarant(self, store: GraphReader, s: Subject, notes: list[str]) -> SubjectMatch | None:
+    def _declarant(self, store: GraphReader, s: Subject, notes: list[str], names: bool
+                   ) -> SubjectMatch | None:
         raw_number = s.given("declarant_id")
         # our validator: structure, province, date and check digit (stdnum's birth-place
         # lookup raises a bare KeyError on some mistyped numbers)
@@ -311,6 +322,8 @@ class LookupService:
         declarant_name = s.given("declarant_name")
         if declarant_name is None or self._matcher is None:
             return None  # a person's name alone never identifies them
+        if not names:
+            raise NameSearchNeeded
         match, _ = self._by_name(store, "Person",
                                  {"name": declarant_name, "id_number": number or None})
         return match
@@ -334,10 +347,13 @@ class LookupService:
                                    customs_code="3100000012", declarant_name="预热",
                                    declarant_id="110101199003071234"))
 
-    def lookup(self, store: GraphReader, subject: Subject) -> LookupAnswer:
+    def lookup(self, store: GraphReader, subject: Subject, *, names: bool = True
+               ) -> LookupAnswer:
+        """The answer for `subject`. `names=False`: by identifiers alone, raising
+        `NameSearchNeeded` (before any name search) when the answer needs one."""
         notes: list[str] = []
-        match, candidates = self._enterprise(store, subject, notes)
-        declarant = self._declarant(store, subject, notes)
+        match, candidates = self._enterprise(store, subject, notes, names)
+        declarant = self._declarant(store, subject, notes, names)
         risks = [m._risk for m in (match, declarant) if m is not None and m._risk is not None]
         reasons = sorted((reason for r in risks for reason in r.reasons),
                          key=lambda reason: -reason.contribution)[:TOP_REASONS]

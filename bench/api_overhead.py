@@ -7,11 +7,13 @@ httptools, a fresh state folder, a durable fail-closed audit) and sends identifi
 from a separate client process over loopback, one connection, at a fixed rate (`--rate 0`:
 back to back). Each request is timed in spans, from its arrival at the outermost ASGI layer:
 
-- `before_lookup`: middleware, key check, rate limit, body parsing and validation, and the
-  hop to the worker thread that runs the store read;
-- `lookup`: `LookupService.lookup` in that thread (the store reads and the matching);
-- `after_lookup`: the hop back, redaction, the entity IDs, response validation, serialising;
-- `audit_wait`: building the audit entry and waiting until it is durable (`audit_sync` is
+- `before_lookup`: middleware, key check, rate limit, body parsing and validation, and (Neo4j
+  or a name search) the hop to the worker thread that runs the store read;
+- `lookup`: `LookupService.lookup` (the store reads and the matching; an identifier lookup on
+  the embedded store runs on the event loop);
+- `after_lookup`: the hop back, redaction, response validation, serialising;
+- `audit_wait`: building the audit entry (its entity IDs are scanned from the body just
+  before) and waiting until it is durable (`audit_sync` is
   the write + fdatasync alone, from the writer);
 - `send`: handing the answer to the server; `server`: arrival to the last byte handed over.
 
@@ -126,12 +128,12 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     real_lookup, real_append = inspection.LookupService.lookup, audit.AuditLog.append
     real_write = audit.AuditLog._durable_write
 
-    def lookup(self: Any, store: Any, subject: Any) -> Any:
+    def lookup(self: Any, store: Any, subject: Any, **kwargs: Any) -> Any:
         rec = current.get()
         if rec is not None:
             rec["ep0"] = clock()
         try:
-            return real_lookup(self, store, subject)
+            return real_lookup(self, store, subject, **kwargs)
         finally:
             if rec is not None:
                 rec["ep1"] = clock()

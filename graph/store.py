@@ -79,6 +79,10 @@ class NoRunLoaded(RuntimeError):
 class GraphReader(Protocol):
     """Every read the API and the risk engine make of the relationship graph."""
 
+    #: True when every read is an in-process memory lookup that never waits on I/O (the API
+    #: runs a lookup's identifier reads on its event loop instead of a worker thread)
+    in_memory: bool
+
     def run_info(self) -> RunInfo:
         """The run the store currently serves; raises NoRunLoaded / StoreUnavailable."""
         ...

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.context import returned
-from api.deps import AsInspector, ServicesDep, StoreDep, heavy
+from api.deps import AsInspector, Services, ServicesDep, StoreDep, heavy, store_of
 from api.guard import charge
-from api.inspection import LookupAnswer, Subject
+from api.inspection import LookupAnswer, NameSearchNeeded, Subject
 from api.openapi import AUTH, problems
 from api.schemas import ScreenAnswer, ScreenRequest
 from graph import deadline
@@ -39,11 +39,24 @@ def _subject_params(subject: Subject) -> dict[str, str]:
 @router.post("/lookup", response_model=LookupAnswer,
              summary="Resolve a declaration's subject and recommend an action",
              responses={200: {"content": {"application/json": {"example": _LOOKUP_EXAMPLE}}}})
-async def lookup(_: AsInspector, services: ServicesDep, store: StoreDep,
-                 subject: Subject) -> LookupAnswer:
-    # async route, the blocking store reads in ONE worker-thread hop: a sync route would take
-    # two (the endpoint, then FastAPI's response validation), each a GIL hand-off under load
-    answer = await run_in_threadpool(services.lookup.lookup, store, subject)
+async def lookup(_: AsInspector, request: Request, subject: Subject) -> LookupAnswer:
+    # the services and the store straight from the request: each dependency FastAPI solves
+    # costs tens of microseconds on the hottest route
+    services: Services = request.app.state.services
+    store = store_of(request)
+    # async route. On an in-memory store an identifier lookup (sub-millisecond dict reads)
+    # runs right here on the event loop: a worker-thread hop costs two thread wakes, each a
+    # scheduling delay on a busy machine. Name searches and every Neo4j read (blocking round
+    # trips) take ONE worker-thread hop (a sync route would take two: the endpoint, then
+    # FastAPI's response validation).
+    answer = None
+    if store.in_memory:
+        try:
+            answer = services.lookup.lookup(store, subject, names=False)
+        except NameSearchNeeded:
+            pass
+    if answer is None:
+        answer = await run_in_threadpool(services.lookup.lookup, store, subject)
     return returned(answer, subject=_subject_params(subject))
 
 

@@ -126,6 +126,8 @@ def _has_column(tables: RunTables, name: str, column: str) -> bool:
 class EmbeddedStore:
     """GraphReader over one run held in memory."""
 
+    in_memory = True
+
     def __init__(self, tables: RunTables, policy: WalkPolicy | None = None,
                  degree_cap: int | None = None) -> None:
         self.net = RunNetwork(tables, policy, degree_cap)

@@ -151,6 +151,8 @@ def _finite(value: Any) -> float | None:
 class Neo4jStore:
     """Reads the graph a `graph.neo4j.loader` sync wrote; every call is bounded."""
 
+    in_memory = False  # every read is a Bolt round trip
+
     def __init__(
         self,
         driver: Driver,

@@ -47,6 +47,31 @@ def test_reads_are_audited_with_caller_parameters_and_entities(tmp_path: Path) -
     assert entries[1]["prev"] == entries[0]["hash"]
 
 
+def _ids_in(value: Any) -> list[str]:
+    """Every entity ID string of a parsed answer, in document order, once."""
+    if isinstance(value, dict):
+        return [i for v in value.values() for i in _ids_in(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _ids_in(v)]
+    if isinstance(value, str) and len(value) == 13 and value[0] in "EP":
+        return [value] if all(c in "0123456789abcdef" for c in value[1:]) else []
+    return []
+
+
+def test_entry_lists_every_entity_id_the_answer_carries(tmp_path: Path) -> None:
+    with serve(tmp_path) as s:
+        answers = [s.get(f"/entities/{A1}/network", params={"depth": 2}),
+                   s.post("/inspection/lookup", json={"uscc": "91310000MA1000003E"}),
+                   s.post("/inspection/screen", json={"subjects": [
+                       {"uscc": "91310000MA1000003E"}, {"name": "华信"}]}),
+                   s.get(f"/entities/{A1}/risk")]
+        entries = _entries(s.settings.audit_path)
+    assert [a.status_code for a in answers] == [200] * 4
+    for answer, entry in zip(answers, entries, strict=True):
+        expected = list(dict.fromkeys(_ids_in(answer.json())))
+        assert expected and entry["entity_ids"] == expected
+
+
 def test_chain_survives_restart_and_admin_can_read_and_verify(tmp_path: Path) -> None:
     run = tiny_run(tmp_path)
     with serve(tmp_path, run) as s:

@@ -214,3 +214,31 @@ def test_lookups_read_briefs_in_few_bounded_store_calls(
     assert counting.calls[0][1] == {"kinds": ("Enterprise",), "limit": pool,
                                     "pool": NAME_SCAN * pool}
     assert all(name != "get_entity" for name, _ in counting.calls)
+
+
+def test_identifier_lookups_without_name_search(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    """`names=False` (what the route runs on the event loop for an in-memory store) gives the
+    full lookup's answer when identifiers settle it, and stops before any name search."""
+    from api.inspection import LookupService, NameSearchNeeded, Subject, load_matcher
+
+    assert served.settings.run_dir is not None
+    service = LookupService(served.settings, load_matcher(served.settings.run_dir))
+    counting = CountingStore(EmbeddedStore.from_run(served.settings.run_dir))
+    store: Any = counting
+    settled = [Subject(uscc=profiles[A1].uscc, name="ignored once the USCC matches"),
+               Subject(customs_code=profiles[A1].customs_code),
+               Subject(declarant_id=profiles[CTRL].id_number, declarant_name="whoever")]
+    for subject in settled:
+        assert service.lookup(store, subject, names=False) == service.lookup(store, subject)
+    needs_names = [Subject(name=profiles[A1].name),
+                   Subject(uscc="91310000MA1000099X", name=profiles[A1].name)]
+    if service.uses_model:  # a person's name is searched only with the linkage model
+        needs_names.append(Subject(declarant_id="110101199003071234", declarant_name="张伟"))
+    for subject in needs_names:
+        counting.calls.clear()
+        with pytest.raises(NameSearchNeeded):
+            service.lookup(store, subject, names=False)
+        assert all(name != "search" for name, _ in counting.calls)
+    assert EmbeddedStore.in_memory
