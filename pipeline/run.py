@@ -146,7 +146,7 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
         return open_driver(target.uri, target.user, target.password)
 
     try:
-        report = bulk_load(run_dir, connect, spark_session(), server=server, database=database)
+        report = bulk_load(run_dir, connect, spark_session, server=server, database=database)
     finally:
         stop_spark()
     driver = connect()

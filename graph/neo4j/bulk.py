@@ -157,11 +157,14 @@ def _refuse_non_empty(connect: Callable[[], Driver], database: str | None) -> No
         driver.close()
 
 
-def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Any, *,
+def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], Any], *,
               server: ManagedServer | None = None, database: str = "neo4j",
               work_dir: Path | None = None,
               import_memory: str = DEFAULT_IMPORT_MEMORY) -> BulkReport:
-    """Import the run into the managed server's empty database (see the module docstring)."""
+    """Import the run into the managed server's empty database (see the module docstring).
+
+    `connect` opens a driver to the managed server; `spark` gives the SparkSession (called
+    only once the database was found empty)."""
     from graph.neo4j.bulk_files import write_import_files
 
     server = server or ManagedServer()
@@ -184,7 +187,7 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Any, *,
     t = lap("check_empty", t)
     tmp = Path(tempfile.mkdtemp(prefix="guanlian-bulk-", dir=work_dir))
     try:
-        files = write_import_files(run_dir, tmp / "import", spark)
+        files = write_import_files(run_dir, tmp / "import", spark())
         t = lap("write_files", t)
         _refuse_non_empty(connect, database)  # nothing was written meanwhile
         server.stop()
