@@ -23,7 +23,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backtest, browser, cage, draws, frozen, fuzz, profiles, serving, stages, warning
+from bench import (
+    backtest,
+    browser,
+    cage,
+    draws,
+    engines,
+    frozen,
+    fuzz,
+    profiles,
+    serving,
+    stages,
+    warning,
+)
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
@@ -360,6 +372,32 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         console.print(f"[yellow]{name}[/yellow]: {why}")
 
 
+def engine_bench(size: str, seed: int, console: Console) -> int:
+    """`--engine spark`: link and score with both engines (`bench.engines`), print the table."""
+    data, work = DATA / f"{size}-s{seed}", DATA / f"{size}-s{seed}-runs" / "engines"
+    started = time.perf_counter()
+    gen = stages.generate(size, seed, data)
+    result: dict[str, Any] = {"size": size, "seed": seed, "records": stages.count_records(data),
+                              "generate": gen, **engines.compare(data, work)}
+    result["machine"] = machine_info(None)
+    result["total_wall_s"] = round(time.perf_counter() - started, 1)
+    serving.dump(RESULTS / f"{size}-spark.json", result)
+    table = Table(title=f"Spark vs DuckDB — {size} ({result['records']} mentions), Spark driver "
+                        f"{result['driver_memory']}, score --engine spark "
+                        f"{result['spark_score']}")
+    for col in ("stage", "DuckDB", "Spark", "Spark/DuckDB", "Spark memory (peak)"):
+        table.add_column(col)
+    for row in engines.table_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    for engine in engines.ENGINES:
+        for key in ("link_error", "score_error"):
+            if result[engine].get(key):
+                console.print(f"[red]{engine} {key}[/red]: {result[engine][key]}")
+    console.print(f"F1 within 0.002: {result['f1_within_0_002']} {result['f1_gap']}")
+    return 0 if not result["spark"].get("link_error") else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("tiny", "small", "medium", "large"), default="small")
@@ -378,8 +416,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the fault-recovery stage on the large size")
     parser.add_argument("--large-baseline", action="store_true",
                         help="also run the plain-Splink baseline on the large size (slow)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="spark: link and score with --engine spark beside the DuckDB "
+                             "path (bounded driver, per-stage time / memory / ratio, F1); "
+                             "the other stages are not run")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
+    if args.engine == "spark":
+        return engine_bench(args.size, args.seed, Console())
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     unknown = skip - set(STAGES)
     if unknown:
