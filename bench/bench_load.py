@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_load.py --run RUN --wipe          # an existing run folder
     .venv/bin/python bench/bench_load.py --synthetic 100000 --wipe  # a generated run folder
     ... --bulk            # also `guanlian load --bulk` (Spark + neo4j-admin) of the run
+    ... --full-only       # only the full online load (with --bulk: online vs bulk)
 
 `--wipe` is required: the benchmark empties the target database (Community has one).
 The 1%-changed run is derived from the run: 1% of entities renamed, 0.25% removed (with their
@@ -251,22 +252,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wipe", action="store_true", help="allow emptying the database")
     parser.add_argument("--checksum", action="store_true",
                         help="also verify the synced graph equals a clean load (slow)")
+    parser.add_argument("--full-only", action="store_true",
+                        help="only the full online load (no reloads, no 1%%-changed run)")
     parser.add_argument("--bulk", action="store_true",
                         help="also bulk-load the run (the managed server is stopped/started)")
     args = parser.parse_args(argv)
     if not args.wipe:
         parser.error("--wipe is required: the benchmark empties the Neo4j database")
+    if args.full_only and args.checksum:
+        parser.error("--checksum compares the 1%-changed sync, which --full-only skips")
     args.data.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     run = args.run or synthesise_run(args.data, args.synthetic)
-    changed = changed_run(run, args.data)
+    changed = None if args.full_only else changed_run(run, args.data)
     print(f"runs ready in {time.perf_counter() - t:.1f}s: {run} and {changed}")
     driver = open_driver()
     try:
-        figures = bench_loader(driver, run, changed, args.batch_size)
+        if changed is None:
+            wipe(driver)
+            figures = [Figure("full load", publish_run(driver, run, args.batch_size,
+                                                       progress=False))]
+        else:
+            figures = bench_loader(driver, run, changed, args.batch_size)
         for f in figures:
             print(f.line())
-        if args.checksum:
+        if changed is not None and args.checksum:
             synced = graph_digest(driver)
             wipe(driver)
             publish_run(driver, changed, args.batch_size, progress=False)

@@ -11,9 +11,10 @@ Layout of the import folder (`write_import_files`):
   driver from the tables' Arrow schemas (`id:ID`, `:START_ID`, `:END_ID`, `name:type` with
   `long`, `double`, `boolean`, `date`, `string[]`; `run_id` and `_hash` last, as the loader
   stores them).
-* `data/group=nodes-<Label>/part-*.txt`, `data/group=rels-<TYPE>/part-*.txt`: the data lines,
-  written by Spark. Each task reads one slice of one prepared table (memory-mapped, on the
-  executor: nothing of the tables passes through the driver) and formats it with Arrow
+* `data/grp=nodes-<Label>/part-*.txt`, `data/grp=rels-<TYPE>/part-*.txt`: the data lines,
+  written by Spark. Each task reads one slice of one prepared table (about `SLICE_BYTES` of
+  its Arrow file, at most `MAX_SLICE_ROWS` rows; memory-mapped, on the executor: nothing of
+  the tables passes through the driver) and formats it with Arrow
   compute (`csv_lines`); relationships whose endpoint is not a node of the run (the loader's
   `dangling` ones, never loaded) are dropped by two semi-joins on the node IDs when the
   manifest counts any.
@@ -41,7 +42,8 @@ from graph.neo4j.rows import MANIFEST, PREPARED_DIR, prepared_file, read_arrow
 
 ARRAY_DELIMITER = "\x1f"
 ARRAY_DELIMITER_ARG = "U+001F"
-SLICE_ROWS = 250_000  # rows of a prepared table per Spark task
+SLICE_BYTES = 64 * 2**20  # of a prepared table per Spark task (bounded worker memory)
+MAX_SLICE_ROWS = 500_000
 _LINE_SCHEMA = "grp string, src string, dst string, line string"
 
 
@@ -165,7 +167,7 @@ def _node_ids(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 
 
 def _descriptors(run_dir: Path, manifest: dict[str, Any],
-                 slice_rows: int) -> tuple[list[dict[str, Any]], dict[str, pa.Schema]]:
+                 slice_bytes: int) -> tuple[list[dict[str, Any]], dict[str, pa.Schema]]:
     folder = run_dir / PREPARED_DIR
     out: list[dict[str, Any]] = []
     schemas: dict[str, pa.Schema] = {}
@@ -176,6 +178,8 @@ def _descriptors(run_dir: Path, manifest: dict[str, Any],
                 reader = pa.ipc.open_file(source)
                 schemas[f"{kind}-{name}"] = reader.schema
                 n = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            per_row = path.stat().st_size / max(n, 1)
+            slice_rows = max(1, min(MAX_SLICE_ROWS, int(slice_bytes / per_row)))
             for start in range(0, n, slice_rows):
                 out.append({"kind": kind, "name": name, "path": str(path.resolve()),
                             "start": start, "length": min(slice_rows, n - start),
@@ -184,7 +188,7 @@ def _descriptors(run_dir: Path, manifest: dict[str, Any],
 
 
 def write_import_files(run_dir: Path, out: Path, spark: Any,
-                       slice_rows: int = SLICE_ROWS) -> ImportFiles:
+                       slice_bytes: int = SLICE_BYTES) -> ImportFiles:
     """Write the import folder `out` for the run (its rows prepared in `RUN/graph/`)."""
     import time
 
@@ -192,7 +196,7 @@ def write_import_files(run_dir: Path, out: Path, spark: Any,
 
     started = time.perf_counter()
     manifest = json.loads((run_dir / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
-    descs, schemas = _descriptors(run_dir, manifest, slice_rows)
+    descs, schemas = _descriptors(run_dir, manifest, slice_bytes)
     out.mkdir(parents=True, exist_ok=True)
     desc_schema = "kind string, name string, path string, start long, length long, run_id string"
     frame = spark.createDataFrame(descs, desc_schema).repartition(max(len(descs), 1))
