@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,11 +20,18 @@ from neo4j import Driver, GraphDatabase
 
 from bench.bench_load import changed_run
 from graph.neo4j.bulk import BulkLoadError, ManagedServer, bulk_load, expected_digest
-from graph.neo4j.bulk_files import ARRAY_DELIMITER, csv_lines, header
+from graph.neo4j.bulk_files import (
+    ARRAY_DELIMITER,
+    ImportFiles,
+    _descriptors,
+    csv_lines,
+    header,
+    write_import_files,
+)
 from graph.neo4j.hash import HASH_PROP, graph_digest
 from graph.neo4j.loader import publish_run
 from graph.neo4j.meta import read_meta
-from graph.neo4j.rows import run_fingerprint
+from graph.neo4j.rows import MANIFEST, PREPARED_DIR, read_rows, run_fingerprint
 from tests.conftest import Neo4jSettings, empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +89,35 @@ def spark() -> Iterator[Any]:
 
     yield spark_session(2)
     stop_spark()
+
+
+def _import_rows(files: ImportFiles) -> dict[str, list[list[str]]]:
+    """Each label's / type's data rows as neo4j-admin reads them (RFC 4180), sorted."""
+    out: dict[str, list[list[str]]] = {}
+    for kind, groups in (("nodes", files.nodes), ("rels", files.rels)):
+        for name, (_, *parts) in groups.items():
+            text = "".join(p.read_text(encoding="utf-8") for p in parts)
+            out[f"{kind}-{name}"] = sorted(csv.reader(io.StringIO(text)))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_import_files_do_not_depend_on_the_slicing(
+    small_runs: tuple[Path, Path], spark: Any, tmp_path: Path
+) -> None:
+    run, _ = small_runs
+    read_rows(run, run_fingerprint(run))  # the prepared tables
+    manifest = json.loads((run / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    small_slices = 64 * 2**10
+    descs, _ = _descriptors(run, manifest, small_slices)
+    names = {(d["kind"], d["name"]) for d in descs}
+    assert len(descs) > 2 * len(names)  # several slices per table
+    whole = write_import_files(run, tmp_path / "whole", spark, slice_bytes=2**40)
+    sliced = write_import_files(run, tmp_path / "sliced", spark, slice_bytes=small_slices)
+    rows = _import_rows(whole)
+    assert rows == _import_rows(sliced)
+    assert sum(len(r) for r in rows.values()) > 20_000
 
 
 def _connect(settings: Neo4jSettings) -> Driver:
