@@ -372,18 +372,22 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         console.print(f"[yellow]{name}[/yellow]: {why}")
 
 
-def engine_bench(size: str, seed: int, console: Console) -> int:
-    """`--engine spark`: link and score with both engines (`bench.engines`), print the table."""
+def engine_bench(size: str, seed: int, console: Console,
+                 python_max_mb: float = engines.PYTHON_MAX_MB) -> int:
+    """`--engine spark`: link and score with both engines (`bench.engines`), print the table;
+    1 when the Spark path failed (or passed a driver bound) or its F1 is not the DuckDB
+    path's within 0.002."""
     data, work = DATA / f"{size}-s{seed}", DATA / f"{size}-s{seed}-runs" / "engines"
     started = time.perf_counter()
     gen = stages.generate(size, seed, data)
     result: dict[str, Any] = {"size": size, "seed": seed, "records": stages.count_records(data),
-                              "generate": gen, **engines.compare(data, work)}
+                              "generate": gen, **engines.compare(data, work, python_max_mb)}
     result["machine"] = machine_info(None)
     result["total_wall_s"] = round(time.perf_counter() - started, 1)
     serving.dump(RESULTS / f"{size}-spark.json", result)
+    bound = f"{python_max_mb:.0f} MB" if python_max_mb else "unbounded"
     table = Table(title=f"Spark vs DuckDB — {size} ({result['records']} mentions), Spark driver "
-                        f"{result['driver_memory']}, score --engine spark "
+                        f"JVM {result['driver_memory']} / Python {bound}, score --engine spark "
                         f"{result['spark_score']}")
     for col in ("stage", "DuckDB", "Spark", "Spark/DuckDB", "Spark memory (peak)"):
         table.add_column(col)
@@ -395,7 +399,8 @@ def engine_bench(size: str, seed: int, console: Console) -> int:
             if result[engine].get(key):
                 console.print(f"[red]{engine} {key}[/red]: {result[engine][key]}")
     console.print(f"F1 within 0.002: {result['f1_within_0_002']} {result['f1_gap']}")
-    return 0 if not result["spark"].get("link_error") else 1
+    failed = any(result["spark"].get(k) for k in ("link_error", "score_error"))
+    return 1 if failed or not result["f1_within_0_002"] else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -420,10 +425,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="spark: link and score with --engine spark beside the DuckDB "
                              "path (bounded driver, per-stage time / memory / ratio, F1); "
                              "the other stages are not run")
+    parser.add_argument("--python-max-mb", type=float, default=engines.PYTHON_MAX_MB,
+                        help="--engine spark: kill a Spark child whose Python driver RSS passes "
+                             "this many MB (0: only print it)")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
     if args.engine == "spark":
-        return engine_bench(args.size, args.seed, Console())
+        return engine_bench(args.size, args.seed, Console(), args.python_max_mb)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     unknown = skip - set(STAGES)
     if unknown:
