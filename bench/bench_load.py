@@ -2,26 +2,24 @@
 
     .venv/bin/python bench/bench_load.py --run RUN --wipe          # an existing run folder
     .venv/bin/python bench/bench_load.py --synthetic 100000 --wipe  # a generated run folder
-    ... --admin-import    # also time `neo4j-admin database import full` on the same rows
+    ... --bulk            # also `guanlian load --bulk` (Spark + neo4j-admin) of the run
+    ... --full-only       # only the full online load (with --bulk: online vs bulk)
 
 `--wipe` is required: the benchmark empties the target database (Community has one).
 The 1%-changed run is derived from the run: 1% of entities renamed, 0.25% removed (with their
-relations) and 0.25% added, under a new run_id. `--admin-import` writes the same node and
-relationship rows as CSV and imports them with the offline importer into a scratch database
-folder through `scripts/neo4j admin` (the running server is not touched).
+relations) and 0.25% added, under a new run_id. `--bulk` then empties the database again and
+bulk-loads the run (`graph.neo4j.bulk`: Spark writes the importer's files, the managed server
+`scripts/neo4j` is stopped, `neo4j-admin database import full` runs, the server restarts and
+counts and checksum are verified), printing its elements/s beside the online full load's.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -34,7 +32,6 @@ from neo4j import Driver
 from graph.neo4j.conn import open_driver
 from graph.neo4j.hash import graph_digest
 from graph.neo4j.loader import LoadReport, publish_run
-from graph.neo4j.rows import GraphRows, read_rows
 from runfolder.folder import write_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,62 +204,47 @@ def bench_loader(driver: Driver, run: Path, changed: Path, batch_size: int) -> l
     return figures
 
 
-def _csv_value(value: Any) -> str:
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    return "" if value is None else str(value)
+def bench_bulk(driver: Driver, run: Path) -> dict[str, Any]:
+    """`guanlian load --bulk` of the run into the emptied database of the managed server
+    (`graph.neo4j.bulk`): elements/s end to end and without the verification read-back
+    (the online loader verifies nothing), and the seconds of every step. The walk queries are
+    planned afterwards (not timed), so later stages meet a warm server as after `load --bulk`."""
+    from graph.neo4j.bulk import ManagedServer, bulk_load
+    from graph.neo4j.conn import get_settings
+    from graph.neo4j.store import warm_up_walks
+    from linkage.resolve.spark import spark_session, stop_spark
+
+    server = ManagedServer()
+    server.check_target(get_settings().uri)
+    wipe(driver)
+    try:
+        report = bulk_load(run, open_driver, spark_session, server=server)
+    finally:
+        stop_spark()
+    fresh = open_driver()  # the server restarted: plan the walks, as `load --bulk` does
+    try:
+        warm_up_walks(fresh)
+    finally:
+        fresh.close()
+    return {
+        "bulk_s": round(report.seconds, 2), "bulk_nodes": report.nodes,
+        "bulk_relationships": report.relationships,
+        "bulk_elements_per_s": round(report.elements_per_second()),
+        "bulk_elements_per_s_unverified": round(report.elements_per_second(("verify",))),
+        "bulk_import_elements_per_s": round(
+            (report.nodes + report.relationships) / max(report.timings.get("import", 0), 1e-9)),
+        "bulk_timings": report.timings, "bulk_checksum": report.checksum,
+    }
 
 
-def write_import_csv(rows: GraphRows, folder: Path) -> list[str]:
-    """Node and relationship CSVs for neo4j-admin (one file per label / type)."""
-    args = []
-    labels = {}
-    for label, node_rows in rows.node_rows():
-        keys = sorted({k for r in node_rows for k in r if k != "id"})
-        path = folder / f"nodes_{label}.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            out = csv.writer(fh)
-            out.writerow(["id:ID", *[f"{k}:string[]" if any(isinstance(r.get(k), list)
-                                                           for r in node_rows[:50]) else k
-                                     for k in keys]])
-            for r in node_rows:
-                labels[r["id"]] = label
-                out.writerow([r["id"], *[_csv_value(r.get(k)) for k in keys]])
-        args.append(f"--nodes={label}={path}")
-    for rel_type, rel_rows in rows.rel_rows():
-        keys = sorted({k for r in rel_rows for k in r if k not in ("src", "dst")})
-        path = folder / f"rels_{rel_type}.csv"
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            out = csv.writer(fh)
-            out.writerow([":START_ID", ":END_ID", *keys])
-            for r in rel_rows:
-                if r["src"] in labels and r["dst"] in labels:
-                    out.writerow([r["src"], r["dst"], *[_csv_value(r.get(k)) for k in keys]])
-        args.append(f"--relationships={rel_type}={path}")
-    return args
-
-
-def bench_admin_import(run: Path) -> float:
-    """Seconds `neo4j-admin database import full` takes for the run's rows (scratch folder)."""
-    rows = read_rows(run)
-    with tempfile.TemporaryDirectory(prefix="guanlian-import-") as tmp:
-        folder = Path(tmp)
-        args = write_import_csv(rows, folder)
-        env = dict(os.environ, NEO4J_STATE_DIR=str(folder / "state"), NEO4J_BOLT_PORT="7699",
-                   NEO4J_HTTP_PORT="7499", NEO4J_DOTENV="", NEO4J_ADMIN_HEAP="1g",
-                   NEO4J_PAGECACHE="512m")
-        cmd = [str(ROOT / "scripts" / "neo4j"), "admin", "database", "import", "full",
-               "neo4j", "--overwrite-destination=true", "--array-delimiter=;", *args]
-        started = time.perf_counter()
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        seconds = time.perf_counter() - started
-        if done.returncode != 0:
-            raise RuntimeError(f"neo4j-admin import failed: {done.stderr.strip()[-2000:]}")
-        lines = [ln.strip() for ln in done.stdout.splitlines()]
-        if "Imported:" in lines:
-            at = lines.index("Imported:")
-            print("neo4j-admin imported:", ", ".join(ln for ln in lines[at + 1 : at + 4] if ln))
-    return seconds
+def bulk_line(online: LoadReport, bulk: dict[str, Any]) -> str:
+    """The bulk figures beside the online full load's (elements = nodes + relationships)."""
+    online_rate = (online.nodes_total + online.rels_total) / max(online.seconds, 1e-9)
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in bulk["bulk_timings"].items())
+    return (f"bulk load        {bulk['bulk_s']:8.1f} s  {bulk['bulk_elements_per_s']:>7} "
+            f"elements/s verified, {bulk['bulk_elements_per_s_unverified']} without the "
+            f"read-back, neo4j-admin alone {bulk['bulk_import_elements_per_s']}/s; online full "
+            f"load {online_rate:.0f} elements/s (target >= 50,000) [{steps}]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,32 +259,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wipe", action="store_true", help="allow emptying the database")
     parser.add_argument("--checksum", action="store_true",
                         help="also verify the synced graph equals a clean load (slow)")
-    parser.add_argument("--admin-import", action="store_true")
+    parser.add_argument("--full-only", action="store_true",
+                        help="only the full online load (no reloads, no 1%%-changed run)")
+    parser.add_argument("--bulk", action="store_true",
+                        help="also bulk-load the run (the managed server is stopped/started)")
     args = parser.parse_args(argv)
     if not args.wipe:
         parser.error("--wipe is required: the benchmark empties the Neo4j database")
+    if args.full_only and args.checksum:
+        parser.error("--checksum compares the 1%-changed sync, which --full-only skips")
     args.data.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     run = args.run or synthesise_run(args.data, args.synthetic)
-    changed = changed_run(run, args.data)
+    changed = None if args.full_only else changed_run(run, args.data)
     print(f"runs ready in {time.perf_counter() - t:.1f}s: {run} and {changed}")
     driver = open_driver()
     try:
-        figures = bench_loader(driver, run, changed, args.batch_size)
+        if changed is None:
+            wipe(driver)
+            figures = [Figure("full load", publish_run(driver, run, args.batch_size,
+                                                       progress=False))]
+        else:
+            figures = bench_loader(driver, run, changed, args.batch_size)
         for f in figures:
             print(f.line())
-        if args.checksum:
+        if changed is not None and args.checksum:
             synced = graph_digest(driver)
             wipe(driver)
             publish_run(driver, changed, args.batch_size, progress=False)
             clean = graph_digest(driver)
             print(f"sync == clean load: {synced.checksum == clean.checksum} "
                   f"({clean.nodes} nodes, {clean.relationships} rels)")
+        if args.bulk:
+            print(bulk_line(figures[0].report, bench_bulk(driver, run)))
     finally:
         driver.close()
-    if args.admin_import:
-        print(f"neo4j-admin database import full: {bench_admin_import(run):.1f} s "
-              "(offline, into a scratch folder, same node/relationship rows)")
     return 0
 
 

@@ -23,7 +23,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import backtest, browser, cage, draws, frozen, fuzz, profiles, serving, stages, warning
+from bench import (
+    backtest,
+    browser,
+    cage,
+    draws,
+    engines,
+    frozen,
+    fuzz,
+    profiles,
+    serving,
+    stages,
+    warning,
+)
 from bench.machine import machine_info
 
 RESULTS = stages.ROOT / "bench" / "results"
@@ -39,7 +51,8 @@ KEYS = {
                 "internal_ratio", "spark_wall_s", "spark_f1_enterprise", "spark_f1_person"],
     "backtest": backtest.KEYS,
     "load": ["wall_s", "nodes_per_s", "relationships_per_s", "reload_unchanged_s",
-             "sync_1pct_s"],
+             "sync_1pct_s", "online_elements_per_s", "bulk_elements_per_s",
+             "bulk_elements_per_s_unverified", "bulk_checksum_equal"],
     "risk": ["auc", "baseline_auc", "precision_at_1pct", "shared_controllers_s",
              "scoring_wall_s", "exposure_p99_ms", "path_p99_ms"],
     "api": ["lookup_id_p50_ms", "lookup_id_p99_ms", "lookup_id_service_p50_ms", "raw_p50_ms",
@@ -241,13 +254,21 @@ class Bench:
         out = serving.neo4j_load(self.run_dir, changed)
         self.clean_checksum = out.pop("clean_checksum", None)
         out["rerun_link_wall_s"] = self.rerun_figures["wall_s"]
-        try:  # the reference: Neo4j's own offline importer on the same rows (scratch folder)
-            from bench.bench_load import bench_admin_import
+        try:  # the first load of a run at scale: `guanlian load --bulk` (issue 17)
+            from bench.bench_load import bench_bulk
+            from graph.neo4j.conn import open_driver
 
-            out["admin_import_s"] = round(bench_admin_import(self.run_dir), 2)
-        except Exception as exc:  # noqa: BLE001 - a reference figure, not a stage result
-            out["admin_import_s"] = None
-            self.result["skipped"]["admin_import"] = f"failed: {exc}"
+            driver = open_driver()
+            try:
+                bulk = bench_bulk(driver, self.run_dir)
+            finally:
+                driver.close()
+            bulk["bulk_checksum_equal"] = bulk.pop("bulk_checksum") == self.clean_checksum
+            bulk["online_elements_per_s"] = round(
+                (out["nodes"] + out["relationships"]) / max(out["wall_s"], 1e-9))
+            out.update(bulk)
+        except Exception as exc:  # noqa: BLE001 - a second figure, not the stage's result
+            self.result["skipped"]["bulk_load"] = f"failed: {exc}"
         return out
 
     def _api(self, args: list[str], prefix: str, duration_s: float) -> dict[str, Any]:
@@ -351,6 +372,37 @@ def print_table(result: dict[str, Any], console: Console) -> None:
         console.print(f"[yellow]{name}[/yellow]: {why}")
 
 
+def engine_bench(size: str, seed: int, console: Console,
+                 python_max_mb: float = engines.PYTHON_MAX_MB) -> int:
+    """`--engine spark`: link and score with both engines (`bench.engines`), print the table;
+    1 when the Spark path failed (or passed a driver bound) or its F1 is not the DuckDB
+    path's within 0.002."""
+    data, work = DATA / f"{size}-s{seed}", DATA / f"{size}-s{seed}-runs" / "engines"
+    started = time.perf_counter()
+    gen = stages.generate(size, seed, data)
+    result: dict[str, Any] = {"size": size, "seed": seed, "records": stages.count_records(data),
+                              "generate": gen, **engines.compare(data, work, python_max_mb)}
+    result["machine"] = machine_info(None)
+    result["total_wall_s"] = round(time.perf_counter() - started, 1)
+    serving.dump(RESULTS / f"{size}-spark.json", result)
+    bound = f"{python_max_mb:.0f} MB" if python_max_mb else "unbounded"
+    table = Table(title=f"Spark vs DuckDB — {size} ({result['records']} mentions), Spark driver "
+                        f"JVM {result['driver_memory']} / Python {bound}, score --engine spark "
+                        f"{result['spark_score']}")
+    for col in ("stage", "DuckDB", "Spark", "Spark/DuckDB", "Spark memory (peak)"):
+        table.add_column(col)
+    for row in engines.table_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    for engine in engines.ENGINES:
+        for key in ("link_error", "score_error"):
+            if result[engine].get(key):
+                console.print(f"[red]{engine} {key}[/red]: {result[engine][key]}")
+    console.print(f"F1 within 0.002: {result['f1_within_0_002']} {result['f1_gap']}")
+    failed = any(result["spark"].get(k) for k in ("link_error", "score_error"))
+    return 1 if failed or not result["f1_within_0_002"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("tiny", "small", "medium", "large"), default="small")
@@ -369,8 +421,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the fault-recovery stage on the large size")
     parser.add_argument("--large-baseline", action="store_true",
                         help="also run the plain-Splink baseline on the large size (slow)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="spark: link and score with --engine spark beside the DuckDB "
+                             "path (bounded driver, per-stage time / memory / ratio, F1); "
+                             "the other stages are not run")
+    parser.add_argument("--python-max-mb", type=float, default=engines.PYTHON_MAX_MB,
+                        help="--engine spark: kill a Spark child whose Python driver RSS passes "
+                             "this many MB (0: only print it)")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
+    if args.engine == "spark":
+        return engine_bench(args.size, args.seed, Console(), args.python_max_mb)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     unknown = skip - set(STAGES)
     if unknown:

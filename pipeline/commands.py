@@ -50,18 +50,26 @@ def load_command(
         bool,
         typer.Option("--full-diff", help="diff against the graph even if it holds this run"),
     ] = False,
+    bulk: Annotated[
+        bool,
+        typer.Option("--bulk", help="first load into an EMPTY database of the server "
+                     "scripts/neo4j manages: Spark writes the importer's files, the server is "
+                     "stopped, neo4j-admin imports, the server restarts, counts and checksum "
+                     "are verified"),
+    ] = False,
 ) -> None:
     """Load (or sync) a run into Neo4j: writes only what changed since the loaded run."""
+    from graph.neo4j.bulk import BulkLoadError
     from graph.neo4j.conn import describe_error, get_settings
     from graph.store import StoreUnavailable
-    from pipeline.run import Neo4jTarget, publish_neo4j
+    from pipeline.run import Neo4jTarget, publish_bulk, publish_neo4j
     from runfolder.folder import RunFolderError
 
     target = Neo4jTarget(uri=neo4j, user=user, password=password, batch_size=batch_size,
                          progress=not quiet, full_diff=full_diff)
     try:
-        summary = publish_neo4j(run, target)
-    except (RunFolderError, StoreUnavailable) as exc:
+        summary = publish_bulk(run, target) if bulk else publish_neo4j(run, target)
+    except (RunFolderError, StoreUnavailable, BulkLoadError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
     except Exception as exc:  # driver errors mid-load: one line, non-zero exit

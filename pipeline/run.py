@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from graph.memory import release_memory
 from graph.policy import WalkPolicy
@@ -28,6 +28,9 @@ from graph.store import GraphReader
 from linkage.resolve.scoring import Engine
 from risk.config import RiskConfig, load_risk_config
 from runfolder.folder import check_run
+
+if TYPE_CHECKING:
+    from neo4j import Driver
 
 Stage = Literal["linking", "scoring", "preparing", "publishing"]
 
@@ -125,6 +128,37 @@ def publish_neo4j(run_dir: Path, target: Neo4jTarget) -> str:
                              progress=target.progress, database=target.database,
                              full_diff=target.full_diff)
         warm_up_walks(driver, target.database)
+    finally:
+        driver.close()
+    return report.summary()
+
+
+def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
+    """First load of the run into the EMPTY database of the managed server with the offline
+    importer (`graph.neo4j.bulk`), then warm up the walk queries; returns the summary.
+
+    Raises `BulkLoadError` for a non-empty database, a connection that is not the managed
+    server, or a graph that does not verify."""
+    from graph.neo4j.bulk import ManagedServer, bulk_load
+    from graph.neo4j.conn import get_settings, open_driver
+    from graph.neo4j.store import warm_up_walks
+    from linkage.resolve.spark import spark_session, stop_spark
+
+    check_run(run_dir)
+    server = ManagedServer()
+    server.check_target(target.uri or get_settings().uri)
+    database = target.database or get_settings().database
+
+    def connect() -> Driver:
+        return open_driver(target.uri, target.user, target.password)
+
+    try:
+        report = bulk_load(run_dir, connect, spark_session, server=server, database=database)
+    finally:
+        stop_spark()
+    driver = connect()
+    try:
+        warm_up_walks(driver, database)
     finally:
         driver.close()
     return report.summary()

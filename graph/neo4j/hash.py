@@ -209,6 +209,11 @@ class GraphDigest:
     stale_hashes: int  # elements whose stored hash does not match their content
 
 
+def digest_of(lines: list[str]) -> str:
+    """sha256 over the sorted element lines `N|label|id|hash` / `R|type|id|hash`."""
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+
+
 def graph_digest(driver: Driver, database: str | None = None) -> GraphDigest:
     """Content checksum over every node and relationship (independent of load history).
 
@@ -222,17 +227,15 @@ def graph_digest(driver: Driver, database: str | None = None) -> GraphDigest:
         elements = graph_nodes(driver, label, database)
         ids, hashes = recomputed(node_prefix(label), elements)
         stale += sum(h != e.get(HASH_PROP) for h, e in zip(hashes, elements, strict=True))
-        lines.extend(f"N|{label}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
+        lines.extend(f"{node_prefix(label)}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
         n_nodes += len(ids)
     for rel_type in schema.REL_TYPES:
         elements = graph_rels(driver, rel_type, database)
         ids, hashes = recomputed(rel_prefix(rel_type), elements)
         stale += sum(h != e.get(HASH_PROP) for h, e in zip(hashes, elements, strict=True))
-        lines.extend(f"R|{rel_type}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
+        lines.extend(f"{rel_prefix(rel_type)}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
         n_rels += len(ids)
-    lines.sort()
-    checksum = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-    return GraphDigest(checksum, n_nodes, n_rels, stale)
+    return GraphDigest(digest_of(lines), n_nodes, n_rels, stale)
 
 
 def graph_checksum(driver: Driver, database: str | None = None) -> str:

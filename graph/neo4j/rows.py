@@ -234,11 +234,11 @@ def _manifest(run_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _prepared_file(kind: str, name: str) -> str:
+def prepared_file(kind: str, name: str) -> str:
     return f"{kind}-{name}.arrow"
 
 
-def _read_arrow(path: Path, columns: list[str] | None = None) -> pa.Table:
+def read_arrow(path: Path, columns: list[str] | None = None) -> pa.Table:
     """A prepared table, memory-mapped (no copy: a sync touches only the rows it writes)."""
     with pa.memory_map(str(path)) as source:
         table = pa.ipc.open_file(source).read_all()
@@ -318,11 +318,11 @@ def prepared_state(run_dir: Path, fingerprint: str) -> PreparedState | None:
     state = PreparedState()
     try:
         for label in manifest["nodes"]:
-            part = _read_arrow(folder / _prepared_file("nodes", label), [schema.KEY, HASH_PROP])
+            part = read_arrow(folder / prepared_file("nodes", label), [schema.KEY, HASH_PROP])
             state.node_ids[label] = part[schema.KEY].combine_chunks()
             state.node_hashes[label] = part[HASH_PROP].combine_chunks()
         all_ids = pa.concat_arrays(list(state.node_ids.values())) if state.node_ids else None
-        parts = [(t, _read_arrow(folder / _prepared_file("rels", t),
+        parts = [(t, read_arrow(folder / prepared_file("rels", t),
                                  [schema.KEY, "src", "dst", HASH_PROP]))
                  for t in manifest["rels"]]
         if all_ids is not None and parts:
@@ -352,7 +352,7 @@ def _read_prepared(run_dir: Path, manifest: dict[str, Any]) -> GraphRows:
     rows = GraphRows(run_id=str(manifest["run_id"]), dangling=int(manifest["dangling"]))
     for kind, names in (("nodes", manifest["nodes"]), ("rels", manifest["rels"])):
         for name in names:
-            table = _read_arrow(folder / _prepared_file(kind, name))
+            table = read_arrow(folder / prepared_file(kind, name))
             hashes = table[HASH_PROP].combine_chunks()
             table = table.drop_columns([HASH_PROP])
             if kind == "nodes":
@@ -371,11 +371,11 @@ def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> Non
     try:
         for label in rows.node_labels():
             table = rows.node_table(label).append_column(HASH_PROP, rows.node_hash_array(label))
-            _write_arrow(table, tmp / _prepared_file("nodes", label))
+            _write_arrow(table, tmp / prepared_file("nodes", label))
         for rel_type in rows.rel_types():
             table = rows.rel_table(rel_type).append_column(
                 HASH_PROP, rows.rel_hash_array(rel_type))
-            _write_arrow(table, tmp / _prepared_file("rels", rel_type))
+            _write_arrow(table, tmp / prepared_file("rels", rel_type))
         manifest = {"fingerprint": rows.fingerprint, "run_id": rows.run_id,
                     "loader_version": LOADER_VERSION, "dangling": rows.dangling,
                     "nodes": rows.node_labels(), "rels": rows.rel_types(),

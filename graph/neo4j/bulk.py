@@ -1,0 +1,230 @@
+"""`guanlian load --bulk`: a run into an EMPTY database with the offline importer.
+
+The online loader (`graph.neo4j.loader`) writes through Bolt, about 14,000 elements a second;
+a first load of a national run goes through `neo4j-admin database import full` instead:
+
+1. the run's prepared rows (`RUN/graph/`, prepared first if missing) and the digest the graph
+   must have after loading them (`expected_digest`: the same element lines and sha256 as
+   `graph.neo4j.hash.graph_digest`, from the prepared IDs and hashes);
+2. the managed server (`scripts/neo4j`, `ManagedServer`) is started if it is not running and
+   the database is checked to hold no node at all: a non-empty database is refused
+   (`BulkLoadError`), since the importer replaces it whole;
+3. Spark writes the importer's files (`graph.neo4j.bulk_files`) while the server still runs;
+4. the server is stopped, `neo4j-admin database import full` replaces the database, the
+   server is started again (also when the import failed);
+5. constraints and indexes are created (`graph.neo4j.indexes`), node / relationship counts
+   and the content checksum are read back and compared with the run's; only when they agree
+   is the meta node written (`status = 'ready'`, the run's fingerprint and folder), exactly
+   as an online load leaves it. A later `guanlian load` of the next run is then the usual
+   online diff sync against this run's prepared rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from neo4j import Driver
+
+from graph.neo4j import write_queries as wq
+from graph.neo4j.apply import switch_params
+from graph.neo4j.hash import GraphDigest, digest_of, graph_digest, node_prefix, rel_prefix
+from graph.neo4j.indexes import ensure_schema
+from graph.neo4j.rows import prepared_state, read_rows, run_fingerprint
+from runfolder.folder import check_run
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "neo4j"
+# neo4j-admin's off-heap memory for the import (its default is 90% of free memory)
+DEFAULT_IMPORT_MEMORY = "2g"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class BulkLoadError(RuntimeError):
+    """A bulk load that cannot start (non-empty database, unmanaged server) or did not
+    verify; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class ManagedServer:
+    """The Neo4j server `scripts/neo4j` runs for this checkout (ports and state folder from
+    the environment: NEO4J_BOLT_PORT, NEO4J_STATE_DIR, ...)."""
+
+    script: Path = SCRIPT
+    env: dict[str, str] | None = None
+
+    @property
+    def bolt_port(self) -> int:
+        return int((self.env or os.environ).get("NEO4J_BOLT_PORT") or 7687)
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.script), *args], env=self.env, capture_output=True,
+                              text=True, check=False)
+
+    def _must(self, *args: str) -> subprocess.CompletedProcess[str]:
+        done = self._run(*args)
+        if done.returncode != 0:
+            tail = (done.stderr.strip() or done.stdout.strip())[-2000:]
+            raise BulkLoadError(f"scripts/neo4j {' '.join(args[:4])} failed: {tail}")
+        return done
+
+    def running(self) -> bool:
+        return self._run("status").returncode == 0
+
+    def start(self) -> None:
+        self._must("start")
+
+    def stop(self) -> None:
+        self._must("stop")
+
+    def admin(self, *args: str) -> str:
+        return self._must("admin", *args).stdout
+
+    def check_target(self, uri: str) -> None:
+        """Refuse a bolt URI that is not this managed server (the importer writes to its
+        state folder, not through the URI)."""
+        parsed = urlparse(uri)
+        if parsed.hostname not in _LOOPBACK or parsed.port != self.bolt_port:
+            raise BulkLoadError(
+                f"--bulk loads the server scripts/neo4j manages (bolt://127.0.0.1:"
+                f"{self.bolt_port}, NEO4J_BOLT_PORT), but the connection is {uri}: point "
+                "NEO4J_URI / --neo4j at it, or load online without --bulk")
+
+
+@dataclass
+class BulkReport:
+    run_id: str
+    nodes: int = 0
+    relationships: int = 0
+    checksum: str = ""
+    seconds: float = 0.0  # from the prepared rows to a verified, indexed graph
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def elements_per_second(self, without: tuple[str, ...] = ()) -> float:
+        secs = self.seconds - sum(self.timings.get(k, 0.0) for k in without)
+        return (self.nodes + self.relationships) / max(secs, 1e-9)
+
+    def summary(self) -> str:
+        steps = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
+        return (f"run {self.run_id} (bulk): {self.nodes} nodes, {self.relationships} "
+                f"relationships imported and verified (checksum {self.checksum[:12]}) in "
+                f"{self.seconds:.1f}s, {self.elements_per_second():.0f} elements/s [{steps}]")
+
+
+def expected_digest(run_dir: Path, fingerprint: str) -> GraphDigest:
+    """The digest `graph_digest` gives after a load of the run (from its prepared rows)."""
+    state = prepared_state(run_dir, fingerprint)
+    if state is None:
+        raise BulkLoadError(f"the prepared graph rows of {run_dir} are missing or stale")
+    lines: list[str] = []
+    for label, ids in state.node_ids.items():
+        lines += [f"{node_prefix(label)}|{i}|{h}" for i, h in
+                  zip(ids.to_pylist(), state.node_hashes[label].to_pylist(), strict=True)]
+    n_nodes = len(lines)
+    for rel_type, ids in state.rel_ids.items():
+        lines += [f"{rel_prefix(rel_type)}|{i}|{h}" for i, h in
+                  zip(ids.to_pylist(), state.rel_hashes[rel_type].to_pylist(), strict=True)]
+    return GraphDigest(digest_of(lines), n_nodes, len(lines) - n_nodes, 0)
+
+
+def node_count(driver: Driver, database: str | None) -> int:
+    """Nodes in the database, counted up to 1 (is it empty?)."""
+    records, _, _ = driver.execute_query("MATCH (n) WITH n LIMIT 1 RETURN count(n) AS c",
+                                         database_=database)
+    return int(records[0]["c"])
+
+
+def _refuse_non_empty(connect: Callable[[], Driver], database: str | None) -> None:
+    driver = connect()
+    try:
+        if node_count(driver, database):
+            raise BulkLoadError(
+                f"the database {database or 'neo4j'} is not empty: --bulk imports into an empty "
+                "database only (it replaces the database whole); load online (without --bulk) "
+                "to sync, or empty it first")
+    finally:
+        driver.close()
+
+
+def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], Any], *,
+              server: ManagedServer | None = None, database: str = "neo4j",
+              work_dir: Path | None = None,
+              import_memory: str = DEFAULT_IMPORT_MEMORY) -> BulkReport:
+    """Import the run into the managed server's empty database (see the module docstring).
+
+    `connect` opens a driver to the managed server; `spark` gives the SparkSession (called
+    only once the database was found empty)."""
+    from graph.neo4j.bulk_files import write_import_files
+
+    server = server or ManagedServer()
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 2)
+        return now
+
+    check_run(run_dir)
+    fingerprint = run_fingerprint(run_dir)
+    rows = read_rows(run_dir, fingerprint)  # prepares RUN/graph/ when it is missing
+    expected = expected_digest(run_dir, fingerprint)
+    t = lap("read_run", started)
+    if not server.running():
+        server.start()
+    _refuse_non_empty(connect, database)
+    t = lap("check_empty", t)
+    tmp = Path(tempfile.mkdtemp(prefix="guanlian-bulk-", dir=work_dir))
+    try:
+        files = write_import_files(run_dir, tmp / "import", spark())
+        t = lap("write_files", t)
+        _refuse_non_empty(connect, database)  # nothing was written meanwhile
+        server.stop()
+        t = lap("stop", t)
+        try:
+            out = server.admin("database", "import", "full", database,
+                               "--overwrite-destination=true", "--threads=2",
+                               f"--max-off-heap-memory={import_memory}",
+                               f"--report-file={tmp / 'import.report'}", *files.admin_args())
+            log.info("neo4j-admin import: %s", out.strip().splitlines()[-1:] or "")
+            t = lap("import", t)
+        finally:
+            server.start()
+        t = lap("start", t)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    driver = connect()
+    try:
+        ensure_schema(driver, database)
+        t = lap("schema", t)
+        got = graph_digest(driver, database)
+        t = lap("verify", t)
+        if (got.nodes, got.relationships) != (expected.nodes, expected.relationships):
+            raise BulkLoadError(
+                f"bulk load of {rows.run_id} holds {got.nodes} nodes / {got.relationships} "
+                f"relationships, the run has {expected.nodes} / {expected.relationships}")
+        if got.checksum != expected.checksum or got.stale_hashes:
+            raise BulkLoadError(
+                f"bulk load of {rows.run_id}: graph checksum {got.checksum[:12]} differs from "
+                f"the run's {expected.checksum[:12]} ({got.stale_hashes} stale hashes)")
+        driver.execute_query(wq.SWITCH_META, **switch_params(rows.run_id, rows),
+                             database_=database)
+    finally:
+        driver.close()
+    report = BulkReport(run_id=rows.run_id, nodes=got.nodes, relationships=got.relationships,
+                        checksum=got.checksum, seconds=time.perf_counter() - started,
+                        timings=timings)
+    log.info("graph bulk load: %s", report.summary(), extra={"run_id": rows.run_id})
+    return report
+

@@ -1,0 +1,181 @@
+"""`guanlian load --bulk`: the importer's CSV dialect, and a bulk load of the small fixture's
+run against the real (managed) server: the same checksum as an online load, a non-empty
+database refused, and a later online diff sync that converges to a clean load."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from neo4j import Driver, GraphDatabase
+
+from bench.bench_load import changed_run
+from graph.neo4j.bulk import BulkLoadError, ManagedServer, bulk_load, expected_digest
+from graph.neo4j.bulk_files import (
+    ARRAY_DELIMITER,
+    ImportFiles,
+    _descriptors,
+    csv_lines,
+    header,
+    write_import_files,
+)
+from graph.neo4j.hash import HASH_PROP, graph_digest
+from graph.neo4j.loader import publish_run
+from graph.neo4j.meta import read_meta
+from graph.neo4j.rows import MANIFEST, PREPARED_DIR, read_rows, run_fingerprint
+from tests.conftest import Neo4jSettings, empty_database
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "tests" / "fixtures" / "small" / "sources.yaml"
+
+
+def test_csv_lines_quote_strings_keep_empty_strings_and_drop_nulls() -> None:
+    table = pa.table({
+        "id": ["E1", "E2"],
+        "name": ['a "quoted", name\non two lines', ""],
+        "names": pa.array([["x", None, "y"], []], type=pa.list_(pa.string())),
+        "risk_score": [float("nan"), 0.1 + 0.2],
+        "n_mentions": pa.array([3, None], type=pa.int64()),
+        "established": pa.array([date(2020, 1, 2), None], type=pa.date32()),
+        HASH_PROP: ["h1", "h2"],
+    })
+    head = header(table.schema, rel=False)
+    assert head == ("id:ID,name,names:string[],risk_score:double,n_mentions:long,"
+                    "established:date,run_id,_hash")
+    lines = csv_lines(table, "run-1", rel=False).to_pylist()
+    rows = list(csv.reader(io.StringIO("\n".join(lines))))  # RFC 4180, as neo4j-admin reads
+    assert rows[0] == ["E1", 'a "quoted", name\non two lines', f"x{ARRAY_DELIMITER}y", "", "3",
+                       "2020-01-02", "run-1", "h1"]
+    assert rows[1][:3] + rows[1][4:] == ["E2", "", "", "", "", "run-1", "h2"]
+    assert float(rows[1][3]) == 0.1 + 0.2  # a double's text reads back as the same double
+    assert f'"x{ARRAY_DELIMITER}y",,3,' in lines[0]  # NaN: an empty unquoted field (no property)
+    # "" and [] stay (quoted) values; nulls are empty unquoted fields
+    assert lines[1].startswith('"E2","","",0.3') and ",,," in lines[1]
+
+
+def test_relationship_header_has_endpoints_first() -> None:
+    table_schema = pa.schema([("id", pa.string()), ("src", pa.string()), ("dst", pa.string()),
+                              ("share_pct", pa.float64()), (HASH_PROP, pa.string())])
+    assert header(table_schema, rel=True) == ":START_ID,:END_ID,id,share_pct:double,run_id,_hash"
+
+
+# --- against the real server --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The small fixture linked and scored (graph rows prepared), and a 1%-changed rerun."""
+    root = tmp_path_factory.mktemp("bulk")
+    run = root / "run"
+    link = ["link", "--sources", str(SMALL), "--out", str(run)]
+    for args in (link, ["score", "--run", str(run)]):
+        subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, check=True,
+                       capture_output=True)
+    return run, changed_run(run, root)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from linkage.resolve.spark import spark_session, stop_spark
+
+    yield spark_session(2)
+    stop_spark()
+
+
+def _import_rows(files: ImportFiles) -> dict[str, list[list[str]]]:
+    """Each label's / type's data rows as neo4j-admin reads them (RFC 4180), sorted."""
+    out: dict[str, list[list[str]]] = {}
+    for kind, groups in (("nodes", files.nodes), ("rels", files.rels)):
+        for name, (_, *parts) in groups.items():
+            text = "".join(p.read_text(encoding="utf-8") for p in parts)
+            out[f"{kind}-{name}"] = sorted(csv.reader(io.StringIO(text)))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_import_files_do_not_depend_on_the_slicing(
+    small_runs: tuple[Path, Path], spark: Any, tmp_path: Path
+) -> None:
+    run, _ = small_runs
+    read_rows(run, run_fingerprint(run))  # the prepared tables
+    manifest = json.loads((run / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    small_slices = 64 * 2**10
+    descs, _ = _descriptors(run, manifest, small_slices)
+    names = {(d["kind"], d["name"]) for d in descs}
+    assert len(descs) > 2 * len(names)  # several slices per table
+    whole = write_import_files(run, tmp_path / "whole", spark, slice_bytes=2**40)
+    sliced = write_import_files(run, tmp_path / "sliced", spark, slice_bytes=small_slices)
+    rows = _import_rows(whole)
+    assert rows == _import_rows(sliced)
+    assert sum(len(r) for r in rows.values()) > 20_000
+
+
+def _connect(settings: Neo4jSettings) -> Driver:
+    return GraphDatabase.driver(settings.uri, auth=(settings.user, settings.password or ""))
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_bulk_load_equals_online_load_refuses_non_empty_and_syncs_after(
+    neo4j_clean: Driver, neo4j_settings: Neo4jSettings, small_runs: tuple[Path, Path],
+    spark: Any,
+) -> None:
+    run, changed = small_runs
+    server = ManagedServer()
+    server.check_target(neo4j_settings.uri)  # the suite's server is the managed one
+
+    def connect() -> Driver:
+        return _connect(neo4j_settings)
+
+    publish_run(neo4j_clean, run, progress=False)
+    online = graph_digest(neo4j_clean)
+    assert online.nodes > 10_000 and online.relationships > 10_000
+    assert expected_digest(run, run_fingerprint(run)) == online
+
+    with pytest.raises(BulkLoadError, match="not empty"):
+        bulk_load(run, connect, lambda: spark, server=server)
+    assert graph_digest(neo4j_clean) == online  # refused before anything was touched
+
+    empty_database(neo4j_clean)
+    report = bulk_load(run, connect, lambda: spark, server=server)
+    assert (report.nodes, report.relationships) == (online.nodes, online.relationships)
+    with connect() as driver:
+        bulk = graph_digest(driver)
+        meta = read_meta(driver)
+        assert bulk == online  # same checksum, counts, and no stale stored hash
+        assert (meta.status, meta.run_id) == ("ready", report.run_id)
+        assert meta.fingerprint == run_fingerprint(run)
+
+        synced = publish_run(driver, changed, progress=False)  # the daily online diff sync
+        assert synced.mode in ("atomic", "batched")
+        assert 0 < synced.nodes_written < online.nodes // 10
+        after_sync = graph_digest(driver)
+        empty_database(driver)
+        publish_run(driver, changed, progress=False)
+        assert after_sync == graph_digest(driver)  # == a clean online load of the rerun
+
+
+@pytest.mark.slow
+def test_cli_bulk_refuses_a_non_empty_database(
+    neo4j_clean: Driver, neo4j_settings: Neo4jSettings, small_runs: tuple[Path, Path]
+) -> None:
+    run, _ = small_runs
+    neo4j_clean.execute_query("CREATE (:Enterprise {id: 'E-someone-else'})")
+    done = subprocess.run([sys.executable, "-m", "api.cli", "load", "--run", str(run), "--bulk",
+                           "--neo4j", neo4j_settings.uri, "--password",
+                           neo4j_settings.password or ""],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "is not empty: --bulk imports into an empty database only" in done.stderr
+    records, _, _ = neo4j_clean.execute_query("MATCH (n) RETURN collect(n.id) AS ids")
+    assert records[0]["ids"] == ["E-someone-else"]  # untouched, server still answering
