@@ -157,9 +157,10 @@ def _in_order(values: Any) -> Any:
 class _Run:
     """The run's tables as Spark DataFrames and the network derived from them."""
 
-    def __init__(self, spark: Any, run_dir: Path, cfg: RiskConfig) -> None:
+    def __init__(self, spark: Any, run_dir: Path, cfg: RiskConfig, scratch: Path) -> None:
         F = _sql()
         self.spark, self.cfg, self.udf = spark, cfg, _udfs(cfg)
+        self.scratch, self.staged = scratch, 0
 
         def table(name: str, cols: tuple[str, ...]) -> Any:
             df = spark.read.parquet(str(run_dir / TABLES[name].file))
@@ -181,8 +182,17 @@ class _Run:
         self.evidence = table("evidence", (
             "entity_id", "mention_id_l", "mention_id_r", "match_weight", "match_probability",
             "method", "features")).withColumn("row", F.monotonically_increasing_id())
-        self.rels = self._rels().persist()
-        self.nodes = self._nodes().persist()
+        self.rels = self.stage(self._rels(), "rels")
+        self.nodes = self.stage(self._nodes(), "nodes")
+
+    def stage(self, df: Any, name: str) -> Any:
+        """`df` written to the scratch folder and read back: computed once, and the plans
+        built on it start here (a plan carrying every step before it grows past what the
+        driver can analyse)."""
+        self.staged += 1
+        path = str(self.scratch / f"{self.staged:02d}-{name}")
+        df.write.mode("overwrite").parquet(path)
+        return self.spark.read.parquet(path)
 
     def _rels(self) -> Any:
         """Every network relationship: id, type, src, dst, src_label, dst_label, w."""
@@ -315,12 +325,12 @@ def _paths(run: _Run, ties: Any, direct: Any) -> Any:
                              F.col("blocked").alias("b_blocked"), F.col("damp").alias("b_damp"))
     edges = (ties.select(F.col("lo").alias("a"), F.col("hi").alias("b"), "tie", "w")
              .unionAll(ties.select(F.col("hi").alias("a"), F.col("lo").alias("b"), "tie", "w"))
-             .join(attrs, "b").persist())
+             .join(attrs, "b"))
+    edges = run.stage(edges, "edges")
     frame = direct.where(F.col("d") > 0).select(F.col("node").alias("n0"), F.col("d").alias("c"),
                                                 F.lit(False).alias("b_blocked"),
                                                 F.lit(1.0).alias("b_damp"))
     hits = []
-    kept: list[Any] = [edges]
     for h in range(1, cfg.max_hops + 1):
         prev = f"n{h - 1}"
         if h > 1:  # the previous end becomes an inner node: must not be blocked
@@ -332,8 +342,8 @@ def _paths(run: _Run, ties: Any, direct: Any) -> Any:
         simple = F.lit(True)
         for k in range(h):
             simple = simple & (F.col(f"n{k}") != F.col(f"n{h}"))
-        step = step.where(simple & (F.col("c") >= F.lit(cfg.min_contribution))).persist()
-        kept.append(step)
+        step = run.stage(step.where(simple & (F.col("c") >= F.lit(cfg.min_contribution))),
+                         f"hop{h}")
         hits.append(step.where("b_entity").select(
             F.col(f"n{h}").alias("t"), F.col("n0").alias("v"), "c",
             F.lit(f"network_{h}").alias("rule"),
@@ -352,7 +362,7 @@ def _paths(run: _Run, ties: Any, direct: Any) -> Any:
                      best["ties"].alias("ties"), F.size("r").cast("long").alias("routes"))
     return _reason(out, F.col("rule"), counterpart=F.col("v"), routes=F.col("routes"),
                    steps=F.transform("ties", lambda x: F.array(x)), gk=F.lit(2),
-                   sk=F.col("v")), kept
+                   sk=F.col("v"))
 
 
 def _hubs(run: _Run, violating: Any) -> Any:
@@ -437,11 +447,11 @@ def _scored(run: _Run, reasons: Any) -> tuple[Any, Any]:
         reasons = reasons.join(net, "t", "left").withColumn("c", F.when(
             F.col("rule").startswith("network_"), F.col("c") * F.col("factor"))
             .otherwise(F.col("c"))).drop("factor")
-    reasons = reasons.persist()
+    reasons = run.stage(reasons, "reasons")
     raw = reasons.groupBy("t").agg(F.sort_array(F.collect_list(F.struct("gk", "sk", "c")))
                                    .alias("x"))
     raw = raw.select("t", _in_order(F.transform("x", lambda r: r["c"])).alias("raw"))
-    raw = raw.withColumn("score", run.udf["score"](F.col("raw"))).persist()
+    raw = run.stage(raw.withColumn("score", run.udf["score"](F.col("raw"))), "raw")
     pts = F.col("c") * F.col("score") / F.greatest(F.col("raw"), F.lit(1e-12))
     ranked = reasons.join(raw, "t").withColumn("pts", pts).withColumn("rank", F.row_number().over(
         Window.partitionBy("t").orderBy(F.col("pts").desc(), F.col("key").asc())))
@@ -561,38 +571,36 @@ def _explain_group(top: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- the command ----------------------------------------------------------------------------
-def _write(frame: Any, run_dir: Path) -> Path:
+def _write(frame: Any, run_dir: Path, scratch: Path) -> Path:
     """RUN/risk.parquet from Spark's sorted part files, streamed batch by batch."""
-    scratch = Path(tempfile.mkdtemp(prefix=".risk-spark-", dir=run_dir))
-    try:
-        frame.write.mode("overwrite").parquet(str(scratch / "parts"))
-        schema = pa.schema([f for f in RISK_SCHEMA if f.name in frame.columns])
-        tmp = scratch / "risk.parquet"
-        with pq.ParquetWriter(tmp, schema) as out:
-            for part in sorted((scratch / "parts").glob("part-*.parquet")):
-                for batch in pq.ParquetFile(part).iter_batches():
-                    out.write_table(pa.Table.from_batches([batch]).select(schema.names)
-                                    .cast(schema))
-        target = run_dir / TABLES["risk"].file
-        tmp.replace(target)
-        return target
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    frame.write.mode("overwrite").parquet(str(scratch / "parts"))
+    schema = pa.schema([f for f in RISK_SCHEMA if f.name in frame.columns])
+    tmp = scratch / "risk.parquet"
+    with pq.ParquetWriter(tmp, schema) as out:
+        for part in sorted((scratch / "parts").glob("part-*.parquet")):
+            for batch in pq.ParquetFile(part).iter_batches():
+                out.write_table(pa.Table.from_batches([batch]).select(schema.names)
+                                .cast(schema))
+    target = run_dir / TABLES["risk"].file
+    tmp.replace(target)
+    return target
 
 
-def score_frame(spark: Any, run_dir: Path, cfg: RiskConfig) -> tuple[Any, date, list[Any]]:
-    """Every Enterprise and Person: entity_id, score (rounded), level, reasons, as a Spark
-    DataFrame sorted by entity; the as-of date; the frames persisted on the way."""
+def score_frame(spark: Any, run_dir: Path, cfg: RiskConfig, run_id: str,
+                scratch: Path) -> tuple[Any, date]:
+    """Every Enterprise and Person: entity_id, score (rounded), level, reasons, run_id, as a
+    Spark DataFrame sorted by entity; the as-of date. Intermediate tables are staged as
+    Parquet under `scratch`."""
     F = _sql()
-    run = _Run(spark, run_dir, cfg)
+    run = _Run(spark, run_dir, cfg, scratch)
     ev, as_of = _events(run)
-    ev = ev.persist()
+    ev = run.stage(ev, "events")
     direct = ev.groupBy(F.col("entity_id").alias("node")).agg(F.sort_array(F.collect_list(
         F.struct("row", "w"))).alias("x"))
     direct = direct.select("node", _in_order(F.transform("x", lambda r: r["w"])).alias("d"))
     violating = direct.select(F.col("node").alias("t"), F.lit(1.0).alias("v"))
-    ties = run.ties().persist()
-    network, kept = _paths(run, ties, direct)
+    ties = run.stage(run.ties(), "ties")
+    network = _paths(run, ties, direct)
     reasons = _own(ev)
     reasons += [network, _hubs(run, violating), _phoenix(run, ev), _controllers(run, violating)]
     allr = reasons[0]
@@ -600,7 +608,7 @@ def score_frame(spark: Any, run_dir: Path, cfg: RiskConfig) -> tuple[Any, date, 
         allr = allr.unionByName(r)
     raw, top = _scored(run, allr)
     buckets = max(int(spark.conf.get("spark.sql.shuffle.partitions")), 1)
-    top = top.withColumn("bucket", F.pmod(F.hash("t"), F.lit(buckets))).persist()
+    top = run.stage(top.withColumn("bucket", F.pmod(F.hash("t"), F.lit(buckets))), "top")
     ctx = _context(run, top, ev, ties)
     texts = top.groupBy("bucket").cogroup(ctx.groupBy("g")).applyInPandas(
         _explain_group, REASONS_SCHEMA)
@@ -610,9 +618,9 @@ def score_frame(spark: Any, run_dir: Path, cfg: RiskConfig) -> tuple[Any, date, 
         raw.select(F.col("t").alias("entity_id"), F.col("score").alias("s")), "entity_id", "left")
     ent = ent.fillna(0.0, ["s"]).join(texts, "entity_id", "left")
     out = ent.select("entity_id", run.udf["round4"](F.col("s")).alias("score"),
-                     levels.alias("level"), F.coalesce("reasons", F.lit("[]")).alias("reasons"))
-    persisted = [run.rels, run.nodes, ev, ties, top, *kept]
-    return out.orderBy("entity_id"), as_of, persisted
+                     levels.alias("level"), F.coalesce("reasons", F.lit("[]")).alias("reasons"),
+                     F.lit(run_id).alias("run_id"))
+    return out.orderBy("entity_id"), as_of
 
 
 def spark_score_run(run_dir: Path | str, cfg: RiskConfig | None = None,
@@ -632,12 +640,12 @@ def spark_score_run(run_dir: Path | str, cfg: RiskConfig | None = None,
         # the Python workers of the UDFs run this interpreter (this venv's pandas, numpy)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         spark = spark_session()
-    frame, as_of, persisted = score_frame(spark, run_dir, cfg)
+    scratch = Path(tempfile.mkdtemp(prefix=".risk-spark-", dir=run_dir))
     try:
-        path = _write(frame, run_dir)
+        frame, as_of = score_frame(spark, run_dir, cfg, run_id, scratch)
+        path = _write(frame, run_dir, scratch)
     finally:
-        for df in persisted:
-            df.unpersist()
+        shutil.rmtree(scratch, ignore_errors=True)
     rule_seconds = time.perf_counter() - started
     note = ("not computed with --engine spark: the learned score's features and backtest "
             "read the whole run with pandas")
