@@ -493,7 +493,7 @@ def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.
     on_paths = {x for ns in top["nodes"] for x in ns if x in merged}
     evidence = _evidence_lookup(t, on_paths)
     ids = ev.assign(id=g.ids[ev["n"].to_numpy(dtype=np.int64)]).sort_values(["id", "event_id"])
-    by_node = ids.groupby("id")["event_id"].agg(list).to_dict()
+    by_node = {str(k): v for k, v in ids.groupby("id")["event_id"].agg(list).items()}
     types = dict(zip(ev["event_id"], ev["type"], strict=True))
     cols = ("t", "rule", "pts", "nodes", "edges", "events", "info")
     rows = [(int(tg), str(rule), float(pts), [str(x) for x in path], list(edges),

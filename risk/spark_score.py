@@ -80,6 +80,7 @@ ENTITY_TYPES = tuple(t for t in NETWORK_TYPES if t not in ("LOCATED_AT", "HAS_PH
 DERIVED = (("LOCATED_AT", "address_std", "Address", address_id),
            ("HAS_PHONE", "phone", "Phone", phone_id))
 REASONS_SCHEMA = "entity_id string, reasons string"
+BUCKET_ENTITIES = 20_000  # entities whose reasons one Python call writes (at most, about)
 
 
 def _sql() -> Any:
@@ -466,8 +467,8 @@ def _context(run: _Run, top: Any, ev: Any, ties: Any) -> Any:
     parts = []
 
     def add(df: Any, kind: str, key: str, payload: Any) -> None:
-        parts.append(df.select(F.col("bucket").alias("g"), F.lit(kind).alias("kind"), F.col(key).alias("key"),
-                               F.to_json(payload).alias("payload")))
+        parts.append(df.select(F.col("bucket").alias("g"), F.lit(kind).alias("kind"),
+                               F.col(key).alias("key"), F.to_json(payload).alias("payload")))
 
     violating = ev.select(F.col("entity_id").alias("node")).distinct().withColumn("v", F.lit(True))
     merged = run.entities.where(F.coalesce("n_mentions", F.lit(1)) > 1).select(
@@ -551,29 +552,36 @@ def _explain_group(top: pd.DataFrame, ctx: pd.DataFrame) -> pd.DataFrame:
                 for k, v in payload.get("path_evidence", {}).items()}
     texts: dict[str, list[dict[str, Any]]] = {}
     top = top.sort_values(["t", "rank"])
-    for row in top.itertuples(index=False):
-        rule, path = str(row.rule), [str(x) for x in row.nodes]
-        steps = [list(s) for s in row.steps]
+    for record in top.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        rule, path = str(row["rule"]), [str(x) for x in row["nodes"]]
+        steps = [list(s) for s in row["steps"]]
         if rule.startswith("network_"):
             steps = [list(ties[s[0]]) for s in steps]
-            info: dict[str, Any] = {"counterpart": row.counterpart, "routes": int(row.routes)}
+            info: dict[str, Any] = {"counterpart": row["counterpart"],
+                                    "routes": int(row["routes"])}
         elif rule == "hub":
-            info = {"n": int(row.hub_n), "nv": int(row.hub_nv)}
+            info = {"n": int(row["hub_n"]), "nv": int(row["hub_nv"])}
         else:
             info = {}
-        events = None if row.events is None else [str(e) for e in row.events]
-        reason = explainer.explain(rule, float(row.pts), path, steps,
+        events = None if row["events"] is None else [str(e) for e in row["events"]]
+        reason = explainer.explain(rule, float(row["pts"]), path, steps,
                                    triggers(by_node, types, rule, path, events), info)
         reason["evidence"] = {x: evidence[x] for x in path if x in evidence}
-        texts.setdefault(str(row.t), []).append(reason)
+        texts.setdefault(str(row["t"]), []).append(reason)
     return pd.DataFrame({"entity_id": list(texts), "reasons": [
         json.dumps(v, ensure_ascii=False, default=str) for v in texts.values()]})
 
 
 # --- the command ----------------------------------------------------------------------------
-def _write(frame: Any, run_dir: Path, scratch: Path) -> Path:
-    """RUN/risk.parquet from Spark's sorted part files, streamed batch by batch."""
+def _write(frame: Any, run_dir: Path, scratch: Path) -> tuple[Path, dict[str, Any]]:
+    """RUN/risk.parquet from Spark's sorted part files, streamed batch by batch; and the
+    counts per level and the highest score (computed by Spark)."""
+    F = _sql()
     frame.write.mode("overwrite").parquet(str(scratch / "parts"))
+    parts = frame.sparkSession.read.parquet(str(scratch / "parts"))
+    per_level = parts.groupBy("level").agg(F.count("*").alias("n"),
+                                           F.max("score").alias("top")).collect()  # ≤ 3 rows
     schema = pa.schema([f for f in RISK_SCHEMA if f.name in frame.columns])
     tmp = scratch / "risk.parquet"
     with pq.ParquetWriter(tmp, schema) as out:
@@ -583,7 +591,11 @@ def _write(frame: Any, run_dir: Path, scratch: Path) -> Path:
                                 .cast(schema))
     target = run_dir / TABLES["risk"].file
     tmp.replace(target)
-    return target
+    tops = [r["top"] for r in per_level]
+    return target, {"entities": sum(int(r["n"]) for r in per_level),
+                    "levels": {k: next((int(r["n"]) for r in per_level if r["level"] == k), 0)
+                               for k in ("low", "medium", "high")},
+                    "max_score": float(max(tops)) if tops else float("nan")}
 
 
 def score_frame(spark: Any, run_dir: Path, cfg: RiskConfig, run_id: str,
@@ -607,7 +619,10 @@ def score_frame(spark: Any, run_dir: Path, cfg: RiskConfig, run_id: str,
     for r in reasons[1:]:
         allr = allr.unionByName(r)
     raw, top = _scored(run, allr)
-    buckets = max(int(spark.conf.get("spark.sql.shuffle.partitions")), 1)
+    # a bucket of about BUCKET_ENTITIES entities per Python call, at least one per partition
+    explained = top.select("t").distinct().count()
+    buckets = max(int(spark.conf.get("spark.sql.shuffle.partitions")),
+                  -(-explained // BUCKET_ENTITIES), 1)
     top = run.stage(top.withColumn("bucket", F.pmod(F.hash("t"), F.lit(buckets))), "top")
     ctx = _context(run, top, ev, ties)
     texts = top.groupBy("bucket").cogroup(ctx.groupBy("g")).applyInPandas(
@@ -643,7 +658,7 @@ def spark_score_run(run_dir: Path | str, cfg: RiskConfig | None = None,
     scratch = Path(tempfile.mkdtemp(prefix=".risk-spark-", dir=run_dir))
     try:
         frame, as_of = score_frame(spark, run_dir, cfg, run_id, scratch)
-        path = _write(frame, run_dir, scratch)
+        _, stats = _write(frame, run_dir, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     rule_seconds = time.perf_counter() - started
@@ -653,16 +668,11 @@ def spark_score_run(run_dir: Path | str, cfg: RiskConfig | None = None,
                "seconds": 0.0}
     (run_dir / LEARNED_REPORT).write_text(json.dumps(learned, ensure_ascii=False, indent=1)
                                           + "\n", encoding="utf-8")
-    stats = pq.read_table(path, columns=["score", "level"])
-    levels = pd.Series(stats.column("level").to_pylist()).value_counts().to_dict()
-    scores = stats.column("score").to_numpy()
     return {
-        "run_id": run_id, "engine": "spark", "entities": stats.num_rows,
-        "as_of": as_of.isoformat(),
-        "levels": {k: int(levels.get(k, 0)) for k in ("low", "medium", "high")},
+        "run_id": run_id, "engine": "spark", "entities": stats["entities"],
+        "as_of": as_of.isoformat(), "levels": stats["levels"],
         "seconds": round(time.perf_counter() - started, 2),
-        "rule_seconds": round(rule_seconds, 2),
-        "max_score": float(scores.max()) if len(scores) else float("nan"),
+        "rule_seconds": round(rule_seconds, 2), "max_score": stats["max_score"],
         "learned": {k: learned.get(k) for k in
                     ("shipped", "rules_auc", "learned_auc", "note", "seconds")},
     }
