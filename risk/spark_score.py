@@ -19,6 +19,11 @@ levels and reasons, nothing of the edge or path tables gathered into the driver.
    names, relationships, events and evidence they name, never the whole run;
 5. writes RUN/risk.parquet (Spark writes part files, sorted by entity; they are streamed
    into the one contract file batch by batch).
+Each intermediate table (network, ties, events, every hop, reasons, raw risk, top reasons) is
+written as Parquet under RUN/.risk-spark-*/ and read back (`_Run.stage`): computed once, and
+no plan carries the whole lineage (with `persist` alone, planning the last write ran a 1 GiB
+driver out of heap on the tiny run). The driver's Python receives the as-of date, one count
+and the summary's three rows, and the part files batch by batch.
 
 Parity with the pandas path: the floats are computed in the same order with the same
 operations. Every power and exponential goes through the numpy functions of `risk.score`
@@ -30,7 +35,8 @@ score, level and reasons equal on the small fixture.
 
 Not on Spark: the learned score (its features and backtest read whole tables with pandas;
 learned.json says it was not computed) and the graph rows of `guanlian load` (the score
-command's `--prepare-graph` step).
+command's `--prepare-graph` step: pandas, off by default with `--engine spark`; the first
+load of the run prepares them).
 """
 
 from __future__ import annotations
