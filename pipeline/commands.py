@@ -4,6 +4,7 @@ api/cli.py). `guanlian link` (linkage.commands) is the first step."""
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,20 +14,33 @@ from graph.neo4j import DEFAULT_BATCH_SIZE
 from risk.cli import ConfigOption, RunOption, risk_config
 
 
+class ScoreEngine(StrEnum):
+    pandas = "pandas"
+    spark = "spark"
+
+
 def score_command(
     run: RunOption,
     config: ConfigOption = None,
-    prepare_graph: Annotated[bool, typer.Option(
-        help="also prepare the run's graph rows for `guanlian load` (RUN/graph/)")] = True,
+    engine: Annotated[ScoreEngine, typer.Option(
+        help="pandas: rule and learned score in this process; spark: the rule score on Spark "
+        "(the learned score is not computed, RUN/learned.json says so)")] = ScoreEngine.pandas,
+    prepare_graph: Annotated[bool | None, typer.Option(
+        help="also prepare the run's graph rows for `guanlian load` (RUN/graph/; pandas, in "
+        "this process). Default: yes with --engine pandas, no with --engine spark (a load "
+        "then prepares them)", show_default=False)] = None,
 ) -> None:
     """Score every enterprise and person of a run and write RUN/risk.parquet."""
     from pipeline.run import prepare_step, score_step
     from runfolder.folder import RunFolderError
 
+    prepare = prepare_graph if prepare_graph is not None else engine == ScoreEngine.pandas
     try:
-        summary = score_step(run, risk_config(config))
-        if prepare_graph:
+        summary = score_step(run, risk_config(config), engine=engine.value)
+        if prepare:
             summary["graph_rows_seconds"] = prepare_step(run)
+        else:
+            summary["graph_rows"] = "not prepared (`guanlian load` prepares them)"
     except (RunFolderError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc

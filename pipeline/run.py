@@ -5,7 +5,8 @@ prepare, `guanlian load` = publish to Neo4j); `run_pipeline` runs them all in th
 the API's rerun jobs (`api/jobs.py`).
 
 - link: `linkage.run.link` writes the run folder (atomically; `previous` keeps entity IDs).
-- score: `risk.score.score_run` writes `RUN/risk.parquet`.
+- score: `risk.score.score_run` writes `RUN/risk.parquet` (`guanlian score --engine spark`:
+  `risk.spark_score.spark_score_run`, the rule score only; the pipeline's jobs use pandas).
 - prepare: the Neo4j writer's rows and hashes, kept in `RUN/graph/` (what a load syncs). The
   embedded store builds its graph from the run tables, so for an embedded target this step
   is skipped unless asked for.
@@ -85,9 +86,16 @@ def link_step(sources: Path, run_dir: Path, previous: Path | None = None,
     return link(sources, run_dir, previous=previous, engine=engine, quiet=quiet).run_id
 
 
-def score_step(run_dir: Path, config: RiskConfig | None = None) -> dict[str, Any]:
+def score_step(run_dir: Path, config: RiskConfig | None = None,
+               engine: Literal["pandas", "spark"] = "pandas") -> dict[str, Any]:
     """Score every enterprise and person of the run (RUN/risk.parquet) and keep what the
-    alert comparison derives from the scored run (RUN/alert_snapshot/); a small summary."""
+    alert comparison derives from the scored run (RUN/alert_snapshot/); a small summary.
+    `engine="spark"`: the rule score on Spark (`risk.spark_score`), no learned score and no
+    snapshot (a pandas pass over the run; `guanlian alerts` derives it from the tables)."""
+    if engine == "spark":
+        from risk.spark_score import spark_score_run
+
+        return spark_score_run(run_dir, config)
     from alerts.snapshot import build_snapshot, write_snapshot
     from risk.score import score_run
 

@@ -1,9 +1,10 @@
 """Readable risk reasons: every node named, every step in its real direction, the triggering
 events inline with the linkage merge that attached each to its entity, Chinese text.
 
-`Explainer(tables)` reads what the texts need of a run once (names, relationships, events,
-mentions, evidence); `explain(row)` turns one reason of `risk.score` (rule, points, path nodes,
-relationships per step, event IDs) into the JSON object stored in `RUN/risk.parquet`:
+`Explainer.for_run(tables, ...)` reads what the texts need of a run once (names, relationships,
+events, mentions, evidence) into an `ExplainContext` (risk.spark_score builds one per group of
+entities from Spark rows); `explain(row)` turns one reason of `risk.score` (rule, points, path
+nodes, relationships per step, event IDs) into the JSON object stored in `RUN/risk.parquet`:
 
 - `rule` (machine code), `rule_label` (Chinese), `contribution`;
 - `summary`: Chinese, naming no node (an inspector sees it; it must not reveal who is behind
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -54,44 +56,78 @@ def _yuan(amount: float | None) -> str:
     return "" if amount is None else f"，金额{amount:,.0f}元"
 
 
+@dataclass
+class ExplainContext:
+    """What the texts of some reasons need, by ID: the only input of an `Explainer`.
+
+    `Explainer.for_run` reads it from a run's tables (risk.score); risk.spark_score builds it
+    per group of entities from Spark rows, so both engines write the same texts."""
+
+    names: dict[str, tuple[str, str]]  # node -> (label, name)
+    rels: dict[str, tuple[str, str, str]]  # relationship -> (type, source, target)
+    events: dict[str, dict[str, Any]]  # event -> its events.parquet row
+    n_mentions: dict[str, float]  # event owner -> mentions merged into it
+    mentions: dict[str, list[str]]  # event owner -> its mention IDs
+    evidence: dict[str, list[dict[str, Any]]]  # event owner -> its evidence rows, table order
+    violating: set[str]
+
+
+def node_name(label: str, frame_row_name: Any, node_id: str) -> tuple[str, str]:
+    """A node's (label, readable name): its name or label text, else its ID."""
+    return label, _text(frame_row_name) or node_id
+
+
 class Explainer:
     """The run's names, relationships, events and linkage evidence, for the wanted IDs only."""
 
-    def __init__(self, t: RunTables, nodes: set[str], edges: set[str], events: set[str],
-                 violating: set[str]) -> None:
+    def __init__(self, ctx: ExplainContext) -> None:
         self.lab: Labels = labels()
-        self.violating = violating
+        self.violating = ctx.violating
         self._done: dict[str, dict[str, Any]] = {}
-        self.names: dict[str, tuple[str, str]] = {}
+        self.names = ctx.names
+        self.rels = ctx.rels
+        self.events = ctx.events
+        self.n_mentions = ctx.n_mentions
+        self.mentions = ctx.mentions
+        self.evidence = ctx.evidence
+
+    @classmethod
+    def for_run(cls, t: RunTables, nodes: set[str], edges: set[str], events: set[str],
+                violating: set[str]) -> Explainer:
+        """The context of the wanted nodes, relationships and events, read from `t`."""
+        names: dict[str, tuple[str, str]] = {}
         for label, frame in t.node_frames.items():
             col = "name" if "name" in frame.columns else "label"
             if col not in frame.columns:
                 continue
             hit = frame[frame["id"].isin(nodes)]
             for node, name in zip(hit["id"], hit[col], strict=True):
-                self.names[str(node)] = (label, _text(name) or str(node))
-        self.rels: dict[str, tuple[str, str, str]] = {}
+                names[str(node)] = node_name(label, name, str(node))
+        rels: dict[str, tuple[str, str, str]] = {}
         for rtype in NETWORK_TYPES:
             f = t.rel_frames[rtype]
             hit = f[f["id"].isin(edges)]
             for eid, src, dst in zip(hit["id"], hit["src"], hit["dst"], strict=True):
-                self.rels[str(eid)] = (rtype, str(src), str(dst))
+                rels[str(eid)] = (rtype, str(src), str(dst))
         ev = t.events[t.events["event_id"].isin(events)]
-        self.events: dict[str, dict[str, Any]] = {
+        rows: dict[str, dict[str, Any]] = {
             str(r["event_id"]): {str(k): v for k, v in r.items()}
             for r in ev.to_dict("records")}
-        owners = {str(r["entity_id"]) for r in self.events.values()}
+        owners = {str(r["entity_id"]) for r in rows.values()}
         ent = t.entities[t.entities["entity_id"].isin(owners)]
-        self.n_mentions = dict(zip(ent["entity_id"], ent["n_mentions"].fillna(1), strict=True))
         men = t.mentions[t.mentions["entity_id"].isin(owners)]
-        self.mentions: dict[str, list[str]] = {}
+        mentions: dict[str, list[str]] = {}
         for entity, mention in zip(men["entity_id"], men["mention_id"], strict=True):
-            self.mentions.setdefault(str(entity), []).append(str(mention))
+            mentions.setdefault(str(entity), []).append(str(mention))
         evi = t.evidence[t.evidence["entity_id"].isin(owners)]
-        self.evidence: dict[str, list[dict[str, Any]]] = {}
+        evidence: dict[str, list[dict[str, Any]]] = {}
         for row in evi.to_dict("records"):
-            self.evidence.setdefault(str(row["entity_id"]), []).append(
+            evidence.setdefault(str(row["entity_id"]), []).append(
                 {str(k): v for k, v in row.items()})
+        return cls(ExplainContext(
+            names=names, rels=rels, events=rows,
+            n_mentions=dict(zip(ent["entity_id"], ent["n_mentions"].fillna(1), strict=True)),
+            mentions=mentions, evidence=evidence, violating=violating))
 
     # --- pieces -------------------------------------------------------------------------------
     def node(self, node_id: str) -> dict[str, Any]:

@@ -65,6 +65,32 @@ from runfolder.folder import write_table
 MAX_EVIDENCE = 3
 
 
+# --- the numbers both engines compute with numpy (risk.spark_score calls these in its UDFs,
+# so the Spark path's floats are bit-for-bit the pandas path's) ---------------------------------
+def recency(age_days: np.ndarray, cfg: RiskConfig) -> np.ndarray:
+    """An event's weight factor at an age in days: 0.5^(age / half_life_days)."""
+    return np.power(0.5, np.asarray(age_days, dtype="float64") / cfg.half_life_days)
+
+
+def damping(neighbours: np.ndarray, cfg: RiskConfig) -> np.ndarray:
+    """The factor of an inner node tied to k nodes: (k − 1)^(−degree_damping), k − 1 ≥ 1."""
+    k = np.maximum(np.asarray(neighbours, dtype=np.int64) - 1, 1).astype(float)
+    return np.power(k, -cfg.degree_damping)
+
+
+def network_factor(total: np.ndarray, cfg: RiskConfig) -> np.ndarray:
+    """What multiplies each network contribution of an entity whose network total is
+    `total`: cap · (1 − exp(−total / cap)) / total (1 where total is 0)."""
+    total = np.asarray(total, dtype="float64")
+    capped = cfg.network_cap * (1.0 - np.exp(-total / cfg.network_cap))
+    return np.divide(capped, total, out=np.ones(len(total)), where=total > 0)
+
+
+def score_of(raw: np.ndarray, cfg: RiskConfig) -> np.ndarray:
+    """The score of a raw risk: 100 · (1 − exp(−raw / scale)) (unrounded)."""
+    return 100.0 * (1.0 - np.exp(-np.asarray(raw, dtype="float64") / cfg.scale))
+
+
 @dataclass
 class _Graph:
     """Integer-coded network: node IDs, labels, undirected tie list, degrees, blocked mask.
@@ -150,7 +176,7 @@ def _direct(t: RunTables, cfg: RiskConfig, g: _Graph) -> tuple[pd.DataFrame, dat
     as_of = cfg.as_of or (dates.max().date() if len(ev) and dates.notna().any() else date.today())
     age = (pd.Timestamp(as_of) - dates).dt.days.clip(lower=0).fillna(cfg.half_life_days * 3)
     severity = ev["type"].map(cfg.severity).astype("float64").fillna(0.0).to_numpy()
-    ev["w"] = severity * np.power(0.5, age.astype("float64").to_numpy() / cfg.half_life_days)
+    ev["w"] = severity * recency(age.astype("float64").to_numpy(), cfg)
     ev["n"] = ev["entity_id"].map(g.code).astype("int64")
     return ev[["n", "event_id", "type", "date", "w"]], as_of
 
@@ -160,7 +186,7 @@ def _paths(g: _Graph, direct: np.ndarray, cfg: RiskConfig) -> list[pd.DataFrame]
     e = tie codes)."""
     out: list[pd.DataFrame] = []
     edges = g.edges[["a", "b", "tie", "w"]]
-    damp = np.power(np.maximum(g.neighbours - 1, 1).astype(float), -cfg.degree_damping)
+    damp = damping(g.neighbours, cfg)
     src = np.flatnonzero(direct > 0)
     frame = pd.DataFrame({"n0": src, "c": direct[src]})
     for h in range(1, cfg.max_hops + 1):
@@ -339,7 +365,7 @@ def score_values(t: RunTables, cfg: RiskConfig | None = None) -> pd.Series:
     cfg = cfg or load_risk_config()
     g, raw, _, _ = _raw(t, cfg)
     ent = np.flatnonzero(g.is_entity)
-    score = 100.0 * (1.0 - np.exp(-raw[ent] / cfg.scale))
+    score = score_of(raw[ent], cfg)
     return pd.Series(np.round(score, 4), index=pd.Index(g.ids[ent].astype(str), name="entity_id"))
 
 
@@ -396,8 +422,7 @@ def _raw(t: RunTables, cfg: RiskConfig
         is_net = allr["rule"].str.startswith("network_").to_numpy()
         t_net = allr["t"].to_numpy(dtype=np.int64)[is_net]
         total = np.bincount(t_net, weights=allr["c"].to_numpy()[is_net], minlength=n)
-        capped = cfg.network_cap * (1.0 - np.exp(-total / cfg.network_cap))
-        factor = np.divide(capped, total, out=np.ones(n), where=total > 0)
+        factor = network_factor(total, cfg)
         c = allr["c"].to_numpy().copy()
         c[is_net] *= factor[t_net]
         allr = allr.assign(c=c)
@@ -417,12 +442,18 @@ def _evidence_lookup(t: RunTables, wanted: set[str]) -> dict[str, list[dict[str,
     ):
         rows = out.setdefault(str(ent), [])
         if len(rows) < MAX_EVIDENCE:
-            rows.append({
-                "mention_id_l": left, "mention_id_r": right, "method": method,
-                "match_weight": _finite(weight), "match_probability": _finite(prob),
-                "features": json.loads(feats) if isinstance(feats, str) else [],
-            })
+            rows.append(evidence_item(left, right, method, weight, prob, feats))
     return out
+
+
+def evidence_item(left: Any, right: Any, method: Any, weight: Any, prob: Any,
+                  feats: Any) -> dict[str, Any]:
+    """One linkage evidence row as a reason carries it."""
+    return {
+        "mention_id_l": left, "mention_id_r": right, "method": method,
+        "match_weight": _finite(weight), "match_probability": _finite(prob),
+        "features": json.loads(feats) if isinstance(feats, str) else [],
+    }
 
 
 def _finite(value: Any) -> float | None:
@@ -433,17 +464,17 @@ def _finite(value: Any) -> float | None:
     return float(value)
 
 
-def _triggers(g: _Graph, ev: pd.DataFrame, rule: str, nodes: list[str],
-              events: Any) -> list[str]:
+def triggers(by_node: dict[str, list[str]], types: dict[str, str], rule: str,
+             nodes: list[str], events: Any) -> list[str]:
     """The events behind a reason: the entity's own, else its counterpart's (network), the
-    predecessor's penalising ones (phoenix), the controlled firms' (controller)."""
+    predecessor's penalising ones (phoenix), the controlled firms' (controller). `by_node`:
+    each node's event IDs, sorted; `types`: each event's type."""
     if isinstance(events, list):
         return [str(e) for e in events]
-    by_node: dict[str, list[str]] = ev.attrs["by_node"]
     if rule.startswith("network_"):
         return by_node.get(nodes[-1], [])
     if rule == "phoenix":
-        return [e for e in by_node.get(nodes[2], []) if ev.attrs["type"][e] in PENALISING]
+        return [e for e in by_node.get(nodes[2], []) if types[e] in PENALISING]
     if rule == "shared_controller":
         return [e for f in nodes[1:] for e in by_node.get(f, [])]
     return []
@@ -452,7 +483,7 @@ def _triggers(g: _Graph, ev: pd.DataFrame, rule: str, nodes: list[str],
 def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.DataFrame,
             dated: tuple[date, pd.DataFrame]) -> pd.DataFrame:
     as_of, ev = dated
-    score = 100.0 * (1.0 - np.exp(-raw / cfg.scale))
+    score = score_of(raw, cfg)
     allr = allr.assign(pts=allr["c"].to_numpy() * score[allr["t"].to_numpy(dtype=np.int64)]
                        / np.maximum(raw[allr["t"].to_numpy(dtype=np.int64)], 1e-12))
     allr = allr.assign(key=allr["nodes"].map(" ".join))
@@ -462,14 +493,14 @@ def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.
     on_paths = {x for ns in top["nodes"] for x in ns if x in merged}
     evidence = _evidence_lookup(t, on_paths)
     ids = ev.assign(id=g.ids[ev["n"].to_numpy(dtype=np.int64)]).sort_values(["id", "event_id"])
-    ev.attrs["by_node"] = ids.groupby("id")["event_id"].agg(list).to_dict()
-    ev.attrs["type"] = dict(zip(ev["event_id"], ev["type"], strict=True))
+    by_node = {str(k): v for k, v in ids.groupby("id")["event_id"].agg(list).items()}
+    types = dict(zip(ev["event_id"], ev["type"], strict=True))
     cols = ("t", "rule", "pts", "nodes", "edges", "events", "info")
     rows = [(int(tg), str(rule), float(pts), [str(x) for x in path], list(edges),
-             _triggers(g, ev, str(rule), [str(x) for x in path], events), info or {})
+             triggers(by_node, types, str(rule), [str(x) for x in path], events), info or {})
             for tg, rule, pts, path, edges, events, info in zip(
                 *(top[c].tolist() for c in cols), strict=True)]
-    explainer = Explainer(
+    explainer = Explainer.for_run(
         t, nodes={x for r in rows for x in r[3]},
         edges={e for r in rows for step in r[4] for e in step},
         events={e for r in rows for e in r[5]},
