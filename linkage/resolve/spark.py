@@ -79,7 +79,7 @@ def get_spark_settings() -> SparkSettings:
 
 
 @lru_cache(maxsize=1)
-def _scratch_dir() -> str:
+def scratch_dir() -> str:
     """A private scratch folder for this process, removed at exit."""
     path = tempfile.mkdtemp(prefix="guanlian-spark-", dir=get_spark_settings().local_dir)
     atexit.register(shutil.rmtree, path, True)
@@ -110,7 +110,7 @@ def spark_session(threads: int = 2) -> Any:
     )
     settings = get_spark_settings()
     cores = settings.threads or threads
-    scratch = _scratch_dir()
+    scratch = scratch_dir()
     jar = similarity_jar_location()
     active = spark_session_cls.getActiveSession()
     if active is not None:
@@ -121,6 +121,8 @@ def spark_session(threads: int = 2) -> Any:
     else:
         # bind the driver to loopback before the JVM starts (no network, no hostname warning)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers (pandas UDFs) run this venv's interpreter
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         spark = (
             spark_session_cls.builder.master(f"local[{cores}]")
             .appName("guanlian-linkage")
