@@ -16,6 +16,7 @@ from linkage.spark.frames import plain
 from runfolder.schema import ENTITIES, EVENTS, EVIDENCE, MENTIONS, RELATIONS, RUN_ID, TableSpec
 
 BUCKET_ROWS = 50_000  # rows per Python call, on average
+EVIDENCE_KEYS = ("entity_id", "ml", "mr", "match_weight", "match_probability", "method")
 
 
 def spark_schema(spec: TableSpec, extra: str = "") -> str:
@@ -127,11 +128,9 @@ def evidence_table(resolution: Any, mentions: Any, named: Any) -> Any:
             "match_probability", "_p")
         joined = splink.drop("features").join(
             pred, (pred["rid_l"] == splink["a"]) & (pred["rid_r"] == splink["b"]))
-        keep = ["entity_id", "ml", "mr", "match_weight", "match_probability", "method"]
-
         def build(batches: Any, kind: Any = kind) -> Any:
             for batch in batches:
-                out = batch[keep].copy()
+                out = batch[list(EVIDENCE_KEYS)].copy()
                 out["features"] = features_json(kind, batch)
                 yield plain(out)
 
