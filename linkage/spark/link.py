@@ -189,7 +189,8 @@ def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: An
     for kind, scored in resolution.scored.items():
         (models_dir / f"{kind}.json").write_text(
             json.dumps(scored.model, ensure_ascii=False, indent=2), encoding="utf-8")
-        summaries[kind] = model_summary(scored.model, scored.training_notes, None)
+        summaries[kind] = model_summary(scored.model, scored.training_notes,
+                                        resolution.stats.get("model_health", {}).get(kind))
         for chart, page in scored.charts.items():
             charts[f"{kind}_{chart}"] = page
     write_charts(tmp / "charts", charts)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import context_links, declarant_links
+from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
 from linkage.resolve.models import KINDS, MODEL_COLUMNS, Kind
 from linkage.resolve.pipeline import (
@@ -555,6 +556,11 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
         for name, counted in _counts(out).items():
             key = f"{name}_{kind}" if name == "splink" else name
             stats["links"][key] = counted
+        if kind in scored:
+            counted = stats["links"].get(f"splink_{kind}", {"offered": 0, "accepted": 0})
+            stats.setdefault("model_health", {})[kind] = model_health(
+                kind, stats["splink_rows"][kind], scored[kind], counted["offered"],
+                counted["accepted"])
         timings[f"cluster_{kind}"] = time.perf_counter() - t
     every = mentions.select("i").join(labels["enterprise"].unionByName(labels["person"]),
                                       "i", "left")
