@@ -147,7 +147,10 @@ sources:
 def _awkward(folder: Path) -> Path:
     rows = ["id,name,address,born"]
     for i in range(120):
-        if i % 17 == 3:  # a quoted address over three lines
+        if i == 50:  # a quoted field longer than a block: blocks that lie inside one row
+            long = "\n".join(f"第{j}行" for j in range(120))
+            rows.append(f'P{i},周{i},"{long}",1980-01-01')
+        elif i % 7 == 3:  # a quoted address over three lines
             rows.append(f'P{i},张{i}三,"北京市\n朝阳区\n""建国路"" {i}号",1980-01-0{i % 9 + 1}')
         elif i % 23 == 5:
             rows.append(f"P{i},李{i},only three")  # a field short
