@@ -192,15 +192,17 @@ def _nullable(s: pd.Series) -> pd.Series:
 
 def map_source(source: str, spec: SourceSpec, table: RawTable,
                first_at: pd.Series | None = None) -> SourceResult:
-    """Map one source's rows. `first_at` (int, aligned with the table's rows) gives the row
-    number of the first row of each row's record key when the table is a part of the file
-    (the Spark path); by default the first rows are found in the table itself."""
+    """Map one source's rows. `first_at` (aligned with the table's rows) gives the row number
+    of the first row of each row's record key when the table is a part of the file (the Spark
+    path; missing: the row is the first); by default the table itself is searched."""
     rows = _Rows(source, spec, table)
     key = rows.column(spec.key)
     rows.quarantine(key == "", spec.key, "missing record key")
+    own = pd.Series(rows.index, index=rows.index)
     if first_at is None:
-        keyed = key.where(rows.alive)
-        first_at = pd.Series(rows.index, index=rows.index).groupby(keyed).transform("min")
+        first_at = own.groupby(key.where(rows.alive)).transform("min")
+    else:
+        first_at = first_at.where(first_at.notna(), own)
     dup = rows.alive & (first_at != rows.index)
     if dup.any():
         reason = ("duplicate record key " + key + " (first at row "

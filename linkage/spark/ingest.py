@@ -198,13 +198,14 @@ def _map(name: str, spec: SourceSpec, columns: list[str], file: Path
     return run
 
 
-def _read(spark: SparkSession, loaded: LoadedMapping, name: str) -> SourceRecords:
+def _read(spark: SparkSession, loaded: LoadedMapping, name: str,
+          storage: StorageLevel) -> SourceRecords:
     spec = loaded.sources[name]
     path = loaded.data_path(name)
     columns = read_columns(path, spec.format, spec.encoding, spec.delimiter)
     if spec.format == "parquet":
-        return read_parquet_source(spark, path, spec, columns)
-    source = read_text_source(spark, path, spec, columns)
+        return read_parquet_source(spark, path, spec, columns, storage)
+    source = read_text_source(spark, path, spec, columns, storage)
     if spec.format == "jsonl":
         for column, key in spec.columns_used().items():
             if column not in source.columns:
@@ -213,11 +214,14 @@ def _read(spark: SparkSession, loaded: LoadedMapping, name: str) -> SourceRecord
 
 
 def _with_first_rows(records: DataFrame) -> DataFrame:
-    """Each good row with the row number of the first row of its record key (a Spark
-    aggregation over the whole source: a batch sees only its own rows)."""
-    firsts = (records.where(F.col("bad_reason").isNull() & (F.col("key") != ""))
-              .groupBy("key").agg(F.min("row_number").alias("first_at")))
-    return records.join(firsts, on="key", how="left")
+    """Each good row whose record key is repeated, with the row number of the key's first row
+    (a Spark aggregation over the whole source: a batch sees only its own rows). Repeated
+    keys are few: the join is usually a broadcast, the records are not shuffled."""
+    repeated = (records.where(F.col("bad_reason").isNull() & (F.col("key") != ""))
+                .groupBy("key").agg(F.min("row_number").alias("first_at"),
+                                    F.count("*").alias("n"))
+                .where(F.col("n") > 1).drop("n"))
+    return records.join(repeated, on="key", how="left")
 
 
 def extract_spark(sources_yaml: Path, spark: SparkSession,
@@ -226,8 +230,10 @@ def extract_spark(sources_yaml: Path, spark: SparkSession,
     loaded = load_mapping(sources_yaml)
     check_columns(loaded)
     wide: DataFrame | None = None
+    persisted: list[DataFrame] = []
     for name, spec in loaded.sources.items():
-        source = _read(spark, loaded, name)
+        source = _read(spark, loaded, name, storage)  # persisted: read once, used twice
+        persisted.append(source.records)
         records = _with_first_rows(source.records)
         mapped = records.mapInArrow(
             _map(name, spec, source.columns, loaded.data_path(name)), WIDE)
@@ -236,6 +242,8 @@ def extract_spark(sources_yaml: Path, spark: SparkSession,
         wide = spark.createDataFrame([], WIDE)
     wide = wide.persist(storage)
     counts = _counts(wide, list(loaded.sources))
+    for frame in persisted:
+        frame.unpersist()
 
     def part(p: str) -> DataFrame:
         return wide.where(F.col("part") == p).select(*PARTS[p])

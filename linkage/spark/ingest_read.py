@@ -37,6 +37,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
@@ -401,9 +402,10 @@ def _ends_with_newline(path: Path) -> bool:
         return fh.read(1) == b"\n"
 
 
-def read_text_source(spark: SparkSession, path: Path, spec: SourceSpec,
-                     header: list[str]) -> SourceRecords:
-    """Records of a CSV or JSON lines source (`header`: the CSV header, checked already)."""
+def read_text_source(spark: SparkSession, path: Path, spec: SourceSpec, header: list[str],
+                     storage: StorageLevel) -> SourceRecords:
+    """Records of a CSV or JSON lines source (`header`: the CSV header, checked already),
+    persisted at `storage` (the caller unpersists them)."""
     lines = _lines(spark, path)
     fmt = _Format(spec.format, spec.encoding, spec.delimiter,
                   header if spec.format == "csv" else [], spec.key, _ends_with_newline(path))
@@ -423,7 +425,8 @@ def read_text_source(spark: SparkSession, path: Path, spec: SourceSpec,
                      .select("row_number", F.concat_ws("", "parts.text").alias("text")))
         records = records.unionByName(fragments.mapInArrow(_join_fragments(fmt, schema),
                                                            schema))
-        return SourceRecords(records, header)
+        return SourceRecords(records.persist(storage), header)
+    records = records.persist(storage)
     return SourceRecords(records, _jsonl_columns(records))
 
 
@@ -441,8 +444,9 @@ def _jsonl_columns(records: DataFrame) -> list[str]:
 
 
 def read_parquet_source(spark: SparkSession, path: Path, spec: SourceSpec,
-                        columns: list[str]) -> SourceRecords:
-    """Records of a Parquet source: values as the pandas reader turns them into strings."""
+                        columns: list[str], storage: StorageLevel) -> SourceRecords:
+    """Records of a Parquet source: values as the pandas reader turns them into strings
+    (persisted at `storage`)."""
     schema = _record_schema(len(columns))
     out_schema = _arrow(schema)
     key = columns.index(spec.key) if spec.key in columns else None
@@ -463,4 +467,4 @@ def read_parquet_source(spark: SparkSession, path: Path, spec: SourceSpec,
     frame = spark.read.parquet(str(path))
     frame = frame.select(*[F.col(f"`{c}`") for c in columns],
                          F.col("_metadata.row_index").alias("row_number"))
-    return SourceRecords(frame.mapInArrow(run, schema), columns)
+    return SourceRecords(frame.mapInArrow(run, schema).persist(storage), columns)
