@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyspark  # noqa: F401 - fail, do not skip, when the extra is missing
 import pytest
@@ -56,14 +57,14 @@ def _value(v: Any) -> Any:
         return None
     if isinstance(v, float) and math.isnan(v):
         return None
-    if isinstance(v, (list, tuple)) or hasattr(v, "tolist"):
-        return [_value(x) for x in (v.tolist() if hasattr(v, "tolist") else v)]
+    if isinstance(v, np.generic):  # a numpy scalar (np.True_ has `tolist` too)
+        return _value(v.item())
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_value(x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
     if isinstance(v, pd.Timestamp):
         return v.date()
     if isinstance(v, dt.date):
         return v
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
     return v
 
 
@@ -83,7 +84,7 @@ def assert_same(pandas_x: Extraction, spark_x: SparkExtraction) -> None:
         assert frame.columns == PARTS[part] == list(expected.columns), part
         assert frame.schema.simpleString() == part_schema(part).simpleString(), part
         for column, dtype in expected.dtypes.items():
-            if len(expected) and dtype != object:
+            if len(expected) and str(dtype) != "object":
                 assert frame.schema[column].dataType.simpleString() == SPARK_TYPE[str(dtype)], (
                     part, column, dtype)
         got = _rows(frame.toPandas(), part)
@@ -207,7 +208,8 @@ def test_wrong_encoding_past_the_sample_fails_like_pandas(spark: SparkSession,
     rows = ["id,name,address,born"] + [f"P{i},Wang {i},Road {i},1980-01-01" for i in range(3000)]
     rows += [f"Q{i},王{i},北京市,1980-01-01" for i in range(5)]
     (tmp_path / "people.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    _awkward(tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path)
+    (tmp_path / "x").mkdir()
+    _awkward(tmp_path / "x")
     (tmp_path / "firms.jsonl").write_bytes((tmp_path / "x" / "firms.jsonl").read_bytes())
     sources = tmp_path / "sources.yaml"
     sources.write_text(AWKWARD_YAML, encoding="utf-8")
