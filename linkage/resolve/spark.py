@@ -121,7 +121,7 @@ def spark_session(threads: int = 2) -> Any:
     else:
         # bind the driver to loopback before the JVM starts (no network, no hostname warning)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        # Python workers (pandas UDFs) run this venv's interpreter
+        # Python workers (mapInArrow, pandas UDFs) run this venv's interpreter
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         spark = (
             spark_session_cls.builder.master(f"local[{cores}]")
