@@ -1,13 +1,15 @@
-"""`guanlian link --engine spark`: the run folder built by Spark from the extracted mentions on.
+"""`guanlian link --engine spark`: the run folder built by Spark, from the agency files on.
 
-extract -> mentions with a long index `i` -> `resolve.resolve` (pre-clusters and clusters as
-distributed components, constrained clustering and context per bucket of components,
-Splink on Spark DataFrames) -> stable IDs (`ids.py`) -> the tables (mentions, entities,
-relations, events, evidence, changelog, quarantine and the kept extraction) built by Spark,
-the per-group pandas code of `linkage.resolve.outputs` running on buckets of entities ->
-Parquet. Nothing gathers a table in the driver: it receives the models, counts and the
-report. Spark writes each table as part files; they are joined into the run folder's single
-`RUN/<table>.parquet` (the contract) one row group at a time (`_write`).
+extract on Spark (`linkage.spark.ingest.extract_spark`: the files read by Spark, the same
+quarantine and reconciled counts as `linkage.extract`) -> mentions with a long index `i` ->
+`resolve.resolve` (pre-clusters and clusters as distributed components, constrained
+clustering and context per bucket of components, Splink on Spark DataFrames) -> stable IDs
+(`ids.py`) -> the tables (mentions, entities, relations, events, evidence, changelog,
+quarantine and the kept extraction) built by Spark, the per-group pandas code of
+`linkage.resolve.outputs` running on buckets of entities -> Parquet. Nothing gathers a table
+in the driver: it receives the models, counts and the report. Spark writes each table as part
+files; they are joined into the run folder's single `RUN/<table>.parquet` (the contract) one
+row group at a time (`_write`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from linkage.resolve.judgements import Judgement, latest, read_judgements
 from linkage.resolve.pipeline import ResolveOptions
 from linkage.resolve.report import model_summary, render_html, write_charts
 from linkage.spark.ids import changelog, entity_ids
+from linkage.spark.ingest import SparkExtraction, extract_spark
 from linkage.spark.outputs import (
     entities_table,
     events_table,
@@ -45,38 +47,6 @@ EXTRACTION_DIR = "extraction"
 ROW_GROUP = 64_000
 
 
-@dataclass
-class SparkExtraction:
-    """The extracted tables as Spark DataFrames (the columns of `linkage.extract.extract`)."""
-
-    mentions: Any
-    relations: Any
-    events: Any
-    quarantine: Any
-    malformed: Any
-    counts: dict[str, dict[str, int]]
-
-
-def _extraction(sources_yaml: Path, spark: Any) -> SparkExtraction:
-    """The sources' mentions, relations, events, quarantine and notes as Spark DataFrames.
-
-    Until the Spark ingest (`linkage.spark.ingest.extract_spark`) lands, the pandas
-    extraction runs in the driver and its frames are handed to Spark: swap this one call."""
-    from linkage.extract import extract
-
-    got = extract(sources_yaml)
-
-    def frame(table: Any) -> Any:
-        arrow = pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None)
-        schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                            for f in arrow.schema])
-        return spark.createDataFrame(arrow.cast(schema))
-
-    return SparkExtraction(frame(got.mentions), frame(got.relations), frame(got.events),
-                           frame(got.quarantine),
-                           frame(got.malformed.astype({"row_number": "int64"})), got.counts)
-
-
 def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
                previous: Path | str | None = None, judgements: Path | str | None = None,
                options: ResolveOptions | None = None, progress: Any = None) -> dict[str, Any]:
@@ -89,7 +59,7 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
     run_id = datetime.now(UTC).strftime("run-%Y%m%dT%H%M%S%fZ")
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    extraction = _extraction(Path(sources_yaml), spark)
+    extraction = extract_spark(Path(sources_yaml), spark)  # persisted, counts reconciled
     timings["extract"] = time.perf_counter() - t
     judged = _judgements(previous, judgements)
     prev = None
@@ -110,9 +80,12 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
     timings["ids"] = time.perf_counter() - t
     say("writing tables")
     t = time.perf_counter()
-    with staged(Path(out_dir)) as tmp:
-        report = _write_run(tmp, run_id, extraction, mentions, named, changelog(changes, prev),
-                            resolution, judged, opts, timings, t)
+    try:
+        with staged(Path(out_dir)) as tmp:
+            report = _write_run(tmp, run_id, extraction, mentions, named,
+                                changelog(changes, prev), resolution, judged, opts, timings, t)
+    finally:
+        extraction.unpersist()
     return report
 
 

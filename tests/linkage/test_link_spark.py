@@ -17,6 +17,7 @@ import pandas as pd
 import pyspark  # noqa: F401 - fail, do not skip, when the extra is missing
 import pytest
 
+import linkage.extract
 from linkage.extract import extract
 from linkage.resolve.blocking import EXACT_KEYS
 from linkage.resolve.spark import spark_db_api
@@ -55,14 +56,22 @@ def test_spark_session_is_local_offline_and_has_splink_udfs() -> None:
     assert 0.5 < row[0]["jw"] < 1.0
 
 
+def _no_pandas_extraction(*_args: Any, **_kwargs: Any) -> None:
+    raise AssertionError("link --engine spark ran the pandas extraction in the driver")
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     extraction = extract(SMALL)
     out: dict[str, Any] = {"extraction": extraction}
     for engine in ("duckdb", "spark"):
         folder = tmp_path_factory.mktemp(engine) / "run"
-        result: RunResult = link_extraction(extraction, folder, engine="duckdb", quiet=True) \
-            if engine == "duckdb" else link(SMALL, folder, engine="spark", quiet=True)
+        if engine == "duckdb":
+            result: RunResult = link_extraction(extraction, folder, engine="duckdb", quiet=True)
+        else:
+            with pytest.MonkeyPatch.context() as patch:  # extraction too runs on Spark
+                patch.setattr(linkage.extract, "extract", _no_pandas_extraction)
+                result = link(SMALL, folder, engine="spark", quiet=True)
         out[engine] = result
         out[f"{engine}_folder"] = folder
         out[f"{engine}_mentions"] = pd.read_parquet(folder / "mentions.parquet")
@@ -118,6 +127,12 @@ def test_spark_run_folder_has_the_same_tables_and_counts(runs: dict[str, Any]) -
     a, b = runs["duckdb"].report, runs["spark"].report
     assert b["events"] == a["events"] and b["quarantined_rows"] == a["quarantined_rows"]
     assert b["mentions"] == a["mentions"] and b["reconciled"]
+    # extraction by Spark: the same per-source counts and unreadable-value notes
+    assert b["sources"] == a["sources"]
+    assert b["malformed_values"] == a["malformed_values"]
+    for table in ("mentions", "relations", "events", "quarantine", "malformed"):
+        path = f"extraction/{table}.parquet"
+        assert len(pd.read_parquet(spark / path)) == len(pd.read_parquet(duck / path)), table
     differ = differing_mentions(_labels(runs["duckdb_mentions"]),
                                 _labels(runs["spark_mentions"]))
     relations = pd.read_parquet(duck / "relations.parquet")
