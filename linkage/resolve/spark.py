@@ -45,6 +45,7 @@ import sys
 import tempfile
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -84,6 +85,15 @@ def scratch_dir() -> str:
     path = tempfile.mkdtemp(prefix="guanlian-spark-", dir=get_spark_settings().local_dir)
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def spark_uri(path: Path | str) -> str:
+    """A local path as Spark should open it: `file://` and the absolute path, so a cluster whose
+    default filesystem is HDFS reads the shared mount the driver sees; a URI is kept as is."""
+    text = str(path)
+    if "://" in text:
+        return text
+    return "file://" + str(Path(text).absolute())
 
 
 def _import_pyspark() -> Any:
@@ -143,7 +153,7 @@ def spark_session(threads: int = 2) -> Any:
         )
         spark.sparkContext.setLogLevel("ERROR")
         log.info("started local Spark %s with %d cores, scratch %s", spark.version, cores, scratch)
-    spark.sparkContext.setCheckpointDir(f"{scratch}/checkpoints")
+    spark.sparkContext.setCheckpointDir(spark_uri(f"{scratch}/checkpoints"))
     return spark
 
 

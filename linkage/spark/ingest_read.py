@@ -56,6 +56,7 @@ from linkage.readers import (
     parquet_strings,
     tally_line,
 )
+from linkage.resolve.spark import spark_uri
 
 _BOM = b"\xef\xbb\xbf"
 _BAD = [StructField("bad_reason", StringType()), StructField("bad_field", StringType()),
@@ -113,7 +114,7 @@ class _Format:
 def _lines(spark: SparkSession, path: Path) -> DataFrame:
     # raw bytes, split at b"\n" only (the encoding is applied in Python); a file block is a task
     meta = "_metadata.file_block_"
-    return (spark.read.option("lineSep", "\n").text(str(path))
+    return (spark.read.option("lineSep", "\n").text(spark_uri(path))
             .select(F.col("value").cast("binary").alias("line"),
                     F.col(meta + "start").alias("block"),
                     (F.col(meta + "start") + F.col(meta + "length")
@@ -464,7 +465,7 @@ def read_parquet_source(spark: SparkSession, path: Path, spec: SourceSpec,
             yield out.set_column(out.schema.get_field_index("key"), "key",
                                  pa.array(keys.tolist(), pa.string()))
 
-    frame = spark.read.parquet(str(path))
+    frame = spark.read.parquet(spark_uri(path))
     frame = frame.select(*[F.col(f"`{c}`") for c in columns],
                          F.col("_metadata.row_index").alias("row_number"))
     return SourceRecords(frame.mapInArrow(run, schema).persist(storage), columns)

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from linkage.resolve.judgements import Judgement, latest, read_judgements
 from linkage.resolve.pipeline import ResolveOptions
 from linkage.resolve.report import model_summary, render_html, write_charts
+from linkage.resolve.spark import spark_uri
 from linkage.spark.ids import changelog, entity_ids
 from linkage.spark.ingest import SparkExtraction, extract_spark
 from linkage.spark.outputs import (
@@ -67,7 +68,7 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
         table = Path(previous) / "mentions.parquet"
         if not table.exists():
             raise FileNotFoundError(f"--previous {previous}: no mentions.parquet")
-        prev = spark.read.parquet(str(table)).select("mention_id", "entity_id")
+        prev = spark.read.parquet(spark_uri(table)).select("mention_id", "entity_id")
 
     from pyspark.sql import functions as F
 
@@ -105,7 +106,7 @@ def _write(frame: Any, tmp: Path, name: str, run_id: str | None, *, file: str | 
     number of rows."""
     spec = TABLES.get(name)
     parts = tmp / "_spark" / name
-    frame.write.mode("overwrite").parquet(str(parts))
+    frame.write.mode("overwrite").parquet(spark_uri(parts))
     target = tmp / (file or (spec.file if spec else f"{name}.parquet"))
     files = sorted(p for p in parts.glob("part-*.parquet"))
     if schema is None and spec is not None:

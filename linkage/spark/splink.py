@@ -78,7 +78,7 @@ def train_and_score(kind: Kind, table: Any, *, floor_probability: float = 0.5,
     DataFrame (Parquet in the scratch folder)."""
     from splink import Linker
 
-    from linkage.resolve.spark import get_spark_settings, scratch_dir, spark_db_api
+    from linkage.resolve.spark import get_spark_settings, scratch_dir, spark_db_api, spark_uri
 
     started = time.perf_counter()
     db_api = spark_db_api(get_spark_settings().threads or 2)
@@ -101,7 +101,7 @@ def train_and_score(kind: Kind, table: Any, *, floor_probability: float = 0.5,
     wanted = prediction_columns(kind, [c.unquote().name for c in predictions.columns])
     kept = spark.sql(f"SELECT {', '.join(wanted)} FROM {name} "
                      f"WHERE match_probability >= {float(floor_probability)!r}")
-    path = f"{scratch_dir()}/predictions-{kind}-{uuid.uuid4().hex}"
+    path = spark_uri(f"{scratch_dir()}/predictions-{kind}-{uuid.uuid4().hex}")
     kept.write.parquet(path)
     model = linker.misc.save_model_to_json()
     predicted = time.perf_counter()
