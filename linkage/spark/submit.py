@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--judgements", type=Path, default=None,
                         help="human judgements (CSV/JSON)")
     parser.add_argument("--quiet", action="store_true", help="no stage lines on stderr")
+    parser.add_argument("--spark-log-level", default="WARN",
+                        help="Spark's log level for this application (spark-submit: INFO)")
     return parser.parse_args(argv)
 
 
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from linkage.run import link
 
     spark = session()
+    spark.sparkContext.setLogLevel(args.spark_log_level)
     master = spark.sparkContext.master
     try:
         result = link(args.sources, args.out, previous=args.previous, engine="spark",
@@ -79,5 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _not_from_this_folder() -> None:
+    """Run as a file (spark-submit's primary resource), this file's folder comes first on
+    `sys.path`, where `linkage/spark/splink.py` would shadow the splink package: drop it."""
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+
+
 if __name__ == "__main__":
+    _not_from_this_folder()
     sys.exit(main())
