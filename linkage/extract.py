@@ -143,29 +143,51 @@ def extract(sources_yaml: Path, progress: bool = False) -> Extraction:
             with stages.stage(f"map {name}"):
                 results.append(map_source(name, spec, table))
             del table
-        with stages.stage("standardise"):
-            raw = pd.concat([r.mentions for r in results], ignore_index=True)
-            raw_values = {c: raw[c].copy() for c, _, _ in _UNREADABLE if c in raw}
-            mentions = standardise_mentions(raw)
-            del raw
-        with stages.stage("relations and events"):
-            relations = _concat([r.relations for r in results], RELATION_COLUMNS)
-            relations = _relation_types(relations)
-            events = _event_types(_concat([r.events for r in results], EVENT_COLUMNS))
-            mentions["context_mentions"] = context_mentions(mentions["mention_id"], relations)
+        parts = assemble(results, {n: str(loaded.data_path(n)) for n in loaded.sources}, stages)
     finally:
         if bar is not None:
             bar.stop()
+    counts = {name: r.counts for name, r in zip(loaded.sources, results, strict=True)}
+    stages.timings["total"] = round(time.perf_counter() - started, 3)
+    return Extraction(parts.mentions, parts.relations, parts.events, parts.quarantine, counts,
+                      parts.dropped, stages.timings, parts.malformed)
+
+
+@dataclass
+class Assembled:
+    """The frames of mapped sources (or of parts of them), standardised and typed."""
+
+    mentions: pd.DataFrame
+    relations: pd.DataFrame
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    dropped: pd.DataFrame
+    malformed: pd.DataFrame
+
+
+def assemble(results: list[SourceResult], files: Mapping[str, str],
+             stages: _Stages | None = None) -> Assembled:
+    """Standardise and type what `map_source` gave for some sources (whole, or a part of each
+    source's rows holding every row it holds whole: the Spark path maps a batch at a time);
+    `files` names each source's file."""
+    stages = stages or _Stages(None)
+    with stages.stage("standardise"):
+        raw = pd.concat([r.mentions for r in results], ignore_index=True)
+        raw_values = {c: raw[c].copy() for c, _, _ in _UNREADABLE if c in raw}
+        mentions = standardise_mentions(raw)
+        del raw
+    with stages.stage("relations and events"):
+        relations = _concat([r.relations for r in results], RELATION_COLUMNS)
+        relations = _relation_types(relations)
+        events = _event_types(_concat([r.events for r in results], EVENT_COLUMNS))
+        mentions["context_mentions"] = context_mentions(mentions["mention_id"], relations)
     quarantine = _concat([r.quarantine for r in results], QUARANTINE_COLUMNS)
     dropped = _concat([r.dropped for r in results], DROPPED_COLUMNS)
-    files = {name: str(loaded.data_path(name)) for name in loaded.sources}
     malformed = _concat(
         [r.notes for r in results] + [unreadable_values(raw_values, mentions, files)],
         NOTE_COLUMNS)
-    counts = {name: r.counts for name, r in zip(loaded.sources, results, strict=True)}
-    stages.timings["total"] = round(time.perf_counter() - started, 3)
-    return Extraction(mentions[MENTION_COLUMNS], relations, events, quarantine, counts, dropped,
-                      stages.timings, malformed)
+    return Assembled(mentions[MENTION_COLUMNS], relations, events, quarantine, dropped,
+                     malformed)
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

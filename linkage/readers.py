@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,15 +72,63 @@ def suggest_encoding(data: bytes) -> str | None:
     return str(best.encoding).replace("_", "-")
 
 
-def _is_utf8_text(data: bytes) -> bool:
-    """True when the bytes are valid UTF-8 and contain non-ASCII (so UTF-8 is meant)."""
-    if data.isascii():
-        return False
+@dataclass
+class EncodingTally:
+    """What the encoding check needs to know about a file's lines (split at b"\\n"); tallies of
+    parts of a file add up (`merge`), so the check can run over a file read in pieces."""
+
+    non_ascii: int = 0
+    bad: int = 0  # non-ASCII lines that do not decode
+    header_bad: bool = False  # the first line does not decode
+    utf8: bool = True  # every line is valid UTF-8
+    bom: bool = False  # the file starts with a UTF-8 byte order mark
+
+    def merge(self, other: EncodingTally) -> EncodingTally:
+        return EncodingTally(self.non_ascii + other.non_ascii, self.bad + other.bad,
+                             self.header_bad or other.header_bad, self.utf8 and other.utf8,
+                             self.bom or other.bom)
+
+
+def tally_line(tally: EncodingTally, line: bytes, declared: str, first: bool = False,
+               last_partial: bool = False) -> None:
+    """Add one line (without its b"\\n") to `tally`. `first`: the file's first line (its BOM
+    is noted and skipped); `last_partial`: the last line of a sample that may end inside a
+    character (it is not held against the declaration)."""
+    if first and line.startswith(_BOM):
+        tally.bom = True
+        line = line[len(_BOM):]
+    if line.isascii():
+        return
+    tally.non_ascii += 1
+    if tally.utf8:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(line, final=not last_partial)
+        except UnicodeDecodeError:
+            tally.utf8 = False
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+        codecs.decode(line, declared, "strict")
     except UnicodeDecodeError:
-        return False
-    return True
+        if last_partial:
+            return
+        tally.bad += 1
+        tally.header_bad = tally.header_bad or first
+
+
+def judge_encoding(tally: EncodingTally, declared: str, file: Path,
+                   sample: Callable[[], bytes]) -> None:
+    """Raise `EncodingMismatch` when the tallied lines do not fit `declared` (see
+    `check_encoding`); `sample` gives the bytes the suggestion is made from."""
+    if declared != "utf-8" and (tally.bom or (tally.non_ascii and tally.utf8)):
+        raise EncodingMismatch(file, declared, "utf-8", "the bytes are valid UTF-8 text")
+    if tally.header_bad:
+        raise EncodingMismatch(
+            file, declared, suggest_encoding(sample()), "the header line does not decode"
+        )
+    if tally.bad >= 2 and tally.bad / tally.non_ascii > _MISMATCH_SHARE:
+        raise EncodingMismatch(
+            file, declared, suggest_encoding(sample()),
+            f"{tally.bad} of {tally.non_ascii} non-ASCII lines do not decode",
+        )
 
 
 def check_encoding(data: bytes, declared: str, file: Path) -> None:
@@ -89,32 +138,13 @@ def check_encoding(data: bytes, declared: str, file: Path) -> None:
     non-ASCII lines (and at least two) do not decode, or when a GBK / GB18030 file is in fact
     valid UTF-8 text (GBK-decoding UTF-8 bytes rarely fails, it silently produces mojibake).
     """
-    if declared != "utf-8" and (data.startswith(_BOM) or _is_utf8_text(data)):
-        raise EncodingMismatch(file, declared, "utf-8", "the bytes are valid UTF-8 text")
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
+    tally = EncodingTally()
     lines = data.split(b"\n")
-    decoder = codecs.getdecoder(declared)
-    non_ascii = bad = 0
+    sampled = not data.endswith(b"\n") and len(data) >= SAMPLE_BYTES
     for i, line in enumerate(lines):
-        if line.isascii():
-            continue
-        non_ascii += 1
-        try:
-            decoder(line, "strict")
-        except UnicodeDecodeError:
-            if i == len(lines) - 1 and not data.endswith(b"\n") and len(data) >= SAMPLE_BYTES:
-                continue  # a sample may end inside a character
-            if i == 0:
-                raise EncodingMismatch(
-                    file, declared, suggest_encoding(data), "the header line does not decode"
-                ) from None
-            bad += 1
-    if bad >= 2 and bad / non_ascii > _MISMATCH_SHARE:
-        raise EncodingMismatch(
-            file, declared, suggest_encoding(data),
-            f"{bad} of {non_ascii} non-ASCII lines do not decode",
-        )
+        tally_line(tally, line, declared, first=i == 0,
+                   last_partial=sampled and i == len(lines) - 1)
+    judge_encoding(tally, declared, file, lambda: data)
 
 
 def _read_bytes(file: Path, limit: int | None = None) -> bytes:
@@ -128,6 +158,11 @@ def _read_bytes(file: Path, limit: int | None = None) -> bytes:
 def _decode(data: bytes, encoding: str) -> str:
     if encoding == "utf-8" and data.startswith(_BOM):
         data = data[len(_BOM):]
+    return decode_marked(data, encoding)
+
+
+def decode_marked(data: bytes, encoding: str) -> str:
+    """`data` decoded, each undecodable byte sequence replaced by `MARK`."""
     return data.decode(encoding, errors=_MARK_HANDLER)
 
 
@@ -218,7 +253,6 @@ def _read_csv(file: Path, text: str, delimiter: str) -> RawTable:
     except csv.Error as exc:
         raise SourceReadError(file, f"header is not valid CSV: {exc}", row=0) from None
     header = _check_header(file, header)
-    width = len(header)
     rows: list[list[str]] = []
     index: list[int] = []
     bad: list[BadRow] = []
@@ -231,22 +265,35 @@ def _read_csv(file: Path, text: str, delimiter: str) -> RawTable:
         except csv.Error as exc:
             raise SourceReadError(file, f"CSV cannot be parsed past here: {exc}",
                                   row=row_number + 1) from None
-        if not values or (len(values) == 1 and not values[0].strip()):
+        if is_blank_record(values):
             continue  # blank line, not a row
         row_number += 1
-        if len(values) != width:
-            raw = delimiter.join(values).replace(MARK, "\ufffd")
-            bad.append(BadRow(row_number, f"unparseable row: {len(values)} fields, "
-                                          f"the header has {width}", raw))
-            continue
-        col = _undecodable(header, values)
-        if col is not None:
-            bad.append(BadRow(row_number, "undecodable bytes",
-                              _raw_json(header, values), field=col))
+        problem = csv_bad_row(header, values, delimiter, row_number)
+        if problem is not None:
+            bad.append(problem)
             continue
         rows.append(values)
         index.append(row_number)
     return RawTable(file, _frame(header, rows, index), bad)
+
+
+def is_blank_record(values: list[str]) -> bool:
+    """A CSV record that is a blank line, not a row."""
+    return not values or (len(values) == 1 and not values[0].strip())
+
+
+def csv_bad_row(header: list[str], values: list[str], delimiter: str,
+                row_number: int) -> BadRow | None:
+    """Why a CSV row cannot be used (wrong field count, undecodable bytes), or None."""
+    width = len(header)
+    if len(values) != width:
+        raw = delimiter.join(values).replace(MARK, "\ufffd")
+        return BadRow(row_number, f"unparseable row: {len(values)} fields, "
+                                  f"the header has {width}", raw)
+    col = _undecodable(header, values)
+    if col is not None:
+        return BadRow(row_number, "undecodable bytes", _raw_json(header, values), field=col)
+    return None
 
 
 def _raw_json(columns: list[str], values: list[str]) -> str:
@@ -278,20 +325,9 @@ def _read_jsonl(file: Path, text: str) -> RawTable:
         if not line.strip():
             continue
         row_number += 1
-        shown = line.replace(MARK, "\ufffd")
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = "undecodable bytes" if MARK in line else f"unparseable row: {exc.msg}"
-            bad.append(BadRow(row_number, reason, shown))
-            continue
-        if not isinstance(obj, dict):
-            bad.append(BadRow(row_number, "unparseable row: not a JSON object", shown))
-            continue
-        rec = {str(k): _cell(v) for k, v in obj.items()}
-        if MARK in line:
-            col = _undecodable(list(rec), list(rec.values()))
-            bad.append(BadRow(row_number, "undecodable bytes", shown, field=col))
+        rec = jsonl_record(line, row_number)
+        if isinstance(rec, BadRow):
+            bad.append(rec)
             continue
         columns.update(dict.fromkeys(rec))
         records.append(rec)
@@ -301,16 +337,30 @@ def _read_jsonl(file: Path, text: str) -> RawTable:
     return RawTable(file, _frame(cols, rows, index), bad)
 
 
-def _read_parquet(file: Path) -> RawTable:
+def jsonl_record(line: str, row_number: int) -> dict[str, str] | BadRow:
+    """One non-blank JSON line as a record of strings, or why it cannot be used."""
+    shown = line.replace(MARK, "\ufffd")
     try:
-        table = pq.read_table(file)
-    except (OSError, pa.ArrowException) as exc:
-        raise SourceReadError(file, f"not a readable Parquet file: {exc}") from None
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        reason = "undecodable bytes" if MARK in line else f"unparseable row: {exc.msg}"
+        return BadRow(row_number, reason, shown)
+    if not isinstance(obj, dict):
+        return BadRow(row_number, "unparseable row: not a JSON object", shown)
+    rec = {str(k): _cell(v) for k, v in obj.items()}
+    if MARK in line:
+        col = _undecodable(list(rec), list(rec.values()))
+        return BadRow(row_number, "undecodable bytes", shown, field=col)
+    return rec
+
+
+def parquet_strings(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """Every column of a Parquet table as strings ('' for missing; floats holding integers
+    read like integers: 12.0 -> "12", 12.5 -> "12.5")."""
     data: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in table.column_names:
         col = table.column(name)
         if pa.types.is_floating(col.type):
-            # 12.0 -> "12", 12.5 -> "12.5": floats holding integers read like integers
             as_int = pc.cast(col, pa.int64(), safe=False)
             whole = pc.equal(pc.cast(as_int, col.type), col)
             col = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
@@ -320,6 +370,15 @@ def _read_parquet(file: Path) -> RawTable:
             except pa.ArrowException:
                 col = pa.array([_cell(v) for v in col.to_pylist()], pa.string())
         data[name] = pc.fill_null(col, "")
+    return data
+
+
+def _read_parquet(file: Path) -> RawTable:
+    try:
+        table = pq.read_table(file)
+    except (OSError, pa.ArrowException) as exc:
+        raise SourceReadError(file, f"not a readable Parquet file: {exc}") from None
+    data = parquet_strings(table)
     frame = pd.DataFrame(
         {name: pd.Series(arr.to_pylist(), dtype="str") for name, arr in data.items()},
         columns=table.column_names,

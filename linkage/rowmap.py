@@ -190,16 +190,23 @@ def _nullable(s: pd.Series) -> pd.Series:
     return s.where(s != "", None).astype("str")
 
 
-def map_source(source: str, spec: SourceSpec, table: RawTable) -> SourceResult:
+def map_source(source: str, spec: SourceSpec, table: RawTable,
+               first_at: pd.Series | None = None) -> SourceResult:
+    """Map one source's rows. `first_at` (aligned with the table's rows) gives the row number
+    of the first row of each row's record key when the table is a part of the file (the Spark
+    path; missing: the row is the first); by default the table itself is searched."""
     rows = _Rows(source, spec, table)
     key = rows.column(spec.key)
     rows.quarantine(key == "", spec.key, "missing record key")
-    keyed = key.where(rows.alive)
-    dup = keyed.duplicated(keep="first") & rows.alive
+    own = pd.Series(rows.index, index=rows.index)
+    if first_at is None:
+        first_at = own.groupby(key.where(rows.alive)).transform("min")
+    else:
+        first_at = first_at.where(first_at.notna(), own)
+    dup = rows.alive & (first_at != rows.index)
     if dup.any():
-        firsts = keyed[rows.alive & ~dup]
-        first_row = pd.Series(firsts.index.astype(str), index=firsts.to_numpy())
-        reason = "duplicate record key " + key + " (first at row " + key.map(first_row) + ")"
+        reason = ("duplicate record key " + key + " (first at row "
+                  + first_at.astype("Int64").astype("str") + ")")
         rows.quarantine(dup, spec.key, reason)
     for i, f in enumerate(spec.filters):
         rows.quarantine(~rows.filter(f), f.column, f"excluded by filters[{i}]: {f.describe()}")

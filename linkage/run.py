@@ -119,6 +119,8 @@ def link(
     unless `retrain` is set or the saved models no longer fit the code (then it trains)."""
     from linkage.extract import extract
 
+    if engine == "spark":
+        return link_spark_run(sources_yaml, out_dir, previous, judgements, quiet)
     t0 = time.perf_counter()
     extraction = extract(Path(sources_yaml))
     t_extract = time.perf_counter() - t0
@@ -127,6 +129,19 @@ def link(
         extraction, out_dir, previous=previous, engine=engine, judgements=judgements,
         quiet=quiet, extra_timings={"extract": t_extract}, reuse=reuse,
     )
+
+
+def link_spark_run(sources_yaml: Path | str, out_dir: Path | str, previous: Path | str | None,
+                   judgements: Path | str | None, quiet: bool) -> RunResult:
+    """`link --engine spark`: every stage from the extracted mentions on as Spark DataFrame
+    work (`linkage.spark.link`); the models are trained afresh (a previous run's IDs and
+    judgements carry over)."""
+    from linkage.spark.link import link_spark
+
+    with _stages(quiet) as stage:
+        report = link_spark(sources_yaml, out_dir, previous=previous, judgements=judgements,
+                            progress=stage)
+    return RunResult(Path(out_dir), report["run_id"], report, dict(report["entities"]))
 
 
 def previous_models(previous: Path, engine: Engine) -> Reuse | None:

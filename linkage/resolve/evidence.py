@@ -92,14 +92,23 @@ def _splink_features(
         if frame is None:
             raise KeyError(f"no {kind} predictions for accepted Splink links")
         refs = [links[i].ref for i in at.tolist()]
-        needed = [c for spec in SPECS[cast(Kind, kind)] for c in (
-            f"gamma_{spec.name}", f"mw_{spec.name}", f"mw_tf_adj_{spec.name}",
-            f"{spec.levels[1].column}_l", f"{spec.levels[1].column}_r",
-        ) if c in frame.columns]
-        rows = cast(list[dict[str, Any]], frame[needed].iloc[refs].to_dict("records"))
-        for i, row in zip(at.tolist(), rows, strict=True):
-            out[i] = dumps(splink_features(cast(Kind, kind), row))
+        texts = features_json(cast(Kind, kind), frame, refs)
+        for i, text in zip(at.tolist(), texts, strict=True):
+            out[i] = text
     return out
+
+
+def features_json(kind: Kind, predictions: pd.DataFrame, rows: Sequence[int] | None = None
+                  ) -> list[str]:
+    """Features JSON of Splink prediction rows (all, or the positions `rows`), reading only
+    the columns they need."""
+    needed = [c for spec in SPECS[kind] for c in (
+        f"gamma_{spec.name}", f"mw_{spec.name}", f"mw_tf_adj_{spec.name}",
+        f"{spec.levels[1].column}_l", f"{spec.levels[1].column}_r",
+    ) if c in predictions.columns]
+    frame = predictions[needed] if rows is None else predictions[needed].iloc[list(rows)]
+    records = cast(list[dict[str, Any]], frame.to_dict("records"))
+    return [dumps(splink_features(kind, row)) for row in records]
 
 
 def _strings(values: Sequence[str] | pd.Series | np.ndarray) -> pa.Array:

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -92,19 +93,26 @@ def train_and_score(
     from splink import Linker
 
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     db_api = make_db_api(engine)
     frame = _frame_for_splink(table, kind)
     sdf = db_api.register(frame, table_name=f"__guanlian_{kind}_records")
-    settings = settings_dict(kind, blocking.predict_rules(kind))
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
-    notes: list[str] = []
+    linker = Linker(sdf, settings_dict(kind, blocking.predict_rules(kind)),
+                    log_level=logging.ERROR)
+    prior = prior_from_rules(frame, kind)
+    notes, timings = train_linker(linker, kind, len(frame), prior, started, seed=seed)
+    scored = _predict_all(linker, kind, floor_probability, notes)
+    scored.timings = {**timings, **scored.timings}
+    return scored
 
-    prior, how = prior_from_rules(frame, kind)
-    linker._settings_obj._probability_two_random_records_match = prior
-    notes.append(how)
 
-    n = len(frame)
+def train_linker(linker: Any, kind: Kind, n: int, prior: tuple[float, str], started: float,
+                 *, seed: int = 42) -> tuple[list[str], dict[str, float]]:
+    """Train `linker` (any engine) over its `n` records: the given prior (and the note
+    saying how it was found), u by random sampling, m by EM per training rule, then the
+    bounds. Returns the training notes and the step timings (from `started`)."""
+    timings: dict[str, float] = {}
+    linker._settings_obj._probability_two_random_records_match = prior[0]
+    notes = [prior[1]]
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
     timings["prepare"] = time.perf_counter() - started
     linker.training.estimate_u_using_random_sampling(
@@ -126,9 +134,7 @@ def train_and_score(
 
     notes += bound_parameters(linker, 1.0 / max_pairs)
     timings["em"] = time.perf_counter() - started - timings["prepare"] - timings["u"]
-    scored = _predict_all(linker, kind, floor_probability, notes)
-    scored.timings = {**timings, **scored.timings}
-    return scored
+    return notes, timings
 
 
 def _known(value: Any) -> float | None:
@@ -221,7 +227,7 @@ def saved_model(run_dir: Path, kind: Kind, engine: Engine) -> dict[str, Any]:
     return model
 
 
-def _prediction_columns(kind: Kind, columns: list[str]) -> list[str]:
+def prediction_columns(kind: Kind, columns: list[str]) -> list[str]:
     """The prediction columns the pipeline reads (pairs, weights, levels and the compared
     values of the evidence), in the table's order: fetching the others (every retained
     model column and the intermediate Bayes factors) cost as much as the prediction itself."""
@@ -239,7 +245,7 @@ def _predict_all(linker: Any, kind: Kind, floor_probability: float, notes: list[
         f"SELECT count(*) AS n FROM {table_name}", output_type="pandas"
     )
     pairs_compared = int(counted["n"].iloc[0])
-    wanted = _prediction_columns(kind, [c.unquote().name for c in predictions.columns])
+    wanted = prediction_columns(kind, [c.unquote().name for c in predictions.columns])
     keep = linker.misc.query_sql(
         f"SELECT {', '.join(wanted)} FROM {table_name} "
         f"WHERE match_probability >= {float(floor_probability)!r}",
@@ -247,12 +253,17 @@ def _predict_all(linker: Any, kind: Kind, floor_probability: float, notes: list[
     )
     model = linker.misc.save_model_to_json()
     predicted = time.perf_counter()
-    charts = {
+    charts = model_charts(linker)
+    timings = {"predict": predicted - started, "charts": time.perf_counter() - predicted}
+    return Scored(kind, model, keep, pairs_compared, charts, notes, timings)
+
+
+def model_charts(linker: Any) -> dict[str, str]:
+    """The trained model's charts (standalone HTML), for the run's report."""
+    return {
         "match_weights": linker.visualisations.match_weights_chart().to_html(inline=True),
         "m_u_parameters": linker.visualisations.m_u_parameters_chart().to_html(inline=True),
     }
-    timings = {"predict": predicted - started, "charts": time.perf_counter() - predicted}
-    return Scored(kind, model, keep, pairs_compared, charts, notes, timings)
 
 
 def score_new(
@@ -311,14 +322,22 @@ def prior_from_rules(frame: pd.DataFrame, kind: Kind, recall: float = 0.8) -> tu
     up for the matches the rules miss, and bounded to between 0.01 and 50 expected matches
     per record, so that a data set with few valid identifiers cannot collapse the model.
     Returns the prior and a note saying how it was found."""
-    n = len(frame)
-    total = n * (n - 1) / 2
-    if total <= 0:
-        return _DEFAULT_PRIOR, f"prior {_DEFAULT_PRIOR:.3g} (default: fewer than two records)"
     rules = [r for r in blocking.deterministic_rules(kind)
              if all(key.column in frame.columns for key in r)]
     codes = {key: pd.factorize(key.values(frame), use_na_sentinel=True)[0]
              for rule in rules for key in rule}
+    return prior_from_pair_counts(
+        len(frame), rules, lambda keys: _pairs_agreeing([codes[key] for key in keys]), recall)
+
+
+def prior_from_pair_counts(n: int, rules: list[blocking.Rule],
+                           pairs_agreeing: Callable[[frozenset[blocking.Key]], float],
+                           recall: float = 0.8) -> tuple[float, str]:
+    """`prior_from_rules` over `n` records, given how many pairs agree on a set of keys
+    (non-null and equal on every one): the engines count those pairs their own way."""
+    total = n * (n - 1) / 2
+    if total <= 0:
+        return _DEFAULT_PRIOR, f"prior {_DEFAULT_PRIOR:.3g} (default: fewer than two records)"
     sure = 0.0
     empty: list[frozenset[int]] = []  # combinations meeting no pair: so do their supersets
     for size in range(1, len(rules) + 1):
@@ -326,8 +345,7 @@ def prior_from_rules(frame: pd.DataFrame, kind: Kind, recall: float = 0.8) -> tu
             members = frozenset(combo)
             if any(e <= members for e in empty):
                 continue
-            keys = {key for i in combo for key in rules[i]}
-            pairs = _pairs_agreeing([codes[key] for key in keys])
+            pairs = pairs_agreeing(frozenset(key for i in combo for key in rules[i]))
             if pairs == 0:
                 empty.append(members)
             sure += (-1) ** (size + 1) * pairs

@@ -45,6 +45,7 @@ import sys
 import tempfile
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -79,11 +80,20 @@ def get_spark_settings() -> SparkSettings:
 
 
 @lru_cache(maxsize=1)
-def _scratch_dir() -> str:
+def scratch_dir() -> str:
     """A private scratch folder for this process, removed at exit."""
     path = tempfile.mkdtemp(prefix="guanlian-spark-", dir=get_spark_settings().local_dir)
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def spark_uri(path: Path | str) -> str:
+    """A local path as Spark should open it: `file://` and the absolute path, so a cluster whose
+    default filesystem is HDFS reads the shared mount the driver sees; a URI is kept as is."""
+    text = str(path)
+    if "://" in text:
+        return text
+    return "file://" + str(Path(text).absolute())
 
 
 def _import_pyspark() -> Any:
@@ -110,7 +120,7 @@ def spark_session(threads: int = 2) -> Any:
     )
     settings = get_spark_settings()
     cores = settings.threads or threads
-    scratch = _scratch_dir()
+    scratch = scratch_dir()
     jar = similarity_jar_location()
     active = spark_session_cls.getActiveSession()
     if active is not None:
@@ -121,7 +131,7 @@ def spark_session(threads: int = 2) -> Any:
     else:
         # bind the driver to loopback before the JVM starts (no network, no hostname warning)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        # Python workers (Arrow UDFs, mapInArrow) run this venv's interpreter
+        # Python workers (mapInArrow, pandas UDFs) run this venv's interpreter
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         spark = (
             spark_session_cls.builder.master(f"local[{cores}]")
@@ -143,7 +153,7 @@ def spark_session(threads: int = 2) -> Any:
         )
         spark.sparkContext.setLogLevel("ERROR")
         log.info("started local Spark %s with %d cores, scratch %s", spark.version, cores, scratch)
-    spark.sparkContext.setCheckpointDir(f"{scratch}/checkpoints")
+    spark.sparkContext.setCheckpointDir(spark_uri(f"{scratch}/checkpoints"))
     return spark
 
 

@@ -1,0 +1,1 @@
+"""Guanlian's batch stages as Spark DataFrame work (`guanlian link --engine spark`)."""

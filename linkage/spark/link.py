@@ -1,0 +1,211 @@
+"""`guanlian link --engine spark`: the run folder built by Spark, from the agency files on.
+
+extract on Spark (`linkage.spark.ingest.extract_spark`: the files read by Spark, the same
+quarantine and reconciled counts as `linkage.extract`) -> mentions with a long index `i` ->
+`resolve.resolve` (pre-clusters and clusters as distributed components, constrained
+clustering and context per bucket of components, Splink on Spark DataFrames) -> stable IDs
+(`ids.py`) -> the tables (mentions, entities, relations, events, evidence, changelog,
+quarantine and the kept extraction) built by Spark, the per-group pandas code of
+`linkage.resolve.outputs` running on buckets of entities -> Parquet. Nothing gathers a table
+in the driver: it receives the models, counts and the report. Spark writes each table as part
+files; they are joined into the run folder's single `RUN/<table>.parquet` (the contract) one
+row group at a time (`_write`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from linkage.resolve.judgements import Judgement, latest, read_judgements
+from linkage.resolve.pipeline import ResolveOptions
+from linkage.resolve.report import model_summary, render_html, write_charts
+from linkage.resolve.spark import spark_uri
+from linkage.spark.ids import changelog, entity_ids
+from linkage.spark.ingest import SparkExtraction, extract_spark
+from linkage.spark.outputs import (
+    entities_table,
+    events_table,
+    evidence_table,
+    mentions_table,
+    relations_table,
+)
+from linkage.spark.resolve import resolve
+from runfolder.folder import REPORT_VERSION, staged, with_run_id, write_report
+from runfolder.schema import RUN_ID, TABLES
+
+log = logging.getLogger(__name__)
+JUDGEMENTS_FILE = "judgements.json"
+EXTRACTION_DIR = "extraction"
+ROW_GROUP = 64_000
+
+
+def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
+               previous: Path | str | None = None, judgements: Path | str | None = None,
+               options: ResolveOptions | None = None, progress: Any = None) -> dict[str, Any]:
+    """Link the sources with Spark and write the run folder at `out_dir`; returns the report."""
+    from linkage.resolve.spark import get_spark_settings, spark_session
+
+    say = progress or (lambda _msg: None)
+    opts = options or ResolveOptions(engine="spark")
+    spark = spark_session(get_spark_settings().threads or 2)
+    run_id = datetime.now(UTC).strftime("run-%Y%m%dT%H%M%S%fZ")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    extraction = extract_spark(Path(sources_yaml), spark)  # persisted, counts reconciled
+    timings["extract"] = time.perf_counter() - t
+    judged = _judgements(previous, judgements)
+    prev = None
+    if previous is not None:
+        table = Path(previous) / "mentions.parquet"
+        if not table.exists():
+            raise FileNotFoundError(f"--previous {previous}: no mentions.parquet")
+        prev = spark.read.parquet(spark_uri(table)).select("mention_id", "entity_id")
+
+    from pyspark.sql import functions as F
+
+    mentions = extraction.mentions.withColumn("i", F.monotonically_increasing_id()).checkpoint()
+    resolution = resolve(spark, mentions, extraction.relations, judged, opts, say)
+    timings.update(resolution.timings)
+    say("naming entities")
+    t = time.perf_counter()
+    named, changes = entity_ids(spark, mentions, resolution.labels, prev)
+    timings["ids"] = time.perf_counter() - t
+    say("writing tables")
+    t = time.perf_counter()
+    try:
+        with staged(Path(out_dir)) as tmp:
+            report = _write_run(tmp, run_id, extraction, mentions, named,
+                                changelog(changes, prev), resolution, judged, opts, timings, t)
+    finally:
+        extraction.unpersist()
+    return report
+
+
+def _judgements(previous: Path | str | None, judgements: Path | str | None) -> list[Judgement]:
+    judged: list[Judgement] = []
+    if previous is not None and (Path(previous) / JUDGEMENTS_FILE).exists():
+        judged += read_judgements(Path(previous) / JUDGEMENTS_FILE)
+    if judgements is not None:
+        judged += read_judgements(Path(judgements))
+    return latest(judged)
+
+
+def _write(frame: Any, tmp: Path, name: str, run_id: str | None, *, file: str | None = None,
+           schema: pa.Schema | None = None) -> int:
+    """Write a Spark DataFrame as part files, then join them in order into one Parquet file
+    with the contract's Arrow schema (and `run_id`), one row group at a time. Returns the
+    number of rows."""
+    spec = TABLES.get(name)
+    parts = tmp / "_spark" / name
+    frame.write.mode("overwrite").parquet(spark_uri(parts))
+    target = tmp / (file or (spec.file if spec else f"{name}.parquet"))
+    files = sorted(p for p in parts.glob("part-*.parquet"))
+    if schema is None and spec is not None:
+        schema = pa.schema([f for f in spec.fields if f.name != RUN_ID
+                            and f.name in frame.columns])
+    if schema is None:
+        schema = pq.read_schema(files[0]) if files else pa.schema([])
+    out_schema = schema.append(pa.field(RUN_ID, pa.string())) if run_id else schema
+    rows = 0
+    with pq.ParquetWriter(target, out_schema) as writer:
+        for path in files:
+            source = pq.ParquetFile(path)
+            for batch in source.iter_batches(batch_size=ROW_GROUP):
+                table = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+                if run_id:
+                    table = with_run_id(table, run_id).cast(out_schema)
+                writer.write_table(table)
+                rows += table.num_rows
+    shutil.rmtree(parts)
+    return rows
+
+
+def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: Any,
+               named: Any, changes: Any, resolution: Any, judged: list[Judgement],
+               opts: ResolveOptions, timings: dict[str, float], t_write: float
+               ) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+
+    entity_of = mentions.select("i", "mention_id").join(named, "i").select("mention_id",
+                                                                          "entity_id")
+    m_table = mentions_table(mentions.join(named, "i")).persist()
+    n_mentions = _write(m_table.orderBy("i").drop("i"), tmp, "mentions", run_id)
+    n_entities = _write(entities_table(m_table), tmp, "entities", run_id)
+    n_relations = _write(relations_table(extraction.relations, entity_of), tmp, "relations",
+                         run_id)
+    n_events = _write(events_table(extraction.events, entity_of), tmp, "events", run_id)
+    n_evidence = _write(evidence_table(resolution, mentions, named), tmp, "evidence", run_id)
+    n_quarantine = _write(extraction.quarantine, tmp, "quarantine", run_id)
+    _write(changes, tmp, "changelog", run_id)
+    (tmp / EXTRACTION_DIR).mkdir()
+    for name, frame in (("mentions", extraction.mentions), ("relations", extraction.relations),
+                        ("events", extraction.events), ("quarantine", extraction.quarantine),
+                        ("malformed", extraction.malformed)):
+        _write(frame, tmp, f"extraction_{name}", None,
+               file=f"{EXTRACTION_DIR}/{name}.parquet", schema=None)
+    (tmp / EXTRACTION_DIR / "counts.json").write_text(
+        json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8")
+    (tmp / "_spark").rmdir()
+
+    models_dir = tmp / "models"
+    models_dir.mkdir()
+    charts: dict[str, str] = {}
+    summaries: dict[str, Any] = {}
+    for kind, scored in resolution.scored.items():
+        (models_dir / f"{kind}.json").write_text(
+            json.dumps(scored.model, ensure_ascii=False, indent=2), encoding="utf-8")
+        summaries[kind] = model_summary(scored.model, scored.training_notes,
+                                        resolution.stats.get("model_health", {}).get(kind))
+        for chart, page in scored.charts.items():
+            charts[f"{kind}_{chart}"] = page
+    write_charts(tmp / "charts", charts)
+    (tmp / JUDGEMENTS_FILE).write_text(json.dumps([
+        {"mention_id_l": j.mention_id_l, "mention_id_r": j.mention_id_r,
+         "judgement": j.judgement, "who": j.who, "when": j.when.isoformat()}
+        for j in judged], ensure_ascii=False, indent=1), encoding="utf-8")
+
+    timings["write"] = time.perf_counter() - t_write
+    by_kind = {r["kind"]: (int(r["mentions"]), int(r["entities"])) for r in m_table.groupBy(
+        "kind").agg(F.count("*").alias("mentions"),
+                    F.countDistinct("entity_id").alias("entities")).collect()}
+    change_counts = {r["change"]: int(r["n"]) for r in
+                     changes.groupBy("change").agg(F.count("*").alias("n")).collect()}
+    malformed: dict[str, dict[str, int]] = {}
+    for r in extraction.malformed.groupBy("source", "field").count().collect():
+        malformed.setdefault(str(r["source"]), {})[str(r["field"])] = int(r["count"])
+    stats = dict(resolution.stats)
+    stats["links"]["total_accepted"] = n_evidence
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "created_at": datetime.now(UTC).isoformat(),
+        "version": REPORT_VERSION,
+        "engine": "spark",
+        "sources": extraction.counts,
+        "reconciled": all(c["rows_in"] == c["rows_mapped"] + c["rows_quarantined"]
+                          for c in extraction.counts.values()),
+        "entities": {k: by_kind.get(k, (0, 0))[1] for k in ("enterprise", "person")},
+        "mentions": {k: by_kind.get(k, (0, 0))[0] for k in ("enterprise", "person")},
+        "relations": n_relations,
+        "events": n_events,
+        "quarantined_rows": n_quarantine,
+        "malformed_values": malformed,
+        "pairs_compared": stats["pairs_compared"],
+        "resolution": {**stats, "thresholds": opts.thresholds, "changelog": change_counts},
+        "models": summaries,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+    assert n_entities == sum(report["entities"].values()), "entities table and mentions differ"
+    assert n_mentions == sum(report["mentions"].values())
+    m_table.unpersist()
+    write_report(tmp, report)
+    (tmp / "report.html").write_text(render_html(report, charts), encoding="utf-8")
+    return report

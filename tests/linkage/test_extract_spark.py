@@ -1,0 +1,221 @@
+"""Extraction on Spark gives the pandas extraction's frames, row for row, and its counts.
+
+Three inputs: the committed small fixture (a GBK source with undecodable bytes, JSON lines,
+Parquet), the generator's `hard` noise profile (every kind of noise at once), and a hand-made
+set of awkward files read in blocks of a few hundred bytes, so that quoted CSV fields span
+lines and block boundaries, blank lines and bad rows fall at block edges, and JSON lines have
+keys that first appear late.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyspark  # noqa: F401 - fail, do not skip, when the extra is missing
+import pytest
+from pyspark.sql import SparkSession
+
+from linkage.errors import EncodingMismatch
+from linkage.extract import Extraction, extract
+from linkage.resolve.spark import spark_session
+from linkage.spark.ingest import PARTS, SparkExtraction, extract_spark, part_schema
+from linkage.synth import generate
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+SMALL = Path(__file__).parents[1] / "fixtures" / "small" / "sources.yaml"
+SORT = {
+    "mention": ["mention_id"],
+    "relation": ["src_mention", "dst_mention", "type", "start_date"],
+    "event": ["event_mention_id"],
+    "quarantine": ["source", "row_number"],
+    "malformed": ["source", "row_number", "field"],
+    "dropped": ["source", "row_number", "role"],
+}
+FRAMES = {"mention": "mentions", "relation": "relations", "event": "events",
+          "quarantine": "quarantine", "malformed": "malformed", "dropped": "dropped"}
+SPARK_TYPE = {"str": "string", "boolean": "boolean", "bool": "boolean", "int64": "bigint",
+              "float64": "double", "date32[day][pyarrow]": "date",
+              "list<item: string>[pyarrow]": "array<string>"}
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    session = spark_session(2)
+    yield session
+    session.conf.unset("spark.sql.files.maxPartitionBytes")
+
+
+def _value(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):  # a numpy scalar (np.True_ has `tolist` too)
+        return _value(v.item())
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_value(x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    return v
+
+
+def _rows(frame: pd.DataFrame, part: str) -> list[tuple[Any, ...]]:
+    columns = PARTS[part]
+    rows = [tuple(_value(v) for v in row)
+            for row in frame.reindex(columns=columns).itertuples(index=False, name=None)]
+    keys = [columns.index(c) for c in SORT[part]]
+    return sorted(rows, key=lambda r: tuple("" if r[k] is None else str(r[k]) for k in keys))
+
+
+def assert_same(pandas_x: Extraction, spark_x: SparkExtraction) -> None:
+    assert spark_x.counts == pandas_x.counts
+    for part, attr in FRAMES.items():
+        expected = getattr(pandas_x, attr)
+        frame = getattr(spark_x, attr)
+        assert frame.columns == PARTS[part] == list(expected.columns), part
+        assert frame.schema.simpleString() == part_schema(part).simpleString(), part
+        for column, dtype in expected.dtypes.items():
+            if len(expected) and str(dtype) != "object":
+                assert frame.schema[column].dataType.simpleString() == SPARK_TYPE[str(dtype)], (
+                    part, column, dtype)
+        got = _rows(frame.toPandas(), part)
+        want = _rows(expected, part)
+        assert len(got) == len(want), part
+        for g, w in zip(got, want, strict=True):
+            assert g == w, (part, dict(zip(PARTS[part], zip(g, w, strict=True), strict=True)))
+
+
+def test_small_fixture_same_as_pandas(spark: SparkSession) -> None:
+    spark_x = extract_spark(SMALL, spark)
+    try:
+        pandas_x = extract(SMALL)
+        assert pandas_x.quarantine["reason"].str.contains("undecodable").any()  # GBK noise
+        assert_same(pandas_x, spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+def test_hard_profile_same_as_pandas(spark: SparkSession, tmp_path: Path) -> None:
+    generate("small", 3, tmp_path, profile="hard")
+    spark_x = extract_spark(tmp_path / "sources.yaml", spark)
+    try:
+        assert_same(extract(tmp_path / "sources.yaml"), spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+AWKWARD_YAML = """\
+version: 1
+sources:
+  people:
+    path: people.csv
+    format: csv
+    encoding: gb18030
+    key: id
+    mentions:
+      person:
+        kind: person
+        required: [name]
+        properties:
+          name: {column: name}
+          address: {column: address}
+          birth_date: {column: born, on_error: "null"}
+  firms:
+    path: firms.jsonl
+    format: jsonl
+    encoding: gbk
+    key: id
+    mentions:
+      firm:
+        kind: enterprise
+        required: [name]
+        properties:
+          name: {column: name}
+          phone: {column: phone}
+          established: {column: founded}
+"""
+
+
+def _awkward(folder: Path) -> Path:
+    rows = ["id,name,address,born"]
+    for i in range(120):
+        if i == 50:  # a quoted field longer than a block: blocks that lie inside one row
+            long = "\n".join(f"第{j}行" for j in range(120))
+            rows.append(f'P{i},周{i},"{long}",1980-01-01')
+        elif i % 7 == 3:  # a quoted address over three lines
+            rows.append(f'P{i},张{i}三,"北京市\n朝阳区\n""建国路"" {i}号",1980-01-0{i % 9 + 1}')
+        elif i % 23 == 5:
+            rows.append(f"P{i},李{i},only three")  # a field short
+        elif i % 19 == 7:
+            rows.append("")  # a blank line, not a row
+            rows.append(f"P{i - 1},王{i},重复的键,1990-02-03")  # a repeated key
+        elif i % 29 == 11:
+            rows.append(f"P{i},赵{i},上海市,1990-13-45")  # a bad date left empty
+        else:
+            rows.append(f"P{i},陈{i}明,广州市天河区{i}号,1975-06-{i % 28 + 1:02d}")
+    data = "\r\n".join(rows).encode("gb18030")
+    data = data.replace("张3三".encode("gb18030"), b"\xff\xfe")  # undecodable bytes
+    (folder / "people.csv").write_bytes(data + b'\r\nP999,"end,"no newline')
+    lines = []
+    for i in range(90):
+        rec: dict[str, Any] = {"id": f"F{i}", "name": f"华{i}贸易有限公司"}
+        if i > 60:
+            rec["phone"] = "0755-8888" + f"{i:04d}" if i % 2 else "not a phone"
+        if i > 70:
+            rec["founded"] = 2001 if i % 3 else 2001.0
+        lines.append(json.dumps(rec, ensure_ascii=False))
+    lines[40] = '{"id": "F40", "name": broken'
+    lines[50] = "[1, 2]"
+    lines.insert(30, "   ")
+    (folder / "firms.jsonl").write_bytes("\n".join(lines).encode("gbk") + b"\n")
+    (folder / "sources.yaml").write_text(AWKWARD_YAML, encoding="utf-8")
+    return folder / "sources.yaml"
+
+
+def test_awkward_files_in_small_blocks_same_as_pandas(spark: SparkSession,
+                                                     tmp_path: Path) -> None:
+    sources = _awkward(tmp_path)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "300")
+    try:
+        spark_x = extract_spark(sources, spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    try:
+        pandas_x = extract(sources)
+        reasons = " ".join(pandas_x.quarantine["reason"])
+        for why in ("undecodable bytes", "fields, the header has", "duplicate record key",
+                    "not a JSON object", "unparseable row"):
+            assert why in reasons
+        assert len(pandas_x.malformed) > 0
+        assert pandas_x.mentions["address"].str.contains("\n").any()
+        assert_same(pandas_x, spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+def test_wrong_encoding_past_the_sample_fails_like_pandas(spark: SparkSession,
+                                                          tmp_path: Path) -> None:
+    # ASCII for the first 64 KiB the header check reads, then UTF-8 text declared GB18030
+    rows = ["id,name,address,born"] + [f"P{i},Wang {i},Road {i},1980-01-01" for i in range(3000)]
+    rows += [f"Q{i},王{i},北京市,1980-01-01" for i in range(5)]
+    (tmp_path / "people.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "x").mkdir()
+    _awkward(tmp_path / "x")
+    (tmp_path / "firms.jsonl").write_bytes((tmp_path / "x" / "firms.jsonl").read_bytes())
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(AWKWARD_YAML, encoding="utf-8")
+    with pytest.raises(EncodingMismatch) as pandas_error:
+        extract(sources)
+    with pytest.raises(EncodingMismatch) as spark_error:
+        extract_spark(sources, spark)
+    assert "valid UTF-8" in str(pandas_error.value)
+    assert str(spark_error.value) == str(pandas_error.value)
