@@ -194,6 +194,8 @@ def write_import_files(run_dir: Path, out: Path, spark: Any,
 
     from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
 
+    from linkage.resolve.spark import spark_uri
+
     started = time.perf_counter()
     manifest = json.loads((run_dir / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
     descs, schemas = _descriptors(run_dir, manifest, slice_bytes)
@@ -210,7 +212,7 @@ def write_import_files(run_dir: Path, out: Path, spark: Any,
                 .join(ids.withColumnRenamed("nid", "dst"), "dst", "left_semi"))
     data = out / "data"
     (nodes.select("grp", "line").unionByName(rels.select("grp", "line"))
-     .write.mode("overwrite").partitionBy("grp").text(str(data)))
+     .write.mode("overwrite").partitionBy("grp").text(spark_uri(data)))
     files = ImportFiles(folder=out, run_id=str(manifest["run_id"]))
     for key, table_schema in schemas.items():
         kind, name = key.split("-", 1)
