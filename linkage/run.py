@@ -33,13 +33,12 @@ from linkage.resolve.outputs import (
     relations_table,
 )
 from linkage.resolve.pipeline import Resolution, ResolveOptions, Scorer, resolve
-from linkage.resolve.report import model_summary, render_html, write_charts
+from linkage.resolve.report import JUDGEMENTS_FILE, render_html, write_models
 from linkage.resolve.scoring import Engine, Scored, saved_model, score_with_model
 from runfolder.folder import REPORT_VERSION, staged, write_frame, write_report
 from runfolder.schema import TABLES
 
 log = logging.getLogger(__name__)
-JUDGEMENTS_FILE = "judgements.json"
 EXTRACTION_DIR = "extraction"  # mention-level inputs, kept for incremental linking
 
 
@@ -248,24 +247,7 @@ def _write_tables(
     ):
         write_frame(frame, tmp / TABLES[name].file, run_id=run_id)
 
-    models_dir = tmp / "models"
-    models_dir.mkdir()
-    charts: dict[str, str] = {}
-    summaries: dict[str, Any] = {}
-    for kind, scored in resolution.scored.items():
-        (models_dir / f"{kind}.json").write_text(
-            json.dumps(scored.model, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        summaries[kind] = model_summary(scored.model, scored.training_notes,
-                                        resolution.stats.get("model_health", {}).get(kind))
-        for chart, page in scored.charts.items():
-            charts[f"{kind}_{chart}"] = page
-    write_charts(tmp / "charts", charts)
-    (tmp / JUDGEMENTS_FILE).write_text(json.dumps([
-        {"mention_id_l": j.mention_id_l, "mention_id_r": j.mention_id_r,
-         "judgement": j.judgement, "who": j.who, "when": j.when.isoformat()}
-        for j in judged
-    ], ensure_ascii=False, indent=1), encoding="utf-8")
+    summaries, charts = write_models(tmp, resolution, judged)
 
     timings["write"] = time.perf_counter() - t_write
     kinds = entities["kind"].value_counts()

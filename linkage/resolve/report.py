@@ -5,9 +5,14 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linkage.resolve.models import MODEL_VERSION, trained_levels
+
+if TYPE_CHECKING:
+    from linkage.resolve.judgements import Judgement
+
+JUDGEMENTS_FILE = "judgements.json"
 
 
 def model_summary(model: dict[str, Any], notes: list[str],
@@ -124,3 +129,27 @@ def write_charts(directory: Path, charts: dict[str, str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, page in charts.items():
         (directory / f"{name}.html").write_text(page, encoding="utf-8")
+
+
+def write_models(folder: Path, resolution: Any, judged: list[Judgement]
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """A run's `models/` (each trained model as JSON), `charts/` and `judgements.json` (the
+    reviewers' judgements the run honoured), for either engine's resolution (`.scored`,
+    `.stats`); returns the model summaries of the report and the chart pages by name."""
+    models_dir = folder / "models"
+    models_dir.mkdir()
+    charts: dict[str, str] = {}
+    summaries: dict[str, Any] = {}
+    health = resolution.stats.get("model_health", {})
+    for kind, scored in resolution.scored.items():
+        (models_dir / f"{kind}.json").write_text(
+            json.dumps(scored.model, ensure_ascii=False, indent=2), encoding="utf-8")
+        summaries[kind] = model_summary(scored.model, scored.training_notes, health.get(kind))
+        for chart, page in scored.charts.items():
+            charts[f"{kind}_{chart}"] = page
+    write_charts(folder / "charts", charts)
+    (folder / JUDGEMENTS_FILE).write_text(json.dumps([
+        {"mention_id_l": j.mention_id_l, "mention_id_r": j.mention_id_r,
+         "judgement": j.judgement, "who": j.who, "when": j.when.isoformat()}
+        for j in judged], ensure_ascii=False, indent=1), encoding="utf-8")
+    return summaries, charts

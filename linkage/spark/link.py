@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from linkage.resolve.judgements import Judgement, latest, read_judgements
 from linkage.resolve.pipeline import ResolveOptions
-from linkage.resolve.report import model_summary, render_html, write_charts
+from linkage.resolve.report import JUDGEMENTS_FILE, render_html, write_models
 from linkage.resolve.spark import spark_uri
 from linkage.spark.ids import changelog, entity_ids
 from linkage.spark.ingest import SparkExtraction, extract_spark
@@ -43,7 +43,6 @@ from runfolder.folder import REPORT_VERSION, staged, with_run_id, write_report
 from runfolder.schema import RUN_ID, TABLES
 
 log = logging.getLogger(__name__)
-JUDGEMENTS_FILE = "judgements.json"
 EXTRACTION_DIR = "extraction"
 ROW_GROUP = 64_000
 
@@ -156,22 +155,7 @@ def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: An
         json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8")
     (tmp / "_spark").rmdir()
 
-    models_dir = tmp / "models"
-    models_dir.mkdir()
-    charts: dict[str, str] = {}
-    summaries: dict[str, Any] = {}
-    for kind, scored in resolution.scored.items():
-        (models_dir / f"{kind}.json").write_text(
-            json.dumps(scored.model, ensure_ascii=False, indent=2), encoding="utf-8")
-        summaries[kind] = model_summary(scored.model, scored.training_notes,
-                                        resolution.stats.get("model_health", {}).get(kind))
-        for chart, page in scored.charts.items():
-            charts[f"{kind}_{chart}"] = page
-    write_charts(tmp / "charts", charts)
-    (tmp / JUDGEMENTS_FILE).write_text(json.dumps([
-        {"mention_id_l": j.mention_id_l, "mention_id_r": j.mention_id_r,
-         "judgement": j.judgement, "who": j.who, "when": j.when.isoformat()}
-        for j in judged], ensure_ascii=False, indent=1), encoding="utf-8")
+    summaries, charts = write_models(tmp, resolution, judged)
 
     timings["write"] = time.perf_counter() - t_write
     by_kind = {r["kind"]: (int(r["mentions"]), int(r["entities"])) for r in m_table.groupBy(
