@@ -219,3 +219,12 @@ def test_the_kept_snapshots_raise_the_alerts_of_the_full_computation(runs: Runs,
     assert compare(read_snapshot(stale), kept_a) == full
     shutil.rmtree(stale / SNAPSHOT_DIR)
     assert load_snapshot(stale) is None and compare(read_snapshot(stale), kept_a) == full
+
+
+def test_the_snapshot_rings_are_the_catalogues(runs: Runs) -> None:
+    """The snapshot's rings (`alerts.network.find_rings`, vectorised over the ties) are the
+    catalogue's rings of the embedded store, member for member and in the same order: the
+    ring rule is written twice, and this holds the two equal."""
+    for run in (runs.a, runs.same, runs.b):
+        assert build_snapshot(run).ring_list == _rings(run)
+    assert _rings(runs.b)
