@@ -23,7 +23,7 @@ Shared semantics (both stores must give identical answers; the contract tests ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 from graph.catalogue import MIN_CONTROLLED_FIRMS, MIN_HUB_ENTERPRISES
 from graph.models import (
@@ -54,6 +54,15 @@ IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", 
 MIN_SIMILARITY = 0.7
 # a search page's total and name groups are over at most this many best hits
 SEARCH_SCAN = 1000
+
+
+class NameHit(NamedTuple):
+    """One hit of a search's ranking without its summary and details (`rank_names`)."""
+
+    entity_id: str
+    similarity: float
+    match: str  # the field that matched: name, pinyin or an identifier kind
+    name: str
 
 
 def identifier_text(value: str) -> str:
@@ -122,6 +131,20 @@ class GraphReader(Protocol):
         offset)) in both stores, never fewer than limit + offset); a real-time lookup asks for
         few.
         """
+        ...
+
+    def rank_names(
+        self,
+        text: str,
+        kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        pool: int | None = None,
+    ) -> list[NameHit]:
+        """`search`'s hits (same arguments, same order, same similarities) as ID, similarity,
+        matched field and name only: no summaries or namesake details, so one round trip to
+        the store (what a real-time lookup needs before it reads the briefs it scores)."""
         ...
 
     def search_page(

@@ -209,7 +209,7 @@ def test_lookups_read_briefs_in_few_bounded_store_calls(
     counting.calls.clear()
     named = service.lookup(store, Subject(name=profiles[A1].name))
     assert named.match is not None and named.match.entity.entity_id == A1
-    assert [c[0] for c in counting.calls] == ["search", "get_briefs"]
+    assert [c[0] for c in counting.calls] == ["rank_names", "get_briefs"]
     pool = served.settings.candidate_pool
     assert counting.calls[0][1] == {"kinds": ("Enterprise",), "limit": pool,
                                     "pool": NAME_SCAN * pool}
@@ -240,5 +240,5 @@ def test_identifier_lookups_without_name_search(
         counting.calls.clear()
         with pytest.raises(NameSearchNeeded):
             service.lookup(store, subject, names=False)
-        assert all(name != "search" for name, _ in counting.calls)
+        assert all(name not in ("search", "rank_names") for name, _ in counting.calls)
     assert EmbeddedStore.in_memory
