@@ -114,10 +114,12 @@ class SubjectMatch(BaseModel):
 
     @classmethod
     def of(cls, brief: EntityBrief, confidence: float, method: MatchMethod,
-           features: list[dict[str, Any]] | None = None) -> SubjectMatch:
+           features: list[dict[str, Any]] | None = None,
+           risk: RiskScore | None = None) -> SubjectMatch:
+        """`risk`: the entity's stored risk when `brief` was read without it."""
         match = cls(entity=_summary(brief), confidence=confidence, method=method,
                     features=features or [])
-        match._risk = brief.risk
+        match._risk = brief.risk if risk is None else risk
         return match
 
 
@@ -246,9 +248,11 @@ class LookupService:
         def same(name: str) -> bool:
             return asked is not None and same_firm_name(asked, variant_of(name))
 
-        # the briefs of every hit in one round trip: the model scores them, the candidates
-        # show their summaries, and the winner's comes from them (no second read)
-        briefs = {b.entity_id: b for b in store.get_briefs([h.entity_id for h in hits])}
+        # the briefs of every hit in one round trip, without their stored risk (kilobytes of
+        # reasons each): the model scores them, the candidates show their summaries; the
+        # winner's risk is read on its own
+        briefs = {b.entity_id: b
+                  for b in store.get_briefs([h.entity_id for h in hits], risk=False)}
         scored: list[tuple[str, float, list[dict[str, Any]], str]]
         if matcher is None:  # the store's similarity
             scored = [(h.entity_id, round(max(0.0, min(1.0, h.similarity)), 4), [], h.name)
@@ -274,7 +278,8 @@ class LookupService:
         if chosen is None:
             return None, candidates
         entity_id, confidence, features, how = chosen
-        return SubjectMatch.of(briefs[entity_id], confidence, how, features), candidates
+        return SubjectMatch.of(briefs[entity_id], confidence, how, features,
+                               store.get_risk(entity_id)), candidates
 
     def _enterprise(self, store: GraphReader, s: Subject, notes: list[str], names: bool
                     ) -> tuple[SubjectMatch | None, list[Candidate]]:

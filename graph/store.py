@@ -167,10 +167,13 @@ class GraphReader(Protocol):
         events (date desc, then event_id); None when unknown."""
         ...
 
-    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+    def get_briefs(self, entity_ids: Sequence[str], *, risk: bool = True
+                   ) -> list[EntityBrief]:
         """Briefs (summary, names, attributes, risk: what `get_entity` gives without sources,
         evidence and events) of the known entities among `entity_ids`, in the given order,
-        each once; unknown IDs are skipped. One round trip to the store."""
+        each once; unknown IDs are skipped. One round trip to the store. `risk=False`: each
+        brief's `risk` is None (its summary keeps the level and score): the stored reasons
+        are the bulk of a brief, and candidates that are only scored do not need them."""
         ...
 
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:

@@ -352,20 +352,21 @@ class EmbeddedStore:
             ))
         return out
 
-    def _brief(self, entity_id: str) -> EntityBrief | None:
+    def _brief(self, entity_id: str, risk: bool = True) -> EntityBrief | None:
         if not self.net.is_entity(entity_id):
             return None
         attrs = self.net.attrs(entity_id)
         attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityBrief(
             **self.net.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
-            attributes=attributes, risk=self.get_risk(entity_id),
+            attributes=attributes, risk=self.get_risk(entity_id) if risk else None,
         )
 
-    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+    def get_briefs(self, entity_ids: Sequence[str], *, risk: bool = True
+                   ) -> list[EntityBrief]:
         out = []
         for entity_id in dict.fromkeys(entity_ids):
-            brief = self._brief(entity_id)
+            brief = self._brief(entity_id, risk)
             if brief is not None:
                 out.append(brief)
         return out

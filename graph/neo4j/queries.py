@@ -84,6 +84,12 @@ RETURN i,
 ORDER BY i
 """
 
+# BRIEFS without the stored risk's reasons and explanations (the bulk of a brief: kilobytes
+# of JSON each), for candidates that are scored, not answered
+BRIEFS_NO_RISK = BRIEFS.replace(", .risk_reasons, .learned_score, .learned_level,\n"
+                                "          .learned_reasons} AS p", "} AS p")
+assert BRIEFS_NO_RISK != BRIEFS
+
 # one round trip: every identifier hit, tagged with its kind's position in
 # graph.store.IDENTIFIERS (uscc 0, customs_code 1, id_number 2, reg_no 3), and the best $n
 # full-text candidates for the Lucene query $q (tag -1), of the labels $labels only, each with

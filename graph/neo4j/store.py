@@ -124,15 +124,16 @@ _SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident", "kind", "uscc", "cus
                   "id_number", "risk_level", "risk_score")
 
 
-def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
-    """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node."""
+def _brief(s: dict[str, Any], p: dict[str, Any], risk: bool = True) -> EntityBrief:
+    """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node
+    (`risk=False`: without its stored risk)."""
     props = schema.NODE_TYPES[s["kind"]].properties
     attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
     return EntityBrief(
         **s,
         names=list(p.get("names") or []),
         attributes=attributes,
-        risk=_risk_of(s["entity_id"], p),
+        risk=_risk_of(s["entity_id"], p) if risk else None,
     )
 
 
@@ -217,12 +218,14 @@ class Neo4jStore:
         rows = self._guard(lambda: self.cypher.run(query, v=wanted))
         return sorted({r["id"] for r in rows})
 
-    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+    def get_briefs(self, entity_ids: Sequence[str], *, risk: bool = True
+                   ) -> list[EntityBrief]:
         ids = list(dict.fromkeys(entity_ids))
         if not ids:
             return []
-        rows = self._guard(lambda: self.cypher.run(q.BRIEFS, ids=ids))
-        return [_brief(r["s"], r["p"]) for r in rows]
+        query = q.BRIEFS if risk else q.BRIEFS_NO_RISK
+        rows = self._guard(lambda: self.cypher.run(query, ids=ids))
+        return [_brief(r["s"], r["p"], risk) for r in rows]
 
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
         if kind not in IDENTIFIERS:

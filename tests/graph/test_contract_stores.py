@@ -173,6 +173,7 @@ CASES: dict[str, Op] = {
     "entity_missing": lambda s: s.get_entity("E000000000000"),
     "risk": lambda s: [s.get_risk(e) for e in (F.A1, F.CTRL, F.H3, F.D[0], F.A2, F.PHX_NEW)],
     "briefs": lambda s: s.get_briefs([F.CTRL, F.A1, "E000000000000", F.A1, F.D[0], F.H3]),
+    "briefs_no_risk": lambda s: s.get_briefs([F.CTRL, F.A1, "E000000000000", F.H3], risk=False),
     "briefs_none": lambda s: s.get_briefs([]),
     "briefs_uscc": lambda s: s.briefs_by_identifier("uscc", _ident(s, F.A1, "uscc").lower()),
     "briefs_customs": lambda s: s.briefs_by_identifier("customs_code", " 3100000003 "),
@@ -444,6 +445,10 @@ def test_briefs_are_profiles_without_sources_evidence_events(store: GraphReader)
     assert ctrl.risk is not None and ctrl.risk.level == "medium"
     assert ctrl.risk.reasons[0].rule == "direct_events"
     assert store.get_briefs([F.D[0]])[0].risk is None  # no stored score: none made up
+    lean_briefs = store.get_briefs([F.H3, F.CTRL, F.A1], risk=False)  # for scoring only
+    assert [b.model_dump(exclude={"risk"}) for b in lean_briefs] == [
+        b.model_dump(exclude={"risk"}) for b in briefs]
+    assert all(b.risk is None for b in lean_briefs)
     by_id = store.briefs_by_identifier("id_number", _ident(store, F.CTRL, "id_number"))
     assert [b.entity_id for b in by_id] == store.find_by_identifier(
         "id_number", _ident(store, F.CTRL, "id_number"))
