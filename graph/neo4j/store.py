@@ -120,8 +120,7 @@ def _risk_of(entity_id: str, p: dict[str, Any]) -> RiskScore | None:
 
 
 # the columns of a q.SEARCH row
-_SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident", "kind", "uscc", "customs_code",
-                  "id_number", "risk_level", "risk_score")
+_SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident")
 
 
 def _brief(s: dict[str, Any], p: dict[str, Any], risk: bool = True) -> EntityBrief:
