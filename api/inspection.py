@@ -34,9 +34,8 @@ from graph.models import (
     RiskLevel,
     RiskReason,
     RiskScore,
-    SearchHit,
 )
-from graph.store import EntityKind, GraphReader
+from graph.store import EntityKind, GraphReader, NameHit
 from inspection.config import LEVEL_RANK, Thresholds, load_thresholds
 from linkage.standardise.identifiers import check_ric
 
@@ -115,10 +114,12 @@ class SubjectMatch(BaseModel):
 
     @classmethod
     def of(cls, brief: EntityBrief, confidence: float, method: MatchMethod,
-           features: list[dict[str, Any]] | None = None) -> SubjectMatch:
+           features: list[dict[str, Any]] | None = None,
+           risk: RiskScore | None = None) -> SubjectMatch:
+        """`risk`: the entity's stored risk when `brief` was read without it."""
         match = cls(entity=_summary(brief), confidence=confidence, method=method,
                     features=features or [])
-        match._risk = brief.risk
+        match._risk = brief.risk if risk is None else risk
         return match
 
 
@@ -217,22 +218,23 @@ class LookupService:
                 return SubjectMatch.of(brief, 1.0, kind)
         return None
 
-    def _hits(self, store: GraphReader, label: EntityKind, name: str) -> list[SearchHit]:
-        """Search hits for a name; when none is as similar as `similarity_threshold`, for a
-        whole enterprise name also the hits of its name key (what is left without region and
-        legal form: it finds the variants a full-name search ranks below other firms of the
-        same trade), re-scored against the name itself with the stores' scorer. Best
-        similarity per entity, best first."""
+    def _hits(self, store: GraphReader, label: EntityKind, name: str) -> list[NameHit]:
+        """Search hits for a name (`rank_names`: IDs, similarities and names, no details);
+        when none is as similar as `similarity_threshold`, for a whole enterprise name also
+        the hits of its name key (what is left without region and legal form: it finds the
+        variants a full-name search ranks below other firms of the same trade), re-scored
+        against the name itself with the stores' scorer. Best similarity per entity, best
+        first."""
         pool = self.settings.candidate_pool
-        hits = store.search(name, kinds=(label,), limit=pool, pool=NAME_SCAN * pool)
+        hits = store.rank_names(name, kinds=(label,), limit=pool, pool=NAME_SCAN * pool)
         best = {h.entity_id: h for h in hits}
         clear = any(h.similarity >= self.settings.similarity_threshold for h in hits)
         key = key_query(name) if label == "Enterprise" and not clear else None
         if key is not None:
-            for hit in store.search(key, kinds=(label,), limit=pool, pool=NAME_SCAN * pool):
+            for hit in store.rank_names(key, kinds=(label,), limit=pool, pool=NAME_SCAN * pool):
                 if hit.entity_id not in best:
                     similarity = round(fuzz.WRatio(name, hit.name) / 100.0, 4)
-                    best[hit.entity_id] = hit.model_copy(update={"similarity": similarity})
+                    best[hit.entity_id] = hit._replace(similarity=similarity)
         return sorted(best.values(), key=lambda h: (-h.similarity, h.entity_id))
 
     def _by_name(self, store: GraphReader, label: EntityKind, record: dict[str, Any]
@@ -246,23 +248,24 @@ class LookupService:
         def same(name: str) -> bool:
             return asked is not None and same_firm_name(asked, variant_of(name))
 
+        # the briefs of every hit in one round trip, without their stored risk (kilobytes of
+        # reasons each): the model scores them, the candidates show their summaries; the
+        # winner's risk is read on its own
+        briefs = {b.entity_id: b
+                  for b in store.get_briefs([h.entity_id for h in hits], risk=False)}
         scored: list[tuple[str, float, list[dict[str, Any]], str]]
-        briefs: dict[str, EntityBrief] = {}
-        if matcher is None:  # the store's similarity: profiles only for the winner
+        if matcher is None:  # the store's similarity
             scored = [(h.entity_id, round(max(0.0, min(1.0, h.similarity)), 4), [], h.name)
-                      for h in hits]
-            summaries = {h.entity_id: EntitySummary(**h.model_dump(include=_SUMMARY_FIELDS))
-                         for h in hits}
+                      for h in hits if h.entity_id in briefs]
             threshold, method = self.settings.similarity_threshold, "similarity"
         else:
-            briefs = {b.entity_id: b for b in store.get_briefs([h.entity_id for h in hits])}
             kind = "enterprise" if label == "Enterprise" else "person"
             matches = matcher.score(kind, record, [_candidate_record(p) for p in briefs.values()])
             scored = [(e, round(p, 4), f, briefs[e].name) for e, p, f in
                       sorted((_match_fields(m) for m in matches), key=lambda m: -m[1])
                       if e in briefs]
-            summaries = {e: _summary(b) for e, b in briefs.items()}
             threshold, method = self.settings.match_threshold, "model"
+        summaries = {e: _summary(b) for e, b in briefs.items()}
         candidates = [Candidate(entity=summaries[e], confidence=p, same_name=same(name))
                       for e, p, _, name in scored[:5]]
         chosen: tuple[str, float, list[dict[str, Any]], MatchMethod] | None = None
@@ -275,11 +278,8 @@ class LookupService:
         if chosen is None:
             return None, candidates
         entity_id, confidence, features, how = chosen
-        # the model scored the candidates' briefs already: no second round trip for the winner
-        found = [briefs[entity_id]] if entity_id in briefs else store.get_briefs([entity_id])
-        for brief in found:
-            return SubjectMatch.of(brief, confidence, how, features), candidates
-        return None, candidates
+        return SubjectMatch.of(briefs[entity_id], confidence, how, features,
+                               store.get_risk(entity_id)), candidates
 
     def _enterprise(self, store: GraphReader, s: Subject, notes: list[str], names: bool
                     ) -> tuple[SubjectMatch | None, list[Candidate]]:

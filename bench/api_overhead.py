@@ -1,6 +1,7 @@
 """Where an identifier lookup's time goes: the API beside the same lookup on the same store.
 
     python -m bench.api_overhead --run RUN [--neo4j] [--requests 500] [--rate 50]
+    python -m bench.api_overhead --run RUN [--neo4j] --name-cpu [--requests 300]
 
 Serves the app in this process with uvicorn (the settings `guanlian serve` uses: uvloop,
 httptools, a fresh state folder, a durable fail-closed audit) and sends identifier lookups
@@ -264,6 +265,72 @@ def _raw(services: Any, subjects: list[Any], n: int) -> dict[str, float]:
             "inproc_p50": _pct(whole_ms, 50), "inproc_p99": _pct(whole_ms, 99)}
 
 
+def name_cpu(run_dir: Path, neo4j: bool, n: int, seed: int = 7) -> dict[str, Any]:
+    """Name lookups in-process, one thread, on the store the API would serve: the thread CPU
+    per lookup in all and in each store method and the matcher (load-independent, unlike
+    latency on a shared machine), the calls and (Neo4j) Cypher round trips per lookup."""
+    from collections import Counter, defaultdict
+
+    from api.inspection import LookupService, Subject, load_matcher
+    from api.settings import Settings
+    from bench.serving import sample_subjects
+
+    if neo4j:
+        from graph.neo4j.conn import open_driver
+        from graph.neo4j.store import Neo4jStore
+
+        store: Any = Neo4jStore(open_driver())
+    else:
+        from graph.embedded.store import EmbeddedStore
+
+        store = EmbeddedStore.from_run(run_dir)
+    matcher = load_matcher(run_dir)
+    service = LookupService(Settings(), matcher)
+    subjects = [Subject(**s) for s in sample_subjects(run_dir, n, seed)["name"]]
+    cpu: defaultdict[str, float] = defaultdict(float)
+    calls: Counter[str] = Counter()
+    measuring = False
+
+    def timed(obj: Any, name: str, label: str) -> None:
+        real = getattr(obj, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                if measuring:
+                    cpu[label] += time.thread_time() - started
+                    calls[label] += 1
+
+        setattr(obj, name, call)
+
+    for method in ("rank_names", "get_briefs", "get_risk", "search"):
+        timed(store, method, method)
+    if matcher is not None:
+        timed(matcher, "score", "matcher")
+    if neo4j:
+        timed(store.cypher, "run", "round_trips")
+    try:
+        for subject in subjects[:10]:  # warm the pool, the caches and the query plans
+            service.lookup(store, subject)
+        measuring = True
+        started = time.thread_time()
+        for subject in subjects:
+            service.lookup(store, subject)
+        total = time.thread_time() - started
+    finally:
+        store.close()
+    out: dict[str, Any] = {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir),
+                           "lookups": len(subjects),
+                           "cpu_ms_per_lookup": round(total / len(subjects) * 1000, 3)}
+    out["cpu_ms_per_lookup_in"] = {k: round(v / len(subjects) * 1000, 3)
+                                   for k, v in sorted(cpu.items())}
+    out["calls_per_lookup"] = {k: round(v / len(subjects), 2) for k, v in sorted(calls.items())}
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--client"]:
@@ -282,11 +349,17 @@ def main(argv: list[str] | None = None) -> int:
                         "serve`, 50 req/s from 8 clients by identifier and by name, the raw "
                         "store time of the same lookups, their ratio)")
     parser.add_argument("--duration-s", type=float, default=20.0, help="with --stage")
+    parser.add_argument("--name-cpu", action="store_true",
+                        help="instead: --requests name lookups in-process, one thread: CPU "
+                        "per lookup (in all, per store method, the matcher) and round trips")
     args = parser.parse_args(argv)
     if args.neo4j:
         from dotenv import load_dotenv
 
         load_dotenv(Path.cwd() / ".env")
+    if args.name_cpu:
+        print(json.dumps(name_cpu(args.run, args.neo4j, args.requests), indent=1))
+        return 0
     if args.stage:
         print(json.dumps(stage(args.run, args.neo4j, args.duration_s), indent=1))
         return 0

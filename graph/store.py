@@ -23,7 +23,7 @@ Shared semantics (both stores must give identical answers; the contract tests ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 from graph.catalogue import MIN_CONTROLLED_FIRMS, MIN_HUB_ENTERPRISES
 from graph.models import (
@@ -54,6 +54,15 @@ IDENTIFIERS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number", 
 MIN_SIMILARITY = 0.7
 # a search page's total and name groups are over at most this many best hits
 SEARCH_SCAN = 1000
+
+
+class NameHit(NamedTuple):
+    """One hit of a search's ranking without its summary and details (`rank_names`)."""
+
+    entity_id: str
+    similarity: float
+    match: str  # the field that matched: name, pinyin or an identifier kind
+    name: str
 
 
 def identifier_text(value: str) -> str:
@@ -124,6 +133,20 @@ class GraphReader(Protocol):
         """
         ...
 
+    def rank_names(
+        self,
+        text: str,
+        kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+        limit: int = 20,
+        offset: int = 0,
+        *,
+        pool: int | None = None,
+    ) -> list[NameHit]:
+        """`search`'s hits (same arguments, same order, same similarities) as ID, similarity,
+        matched field and name only: no summaries or namesake details, so one round trip to
+        the store (what a real-time lookup needs before it reads the briefs it scores)."""
+        ...
+
     def search_page(
         self,
         text: str,
@@ -144,10 +167,13 @@ class GraphReader(Protocol):
         events (date desc, then event_id); None when unknown."""
         ...
 
-    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+    def get_briefs(self, entity_ids: Sequence[str], *, risk: bool = True
+                   ) -> list[EntityBrief]:
         """Briefs (summary, names, attributes, risk: what `get_entity` gives without sources,
         evidence and events) of the known entities among `entity_ids`, in the given order,
-        each once; unknown IDs are skipped. One round trip to the store."""
+        each once; unknown IDs are skipped. One round trip to the store. `risk=False`: each
+        brief's `risk` is None (its summary keeps the level and score): the stored reasons
+        are the bulk of a brief, and candidates that are only scored do not need them."""
         ...
 
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:

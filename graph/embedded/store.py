@@ -65,6 +65,7 @@ from graph.store import (
     SEARCH_SCAN,
     EntityKind,
     IdentifierKind,
+    NameHit,
     compact_text,
     identifier_text,
 )
@@ -317,6 +318,18 @@ class EmbeddedStore:
         ranked = self._ranked(text, kinds, scan)
         return [self._hit(*r) for r in ranked[offset:offset + limit]]
 
+    def rank_names(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+                   limit: int = 20, offset: int = 0, *, pool: int | None = None
+                   ) -> list[NameHit]:
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        if pool is not None and not 1 <= pool <= 10_000:
+            raise ValueError("pool must be 1..10000")
+        need = limit + offset
+        scan = max(500, 10 * need) if pool is None else max(pool, need)
+        return [NameHit(n, sim, field, self.net.display(n))
+                for n, sim, field in self._ranked(text, kinds, scan)[offset:offset + limit]]
+
     def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                     limit: int = 20, offset: int = 0) -> SearchPage:
         if not 1 <= limit <= 1000 or offset < 0:
@@ -339,20 +352,21 @@ class EmbeddedStore:
             ))
         return out
 
-    def _brief(self, entity_id: str) -> EntityBrief | None:
+    def _brief(self, entity_id: str, risk: bool = True) -> EntityBrief | None:
         if not self.net.is_entity(entity_id):
             return None
         attrs = self.net.attrs(entity_id)
         attributes = {k: v for k, v in attrs.items() if k not in _PROFILE_SKIP and v is not None}
         return EntityBrief(
             **self.net.summary(entity_id).model_dump(), names=list(attrs.get("names") or []),
-            attributes=attributes, risk=self.get_risk(entity_id),
+            attributes=attributes, risk=self.get_risk(entity_id) if risk else None,
         )
 
-    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+    def get_briefs(self, entity_ids: Sequence[str], *, risk: bool = True
+                   ) -> list[EntityBrief]:
         out = []
         for entity_id in dict.fromkeys(entity_ids):
-            brief = self._brief(entity_id)
+            brief = self._brief(entity_id, risk)
             if brief is not None:
                 out.append(brief)
         return out

@@ -84,10 +84,17 @@ RETURN i,
 ORDER BY i
 """
 
+# BRIEFS without the stored risk's reasons and explanations (the bulk of a brief: kilobytes
+# of JSON each), for candidates that are scored, not answered
+BRIEFS_NO_RISK = BRIEFS.replace(", .risk_reasons, .learned_score, .learned_level,\n"
+                                "          .learned_reasons} AS p", "} AS p")
+assert BRIEFS_NO_RISK != BRIEFS
+
 # one round trip: every identifier hit, tagged with its kind's position in
 # graph.store.IDENTIFIERS (uscc 0, customs_code 1, id_number 2, reg_no 3), and the best $n
 # full-text candidates for the Lucene query $q (tag -1), of the labels $labels only, each with
-# its summary fields (no second round trip for the page); the rows come back as one list in
+# what the ranking reads (ID, names, pinyin; a page's details are one more query, a lookup's
+# briefs too); the rows come back as one list in
 # one record (hundreds of one-row records cost the driver far more)
 SEARCH = """
 CALL () {
@@ -104,8 +111,7 @@ CALL () {
   RETURN node AS n, -1 AS ident
 }
 WITH n, ident WHERE any(l IN labels(n) WHERE l IN $labels)
-RETURN collect([n.id, n.name, n.names, n.name_pinyin, ident, labels(n)[0], n.uscc,
-                n.customs_code, n.id_number, n.risk_level, n.risk_score]) AS rows
+RETURN collect([n.id, n.name, n.names, n.name_pinyin, ident]) AS rows
 """
 
 SUMMARIES = """

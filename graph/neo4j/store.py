@@ -72,6 +72,7 @@ from graph.store import (
     SEARCH_SCAN,
     EntityKind,
     IdentifierKind,
+    NameHit,
     NoRunLoaded,
     compact_text,
     identifier_text,
@@ -119,19 +120,19 @@ def _risk_of(entity_id: str, p: dict[str, Any]) -> RiskScore | None:
 
 
 # the columns of a q.SEARCH row
-_SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident", "kind", "uscc", "customs_code",
-                  "id_number", "risk_level", "risk_score")
+_SEARCH_FIELDS = ("id", "name", "names", "pinyin", "ident")
 
 
-def _brief(s: dict[str, Any], p: dict[str, Any]) -> EntityBrief:
-    """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node."""
+def _brief(s: dict[str, Any], p: dict[str, Any], risk: bool = True) -> EntityBrief:
+    """An `EntityBrief` from the summary (`s`) and brief (`p`) projections of one node
+    (`risk=False`: without its stored risk)."""
     props = schema.NODE_TYPES[s["kind"]].properties
     attributes = {k: p[k] for k in props if k not in _PROFILE_SKIP and p.get(k) is not None}
     return EntityBrief(
         **s,
         names=list(p.get("names") or []),
         attributes=attributes,
-        risk=_risk_of(s["entity_id"], p),
+        risk=_risk_of(s["entity_id"], p) if risk else None,
     )
 
 
@@ -216,12 +217,14 @@ class Neo4jStore:
         rows = self._guard(lambda: self.cypher.run(query, v=wanted))
         return sorted({r["id"] for r in rows})
 
-    def get_briefs(self, entity_ids: Sequence[str]) -> list[EntityBrief]:
+    def get_briefs(self, entity_ids: Sequence[str], *, risk: bool = True
+                   ) -> list[EntityBrief]:
         ids = list(dict.fromkeys(entity_ids))
         if not ids:
             return []
-        rows = self._guard(lambda: self.cypher.run(q.BRIEFS, ids=ids))
-        return [_brief(r["s"], r["p"]) for r in rows]
+        query = q.BRIEFS if risk else q.BRIEFS_NO_RISK
+        rows = self._guard(lambda: self.cypher.run(query, ids=ids))
+        return [_brief(r["s"], r["p"], risk) for r in rows]
 
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
         if kind not in IDENTIFIERS:
@@ -254,6 +257,17 @@ class Neo4jStore:
         scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
         ranked = self._ranked(text, kinds, scan)
         return self._hits(ranked[offset:offset + limit], kinds)
+
+    def rank_names(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
+                   limit: int = 20, offset: int = 0, *, pool: int | None = None
+                   ) -> list[NameHit]:
+        """`search` without the page's details query: the ranking's one round trip."""
+        if not 1 <= limit <= 1000 or offset < 0:
+            raise ValueError("limit must be 1..1000 and offset >= 0")
+        if pool is not None and not 1 <= pool <= 10_000:
+            raise ValueError("pool must be 1..10000")
+        scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
+        return [NameHit(*r) for r in self._ranked(text, kinds, scan)[offset:offset + limit]]
 
     def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                     limit: int = 20, offset: int = 0) -> SearchPage:

@@ -209,10 +209,14 @@ def test_lookups_read_briefs_in_few_bounded_store_calls(
     counting.calls.clear()
     named = service.lookup(store, Subject(name=profiles[A1].name))
     assert named.match is not None and named.match.entity.entity_id == A1
-    assert [c[0] for c in counting.calls] == ["search", "get_briefs"]
+    # the candidates' briefs without their risk (kilobytes of reasons each), the winner's
+    # risk on its own
+    assert [c[0] for c in counting.calls] == ["rank_names", "get_briefs", "get_risk"]
     pool = served.settings.candidate_pool
     assert counting.calls[0][1] == {"kinds": ("Enterprise",), "limit": pool,
                                     "pool": NAME_SCAN * pool}
+    assert counting.calls[1][1] == {"risk": False}
+    assert named.risk_level == answer.risk_level and named.reasons == answer.reasons
     assert all(name != "get_entity" for name, _ in counting.calls)
 
 
@@ -240,5 +244,5 @@ def test_identifier_lookups_without_name_search(
         counting.calls.clear()
         with pytest.raises(NameSearchNeeded):
             service.lookup(store, subject, names=False)
-        assert all(name != "search" for name, _ in counting.calls)
+        assert all(name not in ("search", "rank_names") for name, _ in counting.calls)
     assert EmbeddedStore.in_memory

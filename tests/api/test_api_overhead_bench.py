@@ -24,3 +24,17 @@ def test_every_lookup_is_timed_audited_and_compared_with_the_raw_read(tmp_path: 
     assert out["audit_entries"] >= 15  # warm-up and measured lookups, each one entry
     assert 0 < out["raw"]["store_p50"] <= out["raw"]["inproc_p50"]
     assert out["client_over_raw_p50"] > 0 and out["server_cpu_ms"] > 0
+
+
+def test_name_lookup_cpu_is_split_by_store_call(tmp_path: Path) -> None:
+    from bench.api_overhead import name_cpu
+
+    run = tiny_run(tmp_path / "run")
+    out = name_cpu(run, neo4j=False, n=20)
+    assert out["lookups"] == 20 and out["cpu_ms_per_lookup"] > 0
+    calls = out["calls_per_lookup"]
+    # each name lookup: the ranking once (and by the name key when no hit is clear), the
+    # candidates' briefs once, the winner's risk at most once; never the detailed search
+    assert 1 <= calls["rank_names"] <= 2 and calls["get_briefs"] == 1
+    assert 0 < calls["get_risk"] <= 1 and "search" not in calls
+    assert sum(out["cpu_ms_per_lookup_in"].values()) <= out["cpu_ms_per_lookup"]

@@ -173,6 +173,7 @@ CASES: dict[str, Op] = {
     "entity_missing": lambda s: s.get_entity("E000000000000"),
     "risk": lambda s: [s.get_risk(e) for e in (F.A1, F.CTRL, F.H3, F.D[0], F.A2, F.PHX_NEW)],
     "briefs": lambda s: s.get_briefs([F.CTRL, F.A1, "E000000000000", F.A1, F.D[0], F.H3]),
+    "briefs_no_risk": lambda s: s.get_briefs([F.CTRL, F.A1, "E000000000000", F.H3], risk=False),
     "briefs_none": lambda s: s.get_briefs([]),
     "briefs_uscc": lambda s: s.briefs_by_identifier("uscc", _ident(s, F.A1, "uscc").lower()),
     "briefs_customs": lambda s: s.briefs_by_identifier("customs_code", " 3100000003 "),
@@ -180,6 +181,12 @@ CASES: dict[str, Op] = {
         "id_number", _ident(s, F.CTRL, "id_number")),
     "briefs_miss": lambda s: s.briefs_by_identifier("reg_no", "nothing"),
     "search_pool": lambda s: s.search("华信进出口", kinds=("Enterprise",), limit=3, pool=30),
+    "rank_names": lambda s: s.rank_names("华信进出口", kinds=("Enterprise",), limit=3, pool=30),
+    "rank_names_paged": lambda s: s.rank_names("深圳贸易有限公司", kinds=("Enterprise",),
+                                               limit=2, offset=1, pool=20),
+    "rank_names_person": lambda s: s.rank_names("王芳", kinds=("Person",), pool=10),
+    "rank_names_pinyin": lambda s: s.rank_names("shanghai huaxin", pool=50),
+    "rank_names_uscc": lambda s: s.rank_names(_ident(s, F.A3, "uscc").lower(), pool=10),
     "search_page_namesakes": lambda s: s.search_page("王芳", kinds=("Person",)),
     "search_page_paged": lambda s: s.search_page("深圳贸易有限公司", kinds=("Enterprise",),
                                                  limit=2, offset=1),
@@ -438,6 +445,10 @@ def test_briefs_are_profiles_without_sources_evidence_events(store: GraphReader)
     assert ctrl.risk is not None and ctrl.risk.level == "medium"
     assert ctrl.risk.reasons[0].rule == "direct_events"
     assert store.get_briefs([F.D[0]])[0].risk is None  # no stored score: none made up
+    lean_briefs = store.get_briefs([F.H3, F.CTRL, F.A1], risk=False)  # for scoring only
+    assert [b.model_dump(exclude={"risk"}) for b in lean_briefs] == [
+        b.model_dump(exclude={"risk"}) for b in briefs]
+    assert all(b.risk is None for b in lean_briefs)
     by_id = store.briefs_by_identifier("id_number", _ident(store, F.CTRL, "id_number"))
     assert [b.entity_id for b in by_id] == store.find_by_identifier(
         "id_number", _ident(store, F.CTRL, "id_number"))
@@ -477,3 +488,48 @@ def test_network_answers_relationship_start_dates(store: GraphReader) -> None:
     net = store.neighbourhood(F.CTRL)
     dated = {(e.source, e.target): e.start_date for e in net.edges if e.start_date}
     assert dated == {(F.CTRL, F.A3): "2018-06-01"}
+
+
+# names a declaration may carry: registered names, variants, fragments, pinyin, persons' names
+# as declarant names, and names nobody has
+LOOKUP_NAMES = [
+    {"name": "上海华信进出口贸易有限公司"}, {"name": "上海华信进出口贸易有限责任公司"},
+    {"name": "华信进出口"}, {"name": "深圳贸易有限公司"}, {"name": "shanghai huaxin"},
+    {"name": "深圳宏远贸易有限公司", "declarant_name": "张伟"},
+    {"name": "杭州北润进出口有限公司", "declarant_name": "王芳"},
+    {"name": "上海代理3号商贸有限公司"}, {"name": "南京杰诚贸易"},
+    {"name": "不存在的名字有限公司", "declarant_name": "不存在"},
+    {"uscc": "91310000MA1000099X", "name": "苏州华盛贸易有限公司"},
+]
+
+
+@pytest.fixture(scope="module")
+def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder whose models were trained by the linkage on its own fixture."""
+    from linkage.run import link_extraction
+    from tests.support.linkage_fixture import build
+
+    out = tmp_path_factory.mktemp("models") / "run"
+    link_extraction(build(), out, quiet=True)
+    return out
+
+
+@pytest.mark.parametrize("scorer", ["similarity", "model"])
+def test_name_lookups_give_the_same_answer_on_both_stores(
+    stores: dict[str, GraphReader], trained_models: Path, scorer: str
+) -> None:
+    """The inspection lookup by name (candidates, confidences, match, reasons) is the same
+    on Neo4j (full-text candidates) as on the embedded store (bigram candidates), scored by
+    name similarity or by a trained linkage model."""
+    from api.inspection import LookupService, Subject
+    from api.settings import Settings
+    from linkage.realtime import RealtimeMatcher
+
+    matcher = RealtimeMatcher.from_run(trained_models) if scorer == "model" else None
+    service = LookupService(Settings(), matcher)
+    answers = {name: [service.lookup(store, Subject(**body)).model_dump(mode="json")
+                      for body in LOOKUP_NAMES]
+               for name, store in stores.items()}
+    assert answers["neo4j"] == answers["embedded"]
+    matched = [a for a in answers["embedded"] if a["match"] is not None]
+    assert matched and any(a["candidates"] for a in answers["embedded"])  # both kinds met
