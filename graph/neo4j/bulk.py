@@ -3,20 +3,24 @@
 The online loader (`graph.neo4j.loader`) writes through Bolt, about 14,000 elements a second;
 a first load of a national run goes through `neo4j-admin database import full` instead:
 
-1. the run's prepared rows (`RUN/graph/`, prepared first if missing) and the digest the graph
-   must have after loading them (`expected_digest`: the same element lines and sha256 as
-   `graph.neo4j.hash.graph_digest`, from the prepared IDs and hashes);
-2. the managed server (`scripts/neo4j`, `ManagedServer`) is started if it is not running and
+1. the managed server (`scripts/neo4j`, `ManagedServer`) is started if it is not running and
    the database is checked to hold no node at all: a non-empty database is refused
-   (`BulkLoadError`), since the importer replaces it whole;
-3. Spark writes the importer's files (`graph.neo4j.bulk_files`) while the server still runs;
-4. the server is stopped, `neo4j-admin database import full` replaces the database, the
-   server is started again (also when the import failed);
-5. constraints and indexes are created (`graph.neo4j.indexes`), node / relationship counts
-   and the content checksum are read back and compared with the run's; only when they agree
-   is the meta node written (`status = 'ready'`, the run's fingerprint and folder), exactly
-   as an online load leaves it. A later `guanlian load` of the next run is then the usual
-   online diff sync against this run's prepared rows.
+   (`BulkLoadError`) before anything is touched, since the importer replaces it whole;
+2. the database being empty, the server is stopped at once, beside the next two steps
+   (nothing can be written meanwhile, and there is nothing to serve);
+3. the run's prepared rows (`RUN/graph/`, prepared first if missing) and the digest the graph
+   must have after loading them (`expected_digest`: the same element lines and sha256 as
+   `graph.neo4j.hash.graph_digest`, from the prepared IDs and hashes), while Spark starts;
+4. Spark writes the importer's files (`graph.neo4j.bulk_files`), `neo4j-admin database
+   import full` replaces the database, the server is started again (also when a step
+   failed);
+5. constraints and indexes are created (`graph.neo4j.indexes`; Community's importer cannot:
+   its `--schema` needs the Enterprise `block` format) while node / relationship counts and
+   the content checksum are read back (`graph_digest` in `VERIFY_WORKERS` sessions) and
+   compared with the run's; only when they agree is the meta node written
+   (`status = 'ready'`, the run's fingerprint and folder), exactly as an online load leaves
+   it. A later `guanlian load` of the next run is then the usual online diff sync against
+   this run's prepared rows.
 """
 
 from __future__ import annotations

@@ -11,18 +11,22 @@ Layout of the import folder (`write_import_files`):
   driver from the tables' Arrow schemas (`id:ID`, `:START_ID`, `:END_ID`, `name:type` with
   `long`, `double`, `boolean`, `date`, `string[]`; `run_id` and `_hash` last, as the loader
   stores them).
-* `data/grp=nodes-<Label>/part-*.txt`, `data/grp=rels-<TYPE>/part-*.txt`: the data lines,
-  written by Spark. Each task reads one slice of one prepared table (about `SLICE_BYTES` of
-  its Arrow file, at most `MAX_SLICE_ROWS` rows; memory-mapped, on the executor: nothing of
-  the tables passes through the driver) and formats it with Arrow
-  compute (`csv_lines`); relationships whose endpoint is not a node of the run (the loader's
-  `dangling` ones, never loaded) are dropped by two semi-joins on the node IDs when the
-  manifest counts any.
+* `data/<kind>-<name>/part-<slice>.csv`: the data lines. One Spark task per slice of a
+  prepared table (about `SLICE_BYTES` of its Arrow file, at most `MAX_SLICE_ROWS` rows;
+  memory-mapped, on the executor: nothing of the tables passes through the driver) formats
+  it with Arrow compute (`csv_lines`) and writes Arrow's buffer as the file itself
+  (`write_lines`): no shuffle, no sort, no copy through the JVM; the driver gets one row per
+  file (its path, rows, and whether a value holds a line break). Relationships whose
+  endpoint is not a node of the run (the loader's `dangling` ones, never loaded) are dropped,
+  when the manifest counts any, by two Spark semi-joins on the node IDs and written by
+  Spark's text writer under `joined/grp=rels-<TYPE>/`.
 
-CSV dialect (what `import_args` tells neo4j-admin): `,` between fields, strings always quoted
-with `"` doubled inside (an empty string stays `""`, a property; an absent one is an empty
-unquoted field), list items separated by U+001F (never in the data), numbers, dates and
-booleans unquoted. Values may hold line breaks, hence `--multiline-fields=true`.
+CSV dialect (what `ImportFiles.admin_args` tells neo4j-admin): `,` between fields, strings
+always quoted with `"` doubled inside (an empty string stays `""`, a property; an absent one
+is an empty unquoted field), list items separated by U+001F (never in the data), numbers,
+dates and booleans unquoted. A value may hold a line break: only the files that do are named
+to `--multiline-fields` (format v2), so the importer reads all others in parallel chunks
+(multi-line reading cost 31% of the import's wall time on the large run).
 """
 
 from __future__ import annotations
@@ -170,21 +174,33 @@ def _format_slices(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch
 
 def _has_line_break(lines: pa.Array) -> bool:
     """Does a value of the lines hold a line break (so that neo4j-admin must read the file
-    as multi-line)?"""
-    return any(pc.any(pc.match_substring(lines, brk)).as_py() for brk in ("\n", "\r"))
+    as multi-line)? A byte search (memchr) over Arrow's data buffer, 4 MiB at a time."""
+    data = _data(lines)
+    step = 4 * 2**20
+    for start in range(0, len(data), step):
+        chunk = data[start:start + step].tobytes()
+        if b"\n" in chunk or b"\r" in chunk:
+            return True
+    return False
+
+
+def _data(lines: pa.Array) -> memoryview:
+    """The bytes of a string array's values, back to back, in place."""
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    offsets = np.frombuffer(lines.buffers()[1], dtype=width)[
+        lines.offset:lines.offset + len(lines) + 1]
+    if not len(lines):
+        return memoryview(b"")
+    return memoryview(lines.buffers()[2] or b"")[int(offsets[0]):int(offsets[-1])]
 
 
 def write_lines(lines: pa.Array, path: Path) -> None:
     """The lines, each ended by a newline, as one file (Arrow's data buffer written whole)."""
     ended = pc.binary_join_element_wise(lines, pa.scalar("", lines.type), "\n",
                                         null_handling="replace", null_replacement="")
-    width = np.int64 if pa.types.is_large_string(ended.type) else np.int32
-    offsets = np.frombuffer(ended.buffers()[1], dtype=width)[
-        ended.offset:ended.offset + len(ended) + 1]
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as sink:
-        if len(ended):
-            sink.write(memoryview(ended.buffers()[2])[int(offsets[0]):int(offsets[-1])])
+        sink.write(_data(ended))
 
 
 def _write_slices(out: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
