@@ -240,9 +240,11 @@ def bench_bulk(driver: Driver, run: Path) -> dict[str, Any]:
 def bulk_lines(online: LoadReport, bulk: dict[str, Any]) -> list[str]:
     """The bulk figures beside the online full load's (elements = nodes + relationships),
     each rate named by what it covers."""
+    from graph.neo4j.bulk import OVERLAPPED_IN
+
     online_rate = (online.nodes_total + online.rels_total) / max(online.seconds, 1e-9)
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in bulk["bulk_timings"].items())
-    steps += "".join(f"; {k} {v:.1f}s inside verify"
+    steps += "".join(f"; {k} {v:.1f}s inside {OVERLAPPED_IN.get(k, '?')}"
                      for k, v in bulk.get("bulk_overlapped", {}).items())
     return [
         f"elements/s (nodes + relationships; target >= 50,000), {bulk['bulk_nodes']} + "

@@ -114,7 +114,7 @@ class ManagedServer:
                 "NEO4J_URI / --neo4j at it, or load online without --bulk")
 
 
-_INSIDE = {"schema": "verify", "stop": "read_run + write_files"}
+OVERLAPPED_IN = {"schema": "verify", "stop": "read_run + write_files"}
 
 
 @dataclass
@@ -152,7 +152,7 @@ class BulkReport:
 
     def summary(self) -> str:
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
-        steps += "".join(f", ({k} {v:.1f}s inside {_INSIDE[k]})"
+        steps += "".join(f", ({k} {v:.1f}s inside {OVERLAPPED_IN[k]})"
                          for k, v in self.overlapped.items())
         return (f"run {self.run_id} (bulk): {self.nodes} nodes, {self.relationships} "
                 f"relationships imported and verified (checksum {self.checksum[:12]}) in "
