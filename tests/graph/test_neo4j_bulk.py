@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,7 +34,15 @@ from graph.neo4j.bulk_files import (
 from graph.neo4j.hash import HASH_PROP, _blake, _row_hashes, graph_digest
 from graph.neo4j.loader import publish_run
 from graph.neo4j.meta import read_meta
-from graph.neo4j.rows import MANIFEST, PREPARED_DIR, read_rows, run_fingerprint
+from graph.neo4j.rows import (
+    MANIFEST,
+    PREPARED_DIR,
+    _write_arrow,
+    prepared_file,
+    read_arrow,
+    read_rows,
+    run_fingerprint,
+)
 from tests.conftest import Neo4jSettings, empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,3 +285,29 @@ def test_bulk_load_refuses_an_import_that_differs_from_the_run(
         assert (got.nodes, got.stale_hashes) == (
             expected_digest(run, run_fingerprint(run)).nodes, 1)
         assert read_meta(driver).status != "ready"
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_import_files_leave_out_dangling_relationships(
+    small_runs: tuple[Path, Path], spark: Any, tmp_path: Path
+) -> None:
+    """A relationship to a node the run does not have (the loader's `dangling`, never
+    loaded) is dropped by the semi-joins; everything else is as written without it."""
+    run, _ = small_runs
+    read_rows(run, run_fingerprint(run))
+    clean = write_import_files(run, tmp_path / "clean", spark)
+    copy = tmp_path / "run"
+    shutil.copytree(run / PREPARED_DIR, copy / PREPARED_DIR)
+    path = copy / PREPARED_DIR / prepared_file("rels", "SHAREHOLDER_OF")
+    table = read_arrow(path)
+    extra = dict(table.slice(0, 1).to_pylist()[0], id="R-dangling", src="P-nobody")
+    _write_arrow(pa.concat_tables([table, pa.Table.from_pylist([extra], schema=table.schema)]),
+                 path)
+    manifest = json.loads((copy / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    (copy / PREPARED_DIR / MANIFEST).write_text(json.dumps(dict(manifest, dangling=1)),
+                                                encoding="utf-8")
+    files = write_import_files(copy, tmp_path / "dangling", spark)
+    assert _import_rows(files) == _import_rows(clean)
+    joined = [p for _, *parts in files.rels.values() for p in parts]
+    assert joined and set(joined) <= set(files.multiline)  # Spark's files: read multi-line
