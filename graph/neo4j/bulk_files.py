@@ -11,28 +11,33 @@ Layout of the import folder (`write_import_files`):
   driver from the tables' Arrow schemas (`id:ID`, `:START_ID`, `:END_ID`, `name:type` with
   `long`, `double`, `boolean`, `date`, `string[]`; `run_id` and `_hash` last, as the loader
   stores them).
-* `data/grp=nodes-<Label>/part-*.txt`, `data/grp=rels-<TYPE>/part-*.txt`: the data lines,
-  written by Spark. Each task reads one slice of one prepared table (about `SLICE_BYTES` of
-  its Arrow file, at most `MAX_SLICE_ROWS` rows; memory-mapped, on the executor: nothing of
-  the tables passes through the driver) and formats it with Arrow
-  compute (`csv_lines`); relationships whose endpoint is not a node of the run (the loader's
-  `dangling` ones, never loaded) are dropped by two semi-joins on the node IDs when the
-  manifest counts any.
+* `data/<kind>-<name>/part-<slice>.csv`: the data lines. One Spark task per slice of a
+  prepared table (about `SLICE_BYTES` of its Arrow file, at most `MAX_SLICE_ROWS` rows;
+  memory-mapped, on the executor: nothing of the tables passes through the driver) formats
+  it with Arrow compute (`csv_lines`) and writes Arrow's buffer as the file itself
+  (`write_lines`): no shuffle, no sort, no copy through the JVM; the driver gets one row per
+  file (its path, rows, and whether a value holds a line break). Relationships whose
+  endpoint is not a node of the run (the loader's `dangling` ones, never loaded) are dropped,
+  when the manifest counts any, by two Spark semi-joins on the node IDs and written by
+  Spark's text writer under `joined/grp=rels-<TYPE>/`.
 
-CSV dialect (what `import_args` tells neo4j-admin): `,` between fields, strings always quoted
-with `"` doubled inside (an empty string stays `""`, a property; an absent one is an empty
-unquoted field), list items separated by U+001F (never in the data), numbers, dates and
-booleans unquoted. Values may hold line breaks, hence `--multiline-fields=true`.
+CSV dialect (what `ImportFiles.admin_args` tells neo4j-admin): `,` between fields, strings
+always quoted with `"` doubled inside (an empty string stays `""`, a property; an absent one
+is an empty unquoted field), list items separated by U+001F (never in the data), numbers,
+dates and booleans unquoted. A value may hold a line break: only the files that do are named
+to `--multiline-fields` (format v2), so the importer reads all others in parallel chunks
+(multi-line reading cost 31% of the import's wall time on the large run).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -55,6 +60,7 @@ class ImportFiles:
     run_id: str
     nodes: dict[str, list[Path]] = field(default_factory=dict)
     rels: dict[str, list[Path]] = field(default_factory=dict)
+    multiline: list[Path] = field(default_factory=list)  # data files with a line break in a value
     seconds: float = 0.0
 
     def admin_args(self) -> list[str]:
@@ -63,8 +69,13 @@ class ImportFiles:
                 for label, files in self.nodes.items()]
         args += [f"--relationships={t}={','.join(map(str, files))}"
                  for t, files in self.rels.items()]
+        # only the files with a line break in a value are read as multi-line (v2): the
+        # others are split into chunks and parsed in parallel
+        if self.multiline:
+            args += ["--multiline-fields-format=v2",
+                     f"--multiline-fields={','.join(map(str, self.multiline))}"]
         return [*args, f"--array-delimiter={ARRAY_DELIMITER_ARG}", "--delimiter=,",
-                "--quote=\"", "--multiline-fields=true", "--trim-strings=false",
+                "--quote=\"", "--trim-strings=false",
                 "--ignore-empty-strings=false", "--skip-bad-relationships=false",
                 "--skip-duplicate-nodes=false", "--id-type=string"]
 
@@ -137,22 +148,80 @@ def csv_lines(table: pa.Table, run_id: str, rel: bool) -> pa.Array:
                                        null_replacement="")
 
 
+def _slice_lines(d: dict[str, Any]) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(src, dst, line) of one slice descriptor (nodes: dst is null)."""
+    rel = d["kind"] == "rels"
+    part = read_arrow(Path(d["path"])).slice(d["start"], d["length"])
+    if rel:
+        src, dst = part["src"].combine_chunks(), part["dst"].combine_chunks()
+    else:
+        src = part[schema.KEY].combine_chunks()
+        dst = pa.nulls(part.num_rows, pa.string())
+    return (pc.cast(src, pa.string()), pc.cast(dst, pa.string()),
+            csv_lines(part, d["run_id"], rel))
+
+
 def _format_slices(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Spark `mapInArrow`: slice descriptors in, (group, src, dst, line) batches out."""
+    """Spark `mapInArrow`: slice descriptors in, (group, src, dst, line) batches out (the
+    relationships of a run with dangling ones, which go through the semi-joins)."""
     for batch in batches:
         for d in batch.to_pylist():
-            rel = d["kind"] == "rels"
-            part = read_arrow(Path(d["path"])).slice(d["start"], d["length"])
-            if rel:
-                src, dst = part["src"].combine_chunks(), part["dst"].combine_chunks()
-            else:
-                src = part[schema.KEY].combine_chunks()
-                dst = pa.nulls(part.num_rows, pa.string())
-            grp = pa.array([f"{d['kind']}-{d['name']}"] * part.num_rows, type=pa.string())
-            line = csv_lines(part, d["run_id"], rel)
-            yield pa.RecordBatch.from_arrays([grp, pc.cast(src, pa.string()),
-                                              pc.cast(dst, pa.string()), line],
+            src, dst, line = _slice_lines(d)
+            grp = pa.array([f"{d['kind']}-{d['name']}"] * len(line), type=pa.string())
+            yield pa.RecordBatch.from_arrays([grp, src, dst, line],
                                              names=["grp", "src", "dst", "line"])
+
+
+def _has_line_break(lines: pa.Array) -> bool:
+    """Does a value of the lines hold a line break (so that neo4j-admin must read the file
+    as multi-line)? A byte search (memchr) over Arrow's data buffer, 4 MiB at a time."""
+    data = _data(lines)
+    step = 4 * 2**20
+    for start in range(0, len(data), step):
+        chunk = data[start:start + step].tobytes()
+        if b"\n" in chunk or b"\r" in chunk:
+            return True
+    return False
+
+
+def _data(lines: pa.Array) -> memoryview:
+    """The bytes of a string array's values, back to back, in place."""
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    offsets = np.frombuffer(lines.buffers()[1], dtype=width)[
+        lines.offset:lines.offset + len(lines) + 1]
+    if not len(lines):
+        return memoryview(b"")
+    return memoryview(lines.buffers()[2] or b"")[int(offsets[0]):int(offsets[-1])]
+
+
+def write_lines(lines: pa.Array, path: Path) -> None:
+    """The lines, each ended by a newline, as one file (Arrow's data buffer written whole)."""
+    ended = pc.binary_join_element_wise(lines, pa.scalar("", lines.type), "\n",
+                                        null_handling="replace", null_replacement="")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as sink:
+        sink.write(_data(ended))
+
+
+def _write_slices(out: str) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """Spark `mapInArrow`: slice descriptors in; each slice's lines written by the task to
+    `out/<kind>-<name>/part-<index>.csv`; one row out per file (group, path, rows, whether
+    a value holds a line break)."""
+
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for d in batch.to_pylist():
+                _, _, line = _slice_lines(d)
+                grp = f"{d['kind']}-{d['name']}"
+                path = Path(out) / grp / f"part-{d['index']:06d}.csv"
+                write_lines(line, path)
+                yield pa.RecordBatch.from_pydict(
+                    {"grp": [grp], "file": [str(path)], "rows": [len(line)],
+                     "multiline": [_has_line_break(line)]},
+                    schema=pa.schema([("grp", pa.string()), ("file", pa.string()),
+                                      ("rows", pa.int64()), ("multiline", pa.bool_())]))
+
+    return task
 
 
 def _node_ids(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -183,13 +252,18 @@ def _descriptors(run_dir: Path, manifest: dict[str, Any],
             for start in range(0, n, slice_rows):
                 out.append({"kind": kind, "name": name, "path": str(path.resolve()),
                             "start": start, "length": min(slice_rows, n - start),
-                            "run_id": str(manifest["run_id"])})
+                            "run_id": str(manifest["run_id"]), "index": len(out)})
     return out, schemas
 
 
 def write_import_files(run_dir: Path, out: Path, spark: Any,
                        slice_bytes: int = SLICE_BYTES) -> ImportFiles:
-    """Write the import folder `out` for the run (its rows prepared in `RUN/graph/`)."""
+    """Write the import folder `out` for the run (its rows prepared in `RUN/graph/`).
+
+    One Spark task per slice formats its lines and writes them itself as one file (no
+    shuffle, no sort, nothing but a row per file back to the driver); the relationships of
+    a run with dangling ones are semi-joined on the node IDs first and written by Spark's
+    text writer."""
     import time
 
     from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
@@ -200,27 +274,38 @@ def write_import_files(run_dir: Path, out: Path, spark: Any,
     manifest = json.loads((run_dir / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
     descs, schemas = _descriptors(run_dir, manifest, slice_bytes)
     out.mkdir(parents=True, exist_ok=True)
-    desc_schema = "kind string, name string, path string, start long, length long, run_id string"
+    data = out / "data"
+    dangling = bool(int(manifest.get("dangling") or 0))
+    desc_schema = ("kind string, name string, path string, start long, length long, "
+                   "run_id string, index long")
     frame = spark.createDataFrame(descs, desc_schema).repartition(max(len(descs), 1))
-    node_desc = frame.filter(F.col("kind") == "nodes")
-    rel_desc = frame.filter(F.col("kind") == "rels")
-    nodes = node_desc.mapInArrow(_format_slices, _LINE_SCHEMA)
-    rels = rel_desc.mapInArrow(_format_slices, _LINE_SCHEMA)
-    if int(manifest.get("dangling") or 0):  # drop relationships the loader never loads
-        ids = node_desc.mapInArrow(_node_ids, "nid string")
+    direct = frame.filter(F.col("kind") == "nodes") if dangling else frame
+    written = direct.mapInArrow(_write_slices(str(data.absolute())),
+                                "grp string, file string, rows long, multiline boolean")
+    parts: dict[str, list[tuple[Path, bool]]] = {}
+    for row in written.collect():  # one small row per file
+        if row["rows"]:
+            parts.setdefault(row["grp"], []).append((Path(row["file"]), bool(row["multiline"])))
+    if dangling:  # drop relationships the loader never loads (an endpoint not a node)
+        ids = frame.filter(F.col("kind") == "nodes").mapInArrow(_node_ids, "nid string")
+        rels = frame.filter(F.col("kind") == "rels").mapInArrow(_format_slices, _LINE_SCHEMA)
         rels = (rels.join(ids.withColumnRenamed("nid", "src"), "src", "left_semi")
                 .join(ids.withColumnRenamed("nid", "dst"), "dst", "left_semi"))
-    data = out / "data"
-    (nodes.select("grp", "line").unionByName(rels.select("grp", "line"))
-     .write.mode("overwrite").partitionBy("grp").text(spark_uri(data)))
+        joined = out / "joined"
+        rels.select("grp", "line").write.mode("overwrite").partitionBy("grp").text(
+            spark_uri(joined))
+        for folder in sorted(joined.glob("grp=*")):
+            parts[folder.name[4:]] = [(f, True) for f in sorted(folder.glob("part-*"))
+                                      if f.stat().st_size]
     files = ImportFiles(folder=out, run_id=str(manifest["run_id"]))
     for key, table_schema in schemas.items():
         kind, name = key.split("-", 1)
-        parts = sorted((data / f"grp={key}").glob("part-*"))
-        if not parts:
+        found = sorted(parts.get(key, []))
+        if not found:
             continue
         head = out / f"header-{key}.csv"
         head.write_text(header(table_schema, kind == "rels") + "\n", encoding="utf-8")
-        (files.nodes if kind == "nodes" else files.rels)[name] = [head, *parts]
+        (files.nodes if kind == "nodes" else files.rels)[name] = [head, *(f for f, _ in found)]
+        files.multiline += [f for f, brk in found if brk]
     files.seconds = time.perf_counter() - started
     return files

@@ -19,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from neo4j import Driver
@@ -39,6 +41,7 @@ _FIELD_END = "\x1e"
 _ITEM_SEP = "\x1f"
 STATE_FETCH_SIZE = 50_000
 HASH_CHUNK = 50_000
+VERIFY_CHUNK = 20_000  # elements per read of `graph_digest`
 
 
 def _prop_types() -> dict[str, pa.DataType]:
@@ -118,7 +121,19 @@ def _slice_hashes(prefix: str, table: pa.Table, skip: set[str]) -> list[str]:
     if len(parts) == 1:
         return [_blake(prefix + _FIELD_END)] * table.num_rows
     rows = pc.binary_join_element_wise(*parts, "", null_handling="replace")
-    return [_blake(s) for s in rows.to_pylist()]
+    return _row_hashes(rows)
+
+
+def _row_hashes(rows: pa.Array) -> list[str]:
+    """blake2b-128 of every value of a string array, hashed in place from Arrow's buffer
+    (the same bytes as `_blake(value)`, without a Python string per row)."""
+    width = np.int64 if pa.types.is_large_string(rows.type) else np.int32
+    offsets = np.frombuffer(rows.buffers()[1], dtype=width)[
+        rows.offset:rows.offset + len(rows) + 1].tolist()
+    data = memoryview(rows.buffers()[2] or b"")
+    blake = hashlib.blake2b
+    return [blake(data[a:b], digest_size=16).hexdigest()
+            for a, b in zip(offsets, offsets[1:], strict=False)]
 
 
 def _blake(text: str) -> str:
@@ -214,28 +229,104 @@ def digest_of(lines: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
 
 
-def graph_digest(driver: Driver, database: str | None = None) -> GraphDigest:
+def graph_digest(driver: Driver, database: str | None = None, workers: int = 1,
+                 chunk: int = VERIFY_CHUNK) -> GraphDigest:
     """Content checksum over every node and relationship (independent of load history).
 
     Each element is hashed from its actual label/type, endpoints and properties (excluding
     `run_id` and the stored hash); the checksum is sha256 over the sorted element lines.
+    Every label / type is read in slices of about `chunk` elements by internal ID range
+    (bounded memory); with `workers` > 1 the slices are read and hashed by that many
+    sessions at once, so that the server reads one slice while the client hashes another.
     """
-    lines: list[str] = []
-    stale = 0
-    n_nodes = n_rels = 0
-    for label in schema.NODE_TYPES:
-        elements = graph_nodes(driver, label, database)
-        ids, hashes = recomputed(node_prefix(label), elements)
-        stale += sum(h != e.get(HASH_PROP) for h, e in zip(hashes, elements, strict=True))
-        lines.extend(f"{node_prefix(label)}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
-        n_nodes += len(ids)
-    for rel_type in schema.REL_TYPES:
-        elements = graph_rels(driver, rel_type, database)
-        ids, hashes = recomputed(rel_prefix(rel_type), elements)
-        stale += sum(h != e.get(HASH_PROP) for h, e in zip(hashes, elements, strict=True))
-        lines.extend(f"{rel_prefix(rel_type)}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
-        n_rels += len(ids)
-    return GraphDigest(digest_of(lines), n_nodes, n_rels, stale)
+    units = _digest_units(driver, database, chunk)
+    if workers > 1 and len(units) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest") as pool:
+            parts = list(pool.map(lambda u: _digest_unit(driver, database, *u), units))
+    else:
+        parts = [_digest_unit(driver, database, *u) for u in units]
+    lines = [line for part in parts for line in part[0]]
+    n_nodes = sum(len(part[0]) for part, u in zip(parts, units, strict=True) if u[0] == "N")
+    return GraphDigest(digest_of(lines), n_nodes, len(lines) - n_nodes,
+                       sum(part[1] for part in parts))
+
+
+Unit = tuple[str, str, int, int]  # ("N" | "R", label / type, lowest ID, ID past the last)
+
+
+def _digest_units(driver: Driver, database: str | None, chunk: int) -> list[Unit]:
+    """The slices of every label / type: internal ID ranges of about `chunk` elements
+    (the IDs of an imported graph are dense; sparse ones only make slices uneven)."""
+    units: list[Unit] = []
+    with quiet_session(driver, database) as session:
+        for kind, names, query in (("N", schema.NODE_TYPES, wq.NODE_ID_RANGE),
+                                   ("R", schema.REL_TYPES, wq.REL_ID_RANGE)):
+            for name in names:
+                filled = (fill(query, label=schema.check_label(name)) if kind == "N"
+                          else fill(query, type=schema.check_rel_type(name)))
+                rec = session.run(filled).single(strict=True)
+                if not rec["n"]:
+                    continue
+                lo, hi, n = int(rec["lo"]), int(rec["hi"]) + 1, int(rec["n"])
+                step = max(1, -(-(hi - lo) // max(1, -(-n // chunk))))
+                units += [(kind, name, start, min(start + step, hi))
+                          for start in range(lo, hi, step)]
+    return units
+
+
+def _digest_unit(driver: Driver, database: str | None, kind: str, name: str, lo: int,
+                 hi: int) -> tuple[list[str], int]:
+    """(element lines, stale stored hashes) of one slice: its property keys first, then
+    every element's values of those keys as one list (no map per element to pivot)."""
+    rel = kind == "R"
+    if rel:
+        rel_type = schema.check_rel_type(name)
+        keys_query = fill(wq.REL_KEYS_IN_RANGE, type=rel_type)
+        values_query = fill(wq.REL_VALUES_IN_RANGE, type=rel_type)
+    else:
+        label = schema.check_label(name)
+        keys_query = fill(wq.NODE_KEYS_IN_RANGE, label=label)
+        values_query = fill(wq.NODE_VALUES_IN_RANGE, label=label)
+    with quiet_session(driver, database, STATE_FETCH_SIZE) as session:
+        keys = sorted(session.run(keys_query, lo=lo, hi=hi).single(strict=True)["keys"])
+        records = [rec.values() for rec in session.run(values_query, lo=lo, hi=hi, keys=keys)]
+    prefix = rel_prefix(name) if rel else node_prefix(name)
+    if not records:
+        return [], 0
+    columns: dict[str, pa.Array] = {}
+    if rel:
+        src, dst, values = zip(*records, strict=True)
+    else:
+        (values,) = zip(*records, strict=True)
+    stored: tuple[Any, ...] = (None,) * len(records)
+    for key, col in zip(keys, zip(*values, strict=True), strict=False):
+        if key == HASH_PROP:
+            stored = col  # compared as read (as graph_digest compares it)
+        columns[key] = _graph_column(key, col)
+    if rel:  # the endpoints stand over properties of the same name (as in graph_rels)
+        columns["src"], columns["dst"] = _graph_column("src", src), _graph_column("dst", dst)
+    table = (pa.table(columns) if columns
+             else pa.table({schema.KEY: pa.nulls(len(records), pa.string())}))
+    hashes = table_hashes(prefix, table)
+    ids = (table[schema.KEY].to_pylist() if schema.KEY in columns
+           else [None] * table.num_rows)
+    stale = sum(h != s for h, s in zip(hashes, stored, strict=True))
+    return [f"{prefix}|{i}|{h}" for i, h in zip(ids, hashes, strict=True)], stale
+
+
+_TEMPORAL = (pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
+
+
+def _graph_column(name: str, values: tuple[Any, ...]) -> pa.Array:
+    """One property's driver values as `rows_table` types it (driver temporal values made
+    native first, as `graph_nodes` does)."""
+    typ = PROP_TYPES.get(name)
+    if typ is not None and not any(test(typ) for test in _TEMPORAL):
+        try:
+            return pa.array(values, type=typ)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            pass
+    return _column(name, [native(v) for v in values])
 
 
 def graph_checksum(driver: Driver, database: str | None = None) -> str:

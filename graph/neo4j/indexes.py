@@ -31,11 +31,19 @@ def schema_statements() -> list[str]:
     return statements
 
 
-def ensure_schema(driver: Driver, database: str | None = None) -> list[str]:
-    """Create every constraint and index (idempotent) and wait until they are online."""
+def ensure_schema(driver: Driver, database: str | None = None, wait: bool = True) -> list[str]:
+    """Create every constraint and index (idempotent) and, with `wait`, wait until they are
+    online (without: they populate in the background; `await_indexes` waits later)."""
     statements = schema_statements()
     with quiet_session(driver, database) as session:
         for stmt in statements:
             session.run(stmt).consume()
-        session.run(wq.AWAIT_INDEXES).consume()
+        if wait:
+            session.run(wq.AWAIT_INDEXES).consume()
     return statements
+
+
+def await_indexes(driver: Driver, database: str | None = None) -> None:
+    """Wait until every index and constraint is online."""
+    with quiet_session(driver, database) as session:
+        session.run(wq.AWAIT_INDEXES).consume()

@@ -57,6 +57,41 @@ MATCH (a)-[r:@type]->(b)
 RETURN a.id AS src, b.id AS dst, properties(r) AS p
 """
 
+# graph_digest reads a label / type in slices of internal IDs [$lo, $hi): the property keys
+# the slice's elements hold, then the values of those keys as one list per element
+NODE_KEYS_IN_RANGE = """
+MATCH (n:@label) WHERE $lo <= id(n) < $hi
+UNWIND keys(n) AS k
+RETURN collect(DISTINCT k) AS keys
+"""
+
+NODE_VALUES_IN_RANGE = """
+MATCH (n:@label) WHERE $lo <= id(n) < $hi
+RETURN [k IN $keys | n[k]] AS v
+"""
+
+REL_KEYS_IN_RANGE = """
+MATCH ()-[r:@type]->() WHERE $lo <= id(r) < $hi
+UNWIND keys(r) AS k
+RETURN collect(DISTINCT k) AS keys
+"""
+
+REL_VALUES_IN_RANGE = """
+MATCH (a)-[r:@type]->(b) WHERE $lo <= id(r) < $hi
+RETURN a.id AS src, b.id AS dst, [k IN $keys | r[k]] AS v
+"""
+
+# lowest and highest internal ID and the number of elements of a label / type
+NODE_ID_RANGE = """
+MATCH (n:@label)
+RETURN min(id(n)) AS lo, max(id(n)) AS hi, count(n) AS n
+"""
+
+REL_ID_RANGE = """
+MATCH ()-[r:@type]->()
+RETURN min(id(r)) AS lo, max(id(r)) AS hi, count(r) AS n
+"""
+
 # --- writing a diff (graph.neo4j.apply), in this order ---------------------------------
 
 DELETE_RELS = """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,14 +25,24 @@ from graph.neo4j.bulk_files import (
     ARRAY_DELIMITER,
     ImportFiles,
     _descriptors,
+    _has_line_break,
     csv_lines,
     header,
     write_import_files,
+    write_lines,
 )
-from graph.neo4j.hash import HASH_PROP, graph_digest
+from graph.neo4j.hash import HASH_PROP, _blake, _row_hashes, graph_digest
 from graph.neo4j.loader import publish_run
 from graph.neo4j.meta import read_meta
-from graph.neo4j.rows import MANIFEST, PREPARED_DIR, read_rows, run_fingerprint
+from graph.neo4j.rows import (
+    MANIFEST,
+    PREPARED_DIR,
+    _write_arrow,
+    prepared_file,
+    read_arrow,
+    read_rows,
+    run_fingerprint,
+)
 from tests.conftest import Neo4jSettings, empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +77,33 @@ def test_relationship_header_has_endpoints_first() -> None:
     table_schema = pa.schema([("id", pa.string()), ("src", pa.string()), ("dst", pa.string()),
                               ("share_pct", pa.float64()), (HASH_PROP, pa.string())])
     assert header(table_schema, rel=True) == ":START_ID,:END_ID,id,share_pct:double,run_id,_hash"
+
+
+def test_write_lines_ends_every_line_and_flags_line_breaks(tmp_path: Path) -> None:
+    lines = pa.array(['"E1","名称"', '"E2","a\nb"', '""'])
+    write_lines(lines.slice(1), tmp_path / "a.csv")  # an offset into the buffer
+    assert (tmp_path / "a.csv").read_bytes() == b'"E2","a\nb"\n""\n'
+    write_lines(pa.array([], pa.string()), tmp_path / "empty.csv")
+    assert (tmp_path / "empty.csv").read_bytes() == b""
+    assert _has_line_break(lines) and _has_line_break(pa.array(["a\rb"]))
+    assert not _has_line_break(lines.slice(0, 1))
+    assert _has_line_break(pa.array(["x" * 5 * 2**20, "\n"]))  # past the first 4 MiB searched
+    assert not _has_line_break(pa.array(["x" * 5 * 2**20, "y"]))
+    head, plain, broken = (tmp_path / n for n in ("h.csv", "p.csv", "b.csv"))
+    files = ImportFiles(folder=tmp_path, run_id="r", nodes={"Enterprise": [head, plain, broken]},
+                        multiline=[broken])
+    args = files.admin_args()
+    assert f"--nodes=Enterprise={head},{plain},{broken}" in args
+    assert "--multiline-fields-format=v2" in args and f"--multiline-fields={broken}" in args
+    assert not any(a.startswith("--multiline") for a in
+                   ImportFiles(folder=tmp_path, run_id="r").admin_args())
+
+
+def test_row_hashes_hash_arrow_bytes_as_the_strings() -> None:
+    values = ["", "a", "名称\x1e=3:x", "x" * 5000]
+    rows = pa.array(["skip", *values])
+    assert _row_hashes(rows.slice(1)) == [_blake(v) for v in values]
+    assert _row_hashes(pa.array(values, pa.large_string())) == [_blake(v) for v in values]
 
 
 # --- against the real server --------------------------------------------------------------
@@ -179,3 +217,97 @@ def test_cli_bulk_refuses_a_non_empty_database(
     assert "is not empty: --bulk imports into an empty database only" in done.stderr
     records, _, _ = neo4j_clean.execute_query("MATCH (n) RETURN collect(n.id) AS ids")
     assert records[0]["ids"] == ["E-someone-else"]  # untouched, server still answering
+
+
+@pytest.mark.slow
+def test_the_checksum_read_back_sees_a_changed_extra_or_missing_element(
+    neo4j_clean: Driver, small_runs: tuple[Path, Path]
+) -> None:
+    """The verification of a bulk load (`graph_digest` read in slices by several sessions)
+    equals the plain one and the run's expected digest, and differs after any change."""
+    run, _ = small_runs
+    publish_run(neo4j_clean, run, progress=False)
+    expected = expected_digest(run, run_fingerprint(run))
+    plain = graph_digest(neo4j_clean)
+    assert plain == expected
+    assert graph_digest(neo4j_clean, workers=3, chunk=997) == expected  # many slices at once
+
+    def digest() -> Any:
+        return graph_digest(neo4j_clean, workers=3, chunk=997)
+
+    one = "MATCH (n:Person) WITH n ORDER BY n.id LIMIT 1 "
+    neo4j_clean.execute_query(one + "SET n.name = n.name + ' '")  # one value, _hash kept
+    changed = digest()
+    assert (changed.checksum != expected.checksum, changed.stale_hashes) == (True, 1)
+    neo4j_clean.execute_query(one + "SET n.name = substring(n.name, 0, size(n.name) - 1)")
+    assert digest() == expected  # restored
+    neo4j_clean.execute_query(one + "SET n.extra = 1")  # a property the run does not have
+    extra = digest()
+    assert (extra.checksum != expected.checksum, extra.stale_hashes) == (True, 1)
+    neo4j_clean.execute_query(one + "REMOVE n.extra")
+    neo4j_clean.execute_query(one + "SET n.n_mentions = toString(n.n_mentions)")  # a type
+    assert digest().checksum != expected.checksum
+    neo4j_clean.execute_query(one + "SET n.n_mentions = toInteger(n.n_mentions)")
+    assert digest() == expected
+    neo4j_clean.execute_query("MATCH ()-[r:SHAREHOLDER_OF]->() WITH r LIMIT 1 DELETE r")
+    missing = digest()
+    assert missing.relationships == expected.relationships - 1
+    assert missing.checksum != expected.checksum
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_bulk_load_refuses_an_import_that_differs_from_the_run(
+    neo4j_clean: Driver, neo4j_settings: Neo4jSettings, small_runs: tuple[Path, Path],
+    spark: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One string value changed in the importer's files: the import succeeds, the checksum
+    read back differs from the run's, the load fails and no meta node says 'ready'."""
+    import graph.neo4j.bulk_files as bulk_files
+
+    run, _ = small_runs
+    real = bulk_files.write_import_files
+
+    def tampered(run_dir: Path, out: Path, session: Any, **kw: Any) -> ImportFiles:
+        files = real(run_dir, out, session, **kw)
+        part = files.nodes["Person"][1]
+        text = part.read_text(encoding="utf-8")
+        first_id_end = text.index('","')  # "id","<first property>...: prefix its value
+        part.write_text(text[:first_id_end] + '","X' + text[first_id_end + 3:],
+                        encoding="utf-8")
+        return files
+
+    monkeypatch.setattr(bulk_files, "write_import_files", tampered)
+    with pytest.raises(BulkLoadError, match="graph checksum .* differs from the run's"):
+        bulk_load(run, lambda: _connect(neo4j_settings), lambda: spark)
+    with _connect(neo4j_settings) as driver:
+        got = graph_digest(driver)
+        assert (got.nodes, got.stale_hashes) == (
+            expected_digest(run, run_fingerprint(run)).nodes, 1)
+        assert read_meta(driver).status != "ready"
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_import_files_leave_out_dangling_relationships(
+    small_runs: tuple[Path, Path], spark: Any, tmp_path: Path
+) -> None:
+    """A relationship to a node the run does not have (the loader's `dangling`, never
+    loaded) is dropped by the semi-joins; everything else is as written without it."""
+    run, _ = small_runs
+    read_rows(run, run_fingerprint(run))
+    clean = write_import_files(run, tmp_path / "clean", spark)
+    copy = tmp_path / "run"
+    shutil.copytree(run / PREPARED_DIR, copy / PREPARED_DIR)
+    path = copy / PREPARED_DIR / prepared_file("rels", "SHAREHOLDER_OF")
+    table = read_arrow(path)
+    extra = dict(table.slice(0, 1).to_pylist()[0], id="R-dangling", src="P-nobody")
+    _write_arrow(pa.concat_tables([table, pa.Table.from_pylist([extra], schema=table.schema)]),
+                 path)
+    manifest = json.loads((copy / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    (copy / PREPARED_DIR / MANIFEST).write_text(json.dumps(dict(manifest, dangling=1)),
+                                                encoding="utf-8")
+    files = write_import_files(copy, tmp_path / "dangling", spark)
+    assert _import_rows(files) == _import_rows(clean)
+    joined = [p for _, *parts in files.rels.values() for p in parts]
+    assert joined and set(joined) <= set(files.multiline)  # Spark's files: read multi-line
