@@ -139,6 +139,8 @@ def spark_session(threads: int = 2) -> Any:
             .config("spark.jars", jar)
             .config("spark.driver.memory", settings.driver_memory)
             .config("spark.pyspark.python", sys.executable)  # workers use this venv
+            # workers forked from a daemon that has imported pandas and the linkage code
+            .config("spark.python.daemon.module", "linkage.spark.daemon")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")

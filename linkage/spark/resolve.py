@@ -54,7 +54,7 @@ from linkage.resolve.pipeline import (
     with_derived_columns,
 )
 from linkage.spark.components import connected_components
-from linkage.spark.frames import plain
+from linkage.spark.frames import checkpoint, plain
 from linkage.spark.splink import SparkScored, train_and_score
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any) -> Any:
     Returns `OUT_SCHEMA` rows, checkpointed."""
     from pyspark.sql import functions as F
 
-    comps = connected_components(graph).checkpoint()
+    comps = checkpoint(connected_components(graph))
     n_buckets = _n_buckets(comps.count())
 
     def bucket_of(key: str) -> Any:
@@ -274,7 +274,7 @@ def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any) -> Any:
         return cluster_bucket(left[[c for c in node_cols if c != "comp"]], right, kind)
 
     out = local.groupBy("comp").cogroup(edges.groupBy("comp")).applyInPandas(run, OUT_SCHEMA)
-    return out.checkpoint()
+    return checkpoint(out)
 
 
 def _node_frame(mentions: Any, kind: Kind) -> Any:
@@ -507,18 +507,18 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
         out = _cluster(spark, kind, _node_frame(mentions, kind), pre[kind], rows)
         labels[kind] = _labels(out)
         timings[f"exact_ids_{kind}"] = time.perf_counter() - t
-    with_pc = _with_pc(mentions, labels["enterprise"].unionByName(labels["person"])).checkpoint()
+    with_pc = checkpoint(_with_pc(mentions, labels["enterprise"].unionByName(labels["person"])))
     for kind in KINDS:
         t = time.perf_counter()
-        table = splink_table(with_pc, kind).checkpoint()
+        table = checkpoint(splink_table(with_pc, kind))
         stats["splink_rows"][kind] = table.count()
         progress(f"splink {kind}: training and scoring {stats['splink_rows'][kind]} records")
         splink = None
         if options.use_splink and table.select("pc").distinct().limit(2).count() >= 2:
             scored[kind] = train_and_score(kind, table)
             stats["pairs_compared"][kind] = scored[kind].pairs_compared
-            splink = accepted_splink_links(kind, scored[kind], table, with_pc,
-                                           options.thresholds[kind]).checkpoint()
+            splink = checkpoint(accepted_splink_links(kind, scored[kind], table, with_pc,
+                                                      options.thresholds[kind]))
             stats.setdefault("splink_steps_s", {})[kind] = {
                 k: round(v, 3) for k, v in scored[kind].timings.items()}
         else:
