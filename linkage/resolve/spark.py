@@ -31,8 +31,10 @@ committed small fixture and the generator's medium set, seed 7 - see docs/scale.
   comparison levels (the same SQL transpiled per dialect, Spark using the jar's
   `jaro_winkler` / `damerau_levenshtein`); row order (the pipeline sorts accepted links by
   match weight, then record IDs, before clustering).
-- Speed: every Splink query is a Spark job (~100 per model, mostly EM iterations), so local
-  Spark is far slower than DuckDB on one machine (medium: 7 min vs 23 s under load).
+- Speed: every Splink query is one or more Spark jobs, so local Spark is far slower than
+  DuckDB on one machine. EM's iterations, over the agreement-pattern counts (a table bounded
+  by the model: one row per distinct comparison vector), run in Splink's in-process DuckDB
+  (`LOCAL_TABLES`), with the same SQL and the same results (docs/scale.md "Speed").
 """
 
 from __future__ import annotations
@@ -139,8 +141,6 @@ def spark_session(threads: int = 2) -> Any:
             .config("spark.jars", jar)
             .config("spark.driver.memory", settings.driver_memory)
             .config("spark.pyspark.python", sys.executable)  # workers use this venv
-            # workers forked from a daemon that has imported pandas and the linkage code
-            .config("spark.python.daemon.module", "linkage.spark.daemon")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
