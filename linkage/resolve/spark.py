@@ -139,6 +139,8 @@ def spark_session(threads: int = 2) -> Any:
             .config("spark.jars", jar)
             .config("spark.driver.memory", settings.driver_memory)
             .config("spark.pyspark.python", sys.executable)  # workers use this venv
+            # workers forked from a daemon that has imported pandas and the linkage code
+            .config("spark.python.daemon.module", "linkage.spark.daemon")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
@@ -157,13 +159,71 @@ def spark_session(threads: int = 2) -> Any:
     return spark
 
 
-def spark_db_api(threads: int = 2) -> Any:
-    """A Splink SparkAPI over the process's local SparkSession using `threads` cores."""
-    spark = spark_session(threads)
-    from splink import SparkAPI
+# Splink's EM iterates over the agreement-pattern counts: one row per distinct comparison
+# vector, a few hundred rows whatever the number of pairs. On Spark each iteration is a UNION
+# of one aggregate per comparison (a dozen jobs, about a second even on a few hundred rows);
+# in the process's DuckDB it is milliseconds, with the same SQL (transpiled) and arithmetic.
+LOCAL_TABLES = ("__splink__agreement_pattern_counts",)
 
+
+def _local_api_class() -> Any:
+    """`SparkAPI` whose tables named in `LOCAL_TABLES` - bounded by the model, not by the data
+    - are gathered from Spark into Splink's own in-process DuckDB, and whose queries reading
+    only such tables (and the tables they produce) run there; everything else runs on
+    Spark as before."""
+    import duckdb
+    import sqlglot
+    from splink import SparkAPI
+    from splink.internals.duckdb.dataframe import DuckDBDataFrame
+
+    class LocalPatternsSparkAPI(SparkAPI):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._local: set[str] = set()
+
+        def _is_local(self, sql: str) -> bool:
+            return any(name in sql for name in self._local)
+
+        def _setup_for_execute_sql(self, sql: str, physical_name: str) -> str:
+            if self._is_local(sql):
+                return str(sqlglot.transpile(sql, read="spark", write="duckdb")[0])
+            return str(super()._setup_for_execute_sql(sql, physical_name))
+
+        def _execute_sql_against_backend(self, final_sql: str) -> Any:
+            if self._is_local(final_sql):
+                return self.duckdb_con.sql(final_sql)
+            return super()._execute_sql_against_backend(final_sql)
+
+        def _cleanup_for_execute_sql(self, table: Any, templated_name: str,
+                                     physical_name: str) -> Any:
+            if isinstance(table, duckdb.DuckDBPyRelation):
+                table.create(physical_name)
+            elif templated_name in LOCAL_TABLES:
+                self.duckdb_con.register("__guanlian_arrow", table.toArrow())
+                self.duckdb_con.execute(
+                    f"CREATE TABLE {physical_name} AS SELECT * FROM __guanlian_arrow")
+                self.duckdb_con.unregister("__guanlian_arrow")
+            else:
+                return super()._cleanup_for_execute_sql(table, templated_name, physical_name)
+            self._local.add(physical_name)
+            return DuckDBDataFrame(templated_name, physical_name, self)
+
+        def delete_table_from_database(self, name: str) -> None:
+            if name in self._local:
+                self.duckdb_con.execute(f"DROP TABLE IF EXISTS {name}")
+                self._local.discard(name)
+            else:
+                super().delete_table_from_database(name)
+
+    return LocalPatternsSparkAPI
+
+
+def spark_db_api(threads: int = 2) -> Any:
+    """A Splink SparkAPI over the process's local SparkSession using `threads` cores (EM
+    iterations on the agreement patterns in Splink's DuckDB: `LOCAL_TABLES`)."""
+    spark = spark_session(threads)
     settings = get_spark_settings()
-    return SparkAPI(
+    return _local_api_class()(
         spark_session=spark,
         break_lineage_method=settings.break_lineage,
         num_partitions_on_repartition=settings.shuffle_partitions,

@@ -5,12 +5,15 @@ the local Maven mirror), so the components are found with the alternating *large
 *small-star* rounds of Kiveris et al. ("Connected Components in MapReduce and Beyond",
 SoCC 2014): each round is two group-bys over the edges, every node ends pointing at the
 smallest node of its component, and the number of rounds grows with log(n), not with the
-component's diameter. The edge set is checkpointed every round so the plan never grows.
+component's diameter. The edge set is checkpointed every round (`frames.checkpoint`) so the
+plan never grows.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from linkage.spark.frames import checkpoint
 
 MAX_ROUNDS = 64
 
@@ -56,9 +59,9 @@ def connected_components(edges: Any, *, max_rounds: int = MAX_ROUNDS) -> Any:
     from pyspark.sql import functions as F
 
     current = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"))
-    current = current.where(F.col("src") != F.col("dst")).distinct().checkpoint()
+    current = checkpoint(current.where(F.col("src") != F.col("dst")).distinct())
     for _ in range(max_rounds):
-        after = _small_star(_large_star(current)).checkpoint()
+        after = checkpoint(_small_star(_large_star(current)))
         # converged when no edge changed (the large-star / small-star fixed point is a set of
         # stars whose centres are the components' smallest nodes)
         if after.exceptAll(current).unionByName(current.exceptAll(after)).isEmpty():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,3 +22,12 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
             values = pa.array(column, from_pandas=True).to_pylist()
             out[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(out, columns=list(frame.columns))
+
+
+def checkpoint(frame: Any) -> Any:
+    """`frame` materialised once, its plan cut: in local mode a local checkpoint (the
+    executor's block manager, spilling to its disk), since an executor lost there is the
+    driver lost; on a cluster a reliable one (the checkpoint folder, surviving an executor)."""
+    if frame.sparkSession.sparkContext.master.startswith("local"):
+        return frame.localCheckpoint()
+    return frame.checkpoint()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from linkage.resolve.ids import assign_ids
 from linkage.spark.components import connected_components
-from linkage.spark.frames import plain
+from linkage.spark.frames import checkpoint, plain
 
 BUCKET_ROWS = 50_000
 ROWS_SCHEMA = ("row string, i long, entity_id string, change string, "
@@ -66,7 +66,7 @@ def entity_ids(spark: Any, mentions: Any, labels: Any, previous: Any | None
             "component", F.col("label"))
     n = max(1, -(-frame.count() // BUCKET_ROWS))
     keyed = frame.withColumn("bucket", F.abs(F.xxhash64("component")) % n).drop("component")
-    rows = keyed.groupBy("bucket").applyInPandas(_assign, ROWS_SCHEMA).checkpoint()
+    rows = checkpoint(keyed.groupBy("bucket").applyInPandas(_assign, ROWS_SCHEMA))
     changes = rows.where(F.col("row") == "change").select("change", "entity_id",
                                                          "previous_ids")
     clusters = changes.count()

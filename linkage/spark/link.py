@@ -29,6 +29,7 @@ from linkage.resolve.judgements import Judgement, latest, read_judgements
 from linkage.resolve.pipeline import ResolveOptions
 from linkage.resolve.report import JUDGEMENTS_FILE, render_html, write_models
 from linkage.resolve.spark import spark_uri
+from linkage.spark.frames import checkpoint
 from linkage.spark.ids import changelog, entity_ids
 from linkage.spark.ingest import SparkExtraction, extract_spark
 from linkage.spark.outputs import (
@@ -71,7 +72,7 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
 
     from pyspark.sql import functions as F
 
-    mentions = extraction.mentions.withColumn("i", F.monotonically_increasing_id()).checkpoint()
+    mentions = checkpoint(extraction.mentions.withColumn("i", F.monotonically_increasing_id()))
     resolution = resolve(spark, mentions, extraction.relations, judged, opts, say)
     timings.update(resolution.timings)
     say("naming entities")

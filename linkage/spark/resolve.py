@@ -54,7 +54,7 @@ from linkage.resolve.pipeline import (
     with_derived_columns,
 )
 from linkage.spark.components import connected_components
-from linkage.spark.frames import plain
+from linkage.spark.frames import checkpoint, plain
 from linkage.spark.splink import SparkScored, train_and_score
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any) -> Any:
     Returns `OUT_SCHEMA` rows, checkpointed."""
     from pyspark.sql import functions as F
 
-    comps = connected_components(graph).checkpoint()
+    comps = checkpoint(connected_components(graph))
     n_buckets = _n_buckets(comps.count())
 
     def bucket_of(key: str) -> Any:
@@ -274,7 +274,7 @@ def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any) -> Any:
         return cluster_bucket(left[[c for c in node_cols if c != "comp"]], right, kind)
 
     out = local.groupBy("comp").cogroup(edges.groupBy("comp")).applyInPandas(run, OUT_SCHEMA)
-    return out.checkpoint()
+    return checkpoint(out)
 
 
 def _node_frame(mentions: Any, kind: Kind) -> Any:
@@ -397,7 +397,6 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
     """The Splink links offered to clustering (`a`, `b`, `match_weight`,
     `match_probability`, `rid_l`, `rid_r`), as `pipeline._splink_links`: threshold, person
     support, enterprise name level, then the ambiguity rule."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     pred = scored.predictions
@@ -411,27 +410,25 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
     elif "gamma_name" in pred.columns:
         ok = ok & (F.col("gamma_name") >= ENTERPRISE_MIN_NAME_GAMMA)
     chosen = pred.where(ok).select("rid_l", "rid_r", "match_weight", "match_probability")
-    # the pre-cluster's valid primary identifier, where it has one
+    # the pre-cluster's valid primary identifier, where it has one, on both sides of a pair
     column, valid = CONFLICT_IDS[kind][0]
     of_kind = mentions.where((F.col("kind") == kind) & _valid(column, valid, mentions.columns))
     anchors = of_kind.groupBy("pc").agg(F.min(column).alias("anchor"))
-    anchor_of = table.select("rid", "pc").join(anchors, "pc", "left").select("rid", "anchor")
-    sides = []
-    for me, other in (("rid_l", "rid_r"), ("rid_r", "rid_l")):
-        mine = anchor_of.select(F.col("rid").alias(me), F.col("anchor").alias("my_anchor"))
-        theirs = anchor_of.select(F.col("rid").alias(other),
-                                  F.col("anchor").alias("other_anchor"))
-        side = chosen.join(mine, me).join(theirs, other)
-        sides.append(side.where(F.col("my_anchor").isNull() & F.col("other_anchor").isNotNull())
-                     .select(F.col(me).alias("me"), "other_anchor", "match_weight"))
-    cand = sides[0].unionByName(sides[1])
+    anchor_of = table.select("rid", "pc").join(anchors, "pc").select("rid", "anchor")
+    tagged = chosen.join(anchor_of.select(F.col("rid").alias("rid_l"),
+                                          F.col("anchor").alias("anchor_l")), "rid_l", "left")
+    tagged = tagged.join(anchor_of.select(F.col("rid").alias("rid_r"),
+                                          F.col("anchor").alias("anchor_r")), "rid_r", "left")
+    # a record without one, linked to records of different identifiers
+    cand = tagged.where(F.col("anchor_l").isNull() & F.col("anchor_r").isNotNull()).select(
+        F.col("rid_l").alias("me"), F.col("anchor_r").alias("other_anchor"), "match_weight"
+    ).unionByName(tagged.where(F.col("anchor_r").isNull() & F.col("anchor_l").isNotNull()).select(
+        F.col("rid_r").alias("me"), F.col("anchor_l").alias("other_anchor"), "match_weight"))
     best = cand.groupBy("me", "other_anchor").agg(F.max("match_weight").alias("w"))
-    ranked = best.withColumn("rank", F.row_number().over(
-        Window.partitionBy("me").orderBy(F.desc("w"), "other_anchor")))
-    top = ranked.where(F.col("rank") == 1).select("me", F.col("w").alias("top"))
-    second = ranked.where(F.col("rank") == 2).select("me", F.col("w").alias("second"))
-    ambiguous = top.join(second, "me").where(F.col("top") - F.col("second") < AMBIGUITY_MARGIN)
-    ambiguous = ambiguous.select("me").join(cand.select("me").distinct(), "me")
+    # per record, its best weight per identifier from the strongest down (a few values)
+    weights = best.groupBy("me").agg(F.sort_array(F.collect_list("w"), asc=False).alias("ws"))
+    ambiguous = weights.where((F.size("ws") >= 2)
+                              & (F.col("ws")[0] - F.col("ws")[1] < AMBIGUITY_MARGIN)).select("me")
     for side in ("rid_l", "rid_r"):
         chosen = chosen.join(ambiguous.select(F.col("me").alias(side)), side, "left_anti")
     return chosen.select(F.col("rid_l").alias("a"), F.col("rid_r").alias("b"), "match_weight",
@@ -507,18 +504,18 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
         out = _cluster(spark, kind, _node_frame(mentions, kind), pre[kind], rows)
         labels[kind] = _labels(out)
         timings[f"exact_ids_{kind}"] = time.perf_counter() - t
-    with_pc = _with_pc(mentions, labels["enterprise"].unionByName(labels["person"])).checkpoint()
+    with_pc = checkpoint(_with_pc(mentions, labels["enterprise"].unionByName(labels["person"])))
     for kind in KINDS:
         t = time.perf_counter()
-        table = splink_table(with_pc, kind).checkpoint()
+        table = checkpoint(splink_table(with_pc, kind))
         stats["splink_rows"][kind] = table.count()
         progress(f"splink {kind}: training and scoring {stats['splink_rows'][kind]} records")
         splink = None
         if options.use_splink and table.select("pc").distinct().limit(2).count() >= 2:
             scored[kind] = train_and_score(kind, table)
             stats["pairs_compared"][kind] = scored[kind].pairs_compared
-            splink = accepted_splink_links(kind, scored[kind], table, with_pc,
-                                           options.thresholds[kind]).checkpoint()
+            splink = checkpoint(accepted_splink_links(kind, scored[kind], table, with_pc,
+                                                      options.thresholds[kind]))
             stats.setdefault("splink_steps_s", {})[kind] = {
                 k: round(v, 3) for k, v in scored[kind].timings.items()}
         else:

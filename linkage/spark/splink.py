@@ -53,22 +53,28 @@ def splink_input(table: Any, kind: Kind) -> Any:
 
 def _pair_counts(spark: Any, view: str, rules: list[blocking.Rule]) -> dict[frozenset[Any], float]:
     """Pairs of rows agreeing (non-null, equal) on every key of each combination of rules,
-    in one query."""
+    in one query over one pass of the table: each row yields, per key set it has every key
+    of, the set's number and its key values; the rows are counted per (set, key values) and
+    the pairs summed per set (two shuffles, whatever the number of combinations)."""
     import itertools
 
     sets = list(dict.fromkeys(
         frozenset(key for i in combo for key in rules[i])
         for size in range(1, len(rules) + 1)
         for combo in itertools.combinations(range(len(rules)), size)))
-    parts = []
+    items = []
     for n, keys in enumerate(sets):
         exprs = [key.sql("t") for key in sorted(keys, key=repr)]
         where = " AND ".join(f"{e} IS NOT NULL" for e in exprs)
-        parts.append(
-            f"SELECT {n} AS s, coalesce(sum(c * (c - 1) / 2), 0) AS pairs FROM ("
-            f"SELECT count(*) AS c FROM {view} t WHERE {where} GROUP BY {', '.join(exprs)})")
-    rows = spark.sql(" UNION ALL ".join(parts)).collect()  # one row per key set
-    return {sets[r["s"]]: float(r["pairs"]) for r in rows}
+        values = ", ".join(f"CAST({e} AS STRING)" for e in exprs)
+        items.append(f"named_struct('s', {n}, 'k', CASE WHEN {where} THEN array({values}) END)")
+    rows = spark.sql(
+        "SELECT s, coalesce(sum(c * (c - 1) / 2), 0) AS pairs FROM ("
+        "SELECT s, k, count(*) AS c FROM ("
+        f"SELECT inline(filter(array({', '.join(items)}), x -> x.k IS NOT NULL)) FROM {view} t"
+        ") GROUP BY s, k) GROUP BY s").collect()  # one row per key set met by a pair
+    got = {int(r["s"]): float(r["pairs"]) for r in rows}
+    return {keys: got.get(n, 0.0) for n, keys in enumerate(sets)}
 
 
 def train_and_score(kind: Kind, table: Any, *, floor_probability: float = 0.5,
