@@ -151,6 +151,12 @@ def spark_session(threads: int = 2) -> Any:
             .config("spark.sql.warehouse.dir", f"{scratch}/warehouse")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            # broadcast a join side only on its measured size (adaptive execution), never on
+            # the planner's estimate: a checkpointed table's estimate can be far too small,
+            # and a million-row broadcast overran the bounded driver on the large run
+            .config("spark.sql.autoBroadcastJoinThreshold", "-1")
+            .config("spark.sql.adaptive.enabled", "true")
+            .config("spark.sql.adaptive.autoBroadcastJoinThreshold", "10MB")
             .getOrCreate()
         )
         spark.sparkContext.setLogLevel("ERROR")

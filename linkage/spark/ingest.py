@@ -19,6 +19,7 @@ the tallies and of the output rows, checked to reconcile (rows in = mapped + qua
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ from linkage.extract import (
 )
 from linkage.mapping import LoadedMapping, SourceSpec, load_mapping
 from linkage.readers import BadRow, RawTable, read_columns
+from linkage.resolve.spark import scratch_dir, spark_uri
 from linkage.rowmap import DROPPED_COLUMNS, NOTE_COLUMNS, QUARANTINE_COLUMNS, map_source
 from linkage.spark.ingest_read import (
     SourceRecords,
@@ -240,7 +242,11 @@ def extract_spark(sources_yaml: Path, spark: SparkSession,
         wide = mapped if wide is None else wide.unionByName(mapped)
     if wide is None:
         wide = spark.createDataFrame([], WIDE)
-    wide = wide.persist(storage)
+    # staged as Parquet, not cached: a task streams its rows to disk, so the heap holds a
+    # batch, not a partition (an in-memory cache of the large run overran a 1 GiB driver)
+    staged = spark_uri(f"{scratch_dir()}/extract-{uuid.uuid4().hex}")
+    wide.write.parquet(staged)
+    wide = spark.read.parquet(staged)
     counts = _counts(wide, list(loaded.sources))
     for frame in persisted:
         frame.unpersist()
