@@ -65,6 +65,18 @@ class NameHit(NamedTuple):
     name: str
 
 
+def search_scan(limit: int, offset: int, pool: int | None) -> int:
+    """How many index candidates a search re-scores (both stores, `search` and `rank_names`):
+    `pool`, or max(500, 10 x (limit + offset)) without one; never fewer than limit + offset.
+    Raises ValueError outside limit 1..1000, offset >= 0, pool 1..10000."""
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise ValueError("limit must be 1..1000 and offset >= 0")
+    if pool is not None and not 1 <= pool <= 10_000:
+        raise ValueError("pool must be 1..10000")
+    need = limit + offset
+    return max(500, 10 * need) if pool is None else max(pool, need)
+
+
 def identifier_text(value: str) -> str:
     """An identifier as both stores match it: whitespace removed, upper-cased."""
     return "".join(value.split()).upper()

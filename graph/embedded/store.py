@@ -68,6 +68,7 @@ from graph.store import (
     NameHit,
     compact_text,
     identifier_text,
+    search_scan,
 )
 from graph.tables import RunTables, load_run
 from graph.worklist import WorklistPage, WorklistQuery
@@ -309,24 +310,14 @@ class EmbeddedStore:
         """The `pool` names (per label and field) sharing the most character bigrams with the
         query are re-scored, like the Neo4j full-text pool (default max(500, 10 x (limit +
         offset)); never fewer than limit + offset)."""
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError("limit must be 1..1000 and offset >= 0")
-        if pool is not None and not 1 <= pool <= 10_000:
-            raise ValueError("pool must be 1..10000")
-        need = limit + offset
-        scan = max(500, 10 * need) if pool is None else max(pool, need)
+        scan = search_scan(limit, offset, pool)
         ranked = self._ranked(text, kinds, scan)
         return [self._hit(*r) for r in ranked[offset:offset + limit]]
 
     def rank_names(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
                    limit: int = 20, offset: int = 0, *, pool: int | None = None
                    ) -> list[NameHit]:
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError("limit must be 1..1000 and offset >= 0")
-        if pool is not None and not 1 <= pool <= 10_000:
-            raise ValueError("pool must be 1..10000")
-        need = limit + offset
-        scan = max(500, 10 * need) if pool is None else max(pool, need)
+        scan = search_scan(limit, offset, pool)
         return [NameHit(n, sim, field, self.net.display(n))
                 for n, sim, field in self._ranked(text, kinds, scan)[offset:offset + limit]]
 

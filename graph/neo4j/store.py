@@ -76,6 +76,7 @@ from graph.store import (
     NoRunLoaded,
     compact_text,
     identifier_text,
+    search_scan,
 )
 from graph.worklist import WorklistPage, WorklistQuery
 
@@ -250,11 +251,7 @@ class Neo4jStore:
         rapidfuzz WRatio against the names and the compacted pinyin, cut at MIN_SIMILARITY.
         The `pool` best full-text candidates are re-scored (default max(500, 10 x (limit +
         offset)); never fewer than limit + offset)."""
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError("limit must be 1..1000 and offset >= 0")
-        if pool is not None and not 1 <= pool <= 10_000:
-            raise ValueError("pool must be 1..10000")
-        scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
+        scan = search_scan(limit, offset, pool)
         ranked = self._ranked(text, kinds, scan)
         return self._hits(ranked[offset:offset + limit], kinds)
 
@@ -262,11 +259,7 @@ class Neo4jStore:
                    limit: int = 20, offset: int = 0, *, pool: int | None = None
                    ) -> list[NameHit]:
         """`search` without the page's details query: the ranking's one round trip."""
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise ValueError("limit must be 1..1000 and offset >= 0")
-        if pool is not None and not 1 <= pool <= 10_000:
-            raise ValueError("pool must be 1..10000")
-        scan = max(500, 10 * (limit + offset)) if pool is None else max(pool, limit + offset)
+        scan = search_scan(limit, offset, pool)
         return [NameHit(*r) for r in self._ranked(text, kinds, scan)[offset:offset + limit]]
 
     def search_page(self, text: str, kinds: Sequence[EntityKind] = ("Enterprise", "Person"),
