@@ -70,7 +70,7 @@ RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .us
 """
 
 # briefs of $ids, in their order
-BRIEFS = """
+_BRIEFS_HEAD = """
 UNWIND range(0, size($ids) - 1) AS i
 MATCH (n:Enterprise|Person {id: $ids[i]})
 RETURN i,
@@ -79,16 +79,15 @@ RETURN i,
           violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        n {.names, .address, .address_std, .birth_date, .city, .district, .established,
           .n_mentions, .name_pinyin, .phone, .province, .reg_no, .sources, .status,
-          .risk_score, .risk_level, .risk_reasons, .learned_score, .learned_level,
-          .learned_reasons} AS p
+          .risk_score, .risk_level"""
+_BRIEFS_TAIL = """} AS p
 ORDER BY i
 """
-
+BRIEFS = (_BRIEFS_HEAD + ", .risk_reasons, .learned_score, .learned_level, .learned_reasons"
+          + _BRIEFS_TAIL)
 # BRIEFS without the stored risk's reasons and explanations (the bulk of a brief: kilobytes
 # of JSON each), for candidates that are scored, not answered
-BRIEFS_NO_RISK = BRIEFS.replace(", .risk_reasons, .learned_score, .learned_level,\n"
-                                "          .learned_reasons} AS p", "} AS p")
-assert BRIEFS_NO_RISK != BRIEFS
+BRIEFS_NO_RISK = _BRIEFS_HEAD + _BRIEFS_TAIL
 
 # one round trip: every identifier hit, tagged with its kind's position in
 # graph.store.IDENTIFIERS (uscc 0, customs_code 1, id_number 2, reg_no 3), and the best $n
