@@ -119,9 +119,12 @@ def test_registered_webhooks_receive_alerts_through_the_pump(tmp_path: Path) -> 
         alert = Alert(alert_key=alert_key("new_hub", A1, "A9"), kind="new_hub", entity_id=A1,
                       condition="A9", run_id="r2", previous_run_id="r1", summary="hub")
         assert services.webhooks.enqueue(services.alerts.record([alert])) == 1
-        deadline = time.monotonic() + 20
-        while not rx.received and time.monotonic() < deadline:
+        # Delivery is at least once: under load the first answer can miss the client's timeout and
+        # the same event is sent again later, so wait for the store to say delivered.
+        deadline = time.monotonic() + 60
+        while services.webhooks.status_counts().get("delivered", 0) == 0 \
+                and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(rx.received) == 1 and rx.bad_signatures == 0
         counts = s.get("/webhooks/deliveries", role="admin").json()["counts"]
+        assert len(rx.received) == 1 and rx.bad_signatures == 0  # one event ID, however many sends
         assert counts["delivered"] == 1 and counts["dead"] == 0
