@@ -79,6 +79,7 @@ from risk.score import (
 )
 from runfolder.folder import check_run
 from runfolder.ids import address_id, phone_id, relation_id
+from runfolder.parts import join_parts
 from runfolder.schema import RISK_SCHEMA, TABLES
 
 MAX_EVIDENCE = 3  # = risk.score.MAX_EVIDENCE
@@ -590,11 +591,7 @@ def _write(frame: Any, run_dir: Path, scratch: Path) -> tuple[Path, dict[str, An
                                            F.max("score").alias("top")).collect()  # ≤ 3 rows
     schema = pa.schema([f for f in RISK_SCHEMA if f.name in frame.columns])
     tmp = scratch / "risk.parquet"
-    with pq.ParquetWriter(tmp, schema) as out:
-        for part in sorted((scratch / "parts").glob("part-*.parquet")):
-            for batch in pq.ParquetFile(part).iter_batches():
-                out.write_table(pa.Table.from_batches([batch]).select(schema.names)
-                                .cast(schema))
+    join_parts(sorted((scratch / "parts").glob("part-*.parquet")), tmp, schema)
     target = run_dir / TABLES["risk"].file
     tmp.replace(target)
     tops = [r["top"] for r in per_level]

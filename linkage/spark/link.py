@@ -40,12 +40,12 @@ from linkage.spark.outputs import (
     relations_table,
 )
 from linkage.spark.resolve import resolve
-from runfolder.folder import REPORT_VERSION, staged, with_run_id, write_report
+from runfolder.folder import REPORT_VERSION, staged, write_report
+from runfolder.parts import join_parts
 from runfolder.schema import RUN_ID, TABLES
 
 log = logging.getLogger(__name__)
 EXTRACTION_DIR = "extraction"
-ROW_GROUP = 64_000
 
 
 def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
@@ -102,8 +102,8 @@ def _judgements(previous: Path | str | None, judgements: Path | str | None) -> l
 def _write(frame: Any, tmp: Path, name: str, run_id: str | None, *, file: str | None = None,
            schema: pa.Schema | None = None) -> int:
     """Write a Spark DataFrame as part files, then join them in order into one Parquet file
-    with the contract's Arrow schema (and `run_id`), one row group at a time. Returns the
-    number of rows."""
+    with the contract's Arrow schema (and `run_id`), streamed in batches of bounded size.
+    Returns the number of rows."""
     spec = TABLES.get(name)
     parts = tmp / "_spark" / name
     frame.write.mode("overwrite").parquet(spark_uri(parts))
@@ -114,17 +114,7 @@ def _write(frame: Any, tmp: Path, name: str, run_id: str | None, *, file: str | 
                             and f.name in frame.columns])
     if schema is None:
         schema = pq.read_schema(files[0]) if files else pa.schema([])
-    out_schema = schema.append(pa.field(RUN_ID, pa.string())) if run_id else schema
-    rows = 0
-    with pq.ParquetWriter(target, out_schema) as writer:
-        for path in files:
-            source = pq.ParquetFile(path)
-            for batch in source.iter_batches(batch_size=ROW_GROUP):
-                table = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
-                if run_id:
-                    table = with_run_id(table, run_id).cast(out_schema)
-                writer.write_table(table)
-                rows += table.num_rows
+    rows = join_parts(files, target, schema, run_id=run_id)
     shutil.rmtree(parts)
     return rows
 
