@@ -13,10 +13,11 @@ by the few seconds the process takes to start and stop). Pairwise F1 of both run
 available" and the DuckDB scorer's figures are not repeated.
 
 The link child is `bench.spark_link` when this checkout has it (the Python driver's peak RSS
-as the kernel counts it and its CPU seconds come from the JSON it prints), else `guanlian
-link`. The Spark children's Python driver is bounded too (`--python-max-mb`, 1024 by
-default): a child whose sampled RSS passes the bound is killed with its JVM and the stage
-reported as failed, since only a stage that gathers rows would need that much.
+as the kernel counts it, `VmHWM`, and its CPU seconds come from the JSON it prints), else
+`guanlian link`; the score child's `VmHWM` is polled with the samples. The Spark children's
+Python driver is bounded too (`--python-max-mb`, 1024 by default): a child whose sampled RSS
+passes the bound is killed with its JVM and the stage reported as failed, since only a stage
+that gathers rows would need that much.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 import psutil
 
+from bench.machine import vm_hwm_mb
 from bench.stages import GUANLIAN, ROOT, evaluate_linkage
 
 ENGINES = ("duckdb", "spark")
@@ -52,6 +54,7 @@ class Sampled:
     samples: list[tuple[float, float, float]] = field(default_factory=list)
     stdout: str = ""
     over_bound: str = ""  # why the child was killed (Python RSS past the bound), if it was
+    python_hwm_mb: float = 0.0  # the Python process's own high-water mark (VmHWM), last polled
 
     def peak(self, start: float = 0.0, end: float | None = None) -> tuple[float, float]:
         """(Python, JVM) peak RSS in MB over [start, end] seconds since the child started."""
@@ -102,9 +105,11 @@ def run_sampled(args: list[str], env: dict[str, str] | None = None,
         popen = subprocess.Popen(args, stdout=out, stderr=err, cwd=ROOT,
                                  env={**os.environ, **(env or {})})
         proc = psutil.Process(popen.pid)
+        hwm = 0.0
         while popen.poll() is None:
             now = time.perf_counter() - started
             samples.append((now, *_rss(proc)))
+            hwm = max(hwm, vm_hwm_mb(popen.pid) or 0.0)
             if python_max_mb and samples[-1][1] > python_max_mb:
                 over = (f"Python driver RSS {samples[-1][1]:.0f} MB > {python_max_mb:.0f} MB "
                         f"after {now:.1f} s: killed")
@@ -121,7 +126,7 @@ def run_sampled(args: list[str], env: dict[str, str] | None = None,
     for log in logs:
         log.unlink(missing_ok=True)
     return Sampled(popen.returncode, time.perf_counter() - started, stderr + stdout, samples,
-                   stdout=stdout, over_bound=over)
+                   stdout=stdout, over_bound=over, python_hwm_mb=hwm)
 
 
 def link_command(sources: Path, run_dir: Path, engine: str) -> tuple[list[str], bool]:
@@ -197,6 +202,8 @@ def _engine_run(data_dir: Path, work: Path, engine: str, spark_score: bool,
     score = run_sampled(args, env, python_max_mb=bound)
     fig["score_wall_s"] = round(score.wall_s, 2)
     fig["score_python_peak_mb"], fig["score_jvm_peak_mb"] = map(round, score.peak())
+    if score.python_hwm_mb:
+        fig["score_driver_python_maxrss_mib"] = round(score.python_hwm_mb)
     if score.returncode != 0 or score.over_bound:
         fig["score_error"] = score.over_bound or score.output[-1500:]
     return fig

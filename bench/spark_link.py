@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psutil
 
+from bench.machine import vm_hwm_mb
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,7 +48,10 @@ def main() -> None:
         "wall_s": round(time.perf_counter() - started, 1),
         "driver_python_cpu_s": round(time.process_time() - cpu, 1),
         "driver_python_peak_rss_mib": round(peak[0] / 2**20),
-        "driver_python_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        # the kernel's high-water mark of this process's own memory (not ru_maxrss, which
+        # carries the RSS of whatever started us across fork + exec)
+        "driver_python_maxrss_mib": round(
+            vm_hwm_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "spark_driver_memory": os.environ.get("GUANLIAN_SPARK_DRIVER_MEMORY", "2g"),
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "stages_s": report["timings"],

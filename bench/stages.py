@@ -1,7 +1,8 @@
 """Benchmark stages: each runs one step of the pipeline and returns its figures.
 
 Heavy stages run the real `guanlian` command in a child process, so wall time and peak RSS
-are those of the stage alone (`os.wait4` gives the child's own rusage).
+are those of the stage alone (`bench.machine.child_peak_mb`: the child's rusage from
+`os.wait4`, or its polled `VmHWM` where the rusage only shows the parent's size).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.machine import child_peak_mb, vm_hwm_mb, vm_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 GUANLIAN = str(Path(sys.executable).with_name("guanlian"))
@@ -35,11 +38,13 @@ def run_child(args: list[str], timeout_s: float = 3600, kill_after_s: float | No
     """Run a command, wait for it, and return its wall time and its own peak RSS."""
     started = time.perf_counter()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"guanlian-bench-{os.getpid()}.log"
+    parent_mb, hwm = vm_rss_mb(), 0.0
     with log.open("w+", encoding="utf-8") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                 env={**os.environ, **(env or {})})
         deadline = started + (kill_after_s if kill_after_s is not None else timeout_s)
         while True:
+            hwm = max(hwm, vm_hwm_mb(proc.pid) or 0.0)
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -51,7 +56,8 @@ def run_child(args: list[str], timeout_s: float = 3600, kill_after_s: float | No
         out.seek(0)
         text = out.read()
     code = os.waitstatus_to_exitcode(status)
-    return Child(code, time.perf_counter() - started, usage.ru_maxrss / 1024, text)
+    return Child(code, time.perf_counter() - started,
+                 child_peak_mb(usage.ru_maxrss, parent_mb, hwm), text)
 
 
 def checked(child: Child, what: str) -> Child:
