@@ -2,6 +2,7 @@
 
     python -m bench.api_overhead --run RUN [--neo4j] [--requests 500] [--rate 50]
     python -m bench.api_overhead --run RUN [--neo4j] --name-cpu [--requests 300]
+    python -m bench.api_overhead --run RUN [--neo4j] --asgi-cpu [--role inspector]
 
 Serves the app in this process with uvicorn (the settings `guanlian serve` uses: uvloop,
 httptools, a fresh state folder, a durable fail-closed audit) and sends identifier lookups
@@ -94,14 +95,14 @@ def client(url: str, key: str, bodies_file: str, n: int, rate: float, warmup: in
 
 
 def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
-            seed: int = 7) -> dict[str, Any]:
+            seed: int = 7, role: str = "investigator") -> dict[str, Any]:
     env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix="guanlian-overhead-"),
            "GUANLIAN_RATE_LIMIT_RPS": "100000", "GUANLIAN_RATE_LIMIT_BURST": "100000",
            "GUANLIAN_RUN_DIR": str(run_dir), "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
-        return _measure(run_dir, n, rate, warmup, seed, neo4j)
+        return _measure(run_dir, n, rate, warmup, seed, neo4j, role)
     finally:
         for name, value in saved.items():
             if value is None:
@@ -111,7 +112,7 @@ def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
 
 
 def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
-             neo4j: bool) -> dict[str, Any]:
+             neo4j: bool, role: str) -> dict[str, Any]:
     import uvicorn
 
     from api import audit, inspection
@@ -156,7 +157,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
 
     settings = Settings()
     keys = KeyStore(settings.keys_path)
-    _, key = keys.create("overhead", "investigator")
+    _, key = keys.create("overhead", role)  # type: ignore[arg-type]
     keys.close()
     app = create_app(settings)
 
@@ -224,7 +225,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
         raise RuntimeError(result["error"])
     measured = records[warmup:]
     out: dict[str, Any] = {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir),
-                           "requests": len(measured), "rate": rate,
+                           "role": role, "requests": len(measured), "rate": rate,
                            "load_average": [round(x, 2) for x in os.getloadavg()]}
     out["client"] = _stats(result["client_ms"])
     out["client_cpu_ms"] = round(result["client_cpu_ms"], 3)
@@ -331,6 +332,89 @@ def name_cpu(run_dir: Path, neo4j: bool, n: int, seed: int = 7) -> dict[str, Any
     return out
 
 
+def asgi_cpu(run_dir: Path, neo4j: bool, n: int, role: str, warmup: int = 100,
+             seed: int = 7) -> dict[str, Any]:
+    """CPU per identifier lookup through the whole app without sockets: the same app (every
+    middleware, the durable audit, the role's redaction) called directly as ASGI, one request
+    after the other, on the event loop of this thread. `loop_cpu_ms`: this thread's CPU (the
+    event loop: middleware, key check, body, the lookup on the embedded store, redaction,
+    serialising, building the audit entry); `process_cpu_ms`: every thread's (the worker
+    thread of a Neo4j read, the audit writer and its fdatasync). Load-independent, unlike
+    latency on a shared machine."""
+    env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix="guanlian-asgi-cpu-"),
+           "GUANLIAN_RATE_LIMIT_RPS": "100000", "GUANLIAN_RATE_LIMIT_BURST": "100000",
+           "GUANLIAN_RUN_DIR": str(run_dir), "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return asyncio.run(_asgi_cpu(run_dir, n, role, warmup, seed, neo4j))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+async def _asgi_cpu(run_dir: Path, n: int, role: str, warmup: int, seed: int,
+                    neo4j: bool) -> dict[str, Any]:
+    from api.app import create_app
+    from api.auth import KeyStore
+    from api.settings import Settings
+    from bench.serving import sample_subjects
+
+    settings = Settings()
+    keys = KeyStore(settings.keys_path)
+    _, key = keys.create("asgi-cpu", role)  # type: ignore[arg-type]
+    keys.close()
+    app = create_app(settings)
+    bodies = [json.dumps(s).encode() for s in sample_subjects(run_dir, 500, seed)["id"]]
+    sizes: list[int] = []
+
+    async def call(body: bytes) -> None:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": "/inspection/lookup",
+                 "raw_path": b"/inspection/lookup", "query_string": b"", "root_path": "",
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "app": app,
+                 "headers": [(b"host", b"127.0.0.1"), (b"x-api-key", key.encode()),
+                             (b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode())]}
+        received = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # no disconnect while the answer is made
+            return {"type": "http.disconnect"}
+
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        if sent[0]["status"] != 200:
+            raise RuntimeError(f"lookup answered {sent[0]['status']}: {sent[1:]}")
+        sizes.append(sum(len(m.get("body", b"")) for m in sent[1:]))
+
+    async with app.router.lifespan_context(app):
+        for i in range(warmup):
+            await call(bodies[i % len(bodies)])
+        sizes.clear()
+        loop0, proc0, wall0 = time.thread_time(), time.process_time(), time.perf_counter()
+        for i in range(n):
+            await call(bodies[i % len(bodies)])
+        loop1, proc1, wall1 = time.thread_time(), time.process_time(), time.perf_counter()
+    return {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir), "role": role,
+            "requests": n, "loop_cpu_ms": round((loop1 - loop0) / n * 1000, 3),
+            "process_cpu_ms": round((proc1 - proc0) / n * 1000, 3),
+            "wall_ms": round((wall1 - wall0) / n * 1000, 3),
+            "answer_bytes_mean": round(sum(sizes) / max(len(sizes), 1)),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--client"]:
@@ -349,6 +433,13 @@ def main(argv: list[str] | None = None) -> int:
                         "serve`, 50 req/s from 8 clients by identifier and by name, the raw "
                         "store time of the same lookups, their ratio)")
     parser.add_argument("--duration-s", type=float, default=20.0, help="with --stage")
+    parser.add_argument("--role", default="investigator",
+                        choices=("inspector", "investigator", "admin"),
+                        help="the key's role (an inspector's answers are redacted)")
+    parser.add_argument("--asgi-cpu", action="store_true",
+                        help="instead: --requests identifier lookups through the app called "
+                        "directly (no sockets): CPU per request of the event loop and of "
+                        "the process")
     parser.add_argument("--name-cpu", action="store_true",
                         help="instead: --requests name lookups in-process, one thread: CPU "
                         "per lookup (in all, per store method, the matcher) and round trips")
@@ -360,10 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.name_cpu:
         print(json.dumps(name_cpu(args.run, args.neo4j, args.requests), indent=1))
         return 0
+    if args.asgi_cpu:
+        print(json.dumps(asgi_cpu(args.run, args.neo4j, args.requests, args.role), indent=1))
+        return 0
     if args.stage:
         print(json.dumps(stage(args.run, args.neo4j, args.duration_s), indent=1))
         return 0
-    print(json.dumps(measure(args.run, args.neo4j, args.requests, args.rate), indent=1))
+    print(json.dumps(measure(args.run, args.neo4j, args.requests, args.rate,
+                             role=args.role), indent=1))
     return 0
 
 

@@ -45,7 +45,6 @@ from graph.models import (
     Hub,
     PhoenixPair,
     Ring,
-    RiskReason,
     RiskScore,
     RunInfo,
     SearchHit,
@@ -54,6 +53,7 @@ from graph.models import (
     SourceRecord,
     Subgraph,
     learned_of,
+    reasons_of,
 )
 from graph.models import (
     Path as GraphPath,
@@ -385,7 +385,7 @@ class EmbeddedStore:
             return None
         p = self.net.pos[entity_id]
         raw = self._reasons.text(p) if self._reasons is not None else None
-        reasons = [RiskReason.model_validate(r) for r in json.loads(raw)] if raw else []
+        reasons = reasons_of(raw)
         learned, learned_level = self.net.learned_of(entity_id)
         explained = self._learned.text(p) if self._learned is not None else None
         return RiskScore(entity_id=entity_id, score=score, level=level,  # type: ignore[arg-type]

@@ -44,7 +44,6 @@ from graph.models import (
     Path,
     PhoenixPair,
     Ring,
-    RiskReason,
     RiskScore,
     RunInfo,
     SearchHit,
@@ -53,6 +52,7 @@ from graph.models import (
     SourceRecord,
     Subgraph,
     learned_of,
+    reasons_of,
 )
 from graph.neo4j import queries as q
 from graph.neo4j.breaker import ReadGuard
@@ -114,7 +114,7 @@ def _risk_of(entity_id: str, p: dict[str, Any]) -> RiskScore | None:
         entity_id=entity_id,
         score=p["risk_score"],
         level=p["risk_level"],
-        reasons=[RiskReason(**r) for r in json.loads(p.get("risk_reasons") or "[]")],
+        reasons=reasons_of(p.get("risk_reasons")),
         learned=learned_of(p.get("learned_score"), p.get("learned_level"),
                            p.get("learned_reasons")),
     )
