@@ -106,19 +106,27 @@ def train_and_score(
 
 
 def train_linker(linker: Any, kind: Kind, n: int, prior: tuple[float, str], started: float,
-                 *, seed: int = 42) -> tuple[list[str], dict[str, float]]:
+                 *, seed: int = 42, estimate_u: Callable[..., None] | None = None
+                 ) -> tuple[list[str], dict[str, float]]:
     """Train `linker` (any engine) over its `n` records: the given prior (and the note
     saying how it was found), u by random sampling, m by EM per training rule, then the
-    bounds. Returns the training notes and the step timings (from `started`)."""
+    bounds. Returns the training notes and the step timings (from `started`).
+
+    `estimate_u(max_pairs=, seed=)`, when given, stands in for Splink's
+    `estimate_u_using_random_sampling` with `U_CHUNKS` and `U_MIN_COUNT_PER_LEVEL` and must
+    set the same u values (the Spark engine's one-query version)."""
     timings: dict[str, float] = {}
     linker._settings_obj._probability_two_random_records_match = prior[0]
     notes = [prior[1]]
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
     timings["prepare"] = time.perf_counter() - started
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=max_pairs, seed=seed, num_chunks=U_CHUNKS,
-        min_count_per_level=U_MIN_COUNT_PER_LEVEL
-    )
+    if estimate_u is not None:
+        estimate_u(max_pairs=max_pairs, seed=seed)
+    else:
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=max_pairs, seed=seed, num_chunks=U_CHUNKS,
+            min_count_per_level=U_MIN_COUNT_PER_LEVEL
+        )
     timings["u"] = time.perf_counter() - started - timings["prepare"]
     for rule in blocking.training_rules(kind):
         # a failed EM session can leave the linker's settings without the comparisons of

@@ -170,13 +170,16 @@ def spark_session(threads: int = 2) -> Any:
 # of one aggregate per comparison (a dozen jobs, about a second even on a few hundred rows);
 # in the process's DuckDB it is milliseconds, with the same SQL (transpiled) and arithmetic.
 LOCAL_TABLES = ("__splink__agreement_pattern_counts",)
+# u sampling crosses the random sample (a thousand rows or so: bounded by `max_pairs`) with
+# itself: P partitions make P x P tasks whatever the input's partitioning
+U_SAMPLE_PARTITIONS = 2
 
 
 def _local_api_class() -> Any:
     """`SparkAPI` whose tables named in `LOCAL_TABLES` - bounded by the model, not by the data
     - are gathered from Spark into Splink's own in-process DuckDB, and whose queries reading
     only such tables (and the tables they produce) run there; everything else runs on
-    Spark as before."""
+    Spark as before. The u sample is spread over `U_SAMPLE_PARTITIONS` partitions."""
     import duckdb
     import sqlglot
     from splink import SparkAPI
@@ -186,6 +189,11 @@ def _local_api_class() -> Any:
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self._local: set[str] = set()
+
+        def _repartition_if_needed(self, spark_df: Any, templated_name: str) -> Any:
+            if templated_name == "__splink__df_concat_sample":
+                return spark_df.repartition(U_SAMPLE_PARTITIONS)
+            return super()._repartition_if_needed(spark_df, templated_name)
 
         def _is_local(self, sql: str) -> bool:
             return any(name in sql for name in self._local)

@@ -6,7 +6,8 @@ the local Maven mirror), so the components are found with the alternating *large
 SoCC 2014): each round is two group-bys over the edges, every node ends pointing at the
 smallest node of its component, and the number of rounds grows with log(n), not with the
 component's diameter. The edge set is checkpointed every round (`frames.checkpoint`) so the
-plan never grows.
+plan never grows. The rounds stop as soon as the edges form stars around each component's
+smallest node, which one aggregation over the checkpointed edges tells (`_is_star_forest`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _large_star(edges: Any) -> Any:
     both = _undirected(edges)
     smallest = F.least(F.col("u"), F.min("v").over(Window.partitionBy("u")))
     out = both.withColumn("m", smallest).where(F.col("v") > F.col("u"))
-    return out.select(F.col("v").alias("src"), F.col("m").alias("dst")).distinct()
+    # duplicates are left to small-star's own `distinct` (one shuffle less per round)
+    return out.select(F.col("v").alias("src"), F.col("m").alias("dst"))
 
 
 def _small_star(edges: Any) -> Any:
@@ -52,6 +54,23 @@ def _small_star(edges: Any) -> Any:
     return out.where(F.col("src") != F.col("dst"))
 
 
+def _is_star_forest(edges: Any) -> bool:
+    """Whether the distinct edges `src` -> `dst` (`src` > `dst`, as small-star leaves them)
+    are stars: no node points at two nodes, and no node both points and is pointed at.
+    Then every star is a whole component (the rounds keep the components), its centre the
+    component's smallest node; one aggregation, no comparison with the previous round."""
+    from pyspark.sql import functions as F
+
+    ends = edges.select(F.col("src").alias("node"), F.lit(1).alias("out"),
+                        F.lit(0).alias("pointed")).unionByName(
+        edges.select(F.col("dst").alias("node"), F.lit(0).alias("out"),
+                     F.lit(1).alias("pointed")))
+    per_node = ends.groupBy("node").agg(F.sum("out").alias("out"),
+                                        F.max("pointed").alias("pointed"))
+    bad = per_node.where((F.col("out") > 1) | ((F.col("out") == 1) & (F.col("pointed") == 1)))
+    return bool(bad.isEmpty())
+
+
 def connected_components(edges: Any, *, max_rounds: int = MAX_ROUNDS) -> Any:
     """`edges` (columns `src`, `dst`: long node IDs) -> DataFrame (`node`, `component`) for
     every node touched by an edge, `component` being the smallest node ID of its component.
@@ -59,19 +78,15 @@ def connected_components(edges: Any, *, max_rounds: int = MAX_ROUNDS) -> Any:
     from pyspark.sql import functions as F
 
     current = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"))
-    current = checkpoint(current.where(F.col("src") != F.col("dst")).distinct())
+    # duplicates and self loops are harmless to the first round (its windows take minima)
+    current = checkpoint(current)
     for _ in range(max_rounds):
-        after = checkpoint(_small_star(_large_star(current)))
-        # converged when no edge changed (the large-star / small-star fixed point is a set of
-        # stars whose centres are the components' smallest nodes)
-        if after.exceptAll(current).unionByName(current.exceptAll(after)).isEmpty():
-            current = after
+        current = checkpoint(_small_star(_large_star(current)))
+        if _is_star_forest(current):
             break
-        current = after
     else:  # pragma: no cover - log(n) rounds suffice for any graph that fits a cluster
         raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")
-    # at the fixed point every edge is (node, smallest node of its component)
-    pointed = current.select(F.greatest("src", "dst").alias("node"),
-                             F.least("src", "dst").alias("component"))
+    # stars: every edge is (node, smallest node of its component), each node listed once
+    pointed = current.select(F.col("src").alias("node"), F.col("dst").alias("component"))
     centres = pointed.select(F.col("component").alias("node"), "component").distinct()
-    return pointed.unionByName(centres).groupBy("node").agg(F.min("component").alias("component"))
+    return pointed.unionByName(centres)

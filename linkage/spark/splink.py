@@ -2,13 +2,15 @@
 
 The same training as the DuckDB engine (`linkage.resolve.scoring.train_linker`: prior from
 the deterministic rules, u by random sampling, EM per training rule, bounds); the prior's
-pair counts are one Spark query (a UNION ALL of group-bys, one per combination of rules),
+pair counts are one Spark query (two shuffles for every combination of rules), so are the
+u counts of every comparison (`linkage.spark.u_sampling`),
 and the pairs at or above the floor probability are written as Parquet in the session's
 scratch folder, so nothing but the model and a few counts reaches the driver.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -18,11 +20,14 @@ from typing import Any
 from linkage.resolve import blocking
 from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, Kind, settings_dict
 from linkage.resolve.scoring import (
+    U_CHUNKS,
+    U_MIN_COUNT_PER_LEVEL,
     model_charts,
     prediction_columns,
     prior_from_pair_counts,
     train_linker,
 )
+from linkage.spark.u_sampling import estimate_u_one_pass
 
 
 @dataclass
@@ -98,7 +103,11 @@ def train_and_score(kind: Kind, table: Any, *, floor_probability: float = 0.5,
     counts = _pair_counts(spark, view, rules)
     n = frame.count()
     prior = prior_from_pair_counts(n, rules, counts.__getitem__)
-    notes, timings = train_linker(linker, kind, n, prior, started, seed=seed)
+    one_pass = None
+    if U_CHUNKS == 1 and U_MIN_COUNT_PER_LEVEL is None:  # what the one-query version does
+        one_pass = functools.partial(estimate_u_one_pass, linker, n)
+    notes, timings = train_linker(linker, kind, n, prior, started, seed=seed,
+                                  estimate_u=one_pass)
 
     t = time.perf_counter()
     predictions = linker.inference.predict(warning_mode="never")

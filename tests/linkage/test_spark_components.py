@@ -38,3 +38,27 @@ def test_components_match_scipy_on_chains_stars_and_random_edges() -> None:
     got = {r["node"]: r["component"] for r in connected_components(edges).collect()}
     assert got == _expected(s, d)
     assert len(set(got[n] for n in chain.tolist())) == 1
+
+
+def test_duplicates_self_loops_and_no_edges() -> None:
+    spark = spark_session(2)
+    rows = [(5, 3), (3, 5), (5, 3), (4, 4), (9, 9), (9, 4), (12, 11), (11, 12), (11, 11)]
+    edges = spark.createDataFrame(rows, "src long, dst long")
+    got = {r["node"]: r["component"] for r in connected_components(edges).collect()}
+    assert got == {3: 3, 5: 3, 4: 4, 9: 4, 11: 11, 12: 11}
+    only_loops = spark.createDataFrame([(1, 1), (2, 2)], "src long, dst long")
+    assert connected_components(only_loops).count() == 0
+    assert connected_components(spark.createDataFrame([], "src long, dst long")).count() == 0
+
+
+@pytest.mark.parametrize(("rows", "stars"), [
+    ([(2, 1), (3, 1), (9, 4)], True),  # two stars
+    ([(3, 2), (2, 1)], False),  # 2 points and is pointed at: a chain
+    ([(3, 1), (3, 2)], False),  # 3 points at two centres
+    ([], True),
+])
+def test_star_forest_check(rows: list[tuple[int, int]], stars: bool) -> None:
+    from linkage.spark.components import _is_star_forest
+
+    edges = spark_session(2).createDataFrame(rows, "src long, dst long")
+    assert _is_star_forest(edges) is stars
