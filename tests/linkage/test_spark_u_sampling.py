@@ -34,11 +34,13 @@ def _u_levels(linker: Any) -> list[tuple[str, str, Any, list[tuple[Any, str]]]]:
             for c in linker._settings_obj.comparisons for lv in c.comparison_levels]
 
 
-@pytest.mark.parametrize("max_pairs", [3e4, 1e9])  # a sample; every record (proportion 1)
-def test_one_query_gives_splinks_u_values(max_pairs: float) -> None:
+# a sample of the small fixture; every record of 400 (proportion 1: all 79,800 pairs)
+@pytest.mark.parametrize(("rows", "max_pairs"), [(None, 3e4), (400, 1e9)])
+def test_one_query_gives_splinks_u_values(rows: int | None, max_pairs: float) -> None:
     assert (U_CHUNKS, U_MIN_COUNT_PER_LEVEL) == (1, None)  # what the one query stands for
     mentions = extract(SMALL).mentions
     table = splink_table(mentions, "enterprise", np.arange(len(mentions)))
+    table = table.head(rows) if rows is not None else table
     table["pc"] = table["rid"]
     spark = spark_engine.spark_session(2)
     frame = splink_input(spark.createDataFrame(
@@ -65,5 +67,5 @@ def test_one_query_gives_splinks_u_values(max_pairs: float) -> None:
     frame.unpersist()
     assert got["one_query"] == got["splink"]
     estimated = [u for _, _, u, _ in got["splink"] if isinstance(u, float)]
-    assert len(estimated) > 20  # most levels met by some sampled pair
+    assert len(estimated) >= 10  # the equality is not vacuous: many levels were estimated
     assert jobs["one_query"] < jobs["splink"] / 2, jobs
