@@ -38,6 +38,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,21 +96,29 @@ def client(url: str, key: str, bodies_file: str, n: int, rate: float, warmup: in
     print(json.dumps({"client_ms": times, "client_cpu_ms": cpu / n * 1000}))
 
 
-def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
-            seed: int = 7, role: str = "investigator") -> dict[str, Any]:
-    env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix="guanlian-overhead-"),
+@contextmanager
+def _app_env(run_dir: Path, neo4j: bool, prefix: str) -> Iterator[None]:
+    """The app's settings for a measurement (a fresh state folder, no practical rate limit,
+    the run and the store) in this process's environment, restored afterwards."""
+    env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix=prefix),
            "GUANLIAN_RATE_LIMIT_RPS": "100000", "GUANLIAN_RATE_LIMIT_BURST": "100000",
            "GUANLIAN_RUN_DIR": str(run_dir), "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
-        return _measure(run_dir, n, rate, warmup, seed, neo4j, role)
+        yield
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
+            seed: int = 7, role: str = "investigator") -> dict[str, Any]:
+    with _app_env(run_dir, neo4j, "guanlian-overhead-"):
+        return _measure(run_dir, n, rate, warmup, seed, neo4j, role)
 
 
 def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
@@ -341,19 +351,8 @@ def asgi_cpu(run_dir: Path, neo4j: bool, n: int, role: str, warmup: int = 100,
     serialising, building the audit entry); `process_cpu_ms`: every thread's (the worker
     thread of a Neo4j read, the audit writer and its fdatasync). Load-independent, unlike
     latency on a shared machine."""
-    env = {"GUANLIAN_STATE_DIR": tempfile.mkdtemp(prefix="guanlian-asgi-cpu-"),
-           "GUANLIAN_RATE_LIMIT_RPS": "100000", "GUANLIAN_RATE_LIMIT_BURST": "100000",
-           "GUANLIAN_RUN_DIR": str(run_dir), "GUANLIAN_STORE": "neo4j" if neo4j else "embedded"}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
+    with _app_env(run_dir, neo4j, "guanlian-asgi-cpu-"):
         return asyncio.run(_asgi_cpu(run_dir, n, role, warmup, seed, neo4j))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 async def _asgi_cpu(run_dir: Path, n: int, role: str, warmup: int, seed: int,

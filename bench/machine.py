@@ -37,6 +37,18 @@ def machine_info(neo4j_version: str | None = None) -> dict[str, Any]:
     }
 
 
+def _status_mb(pid: int | str, field: str) -> float | None:
+    """One `kB` field of /proc/PID/status in MiB, or None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(f"{field}:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
 def vm_hwm_mb(pid: int | str = "self") -> float | None:
     """The process's own peak RSS in MiB (`VmHWM` of /proc/PID/status: the high-water mark of
     its address space since its exec), or None when it cannot be read.
@@ -44,26 +56,12 @@ def vm_hwm_mb(pid: int | str = "self") -> float | None:
     Not `ru_maxrss`: Linux carries a parent's resident size across fork + exec into the
     child's `ru_maxrss`, so a child started by a 2 GB parent reports at least 2 GB, whatever
     it used itself."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
+    return _status_mb(pid, "VmHWM")
 
 
 def vm_rss_mb(pid: int | str = "self") -> float:
     """The process's resident size now, in MiB (`VmRSS`; 0 when it cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return 0.0
-    return 0.0
+    return _status_mb(pid, "VmRSS") or 0.0
 
 
 def child_peak_mb(ru_maxrss_kib: int, parent_rss_at_spawn_mb: float,
