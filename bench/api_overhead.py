@@ -22,8 +22,10 @@ back to back). Each request is timed in spans, from its arrival at the outermost
 Also the CPU time of each server thread per request and the client's own CPU per request.
 Then, on the same store object of the same process, in one plain thread: the same lookups
 without HTTP (`raw`: the time inside the store's methods, the Cypher round trips and
-decoding for Neo4j; `inproc`: the whole in-process lookup). Ratios are the client's p50
-over those. The spans wrap our own functions (the real ones run inside them).
+decoding for Neo4j; `inproc`: the whole in-process lookup), back to back and (`raw_paced`)
+at the client's rate: a Bolt round trip after an idle gap of 20 ms costs about three times
+one right after the last on this machine, for the API and for the raw read alike. Ratios
+are the client's p50 over those. The spans wrap our own functions (the real ones run inside them).
 """
 
 from __future__ import annotations
@@ -73,26 +75,34 @@ def _thread_cpu(pid: int) -> dict[str, float]:
 
 
 def client(url: str, key: str, bodies_file: str, n: int, rate: float, warmup: int) -> None:
-    """The client process: `n` lookups after `warmup`, one connection; prints JSON."""
-    import httpx
+    """The client process: `n` lookups after `warmup`, one connection (the load
+    generator's lean HTTP/1.1 `Connection`); prints JSON."""
+    from bench.load_test import Connection
 
     bodies = json.loads(Path(bodies_file).read_text(encoding="utf-8"))
     times: list[float] = []
-    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
-        for i in range(warmup):
-            http.post("/inspection/lookup", json=bodies[i % len(bodies)])
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        for i in range(n):
-            if rate > 0:
-                delay = t0 + i / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            sent = time.perf_counter()
-            answer = http.post("/inspection/lookup", json=bodies[i % len(bodies)])
-            times.append((time.perf_counter() - sent) * 1000)
-            if answer.status_code != 200:
-                raise SystemExit(f"lookup answered {answer.status_code}: {answer.text[:300]}")
-        cpu = time.process_time() - cpu0
+
+    async def lookups() -> float:
+        http = Connection(url, {"X-API-Key": key}, timeout_s=30)
+        try:
+            for i in range(warmup):
+                await http.send(("POST", "/inspection/lookup", bodies[i % len(bodies)]))
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            for i in range(n):
+                if rate > 0:
+                    delay = t0 + i / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                sent = time.perf_counter()
+                status = await http.send(("POST", "/inspection/lookup", bodies[i % len(bodies)]))
+                times.append((time.perf_counter() - sent) * 1000)
+                if status != 200:
+                    raise SystemExit(f"lookup {i} answered {status}")
+            return time.process_time() - cpu0
+        finally:
+            await http.close()
+
+    cpu = asyncio.run(lookups())
     print(json.dumps({"client_ms": times, "client_cpu_ms": cpu / n * 1000}))
 
 
@@ -215,7 +225,10 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
             result["server_cpu_ms"] = round(sum(per_thread), 3)
             result["server_thread_cpu_ms"] = [round(c, 3) for c in per_thread if c > 0.001]
             result["audit_entries"] = app.state.services.audit.count
-            result["raw"] = _raw(app.state.services, [Subject(**s) for s in subjects], n)
+            bodies = [Subject(**s) for s in subjects]
+            result["raw"] = _raw(app.state.services, bodies, n)
+            if rate > 0:  # and at the client's rate: the same idle gaps between reads
+                result["raw_paced"] = _raw(app.state.services, bodies, n, rate)
         except Exception as exc:  # noqa: BLE001 - reported, the server still stops
             result["error"] = repr(exc)
         finally:
@@ -249,6 +262,10 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     out["audit_entries"] = result["audit_entries"]
     out["raw"] = result["raw"]
     client_p50 = out["client"]["p50"]
+    if "raw_paced" in result:
+        out["raw_paced"] = result["raw_paced"]
+        out["client_over_raw_paced_p50"] = round(
+            client_p50 / max(out["raw_paced"]["store_p50"], 1e-6), 1)
     out["client_over_raw_p50"] = round(client_p50 / max(out["raw"]["store_p50"], 1e-6), 1)
     out["client_over_inproc_p50"] = round(client_p50 / max(out["raw"]["inproc_p50"], 1e-6), 1)
     out["server_over_raw_p50"] = round(out["server"]["p50"] / max(out["raw"]["store_p50"],
@@ -256,17 +273,19 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     return out
 
 
-def _raw(services: Any, subjects: list[Any], n: int) -> dict[str, float]:
+def _raw(services: Any, subjects: list[Any], n: int, rate: float | None = None
+         ) -> dict[str, float]:
     """The same lookups on the served store object, no HTTP, one thread: the time inside
-    the store's methods and the whole lookup, per subject."""
+    the store's methods and the whole lookup, per subject; back to back, or with `rate` at
+    the client's arrival rate (`bench.serving.paced`)."""
 
-    from bench.serving import TimedStore
+    from bench.serving import TimedStore, paced
 
     timed: Any = TimedStore(services.stores.get())
     lookup = services.lookup
     store_ms: list[float] = []
     whole_ms: list[float] = []
-    for i in range(n):
+    for i in paced(range(n), rate):
         timed.spent = 0.0
         started = time.perf_counter_ns()
         lookup.lookup(timed, subjects[i % len(subjects)])
@@ -474,11 +493,7 @@ def stage(run_dir: Path, neo4j: bool, duration_s: float, seed: int = 7) -> dict[
         out["rss_mb"] = serving.rss_mb(pid)
     out["load_average"] = [round(x, 2) for x in os.getloadavg()]
     if neo4j:
-        raw = serving.raw_lookup_ms(run_dir, subjects["id"][:200])
-        out.update({k if k.startswith("raw_") else f"raw_{k}": v for k, v in raw.items()})
-        out["api_over_raw_p50"] = round(out["lookup_id_p50_ms"] / raw["raw_p50_ms"], 1)
-        out["api_over_inproc_lookup_p50"] = round(out["lookup_id_p50_ms"]
-                                                  / raw["lookup_p50_ms"], 1)
+        serving.raw_beside(run_dir, subjects["id"][:200], out)
     return out
 
 

@@ -4,9 +4,13 @@
         --lookup-file subjects.jsonl --rate 50 --clients 8 --duration 20 [--find-max]
 
 Open-loop: request i is due at t0 + i / rate whatever happened before it; N clients (each its
-own connection) take due requests in order. Latency is measured from the *due* time, so a
-server that falls behind shows it in the percentiles (no coordinated omission); the service
-time (send to answer) is reported beside it. Every run is bounded by a request count and a
+own connection) take due requests in order. A request sent late because its client was still
+waiting for an earlier answer is timed from its *due* time, so a server that falls behind
+shows it in the percentiles (no coordinated omission); one whose client was idle is timed from
+its sending (the event loop wakes up to a millisecond after a timer: the generator's delay,
+not the server's). The service time (send to answer) is reported beside it. Each client
+speaks HTTP/1.1 itself on one keep-alive connection (`Connection`), so that the generator's
+own CPU stays out of the latency it reports. Every run is bounded by a request count and a
 duration. `find_max_rps` raises the rate step by step and reports the highest rate whose
 p99 stays within a target with no errors.
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -28,8 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 # (method, path, JSON body or None) of the i-th request
 Request = tuple[str, str, Any]
@@ -57,7 +61,7 @@ class LoadResult:
     errors: int
     statuses: dict[str, int]
     elapsed_s: float
-    latencies_ms: list[float]  # from due time
+    latencies_ms: list[float]  # from due time, or from sending when the client was idle
     service_ms: list[float]  # from send time
 
     @property
@@ -115,25 +119,82 @@ def get_requests(paths: Sequence[str]) -> RequestFactory:
     return make
 
 
-async def _send(client: httpx.AsyncClient, request: Request) -> int:
-    method, path, body = request
-    response = await client.request(method, path, json=body)
-    await response.aread()
-    return response.status_code
+class LoadError(Exception):
+    """A response the load generator cannot read (a framing it does not speak)."""
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection of a load client, spoken directly on asyncio
+    streams: the request is written in one piece, the answer read by its Content-Length (or
+    chunks) and discarded. A general client (httpx) costs about 3 ms of CPU per request
+    here, on the same two cores as the server it measures: its time landed in the API's
+    latency (9.1 ms at p50 where this connection sees 5.8 ms on the same server). Any
+    failure closes the connection; the next request opens a new one."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
+        url = urlsplit(base_url)
+        if url.scheme != "http" or not url.hostname:
+            raise ValueError(f"the load generator speaks plain http://, not {base_url!r}")
+        self.host, self.port = url.hostname, url.port or 80
+        self.timeout_s = timeout_s
+        self._head = (f"Host: {url.netloc}\r\n"
+                      + "".join(f"{k}: {v}\r\n" for k, v in headers.items()))
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def send(self, request: Request) -> int:
+        """The status of `request`'s answer (its body read in full)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._exchange(request)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _exchange(self, request: Request) -> int:
+        method, path, body = request
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._reader, self._writer
+        assert reader is not None
+        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        kind = "Content-Type: application/json\r\n" if body is not None else ""
+        writer.write(f"{method} {path} HTTP/1.1\r\n{self._head}{kind}"
+                     f"Content-Length: {len(data)}\r\n\r\n".encode("latin-1") + data)
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip().lower()
+        if "chunked" in fields.get("transfer-encoding", ""):
+            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                await reader.readexactly(size + 2)
+            await reader.readuntil(b"\r\n")  # the last chunk's line (no trailers sent)
+        elif "content-length" in fields:
+            await reader.readexactly(int(fields["content-length"]))
+        elif status not in (204, 304):
+            raise LoadError(f"{method} {path}: an answer with neither a length nor chunks")
+        if fields.get("connection") == "close":
+            await self.close()
+        return status
+
+    async def close(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
 
 async def run_load(spec: LoadSpec) -> LoadResult:
     """One fixed-rate run; bounded by `duration_s` and `max_requests`."""
     total = max(1, min(spec.max_requests, int(spec.rate * spec.duration_s)))
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [
-        httpx.AsyncClient(base_url=spec.base_url, headers=spec.headers, limits=limits,
-                          timeout=spec.timeout_s)
-        for _ in range(spec.clients)
-    ]
+    clients = [Connection(spec.base_url, spec.headers, spec.timeout_s)
+               for _ in range(spec.clients)]
     try:
         for i in range(spec.warmup):  # open the connections, warm caches
-            await _send(clients[i % len(clients)], spec.requests(i))
+            await clients[i % len(clients)].send(spec.requests(i))
         counter = itertools.count()
         latencies: list[float] = []
         service: list[float] = []
@@ -141,7 +202,8 @@ async def run_load(spec: LoadSpec) -> LoadResult:
         t0 = time.perf_counter() + 0.05
         hard_stop = t0 + spec.duration_s * 2 + spec.timeout_s
 
-        async def worker(client: httpx.AsyncClient) -> None:
+        async def worker(client: Connection) -> None:
+            free = time.perf_counter()  # when this client's last answer had come
             while True:
                 i = next(counter)
                 if i >= total:
@@ -155,18 +217,23 @@ async def run_load(spec: LoadSpec) -> LoadResult:
                     await asyncio.sleep(due - now)
                 sent = time.perf_counter()
                 try:
-                    status = await _send(client, spec.requests(spec.warmup + i))
+                    status = await client.send(spec.requests(spec.warmup + i))
                     statuses[str(status)] += 1
-                except httpx.HTTPError as exc:
+                except (OSError, EOFError, TimeoutError, ValueError, LoadError,
+                        asyncio.LimitOverrunError) as exc:
                     statuses[type(exc).__name__] += 1
                 done = time.perf_counter()
-                latencies.append((done - due) * 1000)
+                # late because this client was still busy: the wait counts (the server
+                # fell behind); idle until due: from sending, not from due, which would
+                # add the loop's timer overshoot (up to a millisecond) to every answer
+                latencies.append((done - (due if free > due else sent)) * 1000)
                 service.append((done - sent) * 1000)
+                free = done
 
         await asyncio.gather(*(worker(c) for c in clients))
         elapsed = time.perf_counter() - t0
     finally:
-        await asyncio.gather(*(c.aclose() for c in clients))
+        await asyncio.gather(*(c.close() for c in clients))
     errors = sum(n for s, n in statuses.items() if not s.startswith(("2", "3")))
     return LoadResult(spec.rate, spec.clients, sum(statuses.values()), errors,
                       dict(statuses), elapsed, latencies, service)

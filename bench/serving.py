@@ -9,15 +9,18 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.load_test import LoadSpec, find_max_rps, lookup_requests, run
 from bench.stages import GUANLIAN, ROOT, run_child
 from runfolder.folder import read_table
+
+T = TypeVar("T")
+LOAD_RATE = 50  # requests/s of the API load test (8 clients)
 
 
 class TimedStore:
@@ -237,11 +240,26 @@ def neo4j_queries(run_dir: Path, seed: int) -> dict[str, Any]:
             "query_entities": len(ids), "query_pairs": len(pairs), "query_pairs_connected": found}
 
 
+def paced(items: Iterable[T], rate: float | None) -> Iterator[T]:
+    """`items` one by one; with `rate`, the i-th no sooner than i / rate seconds after the
+    first (the arrivals of a load at `rate` requests/s, slept between, never caught up in
+    a burst)."""
+    started = time.perf_counter()
+    for i, item in enumerate(items):
+        if rate:
+            wait = started + i / rate - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        yield item
+
+
 def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
-                  repeat: int = 1) -> dict[str, float]:
+                  repeat: int = 1, rate: float | None = None) -> dict[str, float]:
     """The same inspection lookups as the API makes, in-process against Neo4j (NEO4J_* env):
     p50 / p99 of the time spent in store reads (Cypher round trips and decoding: the raw
-    query time) and of the whole in-process lookup, per subject."""
+    query time) and of the whole in-process lookup, per subject. Back to back, or with
+    `rate` one lookup every 1 / rate seconds (the arrivals of the API load: a round trip
+    after an idle gap costs more than one right after the last)."""
     from api.inspection import LookupService, Subject, load_matcher
     from api.settings import Settings
     from graph.neo4j.conn import open_driver
@@ -256,18 +274,34 @@ def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
     try:
         for body in bodies[:10]:  # warm the pool and the query caches
             service.lookup(timed, body)
-        for _ in range(repeat):
-            for body in bodies:
-                timed.spent = 0.0
-                t = time.perf_counter()
-                service.lookup(timed, body)
-                whole.append((time.perf_counter() - t) * 1000)
-                raw.append(timed.spent * 1000)
+        for body in paced(bodies * repeat, rate):
+            timed.spent = 0.0
+            t = time.perf_counter()
+            service.lookup(timed, body)
+            whole.append((time.perf_counter() - t) * 1000)
+            raw.append(timed.spent * 1000)
     finally:
         store.close()
     return {"raw_p50_ms": round(_p(raw, 50), 2), "raw_p99_ms": round(_p(raw, 99), 2),
             "lookup_p50_ms": round(_p(whole, 50), 2), "lookup_p99_ms": round(_p(whole, 99), 2),
             "n": len(raw)}
+
+
+def raw_beside(run_dir: Path, subjects: list[dict[str, Any]], figures: dict[str, Any]
+               ) -> None:
+    """Add to an API load's `figures` (`lookup_id_p50_ms`) the raw store time of the same
+    identifier lookups on Neo4j and the ratios: back to back (`raw_*`, `api_over_raw_p50`,
+    `api_over_inproc_lookup_p50`) and at the load's arrival rate, 50/s (`raw_paced_*`,
+    `api_over_raw_paced_p50`)."""
+    api_p50 = figures["lookup_id_p50_ms"]
+    for prefix, rate in (("raw_", None), ("raw_paced_", float(LOAD_RATE))):
+        raw = raw_lookup_ms(run_dir, subjects, rate=rate)
+        figures.update({f"{prefix}{k.removeprefix('raw_')}": v for k, v in raw.items()})
+        ratio = "api_over_raw_p50" if rate is None else "api_over_raw_paced_p50"
+        if raw["raw_p50_ms"]:
+            figures[ratio] = round(api_p50 / raw["raw_p50_ms"], 1)
+        if rate is None and raw["lookup_p50_ms"]:  # over the whole lookup, no HTTP
+            figures["api_over_inproc_lookup_p50"] = round(api_p50 / raw["lookup_p50_ms"], 1)
 
 
 @contextmanager
@@ -318,9 +352,9 @@ def rss_mb(pid: int) -> float:
 def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], duration_s: float,
              find_max: bool = True) -> dict[str, Any]:
     headers = {"X-API-Key": key}
-    by_id = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=50, clients=8,
+    by_id = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=LOAD_RATE, clients=8,
                          duration_s=duration_s, headers=headers))
-    by_name = run(LoadSpec(url, lookup_requests(subjects["name"]), rate=50, clients=8,
+    by_name = run(LoadSpec(url, lookup_requests(subjects["name"]), rate=LOAD_RATE, clients=8,
                            duration_s=duration_s, headers=headers))
     out: dict[str, Any] = {
         "lookup_id_p50_ms": round(by_id.p50_ms, 2), "lookup_id_p99_ms": round(by_id.p99_ms, 2),

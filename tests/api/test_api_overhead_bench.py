@@ -13,7 +13,7 @@ from tests.api.test_api_support import tiny_run
 def test_every_lookup_is_timed_audited_and_compared_with_the_raw_read(tmp_path: Path) -> None:
     before = dict(os.environ)
     run = tiny_run(tmp_path / "run")
-    out = measure(run, neo4j=False, n=12, rate=0, warmup=3)
+    out = measure(run, neo4j=False, n=12, rate=200, warmup=3)
     assert dict(os.environ) == before  # the settings it served with are not left behind
     assert out["requests"] == 12 and out["store"] == "embedded"
     for name, _, _ in SPANS:
@@ -24,6 +24,24 @@ def test_every_lookup_is_timed_audited_and_compared_with_the_raw_read(tmp_path: 
     assert out["audit_entries"] >= 15  # warm-up and measured lookups, each one entry
     assert 0 < out["raw"]["store_p50"] <= out["raw"]["inproc_p50"]
     assert out["client_over_raw_p50"] > 0 and out["server_cpu_ms"] > 0
+    # and the raw read again at the client's rate, so both sides see the same idle gaps
+    assert 0 < out["raw_paced"]["store_p50"] <= out["raw_paced"]["inproc_p50"]
+    assert out["client_over_raw_paced_p50"] > 0
+
+
+def test_paced_reads_arrive_at_the_rate_and_never_in_a_burst() -> None:
+    import time
+
+    from bench.serving import paced
+
+    started = time.perf_counter()
+    arrivals = [time.perf_counter() - started for _ in paced(range(6), 100.0)]
+    # the i-th no sooner than i / rate seconds after the first
+    assert all(at >= i / 100.0 for i, at in enumerate(arrivals))
+    assert arrivals[-1] < 0.5
+    started = time.perf_counter()
+    assert list(paced(range(3), None)) == [0, 1, 2]
+    assert time.perf_counter() - started < 0.05  # no rate: no sleeping
 
 
 def test_name_lookup_cpu_is_split_by_store_call(tmp_path: Path) -> None:
