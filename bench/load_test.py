@@ -126,9 +126,9 @@ class LoadError(Exception):
 class Connection:
     """One keep-alive HTTP/1.1 connection of a load client, spoken directly on asyncio
     streams: the request is written in one piece, the answer read by its Content-Length (or
-    chunks) and discarded. A general client (httpx) costs about 3 ms of CPU per request
-    here, on the same two cores as the server it measures: its time landed in the API's
-    latency (9.1 ms at p50 where this connection sees 5.8 ms on the same server). Any
+    chunks) and discarded. A general client (httpx), on the same two cores as the server it
+    measures, added its own time to the API's latency (9.1 ms at p50 where this connection
+    sees 5.8 ms on the same server). Any
     failure closes the connection; the next request opens a new one."""
 
     def __init__(self, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
