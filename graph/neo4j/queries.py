@@ -161,6 +161,9 @@ RETURN n.risk_score AS score, n.risk_level AS level, n.risk_reasons AS reasons,
        n.learned_reasons AS learned_reasons
 """
 
+# after a load: resample the outdated indexes, then drop the cached plans (warm_up_walks)
+PREPARE_FOR_REPLANNING = "CALL db.prepareForReplanning($seconds)"
+
 # one enterprise and one person to plan the walk queries from (Neo4jStore.warm_up)
 WARM_UP_STARTS = """
 CALL () {

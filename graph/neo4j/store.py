@@ -57,7 +57,7 @@ from graph.models import (
 from graph.neo4j import queries as q
 from graph.neo4j.breaker import ReadGuard
 from graph.neo4j.catalogue import Catalogue
-from graph.neo4j.conn import get_settings, guarded
+from graph.neo4j.conn import get_settings, guarded, quiet_session
 from graph.neo4j.cypher import Cypher, labels_for_id
 from graph.neo4j.meta import META_ID, READ_META
 from graph.neo4j.names import name_query
@@ -82,6 +82,7 @@ from graph.worklist import WorklistPage, WorklistQuery
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+REPLAN_TIMEOUT_S = 300  # the longest a load waits for the server's index resampling
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 _PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
 
@@ -371,6 +372,18 @@ class Neo4jStore:
         warm_names()  # the name query's syllable table and standardisation
         rows = self._guard(lambda: self.cypher.run(q.WARM_UP_STARTS))
         ids = [r["id"] for r in rows]
+        # the inspection lookup's reads: by each identifier, the name ranking of each kind,
+        # the briefs with and without their risk, a risk
+        for kind in IDENTIFIERS:
+            self.briefs_by_identifier(kind, "WARMUP0000")
+        names: tuple[tuple[EntityKind, str], ...] = (
+            ("Enterprise", "预热检查进出口贸易有限公司"), ("Person", "预热"))
+        for label, name in names:
+            self.rank_names(name, kinds=(label,), limit=5)
+        self.get_briefs(ids)
+        self.get_briefs(ids, risk=False)
+        for entity_id in ids:
+            self.get_risk(entity_id)
         for entity_id in ids:
             for hops in (1, 2, 3):
                 self.exposure(entity_id, max_hops=hops, limit=5)
@@ -463,9 +476,18 @@ class Neo4jStore:
 
 
 def warm_up_walks(driver: Driver, database: str | None = None) -> None:
-    """After a load: plan the walk queries on the server (best effort; a failure here
-    leaves the load as it is and only costs the first walk its planning time)."""
+    """After a load: have the server resample the indexes the load outdated and drop the
+    plans made on the old statistics (`db.prepareForReplanning`), then plan every lookup
+    and walk query again. Without it the server resampled in the background minutes later
+    and replanned under the API's requests. Best effort: a failure (a user without the
+    admin right to resample, say) leaves the load as it is and only costs the first queries
+    their planning time."""
+    try:
+        with quiet_session(driver, database) as session:
+            session.run(q.PREPARE_FOR_REPLANNING, seconds=REPLAN_TIMEOUT_S).consume()
+    except Exception as exc:  # noqa: BLE001 - an optimisation, never a reason to fail a load
+        log.warning("index resampling skipped: %s", exc)
     try:
         Neo4jStore(driver, database=database).warm_up()
-    except Exception as exc:  # noqa: BLE001 - an optimisation, never a reason to fail a load
+    except Exception as exc:  # noqa: BLE001 - as above
         log.warning("walk warm-up skipped: %s", exc)

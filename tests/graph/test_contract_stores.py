@@ -481,7 +481,22 @@ def test_walk_warm_up_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
         warm_up_walks(driver)
     finally:
         driver.close()
-    assert "walk warm-up skipped" in caplog.text
+    assert "index resampling skipped" in caplog.text and "walk warm-up skipped" in caplog.text
+
+
+def test_after_a_load_the_server_resamples_and_replans(
+        loaded: Driver, caplog: pytest.LogCaptureFixture) -> None:
+    """`warm_up_walks` asks the real server to resample the outdated indexes and drop its
+    old plans (db.prepareForReplanning, in Community too), then plans the lookups and walks
+    again; nothing is skipped and the graph is unchanged."""
+    from graph.neo4j.hash import graph_checksum
+    from graph.neo4j.store import warm_up_walks
+
+    before = graph_checksum(loaded)
+    with caplog.at_level("WARNING", logger="graph.neo4j.store"):
+        warm_up_walks(loaded)
+    assert "skipped" not in caplog.text
+    assert graph_checksum(loaded) == before
 
 
 def test_network_answers_relationship_start_dates(store: GraphReader) -> None:
