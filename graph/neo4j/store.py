@@ -478,10 +478,11 @@ class Neo4jStore:
 def warm_up_walks(driver: Driver, database: str | None = None) -> None:
     """After a load: have the server resample the indexes the load outdated and drop the
     plans made on the old statistics (`db.prepareForReplanning`), then plan every lookup
-    and walk query again. Without it the server resampled in the background minutes later
-    and replanned under the API's requests. Best effort: a failure (a user without the
-    admin right to resample, say) leaves the load as it is and only costs the first queries
-    their planning time."""
+    and walk query again. Without it the server resamples in the background, minutes later,
+    and replans under the API's requests (the likely cause of a name p99 of 178 ms in the
+    first API run after a large load; 37 ms with it, docs/performance.md). Best effort: a
+    failure (a user without the admin right to resample, say) leaves the load as it is and
+    only costs the first queries their planning time."""
     try:
         with quiet_session(driver, database) as session:
             session.run(q.PREPARE_FOR_REPLANNING, seconds=REPLAN_TIMEOUT_S).consume()
