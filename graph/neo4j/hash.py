@@ -236,7 +236,7 @@ def graph_digest(driver: Driver, database: str | None = None, workers: int = 1,
     Each element is hashed from its actual label/type, endpoints and properties (excluding
     `run_id` and the stored hash); the checksum is sha256 over the sorted element lines.
     Every label / type is read in slices of about `chunk` elements by internal ID range
-    (bounded memory); with `workers` > 1 the slices are read and hashed by that many
+    (bounded memory; dense IDs looked up one by one, sparse ones by a filtered scan); with `workers` > 1 the slices are read and hashed by that many
     sessions at once, so that the server reads one slice while the client hashes another.
     """
     units = _digest_units(driver, database, chunk)
@@ -251,7 +251,9 @@ def graph_digest(driver: Driver, database: str | None = None, workers: int = 1,
                        sum(part[1] for part in parts))
 
 
-Unit = tuple[str, str, int, int]  # ("N" | "R", label / type, lowest ID, ID past the last)
+# ("N" | "R", label / type, lowest ID, ID past the last, whether to seek the IDs one by one)
+Unit = tuple[str, str, int, int, bool]
+SEEK_DENSITY = 0.25  # a label / type whose IDs are at least this dense is read by ID seeks
 
 
 def _digest_units(driver: Driver, database: str | None, chunk: int) -> list[Unit]:
@@ -269,24 +271,25 @@ def _digest_units(driver: Driver, database: str | None, chunk: int) -> list[Unit
                     continue
                 lo, hi, n = int(rec["lo"]), int(rec["hi"]) + 1, int(rec["n"])
                 step = max(1, -(-(hi - lo) // max(1, -(-n // chunk))))
-                units += [(kind, name, start, min(start + step, hi))
+                seek = n >= SEEK_DENSITY * (hi - lo)
+                units += [(kind, name, start, min(start + step, hi), seek)
                           for start in range(lo, hi, step)]
     return units
 
 
 def _digest_unit(driver: Driver, database: str | None, kind: str, name: str, lo: int,
-                 hi: int) -> tuple[list[str], int]:
+                 hi: int, seek: bool) -> tuple[list[str], int]:
     """(element lines, stale stored hashes) of one slice: its property keys first, then
     every element's values of those keys as one list (no map per element to pivot)."""
     rel = kind == "R"
     if rel:
         rel_type = schema.check_rel_type(name)
-        keys_query = fill(wq.REL_KEYS_IN_RANGE, type=rel_type)
-        values_query = fill(wq.REL_VALUES_IN_RANGE, type=rel_type)
+        keys_query = fill(wq.REL_KEYS_IN_RANGE[seek], type=rel_type)
+        values_query = fill(wq.REL_VALUES_IN_RANGE[seek], type=rel_type)
     else:
         label = schema.check_label(name)
-        keys_query = fill(wq.NODE_KEYS_IN_RANGE, label=label)
-        values_query = fill(wq.NODE_VALUES_IN_RANGE, label=label)
+        keys_query = fill(wq.NODE_KEYS_IN_RANGE[seek], label=label)
+        values_query = fill(wq.NODE_VALUES_IN_RANGE[seek], label=label)
     with quiet_session(driver, database, STATE_FETCH_SIZE) as session:
         keys = sorted(session.run(keys_query, lo=lo, hi=hi).single(strict=True)["keys"])
         records = [rec.values() for rec in session.run(values_query, lo=lo, hi=hi, keys=keys)]

@@ -24,10 +24,14 @@ def _texts() -> dict[str, str]:
     out = {"meta.READ_META": READ_META}
     for module in (queries, write_queries):
         for name, value in vars(module).items():
+            where = f"{module.__name__.rsplit('.', 1)[1]}.{name}"
             if name.isupper() and isinstance(value, str) and name not in (
                 "NETWORK", "CONTROL", "RING_PERSON"
             ):
-                out[f"{module.__name__.rsplit('.', 1)[1]}.{name}"] = value
+                out[where] = value
+            elif name.isupper() and isinstance(value, dict):  # a query in several forms
+                out.update({f"{where}[{form}]": text for form, text in value.items()
+                            if isinstance(text, str)})
     return out
 
 
