@@ -236,8 +236,9 @@ def graph_digest(driver: Driver, database: str | None = None, workers: int = 1,
     Each element is hashed from its actual label/type, endpoints and properties (excluding
     `run_id` and the stored hash); the checksum is sha256 over the sorted element lines.
     Every label / type is read in slices of about `chunk` elements by internal ID range
-    (bounded memory; dense IDs looked up one by one, sparse ones by a filtered scan); with `workers` > 1 the slices are read and hashed by that many
-    sessions at once, so that the server reads one slice while the client hashes another.
+    (bounded memory; dense IDs looked up one by one, sparse ones by a filtered scan); with
+    `workers` > 1 the slices are read and hashed by that many sessions at once, so that the
+    server reads one slice while the client hashes another.
     """
     units = _digest_units(driver, database, chunk)
     if workers > 1 and len(units) > 1:
