@@ -277,20 +277,13 @@ def _raw(services: Any, subjects: list[Any], n: int, rate: float | None = None
          ) -> dict[str, float]:
     """The same lookups on the served store object, no HTTP, one thread: the time inside
     the store's methods and the whole lookup, per subject; back to back, or with `rate` at
-    the client's arrival rate (`bench.serving.paced`)."""
+    the client's arrival rate (`bench.serving.timed_lookups`)."""
 
-    from bench.serving import TimedStore, paced
+    from bench.serving import TimedStore, timed_lookups
 
     timed: Any = TimedStore(services.stores.get())
-    lookup = services.lookup
-    store_ms: list[float] = []
-    whole_ms: list[float] = []
-    for i in paced(range(n), rate):
-        timed.spent = 0.0
-        started = time.perf_counter_ns()
-        lookup.lookup(timed, subjects[i % len(subjects)])
-        whole_ms.append((time.perf_counter_ns() - started) / 1e6)
-        store_ms.append(timed.spent * 1000)
+    bodies = [subjects[i % len(subjects)] for i in range(n)]
+    store_ms, whole_ms = timed_lookups(services.lookup.lookup, timed, bodies, rate)
     return {"store_p50": _pct(store_ms, 50), "store_p99": _pct(store_ms, 99),
             "inproc_p50": _pct(whole_ms, 50), "inproc_p99": _pct(whole_ms, 99)}
 

@@ -253,6 +253,22 @@ def paced(items: Iterable[T], rate: float | None) -> Iterator[T]:
         yield item
 
 
+def timed_lookups(lookup: Callable[[Any, Any], Any], timed: TimedStore,
+                  bodies: Iterable[Any], rate: float | None = None
+                  ) -> tuple[list[float], list[float]]:
+    """`lookup(timed, body)` for each body (`paced` at `rate`): the milliseconds each spent
+    in the store's methods and in the whole lookup."""
+    raw: list[float] = []
+    whole: list[float] = []
+    for body in paced(bodies, rate):
+        timed.spent = 0.0
+        started = time.perf_counter()
+        lookup(timed, body)
+        whole.append((time.perf_counter() - started) * 1000)
+        raw.append(timed.spent * 1000)
+    return raw, whole
+
+
 def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
                   repeat: int = 1, rate: float | None = None) -> dict[str, float]:
     """The same inspection lookups as the API makes, in-process against Neo4j (NEO4J_* env):
@@ -269,17 +285,10 @@ def raw_lookup_ms(run_dir: Path, subjects: list[dict[str, Any]],
     store = Neo4jStore(open_driver())
     timed: Any = TimedStore(store)
     bodies = [Subject(**s) for s in subjects]
-    raw: list[float] = []
-    whole: list[float] = []
     try:
         for body in bodies[:10]:  # warm the pool and the query caches
             service.lookup(timed, body)
-        for body in paced(bodies * repeat, rate):
-            timed.spent = 0.0
-            t = time.perf_counter()
-            service.lookup(timed, body)
-            whole.append((time.perf_counter() - t) * 1000)
-            raw.append(timed.spent * 1000)
+        raw, whole = timed_lookups(service.lookup, timed, bodies * repeat, rate)
     finally:
         store.close()
     return {"raw_p50_ms": round(_p(raw, 50), 2), "raw_p99_ms": round(_p(raw, 99), 2),
