@@ -32,7 +32,7 @@ CAGE_KEYS = (
     "tamper_cases_tried", "tamper_cases_detected", "frozen_first_503_s",
     "frozen_open_503_s", "recovered_without_restart", "recovered_after_sigcont_s",
     "api_p50_ms", "raw_p50_ms", "api_over_raw_p50", "raw_paced_p50_ms",
-    "api_over_raw_paced_p50",
+    "api_over_raw_paced_p50", "api_b2b_p50_ms", "api_b2b_over_raw_p50", "idle_penalty_p50",
 )
 
 
@@ -118,4 +118,9 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
     # the raw read again at the API load's arrival rate (bench.serving.raw_beside)
     out["raw_paced_p50_ms"] = api.get("raw_paced_p50_ms")
     out["api_over_raw_paced_p50"] = api.get("api_over_raw_paced_p50")
+    # and the API back to back from one client, over the raw read back to back; the
+    # machine's own penalty for work that arrives after an idle gap (bench.serving)
+    out["api_b2b_p50_ms"] = api.get("lookup_id_b2b_p50_ms")
+    out["api_b2b_over_raw_p50"] = api.get("api_b2b_over_raw_p50")
+    out["idle_penalty_p50"] = api.get("idle_penalty_p50")
     return out

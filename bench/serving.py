@@ -21,6 +21,7 @@ from runfolder.folder import read_table
 
 T = TypeVar("T")
 LOAD_RATE = 50  # requests/s of the API load test (8 clients)
+B2B_REQUESTS = 1000  # identifier lookups sent back to back by one client
 
 
 class TimedStore:
@@ -301,7 +302,9 @@ def raw_beside(run_dir: Path, subjects: list[dict[str, Any]], figures: dict[str,
     """Add to an API load's `figures` (`lookup_id_p50_ms`) the raw store time of the same
     identifier lookups on Neo4j and the ratios: back to back (`raw_*`, `api_over_raw_p50`,
     `api_over_inproc_lookup_p50`) and at the load's arrival rate, 50/s (`raw_paced_*`,
-    `api_over_raw_paced_p50`)."""
+    `api_over_raw_paced_p50`); the API's back-to-back lookups over the back-to-back raw read
+    (`api_b2b_over_raw_p50`, when `figures` has `lookup_id_b2b_p50_ms`); and this
+    machine's penalty for work arriving after an idle gap (`idle_penalty`)."""
     api_p50 = figures["lookup_id_p50_ms"]
     for prefix, rate in (("raw_", None), ("raw_paced_", float(LOAD_RATE))):
         raw = raw_lookup_ms(run_dir, subjects, rate=rate)
@@ -309,8 +312,44 @@ def raw_beside(run_dir: Path, subjects: list[dict[str, Any]], figures: dict[str,
         ratio = "api_over_raw_p50" if rate is None else "api_over_raw_paced_p50"
         if raw["raw_p50_ms"]:
             figures[ratio] = round(api_p50 / raw["raw_p50_ms"], 1)
+        if rate is None and raw["raw_p50_ms"] and figures.get("lookup_id_b2b_p50_ms"):
+            figures["api_b2b_over_raw_p50"] = round(
+                figures["lookup_id_b2b_p50_ms"] / raw["raw_p50_ms"], 1)
         if rate is None and raw["lookup_p50_ms"]:  # over the whole lookup, no HTTP
             figures["api_over_inproc_lookup_p50"] = round(api_p50 / raw["lookup_p50_ms"], 1)
+    figures.update(idle_penalty())
+
+
+def _busy_work(payload: str) -> int:
+    """About a millisecond of plain Python work (no I/O, no other thread or process)."""
+    rows = json.loads(payload)
+    return len(json.dumps(sorted(rows, key=lambda r: r["v"])))
+
+
+def idle_penalty(gap_s: float = 1 / LOAD_RATE, repeat: int = 300) -> dict[str, float]:
+    """This machine's own cost of arriving idle: the same CPU-only work (`_busy_work`) timed
+    back to back and after sleeping `gap_s` (the gap between the requests of the API load,
+    50 per second). On the 2-core VM this project is measured on, the work takes ~1.7x as
+    long after the gap, with no I/O in it: what a paced load pays on every request here and
+    a back-to-back loop does not (the ratio of the two is `idle_penalty_p50`)."""
+    rng = random.Random(7)
+    payload = json.dumps([{"k": i, "v": "x" * rng.randint(1, 50),
+                           "n": [rng.random() for _ in range(5)]} for i in range(300)])
+    for _ in range(30):
+        _busy_work(payload)
+    figures: dict[str, float] = {}
+    for name, gap in (("idle_work_b2b_p50_ms", 0.0), ("idle_work_paced_p50_ms", gap_s)):
+        times = []
+        for _ in range(repeat):
+            if gap:
+                time.sleep(gap)
+            started = time.perf_counter()
+            _busy_work(payload)
+            times.append((time.perf_counter() - started) * 1000)
+        figures[name] = round(_p(times, 50), 3)
+    figures["idle_penalty_p50"] = round(
+        figures["idle_work_paced_p50_ms"] / max(figures["idle_work_b2b_p50_ms"], 1e-9), 2)
+    return figures
 
 
 @contextmanager
@@ -365,12 +404,19 @@ def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], dura
                          duration_s=duration_s, headers=headers))
     by_name = run(LoadSpec(url, lookup_requests(subjects["name"]), rate=LOAD_RATE, clients=8,
                            duration_s=duration_s, headers=headers))
+    # the same identifier lookups back to back from one client (each sent when the last
+    # answer came): the API's time beside the raw read measured the same way
+    # (`raw_beside`), both without the idle gaps of a paced load (`idle_penalty`)
+    back_to_back = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=1e6, clients=1,
+                                duration_s=60, max_requests=B2B_REQUESTS, headers=headers))
     out: dict[str, Any] = {
         "lookup_id_p50_ms": round(by_id.p50_ms, 2), "lookup_id_p99_ms": round(by_id.p99_ms, 2),
+        "lookup_id_b2b_p50_ms": round(back_to_back.pct(50, True), 2),
         "lookup_id_service_p50_ms": round(by_id.pct(50, True), 2),
         "lookup_name_p99_ms": round(by_name.p99_ms, 2),
         "lookup_name_p50_ms": round(by_name.p50_ms, 2),
-        "errors": by_id.errors + by_name.errors, "requests": by_id.sent + by_name.sent,
+        "errors": by_id.errors + by_name.errors + back_to_back.errors,
+        "requests": by_id.sent + by_name.sent + back_to_back.sent,
     }
     if find_max:
         best, steps = find_max_rps(LoadSpec(url, lookup_requests(subjects["id"]), clients=8,

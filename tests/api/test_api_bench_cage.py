@@ -62,10 +62,14 @@ def test_the_cage_summary_takes_the_stage_figures() -> None:
                        "tamper_cases_detected": 6},
               "resilience": {"frozen_first_503_s": 0.4, "recovered_without_restart": True},
               "api": {"lookup_id_p50_ms": 3.0, "raw_p50_ms": 1.2, "api_over_raw_p50": 2.5,
-                      "raw_paced_p50_ms": 2.0, "api_over_raw_paced_p50": 1.5}}
+                      "raw_paced_p50_ms": 2.0, "api_over_raw_paced_p50": 1.5,
+                      "lookup_id_b2b_p50_ms": 2.4, "api_b2b_over_raw_p50": 2.0,
+                      "idle_penalty_p50": 1.6}}
     out = cage.summary(result)
     assert set(out) == set(cage.CAGE_KEYS)
     assert out["requests_fuzzed_inspector"] == 5 and out["requests_fuzzed_investigator"] is None
     assert out["tamper_cases_detected"] == 6 and out["frozen_first_503_s"] == 0.4
     assert out["api_over_raw_p50"] == 2.5 and out["recovered_without_restart"] is True
     assert out["raw_paced_p50_ms"] == 2.0 and out["api_over_raw_paced_p50"] == 1.5
+    assert out["api_b2b_p50_ms"] == 2.4 and out["api_b2b_over_raw_p50"] == 2.0
+    assert out["idle_penalty_p50"] == 1.6

@@ -44,6 +44,20 @@ def test_paced_reads_arrive_at_the_rate_and_never_in_a_burst() -> None:
     assert time.perf_counter() - started < 0.05  # no rate: no sleeping
 
 
+def test_the_idle_penalty_times_the_same_work_back_to_back_and_after_a_gap() -> None:
+    import time
+
+    from bench.serving import idle_penalty
+
+    started = time.perf_counter()
+    out = idle_penalty(gap_s=0.01, repeat=20)
+    # 20 gaps of 10 ms were slept through (the paced half), none in the back-to-back half
+    assert time.perf_counter() - started >= 0.2
+    assert out["idle_work_b2b_p50_ms"] > 0 and out["idle_work_paced_p50_ms"] > 0
+    assert out["idle_penalty_p50"] == round(
+        out["idle_work_paced_p50_ms"] / out["idle_work_b2b_p50_ms"], 2)
+
+
 def test_name_lookup_cpu_is_split_by_store_call(tmp_path: Path) -> None:
     from bench.api_overhead import name_cpu
 
@@ -56,3 +70,17 @@ def test_name_lookup_cpu_is_split_by_store_call(tmp_path: Path) -> None:
     assert 1 <= calls["rank_names"] <= 2 and calls["get_briefs"] == 1
     assert 0 < calls["get_risk"] <= 1 and "search" not in calls
     assert sum(out["cpu_ms_per_lookup_in"].values()) <= out["cpu_ms_per_lookup"]
+
+
+def test_the_api_stage_sends_paced_and_back_to_back_lookups_to_a_served_api(
+        tmp_path: Path) -> None:
+    from bench.serving import B2B_REQUESTS, api_load, sample_subjects, serving
+
+    run = tiny_run(tmp_path / "run")
+    subjects = sample_subjects(run, 20, 7)
+    with serving(["--run", str(run)]) as (url, key, _):
+        out = api_load(url, key, subjects, duration_s=0.4, find_max=False)
+    # 20 identifier and 20 name lookups at 50/s, then the back-to-back ones, none failing
+    assert out["errors"] == 0 and out["requests"] == 20 + 20 + B2B_REQUESTS
+    assert 0 < out["lookup_id_p50_ms"] <= out["lookup_id_p99_ms"]
+    assert 0 < out["lookup_id_b2b_p50_ms"]
