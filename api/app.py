@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 store = stores.get()
                 lookup.warm_up(store)
-                store.warm_up()
+                store.warm_up(settings.warm_up_s)
             except Exception as exc:  # noqa: BLE001 - a store down at start recovers later
                 log.warning("warm-up skipped: %s", exc)
         settle_heap()

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         default="auto",
         description="auto: Neo4j when a URI is set, else the embedded store on run_dir",
     )
+    warm_up_s: float = Field(
+        default=3.0, ge=0, le=600,
+        description="Neo4j: seconds of lookup reads with the graph's own keys at start, "
+        "before the first request (a just-started server runs its first thousands of "
+        "queries slowly); 0: plan the queries only",
+    )
 
     # --- limits ---------------------------------------------------------------------------
     rate_limit_rps: float = Field(default=100.0, gt=0, description="sustained requests/s per key")

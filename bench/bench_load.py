@@ -208,10 +208,11 @@ def bench_bulk(driver: Driver, run: Path) -> dict[str, Any]:
     """`guanlian load --bulk` of the run into the emptied database of the managed server
     (`graph.neo4j.bulk`): elements/s end to end and without the verification read-back
     (the online loader verifies nothing), and the seconds of every step. The walk queries are
-    planned afterwards (not timed), so later stages meet a warm server as after `load --bulk`."""
+    planned and the lookups exercised afterwards (not timed), so later stages meet a warm
+    server as after `load --bulk`."""
     from graph.neo4j.bulk import ManagedServer, bulk_load
     from graph.neo4j.conn import get_settings
-    from graph.neo4j.store import warm_up_walks
+    from graph.neo4j.store import RESTART_WARM_UP_S, warm_up_walks
     from linkage.resolve.spark import spark_session, stop_spark
 
     server = ManagedServer()
@@ -221,9 +222,9 @@ def bench_bulk(driver: Driver, run: Path) -> dict[str, Any]:
         report = bulk_load(run, open_driver, spark_session, server=server)
     finally:
         stop_spark()
-    fresh = open_driver()  # the server restarted: plan the walks, as `load --bulk` does
+    fresh = open_driver()  # the server restarted: warm it up, as `load --bulk` does
     try:
-        warm_up_walks(fresh)
+        warm_up_walks(fresh, seconds=RESTART_WARM_UP_S)
     finally:
         fresh.close()
     return {

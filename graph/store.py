@@ -114,9 +114,11 @@ class GraphReader(Protocol):
 
     def close(self) -> None: ...
 
-    def warm_up(self) -> None:
+    def warm_up(self, seconds: float = 0.0) -> None:
         """Prepare for the first reads after a start or a load (plan the walk queries);
-        a no-op where nothing needs preparing."""
+        a no-op where nothing needs preparing. `seconds` > 0: then also run the lookup
+        reads with the graph's own identifiers and names for about that long (a database
+        server that has just started runs its first thousands of queries slowly)."""
         ...
 
     # --- lookup -------------------------------------------------------------

@@ -149,7 +149,7 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
     server, or a graph that does not verify."""
     from graph.neo4j.bulk import ManagedServer, bulk_load
     from graph.neo4j.conn import get_settings, open_driver
-    from graph.neo4j.store import warm_up_walks
+    from graph.neo4j.store import RESTART_WARM_UP_S, warm_up_walks
     from linkage.resolve.spark import spark_session, stop_spark
 
     check_run(run_dir)
@@ -165,8 +165,8 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
     finally:
         stop_spark()
     driver = connect()
-    try:
-        warm_up_walks(driver, database)
+    try:  # the import restarted the server: its first reads are slow until exercised
+        warm_up_walks(driver, database, RESTART_WARM_UP_S)
     finally:
         driver.close()
     return report.summary()

@@ -245,8 +245,8 @@ class EmbeddedStore:
     def close(self) -> None:
         return None
 
-    def warm_up(self) -> None:
-        return None  # built in memory: nothing to plan or cache
+    def warm_up(self, seconds: float = 0.0) -> None:
+        return None  # built in memory: nothing to plan, cache or compile
 
     # --- lookup -----------------------------------------------------------------------------
     def find_by_identifier(self, kind: IdentifierKind, value: str) -> list[str]:

@@ -11,9 +11,11 @@ lives in `graph.neo4j.catalogue`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
@@ -83,6 +85,8 @@ from graph.worklist import WorklistPage, WorklistQuery
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 REPLAN_TIMEOUT_S = 300  # the longest a load waits for the server's index resampling
+WARM_UP_KEYS = 200  # firms and people whose keys a timed warm-up reads (exercise_lookups)
+RESTART_WARM_UP_S = 5.0  # lookup reads after a bulk load has restarted the server
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 _PROFILE_SKIP = {"name", "names", "mention_ids", "run_id", "uscc", "customs_code", "id_number"}
 
@@ -364,11 +368,17 @@ class Neo4jStore:
             "learned_score": r["learned_score"], "learned_level": r["learned_level"],
             "learned_reasons": r["learned_reasons"]})
 
-    def warm_up(self) -> None:
+    def warm_up(self, seconds: float = 0.0) -> None:
         """Have the server plan every walk query text once (exposure levels to every depth,
         path levels, neighbourhoods) from one enterprise and one person, so that the first
         investigator after a load or a start does not pay for query planning. Depths 1-3
-        give every level query text (first / later level, last level or not)."""
+        give every level query text (first / later level, last level or not).
+
+        `seconds` > 0: then run the inspection lookup's reads with real keys for about that
+        long (`exercise_lookups`). Planning once is not enough after the server has started:
+        its JVM compiles the query code over the first thousands of reads (large, first API
+        run after a restart: identifier p99 16.4 ms and name p99 70.2 ms; after 1,300
+        lookups first, 13.2 / 46.5 ms; docs/performance.md)."""
         warm_names()  # the name query's syllable table and standardisation
         rows = self._guard(lambda: self.cypher.run(q.WARM_UP_STARTS))
         ids = [r["id"] for r in rows]
@@ -391,6 +401,31 @@ class Neo4jStore:
                 self.neighbourhood(entity_id, depth=depth, node_cap=20)
         if len(ids) == 2:
             self.paths(ids[0], ids[1], max_hops=MAX_PATH_HOPS, limit=1)
+        if seconds > 0:
+            self.exercise_lookups(seconds)
+
+    def exercise_lookups(self, seconds: float, keys: int = WARM_UP_KEYS) -> int:
+        """Run the lookup reads (by each identifier, the risk, the briefs, and a name
+        ranking for every fourth entity) over the first `keys` firms and `keys` people of
+        the graph, round after round, until `seconds` have passed; returns the reads made.
+        Reads only."""
+        rows = self._guard(lambda: self.cypher.run(q.WARM_UP_KEYS, n=keys))
+        deadline = time.monotonic() + seconds
+        reads = 0
+        for i, row in enumerate(itertools.cycle(rows) if rows else ()):
+            for kind in IDENTIFIERS:
+                if row.get(kind):
+                    self.briefs_by_identifier(kind, str(row[kind]))
+                    reads += 1
+            self.get_risk(row["id"])
+            self.get_briefs([row["id"]], risk=False)
+            reads += 2
+            if i % 4 == 0 and row.get("name"):
+                self.rank_names(str(row["name"]), kinds=(row["kind"],), limit=5)
+                reads += 1
+            if time.monotonic() >= deadline:
+                break
+        return reads
 
     # --- walks ------------------------------------------------------------------------
     def neighbourhood(
@@ -475,20 +510,22 @@ class Neo4jStore:
         return self._guard(lambda: read_worklist(self.cypher, query))
 
 
-def warm_up_walks(driver: Driver, database: str | None = None) -> None:
+def warm_up_walks(driver: Driver, database: str | None = None, seconds: float = 0.0) -> None:
     """After a load: have the server resample the indexes the load outdated and drop the
     plans made on the old statistics (`db.prepareForReplanning`), then plan every lookup
     and walk query again. Without it the server resamples in the background, minutes later,
     and replans under the API's requests (the likely cause of a name p99 of 178 ms in the
     first API run after a large load; 37 ms with it, docs/performance.md). Best effort: a
     failure (a user without the admin right to resample, say) leaves the load as it is and
-    only costs the first queries their planning time."""
+    only costs the first queries their planning time. `seconds` > 0 (after the server has
+    restarted, as a bulk load does): then the lookup reads for that long
+    (`Neo4jStore.exercise_lookups`)."""
     try:
         with quiet_session(driver, database) as session:
             session.run(q.PREPARE_FOR_REPLANNING, seconds=REPLAN_TIMEOUT_S).consume()
     except Exception as exc:  # noqa: BLE001 - an optimisation, never a reason to fail a load
         log.warning("index resampling skipped: %s", exc)
     try:
-        Neo4jStore(driver, database=database).warm_up()
+        Neo4jStore(driver, database=database).warm_up(seconds)
     except Exception as exc:  # noqa: BLE001 - as above
         log.warning("walk warm-up skipped: %s", exc)

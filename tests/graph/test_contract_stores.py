@@ -469,6 +469,38 @@ def test_walk_warm_up_only_reads(loaded: Driver, stores: dict[str, GraphReader])
     assert (graph_checksum(loaded), _plain(store.exposure(F.CTRL, max_hops=3))) == before
 
 
+def test_a_timed_warm_up_reads_the_graphs_own_keys_and_changes_nothing(
+        loaded: Driver, stores: dict[str, GraphReader]) -> None:
+    """After a start the lookup reads run with real identifiers and names for the time
+    given: the reads find entities, the graph is unchanged."""
+    import time
+
+    from graph.neo4j.hash import graph_checksum
+
+    store = stores["neo4j"]
+    assert isinstance(store, Neo4jStore)
+    found: list[int] = []
+    read = store.briefs_by_identifier
+
+    def counted(kind: Any, value: str) -> Any:
+        briefs = read(kind, value)
+        found.append(len(briefs))
+        return briefs
+
+    before = graph_checksum(loaded)
+    store.briefs_by_identifier = counted  # type: ignore[method-assign]
+    try:
+        started = time.monotonic()
+        reads = store.exercise_lookups(0.4)
+        took = time.monotonic() - started
+    finally:
+        del store.briefs_by_identifier
+    assert took >= 0.4 and reads > len(found) > 0
+    assert all(n >= 1 for n in found)  # each identifier read is one the graph holds
+    assert graph_checksum(loaded) == before
+    store.warm_up(0.0)  # planning only: no timed reads
+
+
 def test_walk_warm_up_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
     """A server that cannot be reached after a load costs a warning, never an exception."""
     import neo4j
