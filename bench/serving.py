@@ -330,8 +330,8 @@ def _busy_work(payload: str) -> int:
 def idle_penalty(gap_s: float = 1 / LOAD_RATE, repeat: int = 300) -> dict[str, float]:
     """This machine's own cost of arriving idle: the same CPU-only work (`_busy_work`) timed
     back to back and after sleeping `gap_s` (the gap between the requests of the API load,
-    50 per second). On the 2-core VM this project is measured on, the work takes ~1.7x as
-    long after the gap, with no I/O in it: what a paced load pays on every request here and
+    50 per second). On the 2-core VM this project is measured on, the work takes 1.2-2.0x
+    as long after the gap, with no I/O in it: what a paced load pays on every request here and
     a back-to-back loop does not (the ratio of the two is `idle_penalty_p50`)."""
     rng = random.Random(7)
     payload = json.dumps([{"k": i, "v": "x" * rng.randint(1, 50),

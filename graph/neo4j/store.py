@@ -377,8 +377,9 @@ class Neo4jStore:
         `seconds` > 0: then run the inspection lookup's reads with real keys for about that
         long (`exercise_lookups`). Planning once is not enough after the server has started:
         its JVM compiles the query code over the first thousands of reads (large, first API
-        run after a restart: identifier p99 16.4 ms and name p99 70.2 ms; after 1,300
-        lookups first, 13.2 / 46.5 ms; docs/performance.md)."""
+        stage run after a restart: identifier p99 16.4 ms and name p99 70.2 ms; with 3 s of
+        these reads at the API's start, 12.7 / 50.5 and 15.6 / 47.8 ms;
+        docs/performance.md)."""
         warm_names()  # the name query's syllable table and standardisation
         rows = self._guard(lambda: self.cypher.run(q.WARM_UP_STARTS))
         ids = [r["id"] for r in rows]
