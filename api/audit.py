@@ -50,6 +50,9 @@ from api.audit_record import Redactor
 __all__ = ["GENESIS", "AuditConfig", "AuditLog", "AuditUnavailable"]
 log = logging.getLogger("guanlian.api.audit")
 Done = Callable[[BaseException | None], None]
+# a batch whose write + sync takes longer is logged: every answer waiting for it was held
+# that long (a bench run saw 1.9 s during disk writeback; docs/performance.md)
+SLOW_SYNC_S = 0.5
 
 
 class AuditUnavailable(Exception):
@@ -192,6 +195,7 @@ class AuditLog:
 
     def _write(self, batch: list[_Pending]) -> None:
         data = b"".join(p.line for p in batch)
+        started = time.monotonic()
         try:
             self._ensure_open()
             self._durable_write(data)
@@ -201,6 +205,10 @@ class AuditLog:
         except Exception as exc:  # noqa: BLE001 - every failure fails the batch
             self._fail(batch, exc)
             return
+        took = time.monotonic() - started
+        if took > SLOW_SYNC_S:
+            log.warning("writing %d audit entries durably took %.2f s; their answers were "
+                        "held until then (the log's disk syncs slowly)", len(batch), took)
         last = batch[-1]
         with self._cond:
             self._durable = (last.seq + 1, last.line[-67:-3].decode())

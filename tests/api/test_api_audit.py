@@ -144,6 +144,22 @@ def test_background_fsync_keeps_the_chain(tmp_path: Path) -> None:
     assert verify(config).entries == 51
 
 
+def test_a_slow_durable_write_is_logged_with_the_answers_it_held(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from api import audit
+
+    log = AuditLog(AuditConfig.in_folder(tmp_path))
+    try:
+        with caplog.at_level(logging.WARNING, logger="guanlian.api.audit"):
+            monkeypatch.setattr(audit, "SLOW_SYNC_S", 0.0)  # every write is now "slow"
+            log.append_sync({"i": 0})  # a real write + fdatasync
+    finally:
+        log.close()
+    assert "writing 1 audit entries durably took" in caplog.text
+    assert "held" in caplog.text
+
+
 def test_nothing_in_the_api_alters_the_audit_log(tmp_path: Path) -> None:
     with serve(tmp_path) as s:
         s.get("/whoami")
