@@ -56,6 +56,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 log = logging.getLogger(__name__)
 
 
+# The local session's JVM runs the driver and the executor on the same cores as the Python
+# workers, so every CPU-second the JVM spends beside the tasks is lost to them. Per-thread CPU
+# of the JVM (docs/scale.md "Speed") put G1's concurrent marking at 20 of 240 CPU-s on medium
+# and 111 of 805 on large; the throughput collector has no concurrent phase: large 525 s ->
+# 457 s, medium 146-152 s -> 139 s. The quick JIT tier alone (-XX:TieredStopAtLevel=1)
+# helps medium (128 s: hundreds of short jobs, each with new generated code) but slows the
+# tasks of large (561 s), so it is left to GUANLIAN_SPARK_JAVA_OPTIONS; "" keeps the JVM's
+# defaults.
+JAVA_OPTIONS = "-XX:+UseParallelGC"
+
+
 class SparkSettings(BaseSettings):
     """Local Spark session settings (env prefix `GUANLIAN_SPARK_`)."""
 
@@ -70,6 +81,11 @@ class SparkSettings(BaseSettings):
         default="parquet",
         description="how Splink materialises intermediate tables (parquet: written to the "
         "temporary checkpoint folder, bounded memory)",
+    )
+    java_options: str = Field(
+        default=JAVA_OPTIONS,
+        description="spark.driver.extraJavaOptions of the local session (its JVM is driver "
+        "and executor): the throughput collector, see JAVA_OPTIONS",
     )
     local_dir: str | None = Field(
         default=None, description="parent of the scratch and checkpoint folders (default: TMPDIR)"
@@ -140,6 +156,7 @@ def spark_session(threads: int = 2) -> Any:
             .appName("guanlian-linkage")
             .config("spark.jars", jar)
             .config("spark.driver.memory", settings.driver_memory)
+            .config("spark.driver.extraJavaOptions", settings.java_options)
             .config("spark.pyspark.python", sys.executable)  # workers use this venv
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
