@@ -58,12 +58,12 @@ log = logging.getLogger(__name__)
 
 # The local session's JVM runs the driver and the executor on the same cores as the Python
 # workers, so every CPU-second the JVM spends beside the tasks is lost to them. Per-thread CPU
-# of the JVM (docs/scale.md "Speed") put G1's concurrent marking at 20 of 240 CPU-s on medium
-# and 111 of 805 on large; the throughput collector has no concurrent phase: large 525 s ->
-# 457 s, medium 146-152 s -> 139 s. The quick JIT tier alone (-XX:TieredStopAtLevel=1)
-# helps medium (128 s: hundreds of short jobs, each with new generated code) but slows the
-# tasks of large (561 s), so it is left to GUANLIAN_SPARK_JAVA_OPTIONS; "" keeps the JVM's
-# defaults.
+# of the JVM (docs/scale.md "Where the CPU goes") put G1's concurrent marking at 19-22 of
+# 237-241 CPU-s on medium and 111 of 805 on large; the throughput collector has no concurrent
+# phase: large 525 s -> 457 s, medium 149-152 s -> 125-133 s (alternating runs). The quick
+# JIT tier alone (-XX:TieredStopAtLevel=1) helps medium (128 s: hundreds of short jobs, each
+# with new generated code) but slows the tasks of large (561 s), so it is left to
+# GUANLIAN_SPARK_JAVA_OPTIONS; "" keeps the JVM's defaults.
 JAVA_OPTIONS = "-XX:+UseParallelGC"
 
 
