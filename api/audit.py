@@ -8,6 +8,9 @@ nobody can rewrite a range and recompute the chain. A writer thread takes every 
 since its last write, writes them with one `write` and one `fsync`, and only then releases
 their callers (`await log.append(record)` returns once the entry is on disk, or raises
 `AuditUnavailable`): concurrent requests share one fsync, an acknowledged entry is never lost.
+A request alone in the server writes its own entry instead (`write_now`: the same write and
+fsync in the caller's thread, two thread wake-ups fewer) while nothing else is being written
+or queued and the disk syncs fast; one writer at a time either way, so the order holds.
 If the log path stops naming the open file (deleted, moved, replaced), the writer reopens
 the path, and a batch that cannot be written is failed together with everything chained after
 it (the chain is rolled back to the last durable entry, the file truncated back to it).
@@ -53,6 +56,9 @@ Done = Callable[[BaseException | None], None]
 # a batch whose write + sync takes longer is logged: every answer waiting for it was held
 # that long (a bench run saw 1.9 s during disk writeback; docs/performance.md)
 SLOW_SYNC_S = 0.5
+# `write_now` writes in the caller's thread only while the last write + sync took less: a
+# slower disk is waited for from the writer thread, under the write time-out
+INLINE_MAX_SYNC_S = 0.005
 
 
 class AuditUnavailable(Exception):
@@ -79,6 +85,8 @@ class AuditLog:
         self._pending: list[_Pending] = []
         self._closing = self._closed = False
         self._reopen_next = False  # a failed batch could not be cut back off the file
+        self._writing = False  # a batch is being written (by the writer thread or a caller)
+        self._last_write_s = 0.0  # how long the last batch's write + sync took
         last = self._resume()
         self._durable = (self._seq, self._prev)
         self._checkpointed = -1
@@ -121,7 +129,8 @@ class AuditLog:
             entry["hash"] = line[-67:-3].decode()
             self._pending.append(_Pending(self._seq, line, done))
             self._seq, self._prev = self._seq + 1, entry["hash"]
-            self._cond.notify()
+            if not self._writing:  # a writer takes the queue when its batch is done
+                self._cond.notify()
         return entry
 
     async def append(self, record: dict[str, Any],
@@ -143,6 +152,39 @@ class AuditLog:
             raise
         except Exception as exc:  # a time-out, or anything the writer reported
             raise AuditUnavailable(f"audit entry not written: {exc!r}") from exc
+        return entry
+
+    def write_now(self, record: dict[str, Any],
+                  verbatim: dict[str, str] | None = None) -> dict[str, Any] | None:
+        """Write one entry durably in the calling thread, with no hand-off to the writer
+        thread, and return it; or None, having written nothing, when another batch is being
+        written or queued, the log is closing, or the last write + sync took longer than
+        `INLINE_MAX_SYNC_S` (the caller then uses `append`, which shares the writer's fsync
+        and is bounded by the write time-out). Raises `AuditUnavailable` when the entry
+        cannot be written, like `append`. For a request alone in the server: its answer
+        waits for the same write and fsync, without two thread wake-ups around them."""
+        failure: list[BaseException] = []
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                failure.append(error)
+
+        with self._cond:
+            if (self._writing or self._pending or self._closing
+                    or self._last_write_s > INLINE_MAX_SYNC_S):
+                return None
+            self._writing = True
+        try:
+            entry = self._enqueue(record, done, verbatim)
+            with self._cond:  # ours, and any entry queued since: they share this write
+                batch, self._pending = self._pending, []
+            self._write(batch)
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()  # the writer: entries queued meanwhile, or closing
+        if failure:
+            raise AuditUnavailable(f"audit entry not written: {failure[0]!r}")
         return entry
 
     def append_sync(self, record: dict[str, Any],
@@ -178,15 +220,22 @@ class AuditLog:
         next_checkpoint = time.monotonic() + interval
         while True:
             with self._cond:
-                while not self._pending and not self._closing:
+                while (not self._pending or self._writing) and not self._closing:
                     wait = next_checkpoint - time.monotonic()
                     if wait <= 0:
                         break
                     self._cond.wait(wait)
+                while self._writing:  # a caller's own write (`write_now`) ends first
+                    self._cond.wait()
                 batch, self._pending = self._pending, []
                 closing = self._closing
+                self._writing = bool(batch)
             if batch:
-                self._write(batch)
+                try:
+                    self._write(batch)
+                finally:
+                    with self._cond:
+                        self._writing = False
             if time.monotonic() >= next_checkpoint:
                 self._checkpoint("interval")
                 next_checkpoint = time.monotonic() + interval
@@ -203,9 +252,10 @@ class AuditLog:
                 self._ensure_open()
                 self._durable_write(data)
         except Exception as exc:  # noqa: BLE001 - every failure fails the batch
+            self._last_write_s = time.monotonic() - started
             self._fail(batch, exc)
             return
-        took = time.monotonic() - started
+        took = self._last_write_s = time.monotonic() - started
         if took > SLOW_SYNC_S:
             log.warning("writing %d audit entries durably took %.2f s; their answers were "
                         "held until then (the log's disk syncs slowly)", len(batch), took)

@@ -7,6 +7,10 @@ If the entry cannot be written the caller gets a 503 problem (`audit_unavailable
 nothing of the real answer. Every request is audited (refused, failed and unknown-route ones
 included, with the key ID a wrong key claims) except the public probes and documentation
 (`PUBLIC_PREFIXES`).
+
+A request alone in the server writes its entry from the event loop's thread
+(`AuditLog.write_now`: the same write and fsync, without handing the entry to the writer
+thread and being woken by it); requests that overlap share the writer thread's fsync.
 """
 
 from __future__ import annotations
@@ -118,11 +122,19 @@ class AuditMiddleware:
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics, retry_after_s: int) -> None:
         self.app, self.metrics, self.retry_after_s = app, metrics, retry_after_s
+        self.in_flight = 0  # requests between their arrival here and their answer's release
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path", "").startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
+        self.in_flight += 1
+        try:
+            await self._audited(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _audited(self, scope: Scope, receive: Receive, send: Send) -> None:
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
@@ -143,8 +155,11 @@ class AuditMiddleware:
             audit: AuditLog = scope["app"].state.services.audit
             body = b"".join(m.get("body", b"") for m in held
                             if m["type"] == "http.response.body")
-            await audit.append(audit_record(scope, status, answered - started, body),
-                               service_fields(scope))
+            record = audit_record(scope, status, answered - started, body)
+            # alone: write it here (the loop has nothing else to do meanwhile); else, or
+            # when the writer is busy or the disk slow, share the writer thread's fsync
+            if self.in_flight > 1 or audit.write_now(record, service_fields(scope)) is None:
+                await audit.append(record, service_fields(scope))
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the answer stays held
             self.metrics.audit_failures.inc()
             await self._refuse(scope, receive, send, exc)

@@ -15,8 +15,9 @@ back to back). Each request is timed in spans, from its arrival at the outermost
   the embedded store runs on the event loop);
 - `after_lookup`: the hop back, redaction, response validation, serialising;
 - `audit_wait`: building the audit entry (its entity IDs are scanned from the body just
-  before) and waiting until it is durable (`audit_sync` is
-  the write + fdatasync alone, from the writer);
+  before) and waiting until it is durable, or writing it (`audit_sync` is the write +
+  fdatasync alone; `audit_inline_share`: the share of entries a lone request wrote itself,
+  `AuditLog.write_now`, rather than the writer thread);
 - `send`: handing the answer to the server; `server`: arrival to the last byte handed over.
 
 Also the CPU time of each server thread per request and the client's own CPU per request.
@@ -148,6 +149,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     records: list[dict[str, int]] = []
     syncs: list[float] = []
     real_lookup, real_append = inspection.LookupService.lookup, audit.AuditLog.append
+    real_now = audit.AuditLog.write_now
     real_write = audit.AuditLog._durable_write
 
     def lookup(self: Any, store: Any, subject: Any, **kwargs: Any) -> Any:
@@ -169,6 +171,16 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
         finally:
             if rec is not None:
                 rec["a1"] = clock()
+
+    def write_now(self: Any, *args: Any, **kwargs: Any) -> Any:
+        rec = current.get()
+        if rec is not None:
+            rec["a0"] = clock()
+        written = real_now(self, *args, **kwargs)
+        if rec is not None and written is not None:
+            rec["a1"] = clock()
+            rec["inline"] = 1
+        return written
 
     def durable_write(self: Any, data: bytes) -> None:
         started = clock()
@@ -236,6 +248,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
 
     inspection.LookupService.lookup = lookup  # type: ignore[method-assign]
     audit.AuditLog.append = append  # type: ignore[method-assign]
+    audit.AuditLog.write_now = write_now  # type: ignore[method-assign]
     audit.AuditLog._durable_write = durable_write  # type: ignore[method-assign]
     try:
         threading.Thread(target=drive, daemon=True).start()
@@ -243,6 +256,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     finally:
         inspection.LookupService.lookup = real_lookup  # type: ignore[method-assign]
         audit.AuditLog.append = real_append  # type: ignore[method-assign]
+        audit.AuditLog.write_now = real_now  # type: ignore[method-assign]
         audit.AuditLog._durable_write = real_write  # type: ignore[method-assign]
     if "error" in result:
         raise RuntimeError(result["error"])
@@ -257,6 +271,9 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
         if values:
             out[name] = _stats(values)
     out["audit_sync"] = _stats(syncs)
+    # entries written by the request's own thread (`AuditLog.write_now`: alone in the server)
+    out["audit_inline_share"] = round(sum(1 for r in measured if r.get("inline")) /
+                                      max(len(measured), 1), 3)
     out["server_cpu_ms"] = result["server_cpu_ms"]
     out["server_thread_cpu_ms"] = result["server_thread_cpu_ms"]
     out["audit_entries"] = result["audit_entries"]

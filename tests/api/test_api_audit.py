@@ -248,3 +248,14 @@ def test_every_answer_s_request_id_is_in_the_log(tmp_path: Path) -> None:
     assert all(rid in logged for rid in answers)
     assert chosen.headers["x-request-id"] == "caller-13812345678"
     assert logged[-1].startswith("caller-138****5678#")  # the caller's text stays masked
+
+
+def test_entity_ids_are_found_standing_alone_anywhere_in_an_answer() -> None:
+    from api.context import entity_ids_in
+
+    body = ('E0000000000a1 {"id":"P0000000000c1","t":"见E0000000000a2与",'
+            '"no":["XE0000000000a3","E0000000000a4x","9P0000000000c2","E0000000000A5"]}'
+            ).encode()
+    assert entity_ids_in(body) == ["E0000000000a1", "P0000000000c1", "E0000000000a2"]
+    assert entity_ids_in(b"P0000000000c3") == ["P0000000000c3"]
+    assert entity_ids_in(b"") == []
