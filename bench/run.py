@@ -245,8 +245,9 @@ class Bench:
                                              self.seed)
             shutil.rmtree(changed, ignore_errors=True)
             self.rerun_figures = stages.link(delta, changed, previous=self.run_dir)
-            stages.checked(stages.run_child([stages.GUANLIAN, "score", "--run",
-                                             str(changed)]), "score (rerun)")
+            stages.checked(stages.run_child([stages.GUANLIAN, "score", "--run", str(changed),
+                                             "--previous", str(self.run_dir)]),
+                           "score (rerun)")
         return changed
 
     def _load(self, changed: Path) -> dict[str, Any]:
@@ -306,10 +307,14 @@ class Bench:
             return serving.soak(url, key, pid, subjects, seconds)
 
     def finish(self) -> dict[str, Any]:
+        ran = set(self.result.get("stage_wall_s", {}))
         for section, old in self.previous.items():
             if section in ("stage_wall_s", "total_wall_s"):
                 continue  # the timings of this invocation only
             new = self.result.get(section)
+            if section == "skipped" and isinstance(old, dict):
+                # a stage skipped then and measured now is no longer skipped
+                old = {k: v for k, v in old.items() if k not in ran}
             if isinstance(old, dict) and isinstance(new, dict):
                 for key, value in old.items():
                     if new.get(key) is None:

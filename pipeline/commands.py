@@ -29,6 +29,10 @@ def score_command(
         help="also prepare the run's graph rows for `guanlian load` (RUN/graph/; pandas, in "
         "this process). Default: yes with --engine pandas, no with --engine spark (a load "
         "then prepares them)", show_default=False)] = None,
+    previous: Annotated[Path | None, typer.Option(
+        help="the run this one reruns (`guanlian link --previous`): its learned model is "
+        "kept, not retrained, until a run's newest event is learned.retrain_after_days past "
+        "its labels", show_default=False)] = None,
 ) -> None:
     """Score every enterprise and person of a run and write RUN/risk.parquet."""
     from pipeline.run import prepare_step, score_step
@@ -36,7 +40,7 @@ def score_command(
 
     prepare = prepare_graph if prepare_graph is not None else engine == ScoreEngine.pandas
     try:
-        summary = score_step(run, risk_config(config), engine=engine.value)
+        summary = score_step(run, risk_config(config), engine=engine.value, previous=previous)
         if prepare:
             summary["graph_rows_seconds"] = prepare_step(run)
         else:

@@ -87,9 +87,11 @@ def link_step(sources: Path, run_dir: Path, previous: Path | None = None,
 
 
 def score_step(run_dir: Path, config: RiskConfig | None = None,
-               engine: Literal["pandas", "spark"] = "pandas") -> dict[str, Any]:
+               engine: Literal["pandas", "spark"] = "pandas",
+               previous: Path | None = None) -> dict[str, Any]:
     """Score every enterprise and person of the run (RUN/risk.parquet) and keep what the
     alert comparison derives from the scored run (RUN/alert_snapshot/); a small summary.
+    `previous`: the run this one reruns (its learned model is kept while it may be).
     `engine="spark"`: the rule score on Spark (`risk.spark_score`), no learned score and no
     snapshot (a pandas pass over the run; `guanlian alerts` derives it from the tables)."""
     if engine == "spark":
@@ -99,7 +101,7 @@ def score_step(run_dir: Path, config: RiskConfig | None = None,
     from alerts.snapshot import build_snapshot, write_snapshot
     from risk.score import score_run
 
-    summary = score_run(run_dir, config)
+    summary = score_run(run_dir, config, previous)
     gc.collect()
     started = time.perf_counter()
     write_snapshot(build_snapshot(Path(run_dir)))
@@ -189,7 +191,7 @@ def run_pipeline(request: PipelineRequest,
     stage("linking")
     run_id = link_step(request.sources, request.run_dir, request.previous, request.engine)
     stage("scoring")
-    summary = score_step(request.run_dir, request.risk_config)
+    summary = score_step(request.run_dir, request.risk_config, previous=request.previous)
     neo4j = isinstance(request.target, Neo4jTarget)
     prepare = request.prepare_graph if request.prepare_graph is not None else neo4j
     if prepare:

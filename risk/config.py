@@ -54,6 +54,9 @@ class LearnedConfig(BaseModel):
     min_auc_gain: float = Field(default=0.0, ge=0)
     parallel: bool = True  # computed in a second process while the rules score
     parallel_min_entities: int = Field(default=20_000, ge=0)  # smaller runs: in-process
+    # a rerun scored with its previous run keeps that run's model while its newest event is
+    # less than this many days past the model's label window (0: always retrain)
+    retrain_after_days: int = Field(default=30, ge=0)
 
     def level(self, probability: float) -> str:
         return self.levels.of(probability)

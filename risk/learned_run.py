@@ -24,6 +24,15 @@ when shipped, one row per enterprise for `RUN/risk.parquet` (`learned_score`,
    of the remaining contributions, so expected_value + Σ contributions + other = log_odds.
 Deterministic: LightGBM with one seed, one thread and `deterministic=True`.
 
+A shipped model is kept beside the scores (`RUN/learned_model.txt`, LightGBM's text form). A
+rerun scored with its previous run (`guanlian score --previous R0`, the pipeline's reruns)
+applies that model to its own features instead of retraining, while the rerun's newest event
+is less than `learned.retrain_after_days` past the model's label window and the horizon is
+unchanged: a retrained model moves every firm's learned score a little (a 1%-changed large
+rerun: 103,934 of 104,251 enterprises), which would rewrite every enterprise node on the daily
+sync and flip levels by noise. Only the firms whose features changed then move. The report
+says which run's model it is (`reused_from`); later, or without a usable model, it retrains.
+
 `score_run` computes it beside the rule score: in a spawned process reading the run folder
 (`start_learned`, `learned.parallel`, for runs of at least `learned.parallel_min_entities`
 entities), so the rules and the learned score take the wall time of the longer one when a core
@@ -40,10 +49,11 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -56,6 +66,7 @@ from risk.features import enterprise_features
 
 log = logging.getLogger(__name__)
 LEARNED_REPORT = "learned.json"
+MODEL_FILE = "learned_model.txt"
 SCORE_DRAWS = 20  # simulated draws per score in the score step's backtest (figures only)
 
 
@@ -63,11 +74,16 @@ SCORE_DRAWS = 20  # simulated draws per score in the score step's backtest (figu
 class LearnedOutcome:
     report: dict[str, Any]
     rows: pd.DataFrame | None = None  # entity_id, learned_score, learned_level, learned_reasons
-    model: learned.LearnedModel | None = None  # the final model (shipped only)
+    model_text: str | None = None  # the final model in LightGBM's text form (shipped only)
 
     @property
     def shipped(self) -> bool:
         return self.rows is not None
+
+    @property
+    def model(self) -> learned.LearnedModel | None:
+        """The shipped model, read back from its text (what `RUN/learned_model.txt` holds)."""
+        return None if self.model_text is None else _model_of(self.model_text, self.report)
 
 
 def _not_shipped(report: dict[str, Any], note: str) -> LearnedOutcome:
@@ -90,9 +106,93 @@ def _figures(bt: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
+def _reusable(previous: Path | None, end: Any, cfg: RiskConfig
+              ) -> tuple[learned.LearnedModel, dict[str, Any], str] | None:
+    """The previous run's shipped model, its report and its text, when this run may keep it
+    (see the module docstring); None otherwise (logged when a model was there)."""
+    if previous is None or cfg.learned.retrain_after_days <= 0:
+        return None
+    path = Path(previous) / MODEL_FILE
+    try:
+        report = json.loads((Path(previous) / LEARNED_REPORT).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+    model_info = report.get("model") or {}
+    why = None
+    try:
+        labels_until = date.fromisoformat(str(model_info.get("labels_until"))[:10])
+        late = (end - labels_until).days
+    except ValueError:
+        late, why = None, "its label window is unreadable"
+    if not report.get("shipped"):
+        why = "it was not shipped"
+    elif report.get("horizon_days") != cfg.learned.horizon_days:
+        why = "the horizon changed"
+    elif late is not None and not 0 <= late < cfg.learned.retrain_after_days:
+        why = (f"this run's newest event is {late} days past its label window "
+               f"(learned.retrain_after_days: {cfg.learned.retrain_after_days})")
+    if why is not None:
+        log.info("retraining the learned score rather than keeping %s's model: %s",
+                 previous, why)
+        return None
+    try:
+        model = _model_of(text, report)
+    except lgb.basic.LightGBMError as exc:
+        log.warning("retraining: the model in %s cannot be read (%s)", path, exc)
+        return None
+    return model, report, text
+
+
+def _model_of(text: str, report: dict[str, Any]) -> learned.LearnedModel:
+    """A model from LightGBM's text form and the report it was shipped with."""
+    booster = lgb.Booster(model_str=text)
+    info = report.get("model") or {}
+    return learned.LearnedModel(booster, [str(n) for n in booster.feature_name()],
+                                int(info.get("train_positives") or 0),
+                                int(info.get("train_entities") or 0),
+                                dict(info.get("feature_importance") or {}))
+
+
+def _kept(tables: RunTables, cfg: RiskConfig, end: Any, base: dict[str, Any],
+          kept: tuple[learned.LearnedModel, dict[str, Any], str]) -> LearnedOutcome | None:
+    """The previous run's model applied to this run's features (None: its features are
+    not all there, so the caller retrains)."""
+    model, prev, text = kept
+    clock = time.perf_counter()
+    score_cfg = cfg if cfg.as_of else cfg.model_copy(update={"as_of": end})
+    x = enterprise_features(tables, end, score_cfg)
+    try:
+        rows = _rows(model, x, cfg)
+    except ValueError as exc:
+        log.info("retraining the learned score: %s", exc)
+        return None
+    report: dict[str, Any] = {**base, **{k: prev[k] for k in
+                                         ("backtest", "rules_auc", "learned_auc", "model")
+                                         if k in prev}}
+    report["model"] = {**(report.get("model") or {}), "scored_as_of": end.isoformat(),
+                       "entities": len(rows)}
+    since = prev.get("reused_from") or prev.get("run_id")
+    report.update({
+        "shipped": True, "score": "learned", "reused_from": since,
+        "note": f"the model of run {since} is kept (labels until "
+                f"{report['model'].get('labels_until')}; retrained once a run's newest event "
+                f"is {cfg.learned.retrain_after_days} days past them): shipped beside the "
+                f"rule score",
+        "timings": {"features_and_explain": round(time.perf_counter() - clock, 2)},
+        "levels": {k: int(v) for k, v in
+                   rows["learned_level"].value_counts().reindex(
+                       ["low", "medium", "high"], fill_value=0).items()},
+        "level_thresholds": cfg.learned.levels.model_dump(),
+    })
+    return LearnedOutcome(report, rows, text)
+
+
+def learned_scores(tables: RunTables, cfg: RiskConfig,
+                   previous: Path | None = None) -> LearnedOutcome:
     """The backtest, the decision and (when shipped) the learned rows; never raises on a
-    history too short (the report's `note` says what was missing)."""
+    history too short (the report's `note` says what was missing). `previous`: the run
+    this one reruns, whose model is kept while it may be (see the module docstring)."""
     lc = cfg.learned
     report: dict[str, Any] = {"run_id": tables.run_id, "horizon_days": lc.horizon_days,
                               "min_auc_gain": lc.min_auc_gain}
@@ -102,6 +202,11 @@ def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
         end = last_event(tables)
     except ValueError as exc:
         return _not_shipped(report, str(exc))
+    kept = _reusable(previous, end, cfg)
+    if kept is not None:
+        outcome = _kept(tables, cfg, end, report, kept)
+        if outcome is not None:
+            return outcome
     horizon = timedelta(days=lc.horizon_days)
     cut = end - horizon
     keep: dict[str, Any] = {}
@@ -152,15 +257,18 @@ def learned_scores(tables: RunTables, cfg: RiskConfig) -> LearnedOutcome:
                        ["low", "medium", "high"], fill_value=0).items()},
         "level_thresholds": lc.levels.model_dump(),
     })
-    return LearnedOutcome(report, rows, model)
+    return LearnedOutcome(report, rows, model.booster.model_to_string())
 
 
-def _job(run_dir: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
-    """The work of the second process: read the run, compute, hand back report and rows."""
+def _job(run_dir: str, cfg: dict[str, Any], previous: str | None
+         ) -> tuple[dict[str, Any], pd.DataFrame | None, str | None]:
+    """The work of the second process: read the run, compute, hand back report, rows and
+    the model's text."""
     from graph.tables import load_run
 
-    out = learned_scores(load_run(run_dir), RiskConfig.model_validate(cfg))
-    return out.report, out.rows
+    out = learned_scores(load_run(run_dir), RiskConfig.model_validate(cfg),
+                         Path(previous) if previous else None)
+    return out.report, out.rows, out.model_text
 
 
 def _entities(run_dir: Path) -> int:
@@ -176,16 +284,18 @@ def _entities(run_dir: Path) -> int:
 class PendingLearned:
     """The learned score being computed in a second process (or later, in this one)."""
 
-    def __init__(self, run_dir: Path, cfg: RiskConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, run_dir: Path, cfg: RiskConfig, previous: Path | None = None) -> None:
+        self.cfg, self.previous = cfg, previous
         self._pool: ProcessPoolExecutor | None = None
-        self._future: Future[tuple[dict[str, Any], pd.DataFrame | None]] | None = None
+        self._future: Future[tuple[dict[str, Any], pd.DataFrame | None, str | None]] | None \
+            = None
         if cfg.learned.enabled and cfg.learned.parallel and _entities(run_dir) >= \
                 cfg.learned.parallel_min_entities:
             try:
                 self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
                 self._future = self._pool.submit(_job, str(run_dir),
-                                                 cfg.model_dump(mode="json"))
+                                                 cfg.model_dump(mode="json"),
+                                                 str(previous) if previous else None)
             except OSError as exc:  # no second process: computed here instead
                 log.warning("learned score in this process: %s", exc)
                 self.close()
@@ -194,13 +304,13 @@ class PendingLearned:
         """The outcome (computed on `tables` here when there is no second process)."""
         if self._future is not None:
             try:
-                report, rows = self._future.result()
-                return LearnedOutcome(report, rows)
+                report, rows, text = self._future.result()
+                return LearnedOutcome(report, rows, text)
             except BrokenProcessPool as exc:  # killed (out of memory?): computed here
                 log.warning("the learned score's process died (%s); computing it here", exc)
             finally:
                 self.close()
-        return learned_scores(tables, self.cfg)
+        return learned_scores(tables, self.cfg, self.previous)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -208,9 +318,10 @@ class PendingLearned:
         self._pool, self._future = None, None
 
 
-def start_learned(run_dir: Path, cfg: RiskConfig) -> PendingLearned:
+def start_learned(run_dir: Path, cfg: RiskConfig, previous: Path | None = None
+                  ) -> PendingLearned:
     """Start computing the run's learned score (see the module docstring)."""
-    return PendingLearned(run_dir, cfg)
+    return PendingLearned(run_dir, cfg, previous)
 
 
 def _value(v: float) -> float | None:

@@ -524,15 +524,18 @@ def _finish(t: RunTables, cfg: RiskConfig, g: _Graph, raw: np.ndarray, allr: pd.
     return out.sort_values("entity_id").reset_index(drop=True)
 
 
-def score_run(run_dir: Path | str, cfg: RiskConfig | None = None) -> dict[str, Any]:
+def score_run(run_dir: Path | str, cfg: RiskConfig | None = None,
+              previous: Path | str | None = None) -> dict[str, Any]:
     """Compute and write RUN/risk.parquet (with the learned score's columns where it beats
-    the rules on the run's backtest) and RUN/learned.json (risk/learned_run.py); returns a
-    small summary (counts per level, seconds)."""
-    from risk.learned_run import LEARNED_REPORT, start_learned
+    the rules on the run's backtest), RUN/learned.json and, when shipped, the model
+    (risk/learned_run.py: `previous`, the run this one reruns, lends its model while it may);
+    returns a small summary (counts per level, seconds)."""
+    from risk.learned_run import LEARNED_REPORT, MODEL_FILE, start_learned
 
     started = time.perf_counter()
     cfg = cfg or load_risk_config()
-    pending = start_learned(Path(run_dir), cfg)  # beside the rules, in a second process
+    pending = start_learned(Path(run_dir), cfg,  # beside the rules, in a second process
+                            Path(previous) if previous is not None else None)
     try:
         tables = load_run(run_dir)
         scores = compute_scores(tables, cfg)
@@ -551,6 +554,11 @@ def score_run(run_dir: Path | str, cfg: RiskConfig | None = None) -> dict[str, A
     ]
     write_table(Path(run_dir), "risk", rows)
     outcome.report["seconds"] = round(time.perf_counter() - started - rule_seconds, 2)
+    model_path = Path(run_dir) / MODEL_FILE
+    if outcome.model_text is not None:
+        model_path.write_text(outcome.model_text, encoding="utf-8")
+    else:
+        model_path.unlink(missing_ok=True)
     (Path(run_dir) / LEARNED_REPORT).write_text(
         json.dumps(outcome.report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     levels = scores["level"].value_counts().to_dict()
@@ -561,5 +569,6 @@ def score_run(run_dir: Path | str, cfg: RiskConfig | None = None) -> dict[str, A
         "rule_seconds": round(rule_seconds, 2),
         "max_score": float(scores["score"].max()) if len(scores) else math.nan,
         "learned": {k: outcome.report.get(k) for k in
-                    ("shipped", "rules_auc", "learned_auc", "note", "seconds")},
+                    ("shipped", "rules_auc", "learned_auc", "note", "seconds",
+                     "reused_from")},
     }

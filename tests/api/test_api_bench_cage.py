@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from api.audit_tamper import CASES
 from bench import cage
 from tests.api.test_api_support import serve, tiny_run
@@ -73,3 +75,28 @@ def test_the_cage_summary_takes_the_stage_figures() -> None:
     assert out["raw_paced_p50_ms"] == 2.0 and out["api_over_raw_paced_p50"] == 1.5
     assert out["api_b2b_p50_ms"] == 2.4 and out["api_b2b_over_raw_p50"] == 2.0
     assert out["idle_penalty_p50"] == 1.6
+
+
+def test_a_reused_bench_keeps_old_figures_but_not_old_skips_of_stages_run_now(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`scripts/bench --reuse-run --skip …`: the figures of stages not rerun stay those
+    measured then, and a stage skipped then but measured now is no longer listed skipped."""
+    from rich.console import Console
+
+    from bench import run as bench_run
+
+    monkeypatch.setattr(bench_run, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench_run, "neo4j_version", lambda: None)
+    bench = bench_run.Bench("tiny", 7, {"risk"}, Console(quiet=True))
+    bench.previous = {
+        "api": {"lookup_id_p50_ms": 9.0, "raw_p50_ms": 1.0},
+        "skipped": {"load": "skipped on request (--skip)", "fuzz": "skipped on request"},
+    }
+    bench.stage("load", "load", lambda: {"wall_s": 1.5})
+    bench.stage("risk", "risk", lambda: {"wall_s": 9.9})
+    result = bench.finish()
+    assert result["load"]["wall_s"] == 1.5
+    assert result["api"]["lookup_id_p50_ms"] == 9.0  # kept from the earlier run
+    assert set(result["skipped"]) == {"risk", "fuzz"}  # load ran now: not skipped
+    saved = json.loads((tmp_path / "tiny.json").read_text(encoding="utf-8"))
+    assert set(saved["skipped"]) == {"risk", "fuzz"}
