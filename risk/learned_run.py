@@ -45,6 +45,8 @@ import json
 import logging
 import math
 import multiprocessing as mp
+import os
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -260,11 +262,28 @@ def learned_scores(tables: RunTables, cfg: RiskConfig,
     return LearnedOutcome(report, rows, model.booster.model_to_string())
 
 
-def _job(run_dir: str, cfg: dict[str, Any], previous: str | None
+PARENT_POLL_S = 0.5
+
+
+def end_with_parent(parent: int) -> None:
+    """In the second process: exit as soon as the scoring process that started it is gone
+    (killed, say), instead of computing for no one for minutes."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _job(run_dir: str, cfg: dict[str, Any], previous: str | None, parent: int | None = None
          ) -> tuple[dict[str, Any], pd.DataFrame | None, str | None]:
     """The work of the second process: read the run, compute, hand back report, rows and
-    the model's text."""
+    the model's text (`parent`: the scoring process, whose end ends this one)."""
     from graph.tables import load_run
+
+    if parent is not None:
+        end_with_parent(parent)
 
     out = learned_scores(load_run(run_dir), RiskConfig.model_validate(cfg),
                          Path(previous) if previous else None)
@@ -295,7 +314,8 @@ class PendingLearned:
                 self._pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
                 self._future = self._pool.submit(_job, str(run_dir),
                                                  cfg.model_dump(mode="json"),
-                                                 str(previous) if previous else None)
+                                                 str(previous) if previous else None,
+                                                 os.getpid())
             except OSError as exc:  # no second process: computed here instead
                 log.warning("learned score in this process: %s", exc)
                 self.close()
