@@ -156,10 +156,11 @@ class AuditMiddleware:
             body = b"".join(m.get("body", b"") for m in held
                             if m["type"] == "http.response.body")
             record = audit_record(scope, status, answered - started, body)
+            fields = service_fields(scope)
             # alone: write it here (the loop has nothing else to do meanwhile); else, or
             # when the writer is busy or the disk slow, share the writer thread's fsync
-            if self.in_flight > 1 or audit.write_now(record, service_fields(scope)) is None:
-                await audit.append(record, service_fields(scope))
+            if self.in_flight > 1 or audit.write_now(record, fields) is None:
+                await audit.append(record, fields)
         except Exception as exc:  # noqa: BLE001 - whatever went wrong, the answer stays held
             self.metrics.audit_failures.inc()
             await self._refuse(scope, receive, send, exc)
