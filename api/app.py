@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 store = stores.get()
                 lookup.warm_up(store)
                 store.warm_up(settings.warm_up_s)
+                if stores.identifier_reads is not None:
+                    await stores.identifier_reads.warm_up()
             except Exception as exc:  # noqa: BLE001 - a store down at start recovers later
                 log.warning("warm-up skipped: %s", exc)
         settle_heap()
@@ -107,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            stores.close()
+            await stores.aclose()
             pump.stop()
             state.kw["bind"].dispose()
             keys.close()

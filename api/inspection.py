@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from rapidfuzz import fuzz
+from starlette.concurrency import run_in_threadpool
 from stdnum.cn import uscc
 
 from api.name_variants import key_query, same_firm_name, variant_of
@@ -149,6 +150,48 @@ class LookupAnswer(BaseModel):
 class NameSearchNeeded(Exception):
     """`LookupService.lookup(..., names=False)` met a subject whose answer needs a name
     search (its identifiers found nothing, or it has none)."""
+
+
+class _ReadNeeded(Exception):
+    def __init__(self, kind: ExactKind, value: str) -> None:
+        super().__init__(kind)
+        self.key = (kind, value)
+
+
+class IdentifierReads(Protocol):
+    """The event loop's identifier reads (`graph.neo4j.aio.AsyncIdentifierReads`)."""
+
+    async def briefs_by_identifier(self, kind: ExactKind, value: str
+                                   ) -> list[EntityBrief]: ...
+
+
+class _ReadsSoFar:
+    """The store a lookup sees in `LookupService.lookup_async`: the identifier reads already
+    made on the event loop. Any other read goes to `store`, or, on the event loop (no
+    store), stops the lookup: `_ReadNeeded` for an identifier read to make, `NameSearchNeeded`
+    for anything else (the worker thread's turn)."""
+
+    in_memory = True
+
+    def __init__(self, made: dict[tuple[ExactKind, str], list[EntityBrief]],
+                 store: GraphReader | None = None) -> None:
+        self.made, self.store = made, store
+
+    def briefs_by_identifier(self, kind: ExactKind, value: str) -> list[EntityBrief]:
+        found = self.made.get((kind, value))
+        if found is not None:
+            return found
+        if self.store is None:
+            raise _ReadNeeded(kind, value)
+        return self.store.briefs_by_identifier(kind, value)
+
+    def __getattr__(self, name: str) -> Any:
+        if self.store is None:
+            raise NameSearchNeeded
+        return getattr(self.store, name)
+
+
+MAX_IDENTIFIER_READS = 3  # USCC, customs code, resident ID
 
 
 class Matcher(Protocol):
@@ -346,6 +389,22 @@ class LookupService:
         self.lookup(store, Subject(name="预热检查进出口贸易有限公司", uscc="91310000MA1000012X",
                                    customs_code="3100000012", declarant_name="预热",
                                    declarant_id="110101199003071234"))
+
+    async def lookup_async(self, reads: IdentifierReads, store: GraphReader, subject: Subject
+                           ) -> LookupAnswer:
+        """`lookup` with its identifier reads awaited on the event loop (`reads`), each made
+        when the lookup first asks for it; a lookup that needs more (a name search) goes on
+        in a worker thread on `store`, with the reads already made."""
+        made: dict[tuple[ExactKind, str], list[EntityBrief]] = {}
+        for _ in range(MAX_IDENTIFIER_READS + 1):
+            try:
+                return self.lookup(cast(GraphReader, _ReadsSoFar(made)), subject, names=False)
+            except _ReadNeeded as need:
+                made[need.key] = await reads.briefs_by_identifier(*need.key)
+            except NameSearchNeeded:
+                break
+        return await run_in_threadpool(self.lookup, cast(GraphReader, _ReadsSoFar(made, store)),
+                                       subject)
 
     def lookup(self, store: GraphReader, subject: Subject, *, names: bool = True
                ) -> LookupAnswer:

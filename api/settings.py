@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         "before the first request (a just-started server runs its first thousands of "
         "queries slowly); 0: plan the queries only",
     )
+    neo4j_async_lookups: bool = Field(
+        default=True,
+        description="Neo4j: identifier lookups read on the event loop through the async "
+        "driver (graph.neo4j.aio); false: in a worker thread through the sync driver",
+    )
 
     # --- limits ---------------------------------------------------------------------------
     rate_limit_rps: float = Field(default=100.0, gt=0, description="sustained requests/s per key")

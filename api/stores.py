@@ -18,6 +18,7 @@ from api.settings import Settings
 from graph.store import GraphReader, NoRunLoaded
 
 if TYPE_CHECKING:
+    from graph.neo4j.aio import AsyncIdentifierReads
     from graph.neo4j.breaker import CircuitBreaker
 
 log = logging.getLogger("guanlian.api")
@@ -26,10 +27,13 @@ CLOSE_GRACE_S = 30.0
 
 class StoreHolder:
     def __init__(self, store: GraphReader | None, run_dir: Path | None = None,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None,
+                 identifier_reads: AsyncIdentifierReads | None = None) -> None:
         self._store = store
         self.run_dir = run_dir
         self.breaker = breaker  # Neo4j: open means fail fast (api.guard answers waiters)
+        # Neo4j: identifier lookups on the event loop (graph.neo4j.aio), beside the store
+        self.identifier_reads = identifier_reads
         self._lock = threading.Lock()
 
     def get(self) -> GraphReader:
@@ -60,6 +64,16 @@ class StoreHolder:
         if old is not None:
             _close_quietly(old)
 
+    async def aclose(self) -> None:
+        """`close`, and the event loop's driver (on the loop that used it)."""
+        reads, self.identifier_reads = self.identifier_reads, None
+        if reads is not None:
+            try:
+                await reads.close()
+            except Exception as exc:  # noqa: BLE001 - closing at shutdown: log and go on
+                log.warning("closing the async Neo4j driver failed: %s", exc)
+        self.close()
+
 
 def settle_heap() -> None:
     """Move every object alive now (the store, its graph and indexes, the linkage model) into
@@ -89,27 +103,35 @@ def neo4j_password(settings: Settings) -> str | None:
     return settings.neo4j_password.get_secret_value() or None
 
 
-def open_neo4j(settings: Settings) -> tuple[GraphReader, CircuitBreaker]:
+def open_neo4j(settings: Settings) -> StoreHolder:
     """The Neo4j store with its read guard: transaction timeouts, and a circuit breaker fed
-    by a liveness probe (graph.neo4j.breaker)."""
+    by a liveness probe (graph.neo4j.breaker); with the event loop's identifier reads under
+    the same guard unless `neo4j_async_lookups` is off (call it on the serving loop)."""
+    from graph.neo4j.aio import AsyncIdentifierReads
     from graph.neo4j.breaker import ReadGuard
     from graph.neo4j.conn import open_driver
     from graph.neo4j.store import Neo4jStore
     from risk.config import load_risk_config
 
+    password = neo4j_password(settings)
     driver = open_driver(
-        settings.neo4j_uri, settings.neo4j_user, neo4j_password(settings),
+        settings.neo4j_uri, settings.neo4j_user, password,
         verify=False,  # start even while Neo4j is down; /readyz reports it, requests get 503
     )
     guard = ReadGuard.for_driver(driver, retry_after=settings.retry_after_s)
-    return Neo4jStore(driver, load_risk_config(), guard=guard), guard.breaker  # walk policy
+    store = Neo4jStore(driver, load_risk_config(), guard=guard)  # walk policy
+    reads = None
+    if settings.neo4j_async_lookups:
+        reads = AsyncIdentifierReads.open(
+            settings.neo4j_uri, settings.neo4j_user, password, breaker=guard.breaker,
+            tx_timeout=guard.tx_timeout, database=store.database)
+    return StoreHolder(store, settings.run_dir, guard.breaker, reads)
 
 
 def open_store(settings: Settings) -> StoreHolder:
     """Open the store the settings select (embedded with no run dir: nothing loaded yet)."""
     if settings.store_kind == "neo4j":
-        store, breaker = open_neo4j(settings)
-        return StoreHolder(store, settings.run_dir, breaker)
+        return open_neo4j(settings)
     if settings.run_dir is None:
         log.warning("no run folder configured: serving nothing until a job completes")
         return StoreHolder(None, None)

@@ -46,15 +46,19 @@ async def lookup(_: AsInspector, request: Request, subject: Subject) -> LookupAn
     store = store_of(request)
     # async route. On an in-memory store an identifier lookup (sub-millisecond dict reads)
     # runs right here on the event loop: a worker-thread hop costs two thread wakes, each a
-    # scheduling delay on a busy machine. Name searches and every Neo4j read (blocking round
-    # trips) take ONE worker-thread hop (a sync route would take two: the endpoint, then
-    # FastAPI's response validation).
+    # scheduling delay on a busy machine. On Neo4j the identifier reads are awaited right
+    # here through the async driver (graph.neo4j.aio). Name searches and the other Neo4j
+    # reads (blocking round trips) take ONE worker-thread hop (a sync route would take two:
+    # the endpoint, then FastAPI's response validation).
     answer = None
+    reads = services.stores.identifier_reads
     if store.in_memory:
         try:
             answer = services.lookup.lookup(store, subject, names=False)
         except NameSearchNeeded:
             pass
+    elif reads is not None:
+        answer = await services.lookup.lookup_async(reads, store, subject)
     if answer is None:
         answer = await run_in_threadpool(services.lookup.lookup, store, subject)
     return returned(answer, subject=_subject_params(subject))

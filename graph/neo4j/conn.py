@@ -17,6 +17,7 @@ from neo4j import exceptions as neo4j_errors
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.deadline import DeadlineExceeded
 from graph.store import StoreUnavailable
 
 T = TypeVar("T")
@@ -128,21 +129,27 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# what `guarded` (and the event loop's reads, graph.neo4j.aio) turn into `StoreUnavailable`
+GUARDED_ERRORS: tuple[type[BaseException], ...] = (
+    neo4j_errors.ServiceUnavailable,
+    neo4j_errors.SessionExpired,
+    neo4j_errors.AuthError,
+    neo4j_errors.TransientError,
+    OSError,
+)
+
+
 def guarded(uri: str, fn: Callable[[], T]) -> T:
     """Run `fn`, turning connection-level driver errors into `StoreUnavailable`."""
     try:
         return fn()
-    except (
-        neo4j_errors.ServiceUnavailable,
-        neo4j_errors.SessionExpired,
-        neo4j_errors.AuthError,
-        neo4j_errors.TransientError,
-        OSError,
-    ) as exc:
+    except DeadlineExceeded:
+        raise  # a TimeoutError, so an OSError: the work's time is up, not the store
+    except GUARDED_ERRORS as exc:
         raise StoreUnavailable(describe_error(exc, uri)) from exc
 
 
 __all__ = [
-    "UNAVAILABLE_ERRORS", "Neo4jSettings", "describe_error", "get_settings", "guarded",
-    "open_driver", "ping", "quiet_session",
+    "GUARDED_ERRORS", "UNAVAILABLE_ERRORS", "Neo4jSettings", "describe_error", "get_settings",
+    "guarded", "open_driver", "ping", "quiet_session",
 ]

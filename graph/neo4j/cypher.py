@@ -3,6 +3,8 @@ the walk policy (`$cap`, `$wl`) and retries a dropped connection once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import neo4j
@@ -16,9 +18,9 @@ from graph.neo4j.template import fill
 
 FETCH_SIZE = 1000  # records per PULL: every bounded read arrives in one batch
 # connection-level failures worth one immediate retry (a pooled connection the server closed)
-_STALE = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable)
+STALE_ERRORS = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable)
 # failures of the connection, not of the query: what the circuit breaker counts
-_CONNECTION = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable,
+CONNECTION_ERRORS = (neo4j_errors.SessionExpired, neo4j_errors.ServiceUnavailable,
                neo4j_errors.ConnectionAcquisitionTimeoutError, OSError)
 LABELS_BY_PREFIX: dict[str, tuple[str, ...]] = {}
 for _node in schema.NODE_TYPES.values():
@@ -47,6 +49,40 @@ def labels_for_id(node_id: str) -> tuple[str, ...]:
     return LABELS_BY_PREFIX.get(node_id[:1], ())
 
 
+def bounded_query(query: str, tx_timeout: float | None) -> str | neo4j.Query:
+    """`query` with its transaction timeout: `tx_timeout`, never past the work's deadline
+    (`DeadlineExceeded` when that has passed already)."""
+    deadline.check()
+    timeout = deadline.bounded(tx_timeout) if tx_timeout is not None else deadline.remaining()
+    if timeout is None:
+        return query
+    return neo4j.Query(query, timeout=max(0.001, timeout))  # type: ignore[arg-type]
+
+
+@contextmanager
+def read_bounds(breaker: CircuitBreaker | None) -> Iterator[None]:
+    """Around one read and its retry (sync or async): refused at once while `breaker` is open;
+    connection-level failures feed it and an answer closes it; a query the server stopped at
+    its transaction timeout raises `DeadlineExceeded`. A passed deadline is not the
+    connection's failure (`DeadlineExceeded` is a `TimeoutError`, so an `OSError`)."""
+    if breaker is not None:
+        breaker.check()
+    try:
+        yield
+    except deadline.DeadlineExceeded:
+        raise
+    except CONNECTION_ERRORS as exc:
+        if breaker is not None:
+            breaker.failed(exc)
+        raise
+    except neo4j_errors.ClientError as exc:
+        if "TransactionTimedOut" in (exc.code or ""):
+            raise deadline.DeadlineExceeded("the query was stopped at its timeout") from exc
+        raise
+    if breaker is not None:
+        breaker.succeeded()
+
+
 class Cypher:
     """Runs read queries with the store's database, degree cap and hubs whitelist bound."""
 
@@ -71,33 +107,15 @@ class Cypher:
         later than the deadline. Connection-level failures feed the breaker."""
         params.setdefault("cap", self.degree_cap)
         params.setdefault("wl", self.whitelist)
-        breaker = self.breaker
-        if breaker is not None:
-            breaker.check()
-        try:
+        with read_bounds(self.breaker):
             try:
                 rows = self._run_once(query, params)
-            except _STALE:
+            except STALE_ERRORS:
                 rows = self._run_once(query, params)
-        except _CONNECTION as exc:
-            if breaker is not None:
-                breaker.failed(exc)
-            raise
-        except neo4j_errors.ClientError as exc:
-            if "TransactionTimedOut" in (exc.code or ""):
-                raise deadline.DeadlineExceeded("the query was stopped at its timeout") from exc
-            raise
-        if breaker is not None:
-            breaker.succeeded()
         return rows
 
     def _run_once(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        deadline.check()
-        timeout = (deadline.bounded(self.tx_timeout) if self.tx_timeout is not None
-                   else deadline.remaining())
-        text: str | neo4j.Query = query
-        if timeout is not None:
-            text = neo4j.Query(query, timeout=max(0.001, timeout))  # type: ignore[arg-type]
+        text = bounded_query(query, self.tx_timeout)
         with self.driver.session(
             database=self.database,
             default_access_mode=neo4j.READ_ACCESS,

@@ -142,6 +142,20 @@ def _brief(s: dict[str, Any], p: dict[str, Any], risk: bool = True) -> EntityBri
     )
 
 
+def identifier_read(kind: IdentifierKind, value: str) -> tuple[str, str] | None:
+    """(query, `$v`) of `briefs_by_identifier` (also `graph.neo4j.aio`'s), None when the
+    value holds no identifier text."""
+    query = _by_identifier(q.BRIEFS_BY_IDENTIFIER, kind)  # refuses an unknown kind
+    wanted = identifier_text(value)
+    return (query, wanted) if wanted else None
+
+
+def identifier_briefs(rows: list[dict[str, Any]]) -> list[EntityBrief]:
+    """The briefs of a `briefs_by_identifier` read's rows, by entity ID."""
+    briefs = {r["s"]["entity_id"]: _brief(r["s"], r["p"]) for r in rows}
+    return [briefs[i] for i in sorted(briefs)]
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
@@ -233,15 +247,11 @@ class Neo4jStore:
         return [_brief(r["s"], r["p"], risk) for r in rows]
 
     def briefs_by_identifier(self, kind: IdentifierKind, value: str) -> list[EntityBrief]:
-        if kind not in IDENTIFIERS:
-            raise ValueError(f"unknown identifier kind {kind!r}")
-        wanted = identifier_text(value)
-        if not wanted:
+        read = identifier_read(kind, value)
+        if read is None:
             return []
-        query = _by_identifier(q.BRIEFS_BY_IDENTIFIER, kind)
-        rows = self._guard(lambda: self.cypher.run(query, v=wanted))
-        briefs = {r["s"]["entity_id"]: _brief(r["s"], r["p"]) for r in rows}
-        return [briefs[i] for i in sorted(briefs)]
+        rows = self._guard(lambda: self.cypher.run(read[0], v=read[1]))
+        return identifier_briefs(rows)
 
     def search(
         self,

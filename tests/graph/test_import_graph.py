@@ -15,7 +15,7 @@ READERS = {
     "graph.hits", "graph.labels",
     "graph.neo4j.conn", "graph.neo4j.cypher", "graph.neo4j.store", "graph.neo4j.walks",
     "graph.neo4j.catalogue", "graph.neo4j.queries", "graph.neo4j.template", "graph.neo4j.meta",
-    "graph.neo4j.breaker", "graph.neo4j.names",
+    "graph.neo4j.breaker", "graph.neo4j.names", "graph.neo4j.aio",
     "graph.embedded.store", "graph.embedded.network", "graph.embedded.catalogue",
     "graph.embedded.packed", "graph.embedded.bigrams", "graph.embedded.paths",
     "graph.embedded.worklist", "graph.neo4j.worklist", "graph.worklist",

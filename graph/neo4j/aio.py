@@ -1,0 +1,103 @@
+"""Identifier reads on the API's event loop, through Neo4j's async driver.
+
+An identifier lookup (`POST /inspection/lookup` by USCC, customs code or resident ID) is one
+Bolt round trip per identifier. Through the sync driver it needs a worker thread: the hop
+there and back is two thread wakes, and the lookup's Python runs on a thread that was asleep.
+On the 2-core machine this project is measured on, that was about a quarter of the API's time
+over the raw store read. The async driver runs the same query on the event loop itself, and a
+frozen Neo4j cannot hold the loop: the read awaits, so the request's deadline and a breaker
+trip (`api.guard.DeadlineGuard`) cancel it as they cancel any other work.
+
+`AsyncIdentifierReads.briefs_by_identifier` is `Neo4jStore.briefs_by_identifier` (the same
+query and the same briefs, `graph.neo4j.store.identifier_read` / `identifier_briefs`) under
+the same bounds as `graph.neo4j.cypher.Cypher.run`: refused at once while the breaker is open
+or past the deadline, a transaction timeout never past the deadline, one retry of a dropped
+connection, connection failures fed to the breaker, and driver errors turned into
+`StoreUnavailable` as `graph.neo4j.conn.guarded` does. Everything else (name searches,
+profiles, walks) stays on the sync store.
+
+The driver's connections belong to the event loop that opened them: open and close it on the
+loop that serves (the API's lifespan does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j
+from neo4j import AsyncDriver, AsyncGraphDatabase
+
+from graph import deadline
+from graph.models import EntityBrief
+from graph.neo4j.breaker import CircuitBreaker
+from graph.neo4j.conn import GUARDED_ERRORS, Neo4jSettings, describe_error, get_settings
+from graph.neo4j.cypher import FETCH_SIZE, STALE_ERRORS, bounded_query, native, read_bounds
+from graph.neo4j.store import identifier_briefs, identifier_read
+from graph.store import IDENTIFIERS, IdentifierKind, StoreUnavailable
+
+POOL_SIZE = 16  # concurrent identifier reads of one server process
+WARM_UP_VALUE = "0000000000"
+
+
+class AsyncIdentifierReads:
+    def __init__(self, driver: AsyncDriver, *, database: str | None, uri: str,
+                 breaker: CircuitBreaker | None, tx_timeout: float | None) -> None:
+        self.driver, self.database, self.uri = driver, database, uri
+        self.breaker, self.tx_timeout = breaker, tx_timeout
+
+    @classmethod
+    def open(cls, uri: str | None, user: str | None, password: str | None, *,
+             breaker: CircuitBreaker | None, tx_timeout: float | None,
+             database: str | None = None,
+             settings: Neo4jSettings | None = None) -> AsyncIdentifierReads:
+        """The async driver with the sync driver's timeouts (`graph.neo4j.conn.open_driver`);
+        nothing is connected until the first read."""
+        s = settings or get_settings()
+        target = uri or s.uri
+        secret = password if password is not None else s.password.get_secret_value()
+        driver = AsyncGraphDatabase.driver(
+            target, auth=(user or s.user, secret),
+            connection_timeout=s.connection_timeout,
+            connection_acquisition_timeout=s.acquisition_timeout,
+            max_connection_pool_size=POOL_SIZE, keep_alive=True,
+            notifications_min_severity="OFF",
+        )
+        return cls(driver, database=database, uri=target, breaker=breaker,
+                   tx_timeout=tx_timeout)
+
+    async def briefs_by_identifier(self, kind: IdentifierKind, value: str
+                                   ) -> list[EntityBrief]:
+        read = identifier_read(kind, value)
+        if read is None:
+            return []
+        try:
+            rows = await self._run(read[0], {"v": read[1]})
+        except deadline.DeadlineExceeded:
+            raise
+        except GUARDED_ERRORS as exc:
+            raise StoreUnavailable(describe_error(exc, self.uri)) from exc
+        return identifier_briefs(rows)
+
+    async def _run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with read_bounds(self.breaker):  # as Cypher.run
+            try:
+                rows = await self._run_once(query, params)
+            except STALE_ERRORS:
+                rows = await self._run_once(query, params)
+        return rows
+
+    async def _run_once(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        text = bounded_query(query, self.tx_timeout)
+        async with self.driver.session(database=self.database,
+                                       default_access_mode=neo4j.READ_ACCESS,
+                                       fetch_size=FETCH_SIZE) as session:
+            result = await session.run(text, params)
+            return [native(dict(r)) async for r in result]
+
+    async def warm_up(self) -> None:
+        """Connect and plan the query of every identifier kind (a value no entity holds)."""
+        for kind in IDENTIFIERS:
+            await self.briefs_by_identifier(kind, WARM_UP_VALUE)
+
+    async def close(self) -> None:
+        await self.driver.close()

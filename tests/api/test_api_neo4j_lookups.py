@@ -1,0 +1,113 @@
+"""Identifier lookups on Neo4j read on the event loop (`graph.neo4j.aio`, the default) and
+answer exactly as the worker-thread path (`neo4j_async_lookups=false`) does, for identifier
+subjects, name subjects and subjects whose identifiers miss (then a name search follows in a
+worker thread with the reads already made)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+from neo4j import Driver
+
+from api.app import create_app
+from graph.neo4j.aio import AsyncIdentifierReads
+from graph.neo4j.loader import publish_run
+from graph.neo4j.store import Neo4jStore
+from tests.api.test_api_support import create_keys, make_settings, tiny_run
+from tests.conftest import Neo4jSettings
+
+pytestmark = [pytest.mark.neo4j]
+
+
+def _subjects(run: Path) -> tuple[list[dict[str, str]], int]:
+    """(subjects, how many of the first are answered by identifiers alone)."""
+    rows = pq.read_table(run / "entities.parquet").to_pylist()
+    firms = [r for r in rows if r["kind"] == "enterprise" and r.get("uscc")]
+    people = [r for r in rows if r["kind"] == "person" and r.get("id_number")]
+    by_ids = [{"uscc": f["uscc"]} for f in firms]
+    by_ids += [{"customs_code": f["customs_code"].lower()} for f in firms if f["customs_code"]]
+    by_ids += [{"uscc": firms[0]["uscc"], "customs_code": firms[1]["customs_code"]}]
+    by_ids += [{"declarant_id": p["id_number"], "declarant_name": p["name"]} for p in people]
+    by_ids += [{"uscc": firms[2]["uscc"], "name": firms[2]["name"],
+                "declarant_id": people[0]["id_number"]}]
+    by_ids += [{"uscc": "91310000MA1000099X"}]  # no name to search: answered unknown
+    with_names = [{"name": f["name"]} for f in firms[:3]]
+    with_names += [{"uscc": "91310000MA1000099X", "name": firms[3]["name"]},
+                   {"uscc": "91310000MA1000099X", "name": firms[4]["name"],
+                    "declarant_id": people[1]["id_number"]}]
+    return by_ids + with_names, len(by_ids)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, calls: Counter[str],
+              name: str) -> None:
+    real: Callable[..., Any] = cls.briefs_by_identifier  # type: ignore[attr-defined]
+    if name == "loop":
+        async def counted_async(self: Any, *args: Any) -> Any:
+            calls[name] += 1
+            return await real(self, *args)
+        monkeypatch.setattr(cls, "briefs_by_identifier", counted_async)
+    else:
+        def counted(self: Any, *args: Any) -> Any:
+            calls[name] += 1
+            return real(self, *args)
+        monkeypatch.setattr(cls, "briefs_by_identifier", counted)
+
+
+def _answers(base: Path, run: Path, s: Neo4jSettings, subjects: list[dict[str, str]], *,
+             on_loop: bool) -> tuple[list[dict[str, Any]], list[Counter[str]], Counter[str]]:
+    settings = make_settings(base, run, store="neo4j", neo4j_uri=s.uri, neo4j_user=s.user,
+                             neo4j_password=s.password or "", neo4j_async_lookups=on_loop)
+    keys, _ = create_keys(settings)
+    headers = {"X-API-Key": keys["inspector"]}
+    answers, per_subject = [], []
+    app = create_app(settings)
+    with TestClient(app) as client:
+        calls = CALLS
+        calls.clear()
+        for subject in subjects:
+            before = Counter(calls)
+            response = client.post("/inspection/lookup", json=subject, headers=headers)
+            assert response.status_code == 200, (subject, response.text)
+            answers.append(response.json())
+            per_subject.append(Counter(calls) - before)
+        assert (app.state.services.stores.identifier_reads is not None) == on_loop
+    return answers, per_subject, Counter(calls)
+
+
+CALLS: Counter[str] = Counter()
+
+
+def test_identifier_lookups_on_the_event_loop_answer_as_in_a_worker_thread(
+        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tiny_run(tmp_path)
+    publish_run(neo4j_clean, run, progress=False)
+    subjects, n_by_ids = _subjects(run)
+    _counting(monkeypatch, AsyncIdentifierReads, CALLS, "loop")
+    _counting(monkeypatch, Neo4jStore, CALLS, "thread")
+
+    on_loop, loop_calls, _ = _answers(tmp_path / "loop", run, neo4j_settings, subjects,
+                                      on_loop=True)
+    in_thread, thread_calls, totals = _answers(tmp_path / "thread", run, neo4j_settings,
+                                               subjects, on_loop=False)
+    for subject, a, b in zip(subjects, on_loop, in_thread, strict=True):
+        assert a == b, subject
+    matched = [a["match"] or a["declarant"] for a in on_loop]
+    assert all(matched[:n_by_ids - 1]) and not matched[n_by_ids - 1]
+    assert any(a["reasons"] for a in on_loop)
+    # identifiers alone: every read on the event loop, none in a worker thread
+    assert all(c["loop"] >= 1 and c["thread"] == 0 for c in loop_calls[:n_by_ids])
+    # a missed identifier then a name: read once on the loop, not again in the thread; the
+    # declarant's ID, after the name search, read in the thread
+    assert loop_calls[n_by_ids + 3] == Counter(loop=1)
+    assert loop_calls[n_by_ids + 4] == Counter(loop=1, thread=1)
+    # the worker-thread path made the same reads through the sync store alone
+    assert totals["loop"] == 0 and all(c["loop"] == 0 for c in thread_calls)
+    assert (sum(c["thread"] for c in thread_calls)
+            == sum(c["loop"] + c["thread"] for c in loop_calls))

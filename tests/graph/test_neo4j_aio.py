@@ -1,0 +1,139 @@
+"""The event loop's identifier reads (`graph.neo4j.aio`) on the real Neo4j server: the same
+briefs as the sync store's, and the same bounds (breaker, deadline, unavailable server)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from neo4j import Driver
+
+from graph import deadline
+from graph.neo4j.aio import AsyncIdentifierReads
+from graph.neo4j.breaker import CircuitBreaker, ReadGuard
+from graph.neo4j.loader import publish_run
+from graph.neo4j.store import Neo4jStore
+from graph.store import StoreUnavailable
+from tests.api.test_api_support import tiny_run
+from tests.conftest import Neo4jSettings
+
+pytestmark = [pytest.mark.neo4j]
+
+
+def _reads(s: Neo4jSettings, breaker: CircuitBreaker | None = None,
+           uri: str | None = None) -> AsyncIdentifierReads:
+    return AsyncIdentifierReads.open(uri or s.uri, s.user, s.password or "", breaker=breaker,
+                                     tx_timeout=5.0)
+
+
+def _cases(run: Path) -> list[tuple[Any, str]]:
+    """Every identifier of the run's entities, as stored and as a declaration may write it,
+    and values no entity holds."""
+    rows = pq.read_table(run / "entities.parquet").to_pylist()
+    cases: list[tuple[Any, str]] = []
+    for row in rows:
+        for kind in ("uscc", "customs_code", "id_number"):
+            if row.get(kind):
+                cases += [(kind, row[kind]), (kind, f" {row[kind].lower()} ")]
+    return cases + [("uscc", "91310000MA1000099X"), ("id_number", "110101199003071234"),
+                    ("customs_code", "   "), ("reg_no", "310000000000000")]
+
+
+def test_the_event_loops_reads_give_the_sync_stores_briefs(
+        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    publish_run(neo4j_clean, run, progress=False)
+    cases = _cases(run)
+    breaker = CircuitBreaker()
+
+    async def read_all() -> list[Any]:
+        reads = _reads(neo4j_settings, breaker)
+        try:
+            return [await reads.briefs_by_identifier(kind, value) for kind, value in cases]
+        finally:
+            await reads.close()
+
+    got = asyncio.run(read_all())
+    want = [Neo4jStore(neo4j_clean).briefs_by_identifier(kind, value) for kind, value in cases]
+    assert got == want
+    assert sum(bool(g) for g in got) > 10 and sum(not g for g in got) >= 4  # hits and misses
+    assert any(b.risk is not None and b.risk.reasons for g in got for b in g)  # stored risk read
+    assert not breaker.is_open
+
+
+def test_an_open_breaker_refuses_before_any_connection(neo4j_settings: Neo4jSettings) -> None:
+    breaker = CircuitBreaker(failures=1)
+    breaker.failed(OSError("frozen"))
+    reads = _reads(neo4j_settings, breaker)
+
+    async def read() -> None:
+        try:
+            await reads.briefs_by_identifier("uscc", "91310000MA1000003E")
+        finally:
+            await reads.close()
+
+    with pytest.raises(StoreUnavailable, match="unavailable"):
+        asyncio.run(read())
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_an_unreachable_server_is_unavailable_and_opens_the_breaker(
+        neo4j_settings: Neo4jSettings) -> None:
+    breaker = CircuitBreaker(failures=2)
+    reads = _reads(neo4j_settings, breaker, uri=f"bolt://127.0.0.1:{_closed_port()}")
+
+    async def attempts() -> list[str]:
+        errors = []
+        try:
+            for _ in range(3):
+                try:
+                    await reads.briefs_by_identifier("uscc", "91310000MA1000003E")
+                except StoreUnavailable as exc:
+                    errors.append(str(exc))
+        finally:
+            await reads.close()
+        return errors
+
+    errors = asyncio.run(attempts())
+    assert len(errors) == 3 and breaker.is_open
+    assert "127.0.0.1" in errors[0]  # names the server it could not reach
+    assert "retry" in errors[2]  # the third was refused by the open breaker
+
+
+def test_a_read_past_its_deadline_is_refused_without_blaming_the_server(
+        neo4j_driver: Driver, neo4j_settings: Neo4jSettings) -> None:
+    # DeadlineExceeded is a TimeoutError, so an OSError: it was once taken for a connection
+    # failure (503 "unreachable", and three late requests opened the breaker for everyone)
+    breaker = CircuitBreaker(failures=2)
+    reads = _reads(neo4j_settings, breaker)
+    store = Neo4jStore(neo4j_driver, guard=ReadGuard(breaker, None, 5.0))
+
+    async def late() -> int:
+        refused = 0
+        try:
+            for _ in range(3):
+                with pytest.raises(deadline.DeadlineExceeded):
+                    await reads.briefs_by_identifier("uscc", "91310000MA1000003E")
+                refused += 1
+        finally:
+            await reads.close()
+        return refused
+
+    token = deadline.start(-1.0)
+    try:
+        for _ in range(3):
+            with pytest.raises(deadline.DeadlineExceeded):
+                store.briefs_by_identifier("uscc", "91310000MA1000003E")
+        assert asyncio.run(late()) == 3
+    finally:
+        deadline.reset(token)
+    assert not breaker.is_open
