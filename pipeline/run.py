@@ -151,6 +151,7 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
     server, or a graph that does not verify."""
     from graph.neo4j.bulk import ManagedServer, bulk_load
     from graph.neo4j.conn import get_settings, open_driver
+    from graph.neo4j.hash import DigestSource
     from graph.neo4j.store import RESTART_WARM_UP_S, warm_up_walks
     from linkage.resolve.spark import spark_session, stop_spark
 
@@ -162,8 +163,13 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
     def connect() -> Driver:
         return open_driver(target.uri, target.user, target.password)
 
+    s = get_settings()
+    source = DigestSource(target.uri or s.uri, target.user or s.user,
+                          target.password if target.password is not None
+                          else s.password.get_secret_value())
     try:
-        report = bulk_load(run_dir, connect, spark_session, server=server, database=database)
+        report = bulk_load(run_dir, connect, spark_session, server=server, database=database,
+                           source=source)
     finally:
         stop_spark()
     driver = connect()

@@ -16,7 +16,7 @@ a first load of a national run goes through `neo4j-admin database import full` i
    failed);
 5. constraints and indexes are created (`graph.neo4j.indexes`; Community's importer cannot:
    its `--schema` needs the Enterprise `block` format) while node / relationship counts and
-   the content checksum are read back (`graph_digest` in `VERIFY_WORKERS` sessions) and
+   the content checksum are read back (`graph_digest` in `VERIFY_PROCESSES` processes) and
    compared with the run's; only when they agree is the meta node written
    (`status = 'ready'`, the run's fingerprint and folder), exactly as an online load leaves
    it. A later `guanlian load` of the next run is then the usual online diff sync against
@@ -42,7 +42,14 @@ from neo4j import Driver
 
 from graph.neo4j import write_queries as wq
 from graph.neo4j.apply import switch_params
-from graph.neo4j.hash import GraphDigest, digest_of, graph_digest, node_prefix, rel_prefix
+from graph.neo4j.hash import (
+    DigestSource,
+    GraphDigest,
+    digest_of,
+    graph_digest,
+    node_prefix,
+    rel_prefix,
+)
 from graph.neo4j.indexes import ensure_schema
 from graph.neo4j.rows import prepared_state, read_rows, run_fingerprint
 from runfolder.folder import check_run
@@ -53,7 +60,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "neo4j"
 # neo4j-admin's off-heap memory for the import (its default is 90% of free memory)
 DEFAULT_IMPORT_MEMORY = "2g"
-VERIFY_WORKERS = 3  # sessions reading the checksum back at once
+# processes reading the checksum back at once (with the connection's `DigestSource`)
+VERIFY_PROCESSES = max(1, min(8, os.cpu_count() or 1))
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -199,11 +207,14 @@ def _refuse_non_empty(connect: Callable[[], Driver], database: str | None) -> No
 def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], Any], *,
               server: ManagedServer | None = None, database: str = "neo4j",
               work_dir: Path | None = None,
-              import_memory: str = DEFAULT_IMPORT_MEMORY) -> BulkReport:
+              import_memory: str = DEFAULT_IMPORT_MEMORY,
+              source: DigestSource | None = None) -> BulkReport:
     """Import the run into the managed server's empty database (see the module docstring).
 
     `connect` opens a driver to the managed server; `spark` gives the SparkSession (called
-    only once the database was found empty)."""
+    only once the database was found empty); `source`, the same server's address and
+    credentials, lets `VERIFY_PROCESSES` processes read the checksum back (without it, this
+    process alone does)."""
     from graph.neo4j.bulk_files import write_import_files
 
     server = server or ManagedServer()
@@ -253,7 +264,7 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], 
         # read back and recomputed (mostly the client's): both at once
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="schema") as pool:
             schema_done = pool.submit(_timed, ensure_schema, driver, database)
-            got = graph_digest(driver, database, workers=VERIFY_WORKERS)
+            got = graph_digest(driver, database, source=source, processes=VERIFY_PROCESSES)
             overlapped["schema"] = schema_done.result()
         t = lap("verify", t)
         if (got.nodes, got.relationships) != (expected.nodes, expected.relationships):

@@ -31,7 +31,7 @@ from graph.neo4j.bulk_files import (
     write_import_files,
     write_lines,
 )
-from graph.neo4j.hash import HASH_PROP, _blake, _row_hashes, graph_digest
+from graph.neo4j.hash import HASH_PROP, DigestSource, _blake, _row_hashes, graph_digest
 from graph.neo4j.loader import publish_run
 from graph.neo4j.meta import read_meta
 from graph.neo4j.rows import (
@@ -185,7 +185,8 @@ def test_bulk_load_equals_online_load_refuses_non_empty_and_syncs_after(
     assert graph_digest(neo4j_clean) == online  # refused before anything was touched
 
     empty_database(neo4j_clean)
-    report = bulk_load(run, connect, lambda: spark, server=server)
+    source = DigestSource(neo4j_settings.uri, neo4j_settings.user, neo4j_settings.password or "")
+    report = bulk_load(run, connect, lambda: spark, server=server, source=source)
     assert (report.nodes, report.relationships) == (online.nodes, online.relationships)
     with connect() as driver:
         bulk = graph_digest(driver)
@@ -221,19 +222,21 @@ def test_cli_bulk_refuses_a_non_empty_database(
 
 @pytest.mark.slow
 def test_the_checksum_read_back_sees_a_changed_extra_or_missing_element(
-    neo4j_clean: Driver, small_runs: tuple[Path, Path]
+    neo4j_clean: Driver, neo4j_settings: Neo4jSettings, small_runs: tuple[Path, Path]
 ) -> None:
-    """The verification of a bulk load (`graph_digest` read in slices by several sessions)
+    """The verification of a bulk load (`graph_digest` read in slices by several processes)
     equals the plain one and the run's expected digest, and differs after any change."""
     run, _ = small_runs
     publish_run(neo4j_clean, run, progress=False)
     expected = expected_digest(run, run_fingerprint(run))
     plain = graph_digest(neo4j_clean)
     assert plain == expected
-    assert graph_digest(neo4j_clean, workers=3, chunk=997) == expected  # many slices at once
+    source = DigestSource(neo4j_settings.uri, neo4j_settings.user, neo4j_settings.password or "")
 
-    def digest() -> Any:
-        return graph_digest(neo4j_clean, workers=3, chunk=997)
+    def digest() -> Any:  # many slices, three processes
+        return graph_digest(neo4j_clean, chunk=997, source=source, processes=3)
+
+    assert digest() == expected
 
     one = "MATCH (n:Person) WITH n ORDER BY n.id LIMIT 1 "
     neo4j_clean.execute_query(one + "SET n.name = n.name + ' '")  # one value, _hash kept

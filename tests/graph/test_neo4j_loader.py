@@ -189,7 +189,7 @@ def test_digest_reads_dense_and_sparse_ids_alike(
         for density in (0.0, 2.0):  # every slice sought / every slice scanned
             monkeypatch.setattr(graph_hash, "SEEK_DENSITY", density)
             for chunk in (3, 1000):
-                out.append(graph_digest(neo4j_clean, chunk=chunk, workers=2))
+                out.append(graph_digest(neo4j_clean, chunk=chunk))
         return out
 
     whole = digests()
