@@ -210,7 +210,7 @@ def bench_bulk(driver: Driver, run: Path) -> dict[str, Any]:
     (the online loader verifies nothing), and the seconds of every step. The walk queries are
     planned and the lookups exercised afterwards (not timed), so later stages meet a warm
     server as after `load --bulk`."""
-    from graph.neo4j.bulk import ManagedServer, bulk_load
+    from graph.neo4j.bulk import ManagedServer, bulk_load, digest_source
     from graph.neo4j.conn import get_settings
     from graph.neo4j.store import RESTART_WARM_UP_S, warm_up_walks
     from linkage.resolve.spark import spark_session, stop_spark
@@ -219,7 +219,8 @@ def bench_bulk(driver: Driver, run: Path) -> dict[str, Any]:
     server.check_target(get_settings().uri)
     wipe(driver)
     try:
-        report = bulk_load(run, open_driver, spark_session, server=server)
+        report = bulk_load(run, open_driver, spark_session, server=server,
+                           source=digest_source())
     finally:
         stop_spark()
     fresh = open_driver()  # the server restarted: warm it up, as `load --bulk` does

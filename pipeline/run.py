@@ -149,9 +149,8 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
 
     Raises `BulkLoadError` for a non-empty database, a connection that is not the managed
     server, or a graph that does not verify."""
-    from graph.neo4j.bulk import ManagedServer, bulk_load
+    from graph.neo4j.bulk import ManagedServer, bulk_load, digest_source
     from graph.neo4j.conn import get_settings, open_driver
-    from graph.neo4j.hash import DigestSource
     from graph.neo4j.store import RESTART_WARM_UP_S, warm_up_walks
     from linkage.resolve.spark import spark_session, stop_spark
 
@@ -163,13 +162,9 @@ def publish_bulk(run_dir: Path, target: Neo4jTarget) -> str:
     def connect() -> Driver:
         return open_driver(target.uri, target.user, target.password)
 
-    s = get_settings()
-    source = DigestSource(target.uri or s.uri, target.user or s.user,
-                          target.password if target.password is not None
-                          else s.password.get_secret_value())
     try:
         report = bulk_load(run_dir, connect, spark_session, server=server, database=database,
-                           source=source)
+                           source=digest_source(target.uri, target.user, target.password))
     finally:
         stop_spark()
     driver = connect()

@@ -122,6 +122,16 @@ class ManagedServer:
                 "NEO4J_URI / --neo4j at it, or load online without --bulk")
 
 
+def digest_source(uri: str | None = None, user: str | None = None,
+                  password: str | None = None) -> DigestSource:
+    """The checksum processes' connection: the values given, else the NEO4J_* settings."""
+    from graph.neo4j.conn import get_settings
+
+    s = get_settings()
+    return DigestSource(uri or s.uri, user or s.user,
+                        password if password is not None else s.password.get_secret_value())
+
+
 OVERLAPPED_IN = {"schema": "verify", "stop": "read_run + write_files"}
 
 
