@@ -21,7 +21,7 @@ import math
 import multiprocessing
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -237,7 +237,7 @@ class DigestSource:
 
     uri: str
     user: str
-    password: str
+    password: str = field(repr=False)
 
 
 def graph_digest(driver: Driver, database: str | None = None, chunk: int = VERIFY_CHUNK, *,
