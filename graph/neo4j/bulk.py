@@ -224,10 +224,12 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], 
     `connect` opens a driver to the managed server; `spark` gives the SparkSession (called
     only once the database was found empty); `source`, the same server's address and
     credentials, lets `VERIFY_PROCESSES` processes read the checksum back (without it, this
-    process alone does)."""
+    process alone does), and is refused (`BulkLoadError`) when it is not `server`."""
     from graph.neo4j.bulk_files import write_import_files
 
     server = server or ManagedServer()
+    if source is not None:  # the connection must be the server the importer replaces
+        server.check_target(source.uri)
     started = time.perf_counter()
     timings: dict[str, float] = {}
     overlapped: dict[str, float] = {}

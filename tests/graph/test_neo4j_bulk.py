@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -258,6 +259,23 @@ def test_the_checksum_read_back_sees_a_changed_extra_or_missing_element(
     assert missing.checksum != expected.checksum
 
 
+def test_bulk_load_refuses_a_connection_that_is_not_the_managed_server(
+        tmp_path: Path) -> None:
+    """The importer replaces the managed server's database: a connection elsewhere (a test
+    server on another port with NEO4J_BOLT_PORT left at its default) is refused first."""
+    server = ManagedServer(env={"NEO4J_BOLT_PORT": "7999", "PATH": os.environ["PATH"]})
+    touched: list[str] = []
+
+    def never() -> Any:
+        touched.append("called")
+        raise AssertionError("nothing may be touched")
+
+    with pytest.raises(BulkLoadError, match="bolt://127.0.0.1:7999"):
+        bulk_load(tmp_path, never, never, server=server,
+                  source=DigestSource("bolt://127.0.0.1:7688", "neo4j", "x"))
+    assert touched == []
+
+
 @pytest.mark.slow
 @pytest.mark.spark
 def test_bulk_load_refuses_an_import_that_differs_from_the_run(
@@ -281,8 +299,9 @@ def test_bulk_load_refuses_an_import_that_differs_from_the_run(
         return files
 
     monkeypatch.setattr(bulk_files, "write_import_files", tampered)
+    source = DigestSource(neo4j_settings.uri, neo4j_settings.user, neo4j_settings.password or "")
     with pytest.raises(BulkLoadError, match="graph checksum .* differs from the run's"):
-        bulk_load(run, lambda: _connect(neo4j_settings), lambda: spark)
+        bulk_load(run, lambda: _connect(neo4j_settings), lambda: spark, source=source)
     with _connect(neo4j_settings) as driver:
         got = graph_digest(driver)
         assert (got.nodes, got.stale_hashes) == (
