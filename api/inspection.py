@@ -171,8 +171,6 @@ class _ReadsSoFar:
     store), stops the lookup: `_ReadNeeded` for an identifier read to make, `NameSearchNeeded`
     for anything else (the worker thread's turn)."""
 
-    in_memory = True
-
     def __init__(self, made: dict[tuple[ExactKind, str], list[EntityBrief]],
                  store: GraphReader | None = None) -> None:
         self.made, self.store = made, store

@@ -108,6 +108,14 @@ def _figures(bt: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _levels(rows: pd.DataFrame, cfg: RiskConfig) -> dict[str, Any]:
+    """The report's shipped levels: entities per learned level, and the thresholds."""
+    counts = rows["learned_level"].value_counts().reindex(["low", "medium", "high"],
+                                                          fill_value=0)
+    return {"levels": {k: int(v) for k, v in counts.items()},
+            "level_thresholds": cfg.learned.levels.model_dump()}
+
+
 def _reusable(previous: Path | None, end: Any, cfg: RiskConfig
               ) -> tuple[learned.LearnedModel, dict[str, Any], str] | None:
     """The previous run's shipped model, its report and its text, when this run may keep it
@@ -182,10 +190,7 @@ def _kept(tables: RunTables, cfg: RiskConfig, end: Any, base: dict[str, Any],
                 f"is {cfg.learned.retrain_after_days} days past them): shipped beside the "
                 f"rule score",
         "timings": {"features_and_explain": round(time.perf_counter() - clock, 2)},
-        "levels": {k: int(v) for k, v in
-                   rows["learned_level"].value_counts().reindex(
-                       ["low", "medium", "high"], fill_value=0).items()},
-        "level_thresholds": cfg.learned.levels.model_dump(),
+        **_levels(rows, cfg),
     })
     return LearnedOutcome(report, rows, text)
 
@@ -254,10 +259,7 @@ def learned_scores(tables: RunTables, cfg: RiskConfig,
                   "scored_as_of": end.isoformat(), "train_entities": len(train_pop),
                   "train_positives": int(y.sum()), "entities": len(rows),
                   "feature_importance": dict(list(model.importance.items())[:15])},
-        "levels": {k: int(v) for k, v in
-                   rows["learned_level"].value_counts().reindex(
-                       ["low", "medium", "high"], fill_value=0).items()},
-        "level_thresholds": lc.levels.model_dump(),
+        **_levels(rows, cfg),
     })
     return LearnedOutcome(report, rows, model.booster.model_to_string())
 

@@ -104,7 +104,10 @@ def quote_name(name: str) -> str:
 
 
 def empty_database(driver: Driver) -> None:
-    """Delete every node and relationship, then every constraint and non-lookup index."""
+    """Delete every node and relationship, then every constraint and non-lookup index; the
+    driver's query bookmarks are those of the database as it is first (`forget_bookmarks`:
+    an earlier test may have replaced it, and every caller starts afresh here)."""
+    forget_bookmarks(driver)
     with driver.session() as session:
         while True:
             record = session.run(
@@ -139,7 +142,6 @@ def forget_bookmarks(driver: Driver) -> None:
 def neo4j_clean(neo4j_driver: Driver) -> Driver:
     """The driver, after emptying the database (data, constraints and indexes) for this test,
     its query bookmarks those of the database as it is (an earlier test may have replaced it)."""
-    forget_bookmarks(neo4j_driver)
     empty_database(neo4j_driver)
     return neo4j_driver
 

@@ -27,13 +27,12 @@ from typing import Any
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
-from graph import deadline
 from graph.models import EntityBrief
 from graph.neo4j.breaker import CircuitBreaker
-from graph.neo4j.conn import GUARDED_ERRORS, Neo4jSettings, describe_error, get_settings
+from graph.neo4j.conn import Neo4jSettings, get_settings, store_errors
 from graph.neo4j.cypher import FETCH_SIZE, STALE_ERRORS, bounded_query, native, read_bounds
 from graph.neo4j.store import identifier_briefs, identifier_read
-from graph.store import IDENTIFIERS, IdentifierKind, StoreUnavailable
+from graph.store import IDENTIFIERS, IdentifierKind
 
 POOL_SIZE = 16  # concurrent identifier reads of one server process
 WARM_UP_VALUE = "0000000000"
@@ -70,12 +69,8 @@ class AsyncIdentifierReads:
         read = identifier_read(kind, value)
         if read is None:
             return []
-        try:
+        with store_errors(self.uri):  # as `guarded`
             rows = await self._run(read[0], {"v": read[1]})
-        except deadline.DeadlineExceeded:
-            raise
-        except GUARDED_ERRORS as exc:
-            raise StoreUnavailable(describe_error(exc, self.uri)) from exc
         return identifier_briefs(rows)
 
     async def _run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

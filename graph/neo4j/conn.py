@@ -7,7 +7,8 @@ line and the API can answer 503 instead of hanging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TypeVar
 
@@ -129,8 +130,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-# what `guarded` (and the event loop's reads, graph.neo4j.aio) turn into `StoreUnavailable`
-GUARDED_ERRORS: tuple[type[BaseException], ...] = (
+_GUARDED_ERRORS: tuple[type[BaseException], ...] = (
     neo4j_errors.ServiceUnavailable,
     neo4j_errors.SessionExpired,
     neo4j_errors.AuthError,
@@ -139,17 +139,25 @@ GUARDED_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def guarded(uri: str, fn: Callable[[], T]) -> T:
-    """Run `fn`, turning connection-level driver errors into `StoreUnavailable`."""
+@contextmanager
+def store_errors(uri: str) -> Iterator[None]:
+    """Connection-level driver errors inside become `StoreUnavailable` (sync or async code;
+    `guarded`, and the event loop's reads, graph.neo4j.aio)."""
     try:
-        return fn()
+        yield
     except DeadlineExceeded:
         raise  # a TimeoutError, so an OSError: the work's time is up, not the store
-    except GUARDED_ERRORS as exc:
+    except _GUARDED_ERRORS as exc:
         raise StoreUnavailable(describe_error(exc, uri)) from exc
 
 
+def guarded(uri: str, fn: Callable[[], T]) -> T:
+    """Run `fn`, turning connection-level driver errors into `StoreUnavailable`."""
+    with store_errors(uri):
+        return fn()
+
+
 __all__ = [
-    "GUARDED_ERRORS", "UNAVAILABLE_ERRORS", "Neo4jSettings", "describe_error", "get_settings",
-    "guarded", "open_driver", "ping", "quiet_session",
+    "UNAVAILABLE_ERRORS", "Neo4jSettings", "describe_error", "get_settings", "guarded",
+    "open_driver", "ping", "quiet_session", "store_errors",
 ]

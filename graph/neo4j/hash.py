@@ -23,12 +23,13 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from multiprocessing.util import Finalize
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from neo4j import Driver
+from neo4j import Driver, GraphDatabase
 
 from graph import schema
 from graph.neo4j import write_queries as wq
@@ -270,10 +271,6 @@ _worker_driver: Driver | None = None
 def _open_worker(source: DigestSource) -> None:
     """A digest process's start: its own driver, closed when the process ends."""
     global _worker_driver
-    from multiprocessing.util import Finalize
-
-    from neo4j import GraphDatabase
-
     _worker_driver = GraphDatabase.driver(source.uri, auth=(source.user, source.password))
     Finalize(_worker_driver, _worker_driver.close, exitpriority=10)
 
