@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, NamedTuple, Protocol, cast
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -164,6 +165,25 @@ class IdentifierReads(Protocol):
     async def briefs_by_identifier(self, kind: ExactKind, value: str
                                    ) -> list[EntityBrief]: ...
 
+    async def briefs_by_identifiers(self, keys: Sequence[tuple[ExactKind, str]]
+                                    ) -> Mapping[tuple[str, str], list[EntityBrief]]: ...
+
+
+class Declared(NamedTuple):
+    """The identifiers a subject declares, normalised as the store is asked for them."""
+
+    uscc: str | None
+    customs_code: str | None
+    id_number: str | None
+    id_number_valid: bool
+
+    def keys(self) -> list[tuple[ExactKind, str]]:
+        """(kind, value) of every identifier read the lookup makes for them."""
+        pairs: tuple[tuple[ExactKind, str | None], ...] = (
+            ("uscc", self.uscc), ("customs_code", self.customs_code),
+            ("id_number", self.id_number))
+        return [(kind, value) for kind, value in pairs if value]
+
 
 class _ReadsSoFar:
     """The store a lookup sees in `LookupService.lookup_async`: the identifier reads already
@@ -171,7 +191,7 @@ class _ReadsSoFar:
     store), stops the lookup: `_ReadNeeded` for an identifier read to make, `NameSearchNeeded`
     for anything else (the worker thread's turn)."""
 
-    def __init__(self, made: dict[tuple[ExactKind, str], list[EntityBrief]],
+    def __init__(self, made: dict[tuple[str, str], list[EntityBrief]],
                  store: GraphReader | None = None) -> None:
         self.made, self.store = made, store
 
@@ -322,11 +342,22 @@ class LookupService:
         return SubjectMatch.of(briefs[entity_id], confidence, how, features,
                                store.get_risk(entity_id)), candidates
 
-    def _enterprise(self, store: GraphReader, s: Subject, notes: list[str], names: bool
-                    ) -> tuple[SubjectMatch | None, list[Candidate]]:
+    @staticmethod
+    def identifiers(s: Subject) -> Declared:
+        """The identifiers `s` declares, as the store is asked for them."""
         raw_code = s.given("uscc")
-        code = uscc.compact(raw_code) if raw_code else None
         customs = (s.given("customs_code") or "").upper() or None
+        raw_number = s.given("declarant_id")
+        # our validator: structure, province, date and check digit (stdnum's birth-place
+        # lookup raises a bare KeyError on some mistyped numbers)
+        checked = check_ric(raw_number) if raw_number else None
+        return Declared(uscc.compact(raw_code) if raw_code else None, customs,
+                        checked.value if checked is not None else None,
+                        bool(checked is not None and checked.valid))
+
+    def _enterprise(self, store: GraphReader, s: Subject, ids: Declared, notes: list[str],
+                    names: bool) -> tuple[SubjectMatch | None, list[Candidate]]:
+        code, customs = ids.uscc, ids.customs_code
         if code and not uscc.is_valid(code):
             notes.append("the USCC fails its check character")
         by_code = self._by_identifier(store, "uscc", code, "Enterprise") if code else None
@@ -347,15 +378,11 @@ class LookupService:
         record = {"name": name, "uscc": code or None, "customs_code": customs}
         return self._by_name(store, "Enterprise", record)
 
-    def _declarant(self, store: GraphReader, s: Subject, notes: list[str], names: bool
-                   ) -> SubjectMatch | None:
-        raw_number = s.given("declarant_id")
-        # our validator: structure, province, date and check digit (stdnum's birth-place
-        # lookup raises a bare KeyError on some mistyped numbers)
-        checked = check_ric(raw_number) if raw_number else None
-        number = checked.value if checked is not None else None
+    def _declarant(self, store: GraphReader, s: Subject, ids: Declared, notes: list[str],
+                   names: bool) -> SubjectMatch | None:
+        number = ids.id_number
         if number:
-            if not (checked and checked.valid):
+            if not ids.id_number_valid:
                 notes.append("the declarant ID number fails its check digit")
             found = self._by_identifier(store, "id_number", number, "Person")
             if found is not None:
@@ -390,10 +417,13 @@ class LookupService:
 
     async def lookup_async(self, reads: IdentifierReads, store: GraphReader, subject: Subject
                            ) -> LookupAnswer:
-        """`lookup` with its identifier reads awaited on the event loop (`reads`), each made
-        when the lookup first asks for it; a lookup that needs more (a name search) goes on
-        in a worker thread on `store`, with the reads already made."""
-        made: dict[tuple[ExactKind, str], list[EntityBrief]] = {}
+        """`lookup` with its identifier reads awaited on the event loop (`reads`): every
+        identifier the subject declares in one round trip first, then any other the lookup
+        asks for (none today) when it first asks; a lookup that needs more (a name search)
+        goes on in a worker thread on `store`, with the reads already made."""
+        # every identifier the subject declares, in one round trip (a declaration names the
+        # firm's USCC and customs code and the declarant's ID number: three reads otherwise)
+        made = dict(await reads.briefs_by_identifiers(self.identifiers(subject).keys()))
         for _ in range(MAX_IDENTIFIER_READS + 1):
             try:
                 return self.lookup(cast(GraphReader, _ReadsSoFar(made)), subject, names=False)
@@ -409,8 +439,9 @@ class LookupService:
         """The answer for `subject`. `names=False`: by identifiers alone, raising
         `NameSearchNeeded` (before any name search) when the answer needs one."""
         notes: list[str] = []
-        match, candidates = self._enterprise(store, subject, notes, names)
-        declarant = self._declarant(store, subject, notes, names)
+        ids = self.identifiers(subject)
+        match, candidates = self._enterprise(store, subject, ids, notes, names)
+        declarant = self._declarant(store, subject, ids, notes, names)
         risks = [m._risk for m in (match, declarant) if m is not None and m._risk is not None]
         reasons = sorted((reason for r in risks for reason in r.reasons),
                          key=lambda reason: -reason.contribution)[:TOP_REASONS]

@@ -1,6 +1,6 @@
 """Where an identifier lookup's time goes: the API beside the same lookup on the same store.
 
-    python -m bench.api_overhead --run RUN [--neo4j] [--requests 500] [--rate 50]
+    python -m bench.api_overhead --run RUN [--neo4j] [--requests 500] [--rate 50] [--declarations]
     python -m bench.api_overhead --run RUN [--neo4j] --name-cpu [--requests 300]
     python -m bench.api_overhead --run RUN [--neo4j] --asgi-cpu [--role inspector]
 
@@ -22,6 +22,9 @@ back to back). Each request is timed in spans, from its arrival at the outermost
   `AuditLog.write_now`, rather than the writer thread);
 - `send`: handing the answer to the server; `server`: arrival to the last byte handed over.
 
+With `--neo4j` the graph must hold the run (its meta node `ready` with the run's ID): an
+empty or other graph is refused, since every sampled identifier would miss and a miss is a
+cheaper read than a hit; `found_share` is the share of the sampled subjects the lookup finds.
 Also the CPU time of each server thread per request and the client's own CPU per request.
 Then, on the same store object of the same process, in one plain thread: the same lookups
 without HTTP (`raw`: the time inside the store's methods, the Cypher round trips and
@@ -130,13 +133,14 @@ def _app_env(run_dir: Path, neo4j: bool, prefix: str) -> Iterator[None]:
 
 
 def measure(run_dir: Path, neo4j: bool, n: int, rate: float, warmup: int = 50,
-            seed: int = 7, role: str = "investigator") -> dict[str, Any]:
+            seed: int = 7, role: str = "investigator", declarations: bool = False
+            ) -> dict[str, Any]:
     with _app_env(run_dir, neo4j, "guanlian-overhead-"):
-        return _measure(run_dir, n, rate, warmup, seed, neo4j, role)
+        return _measure(run_dir, n, rate, warmup, seed, neo4j, role, declarations)
 
 
 def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
-             neo4j: bool, role: str) -> dict[str, Any]:
+             neo4j: bool, role: str, declarations: bool) -> dict[str, Any]:
     import uvicorn
 
     from api import audit, inspection
@@ -144,7 +148,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     from api.auth import KeyStore
     from api.inspection import Subject
     from api.settings import Settings
-    from bench.serving import _free_port, sample_subjects
+    from bench.serving import _free_port, sample_declarations, sample_subjects
 
     current: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar(
         "overhead_span", default=None)
@@ -224,7 +228,8 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
         await app(scope, receive, timed_send)
         records.append(rec)
 
-    subjects = sample_subjects(run_dir, 500, seed)["id"]
+    subjects = (sample_declarations(run_dir, 500, seed) if declarations
+                else sample_subjects(run_dir, 500, seed)["id"])
     bodies_file = settings.state_dir / "bodies.json"
     bodies_file.write_text(json.dumps(subjects), encoding="utf-8")
     port = _free_port()
@@ -253,6 +258,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
             result["audit_entries"] = app.state.services.audit.count
             bodies = [Subject(**s) for s in subjects]
             result["raw"] = _raw(app.state.services, bodies, n)
+            result["found_share"] = _found_share(app.state.services, bodies)
             if rate > 0:  # and at the client's rate: the same idle gaps between reads
                 result["raw_paced"] = _raw(app.state.services, bodies, n, rate)
         except Exception as exc:  # noqa: BLE001 - reported, the server still stops
@@ -278,7 +284,8 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
         raise RuntimeError(result["error"])
     measured = records[warmup:]
     out: dict[str, Any] = {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir),
-                           "role": role, "requests": len(measured), "rate": rate,
+                           "role": role, "subjects": "declarations" if declarations
+                           else "identifier", "requests": len(measured), "rate": rate,
                            "load_average": [round(x, 2) for x in os.getloadavg()]}
     out["client"] = _stats(result["client_ms"])
     out["client_cpu_ms"] = round(result["client_cpu_ms"], 3)
@@ -294,6 +301,7 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     out["server_thread_cpu_ms"] = result["server_thread_cpu_ms"]
     out["audit_entries"] = result["audit_entries"]
     out["raw"] = result["raw"]
+    out["found_share"] = result["found_share"]
     client_p50 = out["client"]["p50"]
     if "raw_paced" in result:
         out["raw_paced"] = result["raw_paced"]
@@ -304,6 +312,33 @@ def _measure(run_dir: Path, n: int, rate: float, warmup: int, seed: int,
     out["server_over_raw_p50"] = round(out["server"]["p50"] / max(out["raw"]["store_p50"],
                                                                    1e-6), 1)
     return out
+
+
+def require_loaded(run_dir: Path, driver: Any = None) -> None:
+    """Refuse to measure Neo4j lookups against a graph that does not hold `run_dir` (ready):
+    the sampled identifiers would all miss, and a miss is a cheaper read than a hit."""
+    from graph.neo4j.conn import open_driver
+    from graph.neo4j.meta import read_meta
+
+    run_id = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))["run_id"]
+    own = driver is None
+    driver = open_driver() if own else driver
+    try:
+        meta = read_meta(driver)
+    finally:
+        if own:
+            driver.close()
+    if (meta.run_id, meta.status) != (run_id, "ready"):
+        raise SystemExit(
+            f"Neo4j holds run {meta.run_id} ({meta.status}), not {run_id} of {run_dir}: "
+            f"load it first (guanlian load --run {run_dir}, or --bulk into an empty database)")
+
+
+def _found_share(services: Any, subjects: list[Any]) -> float:
+    """The share of the sampled subjects the lookup finds (identifiers of the run: 1.0)."""
+    store = services.stores.get()
+    found = sum(services.lookup.lookup(store, s).match is not None for s in subjects)
+    return round(found / max(len(subjects), 1), 3)
 
 
 def _raw(services: Any, subjects: list[Any], n: int, rate: float | None = None
@@ -480,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", default="investigator",
                         choices=("inspector", "investigator", "admin"),
                         help="the key's role (an inspector's answers are redacted)")
+    parser.add_argument("--declarations", action="store_true",
+                        help="send declarations (a firm's USCC and customs code, a "
+                        "declarant's ID number and name) instead of one identifier each")
     parser.add_argument("--asgi-cpu", action="store_true",
                         help="instead: --requests identifier lookups through the app called "
                         "directly (no sockets): CPU per request of the event loop and of "
@@ -492,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         from dotenv import load_dotenv
 
         load_dotenv(Path.cwd() / ".env")
+        require_loaded(args.run)
     if args.name_cpu:
         print(json.dumps(name_cpu(args.run, args.neo4j, args.requests), indent=1))
         return 0
@@ -502,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(stage(args.run, args.neo4j, args.duration_s), indent=1))
         return 0
     print(json.dumps(measure(args.run, args.neo4j, args.requests, args.rate,
-                             role=args.role), indent=1))
+                             role=args.role, declarations=args.declarations), indent=1))
     return 0
 
 

@@ -77,6 +77,21 @@ def sample_subjects(run_dir: Path, n: int, seed: int) -> dict[str, list[dict[str
     return {"id": by_id, "name": by_name}
 
 
+def sample_declarations(run_dir: Path, n: int, seed: int) -> list[dict[str, Any]]:
+    """Lookup bodies as a customs declaration writes them: a firm's USCC and customs code and
+    a declarant's resident ID number and name (people of the run drawn at random)."""
+    ent = read_table(run_dir, "entities", ("kind", "name", "uscc", "customs_code",
+                                            "id_number"))
+    firms = ent[(ent["kind"] == "enterprise") & ent["uscc"].notna() & ent["customs_code"].notna()]
+    people = ent[(ent["kind"] == "person") & ent["id_number"].notna()]
+    k = min(n, len(firms), len(people))
+    firms = firms.sample(n=k, random_state=seed)
+    people = people.sample(n=k, random_state=seed + 2)
+    return [{"uscc": f.uscc, "customs_code": f.customs_code, "declarant_id": p.id_number,
+             "declarant_name": p.name}
+            for f, p in zip(firms.itertuples(), people.itertuples(), strict=True)]
+
+
 def neo4j_load(run_dir: Path, changed_dir: Path) -> dict[str, Any]:
     from bench.bench_load import wipe
     from graph.neo4j.conn import open_driver

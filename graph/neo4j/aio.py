@@ -13,8 +13,10 @@ query and the same briefs, `graph.neo4j.store.identifier_read` / `identifier_bri
 the same bounds as `graph.neo4j.cypher.Cypher.run`: refused at once while the breaker is open
 or past the deadline, a transaction timeout never past the deadline, one retry of a dropped
 connection, connection failures fed to the breaker, and driver errors turned into
-`StoreUnavailable` as `graph.neo4j.conn.guarded` does. Everything else (name searches,
-profiles, walks) stays on the sync store.
+`StoreUnavailable` as `graph.neo4j.conn.guarded` does. `briefs_by_identifiers` reads several
+identifiers at once (`BRIEFS_BY_IDENTIFIERS`): a customs declaration names the firm's USCC
+and customs code and the declarant's ID number, three round trips one by one. Everything
+else (name searches, profiles, walks) stays on the sync store.
 
 The driver's connections belong to the event loop that opened them: open and close it on the
 loop that serves (the API's lifespan does).
@@ -22,12 +24,14 @@ loop that serves (the API's lifespan does).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase
 
 from graph.models import EntityBrief
+from graph.neo4j import queries as q
 from graph.neo4j.breaker import CircuitBreaker
 from graph.neo4j.conn import Neo4jSettings, get_settings, store_errors
 from graph.neo4j.cypher import FETCH_SIZE, STALE_ERRORS, bounded_query, native, read_bounds
@@ -35,6 +39,8 @@ from graph.neo4j.store import identifier_briefs, identifier_read
 from graph.store import IDENTIFIERS, IdentifierKind
 
 POOL_SIZE = 16  # concurrent identifier reads of one server process
+# the $params of BRIEFS_BY_IDENTIFIERS
+BATCHED_KINDS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number")
 WARM_UP_VALUE = "0000000000"
 
 
@@ -73,6 +79,34 @@ class AsyncIdentifierReads:
             rows = await self._run(read[0], {"v": read[1]})
         return identifier_briefs(rows)
 
+    async def briefs_by_identifiers(self, keys: Sequence[tuple[IdentifierKind, str]]
+                                    ) -> dict[tuple[str, str], list[EntityBrief]]:
+        """`briefs_by_identifier` of every (kind, value) of `keys` in one round trip, for the
+        exact kinds `BRIEFS_BY_IDENTIFIERS` reads, one value each; a key it cannot batch (a
+        kind's second value, another kind) is left out, for the caller to read alone."""
+        out: dict[tuple[str, str], list[EntityBrief]] = {}
+        params: dict[str, str | None] = dict.fromkeys(BATCHED_KINDS)
+        asked: list[tuple[IdentifierKind, str]] = []
+        for kind, value in keys:
+            read = identifier_read(kind, value)  # refuses an unknown kind
+            if read is None:
+                out[(kind, value)] = []  # no identifier text: nothing holds it
+            elif kind in params and params[kind] in (None, read[1]):
+                params[kind] = read[1]
+                asked.append((kind, value))
+        if len(asked) < 2:  # one identifier: its own query (two index seeks, not six)
+            for key in asked:
+                out[key] = await self.briefs_by_identifier(*key)
+            return out
+        with store_errors(self.uri):  # as `guarded`
+            rows = await self._run(q.BRIEFS_BY_IDENTIFIERS, params)
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_kind.setdefault(row["kind"], []).append(row)
+        for kind, value in asked:
+            out[(kind, value)] = identifier_briefs(by_kind.get(kind, []))
+        return out
+
     async def _run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         with read_bounds(self.breaker):  # as Cypher.run
             try:
@@ -90,9 +124,11 @@ class AsyncIdentifierReads:
             return [native(dict(r)) async for r in result]
 
     async def warm_up(self) -> None:
-        """Connect and plan the query of every identifier kind (a value no entity holds)."""
+        """Connect and plan the query of every identifier kind and the batched one (a value
+        no entity holds)."""
         for kind in IDENTIFIERS:
             await self.briefs_by_identifier(kind, WARM_UP_VALUE)
+        await self.briefs_by_identifiers([(kind, WARM_UP_VALUE) for kind in BATCHED_KINDS])
 
     async def close(self) -> None:
         await self.driver.close()

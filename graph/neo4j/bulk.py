@@ -3,9 +3,10 @@
 The online loader (`graph.neo4j.loader`) writes through Bolt, about 14,000 elements a second;
 a first load of a national run goes through `neo4j-admin database import full` instead:
 
-1. the managed server (`scripts/neo4j`, `ManagedServer`) is started if it is not running and
-   the database is checked to hold no node at all: a non-empty database is refused
-   (`BulkLoadError`) before anything is touched, since the importer replaces it whole;
+1. the managed server (`scripts/neo4j`, `ManagedServer`) is started if it is not running,
+   the connection is checked to reach it (the importer replaces the managed server's
+   database whatever the connection reaches) and the database to hold no node at all: another
+   server or a non-empty database is refused (`BulkLoadError`) before anything is touched;
 2. the database being empty, the server is stopped at once, beside the next two steps
    (nothing can be written meanwhile, and there is nothing to serve);
 3. the run's prepared rows (`RUN/graph/`, prepared first if missing) and the digest the graph
@@ -115,10 +116,13 @@ class ManagedServer:
         """Refuse a bolt URI that is not this managed server (the importer writes to its
         state folder, not through the URI)."""
         parsed = urlparse(uri)
-        if parsed.hostname not in _LOOPBACK or parsed.port != self.bolt_port:
+        self.check_address(parsed.hostname, parsed.port, uri)
+
+    def check_address(self, host: str | None, port: int | None, shown: str) -> None:
+        if host not in _LOOPBACK or port != self.bolt_port:
             raise BulkLoadError(
                 f"--bulk loads the server scripts/neo4j manages (bolt://127.0.0.1:"
-                f"{self.bolt_port}, NEO4J_BOLT_PORT), but the connection is {uri}: point "
+                f"{self.bolt_port}, NEO4J_BOLT_PORT), but the connection is {shown}: point "
                 "NEO4J_URI / --neo4j at it, or load online without --bulk")
 
 
@@ -202,9 +206,14 @@ def node_count(driver: Driver, database: str | None) -> int:
     return int(records[0]["c"])
 
 
-def _refuse_non_empty(connect: Callable[[], Driver], database: str | None) -> None:
+def _refuse_non_empty(connect: Callable[[], Driver], database: str | None,
+                      server: ManagedServer) -> None:
+    """Refuse a connection to another server than `server` (the importer replaces the
+    managed server's database, whatever `connect` reaches) or a non-empty database."""
     driver = connect()
     try:
+        address = driver.get_server_info().address
+        server.check_address(address.host, address.port, f"{address.host}:{address.port}")
         if node_count(driver, database):
             raise BulkLoadError(
                 f"the database {database or 'neo4j'} is not empty: --bulk imports into an empty "
@@ -243,7 +252,7 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], 
     fingerprint = run_fingerprint(run_dir)
     if not server.running():
         server.start()
-    _refuse_non_empty(connect, database)
+    _refuse_non_empty(connect, database, server)
     t = lap("check_empty", started)
     # The database is empty, so nothing is lost while the server is down: it stops while
     # Spark starts and writes the importer's files (and nothing can be written meanwhile).

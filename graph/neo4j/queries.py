@@ -54,13 +54,7 @@ RETURN n.id AS id
 
 # a brief (`p`): the attribute properties, names and stored risk of an entity, never the
 # source_records / evidence JSON a profile needs
-BRIEFS_BY_IDENTIFIER = """
-CALL () {
-  MATCH (n:Enterprise {@kind: $v}) RETURN n
-  UNION
-  MATCH (n:Person {@kind: $v}) RETURN n
-}
-RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
+_IDENTIFIER_BRIEF = """n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .uscc,
           .customs_code, .id_number, .risk_level, .risk_score,
           violating: EXISTS { (n)-[:SUBJECT_OF]->() }} AS s,
        n {.names, .address, .address_std, .birth_date, .city, .district, .established,
@@ -68,6 +62,32 @@ RETURN n {entity_id: n.id, kind: labels(n)[0], name: coalesce(n.name, n.id), .us
           .risk_score, .risk_level, .risk_reasons, .learned_score, .learned_level,
           .learned_reasons} AS p
 """
+BRIEFS_BY_IDENTIFIER = """
+CALL () {
+  MATCH (n:Enterprise {@kind: $v}) RETURN n
+  UNION
+  MATCH (n:Person {@kind: $v}) RETURN n
+}
+RETURN """ + _IDENTIFIER_BRIEF
+
+# the briefs of the entities holding any of the exact identifiers $uscc, $customs_code,
+# $id_number (null: not asked; a null never matches), each row tagged with the identifier's
+# kind: a declaration's identifiers in one round trip
+BRIEFS_BY_IDENTIFIERS = """
+CALL () {
+  MATCH (n:Enterprise {uscc: $uscc}) RETURN n, 'uscc' AS kind
+  UNION
+  MATCH (n:Person {uscc: $uscc}) RETURN n, 'uscc' AS kind
+  UNION
+  MATCH (n:Enterprise {customs_code: $customs_code}) RETURN n, 'customs_code' AS kind
+  UNION
+  MATCH (n:Person {customs_code: $customs_code}) RETURN n, 'customs_code' AS kind
+  UNION
+  MATCH (n:Enterprise {id_number: $id_number}) RETURN n, 'id_number' AS kind
+  UNION
+  MATCH (n:Person {id_number: $id_number}) RETURN n, 'id_number' AS kind
+}
+RETURN kind, """ + _IDENTIFIER_BRIEF
 
 # briefs of $ids, in their order
 _BRIEFS_HEAD = """

@@ -36,6 +36,9 @@ def _subjects(run: Path) -> tuple[list[dict[str, str]], int]:
     by_ids += [{"declarant_id": p["id_number"], "declarant_name": p["name"]} for p in people]
     by_ids += [{"uscc": firms[2]["uscc"], "name": firms[2]["name"],
                 "declarant_id": people[0]["id_number"]}]
+    coded = next(f for f in firms if f["customs_code"])
+    by_ids += [{"uscc": coded["uscc"], "customs_code": coded["customs_code"],  # a declaration
+                "declarant_id": people[0]["id_number"], "declarant_name": people[0]["name"]}]
     by_ids += [{"uscc": "91310000MA1000099X"}]  # no name to search: answered unknown
     with_names = [{"name": f["name"]} for f in firms[:3]]
     with_names += [{"uscc": "91310000MA1000099X", "name": firms[3]["name"]},
@@ -46,12 +49,32 @@ def _subjects(run: Path) -> tuple[list[dict[str, str]], int]:
 
 def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, calls: Counter[str],
               name: str) -> None:
+    """Count identifier reads asked for as `name` (and on the loop, its Cypher round trips
+    as `trips`)."""
     real: Callable[..., Any] = cls.briefs_by_identifier  # type: ignore[attr-defined]
     if name == "loop":
+        batched: Callable[..., Any] = cls.briefs_by_identifiers  # type: ignore[attr-defined]
+        run: Callable[..., Any] = cls._run  # type: ignore[attr-defined]
+        inside: list[bool] = []
+
         async def counted_async(self: Any, *args: Any) -> Any:
-            calls[name] += 1
+            calls[name] += not inside  # a batch's own reads were counted with it
             return await real(self, *args)
+
+        async def counted_batch(self: Any, keys: list[Any]) -> Any:
+            calls[name] += len(keys)
+            inside.append(True)
+            try:
+                return await batched(self, keys)
+            finally:
+                inside.pop()
+
+        async def counted_run(self: Any, *args: Any) -> Any:
+            calls["trips"] += 1
+            return await run(self, *args)
         monkeypatch.setattr(cls, "briefs_by_identifier", counted_async)
+        monkeypatch.setattr(cls, "briefs_by_identifiers", counted_batch)
+        monkeypatch.setattr(cls, "_run", counted_run)
     else:
         def counted(self: Any, *args: Any) -> Any:
             calls[name] += 1
@@ -101,12 +124,15 @@ def test_identifier_lookups_on_the_event_loop_answer_as_in_a_worker_thread(
     matched = [a["match"] or a["declarant"] for a in on_loop]
     assert all(matched[:n_by_ids - 1]) and not matched[n_by_ids - 1]
     assert any(a["reasons"] for a in on_loop)
-    # identifiers alone: every read on the event loop, none in a worker thread
-    assert all(c["loop"] >= 1 and c["thread"] == 0 for c in loop_calls[:n_by_ids])
+    # identifiers alone: every read on the event loop, all of a subject's in one round
+    # trip (a declaration's USCC, customs code and declarant ID too), none in a thread
+    assert all(c["loop"] >= 1 and c["trips"] == 1 and c["thread"] == 0
+               for c in loop_calls[:n_by_ids])
+    assert loop_calls[n_by_ids - 2] == Counter(loop=3, trips=1)
     # a missed identifier then a name: read once on the loop, not again in the thread; the
-    # declarant's ID, after the name search, read in the thread
-    assert loop_calls[n_by_ids + 3] == Counter(loop=1)
-    assert loop_calls[n_by_ids + 4] == Counter(loop=1, thread=1)
+    # declarant's ID too, in the same round trip, before the name search in the thread
+    assert loop_calls[n_by_ids + 3] == Counter(loop=1, trips=1)
+    assert loop_calls[n_by_ids + 4] == Counter(loop=2, trips=1)
     # the worker-thread path made the same reads through the sync store alone
     assert totals["loop"] == 0 and all(c["loop"] == 0 for c in thread_calls)
     assert (sum(c["thread"] for c in thread_calls)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+from neo4j import Driver
+
 from bench.api_overhead import SPANS, measure
 from tests.api.test_api_support import tiny_run
 
@@ -24,9 +27,25 @@ def test_every_lookup_is_timed_audited_and_compared_with_the_raw_read(tmp_path: 
     assert out["audit_entries"] >= 15  # warm-up and measured lookups, each one entry
     assert 0 < out["raw"]["store_p50"] <= out["raw"]["inproc_p50"]
     assert out["client_over_raw_p50"] > 0 and out["server_cpu_ms"] > 0
+    assert out["found_share"] == 1.0  # the run's own identifiers: every lookup a hit
     # and the raw read again at the client's rate, so both sides see the same idle gaps
     assert 0 < out["raw_paced"]["store_p50"] <= out["raw_paced"]["inproc_p50"]
     assert out["client_over_raw_paced_p50"] > 0
+
+
+def test_neo4j_lookups_are_not_measured_on_a_graph_without_the_run(
+        neo4j_clean: Driver, tmp_path: Path) -> None:
+    """An empty graph (or another run's) would turn every sampled identifier into a miss,
+    a cheaper read than a hit: the measurement is refused, naming the fix; once the run is
+    loaded it goes ahead."""
+    from bench.api_overhead import require_loaded
+    from graph.neo4j.loader import publish_run
+
+    run = tiny_run(tmp_path / "run")
+    with pytest.raises(SystemExit, match=r"Neo4j holds run None \(None\), not .*load it"):
+        require_loaded(run, neo4j_clean)
+    publish_run(neo4j_clean, run, progress=False)
+    require_loaded(run, neo4j_clean)
 
 
 def test_paced_reads_arrive_at_the_rate_and_never_in_a_burst() -> None:

@@ -65,6 +65,49 @@ def test_the_event_loops_reads_give_the_sync_stores_briefs(
     assert not breaker.is_open
 
 
+def test_a_declarations_identifiers_are_read_in_one_round_trip_as_one_by_one(
+        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path) -> None:
+    """`briefs_by_identifiers` gives each key the briefs `briefs_by_identifier` gives it:
+    every entity's identifiers together, a firm's with a person's, hits beside misses and
+    values with no identifier text; a kind it does not batch, or a kind's second value, is
+    left out for the caller."""
+    run = tiny_run(tmp_path)
+    publish_run(neo4j_clean, run, progress=False)
+    rows = pq.read_table(run / "entities.parquet").to_pylist()
+    firms = [r for r in rows if r["kind"] == "enterprise" and r.get("customs_code")]
+    person = next(r for r in rows if r["kind"] == "person" and r.get("id_number"))
+    batches: list[list[tuple[Any, str]]] = [
+        [("uscc", f["uscc"]), ("customs_code", f" {f['customs_code'].lower()} "),
+         ("id_number", person["id_number"])] for f in firms]
+    batches += [[("uscc", firms[0]["uscc"]), ("customs_code", firms[1]["customs_code"])],
+                [("uscc", "91310000MA1000099X"), ("id_number", "110101199003071234"),
+                 ("customs_code", "   ")],
+                [("id_number", person["id_number"].lower())]]
+    store = Neo4jStore(neo4j_clean)
+
+    async def read_all() -> list[Any]:
+        reads = _reads(neo4j_settings)
+        try:
+            return [await reads.briefs_by_identifiers(keys) for keys in batches]
+        finally:
+            await reads.close()
+
+    for keys, got in zip(batches, asyncio.run(read_all()), strict=True):
+        assert got == {key: store.briefs_by_identifier(*key) for key in keys}, keys
+    assert all(any(got.values()) for got in asyncio.run(read_all())[:len(firms)])
+
+    async def left_out() -> Any:
+        reads = _reads(neo4j_settings)
+        try:
+            return await reads.briefs_by_identifiers(
+                [("uscc", firms[0]["uscc"]), ("uscc", firms[1]["uscc"]),
+                 ("reg_no", "310000000000000")])
+        finally:
+            await reads.close()
+
+    assert list(asyncio.run(left_out())) == [("uscc", firms[0]["uscc"])]
+
+
 def test_an_open_breaker_refuses_before_any_connection(neo4j_settings: Neo4jSettings) -> None:
     breaker = CircuitBreaker(failures=1)
     breaker.failed(OSError("frozen"))

@@ -4,17 +4,22 @@ database refused, and a later online diff sync that converges to a clean load.""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pytest
@@ -45,6 +50,7 @@ from graph.neo4j.rows import (
     run_fingerprint,
 )
 from tests.conftest import Neo4jSettings, empty_database
+from tests.support.graph_fixture import build_tiny_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "fixtures" / "small" / "sources.yaml"
@@ -274,6 +280,67 @@ def test_bulk_load_refuses_a_connection_that_is_not_the_managed_server(
         bulk_load(tmp_path, never, never, server=server,
                   source=DigestSource("bolt://127.0.0.1:7688", "neo4j", "x"))
     assert touched == []
+
+
+@contextmanager
+def _forwarded(port: int) -> Iterator[int]:
+    """A TCP forwarder on a free loopback port to `port` (another address, same server)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        done.set()
+        listener.close()
+
+
+def test_bulk_load_refuses_a_driver_to_another_address_without_a_source(
+        neo4j_driver: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path) -> None:
+    """Without a `source`, the driver `connect` opens is checked: one that reaches another
+    address than the managed server's (here the same server through a forwarder, as a
+    second server on another port would be) is refused before Spark is asked for, and the
+    server keeps running."""
+    server = ManagedServer()
+    bolt = urlparse(neo4j_settings.uri).port
+    if not server.running() or bolt != server.bolt_port:
+        pytest.skip("the test server is not the one scripts/neo4j manages here")
+    asked: list[str] = []
+
+    def no_spark() -> Any:
+        asked.append("spark")
+        raise AssertionError("nothing may be imported")
+
+    def connect(port: int) -> Driver:
+        return GraphDatabase.driver(f"bolt://127.0.0.1:{port}",
+                                    auth=(neo4j_settings.user, neo4j_settings.password or ""))
+
+    with _forwarded(server.bolt_port) as port:
+        connect(port).verify_connectivity()  # the forwarder does reach the server
+        with pytest.raises(BulkLoadError, match=rf"connection is 127\.0\.0\.1:{port}"):
+            bulk_load(build_tiny_run(tmp_path), lambda: connect(port), no_spark,
+                      server=server)
+    assert asked == [] and server.running()
+    neo4j_driver.verify_connectivity()
 
 
 @pytest.mark.slow
