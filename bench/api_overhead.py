@@ -3,6 +3,7 @@
     python -m bench.api_overhead --run RUN [--neo4j] [--requests 500] [--rate 50] [--declarations]
     python -m bench.api_overhead --run RUN [--neo4j] --name-cpu [--requests 300]
     python -m bench.api_overhead --run RUN [--neo4j] --asgi-cpu [--role inspector]
+    python -m bench.api_overhead --run RUN [--neo4j] --screen 1000 [--requests 5] [--one-by-one]
 
 Serves the app in this process with uvicorn (the settings `guanlian serve` uses: uvloop,
 httptools, a fresh state folder, a durable fail-closed audit) and sends identifier lookups
@@ -449,11 +450,35 @@ async def _asgi_cpu(run_dir: Path, n: int, role: str, warmup: int, seed: int,
     app = create_app(settings)
     bodies = [json.dumps(s).encode() for s in sample_subjects(run_dir, 500, seed)["id"]]
     sizes: list[int] = []
+    post = _asgi_post(app, key)
 
     async def call(body: bytes) -> None:
+        sizes.append(len(await post("/inspection/lookup", body)))
+
+    async with app.router.lifespan_context(app):
+        for i in range(warmup):
+            await call(bodies[i % len(bodies)])
+        sizes.clear()
+        loop0, proc0, wall0 = time.thread_time(), time.process_time(), time.perf_counter()
+        for i in range(n):
+            await call(bodies[i % len(bodies)])
+        loop1, proc1, wall1 = time.thread_time(), time.process_time(), time.perf_counter()
+    return {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir), "role": role,
+            "requests": n, "loop_cpu_ms": round((loop1 - loop0) / n * 1000, 3),
+            "process_cpu_ms": round((proc1 - proc0) / n * 1000, 3),
+            "wall_ms": round((wall1 - wall0) / n * 1000, 3),
+            "answer_bytes_mean": round(sum(sizes) / max(len(sizes), 1)),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _asgi_post(app: Any, key: str) -> Any:
+    """`await post(path, body)`: a POST through `app` called directly (no sockets) with the
+    key; the answer's body (a RuntimeError for any status but 200)."""
+
+    async def post(path: str, body: bytes) -> bytes:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "POST", "scheme": "http", "path": "/inspection/lookup",
-                 "raw_path": b"/inspection/lookup", "query_string": b"", "root_path": "",
+                 "method": "POST", "scheme": "http", "path": path,
+                 "raw_path": path.encode(), "query_string": b"", "root_path": "",
                  "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "app": app,
                  "headers": [(b"host", b"127.0.0.1"), (b"x-api-key", key.encode()),
                              (b"content-type", b"application/json"),
@@ -475,22 +500,61 @@ async def _asgi_cpu(run_dir: Path, n: int, role: str, warmup: int, seed: int,
 
         await app(scope, receive, send)
         if sent[0]["status"] != 200:
-            raise RuntimeError(f"lookup answered {sent[0]['status']}: {sent[1:]}")
-        sizes.append(sum(len(m.get("body", b"")) for m in sent[1:]))
+            raise RuntimeError(f"{path} answered {sent[0]['status']}: {sent[1:]}")
+        return b"".join(m.get("body", b"") for m in sent[1:])
 
+    return post
+
+
+def screen_time(run_dir: Path, neo4j: bool, size: int, screens: int, *, one_by_one: bool,
+                seed: int = 7) -> dict[str, Any]:
+    """Wall time of `screens` screens of `size` declarations each (a firm's USCC and customs
+    code, a declarant's ID and name) through the app called directly, as an inspector;
+    `one_by_one`: each subject's identifiers read by its own lookup, as before a screen read
+    them at once (`LookupService.prefetched`)."""
+    from api import inspection
+
+    real = inspection.LookupService.prefetched
+    if one_by_one:
+        inspection.LookupService.prefetched = (  # type: ignore[method-assign]
+            lambda self, store, subjects: store)
+    try:
+        with _app_env(run_dir, neo4j, "guanlian-screen-"):
+            return asyncio.run(_screen_time(run_dir, size, screens, seed, neo4j, one_by_one))
+    finally:
+        inspection.LookupService.prefetched = real  # type: ignore[method-assign]
+
+
+async def _screen_time(run_dir: Path, size: int, screens: int, seed: int, neo4j: bool,
+                       one_by_one: bool) -> dict[str, Any]:
+    from api.app import create_app
+    from api.auth import KeyStore
+    from api.settings import Settings
+    from bench.serving import sample_declarations
+
+    settings = Settings()
+    keys = KeyStore(settings.keys_path)
+    _, key = keys.create("screen", "inspector")
+    keys.close()
+    app = create_app(settings)
+    subjects = sample_declarations(run_dir, size * screens, seed)
+    bodies = [json.dumps({"subjects": subjects[i * size:(i + 1) * size]}).encode()
+              for i in range(screens)]
+    post = _asgi_post(app, key)
+    walls: list[float] = []
     async with app.router.lifespan_context(app):
-        for i in range(warmup):
-            await call(bodies[i % len(bodies)])
-        sizes.clear()
-        loop0, proc0, wall0 = time.thread_time(), time.process_time(), time.perf_counter()
-        for i in range(n):
-            await call(bodies[i % len(bodies)])
-        loop1, proc1, wall1 = time.thread_time(), time.process_time(), time.perf_counter()
-    return {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir), "role": role,
-            "requests": n, "loop_cpu_ms": round((loop1 - loop0) / n * 1000, 3),
-            "process_cpu_ms": round((proc1 - proc0) / n * 1000, 3),
-            "wall_ms": round((wall1 - wall0) / n * 1000, 3),
-            "answer_bytes_mean": round(sum(sizes) / max(len(sizes), 1)),
+        await post("/inspection/screen", json.dumps({"subjects": subjects[:10]}).encode())
+        for body in bodies:
+            started = time.perf_counter()
+            answer = json.loads(await post("/inspection/screen", body))
+            walls.append((time.perf_counter() - started) * 1000)
+            if len(answer["results"]) != len(json.loads(body)["subjects"]):
+                raise RuntimeError("a screen answered fewer results than subjects")
+    return {"store": "neo4j" if neo4j else "embedded", "run": str(run_dir),
+            "subjects_per_screen": size, "screens": len(walls),
+            "identifiers": "one by one" if one_by_one else "at once",
+            "screen_ms": _stats(walls),
+            "per_subject_ms_p50": round(_pct(walls, 50) / size, 3),
             "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
@@ -515,6 +579,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--role", default="investigator",
                         choices=("inspector", "investigator", "admin"),
                         help="the key's role (an inspector's answers are redacted)")
+    parser.add_argument("--screen", type=int, metavar="SIZE",
+                        help="instead: --requests screens of SIZE declarations each through "
+                        "the app called directly (wall time per screen)")
+    parser.add_argument("--one-by-one", action="store_true",
+                        help="with --screen: each subject's identifiers read by its own "
+                        "lookup (as before a screen read them at once)")
     parser.add_argument("--declarations", action="store_true",
                         help="send declarations (a firm's USCC and customs code, a "
                         "declarant's ID number and name) instead of one identifier each")
@@ -533,6 +603,10 @@ def main(argv: list[str] | None = None) -> int:
         require_loaded(args.run)
     if args.name_cpu:
         print(json.dumps(name_cpu(args.run, args.neo4j, args.requests), indent=1))
+        return 0
+    if args.screen:
+        print(json.dumps(screen_time(args.run, args.neo4j, args.screen, args.requests,
+                                     one_by_one=args.one_by_one), indent=1))
         return 0
     if args.asgi_cpu:
         print(json.dumps(asgi_cpu(args.run, args.neo4j, args.requests, args.role), indent=1))

@@ -59,7 +59,8 @@ KEYS = {
             "api_over_raw_p50", "api_over_inproc_lookup_p50", "raw_paced_p50_ms",
             "api_over_raw_paced_p50", "lookup_id_b2b_p50_ms", "api_b2b_over_raw_p50",
             "idle_penalty_p50", "lookup_name_p50_ms",
-            "lookup_name_p99_ms", "errors",
+            "lookup_name_p99_ms", "lookup_declaration_p50_ms", "lookup_declaration_p99_ms",
+            "screen_p50_ms", "errors",
             "max_rps_p99_under_100ms", "embedded_lookup_id_p50_ms", "embedded_lookup_id_p99_ms",
             "embedded_lookup_name_p99_ms", "embedded_errors",
             "embedded_max_rps_p99_under_100ms"],
@@ -276,6 +277,8 @@ class Bench:
 
     def _api(self, args: list[str], prefix: str, duration_s: float) -> dict[str, Any]:
         subjects = serving.sample_subjects(self.run_dir, 500, self.seed)
+        subjects["declaration"] = serving.sample_declarations(
+            self.run_dir, serving.SCREEN_SIZE * (serving.SCREENS + 1), self.seed)
         with serving.serving(args) as (url, key, pid):
             figures = serving.api_load(url, key, subjects, duration_s)
             figures["rss_mb"] = serving.rss_mb(pid)

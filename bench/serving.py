@@ -413,6 +413,10 @@ def rss_mb(pid: int) -> float:
     return round(psutil.Process(pid).memory_info().rss / 1024 / 1024, 1)
 
 
+SCREEN_SIZE = 1000  # subjects per screen of the api stage (the route's bound)
+SCREENS = 3
+
+
 def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], duration_s: float,
              find_max: bool = True) -> dict[str, Any]:
     headers = {"X-API-Key": key}
@@ -437,6 +441,23 @@ def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], dura
         "errors": by_id.errors + by_name.errors + back_to_back.errors,
         "requests": by_id.sent + by_name.sent + back_to_back.sent,
     }
+    declarations = subjects.get("declaration")
+    if declarations:  # a firm's USCC and customs code and a declarant's ID: one round trip
+        by_declaration = run(LoadSpec(url, lookup_requests(declarations), rate=LOAD_RATE,
+                                      clients=8, duration_s=duration_s, headers=headers))
+        screens = [{"subjects": declarations[i:i + SCREEN_SIZE]}
+                   for i in range(0, len(declarations) - SCREEN_SIZE + 1, SCREEN_SIZE)]
+        screened = run(LoadSpec(url, lookup_requests(screens, "/inspection/screen"),
+                                rate=1e6, clients=1, duration_s=120, max_requests=SCREENS,
+                                timeout_s=60, headers=headers, warmup=1))
+        out.update({
+            "lookup_declaration_p50_ms": round(by_declaration.p50_ms, 2),
+            "lookup_declaration_p99_ms": round(by_declaration.p99_ms, 2),
+            "screen_subjects": SCREEN_SIZE,
+            "screen_p50_ms": round(screened.pct(50, True), 1),
+        })
+        out["errors"] += by_declaration.errors + screened.errors
+        out["requests"] += by_declaration.sent + screened.sent
     if find_max:
         best, steps = find_max_rps(LoadSpec(url, lookup_requests(subjects["id"]), clients=8,
                                             duration_s=min(duration_s, 10), headers=headers),

@@ -71,9 +71,10 @@ def screen(principal: AsInspector, services: ServicesDep, store: StoreDep,
     # the first subject was paid for by the request itself
     charge(services, principal, len(request.subjects) - 1, "this screen")
     results = []
+    view = services.lookup.prefetched(store, request.subjects)  # identifiers in one read
     for subject in request.subjects:
         deadline.check()  # answered already at the deadline: stop here
-        results.append(services.lookup.lookup(store, subject))
+        results.append(services.lookup.lookup(view, subject))
         services.metrics.screened_subjects.inc()
     return returned(ScreenAnswer(results=results),
                     subjects=[_subject_params(s) for s in request.subjects])

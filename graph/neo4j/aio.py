@@ -35,12 +35,15 @@ from graph.neo4j import queries as q
 from graph.neo4j.breaker import CircuitBreaker
 from graph.neo4j.conn import Neo4jSettings, get_settings, store_errors
 from graph.neo4j.cypher import FETCH_SIZE, STALE_ERRORS, bounded_query, native, read_bounds
-from graph.neo4j.store import identifier_briefs, identifier_read
+from graph.neo4j.store import (
+    BATCHED_KINDS,
+    IdentifierBatch,
+    identifier_briefs,
+    identifier_read,
+)
 from graph.store import IDENTIFIERS, IdentifierKind
 
 POOL_SIZE = 16  # concurrent identifier reads of one server process
-# the $params of BRIEFS_BY_IDENTIFIERS
-BATCHED_KINDS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number")
 WARM_UP_VALUE = "0000000000"
 
 
@@ -81,30 +84,21 @@ class AsyncIdentifierReads:
 
     async def briefs_by_identifiers(self, keys: Sequence[tuple[IdentifierKind, str]]
                                     ) -> dict[tuple[str, str], list[EntityBrief]]:
-        """`briefs_by_identifier` of every (kind, value) of `keys` in one round trip, for the
-        exact kinds `BRIEFS_BY_IDENTIFIERS` reads, one value each; a key it cannot batch (a
-        kind's second value, another kind) is left out, for the caller to read alone."""
-        out: dict[tuple[str, str], list[EntityBrief]] = {}
-        params: dict[str, str | None] = dict.fromkeys(BATCHED_KINDS)
-        asked: list[tuple[IdentifierKind, str]] = []
-        for kind, value in keys:
-            read = identifier_read(kind, value)  # refuses an unknown kind
-            if read is None:
-                out[(kind, value)] = []  # no identifier text: nothing holds it
-            elif kind in params and params[kind] in (None, read[1]):
-                params[kind] = read[1]
-                asked.append((kind, value))
-        if len(asked) < 2:  # one identifier: its own query (two index seeks, not six)
-            for key in asked:
-                out[key] = await self.briefs_by_identifier(*key)
-            return out
-        with store_errors(self.uri):  # as `guarded`
-            rows = await self._run(q.BRIEFS_BY_IDENTIFIERS, params)
-        by_kind: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_kind.setdefault(row["kind"], []).append(row)
-        for kind, value in asked:
-            out[(kind, value)] = identifier_briefs(by_kind.get(kind, []))
+        """`briefs_by_identifier` of every (kind, value) of `keys`: a declaration's in one
+        round trip (`Neo4jStore.briefs_by_identifiers`' query and batching); a lone
+        identifier by its own query (two index seeks, not six), a kind the batch does not
+        read alone."""
+        batch = IdentifierBatch.of(keys)
+        if len(batch.asked) < 2:
+            batch.alone += [key for key, _ in batch.asked]
+            batch.asked, batch.params = [], []
+        rows: list[dict[str, Any]] = []
+        for params in batch.params:
+            with store_errors(self.uri):  # as `guarded`
+                rows += await self._run(q.BRIEFS_BY_IDENTIFIERS, params)
+        out = batch.briefs(rows)
+        for key in batch.alone:
+            out[key] = await self.briefs_by_identifier(*key)
         return out
 
     async def _run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:

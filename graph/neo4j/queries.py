@@ -70,24 +70,27 @@ CALL () {
 }
 RETURN """ + _IDENTIFIER_BRIEF
 
-# the briefs of the entities holding any of the exact identifiers $uscc, $customs_code,
-# $id_number (null: not asked; a null never matches), each row tagged with the identifier's
-# kind: a declaration's identifiers in one round trip
+# the briefs of the entities holding any of the exact identifiers in the lists $uscc,
+# $customs_code, $id_number (each value as `identifier_text` writes it), each row tagged with
+# the identifier's kind and value: a declaration's identifiers, or a screen's, in one round
+# trip (an index seek per value and label)
 BRIEFS_BY_IDENTIFIERS = """
 CALL () {
-  MATCH (n:Enterprise {uscc: $uscc}) RETURN n, 'uscc' AS kind
+  UNWIND $uscc AS v MATCH (n:Enterprise {uscc: v}) RETURN n, 'uscc' AS kind, v
   UNION
-  MATCH (n:Person {uscc: $uscc}) RETURN n, 'uscc' AS kind
+  UNWIND $uscc AS v MATCH (n:Person {uscc: v}) RETURN n, 'uscc' AS kind, v
   UNION
-  MATCH (n:Enterprise {customs_code: $customs_code}) RETURN n, 'customs_code' AS kind
+  UNWIND $customs_code AS v MATCH (n:Enterprise {customs_code: v})
+  RETURN n, 'customs_code' AS kind, v
   UNION
-  MATCH (n:Person {customs_code: $customs_code}) RETURN n, 'customs_code' AS kind
+  UNWIND $customs_code AS v MATCH (n:Person {customs_code: v})
+  RETURN n, 'customs_code' AS kind, v
   UNION
-  MATCH (n:Enterprise {id_number: $id_number}) RETURN n, 'id_number' AS kind
+  UNWIND $id_number AS v MATCH (n:Enterprise {id_number: v}) RETURN n, 'id_number' AS kind, v
   UNION
-  MATCH (n:Person {id_number: $id_number}) RETURN n, 'id_number' AS kind
+  UNWIND $id_number AS v MATCH (n:Person {id_number: v}) RETURN n, 'id_number' AS kind, v
 }
-RETURN kind, """ + _IDENTIFIER_BRIEF
+RETURN kind, v, """ + _IDENTIFIER_BRIEF
 
 # briefs of $ids, in their order
 _BRIEFS_HEAD = """

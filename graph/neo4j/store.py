@@ -16,8 +16,10 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any, TypeVar
 
 from neo4j import Driver
@@ -156,6 +158,63 @@ def identifier_briefs(rows: list[dict[str, Any]]) -> list[EntityBrief]:
     return [briefs[i] for i in sorted(briefs)]
 
 
+BATCHED_KINDS: tuple[IdentifierKind, ...] = ("uscc", "customs_code", "id_number")
+IDENTIFIER_BATCH = 2_000  # values per `BRIEFS_BY_IDENTIFIERS` read
+
+
+@dataclass
+class IdentifierBatch:
+    """The `BRIEFS_BY_IDENTIFIERS` reads of many (kind, value) keys: `params` of each read,
+    `asked` the keys they answer (with the value as read), `empty` the keys with no
+    identifier text (nothing holds them), `alone` the keys of kinds it does not read."""
+
+    params: list[dict[str, list[str]]]
+    asked: list[tuple[tuple[IdentifierKind, str], str]]
+    empty: list[tuple[str, str]]
+    alone: list[tuple[IdentifierKind, str]]
+
+    @classmethod
+    def of(cls, keys: Iterable[tuple[IdentifierKind, str]]) -> IdentifierBatch:
+        values: dict[str, dict[str, None]] = {kind: {} for kind in BATCHED_KINDS}
+        asked: list[tuple[tuple[IdentifierKind, str], str]] = []
+        empty: list[tuple[str, str]] = []
+        alone: list[tuple[IdentifierKind, str]] = []
+        for kind, value in dict.fromkeys(keys):
+            read = identifier_read(kind, value)  # refuses an unknown kind
+            if read is None:
+                empty.append((kind, value))
+            elif kind in values:
+                values[kind][read[1]] = None
+                asked.append(((kind, value), read[1]))
+            else:
+                alone.append((kind, value))
+        flat = [(kind, v) for kind in BATCHED_KINDS for v in values[kind]]
+        params: list[dict[str, list[str]]] = []
+        for start in range(0, len(flat), IDENTIFIER_BATCH):
+            chunk = flat[start:start + IDENTIFIER_BATCH]
+            params.append({str(kind): [v for k, v in chunk if k == kind]
+                           for kind in BATCHED_KINDS})
+        return cls(params, asked, empty, alone)
+
+    def briefs(self, rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[EntityBrief]]:
+        """Each asked key's briefs (as `briefs_by_identifier` gives them) from the reads'
+        rows; the keys with no identifier text get none."""
+        # an entity found by two identifiers (a firm's USCC and customs code) is made once:
+        # its stored reasons are most of a brief's cost (kilobytes of JSON, validated)
+        briefs: dict[str, EntityBrief] = {}
+        by_value: dict[tuple[str, str], dict[str, EntityBrief]] = {}
+        for row in rows:
+            entity_id = row["s"]["entity_id"]
+            if entity_id not in briefs:
+                briefs[entity_id] = _brief(row["s"], row["p"])
+            by_value.setdefault((row["kind"], row["v"]), {})[entity_id] = briefs[entity_id]
+        out: dict[tuple[str, str], list[EntityBrief]] = {key: [] for key in self.empty}
+        for key, wanted in self.asked:
+            found = by_value.get((key[0], wanted), {})
+            out[key] = [found[i] for i in sorted(found)]
+        return out
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
@@ -252,6 +311,19 @@ class Neo4jStore:
             return []
         rows = self._guard(lambda: self.cypher.run(read[0], v=read[1]))
         return identifier_briefs(rows)
+
+    def briefs_by_identifiers(self, keys: Iterable[tuple[IdentifierKind, str]]
+                              ) -> dict[tuple[str, str], list[EntityBrief]]:
+        """`briefs_by_identifier` of every key, in one round trip per `IDENTIFIER_BATCH`
+        values (a screen's identifiers); a kind it does not batch is read alone."""
+        batch = IdentifierBatch.of(keys)
+        rows: list[dict[str, Any]] = []
+        for params in batch.params:
+            rows += self._guard(partial(self.cypher.run, q.BRIEFS_BY_IDENTIFIERS, **params))
+        out = batch.briefs(rows)
+        for key in batch.alone:
+            out[key] = self.briefs_by_identifier(*key)
+        return out
 
     def search(
         self,

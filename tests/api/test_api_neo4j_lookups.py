@@ -137,3 +137,43 @@ def test_identifier_lookups_on_the_event_loop_answer_as_in_a_worker_thread(
     assert totals["loop"] == 0 and all(c["loop"] == 0 for c in thread_calls)
     assert (sum(c["thread"] for c in thread_calls)
             == sum(c["loop"] + c["thread"] for c in loop_calls))
+
+
+def test_a_screen_reads_its_subjects_identifiers_at_once_and_answers_as_lookups(
+        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A screen's results are the answers of its subjects looked up one by one, and every
+    identifier they declare is read in one round trip (none one by one), names included."""
+    run = tiny_run(tmp_path)
+    publish_run(neo4j_clean, run, progress=False)
+    subjects, _ = _subjects(run)
+    s = neo4j_settings
+    settings = make_settings(tmp_path / "screen", run, store="neo4j", neo4j_uri=s.uri,
+                             neo4j_user=s.user, neo4j_password=s.password or "")
+    keys, _ = create_keys(settings)
+    headers = {"X-API-Key": keys["inspector"]}
+    calls: Counter[str] = Counter()
+    one, many = Neo4jStore.briefs_by_identifier, Neo4jStore.briefs_by_identifiers
+
+    def counted_one(self: Any, *args: Any) -> Any:
+        calls["one"] += 1
+        return one(self, *args)
+
+    def counted_many(self: Any, keys: Any) -> Any:
+        calls["many"] += 1
+        return many(self, keys)
+
+    monkeypatch.setattr(Neo4jStore, "briefs_by_identifier", counted_one)
+    monkeypatch.setattr(Neo4jStore, "briefs_by_identifiers", counted_many)
+    with TestClient(create_app(settings)) as client:
+        looked_up = []
+        for subject in subjects:
+            response = client.post("/inspection/lookup", json=subject, headers=headers)
+            assert response.status_code == 200, response.text
+            looked_up.append(response.json())
+        calls.clear()
+        response = client.post("/inspection/screen", json={"subjects": subjects},
+                               headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == looked_up
+    assert calls == Counter(many=1)

@@ -103,3 +103,37 @@ def test_the_api_stage_sends_paced_and_back_to_back_lookups_to_a_served_api(
     assert out["errors"] == 0 and out["requests"] == 20 + 20 + B2B_REQUESTS
     assert 0 < out["lookup_id_p50_ms"] <= out["lookup_id_p99_ms"]
     assert 0 < out["lookup_id_b2b_p50_ms"]
+    assert "lookup_declaration_p50_ms" not in out  # none asked for
+
+
+def test_the_api_stage_times_declarations_and_screens_of_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.serving as bench_serving
+
+    monkeypatch.setattr(bench_serving, "SCREEN_SIZE", 3)
+    monkeypatch.setattr(bench_serving, "SCREENS", 2)
+    run = tiny_run(tmp_path / "run")
+    subjects = bench_serving.sample_subjects(run, 20, 7)
+    subjects["declaration"] = bench_serving.sample_declarations(run, 9, 7)
+    assert all(set(d) == {"uscc", "customs_code", "declarant_id", "declarant_name"}
+               for d in subjects["declaration"])
+    with bench_serving.serving(["--run", str(run)]) as (url, key, _):
+        out = bench_serving.api_load(url, key, subjects, duration_s=0.4, find_max=False)
+    assert out["errors"] == 0 and out["screen_subjects"] == 3
+    assert 0 < out["lookup_declaration_p50_ms"] <= out["lookup_declaration_p99_ms"]
+    assert out["screen_p50_ms"] > 0
+
+
+def test_screens_of_declarations_are_timed_with_identifiers_at_once_or_one_by_one(
+        tmp_path: Path) -> None:
+    from api.inspection import LookupService
+    from bench.api_overhead import screen_time
+
+    run = tiny_run(tmp_path / "run")
+    real = LookupService.prefetched
+    for one_by_one in (False, True):
+        out = screen_time(run, neo4j=False, size=3, screens=2, one_by_one=one_by_one)
+        assert out["screens"] == 2 and out["subjects_per_screen"] == 3
+        assert 0 < out["screen_ms"]["p50"] <= out["screen_ms"]["p99"]
+        assert out["identifiers"] == ("one by one" if one_by_one else "at once")
+    assert LookupService.prefetched is real  # the comparison's switch is put back

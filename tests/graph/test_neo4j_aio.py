@@ -65,12 +65,16 @@ def test_the_event_loops_reads_give_the_sync_stores_briefs(
     assert not breaker.is_open
 
 
-def test_a_declarations_identifiers_are_read_in_one_round_trip_as_one_by_one(
-        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path) -> None:
-    """`briefs_by_identifiers` gives each key the briefs `briefs_by_identifier` gives it:
-    every entity's identifiers together, a firm's with a person's, hits beside misses and
-    values with no identifier text; a kind it does not batch, or a kind's second value, is
-    left out for the caller."""
+def test_identifiers_read_in_one_round_trip_give_the_briefs_read_one_by_one(
+        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`briefs_by_identifiers` (the event loop's and the sync store's) gives each key the
+    briefs `briefs_by_identifier` gives it: every entity's identifiers together, a firm's
+    with a person's, hits beside misses, values with no identifier text, a kind's second
+    value, a kind it does not batch (read alone), and every identifier of the run at once in
+    reads of a few values each."""
+    import graph.neo4j.store as store_module
+
     run = tiny_run(tmp_path)
     publish_run(neo4j_clean, run, progress=False)
     rows = pq.read_table(run / "entities.parquet").to_pylist()
@@ -82,7 +86,11 @@ def test_a_declarations_identifiers_are_read_in_one_round_trip_as_one_by_one(
     batches += [[("uscc", firms[0]["uscc"]), ("customs_code", firms[1]["customs_code"])],
                 [("uscc", "91310000MA1000099X"), ("id_number", "110101199003071234"),
                  ("customs_code", "   ")],
-                [("id_number", person["id_number"].lower())]]
+                [("id_number", person["id_number"].lower())],
+                [("uscc", firms[0]["uscc"]), ("uscc", firms[1]["uscc"]),
+                 ("reg_no", "310000000000000"), ("uscc", firms[0]["uscc"].lower())],
+                [c for c in _cases(run) if c[0] != "reg_no"]]
+    monkeypatch.setattr(store_module, "IDENTIFIER_BATCH", 3)  # the last: many reads
     store = Neo4jStore(neo4j_clean)
 
     async def read_all() -> list[Any]:
@@ -92,20 +100,13 @@ def test_a_declarations_identifiers_are_read_in_one_round_trip_as_one_by_one(
         finally:
             await reads.close()
 
-    for keys, got in zip(batches, asyncio.run(read_all()), strict=True):
-        assert got == {key: store.briefs_by_identifier(*key) for key in keys}, keys
-    assert all(any(got.values()) for got in asyncio.run(read_all())[:len(firms)])
-
-    async def left_out() -> Any:
-        reads = _reads(neo4j_settings)
-        try:
-            return await reads.briefs_by_identifiers(
-                [("uscc", firms[0]["uscc"]), ("uscc", firms[1]["uscc"]),
-                 ("reg_no", "310000000000000")])
-        finally:
-            await reads.close()
-
-    assert list(asyncio.run(left_out())) == [("uscc", firms[0]["uscc"])]
+    on_loop = asyncio.run(read_all())
+    for keys, got in zip(batches, on_loop, strict=True):
+        want = {key: store.briefs_by_identifier(*key) for key in keys}
+        assert got == want, keys
+        assert store.briefs_by_identifiers(keys) == want, keys
+    assert all(any(got.values()) for got in on_loop[:len(firms)])
+    assert sum(bool(g) for g in on_loop[-1].values()) > 10
 
 
 def test_an_open_breaker_refuses_before_any_connection(neo4j_settings: Neo4jSettings) -> None:
