@@ -625,6 +625,8 @@ def stage(run_dir: Path, neo4j: bool, duration_s: float, seed: int = 7) -> dict[
     from bench import serving
 
     subjects = serving.sample_subjects(run_dir, 500, seed)
+    subjects["declaration"] = serving.sample_declarations(
+        run_dir, serving.SCREEN_SIZE * (serving.SCREENS + 1), seed)
     args = (["--neo4j", os.environ["NEO4J_URI"], "--run-dir", str(run_dir)] if neo4j
             else ["--run", str(run_dir)])
     with serving.serving(args) as (url, key, pid):
