@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, cast
 
@@ -153,17 +154,8 @@ class NameSearchNeeded(Exception):
     search (its identifiers found nothing, or it has none)."""
 
 
-class _ReadNeeded(Exception):
-    def __init__(self, kind: ExactKind, value: str) -> None:
-        super().__init__(kind)
-        self.key = (kind, value)
-
-
 class IdentifierReads(Protocol):
     """The event loop's identifier reads (`graph.neo4j.aio.AsyncIdentifierReads`)."""
-
-    async def briefs_by_identifier(self, kind: ExactKind, value: str
-                                   ) -> list[EntityBrief]: ...
 
     async def briefs_by_identifiers(self, keys: Sequence[tuple[ExactKind, str]]
                                     ) -> Mapping[tuple[str, str], list[EntityBrief]]: ...
@@ -186,10 +178,9 @@ class Declared(NamedTuple):
 
 
 class _ReadsSoFar:
-    """The store a lookup sees in `LookupService.lookup_async`: the identifier reads already
-    made on the event loop. Any other read goes to `store`, or, on the event loop (no
-    store), stops the lookup: `_ReadNeeded` for an identifier read to make, `NameSearchNeeded`
-    for anything else (the worker thread's turn)."""
+    """The store a lookup sees with its identifiers read beforehand (`lookup_async`, a
+    screen): the reads made. Any other read goes to `store`, or, on the event loop (no
+    store), stops the lookup with `NameSearchNeeded` (the worker thread's turn)."""
 
     def __init__(self, made: dict[tuple[str, str], list[EntityBrief]],
                  store: GraphReader | None = None) -> None:
@@ -200,16 +191,13 @@ class _ReadsSoFar:
         if found is not None:
             return found
         if self.store is None:
-            raise _ReadNeeded(kind, value)
+            raise NameSearchNeeded
         return self.store.briefs_by_identifier(kind, value)
 
     def __getattr__(self, name: str) -> Any:
         if self.store is None:
             raise NameSearchNeeded
         return getattr(self.store, name)
-
-
-MAX_IDENTIFIER_READS = 3  # USCC, customs code, resident ID
 
 
 class Matcher(Protocol):
@@ -427,29 +415,27 @@ class LookupService:
 
     async def lookup_async(self, reads: IdentifierReads, store: GraphReader, subject: Subject
                            ) -> LookupAnswer:
-        """`lookup` with its identifier reads awaited on the event loop (`reads`): every
-        identifier the subject declares in one round trip first, then any other the lookup
-        asks for (none today) when it first asks; a lookup that needs more (a name search)
-        goes on in a worker thread on `store`, with the reads already made."""
-        # every identifier the subject declares, in one round trip (a declaration names the
-        # firm's USCC and customs code and the declarant's ID number: three reads otherwise)
-        made = dict(await reads.briefs_by_identifiers(self.identifiers(subject).keys()))
-        for _ in range(MAX_IDENTIFIER_READS + 1):
-            try:
-                return self.lookup(cast(GraphReader, _ReadsSoFar(made)), subject, names=False)
-            except _ReadNeeded as need:
-                made[need.key] = await reads.briefs_by_identifier(*need.key)
-            except NameSearchNeeded:
-                break
-        return await run_in_threadpool(self.lookup, cast(GraphReader, _ReadsSoFar(made, store)),
-                                       subject)
-
-    def lookup(self, store: GraphReader, subject: Subject, *, names: bool = True
-               ) -> LookupAnswer:
-        """The answer for `subject`. `names=False`: by identifiers alone, raising
-        `NameSearchNeeded` (before any name search) when the answer needs one."""
-        notes: list[str] = []
+        """`lookup` with every identifier the subject declares read on the event loop
+        (`reads`), in one round trip (a declaration names the firm's USCC and customs code
+        and the declarant's ID number); a lookup that needs more (a name search) goes on in a
+        worker thread on `store`, with those reads."""
         ids = self.identifiers(subject)
+        made = dict(await reads.briefs_by_identifiers(ids.keys()))
+        try:
+            return self.lookup(cast(GraphReader, _ReadsSoFar(made)), subject, names=False,
+                               ids=ids)
+        except NameSearchNeeded:
+            pass
+        return await run_in_threadpool(partial(
+            self.lookup, cast(GraphReader, _ReadsSoFar(made, store)), subject, ids=ids))
+
+    def lookup(self, store: GraphReader, subject: Subject, *, names: bool = True,
+               ids: Declared | None = None) -> LookupAnswer:
+        """The answer for `subject`. `names=False`: by identifiers alone, raising
+        `NameSearchNeeded` (before any name search) when the answer needs one. `ids`: the
+        subject's `identifiers`, when the caller has them already."""
+        notes: list[str] = []
+        ids = self.identifiers(subject) if ids is None else ids
         match, candidates = self._enterprise(store, subject, ids, notes, names)
         declarant = self._declarant(store, subject, ids, notes, names)
         risks = [m._risk for m in (match, declarant) if m is not None and m._risk is not None]

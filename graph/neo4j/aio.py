@@ -89,9 +89,8 @@ class AsyncIdentifierReads:
         identifier by its own query (two index seeks, not six), a kind the batch does not
         read alone."""
         batch = IdentifierBatch.of(keys)
-        if len(batch.asked) < 2:
-            batch.alone += [key for key, _ in batch.asked]
-            batch.asked, batch.params = [], []
+        if len(batch.asked) < 2:  # its own query: two index seeks, not six
+            return {key: await self.briefs_by_identifier(*key) for key in dict.fromkeys(keys)}
         rows: list[dict[str, Any]] = []
         for params in batch.params:
             with store_errors(self.uri):  # as `guarded`
