@@ -17,7 +17,6 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import math
@@ -91,7 +90,7 @@ class Redactor:
     def digest(self, text: str) -> str:
         """The keyed digest of a value (12 hex characters)."""
         raw = text.encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, raw, hashlib.sha256).hexdigest()[:DIGEST_HEX]
+        return hmac.digest(self._key, raw, "sha256").hex()[:DIGEST_HEX]
 
     def value(self, value: Any, field: str = "", depth: int = 0) -> Any:
         """`value` bounded and masked; `field` is the name it is held under."""

@@ -403,14 +403,15 @@ class LookupService:
                                    customs_code="3100000012", declarant_name="预热",
                                    declarant_id="110101199003071234"))
 
-    def prefetched(self, store: GraphReader, subjects: Sequence[Subject]) -> GraphReader:
-        """`store`, with every identifier the subjects declare read at once where the store
-        reads them in batches (Neo4j: a round trip per `IDENTIFIER_BATCH` values, not one
-        per identifier); other reads, and an in-memory store's, go to `store`."""
+    def prefetched(self, store: GraphReader, declared: Sequence[Declared]) -> GraphReader:
+        """`store`, with every identifier of `declared` (the subjects' `identifiers`) read at
+        once where the store reads them in batches (Neo4j: a round trip per
+        `IDENTIFIER_BATCH` values, not one per identifier); other reads, and an in-memory
+        store's, go to `store`."""
         batched = getattr(store, "briefs_by_identifiers", None)
         if batched is None or store.in_memory:
             return store
-        keys = [key for subject in subjects for key in self.identifiers(subject).keys()]
+        keys = [key for ids in declared for key in ids.keys()]
         return cast(GraphReader, _ReadsSoFar(dict(batched(keys)), store))
 
     async def lookup_async(self, reads: IdentifierReads, store: GraphReader, subject: Subject

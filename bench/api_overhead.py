@@ -517,7 +517,7 @@ def screen_time(run_dir: Path, neo4j: bool, size: int, screens: int, *, one_by_o
     real = inspection.LookupService.prefetched
     if one_by_one:
         inspection.LookupService.prefetched = (  # type: ignore[method-assign]
-            lambda self, store, subjects: store)
+            lambda self, store, declared: store)
     try:
         with _app_env(run_dir, neo4j, "guanlian-screen-"):
             return asyncio.run(_screen_time(run_dir, size, screens, seed, neo4j, one_by_one))

@@ -71,10 +71,11 @@ def screen(principal: AsInspector, services: ServicesDep, store: StoreDep,
     # the first subject was paid for by the request itself
     charge(services, principal, len(request.subjects) - 1, "this screen")
     results = []
-    view = services.lookup.prefetched(store, request.subjects)  # identifiers in one read
-    for subject in request.subjects:
+    declared = [services.lookup.identifiers(subject) for subject in request.subjects]
+    view = services.lookup.prefetched(store, declared)  # identifiers in one read
+    for subject, ids in zip(request.subjects, declared, strict=True):
         deadline.check()  # answered already at the deadline: stop here
-        results.append(services.lookup.lookup(view, subject))
+        results.append(services.lookup.lookup(view, subject, ids=ids))
         services.metrics.screened_subjects.inc()
     return returned(ScreenAnswer(results=results),
                     subjects=[_subject_params(s) for s in request.subjects])
