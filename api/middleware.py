@@ -10,11 +10,10 @@ problem with the request ID and no trace. The audit entry of each answer is writ
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import re
 import time
+import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,25 +25,6 @@ log = logging.getLogger("guanlian.api.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LONG_PREFIXES = ("/inspection/screen", "/inspection/draws", "/inspection/inspectors",
                  "/admin/")
-
-
-class _RequestIds:
-    """Request IDs unique across processes without a random draw per request: a random
-    64-bit prefix per process (drawn again in a forked child) and a counter, 32 hex
-    characters like a UUID's. (`uuid4` read the OS random source on every request.)"""
-
-    def __init__(self) -> None:
-        self.reseed()
-        os.register_at_fork(after_in_child=self.reseed)
-
-    def reseed(self) -> None:
-        self.prefix, self.counter = os.urandom(8).hex(), itertools.count(1)
-
-    def __call__(self) -> str:
-        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFFFFFF:016x}"
-
-
-new_request_id = _RequestIds()
 
 
 class RequestMiddleware:
@@ -71,7 +51,7 @@ class RequestMiddleware:
                 rid = value.decode("latin-1")
                 break
         if not _REQUEST_ID.match(rid):
-            rid = new_request_id()
+            rid = uuid.uuid4().hex
         ctx = RequestContext(rid)
         set_current(ctx)
         state = scope.setdefault("state", {})

@@ -217,23 +217,3 @@ def test_conventional_neo4j_variables_are_honoured(monkeypatch: pytest.MonkeyPat
     assert (s.neo4j_uri, s.neo4j_user, s.neo4j_password.get_secret_value()) == (
         "bolt://db:7687", "reader", "pw-from-env")
     assert s.rate_limit_rps == 7 and s.store_kind == "neo4j"
-
-
-def test_generated_request_ids_are_distinct_across_requests_and_forked_processes() -> None:
-    import os
-
-    from api.middleware import new_request_id
-
-    ids = [new_request_id() for _ in range(1000)]
-    assert len(set(ids)) == 1000
-    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: a prefix of its own, not its parent's counter continued
-        os.write(write, new_request_id().encode())
-        os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    child = os.read(read, 64).decode()
-    os.close(read)
-    assert len(child) == 32 and child not in ids and child[:16] != ids[0][:16]
