@@ -24,8 +24,8 @@ LOAD_RATE = 50  # requests/s of the API load test (8 clients)
 B2B_REQUESTS = 1000  # identifier lookups sent back to back by one client
 B2B_WARMUP = 500  # and sent before them, not measured
 # the paced load's first seconds after the service starts, measured apart (`cold_*`): on
-# large right after the bulk load restarted Neo4j (query plans and page cache cold), the
-# first 30 s had identifier p99 13.0 ms and name p99 46.9 ms, the next 30 s 5.8 and 18.2 ms
+# large right after the bulk load restarted Neo4j (its query code not yet compiled), the
+# first 10 s had name p99 147.7 ms, the 30 s after them 27.3 ms (docs/performance.md)
 COLD_S = 10.0
 
 
