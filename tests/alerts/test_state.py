@@ -27,9 +27,14 @@ def postgres_url() -> Iterator[str]:
     if not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
         pytest.skip("no PostgreSQL server installed (apt-get install -y postgresql)")
     script = str(ROOT / "scripts" / "postgres")
+    running = subprocess.run([script, "status"], capture_output=True).returncode == 0
     subprocess.run([script, "start"], check=True, capture_output=True, text=True)
-    env = subprocess.run([script, "env"], check=True, capture_output=True, text=True).stdout
-    yield env.split("=", 1)[1].strip().strip("'")
+    try:
+        env = subprocess.run([script, "env"], check=True, capture_output=True, text=True).stdout
+        yield env.split("=", 1)[1].strip().strip("'")
+    finally:  # a server these tests started is not left running (its port is fixed)
+        if not running:
+            subprocess.run([script, "stop"], capture_output=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
