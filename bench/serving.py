@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench.load_test import LoadSpec, find_max_rps, lookup_requests, run
+from bench.load_test import LoadResult, LoadSpec, find_max_rps, lookup_requests, run
 from bench.stages import GUANLIAN, ROOT, run_child
 from runfolder.folder import read_table
 
@@ -424,16 +424,16 @@ SCREENS = 3
 def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], duration_s: float,
              find_max: bool = True) -> dict[str, Any]:
     headers = {"X-API-Key": key}
+
+    def paced(kind: str, seconds: float) -> LoadResult:  # LOAD_RATE lookups/s from 8 clients
+        return run(LoadSpec(url, lookup_requests(subjects[kind]), rate=LOAD_RATE, clients=8,
+                            duration_s=seconds, headers=headers))
+
     # the first COLD_S seconds of each paced load apart (the service and the store just
     # started): reported as `cold_*`, the steady state after them as the stage's figures
     cold_s = min(COLD_S, duration_s)
-    cold = {kind: run(LoadSpec(url, lookup_requests(subjects[kind]), rate=LOAD_RATE,
-                               clients=8, duration_s=cold_s, headers=headers))
-            for kind in ("id", "name")}
-    by_id = run(LoadSpec(url, lookup_requests(subjects["id"]), rate=LOAD_RATE, clients=8,
-                         duration_s=duration_s, headers=headers))
-    by_name = run(LoadSpec(url, lookup_requests(subjects["name"]), rate=LOAD_RATE, clients=8,
-                           duration_s=duration_s, headers=headers))
+    cold = {kind: paced(kind, cold_s) for kind in ("id", "name")}
+    by_id, by_name = paced("id", duration_s), paced("name", duration_s)
     # the same identifier lookups back to back from one client (each sent when the last
     # answer came): the API's time beside the raw read measured the same way
     # (`raw_beside`), both without the idle gaps of a paced load (`idle_penalty`)
@@ -456,8 +456,7 @@ def api_load(url: str, key: str, subjects: dict[str, list[dict[str, Any]]], dura
     }
     declarations = subjects.get("declaration")
     if declarations:  # a firm's USCC and customs code and a declarant's ID: one round trip
-        by_declaration = run(LoadSpec(url, lookup_requests(declarations), rate=LOAD_RATE,
-                                      clients=8, duration_s=duration_s, headers=headers))
+        by_declaration = paced("declaration", duration_s)
         screens = [{"subjects": declarations[i:i + SCREEN_SIZE]}
                    for i in range(0, len(declarations) - SCREEN_SIZE + 1, SCREEN_SIZE)]
         screened = run(LoadSpec(url, lookup_requests(screens, "/inspection/screen"),
