@@ -198,15 +198,16 @@ RETURN id
 """
 
 # real keys for a timed warm-up (Neo4jStore.warm_up with seconds): the first $n firms and
-# $n people of the label scans, their identifiers and names
+# $n people of the label scans, their identifiers, names and pinyin names
 WARM_UP_KEYS = """
 CALL () {
   MATCH (n:Enterprise) RETURN n LIMIT $n
   UNION ALL
   MATCH (n:Person) RETURN n LIMIT $n
 }
-RETURN n.id AS id, labels(n)[0] AS kind, n.name AS name, n.uscc AS uscc,
-       n.customs_code AS customs_code, n.id_number AS id_number, n.reg_no AS reg_no
+RETURN n.id AS id, labels(n)[0] AS kind, n.name AS name, n.name_pinyin AS pinyin,
+       n.uscc AS uscc, n.customs_code AS customs_code, n.id_number AS id_number,
+       n.reg_no AS reg_no
 """
 
 # --- walks (graph.neo4j.walks) -------------------------------------------------------------
