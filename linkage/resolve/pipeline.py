@@ -273,7 +273,9 @@ def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataF
     frame = of_kind.reindex(columns=cols)
     for col in cols:
         if col in FLAG_COLUMNS:
-            frame[col] = frame[col].fillna(False).astype(bool)
+            # as objects: a flag column the mentions lack comes back from reindex as float NaN,
+            # which pandas will stop filling with a bool
+            frame[col] = frame[col].astype(object).fillna(False).astype(bool)
         else:
             frame[col] = _text_or_none(frame[col])
     frame["pc"] = pc[of_kind.index.to_numpy()]
