@@ -4,6 +4,7 @@ name (resolved through the lookup service into matched / ambiguous / unmatched),
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
@@ -13,7 +14,7 @@ from alerts.state.store import Missing
 from api.context import returned
 from api.deps import AsInvestigator, ServicesDep, StoreDep
 from api.errors import NotFound
-from api.inspection import LookupService, Subject
+from api.inspection import Declared, LookupService, Subject
 from api.openapi import AUTH, problems
 from api.validation import PRINTABLE_SCHEMA, Printable
 from graph.models import RiskLevel
@@ -103,19 +104,35 @@ class WatchlistList(BaseModel):
     items: list[Watchlist]
 
 
-def resolve(lookup: LookupService, store: GraphReader, row: Upload) -> dict[str, Any]:
-    """One uploaded row through the lookup service: matched (one entity), ambiguous (several
-    candidates, none sure) or unmatched."""
-    query = row.model_dump(exclude_none=True)
-    person = isinstance(row, ByResidentId)
+def subject_of(row: Upload) -> Subject:
+    """An uploaded row as the inspection lookup's subject."""
     if isinstance(row, ByResidentId):
         fields = {"declarant_id": row.id_number, "declarant_name": row.name}
     elif isinstance(row, ByUscc):
         fields = {"uscc": row.uscc, "name": row.name}
     else:
         fields = {"name": row.name}
-    answer = lookup.lookup(store, Subject.model_validate(
-        {k: v for k, v in fields.items() if v is not None}))
+    return Subject.model_validate({k: v for k, v in fields.items() if v is not None})
+
+
+def resolve_all(lookup: LookupService, store: GraphReader, rows: Sequence[Upload]
+                ) -> list[dict[str, Any]]:
+    """The uploaded rows through the lookup service, their identifiers read at once (as a
+    screen's: one round trip per batch on Neo4j instead of one per row)."""
+    subjects = [subject_of(row) for row in rows]
+    declared = [lookup.identifiers(subject) for subject in subjects]
+    view = lookup.prefetched(store, declared)
+    return [resolve(lookup, view, row, subject, ids)
+            for row, subject, ids in zip(rows, subjects, declared, strict=True)]
+
+
+def resolve(lookup: LookupService, store: GraphReader, row: Upload,
+            subject: Subject | None = None, ids: Declared | None = None) -> dict[str, Any]:
+    """One uploaded row through the lookup service: matched (one entity), ambiguous (several
+    candidates, none sure) or unmatched."""
+    query = row.model_dump(exclude_none=True)
+    person = isinstance(row, ByResidentId)
+    answer = lookup.lookup(store, subject or subject_of(row), ids=ids)
     match = answer.declarant if person else answer.match
     if match is not None:
         query["candidates"] = []
@@ -137,7 +154,7 @@ def create(who: AsInvestigator, services: ServicesDep, store: StoreDep,
         items = [{"entity_id": body.entity_id, "status": "matched",
                   "query": {"entity_id": body.entity_id}}]
     elif isinstance(body, SetWatch):
-        items = [resolve(services.lookup, store, row) for row in body.subjects]
+        items = resolve_all(services.lookup, store, body.subjects)
     else:
         spec = body.pattern.model_dump(exclude_none=True)
     row = services.watchlists.create(who.key_id, body.name, body.kind, spec, items)

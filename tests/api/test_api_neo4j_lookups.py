@@ -177,3 +177,58 @@ def test_a_screen_reads_its_subjects_identifiers_at_once_and_answers_as_lookups(
     assert response.status_code == 200, response.text
     assert response.json()["results"] == looked_up
     assert calls == Counter(many=1)
+
+
+def test_a_watchlist_upload_reads_its_rows_identifiers_at_once(
+        neo4j_clean: Driver, neo4j_settings: Neo4jSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An uploaded set's rows resolve as each row looked up alone would, and the identifiers
+    of all of them are read in one round trip (none one by one)."""
+    from api.routes.watchlists import ByName, ByResidentId, ByUscc, Upload, resolve
+
+    def as_row(row: dict[str, str]) -> Upload:
+        if "id_number" in row:
+            return ByResidentId(**row)
+        return ByUscc(**row) if "uscc" in row else ByName(**row)
+
+    run = tiny_run(tmp_path)
+    publish_run(neo4j_clean, run, progress=False)
+    rows = pq.read_table(run / "entities.parquet").to_pylist()
+    firms = [r for r in rows if r["kind"] == "enterprise" and r.get("uscc")]
+    people = [r for r in rows if r["kind"] == "person" and r.get("id_number")]
+    upload = [{"uscc": f["uscc"]} for f in firms[:3]]
+    upload += [{"id_number": p["id_number"], "name": p["name"]} for p in people[:2]]
+    upload += [{"uscc": "91310000MA1000099X", "name": firms[3]["name"]},  # missed: by name
+               {"id_number": "110101199003071234"}, {"name": "完全不存在的名字集团"}]
+    s = neo4j_settings
+    settings = make_settings(tmp_path / "watch", run, store="neo4j", neo4j_uri=s.uri,
+                             neo4j_user=s.user, neo4j_password=s.password or "")
+    keys, _ = create_keys(settings)
+    calls: Counter[str] = Counter()
+    one, many = Neo4jStore.briefs_by_identifier, Neo4jStore.briefs_by_identifiers
+
+    def counted_one(self: Any, *args: Any) -> Any:
+        calls["one"] += 1
+        return one(self, *args)
+
+    def counted_many(self: Any, keys: Any) -> Any:
+        calls["many"] += 1
+        return many(self, keys)
+
+    monkeypatch.setattr(Neo4jStore, "briefs_by_identifier", counted_one)
+    monkeypatch.setattr(Neo4jStore, "briefs_by_identifiers", counted_many)
+    with TestClient(create_app(settings)) as client:
+        calls.clear()
+        response = client.post("/watchlists", json={"name": "w", "kind": "set",
+                                                    "subjects": upload},
+                               headers={"X-API-Key": keys["investigator"]})
+        assert response.status_code == 201, response.text
+        assert calls == Counter(many=1)
+        services = client.app.state.services  # type: ignore[attr-defined]
+        store = services.stores.get()
+        alone = [resolve(services.lookup, store, as_row(row)) for row in upload]
+    items = response.json()["items"]
+    assert [{k: i[k] for k in ("entity_id", "status", "query")} for i in items] == alone
+    assert [i["status"] for i in items][:5] == ["matched"] * 5
+    assert items[-1]["status"] == "unmatched"
+
