@@ -91,8 +91,9 @@ WARM_UP_KEYS = 200  # firms and people whose keys a timed warm-up reads (exercis
 RESTART_WARM_UP_S = 5.0  # lookup reads after a bulk load has restarted the server
 # the name rankings a warm-up runs: Chinese and Latin text of each kind. A Latin name's query
 # has pinyin prefix terms (`graph.neo4j.names.name_query`), and a just-started server paid
-# about 190 ms for the first of them (large), once: the one slow lookup of the API's first
-# seconds when the warm-up ranked Chinese names only (docs/performance.md, stop 32)
+# about 190 ms for the first of them (large), once: the slowest lookup of the API's first
+# seconds (300-370 ms with the requests queued behind it) when the warm-up ranked Chinese
+# names only (docs/performance.md, stop 32)
 WARM_UP_NAMES: tuple[tuple[EntityKind, str], ...] = (
     ("Enterprise", "预热检查进出口贸易有限公司"), ("Person", "预热"),
     ("Enterprise", "YURE JIANCHA TRADING CO., LTD."), ("Person", "YU RE"))
