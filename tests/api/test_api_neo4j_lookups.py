@@ -82,6 +82,25 @@ def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, calls: Counter[str],
         monkeypatch.setattr(cls, "briefs_by_identifier", counted)
 
 
+def _count_store_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Count the worker-thread store's identifier reads: one by one (`one`) and batched
+    (`many`)."""
+    calls: Counter[str] = Counter()
+    one, many = Neo4jStore.briefs_by_identifier, Neo4jStore.briefs_by_identifiers
+
+    def counted_one(self: Any, *args: Any) -> Any:
+        calls["one"] += 1
+        return one(self, *args)
+
+    def counted_many(self: Any, keys: Any) -> Any:
+        calls["many"] += 1
+        return many(self, keys)
+
+    monkeypatch.setattr(Neo4jStore, "briefs_by_identifier", counted_one)
+    monkeypatch.setattr(Neo4jStore, "briefs_by_identifiers", counted_many)
+    return calls
+
+
 def _answers(base: Path, run: Path, s: Neo4jSettings, subjects: list[dict[str, str]], *,
              on_loop: bool) -> tuple[list[dict[str, Any]], list[Counter[str]], Counter[str]]:
     settings = make_settings(base, run, store="neo4j", neo4j_uri=s.uri, neo4j_user=s.user,
@@ -152,19 +171,7 @@ def test_a_screen_reads_its_subjects_identifiers_at_once_and_answers_as_lookups(
                              neo4j_user=s.user, neo4j_password=s.password or "")
     keys, _ = create_keys(settings)
     headers = {"X-API-Key": keys["inspector"]}
-    calls: Counter[str] = Counter()
-    one, many = Neo4jStore.briefs_by_identifier, Neo4jStore.briefs_by_identifiers
-
-    def counted_one(self: Any, *args: Any) -> Any:
-        calls["one"] += 1
-        return one(self, *args)
-
-    def counted_many(self: Any, keys: Any) -> Any:
-        calls["many"] += 1
-        return many(self, keys)
-
-    monkeypatch.setattr(Neo4jStore, "briefs_by_identifier", counted_one)
-    monkeypatch.setattr(Neo4jStore, "briefs_by_identifiers", counted_many)
+    calls = _count_store_reads(monkeypatch)
     with TestClient(create_app(settings)) as client:
         looked_up = []
         for subject in subjects:
@@ -204,19 +211,7 @@ def test_a_watchlist_upload_reads_its_rows_identifiers_at_once(
     settings = make_settings(tmp_path / "watch", run, store="neo4j", neo4j_uri=s.uri,
                              neo4j_user=s.user, neo4j_password=s.password or "")
     keys, _ = create_keys(settings)
-    calls: Counter[str] = Counter()
-    one, many = Neo4jStore.briefs_by_identifier, Neo4jStore.briefs_by_identifiers
-
-    def counted_one(self: Any, *args: Any) -> Any:
-        calls["one"] += 1
-        return one(self, *args)
-
-    def counted_many(self: Any, keys: Any) -> Any:
-        calls["many"] += 1
-        return many(self, keys)
-
-    monkeypatch.setattr(Neo4jStore, "briefs_by_identifier", counted_one)
-    monkeypatch.setattr(Neo4jStore, "briefs_by_identifiers", counted_many)
+    calls = _count_store_reads(monkeypatch)
     with TestClient(create_app(settings)) as client:
         calls.clear()
         response = client.post("/watchlists", json={"name": "w", "kind": "set",
@@ -231,4 +226,3 @@ def test_a_watchlist_upload_reads_its_rows_identifiers_at_once(
     assert [{k: i[k] for k in ("entity_id", "status", "query")} for i in items] == alone
     assert [i["status"] for i in items][:5] == ["matched"] * 5
     assert items[-1]["status"] == "unmatched"
-
