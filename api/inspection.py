@@ -430,6 +430,13 @@ class LookupService:
         return await run_in_threadpool(partial(
             self.lookup, cast(GraphReader, _ReadsSoFar(made, store)), subject, ids=ids))
 
+    def lookup_prefetched(self, store: GraphReader, subject: Subject) -> LookupAnswer:
+        """`lookup` with every identifier the subject declares read at once beforehand
+        (`prefetched`: one round trip on Neo4j for a declaration's USCC, customs code and
+        declarant ID, not three): the worker-thread path of a lookup."""
+        ids = self.identifiers(subject)
+        return self.lookup(self.prefetched(store, [ids]), subject, ids=ids)
+
     def lookup(self, store: GraphReader, subject: Subject, *, names: bool = True,
                ids: Declared | None = None) -> LookupAnswer:
         """The answer for `subject`. `names=False`: by identifiers alone, raising

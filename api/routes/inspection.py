@@ -49,7 +49,8 @@ async def lookup(_: AsInspector, request: Request, subject: Subject) -> LookupAn
     # scheduling delay on a busy machine. On Neo4j the identifier reads are awaited right
     # here through the async driver (graph.neo4j.aio). Name searches and the other Neo4j
     # reads (blocking round trips) take ONE worker-thread hop (a sync route would take two:
-    # the endpoint, then FastAPI's response validation).
+    # the endpoint, then FastAPI's response validation); without the async driver
+    # (`neo4j_async_lookups=false`) the identifiers are read there, at once.
     answer = None
     reads = services.stores.identifier_reads
     if store.in_memory:
@@ -60,7 +61,7 @@ async def lookup(_: AsInspector, request: Request, subject: Subject) -> LookupAn
     elif reads is not None:
         answer = await services.lookup.lookup_async(reads, store, subject)
     if answer is None:
-        answer = await run_in_threadpool(services.lookup.lookup, store, subject)
+        answer = await run_in_threadpool(services.lookup.lookup_prefetched, store, subject)
     return returned(answer, subject=_subject_params(subject))
 
 

@@ -50,7 +50,7 @@ def _subjects(run: Path) -> tuple[list[dict[str, str]], int]:
 def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, calls: Counter[str],
               name: str) -> None:
     """Count identifier reads asked for as `name` (and on the loop, its Cypher round trips
-    as `trips`)."""
+    as `trips`; in the worker thread, its batched reads as `batches`)."""
     real: Callable[..., Any] = cls.briefs_by_identifier  # type: ignore[attr-defined]
     if name == "loop":
         batched: Callable[..., Any] = cls.briefs_by_identifiers  # type: ignore[attr-defined]
@@ -76,10 +76,24 @@ def _counting(monkeypatch: pytest.MonkeyPatch, cls: type, calls: Counter[str],
         monkeypatch.setattr(cls, "briefs_by_identifiers", counted_batch)
         monkeypatch.setattr(cls, "_run", counted_run)
     else:
+        many: Callable[..., Any] = cls.briefs_by_identifiers  # type: ignore[attr-defined]
+        within: list[bool] = []
+
         def counted(self: Any, *args: Any) -> Any:
-            calls[name] += 1
+            calls[name] += not within  # a batch's own reads were counted with it
             return real(self, *args)
+
+        def counted_many(self: Any, keys: list[Any]) -> Any:
+            keys = list(keys)
+            calls[name] += len(keys)
+            calls["batches"] += 1
+            within.append(True)
+            try:
+                return many(self, keys)
+            finally:
+                within.pop()
         monkeypatch.setattr(cls, "briefs_by_identifier", counted)
+        monkeypatch.setattr(cls, "briefs_by_identifiers", counted_many)
 
 
 def _count_store_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
@@ -152,8 +166,11 @@ def test_identifier_lookups_on_the_event_loop_answer_as_in_a_worker_thread(
     # declarant's ID too, in the same round trip, before the name search in the thread
     assert loop_calls[n_by_ids + 3] == Counter(loop=1, trips=1)
     assert loop_calls[n_by_ids + 4] == Counter(loop=2, trips=1)
-    # the worker-thread path made the same reads through the sync store alone
+    # the worker-thread path made the same reads through the sync store alone, a
+    # subject's identifiers in one batch (a declaration's three too)
     assert totals["loop"] == 0 and all(c["loop"] == 0 for c in thread_calls)
+    assert all(c["batches"] == 1 for c in thread_calls)
+    assert thread_calls[n_by_ids - 2] == Counter(thread=3, batches=1)
     assert (sum(c["thread"] for c in thread_calls)
             == sum(c["loop"] + c["thread"] for c in loop_calls))
 
