@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, cast
@@ -430,12 +430,20 @@ class LookupService:
         return await run_in_threadpool(partial(
             self.lookup, cast(GraphReader, _ReadsSoFar(made, store)), subject, ids=ids))
 
+    def lookup_all(self, store: GraphReader, subjects: Sequence[Subject]
+                   ) -> Iterator[LookupAnswer]:
+        """`lookup` of each subject in turn, every identifier they declare read at once
+        beforehand (`prefetched`: one round trip per batch on Neo4j, not one per identifier):
+        a screen, a watchlist upload, the worker-thread path of one lookup. Lazy, so a caller
+        can stop between subjects (a screen at its deadline)."""
+        declared = [self.identifiers(subject) for subject in subjects]
+        view = self.prefetched(store, declared)
+        for subject, ids in zip(subjects, declared, strict=True):
+            yield self.lookup(view, subject, ids=ids)
+
     def lookup_prefetched(self, store: GraphReader, subject: Subject) -> LookupAnswer:
-        """`lookup` with every identifier the subject declares read at once beforehand
-        (`prefetched`: one round trip on Neo4j for a declaration's USCC, customs code and
-        declarant ID, not three): the worker-thread path of a lookup."""
-        ids = self.identifiers(subject)
-        return self.lookup(self.prefetched(store, [ids]), subject, ids=ids)
+        """`lookup` with the subject's identifiers read at once (`lookup_all`)."""
+        return next(self.lookup_all(store, [subject]))
 
     def lookup(self, store: GraphReader, subject: Subject, *, names: bool = True,
                ids: Declared | None = None) -> LookupAnswer:

@@ -72,11 +72,10 @@ def screen(principal: AsInspector, services: ServicesDep, store: StoreDep,
     # the first subject was paid for by the request itself
     charge(services, principal, len(request.subjects) - 1, "this screen")
     results = []
-    declared = [services.lookup.identifiers(subject) for subject in request.subjects]
-    view = services.lookup.prefetched(store, declared)  # identifiers in one read
-    for subject, ids in zip(request.subjects, declared, strict=True):
+    answers = services.lookup.lookup_all(store, request.subjects)  # identifiers in one read
+    for _ in request.subjects:
         deadline.check()  # answered already at the deadline: stop here
-        results.append(services.lookup.lookup(view, subject, ids=ids))
+        results.append(next(answers))
         services.metrics.screened_subjects.inc()
     return returned(ScreenAnswer(results=results),
                     subjects=[_subject_params(s) for s in request.subjects])

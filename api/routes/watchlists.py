@@ -14,7 +14,7 @@ from alerts.state.store import Missing
 from api.context import returned
 from api.deps import AsInvestigator, ServicesDep, StoreDep
 from api.errors import NotFound
-from api.inspection import Declared, LookupService, Subject
+from api.inspection import LookupAnswer, LookupService, Subject
 from api.openapi import AUTH, problems
 from api.validation import PRINTABLE_SCHEMA, Printable
 from graph.models import RiskLevel
@@ -119,20 +119,20 @@ def resolve_all(lookup: LookupService, store: GraphReader, rows: Sequence[Upload
                 ) -> list[dict[str, Any]]:
     """The uploaded rows through the lookup service, their identifiers read at once (as a
     screen's: one round trip per batch on Neo4j instead of one per row)."""
-    subjects = [subject_of(row) for row in rows]
-    declared = [lookup.identifiers(subject) for subject in subjects]
-    view = lookup.prefetched(store, declared)
-    return [resolve(lookup, view, row, subject, ids)
-            for row, subject, ids in zip(rows, subjects, declared, strict=True)]
+    answers = lookup.lookup_all(store, [subject_of(row) for row in rows])
+    return [item(row, answer) for row, answer in zip(rows, answers, strict=True)]
 
 
-def resolve(lookup: LookupService, store: GraphReader, row: Upload,
-            subject: Subject | None = None, ids: Declared | None = None) -> dict[str, Any]:
-    """One uploaded row through the lookup service: matched (one entity), ambiguous (several
-    candidates, none sure) or unmatched."""
+def resolve(lookup: LookupService, store: GraphReader, row: Upload) -> dict[str, Any]:
+    """One uploaded row through the lookup service alone."""
+    return item(row, lookup.lookup(store, subject_of(row)))
+
+
+def item(row: Upload, answer: LookupAnswer) -> dict[str, Any]:
+    """An uploaded row's item: matched (one entity), ambiguous (several candidates, none
+    sure) or unmatched."""
     query = row.model_dump(exclude_none=True)
     person = isinstance(row, ByResidentId)
-    answer = lookup.lookup(store, subject or subject_of(row), ids=ids)
     match = answer.declarant if person else answer.match
     if match is not None:
         query["candidates"] = []
