@@ -88,7 +88,12 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 REPLAN_TIMEOUT_S = 300  # the longest a load waits for the server's index resampling
 WARM_UP_KEYS = 200  # firms and people whose keys a timed warm-up reads (exercise_lookups)
-RESTART_WARM_UP_S = 5.0  # lookup reads after a bulk load has restarted the server
+# lookup reads after a bulk load has restarted the server. A just-started server's JVM
+# compiles the query code for a minute or more: one thread's lookup reads ran at 59/s in the
+# first second, 700/s after 10 s, 800/s after 20 s and 1,100/s after 40 s (large). With 5 s
+# of them the first minute of identifier lookups at 50 req/s had p99 8.7-9.6 ms, with 30 s
+# 6.2-6.8 ms, as a long-running server's (docs/performance.md, stop 33)
+RESTART_WARM_UP_S = 30.0
 # the name rankings a warm-up runs: Chinese and Latin text of each kind. A Latin name's query
 # has pinyin prefix terms (`graph.neo4j.names.name_query`), and a just-started server paid
 # about 190 ms for the first of them (large), once: the slowest lookup of the API's first
