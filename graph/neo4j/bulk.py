@@ -22,11 +22,19 @@ a first load of a national run goes through `neo4j-admin database import full` i
    (`status = 'ready'`, the run's fingerprint and folder), exactly as an online load leaves
    it. A later `guanlian load` of the next run is then the usual online diff sync against
    this run's prepared rows.
+
+Called from a Python script rather than `guanlian load --bulk`: the checksum processes are
+spawned, and a spawned process runs the calling script's top level again, so the script
+must keep its work under `if __name__ == "__main__":`. Without it each checksum process
+would start the bulk load again and stop the server under the first one's read-back (seen
+at stop 33 with a throwaway script: the restarted server found its store locked);
+`bulk_load` now refuses to start inside such a process (`refuse_spawned_bootstrap`).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -223,6 +231,18 @@ def _refuse_non_empty(connect: Callable[[], Driver], database: str | None,
         driver.close()
 
 
+def refuse_spawned_bootstrap() -> None:
+    """Refuse (`BulkLoadError`) when called while a spawned process runs its parent's script
+    again (the checksum processes are spawned: see the module docstring), before anything is
+    touched: a bulk load started there would stop the server under the parent's."""
+    # what multiprocessing itself checks before it starts a process from one that is still
+    # bootstrapping: `_inheriting` is set while a spawned process runs its parent's script
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise BulkLoadError(
+            "a bulk load was started while a spawned process ran its parent's script again; "
+            'keep the script\'s work under `if __name__ == "__main__":`')
+
+
 def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], Any], *,
               server: ManagedServer | None = None, database: str = "neo4j",
               work_dir: Path | None = None,
@@ -236,6 +256,7 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], 
     process alone does), and is refused (`BulkLoadError`) when it is not `server`."""
     from graph.neo4j.bulk_files import write_import_files
 
+    refuse_spawned_bootstrap()
     server = server or ManagedServer()
     if source is not None:  # the connection must be the server the importer replaces
         server.check_target(source.uri)

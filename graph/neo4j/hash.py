@@ -252,7 +252,9 @@ def graph_digest(driver: Driver, database: str | None = None, chunk: int = VERIF
     `source` and `processes` > 1 the slices are read and hashed by that many processes,
     each with its own connection: the client's decoding and hashing is most of the work
     (on large, 53 s of client CPU against 18 s of the server's), and threads of one process
-    share its interpreter lock (three took 76 s where one took 57 s).
+    share its interpreter lock (three took 76 s where one took 57 s). Spawned processes
+    run the calling script's top level again: a script calling this with `processes` > 1
+    keeps its work under `if __name__ == "__main__":`.
     """
     units = _digest_units(driver, database, chunk)
     if source is not None and processes > 1 and len(units) > 1:

@@ -282,6 +282,42 @@ def test_bulk_load_refuses_a_connection_that_is_not_the_managed_server(
     assert touched == []
 
 
+def test_bulk_load_refuses_to_start_in_a_spawned_process_rerunning_its_script(
+        tmp_path: Path) -> None:
+    """The checksum processes are spawned, and a spawned process runs its parent's script
+    again: a script without the `__main__` guard would start a second bulk load in each,
+    stopping the server under the first. Run for real: a guard-less script calls
+    `bulk_load` (refused before anything is touched, inside the child only) and spawns one
+    process."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import multiprocessing\n"
+        "from pathlib import Path\n"
+        "from graph.neo4j.bulk import BulkLoadError, ManagedServer, bulk_load\n"
+        "def never():\n"
+        "    raise AssertionError('touched')\n"
+        "main = multiprocessing.current_process().name == 'MainProcess'\n"
+        "where = 'parent' if main else 'child'\n"
+        "try:\n"
+        "    bulk_load(Path('no-such-run'), never, never, server=ManagedServer())\n"
+        "except BulkLoadError as exc:\n"
+        "    print(where, 'refused:', exc, flush=True)\n"
+        "except Exception as exc:\n"
+        "    print(where, 'went on:', type(exc).__name__, flush=True)\n"
+        "if where == 'parent':\n"
+        "    p = multiprocessing.get_context('spawn').Process(target=print, args=('ran',))\n"
+        "    p.start()\n"
+        "    p.join()\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    lines = done.stdout.splitlines()
+    # the parent went on to check the run (and failed there: no such run folder)
+    assert any(line.startswith("parent went on:") for line in lines), done
+    assert any(line.startswith("child refused:") and "__main__" in line
+               for line in lines), done
+    assert "ran" in lines, done
+
+
 @contextmanager
 def _forwarded(port: int) -> Iterator[int]:
     """A TCP forwarder on a free loopback port to `port` (another address, same server)."""
