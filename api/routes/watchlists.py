@@ -123,11 +123,6 @@ def resolve_all(lookup: LookupService, store: GraphReader, rows: Sequence[Upload
     return [item(row, answer) for row, answer in zip(rows, answers, strict=True)]
 
 
-def resolve(lookup: LookupService, store: GraphReader, row: Upload) -> dict[str, Any]:
-    """One uploaded row through the lookup service alone."""
-    return item(row, lookup.lookup(store, subject_of(row)))
-
-
 def item(row: Upload, answer: LookupAnswer) -> dict[str, Any]:
     """An uploaded row's item: matched (one entity), ambiguous (several candidates, none
     sure) or unmatched."""

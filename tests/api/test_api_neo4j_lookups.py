@@ -208,7 +208,7 @@ def test_a_watchlist_upload_reads_its_rows_identifiers_at_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """An uploaded set's rows resolve as each row looked up alone would, and the identifiers
     of all of them are read in one round trip (none one by one)."""
-    from api.routes.watchlists import ByName, ByResidentId, ByUscc, Upload, resolve
+    from api.routes.watchlists import ByName, ByResidentId, ByUscc, Upload, item, subject_of
 
     def as_row(row: dict[str, str]) -> Upload:
         if "id_number" in row:
@@ -238,7 +238,8 @@ def test_a_watchlist_upload_reads_its_rows_identifiers_at_once(
         assert calls == Counter(many=1)
         services = client.app.state.services  # type: ignore[attr-defined]
         store = services.stores.get()
-        alone = [resolve(services.lookup, store, as_row(row)) for row in upload]
+        alone = [item(r, services.lookup.lookup(store, subject_of(r)))
+                 for r in map(as_row, upload)]
     items = response.json()["items"]
     assert [{k: i[k] for k in ("entity_id", "status", "query")} for i in items] == alone
     assert [i["status"] for i in items][:5] == ["matched"] * 5
