@@ -18,7 +18,10 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,29 +122,56 @@ def _write(frame: Any, tmp: Path, name: str, run_id: str | None, *, file: str | 
     return rows
 
 
+WRITERS = 3  # tables written at once (Spark runs the jobs of several driver threads together)
+# (table name, its frame when called, run_id or None, `_write` options)
+WriteJob = tuple[str, Callable[[], Any], str | None, dict[str, Any]]
+
+
+def _write_all(tmp: Path, jobs: list[WriteJob]) -> dict[str, int]:
+    """`_write` of every job's table, `WRITERS` at a time; rows written by table name.
+
+    A table's write is a few small Spark jobs (and some build their frame with a count
+    first), each leaving a core idle while the driver plans the next and joins the part
+    files: several tables side by side keep both cores busy. Medium, local[2]: the write
+    stage 21.1-21.9 s one table at a time, 17.9-18.3 s three at a time."""
+    def one(job: WriteJob) -> tuple[str, int]:
+        name, frame, run_id, options = job
+        return name, _write(frame(), tmp, name, run_id, **options)
+
+    # a failed table raises, and `map` cancels the tables not yet started (the staged run
+    # folder is then not published)
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="write") as pool:
+        return dict(pool.map(one, jobs))
+
+
 def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: Any,
                named: Any, changes: Any, resolution: Any, judged: list[Judgement],
                opts: ResolveOptions, timings: dict[str, float], t_write: float
                ) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
-    entity_of = mentions.select("i", "mention_id").join(named, "i").select("mention_id",
-                                                                          "entity_id")
+    entity_of = checkpoint(mentions.select("i", "mention_id").join(named, "i").select(
+        "mention_id", "entity_id"))  # read by the relations (twice) and the events
     m_table = mentions_table(mentions.join(named, "i")).persist()
-    n_mentions = _write(m_table.orderBy("i").drop("i"), tmp, "mentions", run_id)
-    n_entities = _write(entities_table(m_table), tmp, "entities", run_id)
-    n_relations = _write(relations_table(extraction.relations, entity_of), tmp, "relations",
-                         run_id)
-    n_events = _write(events_table(extraction.events, entity_of), tmp, "events", run_id)
-    n_evidence = _write(evidence_table(resolution, mentions, named), tmp, "evidence", run_id)
-    n_quarantine = _write(extraction.quarantine, tmp, "quarantine", run_id)
-    _write(changes, tmp, "changelog", run_id)
     (tmp / EXTRACTION_DIR).mkdir()
-    for name, frame in (("mentions", extraction.mentions), ("relations", extraction.relations),
-                        ("events", extraction.events), ("quarantine", extraction.quarantine),
-                        ("malformed", extraction.malformed)):
-        _write(frame, tmp, f"extraction_{name}", None,
-               file=f"{EXTRACTION_DIR}/{name}.parquet", schema=None)
+    extracted = {"mentions": extraction.mentions, "relations": extraction.relations,
+                 "events": extraction.events, "quarantine": extraction.quarantine,
+                 "malformed": extraction.malformed}
+    jobs: list[WriteJob] = [  # the longest first
+        ("relations", lambda: relations_table(extraction.relations, entity_of), run_id, {}),
+        ("entities", lambda: entities_table(m_table), run_id, {}),
+        ("evidence", lambda: evidence_table(resolution, mentions, named), run_id, {}),
+        ("mentions", lambda: m_table.orderBy("i").drop("i"), run_id, {}),
+        ("events", lambda: events_table(extraction.events, entity_of), run_id, {}),
+        ("changelog", lambda: changes, run_id, {}),
+        ("quarantine", lambda: extraction.quarantine, run_id, {}),
+    ] + [(f"extraction_{name}", partial(extracted.get, name), None,
+          {"file": f"{EXTRACTION_DIR}/{name}.parquet", "schema": None})
+         for name in extracted]
+    written = _write_all(tmp, jobs)
+    n_mentions, n_entities, n_relations, n_events, n_evidence, n_quarantine = (
+        written[name] for name in ("mentions", "entities", "relations", "events", "evidence",
+                                   "quarantine"))
     (tmp / EXTRACTION_DIR / "counts.json").write_text(
         json.dumps(extraction.counts, ensure_ascii=False, indent=1), encoding="utf-8")
     (tmp / "_spark").rmdir()

@@ -12,7 +12,7 @@ import pandas as pd
 from linkage.resolve import outputs as pandas_outputs
 from linkage.resolve.evidence import features_json
 from linkage.resolve.models import KINDS
-from linkage.spark.frames import plain
+from linkage.spark.frames import checkpoint, plain
 from runfolder.schema import ENTITIES, EVENTS, EVIDENCE, MENTIONS, RELATIONS, RUN_ID, TableSpec
 
 BUCKET_ROWS = 50_000  # rows per Python call, on average
@@ -77,7 +77,7 @@ def relations_table(relations: Any, entity_of: Any) -> Any:
     dst = entity_of.select(F.col("mention_id").alias("dst_mention"),
                            F.col("entity_id").alias("_dst"))
     joined = relations.join(src, "src_mention").join(dst, "dst_mention")
-    joined = joined.where(F.col("_src") != F.col("_dst"))
+    joined = checkpoint(joined.where(F.col("_src") != F.col("_dst")))  # counted, then read
     n = _buckets(joined)
     keyed = joined.withColumn("bucket", F.abs(F.xxhash64("type", "_src", "_dst")) % n)
     columns = relations.columns

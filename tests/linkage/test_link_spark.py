@@ -145,3 +145,37 @@ def test_spark_run_folder_has_the_same_tables_and_counts(runs: dict[str, Any]) -
     assert entities["entity_id"].is_monotonic_increasing and entities["entity_id"].is_unique
     assert int(entities["n_mentions"].sum()) == len(runs["spark_mentions"])
     assert sum(b["entities"].values()) == len(entities)
+
+
+def test_tables_written_side_by_side_each_in_full_and_a_failure_stops_the_rest(
+        tmp_path: Path) -> None:
+    """`_write_all` writes every table whole with its row count; a table that fails is
+    raised, and tables not yet started are not written (the run folder is not published)."""
+    from linkage.spark.link import WRITERS, _write_all
+
+    spark = spark_db_api(2).spark
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    sizes = {f"t{i}": 10 * (i + 1) for i in range(WRITERS + 2)}
+    written = _write_all(ok, [(name, lambda n=n: spark.range(n).toDF("v"), None,
+                               {"file": f"{name}.parquet"})
+                              for name, n in sizes.items()])
+    assert written == sizes
+    for name, n in sizes.items():
+        assert sorted(pd.read_parquet(ok / f"{name}.parquet")["v"]) == list(range(n))
+
+    def broken() -> Any:
+        raise RuntimeError("table t0 could not be built")
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    jobs = [("t0", broken, None, {"file": "t0.parquet"})] + [
+        (name, lambda n=n: spark.range(n).toDF("v"), None, {"file": f"{name}.parquet"})
+        for name, n in sizes.items() if name != "t0"]
+    jobs += [(f"late{i}", lambda: spark.range(5).toDF("v"), None, {"file": f"late{i}.parquet"})
+             for i in range(4 * WRITERS)]
+    with pytest.raises(RuntimeError, match="t0 could not be built"):
+        _write_all(bad, jobs)
+    assert not (bad / "t0.parquet").exists()
+    late = [p for p in bad.glob("late*.parquet")]
+    assert len(late) < 4 * WRITERS  # the queued tables were cancelled, not all written
