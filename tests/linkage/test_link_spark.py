@@ -151,16 +151,17 @@ def test_tables_written_side_by_side_each_in_full_and_a_failure_stops_the_rest(
         tmp_path: Path) -> None:
     """`_write_all` writes every table whole with its row count; a table that fails is
     raised, and tables not yet started are not written (the run folder is not published)."""
-    from linkage.spark.link import WRITERS, _write_all
+    from linkage.spark.link import WRITERS, WriteJob, _write_all
 
     spark = spark_db_api(2).spark
+
+    def job(name: str, n: int) -> WriteJob:
+        return name, lambda: spark.range(n).toDF("v"), None, {"file": f"{name}.parquet"}
+
     ok = tmp_path / "ok"
     ok.mkdir()
     sizes = {f"t{i}": 10 * (i + 1) for i in range(WRITERS + 2)}
-    written = _write_all(ok, [(name, lambda n=n: spark.range(n).toDF("v"), None,
-                               {"file": f"{name}.parquet"})
-                              for name, n in sizes.items()])
-    assert written == sizes
+    assert _write_all(ok, [job(name, n) for name, n in sizes.items()]) == sizes
     for name, n in sizes.items():
         assert sorted(pd.read_parquet(ok / f"{name}.parquet")["v"]) == list(range(n))
 
@@ -169,13 +170,11 @@ def test_tables_written_side_by_side_each_in_full_and_a_failure_stops_the_rest(
 
     bad = tmp_path / "bad"
     bad.mkdir()
-    jobs = [("t0", broken, None, {"file": "t0.parquet"})] + [
-        (name, lambda n=n: spark.range(n).toDF("v"), None, {"file": f"{name}.parquet"})
-        for name, n in sizes.items() if name != "t0"]
-    jobs += [(f"late{i}", lambda: spark.range(5).toDF("v"), None, {"file": f"late{i}.parquet"})
-             for i in range(4 * WRITERS)]
+    jobs: list[WriteJob] = [("t0", broken, None, {"file": "t0.parquet"})]
+    jobs += [job(name, n) for name, n in sizes.items() if name != "t0"]
+    jobs += [job(f"late{i}", 5) for i in range(4 * WRITERS)]
     with pytest.raises(RuntimeError, match="t0 could not be built"):
         _write_all(bad, jobs)
     assert not (bad / "t0.parquet").exists()
-    late = [p for p in bad.glob("late*.parquet")]
+    late = list(bad.glob("late*.parquet"))
     assert len(late) < 4 * WRITERS  # the queued tables were cancelled, not all written
