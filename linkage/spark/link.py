@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +126,11 @@ WRITERS = 3  # tables written at once (Spark runs the jobs of several driver thr
 WriteJob = tuple[str, Callable[[], Any], str | None, dict[str, Any]]
 
 
+def _built(frame: Any) -> Callable[[], Any]:
+    """A write job's frame that exists already."""
+    return lambda: frame
+
+
 def _write_all(tmp: Path, jobs: list[WriteJob]) -> dict[str, int]:
     """`_write` of every job's table, `WRITERS` at a time; rows written by table name.
 
@@ -154,9 +158,6 @@ def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: An
         "mention_id", "entity_id"))  # read by the relations (twice) and the events
     m_table = mentions_table(mentions.join(named, "i")).persist()
     (tmp / EXTRACTION_DIR).mkdir()
-    extracted = {"mentions": extraction.mentions, "relations": extraction.relations,
-                 "events": extraction.events, "quarantine": extraction.quarantine,
-                 "malformed": extraction.malformed}
     jobs: list[WriteJob] = [  # the longest first
         ("relations", lambda: relations_table(extraction.relations, entity_of), run_id, {}),
         ("entities", lambda: entities_table(m_table), run_id, {}),
@@ -165,9 +166,13 @@ def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: An
         ("events", lambda: events_table(extraction.events, entity_of), run_id, {}),
         ("changelog", lambda: changes, run_id, {}),
         ("quarantine", lambda: extraction.quarantine, run_id, {}),
-    ] + [(f"extraction_{name}", partial(extracted.get, name), None,
-          {"file": f"{EXTRACTION_DIR}/{name}.parquet", "schema": None})
-         for name in extracted]
+    ] + [(f"extraction_{name}", _built(frame), None,
+          {"file": f"{EXTRACTION_DIR}/{name}.parquet"})
+         for name, frame in (("mentions", extraction.mentions),
+                             ("relations", extraction.relations),
+                             ("events", extraction.events),
+                             ("quarantine", extraction.quarantine),
+                             ("malformed", extraction.malformed))]
     written = _write_all(tmp, jobs)
     n_mentions, n_entities, n_relations, n_events, n_evidence, n_quarantine = (
         written[name] for name in ("mentions", "entities", "relations", "events", "evidence",
