@@ -206,6 +206,12 @@ def _engine_run(data_dir: Path, work: Path, engine: str, spark_score: bool,
         fig["score_driver_python_maxrss_mib"] = round(score.python_hwm_mb)
     if score.returncode != 0 or score.over_bound:
         fig["score_error"] = score.over_bound or score.output[-1500:]
+        return fig
+    summary = last_json(score.stdout)  # the command's own split: rules, graph rows
+    for key, name in (("rule_seconds", "score_rules_s"),
+                      ("graph_rows_seconds", "score_graph_rows_s")):
+        if isinstance(summary.get(key), int | float):
+            fig[name] = summary[key]
     return fig
 
 
@@ -220,7 +226,7 @@ def compare(data_dir: Path, work: Path, python_max_mb: float = PYTHON_MAX_MB) ->
     for name, fig in (spark.get("stages") or {}).items():
         base = (duck.get("stages") or {}).get(name, {}).get("s")
         ratios[name] = round(fig["s"] / base, 2) if base else None
-    for key in ("link_wall_s", "score_wall_s"):
+    for key in ("link_wall_s", "score_wall_s", "score_rules_s", "score_graph_rows_s"):
         if duck.get(key) and spark.get(key):
             ratios[key] = round(spark[key] / duck[key], 2)
     f1 = {k: (round(abs(spark[k] - duck[k]), 4) if k in spark and k in duck else None)
@@ -253,6 +259,11 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         shown = spark.get("score") if what == "score" and s_s is None else f"{s_s} s"
         rows.append((f"{what} (process)", f"{d_s} s", str(shown or "—"),
                      str(result["ratio"].get(f"{what}_wall_s", "—")), mem))
+    for key, name in (("score_rules_s", "score: rules"),
+                      ("score_graph_rows_s", "score: graph rows")):
+        if duck.get(key) is not None or spark.get(key) is not None:
+            rows.append((name, f"{duck.get(key, '—')} s", f"{spark.get(key, '—')} s",
+                         str(result["ratio"].get(key, "—")), ""))
     for k in ("f1_enterprise", "f1_person"):
         rows.append((k, str(duck.get(k, "—")), str(spark.get(k, "—")),
                      f"gap {result['f1_gap'].get(k)}", ""))

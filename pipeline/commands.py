@@ -23,12 +23,12 @@ def score_command(
     run: RunOption,
     config: ConfigOption = None,
     engine: Annotated[ScoreEngine, typer.Option(
-        help="pandas: rule and learned score in this process; spark: the rule score on Spark "
-        "(the learned score is not computed, RUN/learned.json says so)")] = ScoreEngine.pandas,
-    prepare_graph: Annotated[bool | None, typer.Option(
-        help="also prepare the run's graph rows for `guanlian load` (RUN/graph/; pandas, in "
-        "this process). Default: yes with --engine pandas, no with --engine spark (a load "
-        "then prepares them)", show_default=False)] = None,
+        help="pandas: rule and learned score in this process; spark: the rule score and the "
+        "graph rows on Spark (the learned score is not computed, RUN/learned.json says "
+        "so)")] = ScoreEngine.pandas,
+    prepare_graph: Annotated[bool, typer.Option(
+        help="also prepare the run's graph rows for `guanlian load` (RUN/graph/), on the "
+        "score's engine")] = True,
     previous: Annotated[Path | None, typer.Option(
         help="the run this one reruns (`guanlian link --previous`): its learned model is "
         "kept, not retrained, until a run's newest event is learned.retrain_after_days past "
@@ -38,11 +38,10 @@ def score_command(
     from pipeline.run import prepare_step, score_step
     from runfolder.folder import RunFolderError
 
-    prepare = prepare_graph if prepare_graph is not None else engine == ScoreEngine.pandas
     try:
         summary = score_step(run, risk_config(config), engine=engine.value, previous=previous)
-        if prepare:
-            summary["graph_rows_seconds"] = prepare_step(run)
+        if prepare_graph:
+            summary["graph_rows_seconds"] = prepare_step(run, engine=engine.value)
         else:
             summary["graph_rows"] = "not prepared (`guanlian load` prepares them)"
     except (RunFolderError, ValueError) as exc:

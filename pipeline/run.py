@@ -109,13 +109,20 @@ def score_step(run_dir: Path, config: RiskConfig | None = None,
     return summary
 
 
-def prepare_step(run_dir: Path) -> float:
-    """Build and keep the run's graph rows (RUN/graph/); returns the seconds it took."""
+def prepare_step(run_dir: Path, engine: str = "pandas") -> float:
+    """Build and keep the run's graph rows (RUN/graph/), in this process or (`engine`
+    "spark") on Spark (`graph.neo4j.spark_rows`); returns the seconds it took."""
     from graph.neo4j.rows import prepare_rows
 
+    started = time.perf_counter()
+    if engine == "spark":
+        from graph.neo4j.spark_rows import prepare_rows_spark
+        from linkage.resolve.spark import spark_session
+
+        prepare_rows_spark(run_dir, spark_session())
+        return round(time.perf_counter() - started, 2)
     gc.collect()
     release_memory()  # scoring's frames are gone; preparing needs its own room
-    started = time.perf_counter()
     prepare_rows(run_dir)
     return round(time.perf_counter() - started, 2)
 

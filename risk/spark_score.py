@@ -34,9 +34,8 @@ summation of pandas' `groupby().sum()`. tests/risk/test_spark_score.py holds eve
 score, level and reasons equal on the small fixture.
 
 Not on Spark: the learned score (its features and backtest read whole tables with pandas;
-learned.json says it was not computed) and the graph rows of `guanlian load` (the score
-command's `--prepare-graph` step: pandas, off by default with `--engine spark`; the first
-load of the run prepares them).
+learned.json says it was not computed). The graph rows of `guanlian load` that the score
+command prepares next are prepared on Spark too (`graph.neo4j.spark_rows`).
 """
 
 from __future__ import annotations

@@ -54,13 +54,14 @@ from graph.neo4j.apply import switch_params
 from graph.neo4j.hash import (
     DigestSource,
     GraphDigest,
-    digest_of,
+    checksum_of,
     graph_digest,
+    lines_sum,
     node_prefix,
     rel_prefix,
 )
 from graph.neo4j.indexes import ensure_schema
-from graph.neo4j.rows import prepared_state, read_rows, run_fingerprint
+from graph.neo4j.rows import is_prepared, prepared_state, read_rows, run_fingerprint
 from runfolder.folder import check_run
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ SCRIPT = ROOT / "scripts" / "neo4j"
 DEFAULT_IMPORT_MEMORY = "2g"
 # processes reading the checksum back at once (with the connection's `DigestSource`)
 VERIFY_PROCESSES = max(1, min(8, os.cpu_count() or 1))
+EXPECTED_CHUNK = 50_000  # elements whose lines the expected checksum builds at once
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -196,15 +198,20 @@ def expected_digest(run_dir: Path, fingerprint: str) -> GraphDigest:
     state = prepared_state(run_dir, fingerprint)
     if state is None:
         raise BulkLoadError(f"the prepared graph rows of {run_dir} are missing or stale")
-    lines: list[str] = []
-    for label, ids in state.node_ids.items():
-        lines += [f"{node_prefix(label)}|{i}|{h}" for i, h in
-                  zip(ids.to_pylist(), state.node_hashes[label].to_pylist(), strict=True)]
-    n_nodes = len(lines)
-    for rel_type, ids in state.rel_ids.items():
-        lines += [f"{rel_prefix(rel_type)}|{i}|{h}" for i, h in
-                  zip(ids.to_pylist(), state.rel_hashes[rel_type].to_pylist(), strict=True)]
-    return GraphDigest(digest_of(lines), n_nodes, len(lines) - n_nodes, 0)
+    total = n_nodes = n_rels = 0
+    for ids_of, hashes_of, prefix in ((state.node_ids, state.node_hashes, node_prefix),
+                                      (state.rel_ids, state.rel_hashes, rel_prefix)):
+        for name, ids in ids_of.items():
+            hashes = hashes_of[name]
+            for start in range(0, len(ids), EXPECTED_CHUNK):  # a slice's lines at a time
+                part = zip(ids.slice(start, EXPECTED_CHUNK).to_pylist(),
+                           hashes.slice(start, EXPECTED_CHUNK).to_pylist(), strict=True)
+                total += lines_sum(f"{prefix(name)}|{i}|{h}" for i, h in part)
+            if ids_of is state.node_ids:
+                n_nodes += len(ids)
+            else:
+                n_rels += len(ids)
+    return GraphDigest(checksum_of(total), n_nodes, n_rels, 0)
 
 
 def node_count(driver: Driver, database: str | None) -> int:
@@ -255,6 +262,7 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], 
     credentials, lets `VERIFY_PROCESSES` processes read the checksum back (without it, this
     process alone does), and is refused (`BulkLoadError`) when it is not `server`."""
     from graph.neo4j.bulk_files import write_import_files
+    from graph.neo4j.spark_rows import prepare_rows_spark
 
     refuse_spawned_bootstrap()
     server = server or ManagedServer()
@@ -282,7 +290,10 @@ def bulk_load(run_dir: Path, connect: Callable[[], Driver], spark: Callable[[], 
     try:
         stopping = pool.submit(_timed, server.stop)
         session = pool.submit(spark)
-        rows = read_rows(run_dir, fingerprint)  # prepares RUN/graph/ when it is missing
+        if not is_prepared(run_dir, fingerprint):  # prepared on Spark, once it has started
+            prepare_rows_spark(run_dir, session.result(), fingerprint=fingerprint)
+            t = lap("prepare_rows", t)
+        rows = read_rows(run_dir, fingerprint)
         expected = expected_digest(run_dir, fingerprint)
         t = lap("read_run", t)  # while Spark starts
         files = write_import_files(run_dir, tmp / "import", session.result())

@@ -227,9 +227,26 @@ class GraphDigest:
     stale_hashes: int  # elements whose stored hash does not match their content
 
 
-def digest_of(lines: list[str]) -> str:
-    """sha256 over the sorted element lines `N|label|id|hash` / `R|type|id|hash`."""
-    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+_DIGEST_MOD = 1 << 256
+
+
+def lines_sum(lines: Iterable[str]) -> int:
+    """The element lines `N|label|id|hash` / `R|type|id|hash` folded in any order and in any
+    number of parts: the sum of their blake2b-256 values modulo 2**256. Parts add up
+    (`checksum_of(a + b)`), so slices are digested where they are read and nothing gathers
+    the lines; a line twice counts twice. An integrity check of a load, not a seal against
+    someone choosing elements to match it."""
+    blake = hashlib.blake2b
+    total = 0
+    for line in lines:
+        total += int.from_bytes(blake(line.encode(), digest_size=32).digest(), "big")
+    return total % _DIGEST_MOD
+
+
+def checksum_of(total: int) -> str:
+    """The checksum text of a `lines_sum` (or of several added)."""
+    return f"{total % _DIGEST_MOD:064x}"
+
 
 
 @dataclass(frozen=True)
@@ -246,7 +263,8 @@ def graph_digest(driver: Driver, database: str | None = None, chunk: int = VERIF
     """Content checksum over every node and relationship (independent of load history).
 
     Each element is hashed from its actual label/type, endpoints and properties (excluding
-    `run_id` and the stored hash); the checksum is sha256 over the sorted element lines.
+    `run_id` and the stored hash); the checksum folds the element lines in any order
+    (`lines_sum`): each slice is summed where it is read.
     Every label / type is read in slices of about `chunk` elements by internal ID range
     (bounded memory; dense IDs looked up one by one, sparse ones by a filtered scan). With a
     `source` and `processes` > 1 the slices are read and hashed by that many processes,
@@ -261,10 +279,10 @@ def graph_digest(driver: Driver, database: str | None = None, chunk: int = VERIF
         parts = _digest_in_processes(source, database, units, processes)
     else:
         parts = [_digest_unit(driver, database, *u) for u in units]
-    lines = [line for part in parts for line in part[0]]
-    n_nodes = sum(len(part[0]) for part, u in zip(parts, units, strict=True) if u[0] == "N")
-    return GraphDigest(digest_of(lines), n_nodes, len(lines) - n_nodes,
-                       sum(part[1] for part in parts))
+    n_nodes = sum(part[0] for part, u in zip(parts, units, strict=True) if u[0] == "N")
+    n_all = sum(part[0] for part in parts)
+    return GraphDigest(checksum_of(sum(part[1] for part in parts)), n_nodes, n_all - n_nodes,
+                       sum(part[2] for part in parts))
 
 
 _worker_driver: Driver | None = None
@@ -277,14 +295,14 @@ def _open_worker(source: DigestSource) -> None:
     Finalize(_worker_driver, _worker_driver.close, exitpriority=10)
 
 
-def _unit_in_worker(database: str | None, unit: Unit) -> tuple[list[str], int]:
+def _unit_in_worker(database: str | None, unit: Unit) -> tuple[int, int, int]:
     if _worker_driver is None:
         raise RuntimeError("the digest process has no driver")
     return _digest_unit(_worker_driver, database, *unit)
 
 
 def _digest_in_processes(source: DigestSource, database: str | None, units: list[Unit],
-                         processes: int) -> list[tuple[list[str], int]]:
+                         processes: int) -> list[tuple[int, int, int]]:
     """`_digest_unit` of every slice, in `processes` spawned processes (not forked: the
     caller may hold a Spark gateway and driver threads), results in the slices' order."""
     context = multiprocessing.get_context("spawn")
@@ -320,9 +338,10 @@ def _digest_units(driver: Driver, database: str | None, chunk: int) -> list[Unit
 
 
 def _digest_unit(driver: Driver, database: str | None, kind: str, name: str, lo: int,
-                 hi: int, seek: bool) -> tuple[list[str], int]:
-    """(element lines, stale stored hashes) of one slice: its property keys first, then
-    every element's values of those keys as one list (no map per element to pivot)."""
+                 hi: int, seek: bool) -> tuple[int, int, int]:
+    """(elements, `lines_sum` of their lines, stale stored hashes) of one slice: its
+    property keys first, then every element's values of those keys as one list (no map
+    per element to pivot)."""
     rel = kind == "R"
     if rel:
         rel_type = schema.check_rel_type(name)
@@ -337,7 +356,7 @@ def _digest_unit(driver: Driver, database: str | None, kind: str, name: str, lo:
         records = [rec.values() for rec in session.run(values_query, lo=lo, hi=hi, keys=keys)]
     prefix = rel_prefix(name) if rel else node_prefix(name)
     if not records:
-        return [], 0
+        return 0, 0, 0
     columns: dict[str, pa.Array] = {}
     if rel:
         src, dst, values = zip(*records, strict=True)
@@ -356,7 +375,8 @@ def _digest_unit(driver: Driver, database: str | None, kind: str, name: str, lo:
     ids = (table[schema.KEY].to_pylist() if schema.KEY in columns
            else [None] * table.num_rows)
     stale = sum(h != s for h, s in zip(hashes, stored, strict=True))
-    return [f"{prefix}|{i}|{h}" for i, h in zip(ids, hashes, strict=True)], stale
+    lines = (f"{prefix}|{i}|{h}" for i, h in zip(ids, hashes, strict=True))
+    return len(hashes), lines_sum(lines), stale
 
 
 _TEMPORAL = (pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)

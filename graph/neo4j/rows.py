@@ -29,7 +29,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,15 +156,26 @@ def _arrow(frame: pd.DataFrame, names: Sequence[str]) -> pa.Table:
     return pa.Table.from_pandas(frame[list(names)], schema=sub, preserve_index=False)
 
 
+PROVENANCE_MENTIONS = ("entity_id", "mention_id", "source", "record_id", "role", "name",
+                      "record_date")
+PROVENANCE_EVIDENCE = ("entity_id", "mention_id_l", "mention_id_r", "method", "match_weight",
+                       "match_probability", "features")
+
+
 def _provenance(run: tables.RunTables) -> pd.DataFrame:
     """Per entity: its source records and linkage evidence as JSON text (index entity_id)."""
+    return provenance(run.mentions, run.evidence).set_index("entity_id")
+
+
+def provenance(mentions_df: pd.DataFrame, evidence_df: pd.DataFrame) -> pd.DataFrame:
+    """`entity_id, source_records, evidence` of the entities these mentions and evidence rows
+    name (all of a run's, or one bucket's on Spark: `graph.neo4j.spark_rows`), the JSON text
+    built in DuckDB."""
     import duckdb
 
-    mentions = _arrow(run.mentions, ["entity_id", "mention_id", "source", "record_id", "role",
-                                     "name", "record_date"])
+    mentions = _arrow(mentions_df, list(PROVENANCE_MENTIONS))
     evidence = pa.Table.from_pandas(
-        run.evidence[["entity_id", "mention_id_l", "mention_id_r", "method", "match_weight",
-                      "match_probability", "features"]],
+        evidence_df[list(PROVENANCE_EVIDENCE)],
         schema=pa.schema([f for f in EVIDENCE_SCHEMA if f.name not in ("run_id",)]),
         preserve_index=False,
     )
@@ -193,7 +204,7 @@ def _provenance(run: tables.RunTables) -> pd.DataFrame:
         """).df()
     finally:
         con.close()
-    return frame.set_index("entity_id")
+    return frame
 
 
 def _risk(risk: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -232,6 +243,12 @@ def _manifest(run_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def is_prepared(run_dir: Path, fingerprint: str) -> bool:
+    """Whether `RUN/graph/` was prepared from the run's files as they are (`fingerprint`)."""
+    manifest = _manifest(Path(run_dir))
+    return manifest is not None and manifest.get("fingerprint") == fingerprint
 
 
 def prepared_file(kind: str, name: str) -> str:
@@ -365,10 +382,8 @@ def _read_prepared(run_dir: Path, manifest: dict[str, Any]) -> GraphRows:
 def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> None:
     """Write `RUN/graph/` next to itself and swap it in (a reader sees the old or the new)."""
     started = time.perf_counter()
-    tmp = run_dir / f"{PREPARED_DIR}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+
+    def write(tmp: Path) -> dict[str, Any]:
         for label in rows.node_labels():
             table = rows.node_table(label).append_column(HASH_PROP, rows.node_hash_array(label))
             _write_arrow(table, tmp / prepared_file("nodes", label))
@@ -376,11 +391,23 @@ def _write_prepared(run_dir: Path, rows: GraphRows, build_seconds: float) -> Non
             table = rows.rel_table(rel_type).append_column(
                 HASH_PROP, rows.rel_hash_array(rel_type))
             _write_arrow(table, tmp / prepared_file("rels", rel_type))
-        manifest = {"fingerprint": rows.fingerprint, "run_id": rows.run_id,
-                    "loader_version": LOADER_VERSION, "dangling": rows.dangling,
-                    "nodes": rows.node_labels(), "rels": rows.rel_types(),
-                    "build_seconds": round(build_seconds, 2),
-                    "write_seconds": round(time.perf_counter() - started, 2)}
+        return {"fingerprint": rows.fingerprint, "run_id": rows.run_id,
+                "loader_version": LOADER_VERSION, "dangling": rows.dangling,
+                "nodes": rows.node_labels(), "rels": rows.rel_types(),
+                "build_seconds": round(build_seconds, 2),
+                "write_seconds": round(time.perf_counter() - started, 2)}
+
+    publish_prepared(run_dir, write)
+
+
+def publish_prepared(run_dir: Path, write: Callable[[Path], dict[str, Any]]) -> None:
+    """`write` the prepared files into a folder beside `RUN/graph/` (it returns the
+    manifest), then swap that folder in (a reader sees the old or the new)."""
+    tmp = run_dir / f"{PREPARED_DIR}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        manifest = write(tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         final = run_dir / PREPARED_DIR
         old = run_dir / f"{PREPARED_DIR}.old-{os.getpid()}"

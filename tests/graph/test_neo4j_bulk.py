@@ -37,7 +37,15 @@ from graph.neo4j.bulk_files import (
     write_import_files,
     write_lines,
 )
-from graph.neo4j.hash import HASH_PROP, DigestSource, _blake, _row_hashes, graph_digest
+from graph.neo4j.hash import (
+    HASH_PROP,
+    DigestSource,
+    _blake,
+    _row_hashes,
+    checksum_of,
+    graph_digest,
+    lines_sum,
+)
 from graph.neo4j.loader import publish_run
 from graph.neo4j.meta import read_meta
 from graph.neo4j.rows import (
@@ -104,6 +112,18 @@ def test_write_lines_ends_every_line_and_flags_line_breaks(tmp_path: Path) -> No
     assert "--multiline-fields-format=v2" in args and f"--multiline-fields={broken}" in args
     assert not any(a.startswith("--multiline") for a in
                    ImportFiles(folder=tmp_path, run_id="r").admin_args())
+
+
+def test_the_checksum_folds_lines_in_any_order_and_by_parts() -> None:
+    lines = [f"N|Enterprise|E{i}|{_blake(str(i))}" for i in range(1_000)]
+    whole = checksum_of(lines_sum(lines))
+    assert len(whole) == 64 and whole == checksum_of(lines_sum(reversed(lines)))
+    assert checksum_of(lines_sum(lines[:300]) + lines_sum(lines[300:])) == whole
+    assert checksum_of(lines_sum([*lines, lines[0]])) != whole  # a line twice counts twice
+    edited = [*lines[:-1], lines[-1][:-1] + ("1" if lines[-1].endswith("0") else "0")]
+    assert checksum_of(lines_sum(edited)) != whole
+    assert checksum_of(lines_sum(lines[:-1])) != whole
+    assert checksum_of(lines_sum([])) == "0" * 64
 
 
 def test_row_hashes_hash_arrow_bytes_as_the_strings() -> None:
@@ -185,6 +205,8 @@ def test_bulk_load_equals_online_load_refuses_non_empty_and_syncs_after(
     publish_run(neo4j_clean, run, progress=False)
     online = graph_digest(neo4j_clean)
     assert online.nodes > 10_000 and online.relationships > 10_000
+    enterprise = read_arrow(run / PREPARED_DIR / prepared_file("nodes", "Enterprise"))
+    assert "learned_score" in enterprise.schema.names  # shipped on the small fixture
     assert expected_digest(run, run_fingerprint(run)) == online
 
     with pytest.raises(BulkLoadError, match="not empty"):
@@ -192,8 +214,14 @@ def test_bulk_load_equals_online_load_refuses_non_empty_and_syncs_after(
     assert graph_digest(neo4j_clean) == online  # refused before anything was touched
 
     empty_database(neo4j_clean)
+    # rows not prepared (the online load's were, by pandas): the bulk load prepares them on
+    # Spark, and the graph they make is the online one (learned score's columns included)
+    shutil.rmtree(run / PREPARED_DIR)
     source = DigestSource(neo4j_settings.uri, neo4j_settings.user, neo4j_settings.password or "")
     report = bulk_load(run, connect, lambda: spark, server=server, source=source)
+    assert "prepare_rows" in report.timings
+    manifest = json.loads((run / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["engine"] == "spark"
     assert (report.nodes, report.relationships) == (online.nodes, online.relationships)
     with connect() as driver:
         bulk = graph_digest(driver)

@@ -55,3 +55,10 @@ def test_the_table_carries_ratios_f1_and_count_differences() -> None:
     assert rows["entities_enterprise"][1:4] == ("100", "101", "diff +1")
     assert rows["relations"][3] == "diff +0"
     assert rows["f1_enterprise"][3] == "gap 0.001"
+    assert "score: graph rows" not in rows  # neither engine's score said
+    duck.update(score_wall_s=20.0, score_rules_s=5.0, score_graph_rows_s=8.0)
+    spark.update(score_wall_s=60.0, score_rules_s=30.0, score_graph_rows_s=24.0)
+    result["ratio"] = {"extract": 1.5, "link_wall_s": 3.0, "score_graph_rows_s": 3.0}
+    rows = {r[0]: r for r in table_rows(result)}
+    assert rows["score: graph rows"][1:4] == ("8.0 s", "24.0 s", "3.0")
+    assert rows["score: rules"][1:3] == ("5.0 s", "30.0 s")

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 import tests.support.graph_fixture as tiny
 from api.cli import app
+from graph.neo4j.rows import MANIFEST, PREPARED_DIR, prepare_rows
 from graph.tables import load_run
 from pipeline.run import link_step
 from risk.config import RiskConfig, load_risk_config
@@ -31,6 +32,7 @@ from risk.learned_run import LEARNED_REPORT
 from risk.score import compute_scores
 from risk.spark_score import spark_score_run
 from runfolder.folder import validate_run
+from tests.support.prepared import prepared_differences, unprepared_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 SMALL = Path(__file__).parents[1] / "fixtures" / "small" / "sources.yaml"
@@ -69,7 +71,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
-def test_cli_spark_engine_equals_pandas_on_small(small_run: Path) -> None:
+def test_cli_spark_engine_equals_pandas_on_small(small_run: Path, tmp_path: Path) -> None:
     pandas = compute_scores(load_run(small_run), load_risk_config())
     out = CliRunner().invoke(app, ["score", "--run", str(small_run), "--engine", "spark"])
     assert out.exit_code == 0, out.output
@@ -78,8 +80,13 @@ def test_cli_spark_engine_equals_pandas_on_small(small_run: Path) -> None:
     assert summary["levels"] == {k: int((pandas["level"] == k).sum())
                                  for k in ("low", "medium", "high")}
     assert summary["max_score"] == pandas["score"].max()
-    # graph rows are not prepared by default on this engine (a load prepares them)
-    assert "graph_rows_seconds" not in summary and not (small_run / "graph").exists()
+    # the graph rows are prepared on Spark too, and they are the pandas path's
+    assert summary["graph_rows_seconds"] > 0
+    manifest = json.loads((small_run / PREPARED_DIR / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["engine"] == "spark" and manifest["dangling"] == 0
+    on_pandas = unprepared_copy(small_run, tmp_path / "pandas")
+    prepare_rows(on_pandas)
+    assert prepared_differences(on_pandas, small_run) == []
     validate_run(small_run)  # the contract's risk.parquet
     spark = pd.read_parquet(small_run / "risk.parquet")
     assert list(spark["entity_id"]) == sorted(spark["entity_id"])
