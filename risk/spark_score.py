@@ -77,14 +77,12 @@ from risk.score import (
     triggers,
 )
 from runfolder.folder import check_run
-from runfolder.ids import address_id, phone_id, relation_id
 from runfolder.parts import join_parts
 from runfolder.schema import RISK_SCHEMA, TABLES
+from runfolder.spark_ids import DERIVED, id_udfs
 
 MAX_EVIDENCE = 3  # = risk.score.MAX_EVIDENCE
 ENTITY_TYPES = tuple(t for t in NETWORK_TYPES if t not in ("LOCATED_AT", "HAS_PHONE"))
-DERIVED = (("LOCATED_AT", "address_std", "Address", address_id),
-           ("HAS_PHONE", "phone", "Phone", phone_id))
 REASONS_SCHEMA = "entity_id string, reasons string"
 BUCKET_ENTITIES = 20_000  # entities whose reasons one Python call writes (at most, about)
 
@@ -119,25 +117,14 @@ def _udfs(cfg: RiskConfig) -> dict[str, Any]:
     def round4_udf(x: pd.Series) -> pd.Series:
         return pd.Series(np.round(x.to_numpy(dtype="float64"), 4))
 
-    @pandas_udf("string")  # type: ignore[call-overload]
-    def address_udf(v: pd.Series) -> pd.Series:
-        return v.map(address_id)
-
-    @pandas_udf("string")  # type: ignore[call-overload]
-    def phone_udf(v: pd.Series) -> pd.Series:
-        return v.map(phone_id)
-
-    @pandas_udf("string")  # type: ignore[call-overload]
-    def relation_udf(t: pd.Series, s: pd.Series, d: pd.Series, m: pd.Series) -> pd.Series:
-        return pd.Series([relation_id(*x) for x in zip(t, s, d, m, strict=True)])
-
     @pandas_udf("boolean")  # type: ignore[call-overload]
     def dereg_udf(status: pd.Series) -> pd.Series:
         return status.map(is_deregistered).astype(bool)
 
+    ids = id_udfs()
     return {"recency": recency_udf, "damping": damping_udf, "factor": factor_udf,
             "score": score_udf, "round4": round4_udf, "dereg": dereg_udf,
-            "id": {"address_std": address_udf, "phone": phone_udf}, "relation": relation_udf}
+            "id": ids.value_id, "relation": ids.relation_id}
 
 
 def _kahan(values: Any) -> Any:
@@ -213,7 +200,7 @@ class _Run:
                .select(F.col("relation_id").alias("id"), "type", "src", "dst", "src_label",
                        "dst_label"))
         parts = [rel]
-        for rtype, column, dst_label, _ in DERIVED:
+        for rtype, column, dst_label in DERIVED:
             e = self.entities.where(F.col(column).isNotNull()).select(
                 "entity_id", column, F.col("label").alias("src_label"))
             m = (self.mentions.where(F.col(column).isNotNull())
@@ -246,7 +233,7 @@ class _Run:
         neighbours = tied.groupBy("node").agg(F.count("*").alias("k"))
         named = [self.entities.select(F.col("entity_id").alias("node"), "label", "name",
                                       F.lit(False).alias("white"))]
-        for _, column, label, _ in DERIVED:
+        for _, column, label in DERIVED:
             values = self.entities.where(F.col(column).isNotNull()).select(column).distinct()
             node = self.udf["id"][column](F.col(column))
             named.append(values.select(

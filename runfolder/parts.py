@@ -8,6 +8,7 @@ fixed row count per batch would make the driver's memory follow the widest rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,6 +36,20 @@ def batch_rows(source: pq.ParquetFile, batch_bytes: int = BATCH_BYTES,
     return max(1, min(max_rows, int(batch_bytes // widest)))
 
 
+def part_tables(files: list[Path], schema: pa.Schema, batch_bytes: int = BATCH_BYTES
+                ) -> Iterator[pa.Table]:
+    """The rows of `files` (Parquet parts, in this order) as tables of about `batch_bytes`
+    decoded each, with `schema`'s columns and types."""
+    for path in files:
+        source = pq.ParquetFile(path)
+        try:
+            for batch in source.iter_batches(batch_size=batch_rows(source, batch_bytes),
+                                             columns=schema.names):
+                yield pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+        finally:
+            source.close()
+
+
 def join_parts(files: list[Path], target: Path, schema: pa.Schema, *,
                run_id: str | None = None, batch_bytes: int = BATCH_BYTES) -> int:
     """Write `files` (Parquet parts, in this order) as one Parquet file `target` with `schema`
@@ -42,16 +57,9 @@ def join_parts(files: list[Path], target: Path, schema: pa.Schema, *,
     out_schema = schema.append(pa.field(RUN_ID, pa.string())) if run_id else schema
     rows = 0
     with pq.ParquetWriter(target, out_schema) as writer:
-        for path in files:
-            source = pq.ParquetFile(path)
-            try:
-                for batch in source.iter_batches(batch_size=batch_rows(source, batch_bytes),
-                                                 columns=schema.names):
-                    table = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
-                    if run_id:
-                        table = with_run_id(table, run_id).cast(out_schema)
-                    writer.write_table(table)
-                    rows += table.num_rows
-            finally:
-                source.close()
+        for table in part_tables(files, schema, batch_bytes):
+            if run_id:
+                table = with_run_id(table, run_id).cast(out_schema)
+            writer.write_table(table)
+            rows += table.num_rows
     return rows

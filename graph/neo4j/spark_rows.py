@@ -22,7 +22,7 @@ made of, as `graph.tables` / `graph.neo4j.rows.build_rows` derive it:
 
 Each table is hashed per Arrow batch by `graph.neo4j.hash.table_hashes` (`mapInArrow`, the
 loader's own function), sorted by ID and written by Spark as Parquet parts, which the driver
-streams into the table's Arrow file batch by batch (`runfolder.parts.batch_rows`: about 16
+streams into the table's Arrow file batch by batch (`runfolder.parts.part_tables`: about 16
 MB decoded at a time, however wide the rows). The relationships with an end that is no node
 of the run (`dangling`, never loaded) are counted from the written parts by two semi-joins.
 
@@ -43,7 +43,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from graph import schema
 from graph.neo4j.hash import HASH_PROP, PROP_TYPES, node_prefix, rel_prefix, table_hashes
@@ -61,9 +60,9 @@ from graph.neo4j.rows import (
 )
 from linkage.spark.frames import checkpoint
 from runfolder.folder import check_run, has_table
-from runfolder.ids import address_id, phone_id, relation_id
-from runfolder.parts import batch_rows
+from runfolder.parts import part_tables
 from runfolder.schema import TABLES
+from runfolder.spark_ids import DERIVED, id_udfs
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,6 @@ BUCKET_ENTITIES = 20_000  # entities whose provenance one Python call builds (ab
 _RISK_COLUMNS = {"risk_score": "score", "risk_level": "level", "risk_reasons": "reasons"}
 _ENTITY_RELS = ("LEGAL_REP_OF", "SHAREHOLDER_OF", "DIRECTOR_OF", "SUPERVISOR_OF",
                 "MANAGER_OF", "DECLARANT_FOR")
-_DERIVED = (("LOCATED_AT", "address_std", "Address", address_id),
-            ("HAS_PHONE", "phone", "Phone", phone_id))
 _PROVENANCE_SCHEMA = f"entity_id string, {SOURCES_PROP} string, {EVIDENCE_PROP} string"
 
 
@@ -124,8 +121,6 @@ class _Tables:
     """The run's tables as Spark DataFrames, and the UDFs of its derived IDs."""
 
     def __init__(self, spark: Any, run_dir: Path) -> None:
-        from pyspark.sql.functions import pandas_udf
-
         self.spark, self.run_dir = spark, run_dir
         read = self.read
         self.mentions = read("mentions")
@@ -134,21 +129,8 @@ class _Tables:
         self.events = read("events")
         self.evidence = read("evidence")
         self.risk = read("risk") if has_table(run_dir, "risk") else None
-
-        @pandas_udf("string")  # type: ignore[call-overload]
-        def address_udf(v: pd.Series) -> pd.Series:
-            return v.map(address_id)
-
-        @pandas_udf("string")  # type: ignore[call-overload]
-        def phone_udf(v: pd.Series) -> pd.Series:
-            return v.map(phone_id)
-
-        @pandas_udf("string")  # type: ignore[call-overload]
-        def relation_udf(t: pd.Series, s: pd.Series, d: pd.Series, m: pd.Series) -> pd.Series:
-            return pd.Series([relation_id(*x) for x in zip(t, s, d, m, strict=True)])
-
-        self.value_id = {"address_std": address_udf, "phone": phone_udf}
-        self.relation_id = relation_udf
+        ids = id_udfs()
+        self.value_id, self.relation_id = ids.value_id, ids.relation_id
 
     def read(self, name: str) -> Any:
         return self.spark.read.parquet(str(self.run_dir / TABLES[name].file))
@@ -230,7 +212,7 @@ def _value_nodes(t: _Tables) -> dict[str, tuple[Any, list[str]]]:
 
     F = _sql()
     out: dict[str, tuple[Any, list[str]]] = {}
-    for _, column, label, _ in _DERIVED:
+    for _, column, label in DERIVED:
         held = t.entities.where(F.col(column).isNotNull())
         if label == "Address":  # the lowest entity ID holding the address gives its place
             first = Window.partitionBy(column).orderBy("entity_id")
@@ -272,7 +254,7 @@ def _rel_tables(t: _Tables) -> dict[str, tuple[Any, list[str]]]:
             F.col("relation_id").alias(schema.KEY), "src", "dst",
             *[lists.get(p, F.col(p)) for p in props])
         out[rtype] = (frame, [*base, *props])
-    for rtype, column, _, _ in _DERIVED:
+    for rtype, column, _ in DERIVED:
         held = t.entities.where(F.col(column).isNotNull()).select("entity_id", column)
         agree = (t.mentions.where(F.col(column).isNotNull() & F.col("entity_id").isNotNull())
                  .join(held, ["entity_id", column])
@@ -306,16 +288,9 @@ def _write_table(frame: Any, columns: list[str], prefix: str, parts: Path,
     hashed.orderBy(schema.KEY).write.mode("overwrite").parquet(str(parts))
     rows = 0
     with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, out) as writer:
-        for path in sorted(parts.glob("part-*.parquet")):
-            source = pq.ParquetFile(path)
-            try:
-                for batch in source.iter_batches(batch_size=batch_rows(source),
-                                                 columns=out.names):
-                    table = pa.Table.from_batches([batch]).select(out.names).cast(out)
-                    writer.write_table(table)
-                    rows += table.num_rows
-            finally:
-                source.close()
+        for table in part_tables(sorted(parts.glob("part-*.parquet")), out):
+            writer.write_table(table)
+            rows += table.num_rows
     return rows
 
 

@@ -1,0 +1,40 @@
+"""The derived IDs of `runfolder.ids` as Spark pandas UDFs (the Spark risk score and the graph
+rows prepared on Spark derive LOCATED_AT / HAS_PHONE and their Address / Phone ends as
+`graph.tables` does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from runfolder.ids import address_id, phone_id, relation_id
+
+# (relationship type, the entity column it comes from, the label of its other end)
+DERIVED = (("LOCATED_AT", "address_std", "Address"), ("HAS_PHONE", "phone", "Phone"))
+
+
+@dataclass(frozen=True)
+class IdUdfs:
+    value_id: dict[str, Any]  # entity column -> UDF of the node ID of its value
+    relation_id: Any  # UDF (type, src, dst, first mention ID or "") -> relationship ID
+
+
+def id_udfs() -> IdUdfs:
+    """The UDFs (made on call: they need an active Spark session's pyspark)."""
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")  # type: ignore[call-overload]
+    def address_udf(v: pd.Series) -> pd.Series:
+        return v.map(address_id)
+
+    @pandas_udf("string")  # type: ignore[call-overload]
+    def phone_udf(v: pd.Series) -> pd.Series:
+        return v.map(phone_id)
+
+    @pandas_udf("string")  # type: ignore[call-overload]
+    def relation_udf(t: pd.Series, s: pd.Series, d: pd.Series, m: pd.Series) -> pd.Series:
+        return pd.Series([relation_id(*x) for x in zip(t, s, d, m, strict=True)])
+
+    return IdUdfs({"address_std": address_udf, "phone": phone_udf}, relation_udf)
