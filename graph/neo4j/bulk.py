@@ -9,9 +9,10 @@ a first load of a national run goes through `neo4j-admin database import full` i
    server or a non-empty database is refused (`BulkLoadError`) before anything is touched;
 2. the database being empty, the server is stopped at once, beside the next two steps
    (nothing can be written meanwhile, and there is nothing to serve);
-3. the run's prepared rows (`RUN/graph/`, prepared first if missing) and the digest the graph
-   must have after loading them (`expected_digest`: the same element lines and sha256 as
-   `graph.neo4j.hash.graph_digest`, from the prepared IDs and hashes), while Spark starts;
+3. the run's prepared rows (`RUN/graph/`; prepared on Spark first if missing,
+   `graph.neo4j.spark_rows`) and the checksum the graph must have after loading them
+   (`expected_digest`: the element lines of `graph.neo4j.hash.graph_digest` from the
+   prepared IDs and hashes, folded 50,000 at a time), while Spark starts;
 4. Spark writes the importer's files (`graph.neo4j.bulk_files`), `neo4j-admin database
    import full` replaces the database, the server is started again (also when a step
    failed);

@@ -321,6 +321,7 @@ def prepare_rows_spark(run_dir: Path | str, spark: Any, *,
     types = [rtype for rtype in schema.REL_TYPES if rtype in rels]
     scratch = Path(tempfile.mkdtemp(prefix=".graph-spark-", dir=run_dir))
     build_seconds = time.perf_counter() - started
+    manifest: dict[str, Any] = {}
     try:
         def write(tmp: Path) -> dict[str, Any]:
             tables: dict[str, dict[str, float]] = {}
@@ -336,15 +337,15 @@ def prepare_rows_spark(run_dir: Path | str, spark: Any, *,
             log.info("graph rows on Spark: %s", json.dumps(tables))
             dangling = _dangling(spark, [scratch / f"nodes-{n}" for n in labels],
                                  [scratch / f"rels-{r}" for r in types])
-            return {"fingerprint": fingerprint, "run_id": run_id,
-                    "loader_version": LOADER_VERSION, "dangling": dangling,
-                    "nodes": labels, "rels": types, "engine": "spark",
-                    "build_seconds": round(build_seconds, 2),
-                    "write_seconds": round(time.perf_counter() - started - build_seconds, 2),
-                    "tables": tables}
+            manifest.update({
+                "fingerprint": fingerprint, "run_id": run_id, "loader_version": LOADER_VERSION,
+                "dangling": dangling, "nodes": labels, "rels": types, "engine": "spark",
+                "build_seconds": round(build_seconds, 2),
+                "write_seconds": round(time.perf_counter() - started - build_seconds, 2),
+                "tables": tables})
+            return manifest
 
-        manifest: dict[str, Any] = {}
-        publish_prepared(run_dir, lambda tmp: manifest.update(write(tmp)) or manifest)
+        publish_prepared(run_dir, write)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return manifest
