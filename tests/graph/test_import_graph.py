@@ -24,6 +24,7 @@ WRITERS = {
     "graph.neo4j.rows", "graph.neo4j.hash", "graph.neo4j.diff", "graph.neo4j.diff_types",
     "graph.neo4j.state", "graph.neo4j.apply", "graph.neo4j.indexes", "graph.neo4j.loader",
     "graph.neo4j.write_queries", "graph.neo4j.cli", "graph.neo4j.bulk", "graph.neo4j.bulk_files",
+    "graph.neo4j.spark_rows",
 }
 
 
