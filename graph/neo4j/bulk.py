@@ -199,20 +199,23 @@ def expected_digest(run_dir: Path, fingerprint: str) -> GraphDigest:
     state = prepared_state(run_dir, fingerprint)
     if state is None:
         raise BulkLoadError(f"the prepared graph rows of {run_dir} are missing or stale")
-    total = n_nodes = n_rels = 0
-    for ids_of, hashes_of, prefix in ((state.node_ids, state.node_hashes, node_prefix),
-                                      (state.rel_ids, state.rel_hashes, rel_prefix)):
-        for name, ids in ids_of.items():
-            hashes = hashes_of[name]
-            for start in range(0, len(ids), EXPECTED_CHUNK):  # a slice's lines at a time
-                part = zip(ids.slice(start, EXPECTED_CHUNK).to_pylist(),
-                           hashes.slice(start, EXPECTED_CHUNK).to_pylist(), strict=True)
-                total += lines_sum(f"{prefix(name)}|{i}|{h}" for i, h in part)
-            if ids_of is state.node_ids:
-                n_nodes += len(ids)
-            else:
-                n_rels += len(ids)
-    return GraphDigest(checksum_of(total), n_nodes, n_rels, 0)
+    n_nodes, nodes_sum = _folded(state.node_ids, state.node_hashes, node_prefix)
+    n_rels, rels_sum = _folded(state.rel_ids, state.rel_hashes, rel_prefix)
+    return GraphDigest(checksum_of(nodes_sum + rels_sum), n_nodes, n_rels, 0)
+
+
+def _folded(ids_of: dict[str, Any], hashes_of: dict[str, Any], prefix: Callable[[str], str]
+            ) -> tuple[int, int]:
+    """(elements, `lines_sum` of their lines) of prepared IDs and hashes per label / type,
+    `EXPECTED_CHUNK` lines at a time."""
+    count = total = 0
+    for name, ids in ids_of.items():
+        for start in range(0, len(ids), EXPECTED_CHUNK):
+            part = zip(ids.slice(start, EXPECTED_CHUNK).to_pylist(),
+                       hashes_of[name].slice(start, EXPECTED_CHUNK).to_pylist(), strict=True)
+            total += lines_sum(f"{prefix(name)}|{i}|{h}" for i, h in part)
+        count += len(ids)
+    return count, total
 
 
 def node_count(driver: Driver, database: str | None) -> int:

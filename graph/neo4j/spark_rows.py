@@ -99,21 +99,19 @@ def table_schema(columns: list[str]) -> pa.Schema:
 def _hashed(prefix: str, target: pa.Schema
             ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """`mapInArrow`: each batch typed as `target` with its `_hash` column appended."""
-    out = target.append(pa.field(HASH_PROP, pa.string()))
 
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            table = pa.Table.from_batches([batch]).select(target.names).cast(target)
+            table = pa.Table.from_batches([batch]).cast(target)  # the frame's own columns
             hashes = pa.array(table_hashes(prefix, table), type=pa.string())
-            yield from table.append_column(HASH_PROP, hashes).cast(out).to_batches()
+            yield from table.append_column(HASH_PROP, hashes).to_batches()
 
     return task
 
 
 def _provenance_group(mentions: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
-    """`applyInPandas`: the source records and evidence of one bucket's entities."""
-    if mentions.empty and evidence.empty:
-        return pd.DataFrame({"entity_id": [], SOURCES_PROP: [], EVIDENCE_PROP: []})
+    """`applyInPandas`: the source records and evidence of one bucket's entities (a cogroup
+    calls it for buckets with rows on at least one side)."""
     return provenance(mentions[list(PROVENANCE_MENTIONS)], evidence[list(PROVENANCE_EVIDENCE)])
 
 
