@@ -1,4 +1,5 @@
-"""CLI commands contributed by `linkage/` (registered in api/cli.py)."""
+"""CLI commands contributed by `linkage/` (registered in api/cli.py): `generate` and
+`evaluate`. `guanlian link` is the pipeline's first step (pipeline.commands)."""
 
 from __future__ import annotations
 
@@ -53,34 +54,6 @@ def generate_command(
                   f"in {elapsed:.1f}s")
 
 
-class EngineName(StrEnum):
-    duckdb = "duckdb"
-    spark = "spark"
-
-
-def link_command(
-    sources: Annotated[Path, typer.Option(help="sources.yaml describing the agency files")],
-    out: Annotated[Path, typer.Option(help="run folder to write (replaced atomically)")],
-    previous: Annotated[Path | None, typer.Option(help="previous run: keep its entity IDs")] = None,
-    engine: Annotated[EngineName, typer.Option(help="Splink backend")] = EngineName.duckdb,
-    judgements: Annotated[Path | None, typer.Option(
-        help="human judgements (CSV/JSON: mention_id_l, mention_id_r, judgement, who, when)")
-    ] = None,
-    retrain: Annotated[bool, typer.Option(
-        help="with --previous: train new models instead of reusing the previous run's")] = False,
-) -> None:
-    """Resolve enterprises and persons across the sources into a run folder."""
-    import json
-
-    from linkage.run import link
-
-    result = link(sources, out, previous=previous, engine=engine.value, judgements=judgements,
-                  retrain=retrain)
-    typer.echo(json.dumps({"run_id": result.run_id, "run_dir": str(result.run_dir),
-                           "entities": result.entities,
-                           "timings": result.report["timings"]}, ensure_ascii=False))
-
-
 def evaluate_command(
     run: Annotated[Path, typer.Option(help="run folder written by `guanlian link`")],
     truth: Annotated[Path, typer.Option(
@@ -107,5 +80,4 @@ def evaluate_command(
 def register(app: typer.Typer) -> None:
     """Add this package's subcommands to the `guanlian` app."""
     app.command("generate")(generate_command)
-    app.command("link")(link_command)
     app.command("evaluate")(evaluate_command)

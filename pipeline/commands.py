@@ -1,5 +1,5 @@
-"""`guanlian score` and `guanlian load`: pipeline steps on the command line (registered in
-api/cli.py). `guanlian link` (linkage.commands) is the first step."""
+"""`guanlian link`, `guanlian score` and `guanlian load`: the pipeline's steps on the command
+line (registered in api/cli.py); `link --score` runs the first two in one process."""
 
 from __future__ import annotations
 
@@ -12,6 +12,54 @@ import typer
 
 from graph.neo4j import DEFAULT_BATCH_SIZE
 from risk.cli import ConfigOption, RunOption, risk_config
+
+
+class EngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def link_command(
+    sources: Annotated[Path, typer.Option(help="sources.yaml describing the agency files")],
+    out: Annotated[Path, typer.Option(help="run folder to write (replaced atomically)")],
+    previous: Annotated[Path | None, typer.Option(help="previous run: keep its entity IDs")] = None,
+    engine: Annotated[EngineName, typer.Option(help="Splink backend")] = EngineName.duckdb,
+    judgements: Annotated[Path | None, typer.Option(
+        help="human judgements (CSV/JSON: mention_id_l, mention_id_r, judgement, who, when)")
+    ] = None,
+    retrain: Annotated[bool, typer.Option(
+        help="with --previous: train new models instead of reusing the previous run's")] = False,
+    score: Annotated[bool, typer.Option(
+        help="then score the run and prepare its graph rows, as `guanlian score` does, in "
+        "this process (duckdb: the pandas score; spark: the Spark score in the same Spark "
+        "session, one JVM for the whole batch)")] = False,
+) -> None:
+    """Resolve enterprises and persons across the sources into a run folder."""
+    from linkage.run import link
+    from runfolder.folder import RunFolderError
+
+    result = link(sources, out, previous=previous, engine=engine.value, judgements=judgements,
+                  retrain=retrain)
+    line: dict[str, object] = {"run_id": result.run_id, "run_dir": str(result.run_dir),
+                               "entities": result.entities,
+                               "timings": result.report["timings"]}
+    if score:
+        try:
+            line["score"] = score_linked(result.run_dir, engine.value, previous)
+        except (RunFolderError, ValueError) as exc:  # as `guanlian score` reports them
+            typer.echo(f"error: the run was linked ({result.run_dir}) but not scored: {exc}",
+                       err=True)
+            raise typer.Exit(code=2) from exc
+    typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+def score_linked(run_dir: Path, engine: str, previous: Path | None) -> dict[str, object]:
+    """`--score` of a link just written: `guanlian score` on the link's engine (DuckDB's is
+    the pandas score), in this process (Spark's: on the session the link used)."""
+    from pipeline.run import score_and_prepare
+
+    return score_and_prepare(run_dir, engine="spark" if engine == "spark" else "pandas",
+                             previous=previous)
 
 
 class ScoreEngine(StrEnum):
@@ -35,15 +83,12 @@ def score_command(
         "its labels", show_default=False)] = None,
 ) -> None:
     """Score every enterprise and person of a run and write RUN/risk.parquet."""
-    from pipeline.run import prepare_step, score_step
+    from pipeline.run import score_and_prepare
     from runfolder.folder import RunFolderError
 
     try:
-        summary = score_step(run, risk_config(config), engine=engine.value, previous=previous)
-        if prepare_graph:
-            summary["graph_rows_seconds"] = prepare_step(run, engine=engine.value)
-        else:
-            summary["graph_rows"] = "not prepared (`guanlian load` prepares them)"
+        summary = score_and_prepare(run, risk_config(config), engine=engine.value,
+                                    previous=previous, prepare_graph=prepare_graph)
     except (RunFolderError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
@@ -97,5 +142,6 @@ def load_command(
 
 def register(app: typer.Typer) -> None:
     """Add this package's subcommands to the `guanlian` app."""
+    app.command("link")(link_command)
     app.command("load")(load_command)
     app.command("score")(score_command)

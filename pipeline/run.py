@@ -127,6 +127,22 @@ def prepare_step(run_dir: Path, engine: str = "pandas") -> float:
     return round(time.perf_counter() - started, 2)
 
 
+def score_and_prepare(run_dir: Path, config: RiskConfig | None = None,
+                      engine: Literal["pandas", "spark"] = "pandas",
+                      previous: Path | None = None, *, prepare_graph: bool = True
+                      ) -> dict[str, Any]:
+    """What `guanlian score` does: the score (`score_step`) and, unless `prepare_graph` is
+    off, the graph rows (`prepare_step`), both on `engine`; the score's summary with the
+    graph rows' seconds. `guanlian link --score` and the spark-submit entry's `--score` call
+    it right after the link, in the same process (on Spark: the same session)."""
+    summary = score_step(run_dir, config, engine=engine, previous=previous)
+    if prepare_graph:
+        summary["graph_rows_seconds"] = prepare_step(run_dir, engine=engine)
+    else:
+        summary["graph_rows"] = "not prepared (`guanlian load` prepares them)"
+    return summary
+
+
 def publish_neo4j(run_dir: Path, target: Neo4jTarget) -> str:
     """Sync the run into Neo4j and warm up the walk queries; returns the load summary.
 

@@ -67,3 +67,29 @@ def test_pipeline_builds_an_embedded_store_with_the_given_walk_policy(
     assert isinstance(result.store, EmbeddedStore)
     assert result.store.run_info().run_id == result.run_id
     assert result.store.net.degree_cap == 7
+
+
+def test_link_with_score_is_link_then_score_in_one_process(sources: Path, tmp_path: Path) -> None:
+    """`guanlian link --score`: the run linked, scored and its graph rows prepared, the same
+    risk table as `guanlian score` run on it afterwards."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from graph.neo4j.rows import is_prepared, run_fingerprint
+
+    run = tmp_path / "run"
+    done = CliRunner().invoke(app, ["link", "--sources", str(sources), "--out", str(run),
+                                    "--score"])
+    assert done.exit_code == 0, done.output
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    entities = sum(line["entities"].values())
+    assert line["score"]["entities"] == entities and line["score"]["run_id"] == line["run_id"]
+    assert is_prepared(run, run_fingerprint(run))
+    together = read_table(run, "risk")
+    assert len(together) == entities
+    again = CliRunner().invoke(app, ["score", "--run", str(run), "--no-prepare-graph"])
+    assert again.exit_code == 0, again.output
+    pd.testing.assert_frame_equal(together, read_table(run, "risk"))
