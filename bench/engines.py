@@ -18,6 +18,11 @@ as the kernel counts it, `VmHWM`, and its CPU seconds come from the JSON it prin
 Python driver is bounded too (`--python-max-mb`, 1024 by default): a child whose sampled RSS
 passes the bound is killed with its JVM and the stage reported as failed, since only a stage
 that gathers rows would need that much.
+
+With `batch` (the benchmark's sizes below large) each engine also runs the whole batch as one
+process, `guanlian link --score` (on Spark one session: one JVM start and one JIT warm-up for
+link, score and graph rows, as a cluster job would run it): "link --score (one process)"
+beside "link + score (two processes)", the sum of the two children's wall times.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -170,7 +176,7 @@ def stage_figures(child: Sampled, timings: dict[str, float]) -> dict[str, dict[s
 
 
 def _engine_run(data_dir: Path, work: Path, engine: str, spark_score: bool,
-                python_max_mb: float) -> dict[str, Any]:
+                python_max_mb: float, batch: bool = False) -> dict[str, Any]:
     run_dir = work / f"run-{engine}"
     env = {"GUANLIAN_SPARK_DRIVER_MEMORY": os.environ.get("GUANLIAN_SPARK_DRIVER_MEMORY",
                                                           DRIVER_MEMORY)}
@@ -212,21 +218,45 @@ def _engine_run(data_dir: Path, work: Path, engine: str, spark_score: bool,
                       ("graph_rows_seconds", "score_graph_rows_s")):
         if isinstance(summary.get(key), int | float):
             fig[name] = summary[key]
+    fig["end_to_end_s"] = round(link.wall_s + score.wall_s, 2)
+    if batch:
+        _batch_run(data_dir, work, engine, env, bound, fig)
     return fig
 
 
-def compare(data_dir: Path, work: Path, python_max_mb: float = PYTHON_MAX_MB) -> dict[str, Any]:
-    """Both engines on the data set; Spark / DuckDB time ratios per stage and end to end."""
+def _batch_run(data_dir: Path, work: Path, engine: str, env: dict[str, str], bound: float,
+               fig: dict[str, Any]) -> None:
+    """The same batch as one process, `guanlian link --score` (on Spark: one session, one
+    JVM start and JIT warm-up for link, score and graph rows): its wall time and peaks into
+    `fig` as `batch_*`."""
+    args = [GUANLIAN, "link", "--sources", str(data_dir / "sources.yaml"), "--out",
+            str(work / f"batch-{engine}"), "--engine", engine, "--score"]
+    batch = run_sampled(args, env, python_max_mb=bound)
+    shutil.rmtree(work / f"batch-{engine}", ignore_errors=True)  # the figures are what counts
+    if batch.returncode != 0 or batch.over_bound:
+        fig["batch_error"] = batch.over_bound or batch.output[-1500:]
+        return
+    fig["batch_wall_s"] = round(batch.wall_s, 2)
+    fig["batch_python_peak_mb"], fig["batch_jvm_peak_mb"] = map(round, batch.peak())
+    if batch.python_hwm_mb:
+        fig["batch_driver_python_maxrss_mib"] = round(batch.python_hwm_mb)
+
+
+def compare(data_dir: Path, work: Path, python_max_mb: float = PYTHON_MAX_MB,
+            batch: bool = False) -> dict[str, Any]:
+    """Both engines on the data set; Spark / DuckDB time ratios per stage and end to end
+    (link and score as two processes; with `batch`, also as one, `link --score`)."""
     work.mkdir(parents=True, exist_ok=True)
     spark_score = score_has_engine()
-    runs = {engine: _engine_run(data_dir, work, engine, spark_score, python_max_mb)
+    runs = {engine: _engine_run(data_dir, work, engine, spark_score, python_max_mb, batch)
             for engine in ENGINES}
     duck, spark = runs["duckdb"], runs["spark"]
     ratios: dict[str, float | None] = {}
     for name, fig in (spark.get("stages") or {}).items():
         base = (duck.get("stages") or {}).get(name, {}).get("s")
         ratios[name] = round(fig["s"] / base, 2) if base else None
-    for key in ("link_wall_s", "score_wall_s", "score_rules_s", "score_graph_rows_s"):
+    for key in ("link_wall_s", "score_wall_s", "score_rules_s", "score_graph_rows_s",
+                "end_to_end_s", "batch_wall_s"):
         if duck.get(key) and spark.get(key):
             ratios[key] = round(spark[key] / duck[key], 2)
     f1 = {k: (round(abs(spark[k] - duck[k]), 4) if k in spark and k in duck else None)
@@ -260,10 +290,17 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         rows.append((f"{what} (process)", f"{d_s} s", str(shown or "—"),
                      str(result["ratio"].get(f"{what}_wall_s", "—")), mem))
     for key, name in (("score_rules_s", "score: rules"),
-                      ("score_graph_rows_s", "score: graph rows")):
+                      ("score_graph_rows_s", "score: graph rows"),
+                      ("end_to_end_s", "link + score (two processes)")):
         if duck.get(key) is not None or spark.get(key) is not None:
             rows.append((name, f"{duck.get(key, '—')} s", f"{spark.get(key, '—')} s",
                          str(result["ratio"].get(key, "—")), ""))
+    if duck.get("batch_wall_s") is not None or spark.get("batch_wall_s") is not None:
+        rows.append(("link --score (one process)", f"{duck.get('batch_wall_s', '—')} s",
+                     f"{spark.get('batch_wall_s', '—')} s",
+                     str(result["ratio"].get("batch_wall_s", "—")),
+                     f"py {spark.get('batch_python_peak_mb', '—')} MB / jvm "
+                     f"{spark.get('batch_jvm_peak_mb', '—')} MB"))
     for k in ("f1_enterprise", "f1_person"):
         rows.append((k, str(duck.get(k, "—")), str(spark.get(k, "—")),
                      f"gap {result['f1_gap'].get(k)}", ""))

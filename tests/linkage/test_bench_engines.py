@@ -62,3 +62,13 @@ def test_the_table_carries_ratios_f1_and_count_differences() -> None:
     rows = {r[0]: r for r in table_rows(result)}
     assert rows["score: graph rows"][1:4] == ("8.0 s", "24.0 s", "3.0")
     assert rows["score: rules"][1:3] == ("5.0 s", "30.0 s")
+    assert "link --score (one process)" not in rows  # no batch run
+    duck.update(end_to_end_s=30.0, batch_wall_s=28.0)
+    spark.update(end_to_end_s=90.0, batch_wall_s=70.0, batch_python_peak_mb=400,
+                 batch_jvm_peak_mb=1500)
+    result["ratio"] = {"extract": 1.5, "link_wall_s": 3.0, "score_graph_rows_s": 3.0,
+                       "end_to_end_s": 3.0, "batch_wall_s": 2.5}
+    rows = {r[0]: r for r in table_rows(result)}
+    assert rows["link + score (two processes)"][1:4] == ("30.0 s", "90.0 s", "3.0")
+    assert rows["link --score (one process)"] == (
+        "link --score (one process)", "28.0 s", "70.0 s", "2.5", "py 400 MB / jvm 1500 MB")
