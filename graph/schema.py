@@ -93,6 +93,10 @@ REL_TYPES: dict[str, RelType] = {
 CONTROL_TYPES = tuple(t for t, r in REL_TYPES.items() if r.control)
 # relationships walked by network queries (events are attached, not walked through)
 NETWORK_TYPES = tuple(t for t in REL_TYPES if t != "SUBJECT_OF")
+# relationships between two entities: the relations table's rows (the others are derived
+# from the entities' addresses, phones and events)
+ENTITY_REL_TYPES = tuple(t for t, r in REL_TYPES.items()
+                         if set(r.src + r.dst) <= set(ENTITY_LABELS))
 
 FULLTEXT_INDEX = "entity_names"
 FULLTEXT_PROPS = ("name", "name_pinyin")

@@ -23,9 +23,15 @@ from typing import Any, NamedTuple
 import pandas as pd
 import pyarrow as pa
 
-from graph.schema import ENTITY_LABEL_BY_KIND, EVENT_LABEL_BY_TYPE, NODE_TYPES, REL_TYPES
+from graph.schema import (
+    ENTITY_LABEL_BY_KIND,
+    ENTITY_REL_TYPES,
+    EVENT_LABEL_BY_TYPE,
+    NODE_TYPES,
+    REL_TYPES,
+)
 from runfolder.folder import check_run, has_table, read_table
-from runfolder.ids import address_id, phone_id, relation_id
+from runfolder.ids import DERIVED, VALUE_ID, address_id, phone_id, relation_id
 from runfolder.schema import ENTITIES_SCHEMA, EVIDENCE_SCHEMA, LIST, SCHEMAS
 
 
@@ -189,20 +195,16 @@ class RunTables:
         rel["src_label"] = rel["src"].map(labels)
         rel["dst_label"] = rel["dst"].map(labels)
         base = ["id", "src", "dst", "src_label", "dst_label"]
-        for rtype in ("LEGAL_REP_OF", "SHAREHOLDER_OF", "DIRECTOR_OF", "SUPERVISOR_OF",
-                      "MANAGER_OF", "DECLARANT_FOR"):
+        for rtype in ENTITY_REL_TYPES:
             frame = rel.loc[rel["type"] == rtype, [*base, *REL_TYPES[rtype].properties]].copy()
             frame["run_id"] = run_id
             out[rtype] = frame.sort_values("id").reset_index(drop=True)
 
-        for rtype, column, dst_label, make_id in (
-            ("LOCATED_AT", "address_std", "Address", address_id),
-            ("HAS_PHONE", "phone", "Phone", phone_id),
-        ):
+        for rtype, column, dst_label in DERIVED:
             derived = self._entity_mentions_with(column)
             frame = pd.DataFrame({
                 "src": derived["entity_id"],
-                "dst": derived[column].map(make_id),
+                "dst": derived[column].map(VALUE_ID[column]),
                 "src_label": derived["entity_id"].map(labels),
                 "dst_label": dst_label,
                 "mention_ids": derived["mention_ids"],

@@ -65,7 +65,7 @@ from graph.catalogue import (
     PHOENIX_TIES,
     is_deregistered,
 )
-from graph.schema import ENTITY_LABEL_BY_KIND, NETWORK_TYPES
+from graph.schema import ENTITY_LABEL_BY_KIND, ENTITY_REL_TYPES
 from risk.config import RiskConfig, load_risk_config
 from risk.explain import ExplainContext, Explainer, node_name
 from risk.score import (
@@ -77,12 +77,12 @@ from risk.score import (
     triggers,
 )
 from runfolder.folder import check_run
+from runfolder.ids import DERIVED
 from runfolder.parts import join_parts
 from runfolder.schema import RISK_SCHEMA, TABLES
-from runfolder.spark_ids import DERIVED, id_udfs
+from runfolder.spark_ids import id_udfs
 
 MAX_EVIDENCE = 3  # = risk.score.MAX_EVIDENCE
-ENTITY_TYPES = tuple(t for t in NETWORK_TYPES if t not in ("LOCATED_AT", "HAS_PHONE"))
 REASONS_SCHEMA = "entity_id string, reasons string"
 BUCKET_ENTITIES = 20_000  # entities whose reasons one Python call writes (at most, about)
 
@@ -192,7 +192,7 @@ class _Run:
         """Every network relationship: id, type, src, dst, src_label, dst_label, w."""
         F, cfg = _sql(), self.cfg
         ent = self.entities.select("entity_id", "label")
-        rel = self.relations.where(F.col("type").isin(list(ENTITY_TYPES)))
+        rel = self.relations.where(F.col("type").isin(list(ENTITY_REL_TYPES)))
         rel = (rel.join(ent.select(F.col("entity_id").alias("src"),
                                    F.col("label").alias("src_label")), "src")
                .join(ent.select(F.col("entity_id").alias("dst"),

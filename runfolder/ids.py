@@ -41,6 +41,12 @@ def phone_id(phone: str) -> str:
     return "T" + "".join(ch for ch in phone if ch.isdigit())
 
 
+# the relationships derived from an entity column: (type, the column, the label of the node
+# of its value), and the node ID of a value per column
+DERIVED = (("LOCATED_AT", "address_std", "Address"), ("HAS_PHONE", "phone", "Phone"))
+VALUE_ID = {"address_std": address_id, "phone": phone_id}
+
+
 def ring_id(smallest_member: str) -> str:
     """A ring of the risk catalogue, named by its smallest member ID."""
     return "G" + sha12(smallest_member)

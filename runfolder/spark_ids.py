@@ -1,18 +1,16 @@
 """The derived IDs of `runfolder.ids` as Spark pandas UDFs (the Spark risk score and the graph
 rows prepared on Spark derive LOCATED_AT / HAS_PHONE and their Address / Phone ends as
-`graph.tables` does)."""
+`graph.tables` does, from `runfolder.ids.DERIVED`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from runfolder.ids import address_id, phone_id, relation_id
-
-# (relationship type, the entity column it comes from, the label of its other end)
-DERIVED = (("LOCATED_AT", "address_std", "Address"), ("HAS_PHONE", "phone", "Phone"))
+from runfolder.ids import VALUE_ID, relation_id
 
 
 @dataclass(frozen=True)
@@ -25,16 +23,16 @@ def id_udfs() -> IdUdfs:
     """The UDFs (made on call: they need an active Spark session's pyspark)."""
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("string")  # type: ignore[call-overload]
-    def address_udf(v: pd.Series) -> pd.Series:
-        return v.map(address_id)
+    def value_udf(make: Callable[[str], str]) -> Any:
+        @pandas_udf("string")  # type: ignore[call-overload]
+        def udf(v: pd.Series) -> pd.Series:
+            return v.map(make)
 
-    @pandas_udf("string")  # type: ignore[call-overload]
-    def phone_udf(v: pd.Series) -> pd.Series:
-        return v.map(phone_id)
+        return udf
 
     @pandas_udf("string")  # type: ignore[call-overload]
     def relation_udf(t: pd.Series, s: pd.Series, d: pd.Series, m: pd.Series) -> pd.Series:
         return pd.Series([relation_id(*x) for x in zip(t, s, d, m, strict=True)])
 
-    return IdUdfs({"address_std": address_udf, "phone": phone_udf}, relation_udf)
+    return IdUdfs({column: value_udf(make) for column, make in VALUE_ID.items()},
+                  relation_udf)

@@ -248,7 +248,6 @@ def checksum_of(total: int) -> str:
     return f"{total % _DIGEST_MOD:064x}"
 
 
-
 @dataclass(frozen=True)
 class DigestSource:
     """Where a digest process connects (picklable, unlike a driver)."""

@@ -60,16 +60,15 @@ from graph.neo4j.rows import (
 )
 from linkage.spark.frames import checkpoint
 from runfolder.folder import check_run, has_table
+from runfolder.ids import DERIVED
 from runfolder.parts import part_tables
 from runfolder.schema import TABLES
-from runfolder.spark_ids import DERIVED, id_udfs
+from runfolder.spark_ids import id_udfs
 
 log = logging.getLogger(__name__)
 
 BUCKET_ENTITIES = 20_000  # entities whose provenance one Python call builds (about)
 _RISK_COLUMNS = {"risk_score": "score", "risk_level": "level", "risk_reasons": "reasons"}
-_ENTITY_RELS = ("LEGAL_REP_OF", "SHAREHOLDER_OF", "DIRECTOR_OF", "SUPERVISOR_OF",
-                "MANAGER_OF", "DECLARANT_FOR")
 _PROVENANCE_SCHEMA = f"entity_id string, {SOURCES_PROP} string, {EVIDENCE_PROP} string"
 
 
@@ -246,7 +245,7 @@ def _rel_tables(t: _Tables) -> dict[str, tuple[Any, list[str]]]:
     lists = {"mention_ids": _list("mention_ids", sort=True), "sources": _list("sources")}
     base = [schema.KEY, "src", "dst"]
     out: dict[str, tuple[Any, list[str]]] = {}
-    for rtype in _ENTITY_RELS:
+    for rtype in schema.ENTITY_REL_TYPES:
         props = [p for p in schema.REL_TYPES[rtype].properties if p in rel.columns]
         frame = rel.where(F.col("type") == rtype).select(
             F.col("relation_id").alias(schema.KEY), "src", "dst",
