@@ -56,10 +56,9 @@ def link_command(
 def score_linked(run_dir: Path, engine: str, previous: Path | None) -> dict[str, object]:
     """`--score` of a link just written: `guanlian score` on the link's engine (DuckDB's is
     the pandas score), in this process (Spark's: on the session the link used)."""
-    from pipeline.run import score_and_prepare
+    from pipeline.run import score_and_prepare, score_engine_of
 
-    return score_and_prepare(run_dir, engine="spark" if engine == "spark" else "pandas",
-                             previous=previous)
+    return score_and_prepare(run_dir, engine=score_engine_of(engine), previous=previous)
 
 
 class ScoreEngine(StrEnum):

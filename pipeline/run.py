@@ -6,10 +6,12 @@ the API's rerun jobs (`api/jobs.py`).
 
 - link: `linkage.run.link` writes the run folder (atomically; `previous` keeps entity IDs).
 - score: `risk.score.score_run` writes `RUN/risk.parquet` (`guanlian score --engine spark`:
-  `risk.spark_score.spark_score_run`, the rule score only; the pipeline's jobs use pandas).
-- prepare: the Neo4j writer's rows and hashes, kept in `RUN/graph/` (what a load syncs). The
-  embedded store builds its graph from the run tables, so for an embedded target this step
-  is skipped unless asked for.
+  `risk.spark_score.spark_score_run`, the rule score only). The score runs on the link's
+  engine (`score_engine_of`): a Spark link is scored on Spark, in the session it linked in,
+  so a rerun job with `GUANLIAN_LINK_ENGINE=spark` gathers no table into the API's process.
+- prepare: the Neo4j writer's rows and hashes, kept in `RUN/graph/` (what a load syncs), on
+  the score's engine. The embedded store builds its graph from the run tables, so for an
+  embedded target this step is skipped unless asked for.
 - publish: Neo4j - sync the run into the graph (a diff against the run it holds) and warm up
   the walk queries; embedded - build an `EmbeddedStore` on the run, for the caller to serve.
 """
@@ -34,6 +36,15 @@ if TYPE_CHECKING:
     from neo4j import Driver
 
 Stage = Literal["linking", "scoring", "preparing", "publishing"]
+
+
+ScoreEngine = Literal["pandas", "spark"]
+
+
+def score_engine_of(link_engine: str) -> ScoreEngine:
+    """The score's engine for a run linked on `link_engine`: Spark's run is scored on Spark
+    (the same session), DuckDB's with pandas."""
+    return "spark" if link_engine == "spark" else "pandas"
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ def link_step(sources: Path, run_dir: Path, previous: Path | None = None,
 
 
 def score_step(run_dir: Path, config: RiskConfig | None = None,
-               engine: Literal["pandas", "spark"] = "pandas",
+               engine: ScoreEngine = "pandas",
                previous: Path | None = None) -> dict[str, Any]:
     """Score every enterprise and person of the run (RUN/risk.parquet) and keep what the
     alert comparison derives from the scored run (RUN/alert_snapshot/); a small summary.
@@ -109,7 +120,7 @@ def score_step(run_dir: Path, config: RiskConfig | None = None,
     return summary
 
 
-def prepare_step(run_dir: Path, engine: str = "pandas") -> float:
+def prepare_step(run_dir: Path, engine: ScoreEngine = "pandas") -> float:
     """Build and keep the run's graph rows (RUN/graph/), in this process or (`engine`
     "spark") on Spark (`graph.neo4j.spark_rows`); returns the seconds it took."""
     from graph.neo4j.rows import prepare_rows
@@ -128,7 +139,7 @@ def prepare_step(run_dir: Path, engine: str = "pandas") -> float:
 
 
 def score_and_prepare(run_dir: Path, config: RiskConfig | None = None,
-                      engine: Literal["pandas", "spark"] = "pandas",
+                      engine: ScoreEngine = "pandas",
                       previous: Path | None = None, *, prepare_graph: bool = True
                       ) -> dict[str, Any]:
     """What `guanlian score` does: the score (`score_step`) and, unless `prepare_graph` is
@@ -208,19 +219,22 @@ def publish_embedded(run_dir: Path, policy: WalkPolicy | None = None) -> GraphRe
 
 def run_pipeline(request: PipelineRequest,
                  on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
-    """Link, score, prepare and publish, in that order; `on_stage` hears each step start.
+    """Link, score, prepare and publish, in that order, the score and the graph rows on the
+    link's engine (`score_engine_of`); `on_stage` hears each step start.
     A failing step raises and leaves whatever was served before untouched (the run folder
     is written atomically and published only once scored)."""
     stage = on_stage or (lambda _stage: None)
     stage("linking")
     run_id = link_step(request.sources, request.run_dir, request.previous, request.engine)
     stage("scoring")
-    summary = score_step(request.run_dir, request.risk_config, previous=request.previous)
+    engine = score_engine_of(request.engine)
+    summary = score_step(request.run_dir, request.risk_config, engine=engine,
+                         previous=request.previous)
     neo4j = isinstance(request.target, Neo4jTarget)
     prepare = request.prepare_graph if request.prepare_graph is not None else neo4j
     if prepare:
         stage("preparing")
-        summary["graph_rows_seconds"] = prepare_step(request.run_dir)
+        summary["graph_rows_seconds"] = prepare_step(request.run_dir, engine=engine)
     stage("publishing")
     result = PipelineResult(request.run_dir, run_id, summary)
     if isinstance(request.target, Neo4jTarget):

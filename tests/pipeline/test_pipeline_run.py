@@ -93,3 +93,27 @@ def test_link_with_score_is_link_then_score_in_one_process(sources: Path, tmp_pa
     again = CliRunner().invoke(app, ["score", "--run", str(run), "--no-prepare-graph"])
     assert again.exit_code == 0, again.output
     pd.testing.assert_frame_equal(together, read_table(run, "risk"))
+
+
+def test_a_spark_rerun_job_scores_and_prepares_on_spark(sources: Path, tmp_path: Path) -> None:
+    """A rerun job with `GUANLIAN_LINK_ENGINE=spark` (`PipelineRequest.engine`): the score and
+    the graph rows on Spark too (the link's session), not pandas in the API's process."""
+    import json
+
+    from graph.neo4j.rows import is_prepared, run_fingerprint
+    from risk.learned_run import LEARNED_REPORT
+
+    stages: list[Stage] = []
+    result = run_pipeline(PipelineRequest(sources=sources, run_dir=tmp_path / "run",
+                                          engine="spark", target=EmbeddedTarget(),
+                                          prepare_graph=True), on_stage=stages.append)
+    assert stages == ["linking", "scoring", "preparing", "publishing"]
+    assert result.score["engine"] == "spark"
+    assert result.score["entities"] == len(read_table(result.run_dir, "risk"))
+    learned = json.loads((result.run_dir / LEARNED_REPORT).read_text(encoding="utf-8"))
+    assert learned["score"] == "rules"  # the learned score is not computed on Spark
+    manifest = json.loads((result.run_dir / "graph" / "manifest.json").read_text())
+    assert manifest["engine"] == "spark"
+    assert is_prepared(result.run_dir, run_fingerprint(result.run_dir))
+    assert isinstance(result.store, EmbeddedStore)
+    assert result.store.run_info().run_id == result.run_id
