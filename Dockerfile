@@ -19,7 +19,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY runfolder ./runfolder
 COPY linkage ./linkage
 COPY graph ./graph
@@ -32,7 +32,7 @@ COPY web ./web
 COPY --from=web-assets /web/node_modules/cytoscape/dist/cytoscape.min.js ./web/node_modules/cytoscape/dist/
 COPY --from=web-assets /web/node_modules/cytoscape/LICENSE ./web/node_modules/cytoscape/
 # the page and its library install as package data of `web` (served at /ui/ from site-packages)
-RUN pip install . \
+RUN pip install -c constraints.txt . \
     && useradd --system --uid 10001 --home-dir /var/lib/guanlian guanlian \
     && mkdir -p /var/lib/guanlian \
     && chown guanlian /var/lib/guanlian

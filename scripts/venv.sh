@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Sourced by scripts/test and scripts/demo: the checkout's virtualenv (.venv) and the project
-# installed into it, re-installed only when pyproject.toml changes (stamp file inside .venv).
+# installed into it at the tested versions of constraints.txt, re-installed only when
+# pyproject.toml or constraints.txt changes (stamp file inside .venv).
 # The functions may run in a condition (where `set -e` does not apply), so they return explicitly.
 
 VENV="${VENV:-$ROOT/.venv}"
@@ -34,11 +35,12 @@ ensure_venv() {
 }
 
 pyproject_hash() {
-  sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1
+  cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1
 }
 
-# ensure_installed [EXTRA]: `pip install -e .[EXTRA]` unless the stamp says this pyproject.toml
-# was already installed with that extra (a dev install also satisfies a plain one).
+# ensure_installed [EXTRA]: `pip install -c constraints.txt -e .[EXTRA]` unless the stamp says
+# this pyproject.toml and constraints.txt were already installed with that extra (a dev
+# install also satisfies a plain one).
 ensure_installed() {
   local extra="${1:-}" hash stamp_hash="" stamp_extra=""
   hash="$(pyproject_hash)"
@@ -53,7 +55,7 @@ ensure_installed() {
   [[ -n "$extra" ]] && target="${ROOT}[${extra}]"
   echo "installing $target into $VENV"
   (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    --progress-bar off -e "$target") || return 1
+    --progress-bar off -c "$ROOT/constraints.txt" -e "$target") || return 1
   # Keep a dev stamp when a later plain install runs on an unchanged pyproject.toml.
   if [[ -z "$extra" && "$stamp_hash" == "$hash" ]]; then
     extra="$stamp_extra"
