@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 
-@app.command()
+@app.command("version")
 def version() -> None:
     """Print the version of Guanlian and of its main dependencies."""
     from importlib.metadata import version as v
@@ -35,6 +35,14 @@ def version() -> None:
 for module in (linkage_commands, pipeline_commands, risk_commands, worklist_cli,
                alerts_commands, inspection_commands, api_commands):
     module.register(app)
+
+# `guanlian --help` lists the commands in the order a batch and its use go: data, linkage and
+# its evaluation, the score and the graph, the risk figures, inspection, then the service.
+COMMAND_ORDER = ("generate", "link", "evaluate", "score", "load", "evaluate-risk", "worklist",
+                 "alerts", "draw", "inspection-report", "serve", "version")
+# (the command groups, inspectors, outcomes, keys and audit, follow the commands)
+app.registered_commands.sort(key=lambda command: (
+    COMMAND_ORDER.index(command.name) if command.name in COMMAND_ORDER else len(COMMAND_ORDER)))
 
 
 if __name__ == "__main__":  # pragma: no cover
