@@ -58,7 +58,9 @@ def test_every_named_volume_is_declared(compose: dict[str, Any]) -> None:
 def test_dockerfile_builds_the_api_on_python_311_slim() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11-slim$", text, re.MULTILINE)
-    assert re.search(r"^RUN pip install \.", text, re.MULTILINE)
+    # at the tested versions (constraints.txt), copied in beside pyproject.toml
+    assert re.search(r"^COPY pyproject\.toml README\.md constraints\.txt \./$", text, re.MULTILINE)
+    assert re.search(r"^RUN pip install -c constraints\.txt \.", text, re.MULTILINE)
     assert '"guanlian", "serve"' in text
 
 
@@ -72,4 +74,4 @@ def test_dockerfile_ships_every_package_and_the_workspace_assets() -> None:
     # the graph library is built in a stage of its own and lands beside the page before install
     assert re.search(r"^FROM node:\d+-slim AS web-assets$", text, re.MULTILINE)
     assert "--from=web-assets /web/node_modules/cytoscape/dist/cytoscape.min.js" in text
-    assert text.index("COPY --from=web-assets") < text.index("RUN pip install .")
+    assert text.index("COPY --from=web-assets") < text.index("RUN pip install -c constraints.txt .")
