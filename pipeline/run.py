@@ -106,9 +106,13 @@ def score_step(run_dir: Path, config: RiskConfig | None = None,
     `engine="spark"`: the rule score on Spark (`risk.spark_score`), no learned score and no
     snapshot (a pandas pass over the run; `guanlian alerts` derives it from the tables)."""
     if engine == "spark":
+        from linkage.resolve.spark import spark_session
+        from linkage.spark.frames import released
         from risk.spark_score import spark_score_run
 
-        return spark_score_run(run_dir, config)
+        spark = spark_session()
+        with released(spark):  # the session may serve more steps (an API's rerun jobs)
+            return spark_score_run(run_dir, config, spark)
     from alerts.snapshot import build_snapshot, write_snapshot
     from risk.score import score_run
 
@@ -129,8 +133,11 @@ def prepare_step(run_dir: Path, engine: ScoreEngine = "pandas") -> float:
     if engine == "spark":
         from graph.neo4j.spark_rows import prepare_rows_spark
         from linkage.resolve.spark import spark_session
+        from linkage.spark.frames import released
 
-        prepare_rows_spark(run_dir, spark_session())
+        spark = spark_session()
+        with released(spark):
+            prepare_rows_spark(run_dir, spark)
         return round(time.perf_counter() - started, 2)
     gc.collect()
     release_memory()  # scoring's frames are gone; preparing needs its own room

@@ -1,7 +1,10 @@
-"""Frames handed back to Spark from pandas UDFs."""
+"""Frames handed back to Spark from pandas UDFs; checkpoints; what a batch step leaves in its
+session, released."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,29 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
             values = pa.array(column, from_pandas=True).to_pylist()
             out[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(out, columns=list(frame.columns))
+
+
+@contextmanager
+def released(spark: Any) -> Iterator[None]:
+    """Run a batch step (a link, a score) and then release what it left in `spark`'s session:
+    the temporary views made inside (Splink's tables: a few dozen per link) and the data
+    cached inside (persisted frames, local checkpoints: the step's intermediate tables, in
+    the block manager's memory and disk). A session outlives its step where the step runs
+    in a long-lived process (an API's rerun jobs, `link --score`), and each step's leftovers
+    would stay there until the process ends. What was there before the step is kept."""
+    jsc = spark.sparkContext._jsc
+    views = {t.name for t in spark.catalog.listTables() if t.isTemporary}
+    cached = set(jsc.getPersistentRDDs().keySet())
+    try:
+        yield
+    finally:
+        for table in spark.catalog.listTables():
+            if table.isTemporary and table.name not in views:
+                spark.catalog.dropTempView(table.name)
+        persistent = jsc.getPersistentRDDs()
+        for key in list(persistent.keySet()):
+            if key not in cached:
+                persistent.get(key).unpersist(False)
 
 
 def checkpoint(frame: Any) -> Any:

@@ -31,7 +31,7 @@ from linkage.resolve.judgements import Judgement, latest, read_judgements
 from linkage.resolve.pipeline import ResolveOptions
 from linkage.resolve.report import JUDGEMENTS_FILE, render_html, write_models
 from linkage.resolve.spark import spark_uri
-from linkage.spark.frames import checkpoint
+from linkage.spark.frames import checkpoint, released
 from linkage.spark.ids import changelog, entity_ids
 from linkage.spark.ingest import SparkExtraction, extract_spark
 from linkage.spark.outputs import (
@@ -56,13 +56,20 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
     """Link the sources with Spark and write the run folder at `out_dir`; returns the report."""
     from linkage.resolve.spark import get_spark_settings, spark_session
 
-    say = progress or (lambda _msg: None)
-    opts = options or ResolveOptions(engine="spark")
     spark = spark_session(get_spark_settings().threads or 2)
+    with released(spark):  # the session may serve more steps (`--score`, an API's jobs)
+        return _link_spark(spark, Path(sources_yaml), Path(out_dir), previous, judgements,
+                           options or ResolveOptions(engine="spark"),
+                           progress or (lambda _msg: None))
+
+
+def _link_spark(spark: Any, sources_yaml: Path, out_dir: Path, previous: Path | str | None,
+                judgements: Path | str | None, opts: ResolveOptions,
+                say: Callable[[str], None]) -> dict[str, Any]:
     run_id = datetime.now(UTC).strftime("run-%Y%m%dT%H%M%S%fZ")
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    extraction = extract_spark(Path(sources_yaml), spark)  # persisted, counts reconciled
+    extraction = extract_spark(sources_yaml, spark)  # persisted, counts reconciled
     timings["extract"] = time.perf_counter() - t
     judged = _judgements(previous, judgements)
     prev = None
@@ -84,7 +91,7 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
     say("writing tables")
     t = time.perf_counter()
     try:
-        with staged(Path(out_dir)) as tmp:
+        with staged(out_dir) as tmp:
             report = _write_run(tmp, run_id, extraction, mentions, named,
                                 changelog(changes, prev), resolution, judged, opts, timings, t)
     finally:

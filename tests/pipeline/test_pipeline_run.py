@@ -97,12 +97,21 @@ def test_link_with_score_is_link_then_score_in_one_process(sources: Path, tmp_pa
 
 def test_a_spark_rerun_job_scores_and_prepares_on_spark(sources: Path, tmp_path: Path) -> None:
     """A rerun job with `GUANLIAN_LINK_ENGINE=spark` (`PipelineRequest.engine`): the score and
-    the graph rows on Spark too (the link's session), not pandas in the API's process."""
+    the graph rows on Spark too (the link's session), not pandas in the API's process. The
+    session outlives the job: a view an earlier link left under the name the link used to
+    register its records with (the second Spark job of an API process failed on it) does not
+    stop it, and the job leaves no view or cached data of its own behind."""
     import json
 
     from graph.neo4j.rows import is_prepared, run_fingerprint
+    from linkage.resolve.spark import spark_session
     from risk.learned_run import LEARNED_REPORT
 
+    spark = spark_session()
+    for kind in ("enterprise", "person"):  # what a link before the fix left in the session
+        spark.range(1).createOrReplaceTempView(f"__guanlian_{kind}_records")
+    views = {t.name for t in spark.catalog.listTables() if t.isTemporary}
+    cached = set(spark.sparkContext._jsc.getPersistentRDDs().keySet())
     stages: list[Stage] = []
     result = run_pipeline(PipelineRequest(sources=sources, run_dir=tmp_path / "run",
                                           engine="spark", target=EmbeddedTarget(),
@@ -117,3 +126,7 @@ def test_a_spark_rerun_job_scores_and_prepares_on_spark(sources: Path, tmp_path:
     assert is_prepared(result.run_dir, run_fingerprint(result.run_dir))
     assert isinstance(result.store, EmbeddedStore)
     assert result.store.run_info().run_id == result.run_id
+    assert {t.name for t in spark.catalog.listTables() if t.isTemporary} == views
+    assert set(spark.sparkContext._jsc.getPersistentRDDs().keySet()) <= cached
+    for kind in ("enterprise", "person"):
+        spark.catalog.dropTempView(f"__guanlian_{kind}_records")
