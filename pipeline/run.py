@@ -38,10 +38,10 @@ if TYPE_CHECKING:
 Stage = Literal["linking", "scoring", "preparing", "publishing"]
 
 
-ScoreEngine = Literal["pandas", "spark"]
+ScoreBackend = Literal["pandas", "spark"]
 
 
-def score_engine_of(link_engine: str) -> ScoreEngine:
+def score_engine_of(link_engine: str) -> ScoreBackend:
     """The score's engine for a run linked on `link_engine`: Spark's run is scored on Spark
     (the same session), DuckDB's with pandas."""
     return "spark" if link_engine == "spark" else "pandas"
@@ -98,7 +98,7 @@ def link_step(sources: Path, run_dir: Path, previous: Path | None = None,
 
 
 def score_step(run_dir: Path, config: RiskConfig | None = None,
-               engine: ScoreEngine = "pandas",
+               engine: ScoreBackend = "pandas",
                previous: Path | None = None) -> dict[str, Any]:
     """Score every enterprise and person of the run (RUN/risk.parquet) and keep what the
     alert comparison derives from the scored run (RUN/alert_snapshot/); a small summary.
@@ -124,7 +124,7 @@ def score_step(run_dir: Path, config: RiskConfig | None = None,
     return summary
 
 
-def prepare_step(run_dir: Path, engine: ScoreEngine = "pandas") -> float:
+def prepare_step(run_dir: Path, engine: ScoreBackend = "pandas") -> float:
     """Build and keep the run's graph rows (RUN/graph/), in this process or (`engine`
     "spark") on Spark (`graph.neo4j.spark_rows`); returns the seconds it took."""
     from graph.neo4j.rows import prepare_rows
@@ -146,7 +146,7 @@ def prepare_step(run_dir: Path, engine: ScoreEngine = "pandas") -> float:
 
 
 def score_and_prepare(run_dir: Path, config: RiskConfig | None = None,
-                      engine: ScoreEngine = "pandas",
+                      engine: ScoreBackend = "pandas",
                       previous: Path | None = None, *, prepare_graph: bool = True
                       ) -> dict[str, Any]:
     """What `guanlian score` does: the score (`score_step`) and, unless `prepare_graph` is
