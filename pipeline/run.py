@@ -110,8 +110,7 @@ def score_step(run_dir: Path, config: RiskConfig | None = None,
         from linkage.spark.frames import released
         from risk.spark_score import spark_score_run
 
-        spark = spark_session()
-        with released(spark):  # the session may serve more steps (an API's rerun jobs)
+        with released(spark_session()) as spark:  # it may serve more steps (rerun jobs)
             return spark_score_run(run_dir, config, spark)
     from alerts.snapshot import build_snapshot, write_snapshot
     from risk.score import score_run
@@ -135,8 +134,7 @@ def prepare_step(run_dir: Path, engine: ScoreBackend = "pandas") -> float:
         from linkage.resolve.spark import spark_session
         from linkage.spark.frames import released
 
-        spark = spark_session()
-        with released(spark):
+        with released(spark_session()) as spark:
             prepare_rows_spark(run_dir, spark)
         return round(time.perf_counter() - started, 2)
     gc.collect()

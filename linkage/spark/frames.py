@@ -28,18 +28,19 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextmanager
-def released(spark: Any) -> Iterator[None]:
+def released(spark: Any) -> Iterator[Any]:
     """Run a batch step (a link, a score) and then release what it left in `spark`'s session:
     the temporary views made inside (Splink's tables: a few dozen per link) and the data
     cached inside (persisted frames, local checkpoints: the step's intermediate tables, in
     the block manager's memory and disk). A session outlives its step where the step runs
     in a long-lived process (an API's rerun jobs, `link --score`), and each step's leftovers
-    would stay there until the process ends. What was there before the step is kept."""
+    would stay there until the process ends. What was there before the step is kept.
+    Yields `spark`."""
     jsc = spark.sparkContext._jsc
     views = {t.name for t in spark.catalog.listTables() if t.isTemporary}
     cached = set(jsc.getPersistentRDDs().keySet())
     try:
-        yield
+        yield spark
     finally:
         for table in spark.catalog.listTables():
             if table.isTemporary and table.name not in views:

@@ -56,8 +56,8 @@ def link_spark(sources_yaml: Path | str, out_dir: Path | str, *,
     """Link the sources with Spark and write the run folder at `out_dir`; returns the report."""
     from linkage.resolve.spark import get_spark_settings, spark_session
 
-    spark = spark_session(get_spark_settings().threads or 2)
-    with released(spark):  # the session may serve more steps (`--score`, an API's jobs)
+    # the session may serve more steps (`--score`, an API's rerun jobs)
+    with released(spark_session(get_spark_settings().threads or 2)) as spark:
         return _link_spark(spark, Path(sources_yaml), Path(out_dir), previous, judgements,
                            options or ResolveOptions(engine="spark"),
                            progress or (lambda _msg: None))

@@ -87,29 +87,17 @@ def train_and_score(kind: Kind, table: Any, *, floor_probability: float = 0.5,
     """Train the `kind` model on the Spark DataFrame `table` (`rid`, `pc` and the model
     columns) and return the pairs scoring at least `floor_probability` as a Spark
     DataFrame (Parquet in the scratch folder)."""
-    from linkage.resolve.spark import get_spark_settings, spark_db_api
+    from splink import Linker
+
+    from linkage.resolve.spark import get_spark_settings, scratch_dir, spark_db_api, spark_uri
 
     started = time.perf_counter()
     db_api = spark_db_api(get_spark_settings().threads or 2)
     spark = db_api.spark
     frame = splink_input(table, kind).persist()
-    # a name of this call's own: the session outlives a link (an API process's rerun jobs,
-    # `link --score`), and Splink refuses to register over a table of the same name
+    # a name of this call's own: Splink refuses to register over a table of the same name,
+    # and the session may hold one (the caller's `released` drops the views of a link)
     view = f"__guanlian_{kind}_records_{uuid.uuid4().hex[:12]}"
-    try:
-        return _train_and_score(kind, frame, view, db_api, floor_probability, seed, started)
-    finally:
-        frame.unpersist()
-        spark.catalog.dropTempView(view)
-
-
-def _train_and_score(kind: Kind, frame: Any, view: str, db_api: Any,
-                     floor_probability: float, seed: int, started: float) -> SparkScored:
-    from splink import Linker
-
-    from linkage.resolve.spark import scratch_dir, spark_uri
-
-    spark = db_api.spark
     sdf = db_api.register(frame, table_name=view)
     linker = Linker(sdf, settings_dict(kind, blocking.predict_rules(kind)),
                     log_level=logging.ERROR)
@@ -136,5 +124,6 @@ def _train_and_score(kind: Kind, frame: Any, view: str, db_api: Any,
     predicted = time.perf_counter()
     charts = model_charts(linker)
     timings.update(predict=predicted - t, charts=time.perf_counter() - predicted)
+    frame.unpersist()
     return SparkScored(kind, model, spark.read.parquet(path), pairs_compared, charts, notes,
                        timings)
