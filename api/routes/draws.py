@@ -167,7 +167,7 @@ def record_outcome(who: AsInspector, services: ServicesDep, store: StoreDep,
 @router.get("/report", response_model=Report,
             summary="Hit rates by recommendation, class, score band, draw part and month")
 def report(_: AsInvestigator, services: ServicesDep,
-           since: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
+           since: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$",
                                               description="from this month (YYYY-MM)")] = None
            ) -> Report:
     outcomes = services.inspections.outcomes()

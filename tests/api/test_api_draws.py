@@ -103,6 +103,14 @@ def test_draw_notice_outcomes_report_and_audit(tmp_path: Path) -> None:
         parts = {h["group"]: (h["n"], h["failures"]) for h in report["by_part"]}
         assert parts["weighted"] == (1, 1) and parts["uniform"] == (1, 0)
         assert s.get("/inspection/report", role="inspector").status_code == 403
+        since = {"2026-02": 2, "2026-03": 0}
+        for month, n in since.items():
+            got = s.get("/inspection/report", params={"since": month}).json()
+            assert sum(h["n"] for h in got["by_part"]) == n
+        # ASCII digits only, as the schema's pattern reads in every dialect (Python's and
+        # Rust's \d also took Arabic-Indic digits, which ECMA-262's does not)
+        for odd in ("\u0662\u0660\u0662\u0666-\u0660\u0662", "2026-\uff10\uff12", "2026-2"):
+            assert s.get("/inspection/report", params={"since": odd}).status_code == 422
 
         entries = [e for e in _audit(s) if e["endpoint"].startswith("/inspection/")
                    and e["method"] == "POST" and e["status"] in (200, 201)]
