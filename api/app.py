@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.services.jobs.stop()  # a running job's process ends with the API
             await stores.aclose()
             pump.stop()
             state.kw["bind"].dispose()

@@ -1,10 +1,12 @@
 """Admin jobs: link the sources into a new run folder, then serve it.
 
-One job at a time (a second start while one runs is a `Conflict`). The job runs the pipeline
-(`pipeline.run.run_pipeline`) in a background thread: link into `runs_dir/<job id>/`, score,
-prepare the graph rows (Neo4j) and publish - the embedded store built on the run is swapped
-in atomically, or the run is synced into Neo4j. Until that last step completes the previous
-run keeps serving; a failed job leaves it serving.
+One job at a time (a second start while one runs is a `Conflict`). A background thread runs
+the pipeline's batch in a child process (`pipeline.child.run_apart`: link into
+`runs_dir/<job id>/`, score, prepare the graph rows and sync Neo4j; the child's output in
+`runs_dir/<job id>.log`), so the batch neither slows the API's lookups nor leaves its memory
+(a Spark JVM) in the API, and can be cancelled (`cancel`: the child is ended). For an embedded
+store the store built on the run is then swapped in atomically. Until that last step
+completes the previous run keeps serving; a failed or cancelled job leaves it serving.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ from api.stores import StoreHolder, neo4j_password
 from api.validation import PRINTABLE_SCHEMA, check_printable
 
 log = logging.getLogger("guanlian.api.jobs")
-JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed"]
+JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "failed",
+                    "cancelled"]
+# how long the API's shutdown waits for a cancelled job's thread
+STOP_WAIT_S = 30.0
 MAX_KEPT_JOBS = 50
 # the job status while each pipeline stage runs (preparing graph rows is part of loading)
 _STATUS_OF_STAGE: dict[str, JobStatus] = {
@@ -65,6 +70,9 @@ class Job(BaseModel):
     finished_at: str | None = None
     error: str | None = None
     run_id: str | None = None
+    log: str | None = Field(default=None, description="the job process's output (stage lines, "
+                            "a traceback), a file beside the run folder")
+    cancel_requested: bool = False
     alerts_raised: int | None = Field(
         default=None, description="new alerts raised against the previous run after publishing")
 
@@ -89,6 +97,7 @@ class JobRunner:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
 
     def _sources(self, requested: str | None) -> Path:
         if requested is None:
@@ -116,7 +125,9 @@ class JobRunner:
             run_dir = (self.settings.runs_dir / job_id).resolve()
             previous = self.stores.run_dir
             job = Job(job_id=job_id, status="queued", sources=str(sources), run_dir=str(run_dir),
-                      previous_run_dir=str(previous) if previous else None, created_at=_now())
+                      previous_run_dir=str(previous) if previous else None, created_at=_now(),
+                      log=str(run_dir.with_name(f"{job_id}.log")))
+            self._cancel = threading.Event()
             self._jobs[job_id] = job
             for old in list(self._jobs)[:-MAX_KEPT_JOBS]:
                 del self._jobs[old]
@@ -132,28 +143,54 @@ class JobRunner:
             raise NotFound(f"no job {job_id}")
         return job.model_copy()
 
+    def cancel(self, job_id: str) -> Job:
+        """Ask the running job `job_id` to stop: its process is ended and the job ends
+        `cancelled`, the previous run serving on. A finished job is a `Conflict`."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            if job.status in ("succeeded", "failed", "cancelled"):
+                raise Conflict(f"job {job_id} has already ended ({job.status})")
+            job.cancel_requested = True
+            self._cancel.set()
+        return job.model_copy()
+
     def wait(self, timeout: float | None = None) -> None:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
 
+    def stop(self) -> None:
+        """At the API's shutdown: cancel a running job and wait for its process to end."""
+        self._cancel.set()
+        self.wait(STOP_WAIT_S)
+
     def _run(self, job: Job, sources: Path, run_dir: Path, previous: Path | None) -> None:
+        from pipeline.child import JobCancelled, JobFailed
+
         job.started_at = _now()
         try:
             job.run_id = self._pipeline(job, sources, run_dir, previous)
             if self.on_published is not None and job.run_id is not None:
                 job.alerts_raised = self.on_published(run_dir, previous)
             job.status = "succeeded"
+        except JobCancelled:
+            job.status = "cancelled"
+            log.warning("job %s cancelled", job.job_id)
         except Exception as exc:
             job.status = "failed"
-            job.error = mask(f"{type(exc).__name__}: {exc}".splitlines()[0])[:500]
+            # the job process's error as it named it; else this thread's
+            text = str(exc) if isinstance(exc, JobFailed) else f"{type(exc).__name__}: {exc}"
+            job.error = mask((text.splitlines() or [""])[0])[:500]
             log.error("job %s failed: %s", job.job_id, mask(traceback.format_exc()))
         finally:
             job.finished_at = _now()
 
     def _link_and_serve(self, job: Job, sources: Path, run_dir: Path,
                         previous: Path | None) -> str | None:
-        from pipeline.run import EmbeddedTarget, Neo4jTarget, PipelineRequest, run_pipeline
+        from pipeline.child import run_apart
+        from pipeline.run import EmbeddedTarget, Neo4jTarget, PipelineRequest
 
         s = self.settings
         target = (Neo4jTarget(uri=s.neo4j_uri, user=s.neo4j_user, password=neo4j_password(s))
@@ -164,7 +201,12 @@ class JobRunner:
         def stage(name: Stage) -> None:
             job.status = _STATUS_OF_STAGE[name]
 
-        result = run_pipeline(request, on_stage=stage)
+        result = run_apart(request, Path(job.log or run_dir.with_name(f"{job.job_id}.log")),
+                           on_stage=stage, cancel=self._cancel)
+        if self._cancel.is_set():  # cancelled while the store was built: not swapped in
+            from pipeline.child import JobCancelled
+
+            raise JobCancelled("cancelled")
         if result.store is not None:
             self.stores.swap(result.store, run_dir)
         else:

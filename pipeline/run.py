@@ -1,8 +1,9 @@
 """One pipeline: link -> score -> prepare graph rows -> publish to a store (+ warm-up).
 
 Each step is a function the CLI calls on its own (`guanlian link`, `guanlian score` = score +
-prepare, `guanlian load` = publish to Neo4j); `run_pipeline` runs them all in that order, for
-the API's rerun jobs (`api/jobs.py`).
+prepare, `guanlian load` = publish to Neo4j); `run_pipeline` runs them all in that order;
+the API's rerun jobs (`api/jobs.py`) run `run_batch`, all but the embedded store, in a process
+of their own (`pipeline.child`).
 
 - link: `linkage.run.link` writes the run folder (atomically; `previous` keeps entity IDs).
 - score: `risk.score.score_run` writes `RUN/risk.parquet` (`guanlian score --engine spark`:
@@ -222,12 +223,12 @@ def publish_embedded(run_dir: Path, policy: WalkPolicy | None = None) -> GraphRe
     return EmbeddedStore.from_run(run_dir, policy or load_risk_config())
 
 
-def run_pipeline(request: PipelineRequest,
-                 on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
-    """Link, score, prepare and publish, in that order, the score and the graph rows on the
-    link's engine (`score_engine_of`); `on_stage` hears each step start.
-    A failing step raises and leaves whatever was served before untouched (the run folder
-    is written atomically and published only once scored)."""
+def run_batch(request: PipelineRequest,
+              on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
+    """Link, score, prepare and (for a Neo4j target) publish, in that order, the score and
+    the graph rows on the link's engine (`score_engine_of`); `on_stage` hears each step
+    start. The whole batch but the embedded store, so that it can run in a process of its
+    own (`pipeline.child`, the API's rerun jobs)."""
     stage = on_stage or (lambda _stage: None)
     stage("linking")
     run_id = link_step(request.sources, request.run_dir, request.previous, request.engine)
@@ -240,10 +241,21 @@ def run_pipeline(request: PipelineRequest,
     if prepare:
         stage("preparing")
         summary["graph_rows_seconds"] = prepare_step(request.run_dir, engine=engine)
-    stage("publishing")
     result = PipelineResult(request.run_dir, run_id, summary)
     if isinstance(request.target, Neo4jTarget):
+        stage("publishing")
         result.load_summary = publish_neo4j(request.run_dir, request.target)
-    else:
+    return result
+
+
+def run_pipeline(request: PipelineRequest,
+                 on_stage: Callable[[Stage], None] | None = None) -> PipelineResult:
+    """The whole pipeline in this process: `run_batch`, then for an embedded target the
+    store built on the run (`publish_embedded`).
+    A failing step raises and leaves whatever was served before untouched (the run folder
+    is written atomically and published only once scored)."""
+    result = run_batch(request, on_stage)
+    if isinstance(request.target, EmbeddedTarget):
+        (on_stage or (lambda _stage: None))("publishing")
         result.store = publish_embedded(request.run_dir, request.risk_config)
     return result

@@ -44,6 +44,13 @@ async def job(_: AsAdmin, services: ServicesDep, job_id: JobId) -> Job:
     return services.jobs.get(job_id)
 
 
+@router.post("/jobs/{job_id}/cancel", response_model=Job, status_code=202,
+             responses=problems(404, 409),
+             summary="Cancel a running job (its process is ended; the previous run serves on)")
+def cancel_job(_: AsAdmin, services: ServicesDep, job_id: JobId) -> Job:
+    return returned(services.jobs.cancel(job_id), job_id=job_id)
+
+
 @router.get("/audit", response_model=AuditPage, summary="Audit entries, oldest first")
 def audit(
     _: AsAdmin, services: ServicesDep,

@@ -58,6 +58,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("POST", "/webhooks", {"url": "http://127.0.0.1:9/hook"}, "admin"),
     ("GET", "/webhooks/deliveries", None, "admin"),
     ("GET", "/admin/jobs/20260101T000000-abcdef", None, "admin"),
+    ("POST", "/admin/jobs/20260101T000000-abcdef/cancel", None, "admin"),
     ("GET", "/admin/audit", None, "admin"),
     ("GET", "/admin/audit/verify", None, "admin"),
     ("GET", "/admin/keys", None, "admin"),

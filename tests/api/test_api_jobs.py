@@ -6,6 +6,7 @@ and embedded store; the inspection lookup then scores names with the run's train
 
 from __future__ import annotations
 
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,10 @@ def _wait(client: TestClient, headers: dict[str, str], job_id: str,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job: dict[str, Any] = client.get(f"/admin/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("succeeded", "failed"):
+        if job["status"] in ("succeeded", "failed", "cancelled"):
             return job
         time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
 
 
 def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
@@ -57,6 +58,10 @@ def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
         assert ready["run_id"] == done["run_id"] and ready["linkage_model"] is True
         run_dir = Path(done["run_dir"])
         assert (run_dir / "risk.parquet").is_file()
+        # the batch ran in a process of its own, its output in the job's log beside the run
+        log = Path(done["log"])
+        assert log == run_dir.with_name(f"{done['job_id']}.log") and log.is_file()
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
 
         # the trained model resolves a name-only declaration to the right enterprise
         entities = pd.read_parquet(run_dir / "entities.parquet")
@@ -75,8 +80,25 @@ def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
         failed = client.post("/admin/jobs", json={"sources": "broken.yaml"}, headers=admin)
         assert failed.status_code == 202
         failed_job = _wait(client, admin, failed.json()["job_id"])
-        assert failed_job["status"] == "failed" and failed_job["error"]
+        assert failed_job["status"] == "failed"
+        assert failed_job["error"].startswith("MappingError: ") and "no sources" in failed_job[
+            "error"]
+        assert "Traceback" in Path(failed_job["log"]).read_text(encoding="utf-8")
         assert client.get("/readyz").json()["run_id"] == done["run_id"]
+
+        # a cancelled job ends its process, publishes nothing and leaves the run serving
+        running = client.post("/admin/jobs", json={}, headers=admin).json()
+        cancelled = client.post(f"/admin/jobs/{running['job_id']}/cancel", headers=admin)
+        assert cancelled.status_code == 202 and cancelled.json()["cancel_requested"] is True
+        assert client.post(f"/admin/jobs/{running['job_id']}/cancel",
+                           headers=inspector).status_code == 403
+        ended = _wait(client, admin, running["job_id"], timeout=30)
+        assert ended["status"] == "cancelled" and ended["error"] is None, ended
+        assert not Path(ended["run_dir"]).exists()
+        assert client.get("/readyz").json()["run_id"] == done["run_id"]
+        again = client.post(f"/admin/jobs/{running['job_id']}/cancel", headers=admin)
+        assert again.status_code == 409 and again.json()["code"] == "conflict"
+        assert client.post("/admin/jobs/no-such-job/cancel", headers=admin).status_code == 404
 
         # a rerun (with --previous) swaps in only once complete; the old run serves meanwhile
         rerun = client.post("/admin/jobs", json={}, headers=admin).json()
