@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from alerts.raising import raise_alerts
 from alerts.state.db import open_state, state_url
 from alerts.state.investigations import InvestigationStore
+from alerts.state.jobs import JobStore
 from alerts.state.store import AlertStore, CaseStore
 from alerts.state.watch import WatchlistStore
 from alerts.state.webhooks import DeliveryPump, WebhookStore
@@ -87,7 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, stores=stores, keys=keys, audit=audit,
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup,
-            jobs=JobRunner(settings, stores, lookup, on_published=published),
+            jobs=JobRunner(settings, stores, lookup, on_published=published,
+                           store=JobStore(state)),
             slots=ConcurrencySlots(settings.heavy_concurrency),
             auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
                                      settings.auth_failure_burst),

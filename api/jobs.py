@@ -6,7 +6,9 @@ the pipeline's batch in a child process (`pipeline.child.run_apart`: link into
 `runs_dir/<job id>.log`), so the batch neither slows the API's lookups nor leaves its memory
 (a Spark JVM) in the API, and can be cancelled (`cancel`: the child is ended). For an embedded
 store the store built on the run is then swapped in atomically. Until that last step
-completes the previous run keeps serving; a failed or cancelled job leaves it serving.
+completes the previous run keeps serving; a failed or cancelled job leaves it serving. Each
+job is saved in the state database at every change (`alerts.state.jobs.JobStore`), so the
+jobs' list outlives the process; one a stopped API left unfinished is marked failed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, field_validator
 
 if TYPE_CHECKING:
+    from alerts.state.jobs import JobStore
     from pipeline.run import Stage
 
 from api.errors import Conflict, InvalidParameter, NotFound
@@ -90,9 +93,16 @@ OnPublished = Callable[[Path, Path | None], int]
 class JobRunner:
     def __init__(self, settings: Settings, stores: StoreHolder, lookup: LookupService,
                  pipeline: Pipeline | None = None,
-                 on_published: OnPublished | None = None) -> None:
+                 on_published: OnPublished | None = None,
+                 store: JobStore | None = None) -> None:
+        """`store`: where jobs are kept past this process (the state database); the jobs a
+        stopped API left unfinished are marked failed (cancelled, where asked) here."""
         self.settings, self.stores, self.lookup = settings, stores, lookup
         self.on_published = on_published
+        self.store = store
+        if store is not None:
+            for job_id in store.interrupted(_now()):
+                log.warning("job %s was interrupted by the API's stop", job_id)
         self._pipeline = pipeline or self._link_and_serve
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -128,6 +138,7 @@ class JobRunner:
                       previous_run_dir=str(previous) if previous else None, created_at=_now(),
                       log=str(run_dir.with_name(f"{job_id}.log")))
             self._cancel = threading.Event()
+            self._save(job, strict=True)  # a job the state cannot keep is not started
             self._jobs[job_id] = job
             for old in list(self._jobs)[:-MAX_KEPT_JOBS]:
                 del self._jobs[old]
@@ -139,9 +150,33 @@ class JobRunner:
 
     def get(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
-        if job is None:
+        if job is not None:
+            return job.model_copy()
+        kept = self.store.get(job_id) if self.store is not None else None
+        if kept is None:
             raise NotFound(f"no job {job_id}")
-        return job.model_copy()
+        return Job.model_validate(kept)
+
+    def page(self, limit: int = 20, offset: int = 0) -> tuple[list[Job], int]:
+        """Jobs newest first, with the total: the state database's (every job this API and
+        the ones before it started), else this process's last `MAX_KEPT_JOBS`."""
+        if self.store is not None:
+            kept, total = self.store.page(limit, offset)
+            live = {job_id: job for job_id, job in self._jobs.items()}
+            return [live[k["job_id"]].model_copy() if k["job_id"] in live
+                    else Job.model_validate(k) for k in kept], total
+        jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
+        return [j.model_copy() for j in jobs[offset:offset + limit]], len(jobs)
+
+    def _save(self, job: Job, *, strict: bool = False) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(job.model_dump(mode="json"))
+        except Exception:
+            if strict:
+                raise
+            log.exception("job %s: its state could not be kept", job.job_id)
 
     def cancel(self, job_id: str) -> Job:
         """Ask the running job `job_id` to stop: its process is ended and the job ends
@@ -154,6 +189,7 @@ class JobRunner:
                 raise Conflict(f"job {job_id} has already ended ({job.status})")
             job.cancel_requested = True
             self._cancel.set()
+            self._save(job)
         return job.model_copy()
 
     def wait(self, timeout: float | None = None) -> None:
@@ -170,6 +206,7 @@ class JobRunner:
         from pipeline.child import JobCancelled, JobFailed
 
         job.started_at = _now()
+        self._save(job)
         try:
             job.run_id = self._pipeline(job, sources, run_dir, previous)
             if self.on_published is not None and job.run_id is not None:
@@ -186,6 +223,7 @@ class JobRunner:
             log.error("job %s failed: %s", job.job_id, mask(traceback.format_exc()))
         finally:
             job.finished_at = _now()
+            self._save(job)
 
     def _link_and_serve(self, job: Job, sources: Path, run_dir: Path,
                         previous: Path | None) -> str | None:
@@ -200,6 +238,7 @@ class JobRunner:
 
         def stage(name: Stage) -> None:
             job.status = _STATUS_OF_STAGE[name]
+            self._save(job)
 
         result = run_apart(request, Path(job.log or run_dir.with_name(f"{job.job_id}.log")),
                            on_stage=stage, cancel=self._cancel)

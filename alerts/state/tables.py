@@ -202,3 +202,19 @@ class OutcomeRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime]
     request_id: Mapped[str] = mapped_column(String(64))
+
+
+# --- admin rerun jobs (migration 0004; api/jobs.py) ----------------------------------------
+JOB_ENDED = ("succeeded", "failed", "cancelled")
+
+
+class JobRow(Base):
+    """An admin rerun job as the API last reported it (`api.jobs.Job`, whole, in `job`), kept
+    so that the jobs' history outlives the API process; `status` and `created_at` apart for
+    the list and for the jobs a stopped API left unfinished."""
+
+    __tablename__ = "jobs"
+    job_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    job: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -19,6 +19,7 @@ from api.schemas import (
     KeyCreated,
     KeyInfo,
     KeyRequest,
+    Page,
     Revoked,
 )
 
@@ -36,6 +37,18 @@ def start_job(_: AsAdmin, services: ServicesDep,
               request: Annotated[JobRequest | None, Body()] = None) -> Job:
     request = request or JobRequest()
     return returned(services.jobs.start(request), sources=request.sources)
+
+
+class JobPage(Page[Job]):
+    total: int
+
+
+@router.get("/jobs", response_model=JobPage, summary="Jobs, newest first (kept across restarts)")
+def jobs(_: AsAdmin, services: ServicesDep,
+         limit: Annotated[int, Query(ge=1, le=200)] = 20,
+         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> JobPage:
+    items, total = services.jobs.page(limit, offset)
+    return returned(JobPage(items=items, total=total, limit=limit, offset=offset))
 
 
 @router.get("/jobs/{job_id}", response_model=Job, responses=problems(404),

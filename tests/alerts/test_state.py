@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.models import Alert, Change, alert_key
 from alerts.state.db import downgrade, make_engine, migrate, open_state, state_url
+from alerts.state.jobs import INTERRUPTED, JobStore
 from alerts.state.store import AlertStore, CaseStore, Missing, StateError
 from alerts.state.tables import Base
 
@@ -60,7 +61,7 @@ def test_migrations_make_exactly_the_declared_schema(url: str) -> None:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         assert set(inspect(conn).get_table_names()) >= {
             "alerts", "watchlists", "watch_items", "cases", "case_alerts", "case_events",
-            "webhooks", "deliveries"}
+            "webhooks", "deliveries", "jobs"}
     downgrade(url)
     with engine.connect() as conn:
         assert "alerts" not in inspect(conn).get_table_names()
@@ -119,3 +120,31 @@ def test_state_url_defaults_under_the_state_dir(tmp_path: Path,
     assert state_url(tmp_path / "s") == f"sqlite:///{(tmp_path / 's' / 'state.sqlite')}"
     monkeypatch.setenv("GUANLIAN_STATE_DB", "postgresql+psycopg://u@h/db")
     assert state_url(tmp_path) == "postgresql+psycopg://u@h/db"
+
+
+def test_jobs_are_kept_replaced_listed_and_ended_when_interrupted(url: str) -> None:
+    jobs = JobStore(open_state(url))
+
+    def job(n: int, status: str, **more: object) -> dict[str, object]:
+        return {"job_id": f"2026010{n}T000000-00000{n}", "status": status,
+                "created_at": f"2026-01-0{n}T00:00:00+00:00", **more}
+
+    jobs.save(job(1, "queued"))
+    jobs.save(job(1, "linking", started_at="2026-01-01T00:00:01+00:00"))  # replaced
+    jobs.save(job(2, "succeeded", run_id="r2"))
+    jobs.save(job(3, "scoring", cancel_requested=True))
+    assert jobs.get("20260101T000000-000001") == job(1, "linking",
+                                                     started_at="2026-01-01T00:00:01+00:00")
+    assert jobs.get("nope") is None
+    items, total = jobs.page(limit=2)
+    assert total == 3 and [i["job_id"][7] for i in items] == ["3", "2"]
+    assert sorted(jobs.interrupted("2026-02-01T00:00:00+00:00")) == [
+        "20260101T000000-000001", "20260103T000000-000003"]
+    first, third = jobs.get("20260101T000000-000001"), jobs.get("20260103T000000-000003")
+    assert first is not None and third is not None
+    assert (first["status"], first["error"]) == ("failed", INTERRUPTED)
+    assert (third["status"], third["error"]) == ("cancelled", None)
+    assert jobs.interrupted("2026-02-02T00:00:00+00:00") == []  # nothing left unfinished
+    downgrade(url, "0003")  # migration 0004 takes the table away again
+    with make_engine(url).connect() as conn:
+        assert "jobs" not in inspect(conn).get_table_names()

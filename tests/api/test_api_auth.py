@@ -57,6 +57,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("DELETE", "/investigations/1", None, "investigator"),
     ("POST", "/webhooks", {"url": "http://127.0.0.1:9/hook"}, "admin"),
     ("GET", "/webhooks/deliveries", None, "admin"),
+    ("GET", "/admin/jobs", None, "admin"),
     ("GET", "/admin/jobs/20260101T000000-abcdef", None, "admin"),
     ("POST", "/admin/jobs/20260101T000000-abcdef/cancel", None, "admin"),
     ("GET", "/admin/audit", None, "admin"),

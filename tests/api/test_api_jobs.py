@@ -112,3 +112,14 @@ def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
         kept = client.post("/inspection/lookup", json={"uscc": firm["uscc"]},
                            headers=inspector).json()
         assert kept["match"]["entity"]["entity_id"] == firm["entity_id"]  # IDs carried forward
+        every_job = [done, failed_job, ended, second]
+        listed = client.get("/admin/jobs", headers=admin).json()
+        assert listed["total"] == 4
+
+    # the jobs outlive the API: a restarted one lists them as they ended
+    with TestClient(create_app(settings)) as again:
+        after = again.get("/admin/jobs", headers=admin).json()
+        assert after["total"] == 4 and after["items"] == listed["items"]
+        assert {j["job_id"]: j["status"] for j in after["items"]} == {
+            j["job_id"]: j["status"] for j in every_job}
+        assert again.get(f"/admin/jobs/{second['job_id']}", headers=admin).json() == second

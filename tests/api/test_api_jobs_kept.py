@@ -1,0 +1,48 @@
+"""Admin jobs are kept in the state database: listed newest first and found by ID after the
+API restarted; a job a stopped API left unfinished ends failed (cancelled, where asked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alerts.state.db import open_state, state_url
+from alerts.state.jobs import INTERRUPTED, JobStore
+from api.jobs import Job, JobStatus
+from tests.api.test_api_support import make_settings, serve, tiny_run
+
+
+def _job(job_id: str, status: JobStatus, created: str, *, cancel: bool = False) -> Job:
+    return Job(job_id=job_id, status=status, sources="/d/sources.yaml",
+               run_dir=f"/r/{job_id}", created_at=created, started_at=created,
+               log=f"/r/{job_id}.log", cancel_requested=cancel)
+
+
+def test_jobs_outlive_the_api_and_unfinished_ones_end(tmp_path: Path) -> None:
+    run = tiny_run(tmp_path)
+    settings = make_settings(tmp_path, run)
+    store = JobStore(open_state(settings.state_db or state_url(settings.state_dir)))
+    kept = [_job("20260101T000000-aaaaaa", "succeeded", "2026-01-01T00:00:00+00:00"),
+            _job("20260102T000000-bbbbbb", "linking", "2026-01-02T00:00:00+00:00"),
+            _job("20260103T000000-cccccc", "scoring", "2026-01-03T00:00:00+00:00",
+                 cancel=True)]
+    for job in kept:
+        store.save(job.model_dump(mode="json"))
+
+    for _restart in range(2):  # the second start finds nothing left to mark
+        with serve(tmp_path, run) as s:
+            page = s.get("/admin/jobs", role="admin").json()
+            assert page["total"] == 3
+            assert [j["job_id"] for j in page["items"]] == [j.job_id for j in kept[::-1]]
+            statuses = {j["job_id"]: (j["status"], j["error"]) for j in page["items"]}
+            assert statuses == {kept[0].job_id: ("succeeded", None),
+                                kept[1].job_id: ("failed", INTERRUPTED),
+                                kept[2].job_id: ("cancelled", None)}
+            one = s.get(f"/admin/jobs/{kept[1].job_id}", role="admin").json()
+            assert one["status"] == "failed" and one["finished_at"]
+            assert one["log"] == kept[1].log
+            second = s.get("/admin/jobs", role="admin", params={"limit": 1, "offset": 1})
+            assert [j["job_id"] for j in second.json()["items"]] == [kept[1].job_id]
+            assert s.get("/admin/jobs", role="investigator").status_code == 403
+            assert s.get("/admin/jobs", role="admin",
+                         params={"limit": 0}).status_code == 422
+            assert s.get("/admin/jobs/20990101T000000-ffffff", role="admin").status_code == 404
