@@ -162,7 +162,7 @@ class JobRunner:
         the ones before it started), else this process's last `MAX_KEPT_JOBS`."""
         if self.store is not None:
             kept, total = self.store.page(limit, offset)
-            live = {job_id: job for job_id, job in self._jobs.items()}
+            live = self._jobs  # this process's jobs, as they are now
             return [live[k["job_id"]].model_copy() if k["job_id"] in live
                     else Job.model_validate(k) for k in kept], total
         jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
@@ -184,7 +184,8 @@ class JobRunner:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
-                raise NotFound(f"no job {job_id}")
+                kept = self.get(job_id)  # NotFound, or an earlier process's job: ended
+                raise Conflict(f"job {job_id} has already ended ({kept.status})")
             if job.status in ("succeeded", "failed", "cancelled"):
                 raise Conflict(f"job {job_id} has already ended ({job.status})")
             job.cancel_requested = True
@@ -242,7 +243,9 @@ class JobRunner:
 
         result = run_apart(request, Path(job.log or run_dir.with_name(f"{job.job_id}.log")),
                            on_stage=stage, cancel=self._cancel)
-        if self._cancel.is_set():  # cancelled while the store was built: not swapped in
+        if result.store is not None and self._cancel.is_set():
+            # cancelled while the store was built: not swapped in (a Neo4j sync, once the
+            # child reported it done, has happened: that job succeeded)
             from pipeline.child import JobCancelled
 
             raise JobCancelled("cancelled")

@@ -138,6 +138,8 @@ def run_apart(request: PipelineRequest, log_path: Path,
         raise
     finally:
         watcher.join()
+        with contextlib.suppress(OSError):
+            child.stdin.close()
     if cancel.is_set() and "done" not in outcome:
         raise JobCancelled("cancelled")
     if "error" in outcome:

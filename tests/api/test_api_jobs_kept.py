@@ -46,3 +46,8 @@ def test_jobs_outlive_the_api_and_unfinished_ones_end(tmp_path: Path) -> None:
             assert s.get("/admin/jobs", role="admin",
                          params={"limit": 0}).status_code == 422
             assert s.get("/admin/jobs/20990101T000000-ffffff", role="admin").status_code == 404
+            # an earlier API's job has ended: nothing to cancel
+            ended = s.post(f"/admin/jobs/{kept[1].job_id}/cancel", role="admin")
+            assert ended.status_code == 409 and "already ended (failed)" in ended.json()["detail"]
+            assert s.post("/admin/jobs/20990101T000000-ffffff/cancel",
+                          role="admin").status_code == 404
