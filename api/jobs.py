@@ -108,6 +108,7 @@ class JobRunner:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
+        self._syncing = False  # a job's child is writing its diff into Neo4j
 
     def _sources(self, requested: str | None) -> Path:
         if requested is None:
@@ -188,6 +189,9 @@ class JobRunner:
                 raise Conflict(f"job {job_id} has already ended ({kept.status})")
             if job.status in ("succeeded", "failed", "cancelled"):
                 raise Conflict(f"job {job_id} has already ended ({job.status})")
+            if self._syncing:
+                raise Conflict(f"job {job_id} is syncing Neo4j; ended now, the graph would "
+                               "hold part of the new run until the next load: wait for it")
             job.cancel_requested = True
             self._cancel.set()
             self._save(job)
@@ -199,9 +203,19 @@ class JobRunner:
             thread.join(timeout)
 
     def stop(self) -> None:
-        """At the API's shutdown: cancel a running job and wait for its process to end."""
-        self._cancel.set()
+        """At the API's shutdown: cancel a running job (unless it is syncing Neo4j) and wait
+        for its process to end (a child still running ends with this process: its stdin
+        closes; a sync cut short is repaired by the next load, `graph.neo4j.loader`)."""
+        if not self._syncing:
+            self._cancel.set()
         self.wait(STOP_WAIT_S)
+
+    def enter_stage(self, job: Job, stage: Stage, *, neo4j: bool) -> None:
+        """The job's pipeline entered `stage` (publishing into Neo4j: not cancellable)."""
+        with self._lock:
+            job.status = _STATUS_OF_STAGE[stage]
+            self._syncing = neo4j and stage == "publishing"
+        self._save(job)
 
     def _run(self, job: Job, sources: Path, run_dir: Path, previous: Path | None) -> None:
         from pipeline.child import JobCancelled, JobFailed
@@ -224,6 +238,7 @@ class JobRunner:
             log.error("job %s failed: %s", job.job_id, mask(traceback.format_exc()))
         finally:
             job.finished_at = _now()
+            self._syncing = False
             self._save(job)
 
     def _link_and_serve(self, job: Job, sources: Path, run_dir: Path,
@@ -238,8 +253,7 @@ class JobRunner:
                                   engine=s.link_engine, target=target)
 
         def stage(name: Stage) -> None:
-            job.status = _STATUS_OF_STAGE[name]
-            self._save(job)
+            self.enter_stage(job, name, neo4j=isinstance(target, Neo4jTarget))
 
         result = run_apart(request, Path(job.log or run_dir.with_name(f"{job.job_id}.log")),
                            on_stage=stage, cancel=self._cancel)

@@ -3,11 +3,12 @@ API restarted; a job a stopped API left unfinished ends failed (cancelled, where
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alerts.state.db import open_state, state_url
 from alerts.state.jobs import INTERRUPTED, JobStore
-from api.jobs import Job, JobStatus
+from api.jobs import Job, JobRunner, JobStatus
 from tests.api.test_api_support import make_settings, serve, tiny_run
 
 
@@ -51,3 +52,36 @@ def test_jobs_outlive_the_api_and_unfinished_ones_end(tmp_path: Path) -> None:
             assert ended.status_code == 409 and "already ended (failed)" in ended.json()["detail"]
             assert s.post("/admin/jobs/20990101T000000-ffffff/cancel",
                           role="admin").status_code == 404
+
+
+def test_a_job_syncing_neo4j_is_not_cancelled(tmp_path: Path) -> None:
+    """Ended mid-sync, the graph would hold part of the new run until the next load: the
+    cancel is refused while the job publishes into Neo4j (a stand-in pipeline holds it
+    there)."""
+    run = tiny_run(tmp_path)
+    with serve(tmp_path, run, sources_yaml=tmp_path / "sources.yaml") as s:
+        (tmp_path / "sources.yaml").write_text("version: 1\n", encoding="utf-8")
+        services = s.client.app.state.services  # type: ignore[attr-defined]
+        reached: dict[str, threading.Event] = {n: threading.Event() for n in ("link", "sync")}
+        go_on = {n: threading.Event() for n in ("link", "sync")}
+
+        def pipeline(job: Job, _sources: Path, _run: Path, _previous: Path | None) -> None:
+            runner.enter_stage(job, "linking", neo4j=True)
+            reached["link"].set()
+            go_on["link"].wait(10)
+            runner.enter_stage(job, "publishing", neo4j=True)
+            reached["sync"].set()
+            go_on["sync"].wait(10)
+
+        runner = JobRunner(services.settings, services.stores, services.lookup,
+                           pipeline=pipeline, store=services.jobs.store)
+        services.jobs = runner
+        job = s.post("/admin/jobs", role="admin", json={}).json()
+        assert reached["link"].wait(10)
+        go_on["link"].set()
+        assert reached["sync"].wait(10)
+        refused = s.post(f"/admin/jobs/{job['job_id']}/cancel", role="admin")
+        assert refused.status_code == 409 and "syncing Neo4j" in refused.json()["detail"]
+        go_on["sync"].set()
+        runner.wait(10)
+        assert s.get(f"/admin/jobs/{job['job_id']}", role="admin").json()["status"] == "succeeded"
