@@ -109,6 +109,9 @@ class JobRunner:
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._syncing = False  # a job's child is writing its diff into Neo4j
+        # one save at a time, each dumping the job as it is then: the last one kept is the
+        # newest state (a cancel's save racing the job's final one cannot bring back a stale one)
+        self._save_lock = threading.Lock()
 
     def _sources(self, requested: str | None) -> Path:
         if requested is None:
@@ -173,7 +176,8 @@ class JobRunner:
         if self.store is None:
             return
         try:
-            self.store.save(job.model_dump(mode="json"))
+            with self._save_lock:
+                self.store.save(job.model_dump(mode="json"))
         except Exception:
             if strict:
                 raise
