@@ -16,7 +16,6 @@ import pytest
 from neo4j import Driver
 
 from graph.neo4j.store import Neo4jStore
-from linkage.synth import generate
 from pipeline.child import (
     EXIT_ORPHANED,
     JobCancelled,
@@ -28,14 +27,8 @@ from pipeline.child import (
 from pipeline.run import EmbeddedTarget, Neo4jTarget, PipelineRequest, Stage
 from risk.config import RiskConfig
 from runfolder.folder import validate_run
-from tests.conftest import Neo4jSettings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate("tiny", 7, tmp_path_factory.mktemp("data")) / "sources.yaml"
 
 
 def test_the_request_crosses_the_pipe_whole() -> None:
@@ -65,10 +58,9 @@ def test_an_embedded_job_runs_apart_and_builds_the_store_here(
 
 
 def test_a_neo4j_job_syncs_from_its_own_process(
-    neo4j_clean: Driver, neo4j_settings: Neo4jSettings, sources: Path, tmp_path: Path,
+    neo4j_clean: Driver, neo4j_target: Neo4jTarget, sources: Path, tmp_path: Path,
 ) -> None:
-    target = Neo4jTarget(uri=neo4j_settings.uri, user=neo4j_settings.user,
-                         password=neo4j_settings.password)
+    target = neo4j_target
     stages: list[Stage] = []
     result = run_apart(PipelineRequest(sources=sources, run_dir=tmp_path / "run",
                                        target=target), tmp_path / "job.log",

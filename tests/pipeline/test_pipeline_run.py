@@ -10,7 +10,6 @@ from neo4j import Driver
 
 from graph.embedded.store import EmbeddedStore
 from graph.neo4j.store import Neo4jStore
-from linkage.synth import generate
 from pipeline.run import (
     EmbeddedTarget,
     Neo4jTarget,
@@ -20,21 +19,14 @@ from pipeline.run import (
 )
 from risk.config import RiskConfig
 from runfolder.folder import read_table, validate_run
-from tests.conftest import Neo4jSettings
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate("tiny", 7, tmp_path_factory.mktemp("data")) / "sources.yaml"
-
-
 def test_pipeline_publishes_to_neo4j_then_syncs_a_rerun(
-    neo4j_clean: Driver, neo4j_settings: Neo4jSettings, sources: Path, tmp_path: Path,
+    neo4j_clean: Driver, neo4j_target: Neo4jTarget, sources: Path, tmp_path: Path,
 ) -> None:
-    target = Neo4jTarget(uri=neo4j_settings.uri, user=neo4j_settings.user,
-                         password=neo4j_settings.password)
+    target = neo4j_target
     stages: list[Stage] = []
     first = run_pipeline(PipelineRequest(sources=sources, run_dir=tmp_path / "run1",
                                          target=target), on_stage=stages.append)
