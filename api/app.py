@@ -29,7 +29,7 @@ from api.deps import Services
 from api.guard import DeadlineGuard, FailedKeys
 from api.headers import SecurityHeaders
 from api.inspection import LookupService, load_matcher
-from api.jobs import JobRunner
+from api.jobs import JobRunner, served_run
 from api.metrics import Metrics
 from api.middleware import LONG_PREFIXES, RequestMiddleware
 from api.ratelimit import BodySizeLimit, ConcurrencySlots, TokenBuckets
@@ -71,10 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         audit = AuditLog(settings.audit_config)
-        stores = open_store(settings)
+        state = open_state(settings.state_db or state_url(settings.state_dir))
+        kept_jobs = JobStore(state)
+        stores = open_store(settings.model_copy(
+            update={"run_dir": served_run(settings, kept_jobs)}))
         lookup = LookupService(settings, load_matcher(stores.run_dir))
         keys = KeyStore(settings.keys_path)
-        state = open_state(settings.state_db or state_url(settings.state_dir))
         alerts, watchlists, hooks = AlertStore(state), WatchlistStore(state), WebhookStore(state)
         pump = DeliveryPump(hooks)
         pump.start()
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limiter=TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst),
             metrics=metrics, lookup=lookup,
             jobs=JobRunner(settings, stores, lookup, on_published=published,
-                           store=JobStore(state)),
+                           store=kept_jobs),
             slots=ConcurrencySlots(settings.heavy_concurrency),
             auth_failures=FailedKeys(settings.auth_failures_per_minute / 60,
                                      settings.auth_failure_burst),

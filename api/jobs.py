@@ -80,6 +80,31 @@ class Job(BaseModel):
         default=None, description="new alerts raised against the previous run after publishing")
 
 
+def served_run(settings: Settings, store: JobStore) -> Path | None:
+    """The run folder the API serves at start: the configured one, or (`serve_published`)
+    the last run that rerun jobs published from it, as far as those folders still exist
+    (`JobStore.published_from`), so a restart neither serves an older run than the one it
+    stopped with nor reruns the next job against it."""
+    from runfolder.folder import RunFolderError, check_run
+
+    configured = settings.run_dir
+    if not settings.serve_published:
+        return configured
+    served = configured
+    for later in store.published_from(None if configured is None else str(configured)):
+        try:
+            check_run(Path(later))
+        except RunFolderError as exc:
+            log.warning("published run %s is not servable (%s); serving %s", later, exc, served)
+            break
+        served = Path(later)
+    if served != configured:
+        log.warning("serving %s: the last run rerun jobs published from %s "
+                    "(GUANLIAN_SERVE_PUBLISHED=false serves that one)", served,
+                    configured or "nothing")
+    return served
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

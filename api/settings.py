@@ -128,6 +128,10 @@ class Settings(BaseSettings):
         default=None, description="jobs may only read sources.yaml files under this folder"
     )
     link_engine: Literal["duckdb", "spark"] = "duckdb"
+    serve_published: bool = Field(
+        default=True, description="at start, serve the last run the rerun jobs published from "
+        "the configured run folder (kept in the state database), not that folder itself; "
+        "false: the configured one (a rollback)")
 
     # --- workspace --------------------------------------------------------------------------
     web_dir: Path | None = Field(

@@ -5,6 +5,7 @@ left unfinished is marked failed when the next one starts (`interrupted`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.state.tables import JOB_ENDED, JobRow
 
 INTERRUPTED = "interrupted: the API stopped while the job ran"
+
+
+def _resolved(run_dir: str | None) -> str | None:
+    """A run folder as one spelling (a served `--run` may be relative)."""
+    return None if run_dir is None else str(Path(run_dir).resolve())
 
 
 class JobStore:
@@ -43,6 +49,23 @@ class JobStore:
                                                      JobRow.job_id.desc())
                              .limit(limit).offset(offset))
             return [dict(r.job) for r in rows], int(total)
+
+    def published_from(self, run_dir: str | None) -> list[str]:
+        """The runs rerun jobs published from `run_dir` (None: from nothing served), one
+        after another: the newest job that succeeded from `run_dir`, then the newest that
+        succeeded from that one's run, and so on; oldest first."""
+        with self.sessions() as s:
+            rows = s.scalars(select(JobRow).where(JobRow.status == "succeeded")
+                             .order_by(JobRow.created_at, JobRow.job_id)).all()
+        after: dict[str | None, str] = {}
+        for row in rows:  # oldest first: the newest job from a run is kept
+            after[_resolved(row.job.get("previous_run_dir"))] = str(_resolved(row.job["run_dir"]))
+        chain: list[str] = []
+        current = _resolved(run_dir)
+        while current in after and after[current] not in chain:
+            current = after[current]
+            chain.append(current)
+        return chain
 
     def interrupted(self, finished_at: str) -> list[str]:
         """Mark every job not ended (a stopped API's) as failed, `INTERRUPTED`; their IDs."""

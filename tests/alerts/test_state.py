@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,3 +149,27 @@ def test_jobs_are_kept_replaced_listed_and_ended_when_interrupted(url: str) -> N
     downgrade(url, "0003")  # migration 0004 takes the table away again
     with make_engine(url).connect() as conn:
         assert "jobs" not in inspect(conn).get_table_names()
+
+
+def test_the_runs_published_from_a_run_follow_the_succeeded_jobs(url: str,
+                                                                 tmp_path: Path) -> None:
+    jobs = JobStore(open_state(url))
+    r0, r1, r2, r3 = (str(tmp_path / f"r{n}") for n in range(4))
+
+    def job(n: int, status: str, previous: str | None, run: str) -> dict[str, object]:
+        return {"job_id": f"2026010{n}T000000-00000{n}", "status": status,
+                "created_at": f"2026-01-0{n}T00:00:00+00:00", "previous_run_dir": previous,
+                "run_dir": run}
+
+    jobs.save(job(1, "succeeded", r0, r1))
+    jobs.save(job(2, "failed", r1, str(tmp_path / "broken")))
+    jobs.save(job(3, "succeeded", r1, r2))
+    jobs.save(job(4, "succeeded", r1, r3))  # the newest job from r1 wins
+    jobs.save(job(5, "cancelled", r3, str(tmp_path / "never")))
+    assert jobs.published_from(r0) == [r1, r3]
+    assert jobs.published_from(r1) == [r3]
+    assert jobs.published_from(r3) == [] and jobs.published_from(None) == []
+    # a relative spelling of the same folder, as a served --run may be
+    assert jobs.published_from(os.path.relpath(r0)) == [r1, r3]
+    jobs.save(job(6, "succeeded", None, r0))  # a job of an API that served nothing
+    assert jobs.published_from(None) == [r0, r1, r3]

@@ -123,3 +123,8 @@ def test_job_links_scores_and_swaps_in_the_new_run(tmp_path: Path) -> None:
         assert {j["job_id"]: j["status"] for j in after["items"]} == {
             j["job_id"]: j["status"] for j in every_job}
         assert again.get(f"/admin/jobs/{second['job_id']}", headers=admin).json() == second
+        # and it serves the last run they published, not the configured (here: none)
+        assert again.get("/readyz").json()["run_id"] == second["run_id"]
+    rollback = settings.model_copy(update={"serve_published": False})
+    with TestClient(create_app(rollback)) as configured:
+        assert configured.get("/readyz").status_code == 503  # the configured: nothing
