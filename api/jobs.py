@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from alerts.state.tables import JOB_ENDED
+
 if TYPE_CHECKING:
     from alerts.state.jobs import JobStore
     from pipeline.run import Stage
@@ -117,17 +119,15 @@ OnPublished = Callable[[Path, Path | None], int]
 
 class JobRunner:
     def __init__(self, settings: Settings, stores: StoreHolder, lookup: LookupService,
-                 pipeline: Pipeline | None = None,
-                 on_published: OnPublished | None = None,
-                 store: JobStore | None = None) -> None:
+                 store: JobStore, pipeline: Pipeline | None = None,
+                 on_published: OnPublished | None = None) -> None:
         """`store`: where jobs are kept past this process (the state database); the jobs a
         stopped API left unfinished are marked failed (cancelled, where asked) here."""
         self.settings, self.stores, self.lookup = settings, stores, lookup
         self.on_published = on_published
         self.store = store
-        if store is not None:
-            for job_id in store.interrupted(_now()):
-                log.warning("job %s was interrupted by the API's stop", job_id)
+        for job_id in store.interrupted(_now()):
+            log.warning("job %s was interrupted by the API's stop", job_id)
         self._pipeline = pipeline or self._link_and_serve
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -181,25 +181,20 @@ class JobRunner:
         job = self._jobs.get(job_id)
         if job is not None:
             return job.model_copy()
-        kept = self.store.get(job_id) if self.store is not None else None
+        kept = self.store.get(job_id)
         if kept is None:
             raise NotFound(f"no job {job_id}")
         return Job.model_validate(kept)
 
     def page(self, limit: int = 20, offset: int = 0) -> tuple[list[Job], int]:
-        """Jobs newest first, with the total: the state database's (every job this API and
-        the ones before it started), else this process's last `MAX_KEPT_JOBS`."""
-        if self.store is not None:
-            kept, total = self.store.page(limit, offset)
-            live = self._jobs  # this process's jobs, as they are now
-            return [live[k["job_id"]].model_copy() if k["job_id"] in live
-                    else Job.model_validate(k) for k in kept], total
-        jobs = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.job_id), reverse=True)
-        return [j.model_copy() for j in jobs[offset:offset + limit]], len(jobs)
+        """Jobs newest first, with the total: every job the state database keeps (this
+        API's and earlier ones'), this process's as they are now."""
+        kept, total = self.store.page(limit, offset)
+        live = self._jobs
+        return [live[k["job_id"]].model_copy() if k["job_id"] in live
+                else Job.model_validate(k) for k in kept], total
 
     def _save(self, job: Job, *, strict: bool = False) -> None:
-        if self.store is None:
-            return
         try:
             with self._save_lock:
                 self.store.save(job.model_dump(mode="json"))
@@ -216,7 +211,7 @@ class JobRunner:
             if job is None:
                 kept = self.get(job_id)  # NotFound, or an earlier process's job: ended
                 raise Conflict(f"job {job_id} has already ended ({kept.status})")
-            if job.status in ("succeeded", "failed", "cancelled"):
+            if job.status in JOB_ENDED:
                 raise Conflict(f"job {job_id} has already ended ({job.status})")
             if self._syncing:
                 raise Conflict(f"job {job_id} is syncing Neo4j; ended now, the graph would "
@@ -286,12 +281,6 @@ class JobRunner:
 
         result = run_apart(request, Path(job.log or run_dir.with_name(f"{job.job_id}.log")),
                            on_stage=stage, cancel=self._cancel)
-        if result.store is not None and self._cancel.is_set():
-            # cancelled while the store was built: not swapped in (a Neo4j sync, once the
-            # child reported it done, has happened: that job succeeded)
-            from pipeline.child import JobCancelled
-
-            raise JobCancelled("cancelled")
         if result.store is not None:
             self.stores.swap(result.store, run_dir)
         else:

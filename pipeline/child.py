@@ -104,7 +104,8 @@ def run_apart(request: PipelineRequest, log_path: Path,
               cancel: threading.Event | None = None) -> PipelineResult:
     """`run_pipeline` with its batch (`run_batch`) in a child process; the embedded store,
     for an embedded target, built here. Raises `JobFailed` with the child's error (or its
-    exit status, the log naming the rest) and `JobCancelled` once `cancel` is set."""
+    exit status, the log naming the rest) and `JobCancelled` once `cancel` is set (unless
+    the child had already synced Neo4j: that job succeeded)."""
     stage = on_stage or (lambda _stage: None)
     cancel = cancel or threading.Event()
     if cancel.is_set():
@@ -117,6 +118,9 @@ def run_apart(request: PipelineRequest, log_path: Path,
             [sys.executable, "-m", "pipeline.child", "--status-fd", str(status_write)],
             stdin=subprocess.PIPE, stdout=log_fd, stderr=log_fd, pass_fds=(status_write,),
             close_fds=True, text=True)
+    except BaseException:
+        os.close(status_read)
+        raise
     finally:
         os.close(status_write)
         os.close(log_fd)
@@ -153,6 +157,8 @@ def run_apart(request: PipelineRequest, log_path: Path,
     if isinstance(request.target, EmbeddedTarget):
         stage("publishing")
         result.store = publish_embedded(request.run_dir, request.risk_config)
+        if cancel.is_set():  # cancelled while the store was built: not to be served
+            raise JobCancelled("cancelled")
     return result
 
 

@@ -74,7 +74,7 @@ def test_a_job_syncing_neo4j_is_not_cancelled(tmp_path: Path) -> None:
             go_on["sync"].wait(10)
 
         runner = JobRunner(services.settings, services.stores, services.lookup,
-                           pipeline=pipeline, store=services.jobs.store)
+                           services.jobs.store, pipeline=pipeline)
         services.jobs = runner
         job = s.post("/admin/jobs", role="admin", json={}).json()
         assert reached["link"].wait(10)
