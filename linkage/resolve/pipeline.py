@@ -29,6 +29,7 @@ from linkage.resolve.evidence import dumps, feature
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
 from linkage.resolve.models import FLAG_COLUMNS, KINDS, MODEL_COLUMNS, Kind
+from linkage.resolve.sampling import SAMPLE_KEY
 from linkage.resolve.scoring import Engine, Scored, train_and_score
 
 log = logging.getLogger(__name__)
@@ -256,7 +257,9 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataFrame:
     """One row per distinct (pre-cluster, model columns) among the kind's mentions, with
-    `rid`, `pc` and `rep` (index of the first mention having that row)."""
+    `rid`, `pc`, `rep` (index of the first mention having that row) and `sample_key` (the
+    smallest mention ID it stands for: what Splink's samples are drawn by, see
+    `linkage.resolve.sampling`)."""
     of_kind = mentions[mentions["kind"] == kind]
     if kind == "person":
         columns = [c for c in ("id_number", "phone", "birth_date", "address_std", "other_id")
@@ -281,6 +284,8 @@ def splink_table(mentions: pd.DataFrame, kind: Kind, pc: np.ndarray) -> pd.DataF
     frame["pc"] = pc[of_kind.index.to_numpy()]
     frame["i"] = of_kind.index.to_numpy()
     frame["rid"] = frame.groupby(["pc", *cols], dropna=False, sort=False).ngroup()
+    frame[SAMPLE_KEY] = of_kind["mention_id"].astype(str).to_numpy()
+    frame[SAMPLE_KEY] = frame.groupby("rid")[SAMPLE_KEY].transform("min")
     if "is_new" in of_kind.columns:
         # a row is new only when every mention it stands for is new
         frame["is_new"] = of_kind["is_new"].to_numpy(dtype=bool)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from linkage.resolve import blocking
 from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, SPECS, Kind, settings_dict
+from linkage.resolve.sampling import SAMPLE_KEY, use_neutral_sampling
 
 Engine = Literal["duckdb", "spark"]
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ MATCHES_PER_RECORD = (0.05, 50.0)
 # (a probe, then chunks until every level has `min_count_per_level` pairs) costs a probe plus
 # every chunk whenever a level is rare among random pairs, as identifier levels always are.
 U_CHUNKS, U_MIN_COUNT_PER_LEVEL = 1, None
+U_MAX_PAIRS = 5e5  # random pairs for u (about a thousand rows)
 
 
 @dataclass
@@ -59,7 +61,7 @@ def make_db_api(engine: Engine, threads: int = 2) -> Any:
         con = duckdb.connect()
         con.execute("SET threads = $t", {"t": threads})
         con.execute("SET preserve_insertion_order = false")
-        return DuckDBAPI(connection=con)
+        return use_neutral_sampling(DuckDBAPI(connection=con))
     if engine == "spark":
         from linkage.resolve.spark import spark_db_api
 
@@ -68,8 +70,9 @@ def make_db_api(engine: Engine, threads: int = 2) -> Any:
 
 
 def _frame_for_splink(table: pd.DataFrame, kind: Kind) -> pd.DataFrame:
-    cols = ["rid", "pc", *MODEL_COLUMNS[kind]]
+    cols = ["rid", "pc", SAMPLE_KEY, *MODEL_COLUMNS[kind]]
     out = table[cols].copy()
+    out[SAMPLE_KEY] = out[SAMPLE_KEY].astype(str)
     for col in MODEL_COLUMNS[kind]:
         if col in FLAG_COLUMNS:
             out[col] = out[col].fillna(False).astype(bool)
@@ -118,7 +121,7 @@ def train_linker(linker: Any, kind: Kind, n: int, prior: tuple[float, str], star
     timings: dict[str, float] = {}
     linker._settings_obj._probability_two_random_records_match = prior[0]
     notes = [prior[1]]
-    max_pairs = float(min(max(n * (n - 1) / 2, 1.0), 5e5))
+    max_pairs = float(min(max(n * (n - 1) / 2, 1.0), U_MAX_PAIRS))
     timings["prepare"] = time.perf_counter() - started
     if estimate_u is not None:
         estimate_u(max_pairs=max_pairs, seed=seed)

@@ -53,6 +53,7 @@ from linkage.resolve.pipeline import (
     _tag_identifiers,
     with_derived_columns,
 )
+from linkage.resolve.sampling import SAMPLE_KEY
 from linkage.spark.components import connected_components
 from linkage.spark.frames import checkpoint, plain
 from linkage.spark.splink import SparkScored, train_and_score
@@ -340,8 +341,9 @@ def _with_pc(mentions: Any, labels: Any) -> Any:
 
 def splink_table(mentions: Any, kind: Kind) -> Any:
     """One row per distinct (pre-cluster, model columns) of the kind's mentions: `rid` (the
-    smallest `i` it stands for, which is also the mention its links join), `pc`, the model
-    columns; as `linkage.resolve.pipeline.splink_table`."""
+    smallest `i` it stands for, which is also the mention its links join), `pc`, the smallest
+    mention ID it stands for (`SAMPLE_KEY`), the model columns; as
+    `linkage.resolve.pipeline.splink_table`."""
     from pyspark.sql import functions as F
 
     of_kind = mentions.where(F.col("kind") == kind)
@@ -357,7 +359,7 @@ def splink_table(mentions: Any, kind: Kind) -> Any:
     cols = list(MODEL_COLUMNS[kind])
     if kind == "enterprise":
         of_kind = _derived(of_kind)
-    select = [F.col("i"), F.col("pc")]
+    select = [F.col("i"), F.col("pc"), F.col("mention_id")]
     for col in cols:
         if col not in of_kind.columns:
             select.append(F.lit(None).cast("string").alias(col))
@@ -367,7 +369,8 @@ def splink_table(mentions: Any, kind: Kind) -> Any:
             text = F.trim(F.col(col).cast("string"))
             select.append(F.when(text != "", text).alias(col))
     frame = of_kind.select(*select)
-    return frame.groupBy("pc", *cols).agg(F.min("i").alias("rid"))
+    return frame.groupBy("pc", *cols).agg(F.min("i").alias("rid"),
+                                          F.min("mention_id").alias(SAMPLE_KEY))
 
 
 def _derived(of_kind: Any) -> Any:
@@ -375,7 +378,7 @@ def _derived(of_kind: Any) -> Any:
     batch by the DuckDB path's pandas code (`with_derived_columns`)."""
     from pyspark.sql import functions as F
 
-    keep = ["i", "pc", *[c for c in of_kind.columns if c not in ("i", "pc")
+    keep = ["i", "pc", "mention_id", *[c for c in of_kind.columns if c not in ("i", "pc")
                          and c in ("name", "name_std", "name_region", "city", *MODEL_COLUMNS[
                              "enterprise"])]]
     frame = of_kind.select(*[F.col(c) for c in keep])

@@ -19,6 +19,7 @@ from typing import Any
 
 from linkage.resolve import blocking
 from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, Kind, settings_dict
+from linkage.resolve.sampling import SAMPLE_KEY
 from linkage.resolve.scoring import (
     U_CHUNKS,
     U_MIN_COUNT_PER_LEVEL,
@@ -47,7 +48,8 @@ def splink_input(table: Any, kind: Kind) -> Any:
     """The Splink table's columns with Splink's types (flags boolean, the rest text)."""
     from pyspark.sql import functions as F
 
-    cols = [F.col("rid").cast("long"), F.col("pc").cast("long")]
+    cols = [F.col("rid").cast("long"), F.col("pc").cast("long"),
+            F.col(SAMPLE_KEY).cast("string")]
     for col in MODEL_COLUMNS[kind]:
         if col in FLAG_COLUMNS:
             cols.append(F.coalesce(F.col(col).cast("boolean"), F.lit(False)).alias(col))
