@@ -14,6 +14,7 @@ jobs' list outlives the process; one a stopped API left unfinished is marked fai
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import traceback
 import uuid
@@ -43,6 +44,7 @@ JobStatus = Literal["queued", "linking", "scoring", "loading", "succeeded", "fai
 # how long the API's shutdown waits for a cancelled job's thread
 STOP_WAIT_S = 30.0
 MAX_KEPT_JOBS = 50
+REMOVE_PAGE = 200  # jobs read at a time when removing old run folders
 # the job status while each pipeline stage runs (preparing graph rows is part of loading)
 _STATUS_OF_STAGE: dict[str, JobStatus] = {
     "linking": "linking", "scoring": "scoring", "preparing": "loading", "publishing": "loading",
@@ -80,6 +82,8 @@ class Job(BaseModel):
     cancel_requested: bool = False
     alerts_raised: int | None = Field(
         default=None, description="new alerts raised against the previous run after publishing")
+    removed_at: str | None = Field(
+        default=None, description="when its run folder and log were removed (`keep_runs`)")
 
 
 def served_run(settings: Settings, store: JobStore) -> Path | None:
@@ -92,14 +96,16 @@ def served_run(settings: Settings, store: JobStore) -> Path | None:
     configured = settings.run_dir
     if not settings.serve_published:
         return configured
+    chain = store.published_from(None if configured is None else str(configured))
     served = configured
-    for later in store.published_from(None if configured is None else str(configured)):
+    for later in reversed(chain):  # the newest still servable (older ones may be removed)
         try:
             check_run(Path(later))
         except RunFolderError as exc:
-            log.warning("published run %s is not servable (%s); serving %s", later, exc, served)
-            break
+            log.warning("published run %s is not servable (%s)", later, exc)
+            continue
         served = Path(later)
+        break
     if served != configured:
         log.warning("serving %s: the last run rerun jobs published from %s "
                     "(GUANLIAN_SERVE_PUBLISHED=false serves that one)", served,
@@ -264,6 +270,49 @@ class JobRunner:
             job.finished_at = _now()
             self._syncing = False
             self._save(job)
+        self.remove_old_runs()
+
+    def remove_old_runs(self) -> list[str]:
+        """Remove the run folders and logs of the jobs older than the newest `keep_runs`
+        (0: none), except the run being served; mark those jobs `removed_at`. Only a job's
+        own folder in `runs_dir` (`runs_dir/<job id>`, `runs_dir/<job id>.log`) is touched.
+        Returns the IDs of the jobs whose files were removed; a file that cannot be removed is
+        logged and tried again after the next job."""
+        keep = self.settings.keep_runs
+        if keep == 0:
+            return []
+        root = self.settings.runs_dir.resolve()
+        served = self.stores.run_dir
+        served = served.resolve() if served is not None else None
+        removed: list[str] = []
+        offset = keep
+        while True:
+            older, _total = self.store.page(REMOVE_PAGE, offset)
+            for kept in older:
+                job = self._jobs.get(kept["job_id"]) or Job.model_validate(kept)
+                if job.status not in JOB_ENDED or job.removed_at is not None:
+                    continue
+                folder = root / job.job_id
+                if Path(job.run_dir).resolve() != folder or folder == served:
+                    continue  # not a folder this runner made, or the one being served
+                try:
+                    if folder.exists():
+                        shutil.rmtree(folder)
+                    folder.with_name(f"{job.job_id}.log").unlink(missing_ok=True)
+                except OSError as exc:
+                    log.warning("job %s: its run folder could not be removed: %s",
+                                job.job_id, exc)
+                    continue
+                job.removed_at = _now()
+                self._save(job)
+                removed.append(job.job_id)
+            if len(older) < REMOVE_PAGE:
+                break
+            offset += REMOVE_PAGE
+        if removed:
+            log.info("removed the run folders of %d older jobs (GUANLIAN_KEEP_RUNS=%d)",
+                     len(removed), keep)
+        return removed
 
     def _link_and_serve(self, job: Job, sources: Path, run_dir: Path,
                         previous: Path | None) -> str | None:

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
         default=None, description="jobs may only read sources.yaml files under this folder"
     )
     link_engine: Literal["duckdb", "spark"] = "duckdb"
+    keep_runs: int = Field(
+        default=5, ge=0, le=1000,
+        description="run folders (and logs) of the newest rerun jobs kept in runs_dir; older "
+        "ones are removed when a job ends, never the served run; 0 keeps every one")
     serve_published: bool = Field(
         default=True, description="at start, serve the last run the rerun jobs published from "
         "the configured run folder (kept in the state database), not that folder itself; "
