@@ -17,8 +17,8 @@ the small `hard` profile, seed 21 - see docs/scale.md "Spark engine"):
 - Small fixture and small `hard`: identical partitions, entity IDs and F1; the person model
   identical to the last digit.
 - Medium (132,382 mentions, stop 39): 16 enterprise mentions (37 before stop 39) sit in a
-  cluster that is not the same set of mentions; person partitions identical; pairwise F1 enterprise 0.99762
-  (DuckDB) vs 0.99767 (Spark), person 0.9856 on both.
+  cluster that is not the same set of mentions; person partitions identical; pairwise F1
+  enterprise 0.99762 (DuckDB) vs 0.99767 (Spark), person 0.9856 on both.
 - The cause left: string similarity. The levels decided by Jaro-Winkler (DuckDB's own
   function, the Splink jar's on Spark) count a few pairs differently, so their u, the u of
   the levels after them, and EM's m with them, differ slightly; pairs near a threshold
