@@ -432,8 +432,14 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
     weights = best.groupBy("me").agg(F.sort_array(F.collect_list("w"), asc=False).alias("ws"))
     ambiguous = weights.where((F.size("ws") >= 2)
                               & (F.col("ws")[0] - F.col("ws")[1] < AMBIGUITY_MARGIN)).select("me")
-    for side in ("rid_l", "rid_r"):
-        chosen = chosen.join(ambiguous.select(F.col("me").alias(side)), side, "left_anti")
+    # such a record's links to identifier holders are dropped (its other links stay)
+    flagged = tagged.join(ambiguous.select(F.col("me").alias("rid_l"),
+                                           F.lit(True).alias("amb_l")), "rid_l", "left")
+    flagged = flagged.join(ambiguous.select(F.col("me").alias("rid_r"),
+                                            F.lit(True).alias("amb_r")), "rid_r", "left")
+    drop = ((F.col("amb_l") & F.col("anchor_l").isNull() & F.col("anchor_r").isNotNull())
+            | (F.col("amb_r") & F.col("anchor_r").isNull() & F.col("anchor_l").isNotNull()))
+    chosen = flagged.where(~F.coalesce(drop, F.lit(False)))
     return chosen.select(F.col("rid_l").alias("a"), F.col("rid_r").alias("b"), "match_weight",
                          "match_probability", "rid_l", "rid_r")
 
