@@ -57,7 +57,7 @@ def neutral_hash(text: str) -> int:
 
 def neutral_dialect(dialect: Any) -> Any:
     """The Splink dialect `dialect` (DuckDB or Spark) with the engine-neutral hash."""
-    if getattr(dialect, "neutral_hash", False):
+    if getattr(dialect, "_guanlian_neutral_hash", False):
         return dialect
     name = dialect.sql_dialect_str
     if name not in _TEXT_TYPE:
@@ -69,7 +69,7 @@ def neutral_dialect(dialect: Any) -> Any:
             return hash_sql(name, col_expression)
 
         _NEUTRAL[base] = type(f"Neutral{base.__name__}", (base,), {
-            "hash_function_expression": hash_function_expression, "neutral_hash": True})
+            "hash_function_expression": hash_function_expression, "_guanlian_neutral_hash": True})
     return _NEUTRAL[base]()
 
 
