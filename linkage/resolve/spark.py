@@ -23,7 +23,8 @@ difference were removed in stop 39:
 - Jaro-Winkler: the Splink jar's `jaro_winkler` differs from DuckDB's
   `jaro_winkler_similarity` on about half of all pairs (by up to 0.14), so the JW levels
   counted different pairs. The session's `jaro_winkler` is now DuckDB's definition
-  (`use_duckdb_jaro_winkler`, rapidfuzz in an Arrow UDF).
+  (`use_duckdb_jaro_winkler`: a Java UDF built from `java/JaroWinkler.java`, equal to
+  DuckDB's to the last bit, or rapidfuzz in an Arrow UDF where no JDK compiler is found).
 - The ambiguity rule: a record without an identifier linking about equally well to two
   identifier holders lost all its links on Spark, only those to the holders on DuckDB
   (`pipeline._drop_ambiguous`); Spark now drops only those (three links on medium).
@@ -93,6 +94,11 @@ class SparkSettings(BaseSettings):
     local_dir: str | None = Field(
         default=None, description="parent of the scratch and checkpoint folders (default: TMPDIR)"
     )
+    udf_dir: str | None = Field(
+        default=None,
+        description="where the Java UDF jar is built and kept (default: XDG_CACHE_HOME or "
+        "~/.cache, then guanlian)",
+    )
 
 
 @lru_cache(maxsize=1)
@@ -130,7 +136,8 @@ def _import_pyspark() -> Any:
 
 
 def spark_session(threads: int = 2) -> Any:
-    """The process's local SparkSession (created on first use, with Splink's UDF jar)."""
+    """The process's local SparkSession (created on first use, with Splink's UDF jar and
+    ours, `udf_jar`)."""
     spark_session_cls = _import_pyspark()
     from splink.backends.spark import similarity_jar_location
 
@@ -145,7 +152,8 @@ def spark_session(threads: int = 2) -> Any:
     jar = similarity_jar_location()
     active = spark_session_cls.getActiveSession()
     if active is not None:
-        # a session made elsewhere (a notebook, a test): make sure the UDF jar is on it
+        # a session made elsewhere (a notebook, a test, spark-submit): make sure Splink's UDF
+        # jar is on it (ours: `use_duckdb_jaro_winkler`)
         if jar not in (active.sparkContext.getConf().get("spark.jars") or ""):
             active.sql("ADD JAR '" + jar.replace("'", "") + "'")
         spark = active
@@ -157,7 +165,7 @@ def spark_session(threads: int = 2) -> Any:
         spark = (
             spark_session_cls.builder.master(f"local[{cores}]")
             .appName("guanlian-linkage")
-            .config("spark.jars", jar)
+            .config("spark.jars", ",".join([jar, *filter(None, [udf_jar()])]))
             .config("spark.driver.memory", settings.driver_memory)
             .config("spark.driver.extraJavaOptions", settings.java_options)
             .config("spark.pyspark.python", sys.executable)  # workers use this venv
@@ -252,27 +260,111 @@ def _local_api_class() -> Any:
     return LocalPatternsSparkAPI
 
 
+# DuckDB's Jaro-Winkler for Spark SQL: a Java UDF (source in the package, built into a jar
+# with the JDK's javac on first use and kept in a cache folder), registered as the session's
+# `jaro_winkler`, the name Splink's Spark SQL calls.
+JAVA_UDF_SOURCE = Path(__file__).with_name("java") / "JaroWinkler.java"
+JAVA_UDF_CLASS = "guanlian.spark.JaroWinkler"
+
+
+def _udf_cache_dir() -> Path:
+    configured = get_spark_settings().udf_dir
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "guanlian"
+
+
+@lru_cache(maxsize=1)
+def udf_jar() -> str | None:
+    """The jar holding DuckDB's Jaro-Winkler for Spark (`JAVA_UDF_CLASS`), compiled from
+    `JAVA_UDF_SOURCE` against pyspark's own jars the first time and then reused (its name
+    carries a digest of the source and the Spark version). None, with a warning, when no
+    `javac` is found or the build fails: the session then uses the slower Arrow UDF."""
+    import hashlib
+    import subprocess
+    import zipfile
+
+    import pyspark
+
+    source = JAVA_UDF_SOURCE.read_bytes()
+    digest = hashlib.sha256(source + pyspark.__version__.encode()).hexdigest()[:16]
+    folder = _udf_cache_dir()
+    jar = folder / f"guanlian-spark-udf-{digest}.jar"
+    if jar.is_file():
+        return str(jar)
+    home = os.environ.get("JAVA_HOME")
+    javac = shutil.which("javac", path=f"{home}/bin" if home else None) or shutil.which("javac")
+    if javac is None:
+        log.warning("no javac: Spark's jaro_winkler is the Arrow UDF (slower; DuckDB's to "
+                    "about 1e-16, not to the last bit)")
+        return None
+    classpath = str(Path(pyspark.__file__).parent / "jars" / "*")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as work:
+            subprocess.run([javac, "--release", "17", "-nowarn", "-cp", classpath,
+                            "-d", work, str(JAVA_UDF_SOURCE)],
+                           check=True, capture_output=True, text=True, timeout=300)
+            part = Path(work) / jar.name
+            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+                for compiled in sorted(Path(work).rglob("*.class")):
+                    archive.write(compiled, compiled.relative_to(work).as_posix())
+            os.replace(part, jar)  # atomic: concurrent builders leave one whole jar
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", "") or exc
+        log.warning("could not build %s (%s): Spark's jaro_winkler is the Arrow UDF", jar, detail)
+        return None
+    log.info("built %s", jar)
+    return str(jar)
+
+
 def _jaro_winkler(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Jaro-Winkler similarity of each pair (null where either side is null): rapidfuzz's,
-    which is DuckDB's `jaro_winkler_similarity` to the last bit (the DuckDB engine's)."""
+    """Jaro-Winkler similarity of each pair (null where either side is null, 0 where either
+    is empty, as DuckDB's `jaro_winkler_similarity`): rapidfuzz's, the fallback when the
+    Java UDF cannot be built. It differs from DuckDB's in the last bit on about a fifth of
+    random pairs (rapidfuzz sums and rounds in another order)."""
     from rapidfuzz.distance import JaroWinkler
 
     similarity = JaroWinkler.normalized_similarity
     return pd.Series(pd.array(
-        [None if x is None or y is None or x != x or y != y else similarity(x, y)
+        [None if x is None or y is None or x != x or y != y
+         else (similarity(x, y) if x and y else 0.0)
          for x, y in zip(a, b, strict=True)], dtype="Float64"), index=a.index)
 
 
-def use_duckdb_jaro_winkler(spark: Any) -> None:
+def use_duckdb_jaro_winkler(spark: Any) -> str:
     """Replace the session's `jaro_winkler` (the Splink jar's, which Splink's Spark SQL
-    calls) by DuckDB's definition as an Arrow UDF. The two disagree on about half of all
-    pairs of firm names in pinyin, by up to 0.14, and a few pairs cross a level's threshold
-    (74 of 1.1 M random pairs at 0.92 on medium), so the engines' models and links differed
-    there; with one definition they do not."""
+    calls) by DuckDB's definition; returns which one: "java" (`JAVA_UDF_CLASS`, equal to
+    DuckDB's to the last bit) or "arrow" (`_jaro_winkler`, when the jar is missing). The
+    Splink jar's disagrees with DuckDB's on about half of all pairs of firm names in pinyin,
+    by up to 0.14, and a few pairs cross a level's threshold (74 of 1.1 M random pairs at
+    0.92 on medium), so the engines' models and links differed there; with one definition
+    they do not."""
+    from pyspark.sql.types import DoubleType
+
+    def register() -> bool:
+        try:
+            spark.udf.registerJavaFunction("jaro_winkler", JAVA_UDF_CLASS, DoubleType())
+        except Exception as exc:  # not on the session's class path: Spark says which way
+            log.debug("%s not registered: %s", JAVA_UDF_CLASS, exc)
+            return False
+        return True
+
+    # on the class path already: the local session's spark.jars, or spark-submit's --jars
+    if register():
+        return "java"
+    jar = udf_jar()
+    if jar is not None:
+        spark.sql("ADD JAR '" + jar.replace("'", "") + "'")
+        if register():
+            return "java"
+        log.warning("could not register %s from %s: using the Arrow UDF", JAVA_UDF_CLASS, jar)
     from pyspark.sql.functions import pandas_udf
 
     udf = pandas_udf(_jaro_winkler, "double")  # type: ignore[call-overload]
     spark.udf.register("jaro_winkler", udf)
+    return "arrow"
 
 
 def spark_db_api(threads: int = 2) -> Any:
