@@ -13,6 +13,7 @@ jobs' list outlives the process; one a stopped API left unfinished is marked fai
 
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 import threading
@@ -135,6 +136,10 @@ class JobRunner:
         for job_id in store.interrupted(_now()):
             log.warning("job %s was interrupted by the API's stop", job_id)
         self._pipeline = pipeline or self._link_and_serve
+        if pipeline is None:
+            # loaded now, not at the first job: importing the batch's modules (Splink, the
+            # link) holds the interpreter about 130 ms, and a lookup in flight waited as long
+            importlib.import_module("pipeline.child")
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -329,7 +334,7 @@ class JobRunner:
             self.enter_stage(job, name, neo4j=isinstance(target, Neo4jTarget))
 
         result = run_apart(request, Path(job.log or run_dir.with_name(f"{job.job_id}.log")),
-                           on_stage=stage, cancel=self._cancel)
+                           on_stage=stage, cancel=self._cancel, nice=s.job_nice)
         if result.store is not None:
             self.stores.swap(result.store, run_dir)
         else:

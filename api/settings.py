@@ -132,6 +132,11 @@ class Settings(BaseSettings):
         default=5, ge=0, le=1000,
         description="run folders (and logs) of the newest rerun jobs kept in runs_dir; older "
         "ones are removed when a job ends, never the served run; 0 keeps every one")
+    job_nice: int = Field(
+        default=10, ge=0, le=19,
+        description="niceness of a rerun job's process (and of a Spark job's JVM, which "
+        "inherits it), so that lookups served while a job runs get the cores first; 0 runs "
+        "it at the API's own priority")
     serve_published: bool = Field(
         default=True, description="at start, serve the last run the rerun jobs published from "
         "the configured run folder (kept in the state database), not that folder itself; "

@@ -7,6 +7,8 @@ for the interpreter (pandas and DuckDB's Python parts hold it), a Spark job left
 cached data in the API (~3 GiB after a medium job), and a batch that ran out of memory took
 the API down with it. So the job runs `pipeline.run.run_batch` in a child process:
 
+- the child runs `GUANLIAN_JOB_NICE` steps (default 10) below the API's priority, so lookups
+  get the cores first while a job runs (`CHILD_BOOT`);
 - the request (paths, engine, target with the Neo4j password, risk configuration) goes to the
   child's stdin as one JSON line, never on its command line; stdin then stays open, and the
   child exits at once when it closes (the API cancelled the job, or died: no orphan keeps
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,6 +53,18 @@ from risk.config import RiskConfig
 CANCEL_GRACE_S = 10.0
 EXIT_ORPHANED = 70  # the child's exit status when its parent closed stdin mid-job
 STAGES: frozenset[str] = frozenset({"linking", "scoring", "preparing", "publishing"})
+# The child lowers its own priority first, before its imports: the whole batch, and a Spark
+# job's JVM (which inherits it), then leaves the cores to the API's lookups when both want
+# them (docs/performance.md "Lookups while a rerun job runs").
+# The embedded store is built in the API's process (medium: about 6 s of Python holding the
+# interpreter in turns with the event loop). A lookup arriving then waited for the builder's
+# thread to give the interpreter up, every switch interval (5 ms by default), several times per
+# lookup; with 0.5 ms during the build (medium, lookups at 20/s, two alternating pairs),
+# lookups over 30 ms at the end of a job went from 23 / 19 to 7 / 5, the job's p99 from
+# 64 / 57 to 43 / 24 ms. Only during the build: globally it made lookups slower.
+BUILD_SWITCH_INTERVAL_S = 0.0005
+CHILD_BOOT = ("import os, sys; os.nice(int(sys.argv.pop(1))); "
+              "from pipeline.child import main; sys.exit(main())")
 
 
 class JobFailed(RuntimeError):
@@ -101,11 +115,12 @@ def decode_request(line: str) -> PipelineRequest:
 
 def run_apart(request: PipelineRequest, log_path: Path,
               on_stage: Callable[[Stage], None] | None = None,
-              cancel: threading.Event | None = None) -> PipelineResult:
-    """`run_pipeline` with its batch (`run_batch`) in a child process; the embedded store,
-    for an embedded target, built here. Raises `JobFailed` with the child's error (or its
-    exit status, the log naming the rest) and `JobCancelled` once `cancel` is set (unless
-    the child had already synced Neo4j: that job succeeded)."""
+              cancel: threading.Event | None = None, nice: int = 0) -> PipelineResult:
+    """`run_pipeline` with its batch (`run_batch`) in a child process, `nice` steps below
+    this one's priority; the embedded store, for an embedded target, built here. Raises
+    `JobFailed` with the child's error (or its exit status, the log naming the rest) and
+    `JobCancelled` once `cancel` is set (unless the child had already synced Neo4j: that
+    job succeeded)."""
     stage = on_stage or (lambda _stage: None)
     cancel = cancel or threading.Event()
     if cancel.is_set():
@@ -115,7 +130,7 @@ def run_apart(request: PipelineRequest, log_path: Path,
     status_read, status_write = os.pipe()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.child", "--status-fd", str(status_write)],
+            [sys.executable, "-c", CHILD_BOOT, str(nice), "--status-fd", str(status_write)],
             stdin=subprocess.PIPE, stdout=log_fd, stderr=log_fd, pass_fds=(status_write,),
             close_fds=True, text=True)
     except BaseException:
@@ -156,10 +171,22 @@ def run_apart(request: PipelineRequest, log_path: Path,
                             load_summary=done.get("load_summary"))
     if isinstance(request.target, EmbeddedTarget):
         stage("publishing")
-        result.store = publish_embedded(request.run_dir, request.risk_config)
+        with _switch_interval(BUILD_SWITCH_INTERVAL_S):
+            result.store = publish_embedded(request.run_dir, request.risk_config)
         if cancel.is_set():  # cancelled while the store was built: not to be served
             raise JobCancelled("cancelled")
     return result
+
+
+@contextlib.contextmanager
+def _switch_interval(seconds: float) -> Iterator[None]:
+    """The interpreter's thread switch interval at most `seconds` inside the block."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, seconds))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _follow(status: IO[str], stage: Callable[[Stage], None]) -> dict[str, Any]:

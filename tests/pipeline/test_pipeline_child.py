@@ -42,14 +42,40 @@ def test_the_request_crosses_the_pipe_whole() -> None:
         assert decode_request(encode_request(request)) == request
 
 
+def _children_niceness() -> dict[int, int]:
+    """This process's child processes (pid -> niceness), from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid; the niceness is stat's 19th field
+            found[int(entry.name)] = int(fields[16])
+    return found
+
+
 def test_an_embedded_job_runs_apart_and_builds_the_store_here(
     sources: Path, tmp_path: Path,
 ) -> None:
     stages: list[Stage] = []
+    niceness: list[dict[int, int]] = []
+
+    def heard(stage: Stage) -> None:
+        stages.append(stage)
+        if stage == "linking":  # the child is running
+            niceness.append(_children_niceness())
+
     log = tmp_path / "job.log"
+    before = sys.getswitchinterval()
     result = run_apart(PipelineRequest(sources=sources, run_dir=tmp_path / "run"), log,
-                       on_stage=stages.append)
+                       on_stage=heard, nice=7)
+    assert sys.getswitchinterval() == before  # lowered only while the store was built
     assert stages == ["linking", "scoring", "publishing"]
+    own = os.nice(0)
+    assert niceness and set(niceness[0].values()) == {min(own + 7, 19)}, niceness
     assert validate_run(result.run_dir)["run_id"] == result.run_id
     assert result.store is not None and result.store.run_info().run_id == result.run_id
     assert result.score["entities"] > 0
