@@ -53,9 +53,6 @@ from risk.config import RiskConfig
 CANCEL_GRACE_S = 10.0
 EXIT_ORPHANED = 70  # the child's exit status when its parent closed stdin mid-job
 STAGES: frozenset[str] = frozenset({"linking", "scoring", "preparing", "publishing"})
-# The child lowers its own priority first, before its imports: the whole batch, and a Spark
-# job's JVM (which inherits it), then leaves the cores to the API's lookups when both want
-# them (docs/performance.md "Lookups while a rerun job runs").
 # The embedded store is built in the API's process (medium: about 6 s of Python holding the
 # interpreter in turns with the event loop). A lookup arriving then waited for the builder's
 # thread to give the interpreter up, every switch interval (5 ms by default), several times per
@@ -63,6 +60,9 @@ STAGES: frozenset[str] = frozenset({"linking", "scoring", "preparing", "publishi
 # lookups over 30 ms at the end of a job went from 23 / 19 to 7 / 5, the job's p99 from
 # 64 / 57 to 43 / 24 ms. Only during the build: globally it made lookups slower.
 BUILD_SWITCH_INTERVAL_S = 0.0005
+# The child lowers its own priority first, before its imports: the whole batch, and a Spark
+# job's JVM (which inherits it), then leaves the cores to the API's lookups when both want
+# them (docs/performance.md "Lookups while a rerun job runs").
 CHILD_BOOT = ("import os, sys; os.nice(int(sys.argv.pop(1))); "
               "from pipeline.child import main; sys.exit(main())")
 
