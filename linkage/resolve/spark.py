@@ -135,6 +135,11 @@ def _import_pyspark() -> Any:
     return SparkSession
 
 
+def _add_jar(spark: Any, jar: str) -> None:
+    """Put `jar` on the class path of a session made elsewhere (a notebook, spark-submit)."""
+    spark.sql("ADD JAR '" + jar.replace("'", "") + "'")
+
+
 def spark_session(threads: int = 2) -> Any:
     """The process's local SparkSession (created on first use, with Splink's UDF jar and
     ours, `udf_jar`)."""
@@ -155,7 +160,7 @@ def spark_session(threads: int = 2) -> Any:
         # a session made elsewhere (a notebook, a test, spark-submit): make sure Splink's UDF
         # jar is on it (ours: `use_duckdb_jaro_winkler`)
         if jar not in (active.sparkContext.getConf().get("spark.jars") or ""):
-            active.sql("ADD JAR '" + jar.replace("'", "") + "'")
+            _add_jar(active, jar)
         spark = active
     else:
         # bind the driver to loopback before the JVM starts (no network, no hostname warning)
@@ -356,7 +361,7 @@ def use_duckdb_jaro_winkler(spark: Any) -> str:
         return "java"
     jar = udf_jar()
     if jar is not None:
-        spark.sql("ADD JAR '" + jar.replace("'", "") + "'")
+        _add_jar(spark, jar)
         if register():
             return "java"
         log.warning("could not register %s from %s: using the Arrow UDF", JAVA_UDF_CLASS, jar)
