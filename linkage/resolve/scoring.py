@@ -24,6 +24,7 @@ import pandas as pd
 from linkage.resolve import blocking
 from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, SPECS, Kind, settings_dict
 from linkage.resolve.sampling import SAMPLE_KEY, use_neutral_sampling
+from linkage.resolve.u_sampling import estimate_u_one_pass
 
 Engine = Literal["duckdb", "spark"]
 log = logging.getLogger(__name__)
@@ -32,16 +33,16 @@ _DEFAULT_PRIOR = 1e-4
 # Bounds on the prior, as expected matches per record: a model whose deterministic rules find
 # almost nothing (few valid identifiers) must not collapse to a prior that accepts nothing.
 MATCHES_PER_RECORD = (0.05, 50.0)
-# u by random sampling: one pass over the sampled pairs per comparison. Splink's early exit
-# (a probe, then chunks until every level has `min_count_per_level` pairs) costs a probe plus
-# every chunk whenever a level is rare among random pairs, as identifier levels always are.
+# u by random sampling (`u_sampling.estimate_u_one_pass`) stands for Splink's with one pass
+# over the sampled pairs (one chunk, no minimum count per level). Splink's early exit (a probe,
+# then chunks until every level has `min_count_per_level` pairs) costs a probe plus every
+# chunk whenever a level is rare among random pairs, as identifier levels always are.
 U_CHUNKS, U_MIN_COUNT_PER_LEVEL = 1, None
 # Random pairs for u (about two thousand rows). A strong level's u (name, customs code,
-# address exact) rests on the few random pairs that agree on it, true matches among them; with
-# 5e5 pairs that is a handful, and one draw of them on the large set (stop 39's neutral
-# sample) made "customs code exact" 16 times likelier among non-matches and took enterprise
-# pairwise F1 from 0.99246 to 0.9401. 2e6 and 5e6 pairs both gave 0.99246 / 0.9715 there;
-# each 1e6 pairs costs about 1.5 s per link (small fixture: 5e5 6 s, 5e6 15 s).
+# address exact) rests on the few random pairs that agree on it. Before the pairs of one
+# pre-cluster were left out, true matches among them set it: one draw of 5e5 pairs on the
+# large set (stop 39's neutral sample) took enterprise pairwise F1 from 0.99246 to 0.9401;
+# 2e6 gave 0.99246. Without them: 0.99307 (5e5) and 0.99561 (2e6).
 U_MAX_PAIRS = 2e6
 
 
@@ -115,27 +116,17 @@ def train_and_score(
 
 
 def train_linker(linker: Any, kind: Kind, n: int, prior: tuple[float, str], started: float,
-                 *, seed: int = 42, estimate_u: Callable[..., None] | None = None
-                 ) -> tuple[list[str], dict[str, float]]:
+                 *, seed: int = 42) -> tuple[list[str], dict[str, float]]:
     """Train `linker` (any engine) over its `n` records: the given prior (and the note
-    saying how it was found), u by random sampling, m by EM per training rule, then the
-    bounds. Returns the training notes and the step timings (from `started`).
-
-    `estimate_u(max_pairs=, seed=)`, when given, stands in for Splink's
-    `estimate_u_using_random_sampling` with `U_CHUNKS` and `U_MIN_COUNT_PER_LEVEL` and must
-    set the same u values (the Spark engine's one-query version)."""
+    saying how it was found), u by random sampling without the pairs of one pre-cluster
+    (`u_sampling`), m by EM per training rule, then the bounds. Returns the training notes
+    and the step timings (from `started`)."""
     timings: dict[str, float] = {}
     linker._settings_obj._probability_two_random_records_match = prior[0]
     notes = [prior[1]]
     max_pairs = float(min(max(n * (n - 1) / 2, 1.0), U_MAX_PAIRS))
     timings["prepare"] = time.perf_counter() - started
-    if estimate_u is not None:
-        estimate_u(max_pairs=max_pairs, seed=seed)
-    else:
-        linker.training.estimate_u_using_random_sampling(
-            max_pairs=max_pairs, seed=seed, num_chunks=U_CHUNKS,
-            min_count_per_level=U_MIN_COUNT_PER_LEVEL
-        )
+    estimate_u_one_pass(linker, n, max_pairs=max_pairs, seed=seed)
     timings["u"] = time.perf_counter() - started - timings["prepare"]
     for rule in blocking.training_rules(kind):
         # a failed EM session can leave the linker's settings without the comparisons of

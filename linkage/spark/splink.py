@@ -10,7 +10,6 @@ scratch folder, so nothing but the model and a few counts reaches the driver.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import uuid
@@ -21,14 +20,11 @@ from linkage.resolve import blocking
 from linkage.resolve.models import FLAG_COLUMNS, MODEL_COLUMNS, Kind, settings_dict
 from linkage.resolve.sampling import SAMPLE_KEY
 from linkage.resolve.scoring import (
-    U_CHUNKS,
-    U_MIN_COUNT_PER_LEVEL,
     model_charts,
     prediction_columns,
     prior_from_pair_counts,
     train_linker,
 )
-from linkage.spark.u_sampling import estimate_u_one_pass
 
 
 @dataclass
@@ -107,11 +103,7 @@ def train_and_score(kind: Kind, table: Any, *, floor_probability: float = 0.5,
     counts = _pair_counts(spark, view, rules)
     n = frame.count()
     prior = prior_from_pair_counts(n, rules, counts.__getitem__)
-    one_pass = None
-    if U_CHUNKS == 1 and U_MIN_COUNT_PER_LEVEL is None:  # what the one-query version does
-        one_pass = functools.partial(estimate_u_one_pass, linker, n)
-    notes, timings = train_linker(linker, kind, n, prior, started, seed=seed,
-                                  estimate_u=one_pass)
+    notes, timings = train_linker(linker, kind, n, prior, started, seed=seed)
 
     t = time.perf_counter()
     predictions = linker.inference.predict(warning_mode="never")
