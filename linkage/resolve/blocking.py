@@ -80,6 +80,11 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         # a declared identifier with a slip in its first digits (fuzzy schemes)
         (Key("other_id", "suffix", 4), Key("birth_date", "prefix", 4)),
         _k("birth_date", "address_std"),
+        # a slip in the name and in the ID at once (FEBRL4: 121 of its 154 pairs no other rule
+        # met): the birth date and one end of the name (in Chinese, the surname or the last
+        # character of the given name)
+        (Key("birth_date"), Key("name_std", "prefix", 1)),
+        (Key("birth_date"), Key("name_std", "suffix", 1)),
     ),
 }
 
