@@ -85,6 +85,9 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
         # character of the given name)
         (Key("birth_date"), Key("name_std", "prefix", 1)),
         (Key("birth_date"), Key("name_std", "suffix", 1)),
+        # one name in characters and in pinyin (customs writes ZHANG WEI for 张伟), or two
+        # homophones: the model's "pinyin exact" level, which no rule above offers without an ID
+        _k("name_pinyin", "birth_date"),
     ),
 }
 

@@ -262,7 +262,8 @@ ENTERPRISE: tuple[ComparisonSpec, ...] = (
         _null("established"),
         Level("exact", "established", label="established exact"),
         _else("established"),
-    ), "establishment date"),    ComparisonSpec("other_id", (
+    ), "establishment date"),
+    ComparisonSpec("other_id", (
         _null("other_id"),
         Level("exact", "other_id", label="declared identifier exact"),
         Level("flag_dlev", "other_id", 1, valid="other_id_fuzzy",
@@ -303,7 +304,8 @@ PERSON: tuple[ComparisonSpec, ...] = (
         Level("exact", "address_std", label="address exact"),
         Level("other_exact", "district", label="same district"),
         _else("address_std"),
-    ), "standardised address"),    ComparisonSpec("other_id", (
+    ), "standardised address"),
+    ComparisonSpec("other_id", (
         _null("other_id"),
         Level("exact", "other_id", label="declared identifier exact"),
         Level("flag_dlev", "other_id", 1, valid="other_id_fuzzy",
