@@ -2,7 +2,9 @@
 
 A legal representative named on a penalty, or a shareholder listed without an ID, is joined
 to a person already attached (as legal representative, shareholder, officer, declarant) to
-the *same resolved enterprise* with the *same standardised name* - never by name alone.
+the *same resolved enterprise* with the *same name as read* (`name_key`: its pinyin, so that
+张伟, 張偉, ZHANG WEI and the homophone 张卫 are one name here; the standardised name where
+there is no pinyin) - never by name alone.
 When that enterprise has exactly one such person holding a valid ID, the mention joins
 them; when it has none, the name-only mentions of that name at that firm join each other;
 when it has several distinct ID holders of that name, the mention is ambiguous and stays
@@ -49,6 +51,19 @@ def attachments(
     return pd.DataFrame(pairs, columns=["person", "enterprise"]).drop_duplicates()
 
 
+def name_key(mentions: pd.DataFrame) -> pd.Series:
+    """Per mention: the name as read (its pinyin), else its standardised name."""
+    std = mentions["name_std"]
+    if "name_pinyin" not in mentions.columns:
+        return std
+    return mentions["name_pinyin"].where(mentions["name_pinyin"].notna(), std)
+
+
+def _name_features(level: str, a: Any, b: Any) -> dict[str, Any]:
+    """The name feature of a context link: the two names as written, compared by what."""
+    return feature("name_std" if a == b else "name_pinyin", level, a, b)
+
+
 def holds_identifier(mentions: pd.DataFrame) -> np.ndarray:
     """Per mention: whether it carries a present identifier (valid, malformed or another
     document; a declared generic identifier too)."""
@@ -70,18 +85,55 @@ def context_links(
     uf: ConstrainedUnionFind,
     mention_ids: Sequence[str],
 ) -> list[Link]:
-    """Context links to offer (after enterprises and persons with evidence are clustered)."""
+    """Context links to offer (after enterprises and persons with evidence are clustered).
+
+    Two passes: the same standardised name at the same firm first (as written); then, for
+    the mentions whose name there has no ID holder, the same name as read (`name_key`), so a
+    pinyin or homophone spelling joins the one person read alike, and never overrides an
+    exact name's answer (an exact name held by two people stays ambiguous)."""
     if attached.empty:
         return []
     frame = attached.copy()
-    frame["name_std"] = mentions["name_std"].to_numpy()[frame["person"].to_numpy()]
+    persons = frame["person"].to_numpy()
+    frame["name_std"] = mentions["name_std"].to_numpy()[persons]
+    frame["name_key"] = name_key(mentions).to_numpy()[persons]
     frame = frame[frame["name_std"].notna()]
     frame["ent_root"] = [uf.find(int(e)) for e in frame["enterprise"]]
     frame["p_root"] = [uf.find(int(p)) for p in frame["person"]]
     present = holds_identifier(mentions)
     anchored_roots = {uf.find(i) for i in range(len(present)) if present[i]}
     frame["anchored"] = frame["p_root"].isin(anchored_roots)
-    frame["g"] = frame.groupby(["ent_root", "name_std"], sort=False).ngroup()
+    exact, unheld = _group_links(frame, "name_std", uf)
+    # the second pass: ID holders, and the mentions whose exact name has no ID holder here
+    second = frame[frame["anchored"] | unheld]
+    seen = {(t, p) for t, p, _, _ in exact}
+    read = [row for row in _group_links(second, "name_key", uf)[0]
+            if (row[0], row[1]) not in seen]
+
+    names = mentions["name_std"].to_numpy()
+    links: list[Link] = []
+    for t_person, person, t_enterprise, enterprise in [*exact, *read]:
+        features = dumps([
+            _name_features("same name at the same resolved enterprise", names[t_person],
+                           names[person]),
+            feature("enterprise", "same resolved enterprise",
+                    mention_ids[t_enterprise], mention_ids[enterprise]),
+        ])
+        links.append(Link(t_person, person, "context", None, 1.0, features))
+    return links
+
+
+def _group_links(frame: pd.DataFrame, key: str, uf: ConstrainedUnionFind
+                 ) -> tuple[list[tuple[int, int, int, int]], pd.Series]:
+    """(target person, person, target enterprise, enterprise) of each mention to join within
+    its (resolved enterprise, `key`) group: to the group's ID holder if there is one person
+    holding an ID, else to its first mention; groups of several ID holders are ambiguous.
+    Also, per row of `frame`, whether its group has no ID holder (`unheld`)."""
+    if frame.empty:
+        return [], pd.Series(dtype=bool)
+    frame = frame.copy()
+    frame["g"] = frame.groupby(["ent_root", key], sort=False).ngroup()
+    unheld = ~frame.groupby("g")["anchored"].transform("any").astype(bool)
     distinct = frame.groupby("g")["p_root"].transform("nunique")
     frame = frame[distinct > 1]
     anchors = frame[frame["anchored"]].groupby("g")["p_root"].unique()
@@ -94,21 +146,11 @@ def context_links(
     target = frame.drop_duplicates("g").set_index("g")
     rows = frame.drop_duplicates(["g", "p_root"])
     rows = rows[rows["p_root"].to_numpy() != target.loc[rows["g"], "p_root"].to_numpy()]
-
-    links: list[Link] = []
-    for g, name, person, enterprise in zip(
-        rows["g"].astype(int), rows["name_std"].astype(str), rows["person"].astype(int),
-        rows["enterprise"].astype(int), strict=True,
-    ):
-        t_person = int(cast(Any, target.at[g, "person"]))
-        t_enterprise = int(cast(Any, target.at[g, "enterprise"]))
-        features = dumps([
-            feature("name_std", "same name at the same resolved enterprise", name, name),
-            feature("enterprise", "same resolved enterprise",
-                    mention_ids[t_enterprise], mention_ids[enterprise]),
-        ])
-        links.append(Link(t_person, person, "context", None, 1.0, features))
-    return links
+    out = [(int(cast(Any, target.at[g, "person"])), int(person),
+            int(cast(Any, target.at[g, "enterprise"])), int(enterprise))
+           for g, person, enterprise in zip(rows["g"].astype(int), rows["person"].astype(int),
+                                            rows["enterprise"].astype(int), strict=True)]
+    return out, unheld
 
 
 def declarant_links(
@@ -136,6 +178,7 @@ def declarant_links(
         return []
     frame = pd.DataFrame({"person": decl})
     frame["name_std"] = mentions["name_std"].to_numpy()[decl]
+    frame["name_key"] = name_key(mentions).to_numpy()[decl]
     frame = frame[frame["name_std"].notna()]
     frame["root"] = [uf.find(int(p)) for p in frame["person"]]
     present = holds_identifier(mentions)
@@ -143,45 +186,74 @@ def declarant_links(
     anchored_roots = set(frame.loc[frame["holds_id"], "root"])
     frame["anchored"] = frame["root"].isin(anchored_roots)
     holders = frame[frame["holds_id"]].sort_values("person")
-    target = _single_candidates(uf, holders["name_std"].astype(str), holders["root"],
-                                holders["person"])
-    by_phone = _phone_targets(mentions, uf)
+    # the name as written first; the name as read only where no holder writes it so
+    by_name = _Targets(uf, holders["name_std"].astype(str), holders["root"], holders["person"])
+    by_read = _Targets(uf, holders["name_key"].astype(str), holders["root"], holders["person"])
+    by_phone, by_phone_read = _phone_targets(mentions, uf)
     lone = frame[~frame["anchored"]]
     phones = mentions["phone"] if "phone" in mentions.columns else None
+    names = mentions["name_std"].to_numpy()
     links: list[Link] = []
-    for person, name in zip(lone["person"].astype(int), lone["name_std"].astype(str),
-                            strict=True):
+    for person, name, key in zip(lone["person"].astype(int), lone["name_std"].astype(str),
+                                 lone["name_key"].astype(str), strict=True):
         phone = phones.iat[person] if phones is not None else None
-        to = by_phone.get((name, phone)) if isinstance(phone, str) and phone else None
+        to = None
+        if isinstance(phone, str) and phone:
+            to = by_phone.first(((name, phone), (key, phone)), by_phone_read)
         if to is not None and uf.find(to) != uf.find(person):
             features = dumps([
-                feature("name_std", "the only person of this name with this phone", name, name),
+                _name_features("the only person of this name with this phone", names[to],
+                               names[person]),
                 feature("phone", "same phone", str(phone), str(phone)),
             ])
             links.append(Link(to, person, "context", None, 1.0, features))
             continue
-        if name not in target:
+        to = by_name.first((name, key), by_read)
+        if to is None:
             continue
-        features = dumps([feature(
-            "name_std", "the only declarant with an identifier under this name", name, name)])
-        links.append(Link(target[name], person, "context", None, 1.0, features))
+        features = dumps([_name_features(
+            "the only declarant with an identifier under this name", names[to],
+            names[person])])
+        links.append(Link(to, person, "context", None, 1.0, features))
     return links
 
 
-def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> dict[tuple[str, str], int]:
-    """(name, phone) -> a mention of the only resolved person holding an identifier with
-    that name and phone."""
+class _Targets:
+    """`_single_candidates` of some keys, and which keys had any candidate at all."""
+
+    def __init__(self, uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Series,
+                 members: pd.Series) -> None:
+        self.single = _single_candidates(uf, keys, roots, members) if len(keys) else {}
+        self.known = set(keys.tolist())
+
+    def first(self, keys: tuple[Any, Any], read: _Targets) -> int | None:
+        """The target under the written key (`keys[0]`) when that key has a candidate (None
+        when they are several people); else the target of `read` under `keys[1]`."""
+        written, as_read = keys
+        if written in self.known:
+            return self.single.get(written)
+        return read.single.get(as_read)
+
+
+def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind
+                   ) -> tuple[_Targets, _Targets]:
+    """(name, phone) and (name as read, phone) -> a mention of the only resolved person
+    holding an identifier with that name and phone."""
+    empty = pd.Series(dtype=object)
     if "phone" not in mentions.columns:
-        return {}
+        return _Targets(uf, empty, empty, empty), _Targets(uf, empty, empty, empty)
     persons = mentions[(mentions["kind"] == "person") & mentions["phone"].notna()
                        & mentions["name_std"].notna() & holds_identifier(mentions)]
     if persons.empty:
-        return {}
-    frame = pd.DataFrame({"name": persons["name_std"].astype(str),
-                          "phone": persons["phone"].astype(str), "i": persons.index})
+        return _Targets(uf, empty, empty, empty), _Targets(uf, empty, empty, empty)
+    phone = persons["phone"].astype(str)
+    frame = pd.DataFrame({"i": persons.index})
     frame["root"] = [uf.find(int(i)) for i in frame["i"]]
-    keys = pd.Series(list(zip(frame["name"], frame["phone"], strict=True)), index=frame.index)
-    return _single_candidates(uf, keys, frame["root"], frame["i"])
+    out = []
+    for names in (persons["name_std"].astype(str), name_key(persons).astype(str)):
+        keys = pd.Series(list(zip(names, phone, strict=True)), index=frame.index)
+        out.append(_Targets(uf, keys, frame["root"], frame["i"]))
+    return out[0], out[1]
 
 
 def _single_candidates(uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Series,

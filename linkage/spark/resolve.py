@@ -63,7 +63,7 @@ BUCKET_ROWS = 20_000  # mentions per Python call, on average
 
 # columns a bucket's pandas code reads (besides `i`)
 LOCAL_COLUMNS = (
-    "mention_id", "kind", "name_std", "uscc", "uscc_valid", "customs_code",
+    "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
     "id_scheme", "phone",
 )
@@ -445,26 +445,31 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
 
 
 def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
-    """Edges between persons that the context rules could join: one name at one resolved
-    enterprise; declarants of one name; ID holders and declarants of one name and phone."""
+    """Edges between persons that the context rules could join: one name as read
+    (`linkage.resolve.context.name_key`: the pinyin, else the standardised name) at one
+    resolved enterprise; declarants of one name; ID holders and declarants of one name and
+    phone."""
     from pyspark.sql import functions as F
 
+    pinyin = F.col("name_pinyin") if "name_pinyin" in mentions.columns else \
+        F.lit(None).cast("string")
     persons = mentions.where(F.col("kind") == "person").select(
-        "i", "mention_id", "name_std", "phone", "id_number", "other_id", "id_valid")
+        "i", "mention_id", F.coalesce(pinyin, F.col("name_std")).alias("name_key"), "phone",
+        "id_number", "other_id", "id_valid")
     by_firm = attach.join(persons.withColumnRenamed("i", "a"), "a").where(
-        F.col("name_std").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_std",
+        F.col("name_key").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_key",
                                               "ent_label")
-    edges = _star_edges(by_firm, ["ent_label", "name_std"], F.lit(True))
+    edges = _star_edges(by_firm, ["ent_label", "name_key"], F.lit(True))
     decl = declarants.join(persons.withColumnRenamed("i", "a"), "a").where(
-        F.col("name_std").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_std",
+        F.col("name_key").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_key",
                                               "phone")
-    edges = edges.unionByName(_star_edges(decl, ["name_std"], F.lit(True)))
+    edges = edges.unionByName(_star_edges(decl, ["name_key"], F.lit(True)))
     holds = (F.coalesce(F.col("id_valid").cast("boolean"), F.lit(False))
              | F.col("id_number").isNotNull() | F.col("other_id").isNotNull())
-    holders = persons.where(holds & F.col("phone").isNotNull() & F.col("name_std").isNotNull())
-    phoned = holders.select("i", "mention_id", "name_std", "phone").unionByName(
+    holders = persons.where(holds & F.col("phone").isNotNull() & F.col("name_key").isNotNull())
+    phoned = holders.select("i", "mention_id", "name_key", "phone").unionByName(
         decl.where(F.col("phone").isNotNull()))
-    return edges.unionByName(_star_edges(phoned, ["name_std", "phone"], F.lit(True)))
+    return edges.unionByName(_star_edges(phoned, ["name_key", "phone"], F.lit(True)))
 
 
 def attachments(mentions: Any, relations: Any) -> Any:

@@ -22,6 +22,7 @@ InvalidStyle = Literal["check_digit", "transposition", "region_typo", "date_typo
 WrittenStyle = Literal["full_width", "spaces", "lower_x", "first_generation"]
 NameStyle = Literal["truncated", "bracketed", "city_variant", "industry_alias"]
 EnglishStyle = Literal["basic", "customs"]
+PersonNameStyle = Literal["pinyin", "homophone", "slip"]
 
 
 class _Strict(BaseModel):
@@ -84,6 +85,25 @@ class NameNoise(_Strict):
         return value
 
 
+class PersonNameNoise(_Strict):
+    """Person names as the agencies other than the registry write them: customs in pinyin
+    ('pinyin': ZHANG WEI, Zhang Wei), a given-name character replaced by one read the same
+    ('homophone': 张伟 -> 张卫) or by another ('slip': 张伟 -> 张峰)."""
+
+    # per written person name, the share replaced by each style (their sum at most 1);
+    # 'pinyin' applies to customs declarations only (other agencies write characters)
+    styles: dict[PersonNameStyle, float] = Field(default_factory=dict)
+
+    @field_validator("styles")
+    @classmethod
+    def _sum(cls, value: dict[str, float]) -> dict[str, float]:
+        for v in value.values():
+            _rate(v)
+        if sum(value.values()) > 1.0:
+            raise ValueError("styles: the rates add up to more than 1")
+        return value
+
+
 class CustomsNoise(_Strict):
     """Customs declarations: the declarant's phone (a column only when this rate is > 0)."""
 
@@ -105,6 +125,7 @@ class Profile(_Strict):
     description: str = ""
     ids: IdNoise = IdNoise()
     names: NameNoise = NameNoise()
+    persons: PersonNameNoise = PersonNameNoise()
     customs: CustomsNoise = CustomsNoise()
     registry: RegistryNoise = RegistryNoise()
     # per-source overrides of the base noise levels (records.NOISE): {source: {field: rate}}

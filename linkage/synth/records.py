@@ -164,8 +164,8 @@ class _Maker:
                 key = f"GD{self.seq(src):09d}"
                 if kind == "P":
                     p = self.w.people[idx]
-                    holder, htype, hid, role, ent = p.name, "自然人", p.id_number, \
-                        "shareholder_person", p.pid
+                    holder, htype, hid, role, ent = self.x.person_name(p.name, p.name, src), \
+                        "自然人", p.id_number, "shareholder_person", p.pid
                 else:
                     h = self.w.firms[idx]
                     holder, htype, hid, role, ent = self.fname(h, src), "企业法人", h.uscc, \
@@ -230,7 +230,8 @@ class _Maker:
         value = round(float(self.np.lognormal(11.5, 1.2)), 2)
         row: list[Cell] = [
             key, _d(when, "%Y%m%d"), "进口" if imp else "出口", name, f.customs_code,
-            self.ident(f.uscc, src), noise.person_name(p.name, rng, 0.03),
+            self.ident(f.uscc, src),
+            self.x.person_name(p.name, noise.person_name(p.name, rng, 0.03), src),
             self.x.person_id(noise.identifier(p.id_number, self.noise["customs_declarant"],
                                               rng)[0]), hs, goods,
             rng.choice(nm.PORTS[d.city_short]), f"{value:.2f}"]
@@ -276,7 +277,8 @@ class _Maker:
             key = f"{d.customs_abbr}关缉违字〔{e.date.year}〕{n:04d}号"
             vtype, content = rng.choice(nm.PENALTY_TYPES)
             rep = self.w.people[f.legal_rep]
-            rep_name = "" if rng.random() < 0.1 else noise.person_name(rep.name, rng, 0.03)
+            rep_name = "" if rng.random() < 0.1 else self.x.person_name(
+                rep.name, noise.person_name(rep.name, rng, 0.03), src)
             amount = round(float(self.np.lognormal(10.5, 1.0)), -2)
             row: list[Cell] = [key, self.fname(f, src), self.ident(f.uscc, src), rep_name, vtype,
                                content, f"{amount:.2f}", _d(e.date), f"{d.city_short}海关"]
@@ -295,7 +297,8 @@ class _Maker:
                 name, stype, number, role = self.fname(f, src), "企业", f.uscc, "subject_enterprise"
             else:
                 p = self.w.people[int(e.subject[4:])]
-                name, stype, number, role = p.name, "自然人", p.id_number, "subject_person"
+                name, stype, number, role = self.x.person_name(p.name, p.name, src), "自然人", \
+                    p.id_number, "subject_person"
             written = self.pident(number, src) if role == "subject_person" else \
                 self.ident(number, src)
             row: list[Cell] = [key, name, stype, written, _d(e.date),

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from functools import cache
 from typing import TypeVar
+
+from pypinyin import lazy_pinyin
 
 from linkage.synth import english
 from linkage.synth import identifiers as ids
@@ -95,6 +98,18 @@ class ProfileNoise:
         style = _pick(self.p.names.styles, self.rng)
         return chinese_variant(f, style, self.rng)
 
+    def person_name(self, name: str, written: str, source: str) -> str:
+        """The person's name (`name`, as the registry holds it) as another agency writes it:
+        a profile style at its rate, else `written` (the default generator's writing)."""
+        styles = self.p.persons.styles
+        total = sum(styles.values())
+        if total <= 0 or self.rng.random() >= total:
+            return written
+        style = _pick(styles, self.rng)
+        if style == "pinyin" and source != "customs_declarations":
+            return written
+        return person_variant(name, style, self.rng)
+
     def blank(self) -> bool:
         """Whether an optional registry field is left blank."""
         rate = self.p.registry.blank_optional
@@ -145,3 +160,62 @@ def chinese_variant(f: Firm, style: str, rng: random.Random) -> str:
     if not aliases:
         return f.region.removesuffix("市") + f.brand + industry + form
     return f.region + f.brand + rng.choice(aliases) + form
+
+
+# --- person names ---------------------------------------------------------------------------
+
+_TWO_CHAR_SURNAMES = frozenset(sur for sur, _ in nm.SURNAMES if len(sur) == 2)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(surname, given name) of a generated name (the generator's two-character surnames
+    known)."""
+    if name[:2] in _TWO_CHAR_SURNAMES and len(name) > 2:
+        return name[:2], name[2:]
+    return name[:1], name[1:]
+
+
+@cache
+def _given_chars() -> tuple[str, ...]:
+    """Every character of the generator's given names, in a fixed order."""
+    pool = "".join(nm.GIVEN_MALE) + "".join(nm.GIVEN_FEMALE) + nm.GIVEN_CHARS_MALE + \
+        nm.GIVEN_CHARS_FEMALE
+    return tuple(dict.fromkeys(pool))
+
+
+@cache
+def _homophones() -> dict[str, tuple[str, ...]]:
+    """Each given-name character -> the other characters of the pool read the same (tones
+    ignored), in the pool's order; characters without one are left out."""
+    by_sound: dict[str, list[str]] = {}
+    for ch in _given_chars():
+        by_sound.setdefault(lazy_pinyin(ch)[0], []).append(ch)
+    return {ch: tuple(c for c in group if c != ch)
+            for group in by_sound.values() if len(group) > 1 for ch in group}
+
+
+def person_variant(name: str, style: str, rng: random.Random) -> str:
+    """'pinyin' (surname first, as Chinese customs writes it: ZHANG WEI, 30% Zhang Wei),
+    'homophone' (one given-name character replaced by another read the same: the name is left
+    as it is when none of its characters has one), 'slip' (one given-name character replaced
+    by another of the pool)."""
+    surname, given = split_name(name)
+    if not given:
+        return name
+    if style == "pinyin":
+        parts = ["".join(lazy_pinyin(surname)), "".join(lazy_pinyin(given))]
+        if rng.random() < 0.3:
+            return " ".join(p.capitalize() for p in parts)
+        return " ".join(p.upper() for p in parts)
+    positions = list(range(len(given)))
+    if style == "homophone":
+        sounds = _homophones()
+        positions = [i for i in positions if given[i] in sounds]
+        if not positions:
+            return name
+        i = rng.choice(positions)
+        replacement = rng.choice(sounds[given[i]])
+    else:
+        i = rng.choice(positions)
+        replacement = rng.choice([c for c in _given_chars() if c != given[i]])
+    return surname + given[:i] + replacement + given[i + 1:]

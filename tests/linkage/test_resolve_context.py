@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind
@@ -72,3 +74,101 @@ def test_declarant_scope_needs_a_unique_id_holding_declarant() -> None:
     uf.tag(3, "person:id_number", "b")
     links = declarant_links(mentions, relations, uf, ids, {m: i for i, m in enumerate(ids)})
     assert [(lk.left, lk.right, lk.method) for lk in links] == [(0, 1, "context")]
+
+
+def _read(rows: list[tuple[str, str, str, bool]]) -> pd.DataFrame:
+    """Mentions with their names standardised as extraction does (name_std, name_pinyin)."""
+    from linkage.standardise.names import person_name
+
+    frame = _mentions(rows)
+    frame["name_pinyin"] = [person_name(n).name_pinyin if k == "person" else None
+                            for k, n in zip(frame["kind"], frame["name_std"], strict=True)]
+    frame["name_std"] = [person_name(n).name_std if k == "person" else n
+                         for k, n in zip(frame["kind"], frame["name_std"], strict=True)]
+    return frame
+
+
+def test_one_name_written_otherwise_at_the_same_firm_joins_its_id_holder() -> None:
+    """Customs' pinyin, traditional characters and a homophone read as the registry's name;
+    the link's evidence keeps both names as written."""
+    mentions = _read([
+        ("reg:1:firm", "enterprise", "华信贸易有限公司", False),  # 0
+        ("reg:1:rep", "person", "张伟", True),                   # 1 the ID holder
+        ("cd:1:declarant", "person", "ZHANG WEI", False),        # 2 customs' pinyin
+        ("pen:1:rep", "person", "張偉", False),                  # 3 traditional
+        ("bl:1:subject", "person", "张卫", False),               # 4 a homophone
+        ("pen:2:rep", "person", "张峰", False),                  # 5 another name: apart
+    ])
+    relations = _relations([("LEGAL_REP_OF", f"{m}", "reg:1:firm") for m in
+                            ("reg:1:rep", "cd:1:declarant", "pen:1:rep", "bl:1:subject",
+                             "pen:2:rep")])
+    ids = mentions["mention_id"].tolist()
+    uf = ConstrainedUnionFind(len(ids))
+    uf.tag(1, "person:id_number", "x")
+    links = context_links(mentions, attachments(mentions, relations,
+                                                {m: i for i, m in enumerate(ids)}), uf, ids)
+    uf.apply(links)
+    assert {uf.find(i) for i in (1, 2, 3, 4)} == {uf.find(1)}
+    assert uf.find(5) != uf.find(1)
+    by_person = {lk.right: json.loads(lk.features)[0] for lk in links}
+    assert by_person[2]["column"] == "name_pinyin"
+    assert (by_person[2]["value_l"], by_person[2]["value_r"]) == ("张伟", "zhangwei")
+    assert by_person[3]["column"] == "name_std"  # 張偉 is 张伟 once simplified
+
+
+def test_two_id_holders_read_alike_at_one_firm_leave_the_pinyin_apart() -> None:
+    """张伟 and 张卫 hold different IDs at one firm: ZHANG WEI could be either, but a
+    name-only 张伟 is written as one of them (the exact name is asked first)."""
+    mentions = _read([
+        ("reg:1:firm", "enterprise", "华信贸易有限公司", False),
+        ("reg:1:rep", "person", "张伟", True),
+        ("reg:1:sh", "person", "张卫", True),
+        ("cd:1:declarant", "person", "ZHANG WEI", False),
+        ("pen:1:rep", "person", "张伟", False),
+    ])
+    relations = _relations([("LEGAL_REP_OF", m, "reg:1:firm") for m in
+                            ("reg:1:rep", "reg:1:sh", "cd:1:declarant", "pen:1:rep")])
+    ids = mentions["mention_id"].tolist()
+    uf = ConstrainedUnionFind(len(ids))
+    uf.tag(1, "person:id_number", "x")
+    uf.tag(2, "person:id_number", "y")
+    links = context_links(mentions, attachments(mentions, relations,
+                                                {m: i for i, m in enumerate(ids)}), uf, ids)
+    uf.apply(links)
+    assert uf.find(3) not in {uf.find(1), uf.find(2)}
+    assert uf.find(4) == uf.find(1)
+
+
+def test_declarant_exact_name_of_two_holders_is_not_read_as_a_third() -> None:
+    """Two declarants hold IDs as 李娜 (ambiguous); 李那, read alike, holds one too: a
+    name-only 李娜 stays apart instead of joining 李那."""
+    mentions = _read([
+        ("cd:1:declarant", "person", "李娜", True),
+        ("cd:2:declarant", "person", "李娜", True),
+        ("cd:3:declarant", "person", "李那", True),
+        ("cd:4:declarant", "person", "李娜", False),
+        ("cd:1:consignee", "enterprise", "甲公司", False),
+    ])
+    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
+                            for i in range(1, 5)])
+    ids = mentions["mention_id"].tolist()
+    uf = ConstrainedUnionFind(len(ids))
+    for i, value in enumerate("abc"):
+        uf.tag(i, "person:id_number", value)
+    assert declarant_links(mentions, relations, uf, ids,
+                           {m: i for i, m in enumerate(ids)}) == []
+
+
+def test_declarant_written_in_pinyin_joins_the_one_declarant_holding_an_id() -> None:
+    mentions = _read([
+        ("cd:1:declarant", "person", "赵磊", True),
+        ("cd:2:declarant", "person", "ZHAO LEI", False),
+        ("cd:1:consignee", "enterprise", "甲公司", False),
+    ])
+    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
+                            for i in (1, 2)])
+    ids = mentions["mention_id"].tolist()
+    uf = ConstrainedUnionFind(len(ids))
+    links = declarant_links(mentions, relations, uf, ids, {m: i for i, m in enumerate(ids)})
+    assert [(lk.left, lk.right) for lk in links] == [(0, 1)]
+    assert json.loads(links[0].features)[0]["value_r"] == "zhaolei"

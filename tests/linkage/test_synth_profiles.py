@@ -111,6 +111,43 @@ def test_messy_registry_cuts_brackets_and_blanks(generated: dict[str, Path]) -> 
     assert registry["联系电话"].eq("").mean() > 0.1
 
 
+def test_person_spellings_write_pinyin_homophones_and_slips(generated: dict[str, Path]) -> None:
+    """Customs writes some declarants in pinyin; other agencies replace a given-name character
+    (a homophone or a slip); the registry's personnel keep the names as the truth has them."""
+    from pypinyin import lazy_pinyin
+
+    from linkage.synth.styles import person_variant, split_name
+
+    rows = _rows(generated["person_spellings"], "customs_declarations")
+    pinyin = rows["申报人姓名"].str.fullmatch(r"[A-Za-z]+ [A-Za-z]+")
+    assert 0.15 < pinyin.mean() < 0.45
+    default = _rows(generated["default"], "customs_declarations")
+    assert not default["申报人姓名"].str.fullmatch(r"[A-Za-z]+ [A-Za-z]+").any()
+    def rewritten(profile: str) -> float:
+        """Share of the penalties' legal representatives whose name, spaces dropped and
+        simplified, is nobody's name in the truth (homophones and slips)."""
+        from linkage.standardise.names import to_simplified
+
+        people = set(pd.read_csv(generated[profile] / "truth" / "persons.csv",
+                                 dtype=str)["name"])
+        written = _rows(generated[profile], "administrative_penalties")["法定代表人"]
+        reps = [str(r).replace(" ", "") for r in written if r]
+        return sum(n not in people for n in to_simplified(reps)) / max(len(reps), 1)
+
+    # (the default's few: characters whose traditional form does not map back one to one)
+    assert rewritten("person_spellings") > rewritten("default") + 0.05, (
+        rewritten("person_spellings"), rewritten("default"))
+    import random
+
+    rng = random.Random(5)
+    assert split_name("欧阳娜娜") == ("欧阳", "娜娜")
+    assert person_variant("张伟", "pinyin", random.Random(1)) in {"ZHANG WEI", "Zhang Wei"}
+    homophone = person_variant("张伟", "homophone", rng)
+    assert homophone != "张伟" and lazy_pinyin(homophone) == lazy_pinyin("张伟")
+    slip = person_variant("张伟", "slip", rng)
+    assert slip[0] == "张" and slip != "张伟"
+
+
 def test_a_rate_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="at most 0.9"):
         Profile.model_validate({"name": "x", "ids": {"invalid": 0.95}})
