@@ -2,9 +2,10 @@
 
 A legal representative named on a penalty, or a shareholder listed without an ID, is joined
 to a person already attached (as legal representative, shareholder, officer, declarant) to
-the *same resolved enterprise* with the *same name as read* (`name_key`: its pinyin, so that
-张伟, 張偉, ZHANG WEI and the homophone 张卫 are one name here; the standardised name where
-there is no pinyin) - never by name alone.
+the *same resolved enterprise* with the *same standardised name* or, where no ID holder
+there writes that name, the *same name as read* (`name_key`: its pinyin, so that 张伟,
+ZHANG WEI and the homophone 张卫 are one name then; the standardised name where there is no
+pinyin) - never by name alone.
 When that enterprise has exactly one such person holding a valid ID, the mention joins
 them; when it has none, the name-only mentions of that name at that firm join each other;
 when it has several distinct ID holders of that name, the mention is ambiguous and stays
@@ -239,13 +240,10 @@ def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind
                    ) -> tuple[_Targets, _Targets]:
     """(name, phone) and (name as read, phone) -> a mention of the only resolved person
     holding an identifier with that name and phone."""
-    empty = pd.Series(dtype=object)
     if "phone" not in mentions.columns:
-        return _Targets(uf, empty, empty, empty), _Targets(uf, empty, empty, empty)
+        mentions = mentions.assign(phone=None)
     persons = mentions[(mentions["kind"] == "person") & mentions["phone"].notna()
                        & mentions["name_std"].notna() & holds_identifier(mentions)]
-    if persons.empty:
-        return _Targets(uf, empty, empty, empty), _Targets(uf, empty, empty, empty)
     phone = persons["phone"].astype(str)
     frame = pd.DataFrame({"i": persons.index})
     frame["root"] = [uf.find(int(i)) for i in frame["i"]]

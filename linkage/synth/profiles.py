@@ -35,6 +35,15 @@ def _rate(value: float) -> float:
     return value
 
 
+def _style_rates(value: dict[str, float]) -> dict[str, float]:
+    """Rates of styles that replace one another: each in [0, 1], their sum at most 1."""
+    for v in value.values():
+        _rate(v)
+    if sum(value.values()) > 1.0:
+        raise ValueError("styles: the rates add up to more than 1")
+    return value
+
+
 def _invalid_styles() -> dict[InvalidStyle, float]:
     return {"check_digit": 1.0, "transposition": 1.0, "region_typo": 1.0, "date_typo": 0.3}
 
@@ -75,14 +84,7 @@ class NameNoise(_Strict):
     # (spaced city pinyin, industry words translated or in pinyin, legal-form variants)
     english: EnglishStyle = "basic"
 
-    @field_validator("styles")
-    @classmethod
-    def _sum(cls, value: dict[str, float]) -> dict[str, float]:
-        for v in value.values():
-            _rate(v)
-        if sum(value.values()) > 1.0:
-            raise ValueError("styles: the rates add up to more than 1")
-        return value
+    _check = field_validator("styles")(_style_rates)
 
 
 class PersonNameNoise(_Strict):
@@ -94,14 +96,7 @@ class PersonNameNoise(_Strict):
     # 'pinyin' applies to customs declarations only (other agencies write characters)
     styles: dict[PersonNameStyle, float] = Field(default_factory=dict)
 
-    @field_validator("styles")
-    @classmethod
-    def _sum(cls, value: dict[str, float]) -> dict[str, float]:
-        for v in value.values():
-            _rate(v)
-        if sum(value.values()) > 1.0:
-            raise ValueError("styles: the rates add up to more than 1")
-        return value
+    _check = field_validator("styles")(_style_rates)
 
 
 class CustomsNoise(_Strict):

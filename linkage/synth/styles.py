@@ -76,6 +76,7 @@ class ProfileNoise:
         self.p = profile
         self.rng = random.Random(seed * 15_485_863 + 3)
         self.name_total = sum(profile.names.styles.values())
+        self.person_total = sum(profile.persons.styles.values())
 
     def person_id(self, written: str) -> str:
         """A written person ID with a formatting slip at the profile's rate."""
@@ -101,11 +102,9 @@ class ProfileNoise:
     def person_name(self, name: str, written: str, source: str) -> str:
         """The person's name (`name`, as the registry holds it) as another agency writes it:
         a profile style at its rate, else `written` (the default generator's writing)."""
-        styles = self.p.persons.styles
-        total = sum(styles.values())
-        if total <= 0 or self.rng.random() >= total:
+        if self.person_total <= 0 or self.rng.random() >= self.person_total:
             return written
-        style = _pick(styles, self.rng)
+        style = _pick(self.p.persons.styles, self.rng)
         if style == "pinyin" and source != "customs_declarations":
             return written
         return person_variant(name, style, self.rng)

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from linkage.resolve.cluster import ConstrainedUnionFind
+from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import attachments, context_links, declarant_links
 
 
@@ -19,6 +19,35 @@ def _mentions(rows: list[tuple[str, str, str, bool]]) -> pd.DataFrame:
 
 def _relations(pairs: list[tuple[str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame([{"type": t, "src_mention": s, "dst_mention": d} for t, s, d in pairs])
+
+
+def _holding(mentions: pd.DataFrame, ids_held: dict[int, str]
+             ) -> tuple[list[str], ConstrainedUnionFind]:
+    """The mention IDs and a union-find whose mentions `ids_held` hold those ID numbers."""
+    ids = mentions["mention_id"].tolist()
+    uf = ConstrainedUnionFind(len(ids))
+    for i, value in ids_held.items():
+        uf.tag(i, "person:id_number", value)
+    return ids, uf
+
+
+def _at_firm(mentions: pd.DataFrame, firm: str, people: list[str],
+             ids_held: dict[int, str]) -> tuple[ConstrainedUnionFind, list[Link]]:
+    """The context links of `people`, each the legal representative of `firm`, applied."""
+    relations = _relations([("LEGAL_REP_OF", m, firm) for m in people])
+    ids, uf = _holding(mentions, ids_held)
+    links = context_links(mentions, attachments(mentions, relations,
+                                                {m: i for i, m in enumerate(ids)}), uf, ids)
+    uf.apply(links)
+    return uf, links
+
+
+def _declaring(mentions: pd.DataFrame, n: int, ids_held: dict[int, str]) -> list[Link]:
+    """The declarant links of declarants cd:1..n, all declaring for cd:1:consignee."""
+    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
+                            for i in range(1, n + 1)])
+    ids, uf = _holding(mentions, ids_held)
+    return declarant_links(mentions, relations, uf, ids, {m: i for i, m in enumerate(ids)})
 
 
 MENTIONS = _mentions([
@@ -66,13 +95,7 @@ def test_declarant_scope_needs_a_unique_id_holding_declarant() -> None:
         ("cd:5:declarant", "person", "陈静", False),
         ("cd:1:consignee", "enterprise", "甲公司", False),
     ])
-    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
-                            for i in range(1, 6)])
-    ids = mentions["mention_id"].tolist()
-    uf = ConstrainedUnionFind(len(ids))
-    uf.tag(2, "person:id_number", "a")
-    uf.tag(3, "person:id_number", "b")
-    links = declarant_links(mentions, relations, uf, ids, {m: i for i, m in enumerate(ids)})
+    links = _declaring(mentions, 5, {2: "a", 3: "b"})
     assert [(lk.left, lk.right, lk.method) for lk in links] == [(0, 1, "context")]
 
 
@@ -99,15 +122,8 @@ def test_one_name_written_otherwise_at_the_same_firm_joins_its_id_holder() -> No
         ("bl:1:subject", "person", "张卫", False),               # 4 a homophone
         ("pen:2:rep", "person", "张峰", False),                  # 5 another name: apart
     ])
-    relations = _relations([("LEGAL_REP_OF", f"{m}", "reg:1:firm") for m in
-                            ("reg:1:rep", "cd:1:declarant", "pen:1:rep", "bl:1:subject",
-                             "pen:2:rep")])
-    ids = mentions["mention_id"].tolist()
-    uf = ConstrainedUnionFind(len(ids))
-    uf.tag(1, "person:id_number", "x")
-    links = context_links(mentions, attachments(mentions, relations,
-                                                {m: i for i, m in enumerate(ids)}), uf, ids)
-    uf.apply(links)
+    uf, links = _at_firm(mentions, "reg:1:firm", ["reg:1:rep", "cd:1:declarant", "pen:1:rep",
+                                                  "bl:1:subject", "pen:2:rep"], {1: "x"})
     assert {uf.find(i) for i in (1, 2, 3, 4)} == {uf.find(1)}
     assert uf.find(5) != uf.find(1)
     by_person = {lk.right: json.loads(lk.features)[0] for lk in links}
@@ -126,15 +142,8 @@ def test_two_id_holders_read_alike_at_one_firm_leave_the_pinyin_apart() -> None:
         ("cd:1:declarant", "person", "ZHANG WEI", False),
         ("pen:1:rep", "person", "张伟", False),
     ])
-    relations = _relations([("LEGAL_REP_OF", m, "reg:1:firm") for m in
-                            ("reg:1:rep", "reg:1:sh", "cd:1:declarant", "pen:1:rep")])
-    ids = mentions["mention_id"].tolist()
-    uf = ConstrainedUnionFind(len(ids))
-    uf.tag(1, "person:id_number", "x")
-    uf.tag(2, "person:id_number", "y")
-    links = context_links(mentions, attachments(mentions, relations,
-                                                {m: i for i, m in enumerate(ids)}), uf, ids)
-    uf.apply(links)
+    uf, _ = _at_firm(mentions, "reg:1:firm", ["reg:1:rep", "reg:1:sh", "cd:1:declarant",
+                                              "pen:1:rep"], {1: "x", 2: "y"})
     assert uf.find(3) not in {uf.find(1), uf.find(2)}
     assert uf.find(4) == uf.find(1)
 
@@ -149,14 +158,7 @@ def test_declarant_exact_name_of_two_holders_is_not_read_as_a_third() -> None:
         ("cd:4:declarant", "person", "李娜", False),
         ("cd:1:consignee", "enterprise", "甲公司", False),
     ])
-    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
-                            for i in range(1, 5)])
-    ids = mentions["mention_id"].tolist()
-    uf = ConstrainedUnionFind(len(ids))
-    for i, value in enumerate("abc"):
-        uf.tag(i, "person:id_number", value)
-    assert declarant_links(mentions, relations, uf, ids,
-                           {m: i for i, m in enumerate(ids)}) == []
+    assert _declaring(mentions, 4, {0: "a", 1: "b", 2: "c"}) == []
 
 
 def test_declarant_written_in_pinyin_joins_the_one_declarant_holding_an_id() -> None:
@@ -165,10 +167,6 @@ def test_declarant_written_in_pinyin_joins_the_one_declarant_holding_an_id() -> 
         ("cd:2:declarant", "person", "ZHAO LEI", False),
         ("cd:1:consignee", "enterprise", "甲公司", False),
     ])
-    relations = _relations([("DECLARANT_FOR", f"cd:{i}:declarant", "cd:1:consignee")
-                            for i in (1, 2)])
-    ids = mentions["mention_id"].tolist()
-    uf = ConstrainedUnionFind(len(ids))
-    links = declarant_links(mentions, relations, uf, ids, {m: i for i, m in enumerate(ids)})
+    links = _declaring(mentions, 2, {})
     assert [(lk.left, lk.right) for lk in links] == [(0, 1)]
     assert json.loads(links[0].features)[0]["value_r"] == "zhaolei"
