@@ -78,7 +78,8 @@ class NamedNode(BaseModel):
 class Attachment(BaseModel):
     """How the linkage attached an event's record to its entity."""
 
-    method: str = Field(description="exact_id, splink, context, judgement, single_record "
+    method: str = Field(description="exact_id, splink, masked_id, context, judgement, "
+                        "single_record "
                         "(the entity's only record) or cluster (through its other records)")
     method_label: str | None = None
     match_probability: float | None = None

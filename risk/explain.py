@@ -36,7 +36,7 @@ from graph.tables import RunTables
 
 MAX_EVENTS = 5  # events inlined per reason, latest first
 _SELF_RULES = ("own_events", "blacklisting")
-_METHOD_RANK = {"exact_id": 0, "judgement": 1, "context": 2, "splink": 3}
+_METHOD_RANK = {"exact_id": 0, "judgement": 1, "masked_id": 2, "context": 3, "splink": 4}
 
 
 def _text(value: Any) -> str | None:

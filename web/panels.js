@@ -14,6 +14,7 @@ const METHOD_LABELS = {
   exact_id: "相同证照号 exact identifier",
   splink: "概率匹配 probabilistic (Splink)",
   context: "同行记录 context",
+  masked_id: "脱敏证件号可见位一致 masked ID",
   judgement: "人工判定 judgement",
 };
 

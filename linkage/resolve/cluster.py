@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-Method = str  # 'exact_id' | 'splink' | 'context' | 'judgement'
+Method = str  # 'exact_id' | 'splink' | 'masked_id' | 'context' | 'judgement'
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ Order of links, strongest first, through one constrained union-find (see `cluste
    pre-clusters, so Splink never re-scores pairs already known to match;
 3. Splink links at or above the kind's threshold, in decreasing match weight (persons also
    need agreement on something other than the name);
-4. context links for persons without a valid ID.
+4. masked-ID links: a person whose resident ID a public list wrote masked joins the one
+   ID holder agreeing with every visible character under the same name (`masked.py`);
+5. context links for persons without a valid ID.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from linkage.resolve.context import attachments, context_links, declarant_links
 from linkage.resolve.evidence import dumps, feature
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
+from linkage.resolve.masked import masked_id_links
 from linkage.resolve.models import FLAG_COLUMNS, KINDS, MODEL_COLUMNS, Kind
 from linkage.resolve.sampling import SAMPLE_KEY
 from linkage.resolve.scoring import Engine, Scored, train_and_score
@@ -474,6 +477,10 @@ def resolve(
 
     t2 = time.perf_counter()
     progress("context for persons without ID")
+    masked = masked_id_links(mentions, uf, ids)
+    got = uf.apply(masked, same_ids=True)
+    stats["links"]["masked_id"] = {"offered": len(masked), "accepted": len(got)}
+    accepted += got
     attached = attachments(mentions, relations, index_of)
     ctx = context_links(mentions, attached, uf, ids)
     got = uf.apply(ctx, same_ids=True)

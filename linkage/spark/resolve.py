@@ -15,8 +15,10 @@ Every mention carries a long index `i` (its input order). Per kind:
 3. **Final clusters.** Components of the pre-cluster edges, the accepted Splink links and,
    for persons, every pair the context rules could join (persons of one name attached to one
    resolved enterprise; declarants of one name; ID holders and declarants sharing name and
-   phone); each bucket replays the DuckDB path's order (judgements, exact identifiers,
-   Splink links by decreasing weight, context links, declarant links) with its pandas code.
+   phone; a masked resident ID and every holder agreeing with its visible characters under
+   its name, `_masked_graph`); each bucket replays the DuckDB path's order (judgements, exact
+   identifiers, Splink links by decreasing weight, masked-ID links, context links, declarant
+   links) with its pandas code.
 
 Each Python call sees one bucket of whole components (bounded by `BUCKET_ROWS` mentions on
 average, except a component larger than that, which is one call). Cluster labels are the
@@ -39,6 +41,7 @@ from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import context_links, declarant_links
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
+from linkage.resolve.masked import masked_id_links
 from linkage.resolve.models import KINDS, MODEL_COLUMNS, Kind
 from linkage.resolve.pipeline import (
     AMBIGUITY_MARGIN,
@@ -65,7 +68,7 @@ BUCKET_ROWS = 20_000  # mentions per Python call, on average
 LOCAL_COLUMNS = (
     "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
-    "id_scheme", "phone",
+    "id_scheme", "id_masked", "phone",
 )
 EDGE_SCHEMA = ("comp long, type string, a long, b long, match_weight double, "
                "match_probability double, who string, at string")
@@ -137,6 +140,11 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
     kept = uf.apply(links)
     offered["splink"], got["splink"] = len(links), len(kept)
     accepted += kept
+    if kind == "person":
+        masked = masked_id_links(nodes, uf, nodes["mention_id"].astype(str).tolist())
+        kept = uf.apply(masked, same_ids=True)
+        offered["masked_id"], got["masked_id"] = len(masked), len(kept)
+        accepted += kept
     attach = edges[edges["type"] == "attach"]
     if kind == "person" and len(attach):
         ids = nodes["mention_id"].astype(str).tolist()
@@ -469,7 +477,36 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     holders = persons.where(holds & F.col("phone").isNotNull() & F.col("name_key").isNotNull())
     phoned = holders.select("i", "mention_id", "name_key", "phone").unionByName(
         decl.where(F.col("phone").isNotNull()))
-    return edges.unionByName(_star_edges(phoned, ["name_key", "phone"], F.lit(True)))
+    edges = edges.unionByName(_star_edges(phoned, ["name_key", "phone"], F.lit(True)))
+    if "id_masked" in mentions.columns:
+        edges = edges.unionByName(_masked_graph(mentions, pinyin))
+    return edges
+
+
+def _masked_graph(mentions: Any, pinyin: Any) -> Any:
+    """Edges the masked-ID rule could join (`linkage.resolve.masked`): each masked mention
+    and every holder of an 18-character ID agreeing with its visible characters under one
+    name (as written, or as read); masked mentions of one masked value and written name."""
+    from pyspark.sql import functions as F
+
+    persons = mentions.where((F.col("kind") == "person") & F.col("name_std").isNotNull()).select(
+        "i", "mention_id", "name_std", F.coalesce(pinyin, F.col("name_std")).alias("name_key"),
+        "id_masked", "id_number")
+    masked = persons.where(F.col("id_masked").isNotNull()).select(
+        "i", "mention_id", "name_std", "name_key", "id_masked",
+        F.regexp_replace("id_masked", r"[^*]", ".").alias("shape"),
+        F.regexp_replace("id_masked", r"\*", "").alias("part"))
+    holders = persons.where(F.length("id_number") == 18).crossJoin(
+        F.broadcast(masked.select("shape").distinct())).withColumn("part", F.expr(
+            "array_join(transform(filter(sequence(1, 18), x -> substring(shape, x, 1) != '*'),"
+            " x -> substring(id_number, x, 1)), '')"))
+    edges = _star_edges(masked, ["id_masked", "name_std"], F.lit(True))
+    for name in ("name_std", "name_key"):
+        pairs = masked.select(F.col("i").alias("src"), "shape", "part", name).join(
+            holders.select(F.col("i").alias("dst"), "shape", "part", name),
+            ["shape", "part", name])
+        edges = edges.unionByName(pairs.select("src", "dst"))
+    return edges
 
 
 def attachments(mentions: Any, relations: Any) -> Any:

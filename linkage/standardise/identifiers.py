@@ -86,6 +86,7 @@ class CheckedRic(NamedTuple):
     birth_date: dt.date | None  # from a valid resident ID only
     scheme: str | None  # 'ric' | 'passport' | 'hk_macao_permit' | 'taiwan_permit' | 'other'
     stated_birth: dt.date | None = None  # the birth date any resident ID states (valid or not)
+    masked: str | None = None  # a resident ID written with masked characters (see `masked_ric`)
 
 
 def ric_check_digit(body17: str) -> str:
@@ -152,6 +153,9 @@ def check_ric(raw: str) -> CheckedRic:
     present but malformed or another document (value, False, None) - still evidence; absent
     (None, None, None) - empty or a placeholder. Accepts any string."""
     value = compact(raw)
+    masked = masked_ric(value)
+    if masked is not None:  # no identifier to compare; resolution reads its visible part
+        return CheckedRic(None, None, None, None, masked=masked)
     if not value or _looks_like_placeholder(value):
         return CheckedRic(None, None, None, None)
     scheme = id_scheme(value)
@@ -165,6 +169,33 @@ def check_ric(raw: str) -> CheckedRic:
             return CheckedRic(value, True, born, scheme, born)
         return CheckedRic(value, False, None, scheme, stated_birth_date(value))
     return CheckedRic(value, False, None, scheme)
+
+
+MASK = "*"
+MIN_VISIBLE = 8  # visible characters a masked ID must keep to tell people apart
+_MASKED = re.compile(r"^[0-9*]{17}[0-9X*]$")
+
+
+def masked_ric(value: str) -> str | None:
+    """A compacted resident ID as public lists write it, some characters masked
+    (310101********3938, 3101011953****3938, 31010119531120****): the value with every mask
+    character as `MASK` (the full-width ＊ is one after NFKC), when it has 18 positions, a
+    real province code, at least one masked and `MIN_VISIBLE` visible characters; else None."""
+    if MASK not in value or len(value) != 18 or not _MASKED.match(value):
+        return None
+    if value[:2] not in PROVINCE_CODES or len(value) - value.count(MASK) < MIN_VISIBLE:
+        return None
+    return value
+
+
+def mask_shape(masked: str) -> str:
+    """Which positions a masked ID hides: '.' visible, `MASK` hidden."""
+    return "".join(MASK if c == MASK else "." for c in masked)
+
+
+def visible_part(value: str, shape: str) -> str:
+    """The characters of an 18-character `value` at the visible positions of `shape`."""
+    return "".join(c for c, s in zip(value, shape, strict=False) if s != MASK)
 
 
 def stated_birth_date(value: str) -> dt.date | None:

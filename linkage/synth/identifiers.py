@@ -174,6 +174,18 @@ def invalid_ric(value: str, style: str, rng: random.Random) -> str:
     return body + rng.choice(wrong)
 
 
+# (visible prefix, visible suffix) of the masks public lists use on resident IDs
+MASKS = ((6, 4), (10, 4), (14, 0), (4, 4))
+
+
+def mask_ric(value: str, rng: random.Random) -> str:
+    """An 18-character ID as a public list writes it: the middle masked with * (one in ten
+    with the full-width ＊), e.g. 310101********3938 or 3101011953****3938."""
+    head, tail = rng.choice(MASKS)
+    star = "＊" if rng.random() < 0.1 else "*"
+    return value[:head] + star * (len(value) - head - tail) + value[len(value) - tail:]
+
+
 def written_ric(value: str, style: str, rng: random.Random) -> str:
     """A formatting slip a careful reader undoes: 'full_width' digits, 'spaces' between the
     region, birth date and sequence, 'lower_x' (a trailing x; spaces when there is no X) or

@@ -64,8 +64,12 @@ class IdNoise(_Strict):
     # share of written person IDs with a formatting slip a careful reader can undo
     written: Rate = 0.0
     written_styles: dict[WrittenStyle, float] = Field(default_factory=_written_styles)
+    # share of person IDs that the public-list sources (`masked_sources`) write masked, as
+    # published lists do (310101********3938)
+    masked: Rate = 0.0
+    masked_sources: list[str] = Field(default_factory=lambda: ["credit_blacklist"])
 
-    _check = field_validator("invalid", "late_district", "written")(_rate)
+    _check = field_validator("invalid", "late_district", "written", "masked")(_rate)
 
     @field_validator("invalid")
     @classmethod

@@ -132,7 +132,7 @@ class _Maker:
 
     def pident(self, value: str, source: str) -> str:
         """A person's resident ID as this source writes it."""
-        return self.x.person_id(self.ident(value, source))
+        return self.x.person_id(self.ident(value, source), source)
 
     def optional(self, value: str) -> str:
         return "" if self.x.blank() else value

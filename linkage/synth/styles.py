@@ -78,8 +78,13 @@ class ProfileNoise:
         self.name_total = sum(profile.names.styles.values())
         self.person_total = sum(profile.persons.styles.values())
 
-    def person_id(self, written: str) -> str:
-        """A written person ID with a formatting slip at the profile's rate."""
+    def person_id(self, written: str, source: str = "") -> str:
+        """A written person ID: masked at the profile's rate where `source` publishes IDs so,
+        else with a formatting slip at the profile's rate."""
+        noise = self.p.ids
+        if (written and noise.masked > 0 and source in noise.masked_sources
+                and len(written) == 18 and self.rng.random() < noise.masked):
+            return ids.mask_ric(written, self.rng)
         if not written or self.p.ids.written <= 0:
             return written
         if self.rng.random() >= self.p.ids.written:

@@ -295,3 +295,44 @@ def test_the_ambiguity_rule_drops_only_the_links_to_identifier_holders() -> None
     got = accepted_splink_links("enterprise", scored, spark.createDataFrame(table),
                                 spark.createDataFrame(mentions), 0.8).toPandas()
     assert set(zip(got["rid_l"], got["rid_r"], strict=True)) == expected
+
+
+def test_masked_ids_join_the_same_people_on_spark() -> None:
+    """The Spark graph offers every pair the masked-ID rule could join (a masked mention and
+    each holder agreeing with its visible characters under its name as written or as read;
+    masked mentions of one value and name), and a bucket clusters them as the DuckDB path:
+    the one fitting holder joins, two fitting holders leave the mention apart."""
+    from pyspark.sql import functions as F
+
+    from linkage.spark.resolve import LOCAL_COLUMNS, _masked_graph, cluster_bucket
+    from tests.linkage.test_resolve_masked import FULL, OTHER, _links, _mentions
+
+    mentions = _mentions([
+        ("reg:1", "张伟", FULL, None),                      # 0
+        ("reg:2", "李娜", OTHER, None),                     # 1
+        ("reg:3", "李娜", FULL.replace("1953", "1971"), None),  # 2 (check digit wrong)
+        ("bl:1", "ZHANG WEI", None, "310101********3938"),  # 3 -> 0, as read
+        ("bl:2", "李娜", None, "310101********3938"),        # 4 two holders: apart
+        ("bl:3", "王芳", None, "310101********3938"),        # 5
+        ("bl:4", "王芳", None, "310101********3938"),        # 6 -> 5
+        ("bl:5", "李娜", None, "3101011968****3938"),        # 7 -> 1
+    ])
+    mentions["i"] = range(100, 100 + len(mentions))
+    frame = spark_db_api(2).spark.createDataFrame(mentions.astype(object).where(
+        mentions.notna(), None))
+    edges = _masked_graph(frame, F.col("name_pinyin")).toPandas()
+    got = {tuple(sorted((int(a) - 100, int(b) - 100))) for a, b in zip(edges["src"],
+                                                                       edges["dst"], strict=True)}
+    assert got == {(0, 3), (1, 4), (2, 4), (5, 6), (1, 7)}
+
+    nodes = mentions.assign(**{c: None for c in LOCAL_COLUMNS if c not in mentions.columns})
+    no_edges = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+        ("type", object), ("a", "int64"), ("b", "int64"), ("match_weight", float),
+        ("match_probability", float), ("who", object), ("at", object))})
+    out = cluster_bucket(nodes, no_edges, "person")
+    links = out[out["row"] == "link"]
+    spark_pairs = {(int(a) - 100, int(b) - 100) for a, b in zip(links["a"], links["b"],
+                                                               strict=True)}
+    duckdb_links, _ = _links(mentions)
+    assert spark_pairs == {(lk.left, lk.right) for lk in duckdb_links} == {(0, 3), (5, 6), (1, 7)}
+    assert set(links["method"]) == {"masked_id"}

@@ -152,7 +152,7 @@ def test_identity_number_states() -> None:
     assert check_ric(" 1101 0119 9003 0700 7x ").value == "11010119900307007X"
     assert check_ric("１１０１０１１９９００３０７００７Ｘ").value == "11010119900307007X"
     for placeholder in ("无", "不详", "000000000000000000", "123456", "-", "11111111"):
-        assert check_ric(placeholder) == (None, None, None, None, None)
+        assert check_ric(placeholder) == (None, None, None, None, None, None)
     assert check_ric("E12345678")[:4] == ("E12345678", False, None, "passport")
     assert check_ric("H12345678").scheme == "hk_macao_permit"
     assert check_ric("C Z1234567").scheme == "hk_macao_permit"

@@ -111,6 +111,24 @@ def test_messy_registry_cuts_brackets_and_blanks(generated: dict[str, Path]) -> 
     assert registry["联系电话"].eq("").mean() > 0.1
 
 
+def test_masked_ids_mask_the_blacklists_people_only(generated: dict[str, Path]) -> None:
+    """The credit blacklist writes most people's IDs masked (public lists do), each read back
+    as a masked ID; enterprises' codes and every other source stay unmasked."""
+    from linkage.standardise.identifiers import check_ric
+
+    rows = _rows(generated["masked_ids"], "credit_blacklist")
+    people = rows[rows["主体类型"] == "自然人"]["证件号码"]
+    masked = people[people.str.contains("[*＊]")]
+    assert len(people) >= 4 and len(masked) / len(people) >= 0.5
+    assert all(check_ric(v).masked is not None for v in masked)
+    assert not rows[rows["主体类型"] != "自然人"]["证件号码"].str.contains("[*＊]").any()
+    for source in ("registry_enterprises", "registry_shareholders", "customs_declarations"):
+        assert not _rows(generated["masked_ids"], source).apply(
+            lambda col: col.astype(str).str.contains("[*＊]")).any().any(), source
+    assert not _rows(generated["default"], "credit_blacklist")["证件号码"].str.contains(
+        "[*＊]").any()
+
+
 def test_person_spellings_write_pinyin_homophones_and_slips(generated: dict[str, Path]) -> None:
     """Customs writes some declarants in pinyin; other agencies replace a given-name character
     (a homophone or a slip); the registry's personnel keep the names as the truth has them."""
