@@ -33,6 +33,7 @@ from linkage.mapping import (
 )
 from linkage.readers import RawTable
 from linkage.standardise.dates import parse_many_dates, parse_many_numbers
+from linkage.standardise.text import readable
 from runfolder.schema import QUARANTINE
 
 DATE = pd.ArrowDtype(pa.date32())
@@ -101,15 +102,17 @@ class _Rows:
         return pd.Series("", index=self.index, dtype="str")  # a JSON key absent from every row
 
     def filter(self, f: RowFilter) -> pd.Series:
-        s = self.column(f.column)
+        """The rows `f` keeps, each value read as a reader sees it (`readable`, no spaces
+        around: 自然人 written with a zero-width space or in full width is 自然人)."""
+        s = _readable(self.column(f.column))
         if f.equals is not None:
-            return s == f.equals
+            return s == readable(f.equals).strip()
         if f.not_equals is not None:
-            return s != f.not_equals
+            return s != readable(f.not_equals).strip()
         if f.in_ is not None:
-            return s.isin(f.in_)
+            return s.isin([readable(v).strip() for v in f.in_])
         if f.not_in is not None:
-            return ~s.isin(f.not_in)
+            return ~s.isin([readable(v).strip() for v in f.not_in])
         return (s != "") if f.present else (s == "")
 
     def filters(self, filters: list[RowFilter]) -> pd.Series:
@@ -462,3 +465,10 @@ def _dropped(rows: _Rows, record_id: pd.Series, filter_ok: dict[str, pd.Series],
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in DROPPED_COLUMNS})
     return pd.concat(frames, ignore_index=True)[DROPPED_COLUMNS]
+
+
+def _readable(values: pd.Series) -> pd.Series:
+    """`text.readable` of each distinct value, stripped."""
+    codes, uniques = pd.factorize(values.astype("str"))
+    table = np.array([readable(u).strip() for u in uniques] + [""], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)

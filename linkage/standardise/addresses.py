@@ -10,12 +10,12 @@ two spellings of one place give the same string (and the same address node ID).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from linkage.standardise.names import SPACE, to_simplified
 from linkage.standardise.regions import district_at, gazetteer, match_at
+from linkage.standardise.text import readable
 
 _POSTCODE = re.compile(r"(?<=\D)(?:邮编:?)?\d{6}$")  # a postcode after the address proper
 _PUNCT = re.compile(r"[,，、;；:：'\"“”‘’()（）\[\]【】]+")
@@ -75,7 +75,7 @@ def _parse(text: str) -> Address:
 def standardise_addresses(values: Iterable[str]) -> dict[str, Address]:
     """Parse each distinct raw address once; returns raw -> Address."""
     raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
-    cleaned = [SPACE.sub("", unicodedata.normalize("NFKC", v)) for v in raw]
+    cleaned = [SPACE.sub("", readable(v)) for v in raw]
     simplified = to_simplified(cleaned)
     return {r: _parse(s) for r, s in zip(raw, simplified, strict=True)}
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable
+
+from linkage.standardise.text import readable
 
 _DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[T\s].*)?$"
@@ -25,7 +26,7 @@ class BadValue(ValueError):
 
 def parse_date(raw: str, fmt: str | None = None) -> dt.date | None:
     """'2023-05-01', '2023/5/1', '2023年5月1日', '20230501', '2023-05-01 10:00:00' -> date."""
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = readable(raw).strip()
     if not text:
         return None
     value: dt.date | None = None
@@ -50,7 +51,7 @@ def parse_date(raw: str, fmt: str | None = None) -> dt.date | None:
 def parse_number(raw: str, percent: bool = False) -> float | None:
     """'1,200.50', '￥3000元', '5万元' -> float; with percent=True, '30%' -> 30.0 (a share,
     between 0 and 100)."""
-    text = _NUMBER_NOISE.sub("", unicodedata.normalize("NFKC", raw))
+    text = _NUMBER_NOISE.sub("", readable(raw))
     if not text:
         return None
     scale = 1.0

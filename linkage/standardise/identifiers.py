@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from stdnum.iso7064 import mod_11_10
+
+from linkage.standardise.text import readable
 
 _SEPARATORS = re.compile(r"[\s\-_./·:：()\[\]]+")
 _CUSTOMS = re.compile(r"^[0-9A-Z]{10}$")
@@ -30,10 +31,11 @@ class Checked(NamedTuple):
 
 
 def compact(raw: str) -> str:
-    """NFKC, upper case, no spaces or separators: ' 9131 0115-mA1k… ' -> '91310115MA1K…'."""
+    """NFKC, upper case, no spaces, separators or invisible characters (`text.readable`):
+    ' 9131 0115-mA1k… ' -> '91310115MA1K…'."""
     if not isinstance(raw, str):
         return ""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
+    return _SEPARATORS.sub("", readable(raw)).upper()
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -20,7 +20,6 @@ different cities share a key but not a region. Each distinct raw value is keyed 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -33,6 +32,7 @@ from linkage.standardise.names import (
     to_simplified,
 )
 from linkage.standardise.regions import district_at, gazetteer, match_at
+from linkage.standardise.text import readable
 from linkage.standardise.vocabulary import (
     CHINESE_GENERIC,
     EQUIVALENT_READINGS,
@@ -131,7 +131,7 @@ def latin_key(text: str) -> str:
 def enterprise_keys(values: Iterable[str]) -> dict[str, NameKeys]:
     """raw enterprise name -> NameKeys, each distinct value once; any string is accepted."""
     raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
-    simplified = to_simplified([unicodedata.normalize("NFKC", v) for v in raw])
+    simplified = to_simplified([readable(v) for v in raw])
     pinyin_of: dict[str, str] = {}
     out: dict[str, NameKeys] = {}
     for original, text in zip(raw, simplified, strict=True):

@@ -13,7 +13,6 @@ forms).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
@@ -22,6 +21,7 @@ import opencc
 from pypinyin import lazy_pinyin
 
 from linkage.standardise.regions import district_at, district_in, gazetteer, match_at
+from linkage.standardise.text import readable
 from linkage.standardise.vocabulary import (
     CHINESE_GENERIC,
     LATIN_GENERIC_FIRST_WORDS,
@@ -81,8 +81,9 @@ def to_simplified(values: list[str]) -> list[str]:
 
 
 def width_and_space(text: str) -> str:
-    """NFKC (full width -> half width, compatibility forms) and no whitespace at all."""
-    return SPACE.sub("", unicodedata.normalize("NFKC", text))
+    """NFKC (full width -> half width, compatibility forms), no invisible characters
+    (`text.readable`) and no whitespace at all."""
+    return SPACE.sub("", readable(text))
 
 
 def has_han(text: str) -> bool:
@@ -234,7 +235,7 @@ def _latin_parts(words: list[str]) -> list[str]:
 def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseName]:
     """Standardise each distinct raw enterprise name once; returns raw -> EnterpriseName."""
     raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
-    simplified = to_simplified([unicodedata.normalize("NFKC", v) for v in raw])
+    simplified = to_simplified([readable(v) for v in raw])
     pinyin_of: dict[str, str] = {}
     out: dict[str, EnterpriseName] = {}
     for original, text in zip(raw, simplified, strict=True):
@@ -260,14 +261,27 @@ def enterprise_name(raw: str) -> EnterpriseName:
 # --------------------------------------------------------------------------- persons
 
 
+# a note in brackets after a person's name: (法定代表人), （曾用名张卫）, 【已注销】,
+# or one left open
+_ANNOTATION = re.compile(r"[(\[【〔][^)\]】〕]*(?:[)\]】〕]|$)")
+_BRACKET_CHARS = re.compile(r"[()\[\]【】〔〕]")
+
+
+def _without_annotation(text: str) -> str:
+    """`text` without bracketed notes; a name written wholly in brackets keeps its text."""
+    return _ANNOTATION.sub("", text) or _BRACKET_CHARS.sub("", text)
+
+
 def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
-    """Person names: NFKC, no spaces, t2s, one kind of middle dot; pinyin without spaces."""
+    """Person names: NFKC, no spaces or invisible characters, no bracketed note, t2s, no
+    middle dot (买买提·艾力 and 买买提艾力 are one name, as their pinyin always was); pinyin
+    without spaces."""
     raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
-    simplified = to_simplified([width_and_space(v) for v in raw])  # spaces go for Latin too
+    simplified = to_simplified([_without_annotation(width_and_space(v)) for v in raw])
     out: dict[str, PersonName] = {}
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
-            std = _DOTS.sub("·", text).strip("·")
+            std = _DOTS.sub("", text)
             out[original] = PersonName(std or None, _pinyin(std) or None)
         else:
             latin = _NOT_ALNUM.sub("", text.lower())

@@ -7,11 +7,12 @@ line, not the desk. A local landline number without its area code cannot be plac
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+
+from linkage.standardise.text import readable
 
 _EXTENSION = re.compile(r"(?:转|分机|ext\.?|extn\.?|x|#)\s*\d{1,6}\s*$", re.IGNORECASE)
 _TRAILING_GROUP = re.compile(r"[\s\-]+\d{1,5}$")
@@ -51,7 +52,7 @@ def _cn_shaped(text: str, number: PhoneNumber) -> bool:
 
 def normalise_phone(raw: str) -> str | None:
     """'021-6238 1234 转 801', '(021)62381234', '+86 21 62381234' -> '+862162381234'."""
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = readable(raw).strip()
     if not text:
         return None
     digits = _SEPARATORS.sub("", text)

@@ -22,7 +22,7 @@ InvalidStyle = Literal["check_digit", "transposition", "region_typo", "date_typo
 WrittenStyle = Literal["full_width", "spaces", "lower_x", "first_generation"]
 NameStyle = Literal["truncated", "bracketed", "city_variant", "industry_alias"]
 EnglishStyle = Literal["basic", "customs"]
-PersonNameStyle = Literal["pinyin", "homophone", "slip"]
+PersonNameStyle = Literal["pinyin", "homophone", "slip", "note"]
 
 
 class _Strict(BaseModel):
@@ -119,6 +119,17 @@ class RegistryNoise(_Strict):
     _check = field_validator("blank_optional")(_rate)
 
 
+class TextNoise(_Strict):
+    """Values pasted from spreadsheets and web pages."""
+
+    # share of written names, identifiers, phones, addresses, dates and amounts with one to
+    # three invisible characters inside (zero-width space, byte-order mark, soft hyphen,
+    # word joiner, zero-width joiner, a direction mark)
+    invisible: Rate = 0.0
+
+    _check = field_validator("invisible")(_rate)
+
+
 class Profile(_Strict):
     name: str
     description: str = ""
@@ -127,6 +138,7 @@ class Profile(_Strict):
     persons: PersonNameNoise = PersonNameNoise()
     customs: CustomsNoise = CustomsNoise()
     registry: RegistryNoise = RegistryNoise()
+    text: TextNoise = TextNoise()
     # per-source overrides of the base noise levels (records.NOISE): {source: {field: rate}}
     sources: dict[str, dict[Literal["name", "english", "id_missing", "id_mistyped"], Rate]] = (
         Field(default_factory=dict))

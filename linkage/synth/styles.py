@@ -9,9 +9,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pypinyin import lazy_pinyin
 
@@ -198,11 +198,56 @@ def _homophones() -> dict[str, tuple[str, ...]]:
             for group in by_sound.values() if len(group) > 1 for ch in group}
 
 
+NOTES = ("（法定代表人）", "(法人)", "（股东）", "（已注销）", "【失信】", "（董事长）",
+         " (经办人)")
+# invisible characters pasted values carry: zero-width space, byte-order mark, soft hyphen,
+# word joiner, zero-width joiner, left-to-right mark
+INVISIBLES = ("\u200b", "\ufeff", "\u00ad", "\u2060", "\u200d", "\u200e")
+# the columns whose values are standardised (names, identifiers, phones, addresses, dates,
+# amounts); the keys, kinds and roles the mapping reads as they are are left alone
+PASTED_COLUMNS = frozenset({
+    "企业名称", "法定代表人", "股东名称", "姓名", "收发货人名称", "申报人姓名", "当事人名称",
+    "主体名称",
+    "统一社会信用代码", "注册号", "法定代表人证件号码", "证件号码", "海关编码", "申报人证件号码",
+    "联系电话", "申报人电话", "住所", "成立日期", "注销日期", "入股日期", "退出日期", "任职日期",
+    "离任日期", "申报日期", "检验日期", "处罚日期", "列入日期", "持股比例", "货值", "罚款金额",
+})
+
+
+def paste_invisible(tables: Iterable[Any], profile: Profile, seed: int, skip: str,
+                    encodings: Mapping[str, str]) -> None:
+    """Put one to three invisible characters inside `profile.text.invisible` of the
+    non-empty values of `PASTED_COLUMNS` (not in a cell holding `skip`, a marker the writer
+    replaces; not in a table whose file encoding, `encodings[name]`, cannot write them: GBK).
+    Its own random stream: every other draw stays as without it."""
+    rate = profile.text.invisible
+    if rate <= 0:
+        return
+    rng = random.Random(seed * 7_919 + 41)
+    for table in tables:
+        try:
+            "".join(INVISIBLES).encode(encodings.get(table.name, "utf-8"))
+        except UnicodeEncodeError:
+            continue
+        cols = [i for i, c in enumerate(table.columns) if c in PASTED_COLUMNS]
+        for row in table.rows:
+            for i in cols:
+                value = row[i]
+                if not value or skip in value or rng.random() >= rate:
+                    continue
+                for _ in range(rng.randint(1, 3)):
+                    at = rng.randint(0, len(value))
+                    value = value[:at] + rng.choice(INVISIBLES) + value[at:]
+                row[i] = value
+
+
 def person_variant(name: str, style: str, rng: random.Random) -> str:
     """'pinyin' (surname first, as Chinese customs writes it: ZHANG WEI, 30% Zhang Wei),
     'homophone' (one given-name character replaced by another read the same: the name is left
     as it is when none of its characters has one), 'slip' (one given-name character replaced
-    by another of the pool)."""
+    by another of the pool), 'note' (a note in brackets after the name: 张伟（法定代表人）)."""
+    if style == "note":
+        return name + rng.choice(NOTES)
     surname, given = split_name(name)
     if not given:
         return name

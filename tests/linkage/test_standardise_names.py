@@ -104,7 +104,9 @@ def test_empty_names() -> None:
 def test_person_names() -> None:
     assert person_name("張 三") == ("张三", "zhangsan")
     assert person_name("欧阳　娜娜").name_std == "欧阳娜娜"
-    assert person_name("阿卜杜•热合曼").name_std == "阿卜杜·热合曼"
+    # written with a middle dot of any kind or none: one name
+    assert person_name("阿卜杜•热合曼").name_std == "阿卜杜热合曼"
+    assert person_name("阿卜杜热合曼") == person_name("阿卜杜·热合曼")
     assert person_name("ZHANG San").name_std == "zhangsan"
 
 

@@ -111,6 +111,28 @@ def test_messy_registry_cuts_brackets_and_blanks(generated: dict[str, Path]) -> 
     assert registry["联系电话"].eq("").mean() > 0.1
 
 
+def test_pasted_values_carry_invisible_characters_and_notes(generated: dict[str, Path]) -> None:
+    """Names, identifiers, dates … hold invisible characters (not in the GBK customs file,
+    which cannot hold them, nor in keys and kinds); people's names carry notes in brackets."""
+    import re
+
+    from linkage.synth.styles import INVISIBLES, PASTED_COLUMNS
+
+    invisible = re.compile("[" + "".join(INVISIBLES) + "]")
+    rows = _rows(generated["pasted"], "registry_enterprises")
+    pasted = [c for c in rows.columns if c in PASTED_COLUMNS]
+    share = rows[pasted].apply(lambda col: col.astype(str).str.contains(invisible)).to_numpy()
+    assert 0.1 < share.mean() < 0.3
+    assert not rows["记录编号"].str.contains(invisible).any()
+    assert not rows["登记状态"].str.contains(invisible).any()
+    customs = _rows(generated["pasted"], "customs_declarations")
+    assert not customs.apply(lambda col: col.astype(str).str.contains(invisible)).any().any()
+    reps = _rows(generated["pasted"], "administrative_penalties")["法定代表人"]
+    assert reps.str.contains(r"[（(【]").any()
+    default = _rows(generated["default"], "registry_enterprises")
+    assert not default.apply(lambda col: col.astype(str).str.contains(invisible)).any().any()
+
+
 def test_masked_ids_mask_the_blacklists_people_only(generated: dict[str, Path]) -> None:
     """The credit blacklist writes most people's IDs masked (public lists do), each read back
     as a masked ID; enterprises' codes and every other source stay unmasked."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,8 @@ def _holds(flt: dict[str, Any] | None, row: dict[str, str]) -> bool:
 
 
 def _present(prop: str, value: str, date_format: str) -> bool:
+    # a careful reader does not see invisible format characters (zero-width space, BOM, ...)
+    value = "".join(c for c in value if unicodedata.category(c) != "Cf")
     if not value.strip():
         return False
     if prop in DATE_PROPS:
