@@ -60,8 +60,8 @@ def name_key(mentions: pd.DataFrame) -> pd.Series:
     return mentions["name_pinyin"].where(mentions["name_pinyin"].notna(), std)
 
 
-def _name_features(level: str, a: Any, b: Any) -> dict[str, Any]:
-    """The name feature of a context link: the two names as written, compared by what."""
+def name_features(level: str, a: Any, b: Any) -> dict[str, Any]:
+    """The name feature of a link: the two names as written, compared by what."""
     return feature("name_std" if a == b else "name_pinyin", level, a, b)
 
 
@@ -115,7 +115,7 @@ def context_links(
     links: list[Link] = []
     for t_person, person, t_enterprise, enterprise in [*exact, *read]:
         features = dumps([
-            _name_features("same name at the same resolved enterprise", names[t_person],
+            name_features("same name at the same resolved enterprise", names[t_person],
                            names[person]),
             feature("enterprise", "same resolved enterprise",
                     mention_ids[t_enterprise], mention_ids[enterprise]),
@@ -188,8 +188,8 @@ def declarant_links(
     frame["anchored"] = frame["root"].isin(anchored_roots)
     holders = frame[frame["holds_id"]].sort_values("person")
     # the name as written first; the name as read only where no holder writes it so
-    by_name = _Targets(uf, holders["name_std"].astype(str), holders["root"], holders["person"])
-    by_read = _Targets(uf, holders["name_key"].astype(str), holders["root"], holders["person"])
+    by_name = Targets(uf, holders["name_std"].astype(str), holders["root"], holders["person"])
+    by_read = Targets(uf, holders["name_key"].astype(str), holders["root"], holders["person"])
     by_phone, by_phone_read = _phone_targets(mentions, uf)
     lone = frame[~frame["anchored"]]
     phones = mentions["phone"] if "phone" in mentions.columns else None
@@ -203,7 +203,7 @@ def declarant_links(
             to = by_phone.first(((name, phone), (key, phone)), by_phone_read)
         if to is not None and uf.find(to) != uf.find(person):
             features = dumps([
-                _name_features("the only person of this name with this phone", names[to],
+                name_features("the only person of this name with this phone", names[to],
                                names[person]),
                 feature("phone", "same phone", str(phone), str(phone)),
             ])
@@ -212,22 +212,23 @@ def declarant_links(
         to = by_name.first((name, key), by_read)
         if to is None:
             continue
-        features = dumps([_name_features(
+        features = dumps([name_features(
             "the only declarant with an identifier under this name", names[to],
             names[person])])
         links.append(Link(to, person, "context", None, 1.0, features))
     return links
 
 
-class _Targets:
-    """`_single_candidates` of some keys, and which keys had any candidate at all."""
+class Targets:
+    """`_single_candidates` of some keys (the one person each key names), and which keys had
+    any candidate at all (context and masked-ID links)."""
 
     def __init__(self, uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Series,
                  members: pd.Series) -> None:
         self.single = _single_candidates(uf, keys, roots, members) if len(keys) else {}
         self.known = set(keys.tolist())
 
-    def first(self, keys: tuple[Any, Any], read: _Targets) -> int | None:
+    def first(self, keys: tuple[Any, Any], read: Targets) -> int | None:
         """The target under the written key (`keys[0]`) when that key has a candidate (None
         when they are several people); else the target of `read` under `keys[1]`."""
         written, as_read = keys
@@ -237,7 +238,7 @@ class _Targets:
 
 
 def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind
-                   ) -> tuple[_Targets, _Targets]:
+                   ) -> tuple[Targets, Targets]:
     """(name, phone) and (name as read, phone) -> a mention of the only resolved person
     holding an identifier with that name and phone."""
     if "phone" not in mentions.columns:
@@ -250,7 +251,7 @@ def _phone_targets(mentions: pd.DataFrame, uf: ConstrainedUnionFind
     out = []
     for names in (persons["name_std"].astype(str), name_key(persons).astype(str)):
         keys = pd.Series(list(zip(names, phone, strict=True)), index=frame.index)
-        out.append(_Targets(uf, keys, frame["root"], frame["i"]))
+        out.append(Targets(uf, keys, frame["root"], frame["i"]))
     return out[0], out[1]
 
 

@@ -18,12 +18,10 @@ needs two people of one name from one district sharing the last four characters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
-from linkage.resolve.context import _name_features, _Targets, name_key
+from linkage.resolve.context import Targets, name_features, name_key
 from linkage.resolve.evidence import dumps, feature
 from linkage.standardise.identifiers import mask_shape, visible_part
 
@@ -31,8 +29,7 @@ LEVEL = "masked ID agrees with every visible character"
 SAME_MASKED = "same masked ID"
 
 
-def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind,
-                    mention_ids: Sequence[str]) -> list[Link]:
+def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
     """The links to offer for the masked mentions of `mentions` (see the module docstring);
     apply them with `same_ids=True`."""
     if "id_masked" not in mentions.columns:
@@ -53,8 +50,8 @@ def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind,
     answered: set[int] = set()
     for shape in sorted(set(shapes)):
         visible = holders["id_number"].astype(str).map(lambda v, s=shape: visible_part(v, s))
-        by_name = _Targets(uf, _pairs(visible, holders["name_std"].astype(str)), roots, members)
-        by_read = _Targets(uf, _pairs(visible, name_key(holders).astype(str)), roots, members)
+        by_name = Targets(uf, _pairs(visible, holders["name_std"].astype(str)), roots, members)
+        by_read = Targets(uf, _pairs(visible, name_key(holders).astype(str)), roots, members)
         mine = masked[shapes == shape]
         for person, value, name, key in zip(mine.index.astype(int), mine["id_masked"],
                                             written[mine.index], read[mine.index], strict=True):
@@ -66,7 +63,7 @@ def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind,
                 continue
             features = dumps([
                 feature("id_masked", LEVEL, str(numbers.iat[to]), str(value)),
-                _name_features("same name", names[to], names[person]),
+                name_features("same name", names[to], names[person]),
             ])
             links.append(Link(to, person, "masked_id", None, 1.0, features))
     links += _same_masked(masked[~masked.index.isin(answered)], uf)

@@ -477,7 +477,7 @@ def resolve(
 
     t2 = time.perf_counter()
     progress("context for persons without ID")
-    masked = masked_id_links(mentions, uf, ids)
+    masked = masked_id_links(mentions, uf)
     got = uf.apply(masked, same_ids=True)
     stats["links"]["masked_id"] = {"offered": len(masked), "accepted": len(got)}
     accepted += got

@@ -141,7 +141,7 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
     offered["splink"], got["splink"] = len(links), len(kept)
     accepted += kept
     if kind == "person":
-        masked = masked_id_links(nodes, uf, nodes["mention_id"].astype(str).tolist())
+        masked = masked_id_links(nodes, uf)
         kept = uf.apply(masked, same_ids=True)
         offered["masked_id"], got["masked_id"] = len(masked), len(kept)
         accepted += kept

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pypinyin import lazy_pinyin
 
@@ -20,6 +20,9 @@ from linkage.synth import identifiers as ids
 from linkage.synth import names as nm
 from linkage.synth.profiles import Profile
 from linkage.synth.world import Firm, World
+
+if TYPE_CHECKING:
+    from linkage.synth.records import Table
 
 K = TypeVar("K", bound=str)
 
@@ -214,7 +217,7 @@ PASTED_COLUMNS = frozenset({
 })
 
 
-def paste_invisible(tables: Iterable[Any], profile: Profile, seed: int, skip: str,
+def paste_invisible(tables: Iterable[Table], profile: Profile, seed: int, skip: str,
                     encodings: Mapping[str, str]) -> None:
     """Put one to three invisible characters inside `profile.text.invisible` of the
     non-empty values of `PASTED_COLUMNS` (not in a cell holding `skip`, a marker the writer

@@ -79,7 +79,7 @@ def _links(mentions: pd.DataFrame) -> tuple[list[Link], ConstrainedUnionFind]:
     for i, number in enumerate(mentions["id_number"]):
         if number is not None:
             uf.tag(i, "person:id_number", number)
-    links = masked_id_links(mentions, uf, mentions["mention_id"].tolist())
+    links = masked_id_links(mentions, uf)
     uf.apply(links, same_ids=True)
     return links, uf
 
@@ -135,9 +135,8 @@ def test_masked_mentions_no_holder_answers_join_under_one_value_and_name() -> No
 
 def test_nothing_to_do_without_masked_ids() -> None:
     mentions = _mentions([("reg:1", "张伟", FULL, None), ("reg:2", "张伟", FULL, None)])
-    assert masked_id_links(mentions, ConstrainedUnionFind(2), ["reg:1", "reg:2"]) == []
-    assert masked_id_links(mentions.drop(columns="id_masked"), ConstrainedUnionFind(2),
-                           ["reg:1", "reg:2"]) == []
+    assert masked_id_links(mentions, ConstrainedUnionFind(2)) == []
+    assert masked_id_links(mentions.drop(columns="id_masked"), ConstrainedUnionFind(2)) == []
 
 
 def test_a_generated_blacklist_with_masked_ids_reaches_its_people(tmp_path: Path) -> None:
