@@ -40,7 +40,7 @@ from graph.models import (
 )
 from graph.store import EntityKind, GraphReader, NameHit
 from inspection.config import LEVEL_RANK, Thresholds, load_thresholds
-from linkage.standardise.identifiers import check_ric
+from linkage.standardise.identifiers import check_ric, compact
 
 log = logging.getLogger("guanlian.api.inspection")
 TOP_REASONS = 3
@@ -333,13 +333,15 @@ class LookupService:
     @staticmethod
     def identifiers(s: Subject) -> Declared:
         """The identifiers `s` declares, as the store is asked for them."""
-        raw_code = s.given("uscc")
-        customs = (s.given("customs_code") or "").upper() or None
+        # compacted as the linkage compacts them (width, case, separators and the invisible
+        # characters a pasted value carries), so the store's values compare equal
+        code = compact(s.given("uscc") or "") or None
+        customs = compact(s.given("customs_code") or "") or None
         raw_number = s.given("declarant_id")
         # our validator: structure, province, date and check digit (stdnum's birth-place
         # lookup raises a bare KeyError on some mistyped numbers)
         checked = check_ric(raw_number) if raw_number else None
-        return Declared(uscc.compact(raw_code) if raw_code else None, customs,
+        return Declared(code, customs,
                         checked.value if checked is not None else None,
                         bool(checked is not None and checked.valid))
 

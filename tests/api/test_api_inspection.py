@@ -49,6 +49,11 @@ def test_lookup_by_uscc_finds_the_enterprise_and_its_risk(
     # lower-case and spaced input is normalised
     spaced = lookup(served, uscc=" " + (a1.uscc or "").lower() + " ")
     assert spaced["match"]["entity"]["entity_id"] == A1
+    # pasted with invisible characters (a zero-width space, a BOM): the same code
+    code = a1.uscc or ""
+    pasted = lookup(served, uscc="\ufeff" + code[:6] + "\u200b" + code[6:])
+    assert pasted["match"]["entity"]["entity_id"] == A1
+    assert pasted["match"]["method"] == "uscc"
 
 
 def test_lookup_by_customs_code(served: Served, profiles: dict[str, EntityProfile]) -> None:
