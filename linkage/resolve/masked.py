@@ -43,15 +43,17 @@ def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Li
     holders = holders.sort_index()
     roots = pd.Series([uf.find(int(i)) for i in holders.index], index=holders.index)
     members = pd.Series(holders.index, index=holders.index)
+    held = holders["id_number"].astype(str)
+    held_written, held_read = holders["name_std"].astype(str), name_key(holders).astype(str)
     names = mentions["name_std"].to_numpy()
     written, read = masked["name_std"].astype(str), name_key(masked).astype(str)
     shapes = masked["id_masked"].astype(str).map(mask_shape)
     links: list[Link] = []
     answered: set[int] = set()
-    for shape in sorted(set(shapes)):
-        visible = holders["id_number"].astype(str).map(lambda v, s=shape: visible_part(v, s))
-        by_name = Targets(uf, _pairs(visible, holders["name_std"].astype(str)), roots, members)
-        by_read = Targets(uf, _pairs(visible, name_key(holders).astype(str)), roots, members)
+    for shape in sorted(set(shapes)):  # a few shapes: the holders' visible part under each
+        visible = held.map(lambda v, s=shape: visible_part(v, s))
+        by_name = Targets(uf, _pairs(visible, held_written), roots, members)
+        by_read = Targets(uf, _pairs(visible, held_read), roots, members)
         mine = masked[shapes == shape]
         for person, value, name, key in zip(mine.index.astype(int), mine["id_masked"],
                                             written[mine.index], read[mine.index], strict=True):

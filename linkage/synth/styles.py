@@ -88,11 +88,11 @@ class ProfileNoise:
         if (written and noise.masked > 0 and source in noise.masked_sources
                 and len(written) == 18 and self.rng.random() < noise.masked):
             return ids.mask_ric(written, self.rng)
-        if not written or self.p.ids.written <= 0:
+        if not written or noise.written <= 0:
             return written
-        if self.rng.random() >= self.p.ids.written:
+        if self.rng.random() >= noise.written:
             return written
-        return ids.written_ric(written, _pick(self.p.ids.written_styles, self.rng),
+        return ids.written_ric(written, _pick(noise.written_styles, self.rng),
                                self.rng)
 
     def firm_name(self, f: Firm, written: str, kind: str) -> str:
