@@ -120,7 +120,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit.close()
 
     app = FastAPI(title="Guanlian API", version=package_version("guanlian"),
-                  description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
+                  description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  # FastAPI's OpenTelemetry bridge asks three providers on every request;
+                  # the API counts and times requests itself (api.metrics)
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     errors.install(app)
     openapi.install(app)
     docs.install(app)

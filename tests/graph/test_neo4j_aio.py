@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 from neo4j import Driver
 
 from graph import deadline
-from graph.neo4j.aio import AsyncIdentifierReads
+from graph.neo4j.aio import READ_GRACE_S, UNBOUNDED_READ_S, AsyncIdentifierReads, read_bound
 from graph.neo4j.breaker import CircuitBreaker, ReadGuard
 from graph.neo4j.loader import publish_run
 from graph.neo4j.store import Neo4jStore
@@ -181,3 +183,83 @@ def test_a_read_past_its_deadline_is_refused_without_blaming_the_server(
     finally:
         deadline.reset(token)
     assert not breaker.is_open
+
+
+class _FreezingProxy:
+    """A TCP relay to the real server that can stop relaying (a frozen server, as seen from
+    the driver: the connection stays open and nothing comes back)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target, self.frozen = target, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if self.frozen.is_set():
+                    return  # swallowed, and nothing more relayed
+                dst.sendall(data)
+        except OSError:
+            return
+
+    def close(self) -> None:
+        for sock in [self.listener, *self.sockets]:
+            sock.close()
+
+
+def test_a_server_that_stops_answering_fails_the_read_at_its_bound(
+        neo4j_settings: Neo4jSettings) -> None:
+    # the driver's per-call socket timeouts are dropped (one timer per read instead), so
+    # the read's own bound is what notices a frozen server: its transaction timeout plus
+    # READ_GRACE_S, as a connection failure for the breaker
+    host, port = neo4j_settings.uri.split("://")[1].rsplit(":", 1)
+    proxy = _FreezingProxy((host, int(port)))
+    breaker = CircuitBreaker(failures=1)
+    reads = AsyncIdentifierReads.open(f"bolt://127.0.0.1:{proxy.port}", neo4j_settings.user,
+                                      neo4j_settings.password or "", breaker=breaker,
+                                      tx_timeout=0.5)
+
+    async def scenario() -> tuple[list[Any], float]:
+        try:
+            await reads.briefs_by_identifier("uscc", "91310000MA1000003E")
+            sockets = [c.socket for conns in reads.driver._pool.connections.values()
+                       for c in conns]
+            timeouts = [(s.get_read_timeout(), s._write_timeout) for s in sockets]
+            proxy.frozen.set()
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailable):
+                await reads.briefs_by_identifier("uscc", "91310000MA1000003E")
+            return timeouts, time.monotonic() - started
+        finally:
+            await reads.close()
+
+    try:
+        timeouts, took = asyncio.run(scenario())
+    finally:
+        proxy.close()
+    assert timeouts and all(t == (None, None) for t in timeouts)  # per-call timers dropped
+    assert read_bound(0.5) == 0.5 + READ_GRACE_S
+    assert 0.5 + READ_GRACE_S - 0.2 < took < 0.5 + READ_GRACE_S + 1.5
+    assert breaker.is_open  # a connection failure, fed to the breaker
+
+
+def test_a_reads_bound_follows_its_timeout_and_the_deadline() -> None:
+    assert read_bound(None) == UNBOUNDED_READ_S
+    assert read_bound(3.0) == 3.0 + READ_GRACE_S
+    with deadline.within(1.0):
+        assert 1.0 < read_bound(None) <= 1.0 + READ_GRACE_S
+        assert read_bound(3.0) <= 1.0 + READ_GRACE_S
