@@ -53,11 +53,13 @@ def attachments(
 
 
 def name_key(mentions: pd.DataFrame) -> pd.Series:
-    """Per mention: the name as read (its pinyin), else its standardised name."""
-    std = mentions["name_std"]
-    if "name_pinyin" not in mentions.columns:
-        return std
-    return mentions["name_pinyin"].where(mentions["name_pinyin"].notna(), std)
+    """Per mention: the name as read in either order (`name_read`: 张伟, ZHANG WEI and WEI
+    ZHANG alike), else its pinyin, else its standardised name."""
+    key = mentions["name_std"]
+    for column in ("name_pinyin", "name_read"):
+        if column in mentions.columns:
+            key = mentions[column].where(mentions[column].notna(), key)
+    return key
 
 
 def name_features(level: str, a: Any, b: Any) -> dict[str, Any]:

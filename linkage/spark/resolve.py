@@ -68,7 +68,7 @@ BUCKET_ROWS = 20_000  # mentions per Python call, on average
 LOCAL_COLUMNS = (
     "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
-    "id_scheme", "id_masked", "phone",
+    "id_scheme", "id_masked", "name_read", "phone",
 )
 EDGE_SCHEMA = ("comp long, type string, a long, b long, match_weight double, "
                "match_probability double, who string, at string")
@@ -454,15 +454,16 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
 
 def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     """Edges between persons that the context rules could join: one name as read
-    (`linkage.resolve.context.name_key`: the pinyin, else the standardised name) at one
+    (`linkage.resolve.context.name_key`: in either order, else the pinyin, else the
+    standardised name) at one
     resolved enterprise; declarants of one name; ID holders and declarants of one name and
     phone."""
     from pyspark.sql import functions as F
 
-    pinyin = F.col("name_pinyin") if "name_pinyin" in mentions.columns else \
-        F.lit(None).cast("string")
+    read = [F.col(c) for c in ("name_read", "name_pinyin") if c in mentions.columns]
+    key = F.coalesce(*read, F.col("name_std"))
     persons = mentions.where(F.col("kind") == "person").select(
-        "i", "mention_id", F.coalesce(pinyin, F.col("name_std")).alias("name_key"), "phone",
+        "i", "mention_id", key.alias("name_key"), "phone",
         "id_number", "other_id", "id_valid")
     by_firm = attach.join(persons.withColumnRenamed("i", "a"), "a").where(
         F.col("name_key").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_key",
@@ -479,18 +480,18 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
         decl.where(F.col("phone").isNotNull()))
     edges = edges.unionByName(_star_edges(phoned, ["name_key", "phone"], F.lit(True)))
     if "id_masked" in mentions.columns:
-        edges = edges.unionByName(_masked_graph(mentions, pinyin))
+        edges = edges.unionByName(_masked_graph(mentions, key))
     return edges
 
 
-def _masked_graph(mentions: Any, pinyin: Any) -> Any:
+def _masked_graph(mentions: Any, key: Any) -> Any:
     """Edges the masked-ID rule could join (`linkage.resolve.masked`): each masked mention
     and every holder of an 18-character ID agreeing with its visible characters under one
     name (as written, or as read); masked mentions of one masked value and written name."""
     from pyspark.sql import functions as F
 
     persons = mentions.where((F.col("kind") == "person") & F.col("name_std").isNotNull()).select(
-        "i", "mention_id", "name_std", F.coalesce(pinyin, F.col("name_std")).alias("name_key"),
+        "i", "mention_id", "name_std", key.alias("name_key"),
         "id_masked", "id_number")
     masked = persons.where(F.col("id_masked").isNotNull()).select(
         "i", "mention_id", "name_std", "name_key", "id_masked",

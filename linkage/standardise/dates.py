@@ -16,6 +16,23 @@ _DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[T\s].*)?$"
 )
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# 20/11/1953, 11/20/1953, 20.11.1953: day and month in an order only a value over 12 tells
+_YEAR_LAST = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})(?:[T\s].*)?$")
+# Nov 20, 1953 / November 20 1953 / 20 Nov 1953 / 20-NOV-1953
+_MONTH_FIRST = re.compile(r"^([A-Za-z]{3,9})\.?[\s-]*(\d{1,2})(?:st|nd|rd|th)?,?[\s-]*(\d{4})$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s-]*([A-Za-z]{3,9})\.?,?[\s-]*(\d{4})$")
+_MONTHS = {name: i for i, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+    ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+    ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1) for name in names}
+# 一九五三年十一月二十日, 二〇二〇年三月五日: dates as official documents write them
+_HAN_DATE = re.compile(r"^([〇○零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月"
+                       r"([一二三四五六七八九十]{1,3})日?$")
+_HAN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "○": 0}
+# a spreadsheet's day number (days since 1899-12-30): five digits, 1927-05-18 on; four
+# digits are read as nothing (a year alone is likelier)
+_SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
+_SERIAL_EPOCH = dt.date(1899, 12, 30)
 _NUMBER_NOISE = re.compile(r"[\s,，_]|人民币|RMB|CNY|[¥￥元]", re.IGNORECASE)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 
@@ -25,7 +42,10 @@ class BadValue(ValueError):
 
 
 def parse_date(raw: str, fmt: str | None = None) -> dt.date | None:
-    """'2023-05-01', '2023/5/1', '2023年5月1日', '20230501', '2023-05-01 10:00:00' -> date."""
+    """'2023-05-01', '2023/5/1', '2023年5月1日', '20230501', '2023-05-01 10:00:00' -> date;
+    also as other writers write dates: '01/05/2023' or '5/13/2023' (refused when day and
+    month could be either way round), 'May 1, 2023' / '1 May 2023', 二〇二三年五月一日, and a
+    spreadsheet's day number (45047). `fmt` (a source's declared format) is tried first."""
     text = readable(raw).strip()
     if not text:
         return None
@@ -36,27 +56,77 @@ def parse_date(raw: str, fmt: str | None = None) -> dt.date | None:
         except ValueError:
             value = None
     if value is None:
-        m = _DATE.match(text) or _COMPACT.match(text)
-        if m is None:
+        ymd = _year_month_day(text, raw)
+        if ymd is None:
             raise BadValue(f"not a date: {raw!r}" + (f" (expected {fmt})" if fmt else ""))
-        try:
-            value = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        except ValueError:
-            raise BadValue(f"not a calendar date: {raw!r}") from None
+        if isinstance(ymd, dt.date):
+            value = ymd
+        else:
+            try:
+                value = dt.date(*ymd)
+            except ValueError:
+                raise BadValue(f"not a calendar date: {raw!r}") from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise BadValue(f"date out of range: {raw!r}")
     return value
 
 
+def _year_month_day(text: str, raw: str) -> tuple[int, int, int] | dt.date | None:
+    """(year, month, day) of the forms agencies write, a date for a spreadsheet's day
+    number, None when `text` is none of them; `BadValue` when day and month could be
+    either."""
+    m = _DATE.match(text) or _COMPACT.match(text)
+    if m is not None:
+        return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    m = _YEAR_LAST.match(text)
+    if m is not None:
+        first, second, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if first > 12 >= second:
+            return year, second, first
+        if second > 12 >= first:
+            return year, first, second
+        if first == second:
+            return year, first, first
+        raise BadValue(f"day and month could be either way round: {raw!r} (declare the "
+                       f"field's format)")
+    m = _MONTH_FIRST.match(text)
+    if m is not None and m.group(1).lower() in _MONTHS:
+        return int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2))
+    m = _DAY_FIRST.match(text)
+    if m is not None and m.group(2).lower() in _MONTHS:
+        return int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1))
+    m = _HAN_DATE.match(text)
+    if m is not None:
+        year = int("".join(str(_HAN_DIGITS[c]) for c in m.group(1)))
+        return year, _han_number(m.group(2)), _han_number(m.group(3))
+    m = _SERIAL.match(text)
+    if m is not None:
+        return _SERIAL_EPOCH + dt.timedelta(days=int(m.group(1)))
+    return None
+
+
+def _han_number(text: str) -> int:
+    """一 .. 三十一 (十 = 10, 十一 = 11, 二十 = 20, 二十一 = 21); 0 when malformed."""
+    tens, _, units = text.rpartition("十")
+    if "十" not in text:
+        return _HAN_DIGITS.get(text, 0) if len(text) == 1 else 0
+    if len(tens) > 1 or len(units) > 1:
+        return 0
+    return (_HAN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_HAN_DIGITS.get(units, 0)
+                                                              if units else 0)
+
+
 def parse_number(raw: str, percent: bool = False) -> float | None:
-    """'1,200.50', '￥3000元', '5万元' -> float; with percent=True, '30%' -> 30.0 (a share,
-    between 0 and 100)."""
+    """'1,200.50', '￥3000元', '5万元', '1.5亿元' -> float; with percent=True, '30%' -> 30.0
+    (a share, between 0 and 100)."""
     text = _NUMBER_NOISE.sub("", readable(raw))
     if not text:
         return None
     scale = 1.0
     if text.endswith("万"):
         text, scale = text[:-1], 10_000.0
+    elif text.endswith("亿"):
+        text, scale = text[:-1], 100_000_000.0
     if percent and text.endswith("%"):
         text = text[:-1]
     try:

@@ -21,6 +21,7 @@ import opencc
 from pypinyin import lazy_pinyin
 
 from linkage.standardise.regions import district_at, district_in, gazetteer, match_at
+from linkage.standardise.surnames import COMPOUND, READINGS, SURNAMES, surname_first
 from linkage.standardise.text import readable
 from linkage.standardise.vocabulary import (
     CHINESE_GENERIC,
@@ -41,6 +42,7 @@ _DOTS = re.compile(r"[·•・‧∙.]+")
 _FORMS = (("有限责任公司", "有限公司"), ("股份有限公司", "有限公司"))
 _FORM_ONLY = {"有限公司", "公司", "分公司", "集团", "集团有限公司", ""}
 _MIN_CORE = 2
+_LONGEST_SURNAME = max(len(s) for s in SURNAMES)
 _MAX_REGION_SYLLABLES = 4  # HA ER BIN, WU LU MU QI
 _SYLLABLE = 6  # the longest pinyin syllable (zhuang, shuang)
 # Characters OpenCC t2s rewrites although they are standard simplified characters with their own
@@ -57,6 +59,9 @@ class EnterpriseName(NamedTuple):
 class PersonName(NamedTuple):
     name_std: str | None
     name_pinyin: str | None
+    # the name as read, in either order: surname and given name in pinyin, sorted (张伟,
+    # ZHANG WEI and WEI ZHANG read alike); for resolution by context, not for Splink
+    name_read: str | None = None
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -275,18 +280,58 @@ def _without_annotation(text: str) -> str:
 def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     """Person names: NFKC, no spaces or invisible characters, no bracketed note, t2s, no
     middle dot (买买提·艾力 and 买买提艾力 are one name, as their pinyin always was); pinyin
-    without spaces."""
+    without spaces; a Latin-script name with its surname first where its writing says which
+    word that is (Wei ZHANG, Xiaoming Li: `linkage.standardise.surnames`)."""
     raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
     simplified = to_simplified([_without_annotation(width_and_space(v)) for v in raw])
     out: dict[str, PersonName] = {}
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
             std = _DOTS.sub("", text)
-            out[original] = PersonName(std or None, _pinyin(std) or None)
+            parts = _han_parts(std)
+            out[original] = PersonName(std or None, "".join(parts) or None, _read(parts))
         else:
-            latin = _NOT_ALNUM.sub("", text.lower())
-            out[original] = PersonName(latin or None, latin or None)
+            words = [_NOT_ALNUM.sub("", w.lower()) for w in _latin_surname_first(original)]
+            words = [w for w in words if w]
+            latin = "".join(words)
+            parts = (words[0], "".join(words[1:])) if len(words) > 1 else _joined_parts(latin)
+            out[original] = PersonName(latin or None, latin or None, _read(parts))
     return out
+
+
+def _latin_surname_first(raw: str) -> list[str]:
+    """A Latin-script name's words, the surname first when the writing says which it is
+    (`surnames.surname_first`: Wei ZHANG, Xiaoming Li, ZHANG, Wei)."""
+    text = _without_annotation(readable(raw))
+    head, comma, _ = text.partition(",")
+    words = [w for w in SPACE.split(text.replace(",", " ")) if w]
+    return surname_first(words, comma=bool(comma and head.strip()))
+
+
+def _han_parts(std: str) -> tuple[str, str]:
+    """(surname, given name) of a name in characters, in pinyin: a two-character surname
+    when the first two read as one (欧阳, 尉迟), else the first character; a surname read as
+    surnames are (`surnames.READINGS`: 曾 zeng, not ceng)."""
+    if len(std) > 2 and (std[:2] in READINGS or _pinyin(std[:2]) in COMPOUND):
+        return READINGS.get(std[:2]) or _pinyin(std[:2]), _pinyin(std[2:])
+    return READINGS.get(std[:1]) or _pinyin(std[:1]), _pinyin(std[1:])
+
+
+def _joined_parts(word: str) -> tuple[str, str]:
+    """(surname, given name) of a Latin name written as one word (ZHANGWEI), the surname
+    first as customs writes it: its longest common-surname prefix, when more follows."""
+    for size in range(min(len(word) - 1, _LONGEST_SURNAME), 0, -1):
+        if word[:size] in SURNAMES:
+            return word[:size], word[size:]
+    return word, ""
+
+
+def _read(parts: tuple[str, str]) -> str | None:
+    """The name as read in either order: the two parts sorted, or the one part."""
+    surname, given = parts
+    if not given:
+        return surname or None
+    return "|".join(sorted((surname, given)))
 
 
 def person_name(raw: str) -> PersonName:

@@ -22,7 +22,7 @@ InvalidStyle = Literal["check_digit", "transposition", "region_typo", "date_typo
 WrittenStyle = Literal["full_width", "spaces", "lower_x", "first_generation"]
 NameStyle = Literal["truncated", "bracketed", "city_variant", "industry_alias"]
 EnglishStyle = Literal["basic", "customs"]
-PersonNameStyle = Literal["pinyin", "homophone", "slip", "note"]
+PersonNameStyle = Literal["pinyin", "western", "homophone", "slip", "note"]
 
 
 class _Strict(BaseModel):
@@ -93,11 +93,13 @@ class NameNoise(_Strict):
 
 class PersonNameNoise(_Strict):
     """Person names as the agencies other than the registry write them: customs in pinyin
-    ('pinyin': ZHANG WEI, Zhang Wei), a given-name character replaced by one read the same
-    ('homophone': 张伟 -> 张卫) or by another ('slip': 张伟 -> 张峰)."""
+    ('pinyin': ZHANG WEI, Zhang Wei; 'western', given name first: Wei Zhang), a given-name
+    character replaced by one read the same ('homophone': 张伟 -> 张卫) or by another ('slip':
+    张伟 -> 张峰)."""
 
     # per written person name, the share replaced by each style (their sum at most 1);
-    # 'pinyin' applies to customs declarations only (other agencies write characters)
+    # 'pinyin' and 'western' apply to customs declarations only (other agencies write
+    # characters)
     styles: dict[PersonNameStyle, float] = Field(default_factory=dict)
 
     _check = field_validator("styles")(_style_rates)

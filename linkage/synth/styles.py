@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pypinyin import lazy_pinyin
 
+from linkage.standardise.surnames import READINGS
 from linkage.synth import english
 from linkage.synth import identifiers as ids
 from linkage.synth import names as nm
@@ -113,7 +114,7 @@ class ProfileNoise:
         if self.person_total <= 0 or self.rng.random() >= self.person_total:
             return written
         style = _pick(self.p.persons.styles, self.rng)
-        if style == "pinyin" and source != "customs_declarations":
+        if style in ("pinyin", "western") and source != "customs_declarations":
             return written
         return person_variant(name, style, self.rng)
 
@@ -246,6 +247,8 @@ def paste_invisible(tables: Iterable[Table], profile: Profile, seed: int, skip: 
 
 def person_variant(name: str, style: str, rng: random.Random) -> str:
     """'pinyin' (surname first, as Chinese customs writes it: ZHANG WEI, 30% Zhang Wei),
+    'western' (given name first, as a foreign partner's documents write it: Wei Zhang 40%,
+    Wei ZHANG 30%, WEI ZHANG 30%),
     'homophone' (one given-name character replaced by another read the same: the name is left
     as it is when none of its characters has one), 'slip' (one given-name character replaced
     by another of the pool), 'note' (a note in brackets after the name: 张伟（法定代表人）)."""
@@ -254,11 +257,20 @@ def person_variant(name: str, style: str, rng: random.Random) -> str:
     surname, given = split_name(name)
     if not given:
         return name
+    family = READINGS.get(surname) or "".join(lazy_pinyin(surname))  # 曾: zeng, as customs
     if style == "pinyin":
-        parts = ["".join(lazy_pinyin(surname)), "".join(lazy_pinyin(given))]
+        parts = [family, "".join(lazy_pinyin(given))]
         if rng.random() < 0.3:
             return " ".join(p.capitalize() for p in parts)
         return " ".join(p.upper() for p in parts)
+    if style == "western":
+        first = "".join(lazy_pinyin(given))
+        form = rng.random()
+        if form < 0.4:
+            return f"{first.capitalize()} {family.capitalize()}"
+        if form < 0.7:
+            return f"{first.capitalize()} {family.upper()}"
+        return f"{first.upper()} {family.upper()}"
     positions = list(range(len(given)))
     if style == "homophone":
         sounds = _homophones()

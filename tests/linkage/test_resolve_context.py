@@ -100,12 +100,15 @@ def test_declarant_scope_needs_a_unique_id_holding_declarant() -> None:
 
 
 def _read(rows: list[tuple[str, str, str, bool]]) -> pd.DataFrame:
-    """Mentions with their names standardised as extraction does (name_std, name_pinyin)."""
+    """Mentions with their names standardised as extraction does (name_std, name_pinyin,
+    name_read)."""
     from linkage.standardise.names import person_name
 
     frame = _mentions(rows)
     frame["name_pinyin"] = [person_name(n).name_pinyin if k == "person" else None
                             for k, n in zip(frame["kind"], frame["name_std"], strict=True)]
+    frame["name_read"] = [person_name(n).name_read if k == "person" else None
+                          for k, n in zip(frame["kind"], frame["name_std"], strict=True)]
     frame["name_std"] = [person_name(n).name_std if k == "person" else n
                          for k, n in zip(frame["kind"], frame["name_std"], strict=True)]
     return frame
@@ -170,3 +173,27 @@ def test_declarant_written_in_pinyin_joins_the_one_declarant_holding_an_id() -> 
     links = _declaring(mentions, 2, {})
     assert [(lk.left, lk.right) for lk in links] == [(0, 1)]
     assert json.loads(links[0].features)[0]["value_r"] == "zhaolei"
+
+
+def test_a_name_written_given_name_first_joins_its_id_holder_at_the_firm() -> None:
+    """WEI ZHANG (given name first, in capitals: nothing in the writing says which word is
+    the surname) and Wei Zhang read as 张伟 in either order at 张伟's firm; 曾伟 written
+    ZENG WEI (曾 read as a surname is zeng) joins 曾伟; 魏章, another name, stays apart."""
+    mentions = _read([
+        ("reg:1:firm", "enterprise", "华信贸易有限公司", False),  # 0
+        ("reg:1:rep", "person", "张伟", True),                   # 1 the ID holder
+        ("cd:1:declarant", "person", "WEI ZHANG", False),        # 2
+        ("cd:2:declarant", "person", "Wei Zhang", False),        # 3
+        ("reg:1:sh", "person", "曾伟", True),                    # 4 another ID holder
+        ("cd:3:declarant", "person", "ZENG WEI", False),         # 5
+        ("pen:1:rep", "person", "张峰", False),                  # 6 another name: apart
+    ])
+    uf, links = _at_firm(mentions, "reg:1:firm", ["reg:1:rep", "cd:1:declarant",
+                                                  "cd:2:declarant", "reg:1:sh",
+                                                  "cd:3:declarant", "pen:1:rep"],
+                         {1: "x", 4: "y"})
+    assert {uf.find(i) for i in (1, 2, 3)} == {uf.find(1)}
+    assert uf.find(5) == uf.find(4) != uf.find(1)
+    assert uf.find(6) not in {uf.find(1), uf.find(4)}
+    by_person = {lk.right: json.loads(lk.features)[0] for lk in links}
+    assert (by_person[2]["value_l"], by_person[2]["value_r"]) == ("张伟", "weizhang")

@@ -174,14 +174,19 @@ def test_person_spellings_write_pinyin_homophones_and_slips(generated: dict[str,
         reps = [str(r).replace(" ", "") for r in written if r]
         return sum(n not in people for n in to_simplified(reps)) / max(len(reps), 1)
 
-    # (the default's few: characters whose traditional form does not map back one to one)
-    assert rewritten("person_spellings") > rewritten("default") + 0.05, (
+    # (the default's few: characters whose traditional form does not map back one to one;
+    # about 40 names at this size, so a margin of a few names)
+    assert rewritten("person_spellings") > rewritten("default") + 0.03, (
         rewritten("person_spellings"), rewritten("default"))
     import random
 
     rng = random.Random(5)
     assert split_name("欧阳娜娜") == ("欧阳", "娜娜")
     assert person_variant("张伟", "pinyin", random.Random(1)) in {"ZHANG WEI", "Zhang Wei"}
+    assert person_variant("张伟", "western", random.Random(1)) in {
+        "Wei Zhang", "Wei ZHANG", "WEI ZHANG"}
+    # given name first, the surname in capitals: a shape only the 'western' style writes
+    assert rows["申报人姓名"].str.fullmatch(r"[A-Z][a-z]+ [A-Z]{2,}").any()
     homophone = person_variant("张伟", "homophone", rng)
     assert homophone != "张伟" and lazy_pinyin(homophone) == lazy_pinyin("张伟")
     slip = person_variant("张伟", "slip", rng)

@@ -1,0 +1,76 @@
+"""Dates as other writers write them: day or month first with the year last (read when a
+value over 12 says which is which, refused with a clear message when it does not), English
+month names, Chinese numerals as official documents write them (二〇二〇年三月五日), and a
+spreadsheet's day number; `亿` in amounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linkage.standardise.dates import BadValue, parse_date, parse_number
+
+_DIGITS = "〇一二三四五六七八九"
+
+
+def han_number(n: int) -> str:
+    tens, units = divmod(n, 10)
+    return ("" if tens == 0 else ("十" if tens == 1 else _DIGITS[tens] + "十")) + (
+        _DIGITS[units] if units else "")
+
+
+def han_date(day: dt.date) -> str:
+    year = "".join(_DIGITS[int(c)] for c in str(day.year))
+    return f"{year}年{han_number(day.month)}月{han_number(day.day)}日"
+
+
+DAYS = st.dates(dt.date(1930, 1, 1), dt.date(2099, 12, 31))
+
+
+@settings(max_examples=200, deadline=None)
+@given(DAYS, st.sampled_from(["%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y"]))
+def test_year_last_reads_when_a_value_over_12_tells(day: dt.date, fmt: str) -> None:
+    text = day.strftime(fmt)
+    if day.day > 12 or day.day == day.month:
+        assert parse_date(text) == day
+    else:
+        with pytest.raises(BadValue, match="either way round"):
+            parse_date(text)
+    assert parse_date(text, fmt) == day  # a declared format decides
+
+
+@settings(max_examples=200, deadline=None)
+@given(DAYS, st.sampled_from(["%b %d, %Y", "%B %d %Y", "%d %b %Y", "%d-%b-%Y", "%d %B, %Y"]),
+       st.booleans())
+def test_english_month_names(day: dt.date, fmt: str, upper: bool) -> None:
+    text = day.strftime(fmt)
+    assert parse_date(text.upper() if upper else text) == day
+
+
+@settings(max_examples=200, deadline=None)
+@given(DAYS)
+def test_chinese_numerals_and_spreadsheet_day_numbers(day: dt.date) -> None:
+    assert parse_date(han_date(day)) == day
+    assert parse_date(han_date(day).replace("〇", "零")) == day
+    serial = (day - dt.date(1899, 12, 30)).days
+    if serial >= 10_000:
+        assert parse_date(str(serial)) == day
+        assert parse_date(f"{serial}.5") == day  # a day number with its time of day
+
+
+def test_what_stays_unread() -> None:
+    assert han_number(31) == "三十一" and han_number(10) == "十" and han_number(7) == "七"
+    for bad in ("1953", "Foo 20, 1953", "二〇二〇年二月三十日", "二〇二〇年十三月一日",
+                "13/13/2020", "99999", "32/01/2020"):
+        with pytest.raises(BadValue):
+            parse_date(bad)
+
+
+def test_amounts_in_hundred_millions() -> None:
+    assert parse_number("1.5亿元") == 150_000_000.0
+    assert parse_number("2亿") == 200_000_000.0
+    with pytest.raises(BadValue):
+        parse_number("亿")
