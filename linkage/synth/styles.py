@@ -245,6 +245,12 @@ def paste_invisible(tables: Iterable[Table], profile: Profile, seed: int, skip: 
                 row[i] = value
 
 
+# given name first: (cumulative share, given name's case, surname's case): Wei Zhang 40%,
+# Wei ZHANG 30%, WEI ZHANG 30%
+_WESTERN = ((0.4, str.capitalize, str.capitalize), (0.7, str.capitalize, str.upper),
+            (1.0, str.upper, str.upper))
+
+
 def person_variant(name: str, style: str, rng: random.Random) -> str:
     """'pinyin' (surname first, as Chinese customs writes it: ZHANG WEI, 30% Zhang Wei),
     'western' (given name first, as a foreign partner's documents write it: Wei Zhang 40%,
@@ -264,13 +270,9 @@ def person_variant(name: str, style: str, rng: random.Random) -> str:
             return " ".join(p.capitalize() for p in parts)
         return " ".join(p.upper() for p in parts)
     if style == "western":
-        first = "".join(lazy_pinyin(given))
-        form = rng.random()
-        if form < 0.4:
-            return f"{first.capitalize()} {family.capitalize()}"
-        if form < 0.7:
-            return f"{first.capitalize()} {family.upper()}"
-        return f"{first.upper()} {family.upper()}"
+        draw = rng.random()
+        _, given_case, family_case = next(w for w in _WESTERN if draw < w[0])
+        return f"{given_case(''.join(lazy_pinyin(given)))} {family_case(family)}"
     positions = list(range(len(given)))
     if style == "homophone":
         sounds = _homophones()
