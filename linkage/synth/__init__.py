@@ -3,7 +3,7 @@
 `generate(size, seed, out, profile=...)` writes `out/data/*` (agency files), `out/sources.yaml`
 and `out/truth/*`; the same size, seed and profile give byte-identical files. A noise profile
 (profiles.yaml: default, malformed_ids, customs_english, messy_registry, person_spellings,
-masked_ids, pasted, hard) sets how messy
+masked_ids, pasted, dates_written, hard) sets how messy
 the records are; `default` is the generator's own noise.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from linkage.synth.profiles import Profile, load_profile, profile_names
 from linkage.synth.records import BAD_BYTES_MARK, make_records
-from linkage.synth.styles import paste_invisible, restyle_person_ids
+from linkage.synth.styles import paste_invisible, restyle_person_ids, rewrite_dates
 from linkage.synth.world import build_world
 from linkage.synth.writers import FILES, write_sources_yaml, write_table, write_truth
 
@@ -39,6 +39,7 @@ def generate(size: str, seed: int, out: Path, progress: Progress | None = None,
     restyle_person_ids(world, prof, seed)
     step("writing agency records")
     records = make_records(world, seed, prof)
+    rewrite_dates(records.tables.values(), prof, seed, BAD_BYTES_MARK)
     paste_invisible(records.tables.values(), prof, seed, BAD_BYTES_MARK,
                     {name: spec[2] for name, spec in FILES.items()})
     for table in records.tables.values():

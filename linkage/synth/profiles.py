@@ -122,14 +122,17 @@ class RegistryNoise(_Strict):
 
 
 class TextNoise(_Strict):
-    """Values pasted from spreadsheets and web pages."""
+    """Values pasted from spreadsheets and web pages; dates written otherwise."""
 
     # share of written names, identifiers, phones, addresses, dates and amounts with one to
     # three invisible characters inside (zero-width space, byte-order mark, soft hyphen,
     # word joiner, zero-width joiner, a direction mark)
     invisible: Rate = 0.0
+    # share of dates written otherwise: 二〇二三年五月一日, May 1, 2023, 13/05/2023, a
+    # spreadsheet's day number (each readable without a declared format)
+    dates: Rate = 0.0
 
-    _check = field_validator("invisible")(_rate)
+    _check = field_validator("invisible", "dates")(_rate)
 
 
 class Profile(_Strict):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -243,6 +244,71 @@ def paste_invisible(tables: Iterable[Table], profile: Profile, seed: int, skip: 
                     at = rng.randint(0, len(value))
                     value = value[:at] + rng.choice(INVISIBLES) + value[at:]
                 row[i] = value
+
+
+DATE_COLUMNS = frozenset({
+    "成立日期", "注销日期", "入股日期", "退出日期", "任职日期", "离任日期", "申报日期", "检验日期",
+    "处罚日期", "列入日期",
+})
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec")
+_HAN_DIGITS = "〇一二三四五六七八九"
+
+
+def _han_count(n: int) -> str:
+    tens, units = divmod(n, 10)
+    head = "" if tens == 0 else "十" if tens == 1 else _HAN_DIGITS[tens] + "十"
+    return head + (_HAN_DIGITS[units] if units else "")
+
+
+def date_variant(day: dt.date, rng: random.Random) -> str:
+    """`day` as writers other than a database write it, each form readable without a
+    declared format: in Chinese numerals (二〇二三年五月一日, as official documents date
+    themselves), with an English month (May 1, 2023 / 01-MAY-2023), day first when the day is
+    over 12 (13/05/2023), or as a spreadsheet's day number (45047)."""
+    form = rng.random()
+    if form < 0.3:
+        year = "".join(_HAN_DIGITS[int(c)] for c in str(day.year))
+        return f"{year}年{_han_count(day.month)}月{_han_count(day.day)}日"
+    if form < 0.5 or (form < 0.75 and day.day <= 12):
+        month = _MONTH_NAMES[day.month - 1]
+        if rng.random() < 0.5:
+            return f"{month} {day.day}, {day.year}"
+        return f"{day.day:02d}-{month.upper()}-{day.year}"
+    serial = (day - dt.date(1899, 12, 30)).days
+    if form < 0.75 or serial < 10_000:  # a four-digit day number reads as a year
+        return f"{day.day:02d}/{day.month:02d}/{day.year}" if day.day > 12 else \
+            f"{_MONTH_NAMES[day.month - 1]} {day.day}, {day.year}"
+    return str(serial)
+
+
+def rewrite_dates(tables: Iterable[Table], profile: Profile, seed: int, skip: str) -> None:
+    """Write `profile.text.dates` of the readable dates of `DATE_COLUMNS` in another form
+    (`date_variant`); a value that is no date (the generator's bad dates) stays as it is.
+    Its own random stream: every other draw stays as without it."""
+    rate = profile.text.dates
+    if rate <= 0:
+        return
+    rng = random.Random(seed * 6_053 + 17)
+    for table in tables:
+        cols = [i for i, c in enumerate(table.columns) if c in DATE_COLUMNS]
+        for row in table.rows:
+            for i in cols:
+                value = row[i]
+                if not value or skip in value or rng.random() >= rate:
+                    continue
+                day = _iso_or_compact(value)
+                if day is not None:
+                    row[i] = date_variant(day, rng)
+
+
+def _iso_or_compact(value: str) -> dt.date | None:
+    try:
+        if len(value) == 8 and value.isdigit():
+            return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 # given name first: (cumulative share, given name's case, surname's case): Wei Zhang 40%,

@@ -234,3 +234,33 @@ def test_customs_english_styles_and_chinese_variants() -> None:
     assert any(v.startswith("上海" + firm.brand) for v in variants)
     cut = ("有限", "有限责任", "股份有限", "有限公", "有限责", "股份")
     assert any(v.endswith(cut) for v in variants)
+
+
+def test_dates_written_otherwise_read_back(generated: dict[str, Path]) -> None:
+    """Profile `dates_written` writes a third of the dates in other forms, each read back by
+    the linkage's date reader to the day the default profile writes; the generator's bad
+    dates stay bad."""
+    import datetime as dt
+    import random
+
+    from linkage.standardise.dates import BadValue, parse_date
+    from linkage.synth.styles import DATE_COLUMNS, date_variant
+
+    rng = random.Random(11)
+    for offset in range(0, 60_000, 37):
+        day = dt.date(1905, 1, 1) + dt.timedelta(days=offset)
+        assert parse_date(date_variant(day, rng)) == day
+    for source in ("registry_enterprises", "administrative_penalties", "inspection_results"):
+        plain, written = _rows(generated["default"], source), _rows(generated["dates_written"],
+                                                                     source)
+        for column in DATE_COLUMNS & set(plain.columns):
+            pairs = [(a, b) for a, b in zip(plain[column], written[column], strict=True)
+                     if a and b]
+            changed = [(a, b) for a, b in pairs if a != b]
+            assert pairs and 0.15 < len(changed) / len(pairs) < 0.45, (source, column)
+            for a, b in changed:
+                try:
+                    want = parse_date(a)
+                except BadValue:
+                    raise AssertionError(f"a bad date was rewritten: {a!r} -> {b!r}") from None
+                assert parse_date(b) == want, (a, b)

@@ -73,11 +73,42 @@ def _present(prop: str, value: str, date_format: str) -> bool:
     if not value.strip():
         return False
     if prop in DATE_PROPS:
-        try:
-            dt.datetime.strptime(value.strip(), date_format)
-        except ValueError:
-            return False
+        return _a_date(value.strip(), date_format)
     return True
+
+
+_OTHER_DATE_FORMATS = ("%d/%m/%Y", "%b %d, %Y", "%d-%b-%Y")
+_HAN = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")}
+
+
+def _a_date(value: str, date_format: str) -> bool:
+    """Whether a careful reader reads `value` as a date: in the declared format, or as the
+    profile `dates_written` writes dates (day first, English month, Chinese numerals, a
+    spreadsheet's day number)."""
+    for fmt in (date_format, *_OTHER_DATE_FORMATS):
+        try:
+            dt.datetime.strptime(value, fmt)
+            return True
+        except ValueError:
+            pass
+    if value.isdigit() and len(value) == 5:
+        return True
+    if value.endswith("日") and "年" in value and "月" in value:
+        year, rest = value[:-1].split("年", 1)
+        month, day = rest.split("月", 1)
+        try:
+            dt.date(int("".join(_HAN[c] for c in year)), _han_count(month), _han_count(day))
+            return True
+        except (KeyError, ValueError):
+            return False
+    return False
+
+
+def _han_count(text: str) -> int:
+    tens, ten, units = text.partition("十")
+    if not ten:
+        return int(_HAN[text])
+    return (int(_HAN[tens]) if tens else 1) * 10 + (int(_HAN[units]) if units else 0)
 
 
 def expected_mentions(sources_yaml: Path) -> set[tuple[str, str, str]]:
