@@ -455,9 +455,8 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
 def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     """Edges between persons that the context rules could join: one name as read
     (`linkage.resolve.context.name_key`: in either order, else the pinyin, else the
-    standardised name) at one
-    resolved enterprise; declarants of one name; ID holders and declarants of one name and
-    phone."""
+    standardised name) at one resolved enterprise; declarants of one name; ID holders and
+    declarants of one name and phone."""
     from pyspark.sql import functions as F
 
     read = [F.col(c) for c in ("name_read", "name_pinyin") if c in mentions.columns]
