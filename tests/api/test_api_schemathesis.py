@@ -14,7 +14,10 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from api.app import create_app
 from tests.api.test_api_support import create_keys, make_settings, tiny_run
@@ -61,6 +64,11 @@ def _conforms(role: str) -> Any:
         excluded = list(_STATEFUL.get(case.operation.path, []))
         if _refused_for_the_data(response):
             excluded.append(positive_data_acceptance)
+        if response.status_code == 413:
+            # schema-violating data can be megabytes (maxItems + 1 items of nested junk): the
+            # body limit refuses it before validation, with the documented 413, which the
+            # check's default list of rejection statuses leaves out
+            excluded.append(negative_data_rejection)
         case.validate_response(response, excluded_checks=excluded, headers=headers)
 
     return conforms
