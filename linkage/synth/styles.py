@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pypinyin import lazy_pinyin
 
@@ -229,21 +229,34 @@ def paste_invisible(tables: Iterable[Table], profile: Profile, seed: int, skip: 
     if rate <= 0:
         return
     rng = random.Random(seed * 7_919 + 41)
+    writable = [t for t in tables if _can_hold_invisibles(encodings.get(t.name, "utf-8"))]
+    for row, i, value in _chosen_cells(writable, PASTED_COLUMNS, rate, rng, skip):
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(value))
+            value = value[:at] + rng.choice(INVISIBLES) + value[at:]
+        row[i] = value
+
+
+def _can_hold_invisibles(encoding: str) -> bool:
+    try:
+        "".join(INVISIBLES).encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _chosen_cells(tables: Iterable[Table], columns: frozenset[str], rate: float,
+                  rng: random.Random, skip: str) -> Iterator[tuple[list[Any], int, str]]:
+    """(row, column index, value) of `rate` of the non-empty cells of `columns` not holding
+    `skip`, one draw of `rng` per such cell, lazily (a caller's own draws come between)."""
     for table in tables:
-        try:
-            "".join(INVISIBLES).encode(encodings.get(table.name, "utf-8"))
-        except UnicodeEncodeError:
-            continue
-        cols = [i for i, c in enumerate(table.columns) if c in PASTED_COLUMNS]
+        cols = [i for i, c in enumerate(table.columns) if c in columns]
         for row in table.rows:
             for i in cols:
                 value = row[i]
                 if not value or skip in value or rng.random() >= rate:
                     continue
-                for _ in range(rng.randint(1, 3)):
-                    at = rng.randint(0, len(value))
-                    value = value[:at] + rng.choice(INVISIBLES) + value[at:]
-                row[i] = value
+                yield row, i, value
 
 
 DATE_COLUMNS = frozenset({
@@ -290,16 +303,10 @@ def rewrite_dates(tables: Iterable[Table], profile: Profile, seed: int, skip: st
     if rate <= 0:
         return
     rng = random.Random(seed * 6_053 + 17)
-    for table in tables:
-        cols = [i for i, c in enumerate(table.columns) if c in DATE_COLUMNS]
-        for row in table.rows:
-            for i in cols:
-                value = row[i]
-                if not value or skip in value or rng.random() >= rate:
-                    continue
-                day = _iso_or_compact(value)
-                if day is not None:
-                    row[i] = date_variant(day, rng)
+    for row, i, value in _chosen_cells(tables, DATE_COLUMNS, rate, rng, skip):
+        day = _iso_or_compact(value)
+        if day is not None:
+            row[i] = date_variant(day, rng)
 
 
 def _iso_or_compact(value: str) -> dt.date | None:
