@@ -25,8 +25,9 @@ def generate_command(
     out: Annotated[Path, typer.Option(help="output folder (data/, sources.yaml, truth/)")] = Path(
         "generated"),
     profile: Annotated[str, typer.Option(
-        help="noise profile: default, malformed_ids, customs_english, messy_registry, hard "
-             "(linkage/synth/profiles.yaml) or a profile YAML file")] = "default",
+        help="noise profile: a name in linkage/synth/profiles.yaml (default, malformed_ids, "
+             "customs_english, messy_registry, person_spellings, masked_ids, anonymised, "
+             "pasted, dates_written, hard) or a profile YAML file")] = "default",
 ) -> None:
     """Generate a synthetic multi-agency data set with ground truth."""
     from rich.console import Console

@@ -51,7 +51,8 @@ MENTION_COLUMNS = [
     "record_date", "context_mentions",
     # beyond the contract, for resolution and tracing:
     "name_region", "customs_code_valid", "reg_no_valid", "row_number",
-    "id_scheme", "id_birth", "id_masked", "name_read", "other_id", "other_id_fuzzy",
+    "id_scheme", "id_birth", "id_masked", "name_read", "surname", "other_id",
+    "other_id_fuzzy",
 ]
 RELATION_COLUMNS = [
     "type", "src_mention", "dst_mention", "share_pct", "role", "start_date", "end_date",
@@ -268,7 +269,8 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     names_e = m["name"].where(ent)
     names_p = m["name"].where(per)
     e = _spread(names_e, standardise_enterprise_names, ("name_std", "name_pinyin", "name_region"))
-    p = _spread(names_p, standardise_person_names, ("name_std", "name_pinyin", "name_read"))
+    p = _spread(names_p, standardise_person_names,
+                ("name_std", "name_pinyin", "name_read", "surname"))
     u = _spread(m["uscc"].where(ent), check_many_uscc, ("uscc", "uscc_valid"))
     r = _spread(m["id_number"].where(per), check_many_ric,
                 ("id_number", "id_valid", "birth_date", "id_scheme", "stated_birth", "masked"))
@@ -294,6 +296,7 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     out["id_scheme"] = _str(r["id_scheme"])
     out["id_masked"] = _str(r["masked"])  # a masked resident ID (public lists), resolution only
     out["name_read"] = _str(p["name_read"])  # a person's name in either order, resolution only
+    out["surname"] = _str(p["surname"])  # in characters (all an anonymised name keeps), the same
     other = m["other_id"] if "other_id" in m else pd.Series(None, index=m.index, dtype=object)
     out["other_id"] = _str(_spread(other, _other_ids, ("other_id",))["other_id"])
     fuzzy = m["other_id_fuzzy"] if "other_id_fuzzy" in m else pd.Series(False, index=m.index)

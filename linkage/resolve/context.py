@@ -126,6 +126,67 @@ def context_links(
     return links
 
 
+SAME_SURNAME_AT_FIRM = "the only person of this surname at the same resolved enterprise"
+
+
+def anonymised_links(
+    mentions: pd.DataFrame,
+    attached: pd.DataFrame,
+    uf: ConstrainedUnionFind,
+    mention_ids: Sequence[str],
+) -> list[Link]:
+    """Context links of anonymised persons (王某某, as penalty decisions write the legal
+    representative: a `surname`, no `name_std`), offered after the other context links are
+    applied. At a resolved enterprise, the mention joins the one person attached there under a
+    written name of that surname (several mentions of one name as read, their identifiers
+    compatible); where no written name there has the surname, the anonymised mentions of the
+    surname there join each other; two people of the surname there: ambiguous, apart."""
+    if attached.empty or "surname" not in mentions.columns:
+        return []
+    frame = attached.copy()
+    persons = frame["person"].to_numpy()
+    frame["surname"] = mentions["surname"].to_numpy()[persons]
+    frame["named"] = mentions["name_std"].notna().to_numpy()[persons]
+    frame["name_key"] = name_key(mentions).to_numpy()[persons]
+    frame = frame[frame["surname"].notna()]
+    anonymous = frame[~frame["named"]]
+    if anonymous.empty:
+        return []
+    frame = frame.assign(ent_root=[uf.find(int(e)) for e in frame["enterprise"]],
+                         p_root=[uf.find(int(p)) for p in frame["person"]])
+    frame = frame.sort_values(["person", "enterprise"], kind="stable")
+    named = frame[frame["named"]]
+    targets: dict[tuple[int, str], tuple[int, int] | None] = {}
+    for key, group in named.groupby(["ent_root", "surname"], sort=False):
+        one = (group["name_key"].nunique() == 1
+               and _all_compatible(uf, list(dict.fromkeys(group["p_root"].astype(int)))))
+        first = group.iloc[0]
+        targets[cast(tuple[int, str], key)] = (
+            (int(first["person"]), int(first["enterprise"])) if one else None)
+    names = mentions["name"].to_numpy()
+    links: list[Link] = []
+    alone: dict[tuple[int, str], tuple[int, int]] = {}
+    for person, enterprise, root, surname in zip(
+            frame.loc[anonymous.index, "person"].astype(int),
+            frame.loc[anonymous.index, "enterprise"].astype(int),
+            frame.loc[anonymous.index, "ent_root"].astype(int),
+            frame.loc[anonymous.index, "surname"].astype(str), strict=True):
+        key = (int(root), str(surname))
+        if key in targets:
+            to = targets[key]
+        else:  # no written name of the surname here: the first anonymised mention of it
+            to = alone.setdefault(key, (person, enterprise))
+        if to is None or uf.find(to[0]) == uf.find(person):
+            continue
+        features = dumps([
+            feature("surname", SAME_SURNAME_AT_FIRM, names[to[0]], names[person]),
+            feature("enterprise", "same resolved enterprise", mention_ids[to[1]],
+                    mention_ids[enterprise]),
+        ])
+        links.append(Link(to[0], person, "context", None, 1.0, features))
+    return links
+
+
 def _group_links(frame: pd.DataFrame, key: str, uf: ConstrainedUnionFind
                  ) -> tuple[list[tuple[int, int, int, int]], pd.Series]:
     """(target person, person, target enterprise, enterprise) of each mention to join within

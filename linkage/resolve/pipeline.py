@@ -26,7 +26,12 @@ import pandas as pd
 
 from linkage.resolve.blocking import EXACT_KEYS
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
-from linkage.resolve.context import attachments, context_links, declarant_links
+from linkage.resolve.context import (
+    anonymised_links,
+    attachments,
+    context_links,
+    declarant_links,
+)
 from linkage.resolve.evidence import dumps, feature
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
@@ -485,6 +490,10 @@ def resolve(
     ctx = context_links(mentions, attached, uf, ids)
     got = uf.apply(ctx, same_ids=True)
     stats["links"]["context"] = {"offered": len(ctx), "accepted": len(got)}
+    accepted += got
+    anonymised = anonymised_links(mentions, attached, uf, ids)
+    got = uf.apply(anonymised, same_ids=True)
+    stats["links"]["context_anonymised"] = {"offered": len(anonymised), "accepted": len(got)}
     accepted += got
     if opts.declarant_scope:
         decl = declarant_links(mentions, relations, uf, ids, index_of)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
-from linkage.resolve.context import context_links, declarant_links
+from linkage.resolve.context import anonymised_links, context_links, declarant_links
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
 from linkage.resolve.masked import masked_id_links
@@ -68,7 +68,7 @@ BUCKET_ROWS = 20_000  # mentions per Python call, on average
 LOCAL_COLUMNS = (
     "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
-    "id_scheme", "id_masked", "name_read", "phone",
+    "id_scheme", "id_masked", "name_read", "surname", "name", "phone",
 )
 EDGE_SCHEMA = ("comp long, type string, a long, b long, match_weight double, "
                "match_probability double, who string, at string")
@@ -153,6 +153,11 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
         ctx = context_links(nodes, attached.drop_duplicates(), uf, ids)
         kept = uf.apply(ctx, same_ids=True)
         offered["context"], got["context"] = len(ctx), len(kept)
+        accepted += kept
+        anonymised = anonymised_links(nodes, attached.drop_duplicates(), uf, ids)
+        kept = uf.apply(anonymised, same_ids=True)
+        offered["context_anonymised"] = len(anonymised)
+        got["context_anonymised"] = len(kept)
         accepted += kept
     declarants = edges[edges["type"] == "declarant"]
     if kind == "person" and len(declarants):
@@ -468,6 +473,13 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
         F.col("name_key").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_key",
                                               "ent_label")
     edges = _star_edges(by_firm, ["ent_label", "name_key"], F.lit(True))
+    if "surname" in mentions.columns:  # anonymised names: every person of the surname there
+        of_surname = attach.join(mentions.where(F.col("kind") == "person").select(
+            F.col("i").alias("a"), "mention_id", "surname"), "a").where(
+            F.col("surname").isNotNull()).select(F.col("a").alias("i"), "mention_id",
+                                                 "surname", "ent_label")
+        edges = edges.unionByName(_star_edges(of_surname, ["ent_label", "surname"],
+                                              F.lit(True)))
     decl = declarants.join(persons.withColumnRenamed("i", "a"), "a").where(
         F.col("name_key").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_key",
                                               "phone")
@@ -483,12 +495,18 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     return edges
 
 
+# a holder's characters where a masked shape shows them (`identifiers.visible_part`)
+_VISIBLE_SQL = ("array_join(transform(filter(sequence(1, 18), x -> substring(shape, x, 1) != "
+                "'*'), x -> substring(id_number, x, 1)), '')")
+
+
 def _masked_graph(mentions: Any, key: Any) -> Any:
     """Edges the masked-ID rule could join (`linkage.resolve.masked`): each masked mention
     and every holder of an 18-character ID agreeing with its visible characters under one
     name (as written, or as read); masked mentions of one masked value and written name."""
     from pyspark.sql import functions as F
 
+    _VISIBLE = F.expr(_VISIBLE_SQL)
     persons = mentions.where((F.col("kind") == "person") & F.col("name_std").isNotNull()).select(
         "i", "mention_id", "name_std", key.alias("name_key"),
         "id_masked", "id_number")
@@ -497,16 +515,31 @@ def _masked_graph(mentions: Any, key: Any) -> Any:
         F.regexp_replace("id_masked", r"[^*]", ".").alias("shape"),
         F.regexp_replace("id_masked", r"\*", "").alias("part"))
     holders = persons.where(F.length("id_number") == 18).crossJoin(
-        F.broadcast(masked.select("shape").distinct())).withColumn("part", F.expr(
-            "array_join(transform(filter(sequence(1, 18), x -> substring(shape, x, 1) != '*'),"
-            " x -> substring(id_number, x, 1)), '')"))
+        F.broadcast(masked.select("shape").distinct())).withColumn("part", _VISIBLE)
     edges = _star_edges(masked, ["id_masked", "name_std"], F.lit(True))
     for name in ("name_std", "name_key"):
         pairs = masked.select(F.col("i").alias("src"), "shape", "part", name).join(
             holders.select(F.col("i").alias("dst"), "shape", "part", name),
             ["shape", "part", name])
         edges = edges.unionByName(pairs.select("src", "dst"))
-    return edges
+    if "surname" not in mentions.columns:
+        return edges
+    # anonymised names (a surname, no name_std): under the surname
+    anonymous = mentions.where((F.col("kind") == "person") & F.col("name_std").isNull()
+                               & F.col("surname").isNotNull() & F.col("id_masked").isNotNull()
+                               ).select(
+        "i", "mention_id", "surname", "id_masked",
+        F.regexp_replace("id_masked", r"[^*]", ".").alias("shape"),
+        F.regexp_replace("id_masked", r"\*", "").alias("part"))
+    held = mentions.where((F.col("kind") == "person") & F.col("name_std").isNotNull()
+                          & (F.length("id_number") == 18)).select("i", "surname", "id_number")
+    held = held.crossJoin(F.broadcast(anonymous.select("shape").distinct())).withColumn(
+        "part", _VISIBLE)
+    pairs = anonymous.select(F.col("i").alias("src"), "shape", "part", "surname").join(
+        held.select(F.col("i").alias("dst"), "shape", "part", "surname"),
+        ["shape", "part", "surname"])
+    return edges.unionByName(pairs.select("src", "dst")).unionByName(
+        _star_edges(anonymous, ["id_masked", "surname"], F.lit(True)))
 
 
 def attachments(mentions: Any, relations: Any) -> Any:

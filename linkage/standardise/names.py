@@ -48,6 +48,11 @@ _SYLLABLE = 6  # the longest pinyin syllable (zhuang, shuang)
 # Characters OpenCC t2s rewrites although they are standard simplified characters with their own
 # reading in names: 乾 (qián, 乾坤; t2s makes it 干 gān), 著 (zhù, 著名; t2s makes it 着).
 _KEEP = frozenset("乾著")
+# An anonymised person, as penalty decisions and published lists write one: the surname, at
+# most two characters more, and one to three marks for the rest (王某某, 王某, 张**, 李×,
+# 欧阳某, 刘XX, 陈○○). After NFKC (＊ is *, Ｘ is X).
+_MARKS = r"(?:某|[*×xX○〇?])"
+_ANONYMISED = re.compile(rf"((?!某)[\u3400-\u9fff\uf900-\ufaff]{{1,3}}?){_MARKS}{{1,3}}|{_MARKS}+")
 
 
 class EnterpriseName(NamedTuple):
@@ -62,6 +67,9 @@ class PersonName(NamedTuple):
     # the name as read, in either order: surname and given name in pinyin, sorted (张伟,
     # ZHANG WEI and WEI ZHANG read alike); for resolution by context, not for Splink
     name_read: str | None = None
+    # the surname in characters (a name in characters only): all an anonymised name keeps
+    # (王某某: no name_std, pinyin or read name); for resolution by context, not for Splink
+    surname: str | None = None
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -288,8 +296,15 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
             std = _DOTS.sub("", text)
+            anonymised = _ANONYMISED.fullmatch(std)
+            if anonymised:  # the surname is all that is written: no name to compare
+                written = anonymised[1]
+                out[original] = PersonName(None, None, None, written and _han_surname(
+                    written + "某"))  # 欧阳某: a two-character surname
+                continue
             parts = _han_parts(std)
-            out[original] = PersonName(std or None, "".join(parts) or None, _read(parts))
+            out[original] = PersonName(std or None, "".join(parts) or None, _read(parts),
+                                       _han_surname(std))
         else:
             words = [_NOT_ALNUM.sub("", w.lower()) for w in _latin_surname_first(original)]
             words = [w for w in words if w]
@@ -308,11 +323,24 @@ def _latin_surname_first(raw: str) -> list[str]:
     return surname_first(words, comma=bool(comma and head.strip()))
 
 
+def _compound(std: str) -> bool:
+    """Whether a name in characters starts with a two-character surname (欧阳, 尉迟)."""
+    return len(std) > 2 and (std[:2] in READINGS or _pinyin(std[:2]) in COMPOUND)
+
+
+def _han_surname(std: str) -> str | None:
+    """The surname of a name in characters, in characters: the first two when they read as
+    one surname (欧阳), else the first (None for a name with no character)."""
+    if not has_han(std[:1]):
+        return None
+    return std[:2] if _compound(std) else std[:1]
+
+
 def _han_parts(std: str) -> tuple[str, str]:
     """(surname, given name) of a name in characters, in pinyin: a two-character surname
     when the first two read as one (欧阳, 尉迟), else the first character; a surname read as
     surnames are (`surnames.READINGS`: 曾 zeng, not ceng)."""
-    if len(std) > 2 and (std[:2] in READINGS or _pinyin(std[:2]) in COMPOUND):
+    if _compound(std):
         return READINGS.get(std[:2]) or _pinyin(std[:2]), _pinyin(std[2:])
     return READINGS.get(std[:1]) or _pinyin(std[:1]), _pinyin(std[1:])
 

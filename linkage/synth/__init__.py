@@ -3,7 +3,7 @@
 `generate(size, seed, out, profile=...)` writes `out/data/*` (agency files), `out/sources.yaml`
 and `out/truth/*`; the same size, seed and profile give byte-identical files. A noise profile
 (profiles.yaml: default, malformed_ids, customs_english, messy_registry, person_spellings,
-masked_ids, pasted, dates_written, hard) sets how messy
+masked_ids, anonymised, pasted, dates_written, hard) sets how messy
 the records are; `default` is the generator's own noise.
 """
 

@@ -22,7 +22,7 @@ InvalidStyle = Literal["check_digit", "transposition", "region_typo", "date_typo
 WrittenStyle = Literal["full_width", "spaces", "lower_x", "first_generation"]
 NameStyle = Literal["truncated", "bracketed", "city_variant", "industry_alias"]
 EnglishStyle = Literal["basic", "customs"]
-PersonNameStyle = Literal["pinyin", "western", "homophone", "slip", "note"]
+PersonNameStyle = Literal["pinyin", "western", "homophone", "slip", "note", "anonymised"]
 
 
 class _Strict(BaseModel):
@@ -95,11 +95,11 @@ class PersonNameNoise(_Strict):
     """Person names as the agencies other than the registry write them: customs in pinyin
     ('pinyin': ZHANG WEI, Zhang Wei; 'western', given name first: Wei Zhang), a given-name
     character replaced by one read the same ('homophone': 张伟 -> 张卫) or by another ('slip':
-    张伟 -> 张峰)."""
+    张伟 -> 张峰), the name anonymised as publicity writes it ('anonymised': 张某某, 张*)."""
 
     # per written person name, the share replaced by each style (their sum at most 1);
     # 'pinyin' and 'western' apply to customs declarations only (other agencies write
-    # characters)
+    # characters), 'anonymised' to the published penalties and blacklist only
     styles: dict[PersonNameStyle, float] = Field(default_factory=dict)
 
     _check = field_validator("styles")(_style_rates)

@@ -117,6 +117,8 @@ class ProfileNoise:
         style = _pick(self.p.persons.styles, self.rng)
         if style in ("pinyin", "western") and source != "customs_declarations":
             return written
+        if style == "anonymised" and source not in PUBLISHED:
+            return written
         return person_variant(name, style, self.rng)
 
     def blank(self) -> bool:
@@ -318,6 +320,11 @@ def _iso_or_compact(value: str) -> dt.date | None:
         return None
 
 
+# the sources that publish people anonymised (penalty decisions, the credit blacklist), and
+# the ways they write the given name's place, by its length: 张某某 / 张某, 张**, 张某, 张XX
+PUBLISHED = frozenset({"administrative_penalties", "credit_blacklist"})
+_ANONYMISED = (lambda n: "某" * n, lambda n: "*" * n, lambda n: "某", lambda n: "X" * n)
+
 # given name first: (cumulative share, given name's case, surname's case): Wei Zhang 40%,
 # Wei ZHANG 30%, WEI ZHANG 30%
 _WESTERN = ((0.4, str.capitalize, str.capitalize), (0.7, str.capitalize, str.upper),
@@ -328,6 +335,7 @@ def person_variant(name: str, style: str, rng: random.Random) -> str:
     """'pinyin' (surname first, as Chinese customs writes it: ZHANG WEI, 30% Zhang Wei),
     'western' (given name first, as a foreign partner's documents write it: Wei Zhang 40%,
     Wei ZHANG 30%, WEI ZHANG 30%),
+    'anonymised' (the given name hidden as publicity hides it: 张某某, 张**, 张某, 张XX),
     'homophone' (one given-name character replaced by another read the same: the name is left
     as it is when none of its characters has one), 'slip' (one given-name character replaced
     by another of the pool), 'note' (a note in brackets after the name: 张伟（法定代表人）)."""
@@ -336,6 +344,8 @@ def person_variant(name: str, style: str, rng: random.Random) -> str:
     surname, given = split_name(name)
     if not given:
         return name
+    if style == "anonymised":
+        return surname + rng.choice(_ANONYMISED)(len(given))
     family = READINGS.get(surname) or "".join(lazy_pinyin(surname))  # 曾: zeng, as customs
     if style == "pinyin":
         parts = [family, "".join(lazy_pinyin(given))]

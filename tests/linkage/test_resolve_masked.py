@@ -77,7 +77,7 @@ def _mentions(rows: list[tuple[str, str, str | None, str | None]]) -> pd.DataFra
 def _links(mentions: pd.DataFrame) -> tuple[list[Link], ConstrainedUnionFind]:
     uf = ConstrainedUnionFind(len(mentions))
     for i, number in enumerate(mentions["id_number"]):
-        if number is not None:
+        if isinstance(number, str):  # a missing one is NaN in the frame
             uf.tag(i, "person:id_number", number)
     links = masked_id_links(mentions, uf)
     uf.apply(links, same_ids=True)

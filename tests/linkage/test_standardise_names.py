@@ -98,11 +98,11 @@ def test_qian_is_not_turned_into_gan() -> None:
 
 def test_empty_names() -> None:
     assert enterprise_name("  ") == (None, None, None)
-    assert person_name("") == (None, None, None)
+    assert person_name("") == (None, None, None, None)
 
 
 def test_person_names() -> None:
-    assert person_name("張 三") == ("张三", "zhangsan", "san|zhang")
+    assert person_name("張 三") == ("张三", "zhangsan", "san|zhang", "张")
     assert person_name("欧阳　娜娜").name_std == "欧阳娜娜"
     # written with a middle dot of any kind or none: one name
     assert person_name("阿卜杜•热合曼").name_std == "阿卜杜热合曼"
