@@ -338,6 +338,44 @@ def test_masked_ids_join_the_same_people_on_spark() -> None:
     assert set(links["method"]) == {"masked_id"}
 
 
+def test_anonymised_masked_mentions_join_the_same_people_on_spark() -> None:
+    """An anonymised name behind a masked ID (王某某, 3101011953****3938): the Spark graph
+    offers the holders of its visible characters under its surname and the anonymised
+    mentions of one value and surname; a bucket joins as the DuckDB path does."""
+    from pyspark.sql import functions as F
+
+    from linkage.resolve.masked import masked_id_links
+    from linkage.spark.resolve import LOCAL_COLUMNS, _masked_graph, cluster_bucket
+    from tests.linkage.test_resolve_anonymised import FULL, _frame, _tagged
+
+    mentions = _frame([
+        ("reg:1", "person", "王建国", FULL, None),                 # 0
+        ("reg:2", "person", "李娜", "310101196802143938", None),   # 1 same 6+4 part
+        ("bl:1", "person", "王某某", None, "310101********3938"),  # 2 -> 0 (surname)
+        ("bl:2", "person", "赵某", None, "440305********1234"),    # 3
+        ("bl:3", "person", "赵**", None, "440305********1234"),    # 4 -> 3
+        ("bl:4", "person", "钱某", None, "440305********1234"),    # 5 apart
+    ])
+    mentions["i"] = range(100, 100 + len(mentions))
+    frame = spark_db_api(2).spark.createDataFrame(mentions.drop(columns="context_mentions")
+                                                  .astype(object).where(mentions.notna(), None))
+    edges = _masked_graph(frame, F.col("name_pinyin")).toPandas()
+    got = {tuple(sorted((int(a) - 100, int(b) - 100))) for a, b in zip(edges["src"],
+                                                                       edges["dst"], strict=True)}
+    assert got == {(0, 2), (3, 4)}
+
+    nodes = mentions.assign(**{c: None for c in LOCAL_COLUMNS if c not in mentions.columns})
+    no_edges = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+        ("type", object), ("a", "int64"), ("b", "int64"), ("match_weight", float),
+        ("match_probability", float), ("who", object), ("at", object))})
+    out = cluster_bucket(nodes, no_edges, "person")
+    links = out[out["row"] == "link"]
+    spark_pairs = {(int(a) - 100, int(b) - 100) for a, b in zip(links["a"], links["b"],
+                                                               strict=True)}
+    duckdb_links = masked_id_links(mentions, _tagged(mentions))
+    assert spark_pairs == {(lk.left, lk.right) for lk in duckdb_links} == {(0, 2), (3, 4)}
+
+
 @pytest.mark.slow
 @pytest.mark.profiles
 def test_spark_entities_are_duckdbs_under_every_noise_at_once(tmp_path: Path) -> None:
