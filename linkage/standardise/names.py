@@ -51,6 +51,16 @@ _KEEP = frozenset("乾著")
 # An anonymised person, as penalty decisions and published lists write one: the surname, at
 # most two characters more, and one to three marks for the rest (王某某, 王某, 张**, 李×,
 # 欧阳某, 刘XX, 陈○○). After NFKC (＊ is *, Ｘ is X).
+# What agencies write around a person's name in characters: a label before it (法定代表人：,
+# 姓名:) and a role or a form of address after it (张伟 法人, 张伟/经理, 张伟先生, 李女士),
+# with or without a separator (spaces are gone by then)
+_LABEL = re.compile(r"^[\u3400-\u9fff]{1,6}[:：]")
+_ROLE_AFTER = re.compile(
+    r"[/／\\_、,，;；|-]*(?:法定代表人|法人代表|法人|负责人|执行董事|董事长|董事|监事|总经理|经理|"
+    r"股东|经办人|报关员|先生|女士|小姐|同志)+$")
+# forms of address written before a Latin-script name (Mr. ZHANG WEI, MS LI NA)
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "madam", "mdm", "mme", "dr", "prof",
+                     "sir"})
 _MARKS = r"(?:某|[*×xX○〇?])"
 _ANONYMISED = re.compile(rf"((?!某)[\u3400-\u9fff\uf900-\ufaff]{{1,3}}?){_MARKS}{{1,3}}|{_MARKS}+")
 
@@ -295,7 +305,10 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     out: dict[str, PersonName] = {}
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
-            std = _DOTS.sub("", text)
+            std, around = _around_name(_DOTS.sub("", text))
+            if around and (len(std) == 1 or (len(std) == 2 and _compound(std + "某"))):
+                out[original] = PersonName(None, None, None, std)  # 李先生: the surname only
+                continue
             anonymised = _ANONYMISED.fullmatch(std)
             if anonymised:  # the surname is all that is written: no name to compare
                 written = anonymised[1]
@@ -320,7 +333,19 @@ def _latin_surname_first(raw: str) -> list[str]:
     text = _without_annotation(readable(raw))
     head, comma, _ = text.partition(",")
     words = [w for w in SPACE.split(text.replace(",", " ")) if w]
+    named = [w for w in words if _NOT_ALNUM.sub("", w.lower()) not in _TITLES]
+    if named and len(named) < len(words):  # Mr. ZHANG WEI: the name without its title
+        head = head if _NOT_ALNUM.sub("", head.lower()) not in _TITLES else ""
+        words = named
     return surname_first(words, comma=bool(comma and head.strip()))
+
+
+def _around_name(std: str) -> tuple[str, bool]:
+    """A name in characters without a label before it or a role or form of address after it
+    (`_LABEL`, `_ROLE_AFTER`), and whether there was one; the text as it is when nothing
+    would be left."""
+    bare = _ROLE_AFTER.sub("", _LABEL.sub("", std))
+    return (bare, True) if bare != std and has_han(bare) else (std, False)
 
 
 def _compound(std: str) -> bool:

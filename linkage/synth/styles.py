@@ -206,7 +206,9 @@ def _homophones() -> dict[str, tuple[str, ...]]:
 
 
 NOTES = ("（法定代表人）", "(法人)", "（股东）", "（已注销）", "【失信】", "（董事长）",
-         " (经办人)")
+         " (经办人)", " 法人", "/经理", " 董事长", "先生")
+# a label before the name, as a cell copied from a form holds it (法定代表人：张伟)
+LABELS = ("法定代表人：", "姓名:", "负责人：")
 # invisible characters pasted values carry: zero-width space, byte-order mark, soft hyphen,
 # word joiner, zero-width joiner, left-to-right mark
 INVISIBLES = ("\u200b", "\ufeff", "\u00ad", "\u2060", "\u200d", "\u200e")
@@ -338,8 +340,11 @@ def person_variant(name: str, style: str, rng: random.Random) -> str:
     'anonymised' (the given name hidden as publicity hides it: 张某某, 张**, 张某, 张XX),
     'homophone' (one given-name character replaced by another read the same: the name is left
     as it is when none of its characters has one), 'slip' (one given-name character replaced
-    by another of the pool), 'note' (a note in brackets after the name: 张伟（法定代表人）)."""
+    by another of the pool), 'note' (a note after the name, in brackets or not: 张伟（法定代表人）,
+    张伟 法人, 张伟/经理, 张伟先生; a fifth with a label before it instead: 法定代表人：张伟)."""
     if style == "note":
+        if rng.random() < 0.2:
+            return rng.choice(LABELS) + name
         return name + rng.choice(NOTES)
     surname, given = split_name(name)
     if not given:

@@ -72,6 +72,33 @@ def test_a_note_in_brackets_is_not_part_of_the_name(written: str) -> None:
         "张伟"]
 
 
+@pytest.mark.parametrize("written", [
+    "张伟 法人", "张伟/经理", "张伟 董事长", "张伟先生", "张伟女士", "张伟同志", "張偉 董事長",
+    "法定代表人：张伟", "姓名:张伟", "负责人：张伟 经理", "张伟、法定代表人",
+])
+def test_a_role_label_or_form_of_address_is_not_part_of_the_name(written: str) -> None:
+    assert standardise_person_names([written])[written] == standardise_person_names(["张伟"])[
+        "张伟"]
+
+
+@pytest.mark.parametrize("written, surname", [("李先生", "李"), ("张经理", "张"),
+                                              ("欧阳女士", "欧阳"), ("王某某先生", "王")])
+def test_a_surname_with_a_form_of_address_is_the_surname_only(written: str, surname: str
+                                                              ) -> None:
+    assert standardise_person_names([written])[written] == (None, None, None, surname)
+
+
+@pytest.mark.parametrize("written", ["Mr. Zhang Wei", "MR ZHANG WEI", "Zhang Wei (Mr)",
+                                     "ZHANG, Wei, Mr", "Mr Wei ZHANG", "DR. ZHANG WEI"])
+def test_a_title_before_a_latin_name_is_not_part_of_it(written: str) -> None:
+    assert standardise_person_names([written])[written].name_std == "zhangwei"
+
+
+def test_words_that_are_only_a_role_or_a_title_stay_as_written() -> None:
+    names = standardise_person_names(["董事", "先生", "MR", "Ms"])
+    assert [n.name_std for n in names.values()] == ["董事", "先生", "mr", "ms"]
+
+
 @pytest.mark.parametrize("written", ["买买提·艾力", "买买提艾力", "买买提.艾力", "买买提•艾力",
                                      "买买提・艾力", "買買提·艾力"])
 def test_a_name_with_or_without_its_middle_dot_is_one_name(written: str) -> None:

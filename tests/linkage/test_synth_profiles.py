@@ -113,7 +113,7 @@ def test_messy_registry_cuts_brackets_and_blanks(generated: dict[str, Path]) -> 
 
 def test_pasted_values_carry_invisible_characters_and_notes(generated: dict[str, Path]) -> None:
     """Names, identifiers, dates … hold invisible characters (not in the GBK customs file,
-    which cannot hold them, nor in keys and kinds); people's names carry notes in brackets."""
+    which cannot hold them, nor in keys and kinds); people's names carry notes or labels."""
     import re
 
     from linkage.synth.styles import INVISIBLES, PASTED_COLUMNS
@@ -128,7 +128,7 @@ def test_pasted_values_carry_invisible_characters_and_notes(generated: dict[str,
     customs = _rows(generated["pasted"], "customs_declarations")
     assert not customs.apply(lambda col: col.astype(str).str.contains(invisible)).any().any()
     reps = _rows(generated["pasted"], "administrative_penalties")["法定代表人"]
-    assert reps.str.contains(r"[（(【]").any()
+    assert reps.str.contains(r"[（(【：:/]|法人|董事长|先生").any()  # a note or a label
     default = _rows(generated["default"], "registry_enterprises")
     assert not default.apply(lambda col: col.astype(str).str.contains(invisible)).any().any()
 
@@ -264,3 +264,22 @@ def test_dates_written_otherwise_read_back(generated: dict[str, Path]) -> None:
                 except BadValue:
                     raise AssertionError(f"a bad date was rewritten: {a!r} -> {b!r}") from None
                 assert parse_date(b) == want, (a, b)
+
+
+def test_every_note_the_generator_writes_reads_back_as_the_name() -> None:
+    """The 'note' style (张伟（法定代表人）, 张伟 法人, 张伟先生, 法定代表人：张伟 …) is read as the
+    name alone by standardisation: labels and unbracketed roles too."""
+    import random
+
+    from linkage.standardise.names import person_name
+    from linkage.synth.styles import LABELS, NOTES, person_variant
+
+    rng = random.Random(11)
+    written = {person_variant(name, "note", rng) for name in ("张伟", "欧阳娜娜", "李建国")
+               for _ in range(60)}
+    assert any(w.startswith(LABELS) for w in written)
+    assert any(w.endswith(tuple(n for n in NOTES if not n.endswith(("）", ")", "】"))))
+               for w in written)
+    for w in written:
+        bare = next(n for n in ("张伟", "欧阳娜娜", "李建国") if n in w)
+        assert person_name(w) == person_name(bare), w
