@@ -266,7 +266,7 @@ def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseN
             out[original] = EnterpriseName(None, None, None)
             continue
         if has_han(text):
-            core, region = chinese_enterprise(SPACE.sub("", text))
+            core, region = chinese_enterprise(_unlabelled(SPACE.sub("", text)))
             if core not in pinyin_of:
                 pinyin_of[core] = core_pinyin(core)
             out[original] = EnterpriseName(core or None, pinyin_of[core] or None, region)
@@ -274,6 +274,12 @@ def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseN
             latin, region = _latin_enterprise(text)
             out[original] = EnterpriseName(latin or None, latin or None, region)
     return out
+
+
+def _unlabelled(text: str) -> str:
+    """`text` without a label before it (企业名称：, 当事人:), when characters are left."""
+    bare = _LABEL.sub("", text)
+    return bare if has_han(bare) else text
 
 
 def enterprise_name(raw: str) -> EnterpriseName:
@@ -344,7 +350,7 @@ def _around_name(std: str) -> tuple[str, bool]:
     """A name in characters without a label before it or a role or form of address after it
     (`_LABEL`, `_ROLE_AFTER`), and whether there was one; the text as it is when nothing
     would be left."""
-    bare = _ROLE_AFTER.sub("", _LABEL.sub("", std))
+    bare = _ROLE_AFTER.sub("", _unlabelled(std))
     return (bare, True) if bare != std and has_han(bare) else (std, False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import opencc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin import lazy_pinyin
@@ -180,3 +181,9 @@ def test_trade_name_that_is_also_a_city_is_kept() -> None:
         "泰安贸易有限公司", "taianmaoyiyouxiangongsi", "上海市")
     assert enterprise_name("泰安贸易有限公司").name_std == "泰安贸易有限公司"
     assert enterprise_name("FUXIN TRADING CO., LTD.").name_pinyin == "fuxinmaoyiyouxiangongsi"
+
+
+@pytest.mark.parametrize("written", ["企业名称：华信贸易有限公司", "当事人:华信贸易有限公司",
+                                     "企业名称： 华信贸易有限公司"])
+def test_a_label_before_an_enterprise_name_is_not_part_of_it(written: str) -> None:
+    assert enterprise_name(written) == enterprise_name("华信贸易有限公司")
