@@ -18,7 +18,9 @@ from stdnum.iso7064 import mod_11_10
 
 from linkage.standardise.text import readable
 
-_SEPARATORS = re.compile(r"[\s\-_./·:：()\[\]]+")
+_SEPARATORS = re.compile(r"[\s\-_./·:：()\[\]（）【】]+")
+_CODE_CHAR = re.compile(r"[0-9A-Za-z*]")
+_HAN_AROUND = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+|[\u3400-\u9fff\uf900-\ufaff]+$")
 _CUSTOMS = re.compile(r"^[0-9A-Z]{10}$")
 _DIGITS15 = re.compile(r"^[0-9]{15}$")
 _DIGITS17 = re.compile(r"^[0-9]{17}[0-9X]$")
@@ -32,10 +34,17 @@ class Checked(NamedTuple):
 
 def compact(raw: str) -> str:
     """NFKC, upper case, no spaces, separators or invisible characters (`text.readable`):
-    ' 9131 0115-mA1k… ' -> '91310115MA1K…'."""
+    ' 9131 0115-mA1k… ' -> '91310115MA1K…'; without a label before the code (身份证号：,
+    USCC:, a colon's left side) or words in characters around it (身份证 310…, 310…（本人）)."""
     if not isinstance(raw, str):
         return ""
-    return _SEPARATORS.sub("", readable(raw)).upper()
+    text = readable(raw)
+    label, colon, code = text.rpartition(":")  # NFKC: the full-width colon is one too
+    if colon and _CODE_CHAR.search(code):
+        text = code
+    value = _SEPARATORS.sub("", text).upper()
+    bare = _HAN_AROUND.sub("", value)
+    return bare if _CODE_CHAR.search(bare) else value
 
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

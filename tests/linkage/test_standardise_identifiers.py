@@ -220,3 +220,23 @@ def test_customs_code_and_registration_number() -> None:
                  valid_uscc().map(lambda n: n[:17] + "I")))
 def test_fast_uscc_check_agrees_with_stdnum(number: str) -> None:
     assert uscc_is_valid(number) == uscc.is_valid(number)
+
+
+_LABELS = st.sampled_from(["身份证号：", "身份证号码:", "ID:", "ID No.: ", "证件号码 : ",
+                           "统一社会信用代码：", "USCC:", "身份证", "代码 "])
+_AFTER = st.sampled_from(["", "（本人）", "(法人)", " 本人", "【已核】"])
+
+
+@given(valid_ric(), valid_uscc(), _LABELS, _AFTER)
+def test_a_label_before_a_code_or_words_around_it_change_nothing(
+        number: str, code: str, label: str, after: str) -> None:
+    """A cell copied from a form (身份证号：310…, USCC: 913…, 310…（本人）) holds the same code."""
+    assert check_ric(label + number + after) == check_ric(number)
+    assert check_uscc(label + code + after) == check_uscc(code)
+    masked = number[:6] + "********" + number[14:]
+    assert check_ric(label + masked).masked == masked
+
+
+@pytest.mark.parametrize("written", ["无", "不详", "暂无", "N/A", "身份证号：", "ID:"])
+def test_a_label_or_placeholder_alone_is_no_identifier(written: str) -> None:
+    assert check_ric(written).value is None
