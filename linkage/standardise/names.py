@@ -61,6 +61,12 @@ _ROLE_AFTER = re.compile(
 # forms of address written before a Latin-script name (Mr. ZHANG WEI, MS LI NA)
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "madam", "mdm", "mme", "dr", "prof",
                      "sir"})
+_NOT_HAN = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")
+_PUNCT = re.compile(r"[\"'“”‘’「」『』《》〈〉,，。;；!！]+")  # quotes and stops around a name
+# an enterprise name in characters followed by its English name (上海华信贸易有限公司
+# SHANGHAI HUAXIN TRADING CO., LTD.): the characters' name
+_ENGLISH_AFTER = re.compile(
+    r"^(.*[\u3400-\u9fff\uf900-\ufaff][)）]?)\s+[A-Za-z][A-Za-z0-9 .,&()'/-]*$")
 _MARKS = r"(?:某|[*×xX○〇?])"
 _ANONYMISED = re.compile(rf"((?!某)[\u3400-\u9fff\uf900-\ufaff]{{1,3}}?){_MARKS}{{1,3}}|{_MARKS}+")
 
@@ -266,6 +272,8 @@ def standardise_enterprise_names(values: Iterable[str]) -> dict[str, EnterpriseN
             out[original] = EnterpriseName(None, None, None)
             continue
         if has_han(text):
+            english = _ENGLISH_AFTER.match(text.strip())
+            text = english[1] if english and len(english[0]) - len(english[1]) > 5 else text
             core, region = chinese_enterprise(_unlabelled(SPACE.sub("", text)))
             if core not in pinyin_of:
                 pinyin_of[core] = core_pinyin(core)
@@ -311,7 +319,7 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     out: dict[str, PersonName] = {}
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
-            std, around = _around_name(_DOTS.sub("", text))
+            std, around = _around_name(_PUNCT.sub("", _DOTS.sub("", text)))
             if around and (len(std) == 1 or (len(std) == 2 and _compound(std + "某"))):
                 out[original] = PersonName(None, None, None, std)  # 李先生: the surname only
                 continue
@@ -321,6 +329,9 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
                 out[original] = PersonName(None, None, None, written and _han_surname(
                     written + "某"))  # 欧阳某: a two-character surname
                 continue
+            # quotes, punctuation, a namesake's number, a transliteration beside it (张伟
+            # ZHANG WEI): a name in characters is its characters
+            std = _NOT_HAN.sub("", std) or std
             parts = _han_parts(std)
             out[original] = PersonName(std or None, "".join(parts) or None, _read(parts),
                                        _han_surname(std))

@@ -187,3 +187,23 @@ def test_trade_name_that_is_also_a_city_is_kept() -> None:
                                      "企业名称： 华信贸易有限公司"])
 def test_a_label_before_an_enterprise_name_is_not_part_of_it(written: str) -> None:
     assert enterprise_name(written) == enterprise_name("华信贸易有限公司")
+
+
+@pytest.mark.parametrize("written", ["张伟 ZHANG WEI", "ZHANG WEI 张伟", "张伟/ZHANG WEI", "“张伟”",
+                                     "'张伟'", "张伟。", "张伟1", "「張偉」"])
+def test_a_person_in_characters_is_its_characters(written: str) -> None:
+    """Quotes, stops, a namesake's number or a transliteration beside the name are not it."""
+    assert person_name(written) == person_name("张伟")
+
+
+@pytest.mark.parametrize("written", ["上海华信贸易有限公司 SHANGHAI HUAXIN TRADING CO., LTD.",
+                                     "上海华信贸易有限公司 Shanghai Huaxin Trading Co Ltd"])
+def test_an_english_name_after_the_characters_name_is_not_part_of_it(written: str) -> None:
+    assert enterprise_name(written) == enterprise_name("上海华信贸易有限公司")
+
+
+@pytest.mark.parametrize("written", ["TCL科技集团股份有限公司", "上海ABC贸易有限公司",
+                                     "上海华信贸易有限公司 AB"])
+def test_latin_letters_inside_an_enterprise_name_stay(written: str) -> None:
+    assert enterprise_name(written).name_std != enterprise_name("上海华信贸易有限公司").name_std
+    assert any(c.isascii() and c.isalpha() for c in enterprise_name(written).name_std or "")
