@@ -1,7 +1,9 @@
 """Phone numbers to E.164 with phonenumbers (region CN): mobiles and landlines with area code.
 
 Extensions (转 801, 分机, ext., a trailing -801 after a full landline) are dropped: the node is the
-line, not the desk. A local landline number without its area code cannot be placed and yields None.
+line, not the desk. A local landline number without its area code cannot be placed and yields
+None. Of several numbers in one cell (138…/139…, 138…；021-…) the first that reads as one is
+the phone.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ _SEPARATORS = re.compile(r"[\s\-()]+")
 _PLAIN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1(?!79)[3-9]\d{9})$")
 _PLAIN_LANDLINE = re.compile(r"^(?:(?:\+86|0086)0?|0)((?:10|2\d|[3-9]\d{2})[2-9]\d{6,7})$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LIST = re.compile(r"[/,，;；、|]|或|及")  # several numbers in one cell: 138…/139…
 _LANDLINE = re.compile(r"^(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}$")  # area code + 7-8 digit local
 
 
@@ -55,6 +58,15 @@ def normalise_phone(raw: str) -> str | None:
     text = readable(raw).strip()
     if not text:
         return None
+    found = _one_phone(text)
+    if found is None and _LIST.search(text):  # the first of several numbers that reads
+        parts = (_one_phone(part.strip()) for part in _LIST.split(text) if part.strip())
+        found = next((one for one in parts if one), None)
+    return found
+
+
+def _one_phone(text: str) -> str | None:
+    """`normalise_phone` of a value holding one number."""
     digits = _SEPARATORS.sub("", text)
     fast = _PLAIN_MOBILE.match(digits) or _PLAIN_LANDLINE.match(digits)
     if fast:  # the common cases, answered as phonenumbers would: +86 and the national number

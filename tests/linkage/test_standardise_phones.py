@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +67,17 @@ def test_fast_paths_agree_with_phonenumbers(digits: str, fmt: str) -> None:
     # without separators there is no extension to drop: the answer is phonenumbers' own
     text = fmt.format(d=digits)
     assert normalise_phone(text) == _parse(text)
+
+
+@pytest.mark.parametrize("written, phone", [
+    ("13812345678/13987654321", "+8613812345678"),
+    ("138****5678/13987654321", "+8613987654321"),  # a masked first number: the second
+    ("021-61234567；13812345678", "+862161234567"),
+    ("13812345678或13987654321", "+8613812345678"),
+    ("021/61234567", "+862161234567"),  # a slash after the area code: one number
+    ("无/无", None),
+    ("/", None),
+])
+def test_of_several_numbers_in_a_cell_the_first_that_reads_is_the_phone(
+        written: str, phone: str | None) -> None:
+    assert normalise_phone(written) == phone
