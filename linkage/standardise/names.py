@@ -61,6 +61,10 @@ _ROLE_AFTER = re.compile(
 # forms of address written before a Latin-script name (Mr. ZHANG WEI, MS LI NA)
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "madam", "mdm", "mme", "dr", "prof",
                      "sir"})
+# a note in brackets after an enterprise's name, not part of it: a former name (原名：…,
+# 曾用名…, 原…) or the firm's status (已注销, 吊销, 失信 …)
+_FIRM_NOTE = re.compile(r"^(?:原名|曾用名|曾用|又名|原(?=.{4})|现名|已?注销|已?吊销|吊销未注销|"
+                        r"失信|被执行人|存续|在业|开业|停业|歇业|迁出|撤销|清算)")
 _NOT_HAN = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")
 _PUNCT = re.compile(r"[\"'“”‘’「」『』《》〈〉,，。;；!！]+")  # quotes and stops around a name
 # an enterprise name in characters followed by its English name (上海华信贸易有限公司
@@ -182,6 +186,8 @@ def chinese_enterprise(text: str) -> tuple[str, str | None]:
     def bracket(m: re.Match[str]) -> str:
         nonlocal region
         inner = m.group(1)
+        if _FIRM_NOTE.match(inner):  # a former name or a status noted beside the name
+            return ""
         found = _region_of(inner)
         if found is not None:
             region = region or found

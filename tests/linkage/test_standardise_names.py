@@ -207,3 +207,18 @@ def test_an_english_name_after_the_characters_name_is_not_part_of_it(written: st
 def test_latin_letters_inside_an_enterprise_name_stay(written: str) -> None:
     assert enterprise_name(written).name_std != enterprise_name("上海华信贸易有限公司").name_std
     assert any(c.isascii() and c.isalpha() for c in enterprise_name(written).name_std or "")
+
+
+@pytest.mark.parametrize("written", [
+    "华信贸易有限公司（原名：上海华信商贸有限公司）", "华信贸易有限公司(曾用名:华信商贸有限公司)",
+    "华信贸易有限公司（原上海华信商贸有限公司）", "华信贸易有限公司（已注销）",
+    "华信贸易有限公司【吊销】", "华信贸易有限公司 (失信)", "华信贸易有限公司（存续）",
+])
+def test_a_former_name_or_a_status_in_brackets_is_not_part_of_the_name(written: str) -> None:
+    assert enterprise_name(written) == enterprise_name("华信贸易有限公司")
+
+
+def test_a_legal_form_or_a_trade_name_in_brackets_stays() -> None:
+    partnership = enterprise_name("上海华信投资管理中心（有限合伙）")
+    assert partnership.name_std == "华信投资管理中心有限合伙"
+    assert enterprise_name("（原野）贸易有限公司").name_std == "原野贸易有限公司"
