@@ -13,6 +13,7 @@ forms).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
@@ -48,9 +49,6 @@ _SYLLABLE = 6  # the longest pinyin syllable (zhuang, shuang)
 # Characters OpenCC t2s rewrites although they are standard simplified characters with their own
 # reading in names: 乾 (qián, 乾坤; t2s makes it 干 gān), 著 (zhù, 著名; t2s makes it 着).
 _KEEP = frozenset("乾著")
-# An anonymised person, as penalty decisions and published lists write one: the surname, at
-# most two characters more, and one to three marks for the rest (王某某, 王某, 张**, 李×,
-# 欧阳某, 刘XX, 陈○○). After NFKC (＊ is *, Ｘ is X).
 # What agencies write around a person's name in characters: a label before it (法定代表人：,
 # 姓名:) and a role or a form of address after it (张伟 法人, 张伟/经理, 张伟先生, 李女士),
 # with or without a separator (spaces are gone by then)
@@ -71,6 +69,12 @@ _PUNCT = re.compile(r"[\"'“”‘’「」『』《》〈〉,，。;；!！]+"
 # SHANGHAI HUAXIN TRADING CO., LTD.): the characters' name
 _ENGLISH_AFTER = re.compile(
     r"^(.*[\u3400-\u9fff\uf900-\ufaff][)）]?)\s+[A-Za-z][A-Za-z0-9 .,&()'/-]*$")
+# An anonymised person, as penalty decisions and published lists write one: the surname, at
+# most two characters more, and one to three marks for the rest (王某某, 王某, 张**, 李×,
+# 欧阳某, 刘XX, 陈○○). After NFKC (＊ is *, Ｘ is X).
+_U_DIAERESIS = str.maketrans({**dict.fromkeys("üǖǘǚǜ", "v"), **dict.fromkeys("ÜǕǗǙǛ", "V")})
+# the passports' spelling of pinyin ü after l and n (LYU, NYU; LYUE): pinyin tools write v
+_YU = re.compile(r"\b([lnLN])[yY](?=[uU](?:[eE])?\b)[uU]", re.ASCII)
 _MARKS = r"(?:某|[*×xX○〇?])"
 _ANONYMISED = re.compile(rf"((?!某)[\u3400-\u9fff\uf900-\ufaff]{{1,3}}?){_MARKS}{{1,3}}|{_MARKS}+")
 
@@ -246,8 +250,24 @@ def latin_phrases(text: str) -> list[str]:
     return _latin_parts(_latin_words(text)[0])
 
 
+def fold_latin(text: str) -> str:
+    """Latin letters without their accents, as ASCII reads them: pinyin with tone marks
+    (Zhāng Wěi -> Zhang Wei), ü as pinyin tools write it (Lǚ -> Lv), and the passports' yu
+    for it (LYU -> LV); any other text unchanged."""
+    if text.isascii():
+        return _YU.sub(_v, text)
+    decomposed = unicodedata.normalize("NFD", text.translate(_U_DIAERESIS))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _YU.sub(_v, unicodedata.normalize("NFC", bare))
+
+
+def _v(m: re.Match[str]) -> str:
+    """LYU -> LV, Lyu -> Lv: the letter's case kept."""
+    return m[1] + ("V" if m[0][-1] == "U" else "v")
+
+
 def _latin_enterprise(text: str) -> tuple[str, str | None]:
-    words, region = _latin_words(text)
+    words, region = _latin_words(fold_latin(text))
     return "".join(_latin_parts(words)), region
 
 
@@ -353,7 +373,7 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
 def _latin_surname_first(raw: str) -> list[str]:
     """A Latin-script name's words, the surname first when the writing says which it is
     (`surnames.surname_first`: Wei ZHANG, Xiaoming Li, ZHANG, Wei)."""
-    text = _without_annotation(readable(raw))
+    text = fold_latin(_without_annotation(readable(raw)))
     head, comma, _ = text.partition(",")
     words = [w for w in SPACE.split(text.replace(",", " ")) if w]
     named = [w for w in words if _NOT_ALNUM.sub("", w.lower()) not in _TITLES]

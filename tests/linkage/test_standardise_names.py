@@ -222,3 +222,18 @@ def test_a_legal_form_or_a_trade_name_in_brackets_stays() -> None:
     partnership = enterprise_name("上海华信投资管理中心（有限合伙）")
     assert partnership.name_std == "华信投资管理中心有限合伙"
     assert enterprise_name("（原野）贸易有限公司").name_std == "原野贸易有限公司"
+
+
+@pytest.mark.parametrize("written, std", [
+    ("Zhāng Wěi", "zhangwei"), ("ZHĀNG WĚI", "zhangwei"), ("Wěi ZHĀNG", "zhangwei"),
+    ("Lǚ Xiǎomíng", "lvxiaoming"), ("LYU XIAOMING", "lvxiaoming"), ("Lyu Xiaoming", "lvxiaoming"),
+    ("LV XIAOMING", "lvxiaoming"),
+])
+def test_pinyin_with_tone_marks_or_the_passports_yu_reads_as_pinyin(written: str, std: str
+                                                                     ) -> None:
+    """Tone marks are not letters to drop (Zhāng is zhang, not zhng); ü and the passports'
+    YU are the v of pinyin tools, so LYU XIAOMING reads as 吕晓明."""
+    got = person_name(written)
+    assert got.name_std == std
+    if std == "lvxiaoming":
+        assert got.name_read == person_name("吕晓明").name_read
