@@ -163,7 +163,7 @@ def check_ric(raw: str) -> CheckedRic:
     """An identity number in one of three states: valid resident ID (value, True, birth date);
     present but malformed or another document (value, False, None) - still evidence; absent
     (None, None, None) - empty or a placeholder. Accepts any string."""
-    value = compact(raw)
+    value = _read_lookalikes(compact(raw))
     masked = masked_ric(value)
     if masked is not None:  # no identifier to compare; resolution reads its visible part
         return CheckedRic(None, None, None, None, masked=masked)
@@ -183,6 +183,23 @@ def check_ric(raw: str) -> CheckedRic:
 
 
 MASK = "*"
+# characters typed for a resident ID's own: the multiplication sign (an input method's ×) or a
+# Cyrillic / Greek capital for the check character X, the letter O for 0, I or L for 1
+_LOOKALIKES = str.maketrans({"×": "X", "Х": "X", "Χ": "X", "O": "0", "I": "1", "L": "1"})
+
+
+def _read_lookalikes(value: str) -> str:
+    """A compacted resident ID with look-alike characters read as the ID's own, only where
+    that gives a valid ID (11010519491231002× -> …002X, 11O1O5… -> 110105…), or, with two
+    or more ×, a masked ID (310101××××××××3938); else the value as it is."""
+    if value.count("×") > 1:
+        masked = masked_ric(value.replace("×", MASK))
+        if masked is not None:
+            return masked
+    candidate = value.translate(_LOOKALIKES)
+    if candidate != value and len(candidate) == 18 and ric_birth_date(candidate) is not None:
+        return candidate
+    return value
 MIN_VISIBLE = 8  # visible characters a masked ID must keep to tell people apart
 _MASKED = re.compile(r"^[0-9*]{17}[0-9X*]$")
 

@@ -240,3 +240,24 @@ def test_a_label_before_a_code_or_words_around_it_change_nothing(
 @pytest.mark.parametrize("written", ["无", "不详", "暂无", "N/A", "身份证号：", "ID:"])
 def test_a_label_or_placeholder_alone_is_no_identifier(written: str) -> None:
     assert check_ric(written).value is None
+
+
+@given(valid_ric(), st.data())
+def test_look_alike_characters_typed_for_an_ids_own_read_as_it(number: str,
+                                                               data: st.DataObject) -> None:
+    """× (or a Cyrillic Х) for the check character X, O for 0, I or l for 1: the same valid
+    ID; and a value the look-alikes do not make valid stays as it was written."""
+    look = {"0": "O", "1": data.draw(st.sampled_from(["I", "l", "L"]))}
+    positions = data.draw(st.lists(st.integers(0, 16), max_size=3))
+    chars = list(number)
+    for i in positions:
+        chars[i] = look.get(chars[i], chars[i])
+    if chars[-1] == "X":
+        chars[-1] = data.draw(st.sampled_from(["×", "Х", "X"]))
+    assert check_ric("".join(chars)) == check_ric(number)
+
+
+def test_several_multiplication_signs_are_a_mask() -> None:
+    assert check_ric("310101××××××××3938").masked == "310101********3938"
+    assert check_ric("31O1O1195311203939").valid is False  # O read as 0 is still no valid ID
+    assert check_ric("31O1O1195311203939").value == "31O1O1195311203939"
