@@ -50,6 +50,7 @@ def compact(raw: str) -> str:
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_LOOKALIKES = str.maketrans({"O": "0", "I": "1"})
 _USCC_SHAPE = re.compile(r"^[0-9]{8}[0-9A-HJ-NP-RTUWXY]{10}$")
 
 
@@ -67,7 +68,13 @@ def check_uscc(raw: str) -> Checked:
     value = compact(raw)
     if not value:
         return Checked(None, None)
-    return Checked(value, uscc_is_valid(value))
+    if uscc_is_valid(value):
+        return Checked(value, True)
+    # the code's alphabet has no O or I: typed for 0 and 1 where that makes it valid
+    candidate = value.translate(_USCC_LOOKALIKES)
+    if candidate != value and uscc_is_valid(candidate):
+        return Checked(candidate, True)
+    return Checked(value, False)
 
 
 # Province-level codes (GB/T 2260, first two digits of a resident ID): the 31 mainland

@@ -261,3 +261,12 @@ def test_several_multiplication_signs_are_a_mask() -> None:
     assert check_ric("310101××××××××3938").masked == "310101********3938"
     assert check_ric("31O1O1195311203939").valid is False  # O read as 0 is still no valid ID
     assert check_ric("31O1O1195311203939").value == "31O1O1195311203939"
+
+
+@given(valid_uscc(), st.lists(st.integers(0, 17), max_size=3))
+def test_o_and_i_typed_in_a_uscc_read_as_0_and_1(code: str, positions: list[int]) -> None:
+    """The code's alphabet has no O or I: typed for 0 and 1, they read as them."""
+    chars = list(code)
+    for i in positions:
+        chars[i] = {"0": "O", "1": "I"}.get(chars[i], chars[i])
+    assert check_uscc("".join(chars)) == check_uscc(code) == (code, True)
