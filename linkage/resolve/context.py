@@ -155,7 +155,9 @@ def anonymised_links(
     frame = frame.assign(ent_root=[uf.find(int(e)) for e in frame["enterprise"]],
                          p_root=[uf.find(int(p)) for p in frame["person"]])
     frame = frame.sort_values(["person", "enterprise"], kind="stable")
-    named = frame[frame["named"]]
+    keys = pd.MultiIndex.from_frame(frame[["ent_root", "surname"]])
+    asked = keys.isin(keys[~frame["named"].to_numpy()])  # the firms and surnames asked about
+    named = frame[frame["named"].to_numpy() & asked]
     targets: dict[tuple[int, str], tuple[int, int] | None] = {}
     for key, group in named.groupby(["ent_root", "surname"], sort=False):
         one = (group["name_key"].nunique() == 1
