@@ -302,9 +302,6 @@ def test_masked_ids_join_the_same_people_on_spark() -> None:
     each holder agreeing with its visible characters under its name as written or as read;
     masked mentions of one value and name), and a bucket clusters them as the DuckDB path:
     the one fitting holder joins, two fitting holders leave the mention apart."""
-    from pyspark.sql import functions as F
-
-    from linkage.spark.resolve import LOCAL_COLUMNS, _masked_graph, cluster_bucket
     from tests.linkage.test_resolve_masked import FULL, OTHER, _links, _mentions
 
     mentions = _mentions([
@@ -317,35 +314,44 @@ def test_masked_ids_join_the_same_people_on_spark() -> None:
         ("bl:4", "王芳", None, "310101********3938"),        # 6 -> 5
         ("bl:5", "李娜", None, "3101011968****3938"),        # 7 -> 1
     ])
+    graph, links = _masked_on_spark(mentions)
+    assert graph == {(0, 3), (1, 4), (2, 4), (5, 6), (1, 7)}
+    duckdb_links, _ = _links(mentions)
+    assert set(links) == {(lk.left, lk.right) for lk in duckdb_links} == {(0, 3), (5, 6), (1, 7)}
+    assert set(links.values()) == {"masked_id"}
+
+
+def _masked_on_spark(mentions: pd.DataFrame
+                     ) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str]]:
+    """The masked-ID graph's pairs of `mentions` (positions), and the links (with their
+    method) a bucket of them gives on Spark, without other edges."""
+    from pyspark.sql import functions as F
+
+    from linkage.spark.resolve import LOCAL_COLUMNS, _masked_graph, cluster_bucket
+
+    mentions = mentions.drop(columns="context_mentions", errors="ignore")
     mentions["i"] = range(100, 100 + len(mentions))
     frame = spark_db_api(2).spark.createDataFrame(mentions.astype(object).where(
         mentions.notna(), None))
     edges = _masked_graph(frame, F.col("name_pinyin")).toPandas()
-    got = {tuple(sorted((int(a) - 100, int(b) - 100))) for a, b in zip(edges["src"],
-                                                                       edges["dst"], strict=True)}
-    assert got == {(0, 3), (1, 4), (2, 4), (5, 6), (1, 7)}
-
+    graph = {(min(a, b) - 100, max(a, b) - 100) for a, b in zip(
+        edges["src"].astype(int), edges["dst"].astype(int), strict=True)}
     nodes = mentions.assign(**{c: None for c in LOCAL_COLUMNS if c not in mentions.columns})
     no_edges = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
         ("type", object), ("a", "int64"), ("b", "int64"), ("match_weight", float),
         ("match_probability", float), ("who", object), ("at", object))})
     out = cluster_bucket(nodes, no_edges, "person")
-    links = out[out["row"] == "link"]
-    spark_pairs = {(int(a) - 100, int(b) - 100) for a, b in zip(links["a"], links["b"],
-                                                               strict=True)}
-    duckdb_links, _ = _links(mentions)
-    assert spark_pairs == {(lk.left, lk.right) for lk in duckdb_links} == {(0, 3), (5, 6), (1, 7)}
-    assert set(links["method"]) == {"masked_id"}
+    rows = out[out["row"] == "link"]
+    links = {(int(a) - 100, int(b) - 100): str(m) for a, b, m in zip(
+        rows["a"], rows["b"], rows["method"], strict=True)}
+    return graph, links
 
 
 def test_anonymised_masked_mentions_join_the_same_people_on_spark() -> None:
     """An anonymised name behind a masked ID (王某某, 3101011953****3938): the Spark graph
     offers the holders of its visible characters under its surname and the anonymised
     mentions of one value and surname; a bucket joins as the DuckDB path does."""
-    from pyspark.sql import functions as F
-
     from linkage.resolve.masked import masked_id_links
-    from linkage.spark.resolve import LOCAL_COLUMNS, _masked_graph, cluster_bucket
     from tests.linkage.test_resolve_anonymised import FULL, _frame, _tagged
 
     mentions = _frame([
@@ -356,24 +362,10 @@ def test_anonymised_masked_mentions_join_the_same_people_on_spark() -> None:
         ("bl:3", "person", "赵**", None, "440305********1234"),    # 4 -> 3
         ("bl:4", "person", "钱某", None, "440305********1234"),    # 5 apart
     ])
-    mentions["i"] = range(100, 100 + len(mentions))
-    frame = spark_db_api(2).spark.createDataFrame(mentions.drop(columns="context_mentions")
-                                                  .astype(object).where(mentions.notna(), None))
-    edges = _masked_graph(frame, F.col("name_pinyin")).toPandas()
-    got = {tuple(sorted((int(a) - 100, int(b) - 100))) for a, b in zip(edges["src"],
-                                                                       edges["dst"], strict=True)}
-    assert got == {(0, 2), (3, 4)}
-
-    nodes = mentions.assign(**{c: None for c in LOCAL_COLUMNS if c not in mentions.columns})
-    no_edges = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
-        ("type", object), ("a", "int64"), ("b", "int64"), ("match_weight", float),
-        ("match_probability", float), ("who", object), ("at", object))})
-    out = cluster_bucket(nodes, no_edges, "person")
-    links = out[out["row"] == "link"]
-    spark_pairs = {(int(a) - 100, int(b) - 100) for a, b in zip(links["a"], links["b"],
-                                                               strict=True)}
+    graph, links = _masked_on_spark(mentions)
+    assert graph == {(0, 2), (3, 4)}
     duckdb_links = masked_id_links(mentions, _tagged(mentions))
-    assert spark_pairs == {(lk.left, lk.right) for lk in duckdb_links} == {(0, 2), (3, 4)}
+    assert set(links) == {(lk.left, lk.right) for lk in duckdb_links} == {(0, 2), (3, 4)}
 
 
 @pytest.mark.slow
