@@ -196,13 +196,16 @@ _LOOKALIKES = str.maketrans({"×": "X", "Х": "X", "Χ": "X", "O": "0", "I": "1"
 
 
 def _read_lookalikes(value: str) -> str:
-    """A compacted resident ID with look-alike characters read as the ID's own, only where
-    that gives a valid ID (11010519491231002× -> …002X, 11O1O5… -> 110105…), or, with two
-    or more ×, a masked ID (310101××××××××3938); else the value as it is."""
+    """A compacted resident ID with look-alike characters read as the ID's own: a last ×
+    (or Х) after 17 digits as the check character X; O, I and L only where that gives a
+    valid ID (31O1O1… -> 310101…); with two or more ×, a masked ID (310101××××××××3938);
+    else the value as it is."""
     if value.count("×") > 1:
         masked = masked_ric(value.replace("×", MASK))
         if masked is not None:
             return masked
+    if len(value) == 18 and value[-1] in "×ХΧ" and value[:17].isdigit():
+        return value[:17] + "X"  # the check character, whether the ID then checks or not
     candidate = value.translate(_LOOKALIKES)
     if candidate != value and len(candidate) == 18 and ric_birth_date(candidate) is not None:
         return candidate

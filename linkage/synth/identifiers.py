@@ -188,13 +188,22 @@ def mask_ric(value: str, rng: random.Random) -> str:
 
 def written_ric(value: str, style: str, rng: random.Random) -> str:
     """A formatting slip a careful reader undoes: 'full_width' digits, 'spaces' between the
-    region, birth date and sequence, 'lower_x' (a trailing x; spaces when there is no X) or
-    'first_generation' (the 15-digit form; spaces for people born in 2000 or later)."""
+    region, birth date and sequence, 'lower_x' (a trailing x; spaces when there is no X),
+    'first_generation' (the 15-digit form; spaces for people born in 2000 or later) or
+    'lookalike' (a character typed for the ID's own: the multiplication sign for a trailing X,
+    else the letter O for one 0 or I for one 1; spaces when there is neither)."""
     if style == "first_generation" and value[6:8] == "19" and len(value) == 18:
         return value[:6] + value[8:17]
     if style == "lower_x" and value.endswith("X"):
         return value[:-1] + "x"
     if style == "full_width":
         return value.translate(_FULL_WIDTH)
+    if style == "lookalike":
+        if value.endswith("X"):
+            return value[:-1] + "×"
+        places = [i for i, c in enumerate(value[:17]) if c in "01"]
+        if places:
+            i = rng.choice(places)
+            return value[:i] + ("O" if value[i] == "0" else "I") + value[i + 1:]
     sep = " " if rng.random() < 0.7 else "-"
     return f"{value[:6]}{sep}{value[6:14]}{sep}{value[14:]}"

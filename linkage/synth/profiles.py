@@ -19,7 +19,7 @@ PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
 
 Rate = float
 InvalidStyle = Literal["check_digit", "transposition", "region_typo", "date_typo"]
-WrittenStyle = Literal["full_width", "spaces", "lower_x", "first_generation"]
+WrittenStyle = Literal["full_width", "spaces", "lower_x", "first_generation", "lookalike"]
 NameStyle = Literal["truncated", "bracketed", "city_variant", "industry_alias"]
 EnglishStyle = Literal["basic", "customs"]
 PersonNameStyle = Literal["pinyin", "western", "homophone", "slip", "note", "anonymised"]
@@ -49,7 +49,8 @@ def _invalid_styles() -> dict[InvalidStyle, float]:
 
 
 def _written_styles() -> dict[WrittenStyle, float]:
-    return {"full_width": 1.0, "spaces": 1.0, "lower_x": 1.0, "first_generation": 1.0}
+    return {"full_width": 1.0, "spaces": 1.0, "lower_x": 1.0, "first_generation": 1.0,
+            "lookalike": 1.0}
 
 
 class IdNoise(_Strict):
