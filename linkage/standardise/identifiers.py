@@ -39,7 +39,7 @@ def compact(raw: str) -> str:
     if not isinstance(raw, str):
         return ""
     text = readable(raw)
-    label, colon, code = text.rpartition(":")  # NFKC: the full-width colon is one too
+    _, colon, code = text.rpartition(":")  # NFKC: the full-width colon is one too
     if colon and _CODE_CHAR.search(code):
         text = code
     value = _SEPARATORS.sub("", text).upper()
@@ -190,26 +190,6 @@ def check_ric(raw: str) -> CheckedRic:
 
 
 MASK = "*"
-# characters typed for a resident ID's own: the multiplication sign (an input method's ×) or a
-# Cyrillic / Greek capital for the check character X, the letter O for 0, I or L for 1
-_LOOKALIKES = str.maketrans({"×": "X", "Х": "X", "Χ": "X", "O": "0", "I": "1", "L": "1"})
-
-
-def _read_lookalikes(value: str) -> str:
-    """A compacted resident ID with look-alike characters read as the ID's own: a last ×
-    (or Х) after 17 digits as the check character X; O, I and L only where that gives a
-    valid ID (31O1O1… -> 310101…); with two or more ×, a masked ID (310101××××××××3938);
-    else the value as it is."""
-    if value.count("×") > 1:
-        masked = masked_ric(value.replace("×", MASK))
-        if masked is not None:
-            return masked
-    if len(value) == 18 and value[-1] in "×ХΧ" and value[:17].isdigit():
-        return value[:17] + "X"  # the check character, whether the ID then checks or not
-    candidate = value.translate(_LOOKALIKES)
-    if candidate != value and len(candidate) == 18 and ric_birth_date(candidate) is not None:
-        return candidate
-    return value
 MIN_VISIBLE = 8  # visible characters a masked ID must keep to tell people apart
 _MASKED = re.compile(r"^[0-9*]{17}[0-9X*]$")
 
@@ -234,6 +214,28 @@ def mask_shape(masked: str) -> str:
 def visible_part(value: str, shape: str) -> str:
     """The characters of an 18-character `value` at the visible positions of `shape`."""
     return "".join(c for c, s in zip(value, shape, strict=False) if s != MASK)
+
+
+# characters typed for a resident ID's own: the multiplication sign (an input method's ×) or a
+# Cyrillic / Greek capital for the check character X, the letter O for 0, I or L for 1
+_LOOKALIKES = str.maketrans({"×": "X", "Х": "X", "Χ": "X", "O": "0", "I": "1", "L": "1"})
+
+
+def _read_lookalikes(value: str) -> str:
+    """A compacted resident ID with look-alike characters read as the ID's own: a last ×
+    (or Х) after 17 digits as the check character X; O, I and L only where that gives a
+    valid ID (31O1O1… -> 310101…); with two or more ×, a masked ID (310101××××××××3938);
+    else the value as it is."""
+    if value.count("×") > 1:
+        masked = masked_ric(value.replace("×", MASK))
+        if masked is not None:
+            return masked
+    if len(value) == 18 and value[-1] in "×ХΧ" and value[:17].isdigit():
+        return value[:17] + "X"  # the check character, whether the ID then checks or not
+    candidate = value.translate(_LOOKALIKES)
+    if candidate != value and len(candidate) == 18 and ric_birth_date(candidate) is not None:
+        return candidate
+    return value
 
 
 def stated_birth_date(value: str) -> dt.date | None:
