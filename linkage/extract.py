@@ -296,7 +296,7 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     out["id_scheme"] = _str(r["id_scheme"])
     out["id_masked"] = _str(r["masked"])  # a masked resident ID (public lists), resolution only
     out["name_read"] = _str(p["name_read"])  # a person's name in either order, resolution only
-    out["surname"] = _str(p["surname"])  # in characters (all an anonymised name keeps), the same
+    out["surname"] = _str(p["surname"])  # in characters (all 王某某 keeps), resolution only
     other = m["other_id"] if "other_id" in m else pd.Series(None, index=m.index, dtype=object)
     out["other_id"] = _str(_spread(other, _other_ids, ("other_id",))["other_id"])
     fuzzy = m["other_id_fuzzy"] if "other_id_fuzzy" in m else pd.Series(False, index=m.index)

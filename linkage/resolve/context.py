@@ -147,11 +147,11 @@ def anonymised_links(
     persons = frame["person"].to_numpy()
     frame["surname"] = mentions["surname"].to_numpy()[persons]
     frame["named"] = mentions["name_std"].notna().to_numpy()[persons]
-    frame["name_key"] = name_key(mentions).to_numpy()[persons]
     frame = frame[frame["surname"].notna()]
     anonymous = frame[~frame["named"]]
     if anonymous.empty:
         return []
+    frame["name_key"] = name_key(mentions).to_numpy()[frame["person"].to_numpy()]
     frame = frame.assign(ent_root=[uf.find(int(e)) for e in frame["enterprise"]],
                          p_root=[uf.find(int(p)) for p in frame["person"]])
     frame = frame.sort_values(["person", "enterprise"], kind="stable")

@@ -39,23 +39,26 @@ def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Li
     apply them with `same_ids=True`."""
     if "id_masked" not in mentions.columns:
         return []
-    persons = (mentions["kind"] == "person") & mentions["name_std"].notna()
-    masked = mentions[persons & mentions["id_masked"].notna()]
-    links = _anonymised(mentions, uf)
+    persons = (mentions["kind"] == "person") & mentions["id_masked"].notna()
+    masked = mentions[persons & mentions["name_std"].notna()]
+    anonymous = (mentions[persons & mentions["name_std"].isna() & mentions["surname"].notna()]
+                 if "surname" in mentions.columns else mentions.iloc[:0])
+    if masked.empty and anonymous.empty:
+        return []
+    holders = _Holders(mentions, uf)  # and their visible characters, once per mask shape
+    links = _anonymised(mentions, anonymous, holders, uf)
     if masked.empty:
         return links
     numbers = mentions["id_number"]
-    holders, roots, members = _holders(mentions, uf)
-    held = holders["id_number"].astype(str)
-    held_written, held_read = holders["name_std"].astype(str), name_key(holders).astype(str)
+    held_written = holders.frame["name_std"].astype(str)
+    held_read = name_key(holders.frame).astype(str)
     names = mentions["name_std"].to_numpy()
     written, read = masked["name_std"].astype(str), name_key(masked).astype(str)
     shapes = masked["id_masked"].astype(str).map(mask_shape)
     answered: set[int] = set()
     for shape in sorted(set(shapes)):  # a few shapes: the holders' visible part under each
-        visible = held.map(lambda v, s=shape: visible_part(v, s))
-        by_name = Targets(uf, _pairs(visible, held_written), roots, members)
-        by_read = Targets(uf, _pairs(visible, held_read), roots, members)
+        by_name = holders.targets(shape, held_written)
+        by_read = holders.targets(shape, held_read)
         mine = masked[shapes == shape]
         for person, value, name, key in zip(mine.index.astype(int), mine["id_masked"],
                                             written[mine.index], read[mine.index], strict=True):
@@ -74,35 +77,43 @@ def masked_id_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Li
     return links
 
 
-def _holders(mentions: pd.DataFrame, uf: ConstrainedUnionFind
-             ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """The named persons holding an 18-character ID (by index), their roots and members."""
-    numbers = mentions["id_number"]
-    holders = mentions[(mentions["kind"] == "person") & mentions["name_std"].notna()
-                       & numbers.notna() & (numbers.astype("str").str.len() == 18)]
-    holders = holders.sort_index()
-    roots = pd.Series([uf.find(int(i)) for i in holders.index], index=holders.index)
-    return holders, roots, pd.Series(holders.index, index=holders.index)
+class _Holders:
+    """The named persons holding an 18-character ID (`frame`, by index), their clusters, and
+    their visible characters under each mask shape asked for (computed once a shape)."""
+
+    def __init__(self, mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> None:
+        numbers = mentions["id_number"]
+        frame = mentions[(mentions["kind"] == "person") & mentions["name_std"].notna()
+                         & numbers.notna() & (numbers.astype("str").str.len() == 18)]
+        self.frame = frame.sort_index()
+        self.uf = uf
+        self.roots = pd.Series([uf.find(int(i)) for i in self.frame.index],
+                               index=self.frame.index)
+        self.members = pd.Series(self.frame.index, index=self.frame.index)
+        self._held = self.frame["id_number"].astype(str)
+        self._visible: dict[str, pd.Series] = {}
+
+    def targets(self, shape: str, names: pd.Series) -> Targets:
+        """The one holder (if one) of each (visible characters under `shape`, name)."""
+        if shape not in self._visible:
+            self._visible[shape] = self._held.map(lambda v: visible_part(v, shape))
+        return Targets(self.uf, _pairs(self._visible[shape], names), self.roots, self.members)
 
 
-def _anonymised(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
-    """The links of masked mentions under an anonymised name (see the module docstring)."""
-    if "surname" not in mentions.columns:
+def _anonymised(mentions: pd.DataFrame, anonymous: pd.DataFrame, holders: _Holders,
+                uf: ConstrainedUnionFind) -> list[Link]:
+    """The links of the masked mentions under an anonymised name, `anonymous` (see the
+    module docstring)."""
+    if anonymous.empty:
         return []
-    masked = mentions[(mentions["kind"] == "person") & mentions["name_std"].isna()
-                      & mentions["surname"].notna() & mentions["id_masked"].notna()]
-    if masked.empty:
-        return []
-    holders, roots, members = _holders(mentions, uf)
-    held, surnames = holders["id_number"].astype(str), holders["surname"].astype(str)
+    surnames = holders.frame["surname"].astype(str)
     names, numbers = mentions["name"].to_numpy(), mentions["id_number"].to_numpy()
-    shapes = masked["id_masked"].astype(str).map(mask_shape)
+    shapes = anonymous["id_masked"].astype(str).map(mask_shape)
     links: list[Link] = []
     answered: set[int] = set()
     for shape in sorted(set(shapes)):
-        visible = held.map(lambda v, s=shape: visible_part(v, s))
-        by_surname = Targets(uf, _pairs(visible, surnames), roots, members)
-        mine = masked[shapes == shape]
+        by_surname = holders.targets(shape, surnames)
+        mine = anonymous[shapes == shape]
         for person, value, surname in zip(mine.index.astype(int), mine["id_masked"],
                                           mine["surname"].astype(str), strict=True):
             key = (visible_part(str(value), shape), surname)
@@ -117,7 +128,7 @@ def _anonymised(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
                 feature("surname", SAME_SURNAME, str(names[to]), str(names[person])),
             ])
             links.append(Link(to, person, "masked_id", None, 1.0, features))
-    rest = masked[~masked.index.isin(answered)]
+    rest = anonymous[~anonymous.index.isin(answered)]
     return links + _same_masked(rest, uf, "surname", SAME_SURNAME)
 
 

@@ -510,10 +510,11 @@ def _masked_graph(mentions: Any, key: Any) -> Any:
     persons = mentions.where((F.col("kind") == "person") & F.col("name_std").isNotNull()).select(
         "i", "mention_id", "name_std", key.alias("name_key"),
         "id_masked", "id_number")
+    # a masked value's shape ('.' shown, '*' hidden) and its visible characters
+    shape_part = (F.regexp_replace("id_masked", r"[^*]", ".").alias("shape"),
+                  F.regexp_replace("id_masked", r"\*", "").alias("part"))
     masked = persons.where(F.col("id_masked").isNotNull()).select(
-        "i", "mention_id", "name_std", "name_key", "id_masked",
-        F.regexp_replace("id_masked", r"[^*]", ".").alias("shape"),
-        F.regexp_replace("id_masked", r"\*", "").alias("part"))
+        "i", "mention_id", "name_std", "name_key", "id_masked", *shape_part)
     holders = persons.where(F.length("id_number") == 18).crossJoin(
         F.broadcast(masked.select("shape").distinct())).withColumn("part", _VISIBLE)
     edges = _star_edges(masked, ["id_masked", "name_std"], F.lit(True))
@@ -527,10 +528,7 @@ def _masked_graph(mentions: Any, key: Any) -> Any:
     # anonymised names (a surname, no name_std): under the surname
     anonymous = mentions.where((F.col("kind") == "person") & F.col("name_std").isNull()
                                & F.col("surname").isNotNull() & F.col("id_masked").isNotNull()
-                               ).select(
-        "i", "mention_id", "surname", "id_masked",
-        F.regexp_replace("id_masked", r"[^*]", ".").alias("shape"),
-        F.regexp_replace("id_masked", r"\*", "").alias("part"))
+                               ).select("i", "mention_id", "surname", "id_masked", *shape_part)
     held = mentions.where((F.col("kind") == "person") & F.col("name_std").isNotNull()
                           & (F.length("id_number") == 18)).select("i", "surname", "id_number")
     held = held.crossJoin(F.broadcast(anonymous.select("shape").distinct())).withColumn(

@@ -346,14 +346,12 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
             std, around = _around_name(_PUNCT.sub("", _DOTS.sub("", text)))
-            if around and (len(std) == 1 or (len(std) == 2 and _compound(std + "某"))):
-                out[original] = PersonName(None, None, None, std)  # 李先生: the surname only
+            if around and _surname_of_part(std) == std:  # 李先生, 欧阳女士: the surname only
+                out[original] = PersonName(None, None, None, std)
                 continue
             anonymised = _ANONYMISED.fullmatch(std)
             if anonymised:  # the surname is all that is written: no name to compare
-                written = anonymised[1]
-                out[original] = PersonName(None, None, None, written and _han_surname(
-                    written + "某"))  # 欧阳某: a two-character surname
+                out[original] = PersonName(None, None, None, _surname_of_part(anonymised[1]))
                 continue
             # quotes, punctuation, a namesake's number, a transliteration beside it (张伟
             # ZHANG WEI): a name in characters is its characters
@@ -402,6 +400,12 @@ def _han_surname(std: str) -> str | None:
     if not has_han(std[:1]):
         return None
     return std[:2] if _compound(std) else std[:1]
+
+
+def _surname_of_part(written: str) -> str | None:
+    """The surname of the written part of a name whose given name is hidden or left out
+    (王某某 -> 王, 欧阳** -> 欧阳: the part may be the surname alone)."""
+    return _han_surname(written + "某") if written else None
 
 
 def _han_parts(std: str) -> tuple[str, str]:
