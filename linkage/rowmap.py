@@ -33,6 +33,7 @@ from linkage.mapping import (
 )
 from linkage.readers import RawTable
 from linkage.standardise.dates import parse_many_dates, parse_many_numbers
+from linkage.standardise.missing import placeholders
 from linkage.standardise.text import readable
 from runfolder.schema import QUARANTINE
 
@@ -122,15 +123,19 @@ class _Rows:
         return ok
 
     def value(self, key: str, spec: ValueSpec) -> pd.Series:
-        """The stripped string value of `spec` for every row ('' when missing)."""
+        """The stripped string value of `spec` for every row ('' when missing). A mention's
+        properties and identifiers read a placeholder (NULL, \\N, 无, N/A, -:
+        `linkage.standardise.missing`) as missing, in a template each column's own."""
         if key in self._values:
             return self._values[key]
+        blank = key.startswith("mentions.")
         if spec.column is not None:
             out = self.column(spec.column)
+            out = without_placeholders(out) if blank else out
         elif spec.literal is not None:
             out = pd.Series(_literal(spec.literal), index=self.index, dtype="str")
         elif spec.template is not None:
-            out = self._template(spec.template)
+            out = self._template(spec.template, blank)
         else:
             assert spec.ref is not None
             role, prop = spec.ref.split(".")
@@ -139,14 +144,14 @@ class _Rows:
         self._values[key] = out
         return out
 
-    def _template(self, template: str) -> pd.Series:
+    def _template(self, template: str, blank: bool) -> pd.Series:
         out = pd.Series("", index=self.index, dtype="str")
         present = pd.Series(False, index=self.index)
         for text, name, _, _ in string.Formatter().parse(template):
             if text:
                 out = out + text
             if name is not None:
-                col = self.column(name)
+                col = without_placeholders(self.column(name)) if blank else self.column(name)
                 out = out + col
                 present |= col != ""
         return out.where(present, "").str.strip()
@@ -158,7 +163,7 @@ class _Rows:
 
 def _parse_dates(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
                  action: OnError) -> pd.Series:
-    raw = rows.value(key, spec)
+    raw = without_placeholders(rows.value(key, spec))  # no date or number
     parsed = parse_many_dates(raw[active & rows.alive].unique(), rows.spec.date_format)
     bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
     if bad_map:
@@ -177,7 +182,7 @@ def to_dates(values: pd.Series) -> pd.Series:
 
 def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
                    action: OnError) -> pd.Series:
-    raw = rows.value(key, spec)
+    raw = without_placeholders(rows.value(key, spec))  # no date or number
     percent = key.endswith("share_pct")
     parsed = parse_many_numbers(raw[active & rows.alive].unique(), percent)
     bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
@@ -187,6 +192,13 @@ def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
         rows.bad_value(bad, rows.where(spec, key), reason, action)
     good = {k: v for k, v in parsed.items() if not isinstance(v, str)}
     return raw.map(good).where(active, np.nan).astype("float64")
+
+
+def without_placeholders(values: pd.Series) -> pd.Series:
+    """`values` with the placeholders of a missing value (`linkage.standardise.missing`)
+    read as missing ('')."""
+    found = placeholders(values.unique())
+    return values.mask(values.isin(found), "") if found else values
 
 
 def _nullable(s: pd.Series) -> pd.Series:

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from linkage.synth.profiles import Profile, load_profile, profile_names
 from linkage.synth.records import BAD_BYTES_MARK, make_records
-from linkage.synth.styles import paste_invisible, restyle_person_ids, rewrite_dates
+from linkage.synth.styles import (
+    paste_invisible,
+    restyle_person_ids,
+    rewrite_dates,
+    write_placeholders,
+)
 from linkage.synth.world import build_world
 from linkage.synth.writers import FILES, write_sources_yaml, write_table, write_truth
 
@@ -42,6 +47,7 @@ def generate(size: str, seed: int, out: Path, progress: Progress | None = None,
     rewrite_dates(records.tables.values(), prof, seed, BAD_BYTES_MARK)
     paste_invisible(records.tables.values(), prof, seed, BAD_BYTES_MARK,
                     {name: spec[2] for name, spec in FILES.items()})
+    write_placeholders(records.tables.values(), prof, seed)
     for table in records.tables.values():
         step(f"writing {table.name}")
         write_table(table, out / "data")

@@ -123,7 +123,8 @@ class RegistryNoise(_Strict):
 
 
 class TextNoise(_Strict):
-    """Values pasted from spreadsheets and web pages; dates written otherwise."""
+    """Values pasted from spreadsheets and web pages; dates written otherwise; empty cells
+    written as exports write them."""
 
     # share of written names, identifiers, phones, addresses, dates and amounts with one to
     # three invisible characters inside (zero-width space, byte-order mark, soft hyphen,
@@ -132,8 +133,11 @@ class TextNoise(_Strict):
     # share of dates written otherwise: 二〇二三年五月一日, May 1, 2023, 13/05/2023, a
     # spreadsheet's day number (each readable without a declared format)
     dates: Rate = 0.0
+    # share of the empty cells of names, identifiers, phones, addresses, dates and amounts
+    # written as the source's export writes them: NULL, \\N, #N/A, N/A, -, 无, 暂无, 不详
+    placeholders: Rate = 0.0
 
-    _check = field_validator("invisible", "dates")(_rate)
+    _check = field_validator("invisible", "dates", "placeholders")(_rate)
 
 
 class Profile(_Strict):

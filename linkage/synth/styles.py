@@ -263,6 +263,30 @@ def _chosen_cells(tables: Iterable[Table], columns: frozenset[str], rate: float,
                 yield row, i, value
 
 
+# what an export writes in an empty cell: a database (NULL, \\N), a spreadsheet (#N/A, N/A,
+# -), a form (无, 暂无, 不详, /); each source writes one of them, now and then another
+PLACEHOLDERS = ("NULL", "\\N", "null", "#N/A", "N/A", "-", "无", "暂无", "不详", "/", "（空）")
+_OTHER_PLACEHOLDER = 0.1
+
+
+def write_placeholders(tables: Iterable[Table], profile: Profile, seed: int) -> None:
+    """Write `profile.text.placeholders` of the empty cells of `PASTED_COLUMNS` as the
+    placeholder their source's export writes (`PLACEHOLDERS`: one per source, another in a
+    tenth of its cells). Its own random stream: every other draw stays as without it."""
+    rate = profile.text.placeholders
+    if rate <= 0:
+        return
+    rng = random.Random(seed * 4_391 + 29)
+    for table in tables:
+        own = rng.choice(PLACEHOLDERS)
+        cols = [i for i, c in enumerate(table.columns) if c in PASTED_COLUMNS]
+        for row in table.rows:
+            for i in cols:
+                if row[i] or rng.random() >= rate:
+                    continue
+                row[i] = rng.choice(PLACEHOLDERS) if rng.random() < _OTHER_PLACEHOLDER else own
+
+
 DATE_COLUMNS = frozenset({
     "成立日期", "注销日期", "入股日期", "退出日期", "任职日期", "离任日期", "申报日期", "检验日期",
     "处罚日期", "列入日期",

@@ -133,6 +133,30 @@ def test_pasted_values_carry_invisible_characters_and_notes(generated: dict[str,
     assert not default.apply(lambda col: col.astype(str).str.contains(invisible)).any().any()
 
 
+def test_exported_writes_each_sources_placeholder_in_empty_cells(
+    generated: dict[str, Path]
+) -> None:
+    """Profile `exported` writes most empty cells of the standardised columns as their
+    source's placeholder (one per source, now and then another), never a key or a kind."""
+    from linkage.synth.styles import PASTED_COLUMNS, PLACEHOLDERS
+
+    written = 0
+    for source in ("registry_enterprises", "registry_shareholders", "customs_declarations"):
+        rows = _rows(generated["exported"], source)
+        cols = [c for c in rows.columns if c in PASTED_COLUMNS]
+        held = rows[cols].isin(PLACEHOLDERS)
+        empty = rows[cols].eq("")
+        assert held.to_numpy().sum() > 2 * empty.to_numpy().sum(), source  # most of them
+        counts = pd.Series(rows[cols].to_numpy()[held.to_numpy()]).value_counts()
+        assert counts.iloc[0] >= 0.7 * counts.sum(), source  # the source's own placeholder
+        other = [c for c in rows.columns if c not in PASTED_COLUMNS]
+        assert not rows[other].isin(PLACEHOLDERS).any().any(), source
+        written += int(held.to_numpy().sum())
+    assert written > 50
+    default = _rows(generated["default"], "registry_enterprises")
+    assert not default.isin(PLACEHOLDERS).any().any()
+
+
 def test_masked_ids_mask_the_blacklists_people_only(generated: dict[str, Path]) -> None:
     """The credit blacklist writes most people's IDs masked (public lists do), each read back
     as a masked ID; enterprises' codes and every other source stay unmasked."""

@@ -2,7 +2,8 @@
 
 It reads each agency file with plain pandas / json, drops rows that cannot be read (undecodable
 bytes), rows with a duplicate record key (the later ones), applies the mention filters and the
-`required` properties, and lists the mentions `(source, record_id, role)` the mapping yields.
+`required` properties (a cell holding one of the generator's placeholders, NULL or 无, is
+empty), and lists the mentions `(source, record_id, role)` the mapping yields.
 Date-typed required properties must parse with the source's date format.
 """
 
@@ -18,6 +19,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import yaml
+
+from linkage.synth.styles import PLACEHOLDERS
 
 DATE_PROPS = {"record_date", "established", "birth_date"}
 
@@ -70,7 +73,7 @@ def _holds(flt: dict[str, Any] | None, row: dict[str, str]) -> bool:
 def _present(prop: str, value: str, date_format: str) -> bool:
     # a careful reader does not see invisible format characters (zero-width space, BOM, ...)
     value = "".join(c for c in value if unicodedata.category(c) != "Cf")
-    if not value.strip():
+    if not value.strip() or value in PLACEHOLDERS:  # an export's word for an empty cell
         return False
     if prop in DATE_PROPS:
         return _a_date(value.strip(), date_format)

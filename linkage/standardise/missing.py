@@ -1,0 +1,47 @@
+"""Values written to say that there is no value: NULL, \\N, N/A, #N/A, 无, 暂无, 不详, -.
+
+Database exports write an empty cell as NULL (or \\N: MySQL and Hive dumps), spreadsheets as
+#N/A, N/A or a dash, and Chinese forms as 无, 暂无, 不详 or 未知. Read as values, they were
+evidence: every address written NULL agreed with every other, a person named 无 was a
+person, an enterprise named N/A could gather the mentions of unrelated firms, and a date
+written NULL was a bad date. `is_placeholder` says whether a value is such a word or
+only dashes, slashes, dots, asterisks and question marks (in brackets or not: （空）, [NULL]);
+`linkage.rowmap` reads them as empty in the properties and identifiers of a mention and in
+every date and number. A string of a relation or an event stays as written: 处罚结果: 无
+says something there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from linkage.standardise.text import readable
+
+# compared after NFKC, case folding and the brackets around the whole value
+WORDS = frozenset({
+    # database and spreadsheet exports
+    "null", "\\n", "none", "nan", "nil", "na", "n/a", "n.a.", "n.a", "#n/a", "#null!",
+    "#value!", "#ref!", "#div/0!", "#name?", "#num!", "undefined", "unknown", "not available",
+    # Chinese forms
+    "无", "暂无", "没有", "空", "空白", "不详", "未知", "不明", "缺失", "未填", "未填写",
+    "未提供", "无数据", "暂缺", "待定", "待补充", "不适用", "无此项", "查无",
+})
+_ONLY_MARKS = re.compile(r"[\s\-‐‑‒–—―_/\\.·…?*~]+")
+_BRACKETS = re.compile(r"^[(\[<{【〔]\s*(.*?)\s*[)\]>}】〕]$")
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether `value` says that there is no value (`WORDS`, or marks only); an empty value
+    is not one (it is missing already)."""
+    text = readable(value).strip()
+    if not text:
+        return False
+    inner = _BRACKETS.match(text)
+    text = inner[1] if inner and inner[1] else text
+    return text.casefold() in WORDS or _ONLY_MARKS.fullmatch(text) is not None
+
+
+def placeholders(values: Iterable[str]) -> set[str]:
+    """The values of `values` that are placeholders (each distinct value judged once)."""
+    return {v for v in set(values) if isinstance(v, str) and is_placeholder(v)}
