@@ -145,7 +145,7 @@ def test_exported_writes_each_sources_placeholder_in_empty_cells(
         rows = _rows(generated["exported"], source)
         cols = [c for c in rows.columns if c in PASTED_COLUMNS]
         held = rows[cols].isin(PLACEHOLDERS)
-        empty = rows[cols].eq("")
+        empty = rows[cols] == ""
         assert held.to_numpy().sum() > 2 * empty.to_numpy().sum(), source  # most of them
         counts = pd.Series(rows[cols].to_numpy()[held.to_numpy()]).value_counts()
         assert counts.iloc[0] >= 0.7 * counts.sum(), source  # the source's own placeholder
