@@ -90,7 +90,8 @@ def check_columns(loaded: LoadedMapping) -> None:
         if not path.is_file():
             raise SourceReadError(path, f"file of source {name!r} not found "
                                         f"(sources.{name}.path in {loaded.file})")
-        columns = set(read_columns(path, spec.format, spec.encoding, spec.delimiter))
+        columns = set(read_columns(path, spec.format, spec.encoding, spec.delimiter,
+                                   spec.sheet, spec.header_row))
         if spec.format == "jsonl" and path.stat().st_size > SAMPLE_BYTES:
             continue  # a key may first appear past the sample: checked once the file is read
         for column, key in spec.columns_used().items():
@@ -139,7 +140,7 @@ def extract(sources_yaml: Path, progress: bool = False) -> Extraction:
         for name, spec in loaded.sources.items():
             with stages.stage(f"read {name}"):
                 table = read_table(loaded.data_path(name), spec.format, spec.encoding,
-                                   spec.delimiter)
+                                   spec.delimiter, spec.sheet, spec.header_row)
                 _check_jsonl_columns(loaded, name, list(table.frame.columns))
             with stages.stage(f"map {name}"):
                 results.append(map_source(name, spec, table))

@@ -27,7 +27,7 @@ RelationType = Literal[
     "LEGAL_REP_OF", "SHAREHOLDER_OF", "DIRECTOR_OF", "SUPERVISOR_OF", "MANAGER_OF", "DECLARANT_FOR"
 ]
 EventType = Literal["PENALTY", "INSPECTION_FAILURE", "BLACKLISTING"]
-Format = Literal["csv", "parquet", "jsonl"]
+Format = Literal["csv", "parquet", "jsonl", "xlsx"]
 Encoding = Literal["utf-8", "gbk", "gb18030"]
 OnError = Literal["null", "quarantine"]
 
@@ -282,6 +282,8 @@ class SourceSpec(_Strict):
     key: str
     date_format: str | None = None
     delimiter: str = ","
+    sheet: str | None = None  # xlsx: the worksheet's name (default: the first)
+    header_row: int = Field(1, ge=1, le=1_048_576)  # xlsx: the sheet row of the header
     filters: list[RowFilter] = Field(default_factory=list)
     mentions: dict[str, MentionSpec]
     relations: list[RelationSpec] = Field(default_factory=list)
@@ -306,6 +308,8 @@ class SourceSpec(_Strict):
     def _consistent(self) -> SourceSpec:
         if not self.mentions:
             raise ValueError("a source needs at least one mention")
+        if self.format != "xlsx" and (self.sheet is not None or self.header_row != 1):
+            raise ValueError("sheet and header_row are for format xlsx only")
         for role in self.mentions:
             if not _NAME.match(role):
                 raise ValueError(f"mention role {role!r} must match {_NAME.pattern}")

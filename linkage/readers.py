@@ -1,4 +1,5 @@
-"""Read agency files (CSV, Parquet, JSON lines) into string tables, keeping every row accounted for.
+"""Read agency files (CSV, Parquet, JSON lines, Excel: `linkage.xlsx`) into string tables,
+keeping every row accounted for.
 
 A reader returns a `RawTable`: a DataFrame of strings ('' for missing) indexed by the 1-based
 data row number, plus the rows it could not use (`BadRow`: unparseable, undecodable bytes).
@@ -176,8 +177,13 @@ def _sample(file: Path) -> bytes:
 # ----------------------------------------------------------------------------- headers
 
 
-def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",") -> list[str]:
+def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",",
+                 sheet: str | None = None, header_row: int = 1) -> list[str]:
     """The column names of a source, read cheaply (and the encoding checked on a sample)."""
+    if fmt == "xlsx":
+        from linkage.xlsx import xlsx_columns
+
+        return xlsx_columns(file, sheet, header_row)
     if fmt == "parquet":
         try:
             return list(pq.read_schema(file).names)
@@ -215,10 +221,13 @@ def _check_header(file: Path, header: list[str]) -> list[str]:
 # ----------------------------------------------------------------------------- tables
 
 
-def read_table(file: Path, fmt: str, encoding: str = "utf-8", delimiter: str = ",") -> RawTable:
+def read_table(file: Path, fmt: str, encoding: str = "utf-8", delimiter: str = ",",
+               sheet: str | None = None, header_row: int = 1) -> RawTable:
     """Read a whole source file. Unparseable and undecodable rows become `BadRow`s."""
     if fmt == "parquet":
         return _read_parquet(file)
+    if fmt == "xlsx":
+        return _read_xlsx(file, sheet, header_row)
     data = _read_bytes(file)
     check_encoding(data, encoding, file)
     text = _decode(data, encoding)
@@ -236,8 +245,10 @@ def _undecodable(columns: list[str], values: list[str]) -> str | None:
 
 
 def _frame(columns: list[str], rows: list[list[str]], index: list[int]) -> pd.DataFrame:
-    data = {col: list(vals) for col, vals in zip(columns, zip(*rows, strict=True), strict=True)}
-    if not rows:
+    if rows:
+        data = {col: list(vals)
+                for col, vals in zip(columns, zip(*rows, strict=True), strict=True)}
+    else:  # a header and no row, or no good row
         data = {col: [] for col in columns}
     frame = pd.DataFrame(data, index=pd.Index(index, dtype="int64", name="row_number"),
                          columns=columns, dtype="str")
@@ -371,6 +382,22 @@ def parquet_strings(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array | pa
                 col = pa.array([_cell(v) for v in col.to_pylist()], pa.string())
         data[name] = pc.fill_null(col, "")
     return data
+
+
+def _read_xlsx(file: Path, sheet: str | None, header_row: int) -> RawTable:
+    from linkage.xlsx import xlsx_rows
+
+    header, rows = xlsx_rows(file, sheet, header_row)
+    good: list[list[str]] = []
+    index: list[int] = []
+    bad: list[BadRow] = []
+    for row_number, values, reason, column, raw in rows:
+        if values is None:
+            bad.append(BadRow(row_number, str(reason), raw, field=column))
+            continue
+        good.append(values)
+        index.append(row_number)
+    return RawTable(file, _frame(header, good, index), bad)
 
 
 def _read_parquet(file: Path) -> RawTable:

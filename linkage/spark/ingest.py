@@ -59,6 +59,7 @@ from linkage.spark.ingest_read import (
     SourceRecords,
     read_parquet_source,
     read_text_source,
+    read_xlsx_source,
     value_column,
 )
 
@@ -204,6 +205,8 @@ def _read(spark: SparkSession, loaded: LoadedMapping, name: str,
           storage: StorageLevel) -> SourceRecords:
     spec = loaded.sources[name]
     path = loaded.data_path(name)
+    if spec.format == "xlsx":
+        return read_xlsx_source(spark, path, spec, storage)
     columns = read_columns(path, spec.format, spec.encoding, spec.delimiter)
     if spec.format == "parquet":
         return read_parquet_source(spark, path, spec, columns, storage)

@@ -21,7 +21,9 @@ as the pandas reader (`linkage.readers`). Two passes over the lines:
    parsed whole.
 
 Parquet is read by Spark (`_metadata.row_index` numbers the rows) and its values turned into
-strings per Arrow batch by `linkage.readers.parquet_strings`.
+strings per Arrow batch by `linkage.readers.parquet_strings`. An Excel workbook (a zip file no
+task can split) is streamed once by the driver into a staged Parquet file of the records'
+layout (`read_xlsx_source`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +59,7 @@ from linkage.readers import (
     parquet_strings,
     tally_line,
 )
-from linkage.resolve.spark import spark_uri
+from linkage.resolve.spark import scratch_dir, spark_uri
 
 _BOM = b"\xef\xbb\xbf"
 _BAD = [StructField("bad_reason", StringType()), StructField("bad_field", StringType()),
@@ -469,3 +472,46 @@ def read_parquet_source(spark: SparkSession, path: Path, spec: SourceSpec,
     frame = frame.select(*[F.col(f"`{c}`") for c in columns],
                          F.col("_metadata.row_index").alias("row_number"))
     return SourceRecords(frame.mapInArrow(run, schema).persist(storage), columns)
+
+
+# ----------------------------------------------------------------------------- Excel
+
+
+XLSX_CHUNK = 50_000  # rows per staged Parquet row group
+
+
+def read_xlsx_source(spark: SparkSession, path: Path, spec: SourceSpec,
+                     storage: StorageLevel) -> SourceRecords:
+    """Records of an Excel source. A workbook is a zip file no task can split: the driver
+    streams the sheet once (`linkage.xlsx.xlsx_rows`, read-only, `XLSX_CHUNK` rows at a time;
+    a sheet holds at most 1,048,576 rows) into a staged Parquet file of the records' own
+    layout, which Spark then reads (persisted at `storage`)."""
+    import pyarrow.parquet as pq
+
+    from linkage.xlsx import xlsx_rows
+
+    header, rows = xlsx_rows(path, spec.sheet, spec.header_row)
+    schema = _record_schema(len(header))
+    out_schema = _arrow(schema)
+    key = header.index(spec.key) if spec.key in header else None
+    staged = Path(scratch_dir()) / f"{path.stem}-{uuid.uuid4().hex}.parquet"
+    chunk: list[dict[str, Any]] = []
+    with pq.ParquetWriter(staged, out_schema) as writer:
+        def flush() -> None:
+            writer.write_batch(pa.RecordBatch.from_pylist(chunk, schema=out_schema))
+            chunk.clear()
+
+        for row_number, values, reason, column, raw in rows:
+            if values is None:
+                chunk.append({"row_number": row_number, "bad_reason": reason,
+                              "bad_field": column, "bad_raw": raw})
+            else:
+                rec: dict[str, Any] = {value_column(i): v for i, v in enumerate(values)}
+                rec["key"] = values[key].strip() if key is not None else ""
+                chunk.append({"row_number": row_number, **rec})
+            if len(chunk) >= XLSX_CHUNK:
+                flush()
+        if chunk:
+            flush()
+    records = spark.read.schema(schema).parquet(spark_uri(staged))
+    return SourceRecords(records.persist(storage), header)

@@ -1,7 +1,8 @@
 """Extraction on Spark gives the pandas extraction's frames, row for row, and its counts.
 
-Three inputs: the committed small fixture (a GBK source with undecodable bytes, JSON lines,
-Parquet), the generator's `hard` noise profile (every kind of noise at once), and a hand-made
+Four inputs: the committed small fixture (a GBK source with undecodable bytes, JSON lines,
+Parquet), the generator's `hard` noise profile (every kind of noise at once), an Excel
+workbook with a title above its header and bad rows, and a hand-made
 set of awkward files read in blocks of a few hundred bytes, so that quoted CSV fields span
 lines and block boundaries, blank lines and bad rows fall at block edges, and JSON lines have
 keys that first appear late.
@@ -27,6 +28,7 @@ from linkage.extract import Extraction, extract
 from linkage.resolve.spark import spark_session
 from linkage.spark.ingest import PARTS, SparkExtraction, extract_spark, part_schema
 from linkage.synth import generate
+from tests.linkage.test_extract_xlsx import ROWS, _mapping, _workbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 SMALL = Path(__file__).parents[1] / "fixtures" / "small" / "sources.yaml"
@@ -109,6 +111,20 @@ def test_hard_profile_same_as_pandas(spark: SparkSession, tmp_path: Path) -> Non
     spark_x = extract_spark(tmp_path / "sources.yaml", spark)
     try:
         assert_same(extract(tmp_path / "sources.yaml"), spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+def test_workbook_same_as_pandas(spark: SparkSession, tmp_path: Path) -> None:
+    """An Excel source (staged by the driver as Parquet): the same rows, bad rows and
+    quarantine reasons as the pandas reader's."""
+    _workbook(tmp_path / "penalties.xlsx", ROWS)
+    sources = _mapping(tmp_path, sheet="处罚决定", header_row=3)
+    spark_x = extract_spark(sources, spark)
+    try:
+        pandas_x = extract(sources)
+        assert len(pandas_x.quarantine) == 2 and len(pandas_x.mentions) == 3
+        assert_same(pandas_x, spark_x)
     finally:
         spark_x.unpersist()
 

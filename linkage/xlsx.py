@@ -1,0 +1,191 @@
+"""Excel workbooks (`format: xlsx`) read as the agencies' files are read: every cell as text,
+every row accounted for.
+
+Registries, penalty lists and blacklists are often handed over as spreadsheets. A sheet is
+read in a stream (openpyxl's read-only mode: a sheet holds at most 1,048,576 rows), from its
+header row (`header_row`, 1 by default: a title above the header is common) in the worksheet
+`sheet` (the first by default). Row numbers are data rows, as in a CSV file: data row N is
+the sheet's row `header_row + N`; empty rows are not rows.
+
+A cell is read as its text:
+
+- text as written; a formula as its last computed value (none: empty); an error value
+  (#N/A, #VALUE!) as its text, which the mapping reads as an empty cell
+  (`linkage.standardise.missing`);
+- a whole number without a decimal point; a number cell formatted with leading zeros
+  (`0000000000`, a customs code) with its zeros; a percentage cell as a share (60%);
+- a date as `YYYY-MM-DD`, with ` HH:MM:SS` when it has a time of day;
+- true / false.
+
+Excel keeps 15 significant digits of a number: an 18-digit resident ID or declaration number
+typed into a number cell has lost its last digits (310101195311203938 is kept as
+310101195311203000) and can no longer be told from its neighbours. A number cell of more than
+15 digits is therefore a bad row (`BadRow`, quarantined with its file, row and column), as a
+row with undecodable bytes is: store identifiers as text. A whole number a program wrote
+exactly (no exponent, no decimal point) is read as written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from linkage.errors import SourceReadError
+
+EXACT_DIGITS = 15  # significant digits Excel keeps of a number
+_ZEROS = re.compile(r"0+")
+
+
+class LostDigits(ValueError):
+    """A number cell whose value Excel could not hold exactly."""
+
+
+def _open(file: Path) -> Any:
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(file, read_only=True, data_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise SourceReadError(file, f"not a readable xlsx workbook: {exc}") from None
+
+
+def _sheet(book: Any, file: Path, sheet: str | None) -> Any:
+    if sheet is None:
+        return book.worksheets[0]
+    if sheet not in book.sheetnames:
+        raise SourceReadError(file, f"no worksheet {sheet!r}; the workbook has "
+                                    f"{', '.join(map(repr, book.sheetnames))}")
+    return book[sheet]
+
+
+def cell_text(value: Any, number_format: str = "General") -> str:
+    """The text of one cell's value (see the module's doc); `LostDigits` for a number of more
+    than `EXACT_DIGITS` digits held as a floating-point number."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return (value.date().isoformat() if value.time() == dt.time()
+                else value.isoformat(sep=" ", timespec="seconds"))
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return _number(value, number_format or "General")
+    return str(value)
+
+
+def _number(value: int | float, number_format: str) -> str:
+    if "%" in number_format:
+        return f"{value * 100:.10g}%"
+    if isinstance(value, float):
+        if not value.is_integer():
+            return repr(value)
+        if abs(value) >= 10 ** EXACT_DIGITS:
+            raise LostDigits(f"{value:.15g}")
+        value = int(value)
+    text = str(value)
+    zeros = number_format if _ZEROS.fullmatch(number_format) else ""
+    return text.rjust(len(zeros), "0") if value >= 0 else text
+
+
+def _header(file: Path, cells: tuple[Any, ...] | None, header_row: int) -> list[str]:
+    if cells is None:
+        raise SourceReadError(file, f"no header: the sheet has no row {header_row}")
+    names = [cell_text(c.value).strip() for c in cells]
+    while names and not names[-1]:
+        names.pop()
+    if not names:
+        raise SourceReadError(file, f"empty header row {header_row}")
+    for i, name in enumerate(names):
+        if not name:
+            raise SourceReadError(file, f"column {_letter(i)} of the header (sheet row "
+                                        f"{header_row}) has no name")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SourceReadError(file, f"column {name!r} appears twice in the header")
+        seen.add(name)
+    return names
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(i + 1))
+
+
+def xlsx_columns(file: Path, sheet: str | None, header_row: int) -> list[str]:
+    """The header of the sheet."""
+    book = _open(file)
+    try:
+        ws = _sheet(book, file, sheet)
+        rows = ws.iter_rows(min_row=header_row, max_row=header_row)
+        return _header(file, next(rows, None), header_row)
+    finally:
+        book.close()
+
+
+Row = tuple[int, list[str] | None, str | None, str | None, str]
+"""(data row number, values or None for a bad row, bad reason, bad column, raw JSON)."""
+
+
+def xlsx_rows(file: Path, sheet: str | None, header_row: int
+              ) -> tuple[list[str], Iterator[Row]]:
+    """The header and, lazily, every data row that is not empty: its values (one per
+    column) or why it is a bad row (a value beyond the header's columns, lost digits)."""
+    book = _open(file)
+    try:
+        ws = _sheet(book, file, sheet)
+        rows = ws.iter_rows(min_row=header_row)
+        header = _header(file, next(rows, None), header_row)
+    except BaseException:
+        book.close()
+        raise
+
+    def data() -> Iterator[Row]:
+        try:
+            for offset, cells in enumerate(rows, 1):
+                row = _row(header, cells, offset)
+                if row is not None:
+                    yield row
+        finally:
+            book.close()
+
+    return header, data()
+
+
+def _row(header: list[str], cells: tuple[Any, ...], row_number: int) -> Row | None:
+    width = len(header)
+    values: list[str] = []
+    lost: str | None = None
+    for i, cell in enumerate(cells):
+        try:
+            text = cell_text(cell.value, getattr(cell, "number_format", "General"))
+        except LostDigits as exc:
+            lost = lost or (header[i] if i < width else _letter(i))
+            text = str(exc)
+        values.append(text)
+    while len(values) > width and not values[-1].strip():
+        values.pop()
+    if not any(v.strip() for v in values):
+        return None  # an empty row is not a row
+    raw = json.dumps(dict(zip(header, values, strict=False)) if len(values) <= width
+                     else values, ensure_ascii=False)
+    if len(values) > width:
+        return (row_number, None, f"unparseable row: {len(values)} cells, the header has "
+                f"{width}", None, raw)
+    if lost is not None:
+        return (row_number, None, f"a number of more than {EXACT_DIGITS} digits in a number "
+                f"cell: Excel kept only {EXACT_DIGITS}, the rest are lost (store "
+                f"identifiers as text)", lost, raw)
+    return row_number, values + [""] * (width - len(values)), None, None, raw
