@@ -39,6 +39,7 @@ from linkage.errors import SourceReadError
 
 EXACT_DIGITS = 15  # significant digits Excel keeps of a number
 _ZEROS = re.compile(r"0+")
+_OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")  # the start of a .xls (BIFF) workbook
 
 
 class LostDigits(ValueError):
@@ -47,11 +48,16 @@ class LostDigits(ValueError):
 
 def _open(file: Path) -> Any:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         return load_workbook(file, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise SourceReadError(file, f"not a readable xlsx workbook: {exc}") from None
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, InvalidFileException) as exc:
+        hint = ""
+        with file.open("rb") as fh:
+            if fh.read(8) == _OLE2:
+                hint = " (an Excel 97-2003 .xls workbook: save it as .xlsx or CSV)"
+        raise SourceReadError(file, f"not a readable xlsx workbook{hint}: {exc}") from None
 
 
 def _sheet(book: Any, file: Path, sheet: str | None) -> Any:

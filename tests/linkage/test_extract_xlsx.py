@@ -148,6 +148,9 @@ def test_a_workbook_that_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None
     (tmp_path / "not.xlsx").write_text("编号,名称\n1,a\n", encoding="utf-8")
     with pytest.raises(SourceReadError, match="not a readable xlsx workbook"):
         read_table(tmp_path / "not.xlsx", "xlsx")
+    (tmp_path / "old.xls").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504)
+    with pytest.raises(SourceReadError, match="97-2003 .xls workbook: save it as .xlsx"):
+        read_columns(tmp_path / "old.xls", "xlsx", "utf-8")
     gap = _workbook(tmp_path / "gap.xlsx", [["编号", None, "名称"], ["1", "", "a"]], title=False)
     with pytest.raises(SourceReadError, match="column B of the header"):
         read_table(gap, "xlsx", sheet="处罚决定")
@@ -174,3 +177,21 @@ def test_a_csv_with_a_header_and_no_row_is_an_empty_source(tmp_path: Path) -> No
     (tmp_path / "penalties.csv").write_text(",".join(HEADER) + "\nD1,a\n", encoding="utf-8")
     x = extract(path)  # every row bad
     assert x.counts["penalties"]["rows_quarantined"] == 1
+
+
+def test_a_workbook_of_text_reads_as_its_csv(tmp_path: Path) -> None:
+    """The committed fixture's shareholders, saved as a workbook of text cells: the same
+    table, row for row, as the CSV file's."""
+    import csv
+
+    source = Path(__file__).parents[1] / "fixtures" / "small" / "data" / "registry_shareholders.csv"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("股东")
+    with source.open(encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh):
+            ws.append(row)
+    wb.save(tmp_path / "shareholders.xlsx")
+    book = read_table(tmp_path / "shareholders.xlsx", "xlsx")
+    text = read_table(source, "csv")
+    assert len(book.frame) > 1000
+    assert book.frame.equals(text.frame) and book.bad_rows == text.bad_rows == []
