@@ -41,6 +41,7 @@ from graph.models import (
 from graph.store import EntityKind, GraphReader, NameHit
 from inspection.config import LEVEL_RANK, Thresholds, load_thresholds
 from linkage.standardise.identifiers import check_ric, compact
+from linkage.standardise.missing import is_placeholder
 
 log = logging.getLogger("guanlian.api.inspection")
 TOP_REASONS = 3
@@ -97,9 +98,13 @@ class Subject(BaseModel):
         return check_printable(value)  # no control characters, no lone surrogates
 
     def given(self, field: str) -> str | None:
-        """The field's value stripped, None when absent or blank."""
+        """The field's value stripped, None when absent, blank or a word for no value (a
+        border system's NULL, 无, N/A, -: `linkage.standardise.missing`, as the linkage
+        reads the agencies' files)."""
         value = getattr(self, field)
-        return value.strip() or None if isinstance(value, str) else None
+        if not isinstance(value, str) or is_placeholder(value):
+            return None
+        return value.strip() or None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Subject:

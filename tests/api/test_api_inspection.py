@@ -115,6 +115,22 @@ def test_unknown_subject_gets_candidates(served: Served) -> None:
     assert nothing["match"] is None and nothing["recommendation"] == "document_check"
 
 
+def test_a_field_a_border_system_sends_as_null_is_absent(
+    served: Served, profiles: dict[str, EntityProfile]
+) -> None:
+    """NULL, 无, N/A, - in a field say there is no value: the lookup reads the other fields
+    and notes no failing identifier it was never given."""
+    a1 = profiles[A1]
+    answer = lookup(served, uscc="NULL", customs_code="#N/A", name=a1.name,
+                    declarant_id="无", declarant_name="-")
+    assert answer["match"]["entity"]["entity_id"] == A1
+    assert answer["match"]["method"] == "similarity" and answer["declarant"] is None
+    assert not any("check" in n or "no enterprise holds" in n for n in answer["notes"])
+    assert answer == lookup(served, name=a1.name)
+    nothing = lookup(served, uscc="NULL", name="不详")
+    assert nothing["match"] is None and nothing["candidates"] == []
+
+
 def test_screening_many_subjects_keeps_their_order(
     served: Served, profiles: dict[str, EntityProfile]
 ) -> None:
