@@ -33,7 +33,7 @@ from linkage.mapping import (
 )
 from linkage.readers import RawTable
 from linkage.standardise.dates import parse_many_dates, parse_many_numbers
-from linkage.standardise.missing import placeholders
+from linkage.standardise.missing import could_be_placeholder, placeholders
 from linkage.standardise.text import readable
 from runfolder.schema import QUARANTINE
 
@@ -196,8 +196,11 @@ def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
 
 def without_placeholders(values: pd.Series) -> pd.Series:
     """`values` with the placeholders of a missing value (`linkage.standardise.missing`)
-    read as missing ('')."""
-    found = placeholders(values.unique())
+    read as missing (''): the distinct values that could be one (a vectorised pattern)
+    judged one by one."""
+    uniques = pd.Series(values.unique(), dtype="str")
+    maybe = uniques[uniques.str.fullmatch(could_be_placeholder().pattern).fillna(False)]
+    found = placeholders(maybe)
     return values.mask(values.isin(found), "") if found else values
 
 

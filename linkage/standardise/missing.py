@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
-from linkage.standardise.text import readable
+from linkage.standardise.text import INVISIBLE, readable
 
 # compared after NFKC, case folding and the brackets around the whole value
 WORDS = frozenset({
@@ -27,6 +28,9 @@ WORDS = frozenset({
     "无", "暂无", "没有", "空", "空白", "不详", "未知", "不明", "缺失", "未填", "未填写",
     "未提供", "无数据", "暂缺", "待定", "待补充", "不适用", "无此项", "查无",
 })
+LONGEST = 64  # characters: a longer value is no placeholder, whatever surrounds it
+_BRACKET_CHARS = "()[]<>{}【】〔〕"
+_MARK_CHARS = "-‐‑‒–—―_/\\.·…?*~"
 _ONLY_MARKS = re.compile(r"[\s\-‐‑‒–—―_/\\.·…?*~]+")
 _BRACKETS = re.compile(r"^[(\[<{【〔]\s*(.*?)\s*[)\]>}】〕]$")
 
@@ -35,7 +39,7 @@ def is_placeholder(value: str) -> bool:
     """Whether `value` says that there is no value (`WORDS`, or marks only); an empty value
     is not one (it is missing already)."""
     text = readable(value).strip()
-    if not text:
+    if not text or len(value) > LONGEST:
         return False
     inner = _BRACKETS.match(text)
     text = inner[1] if inner and inner[1] else text
@@ -45,3 +49,21 @@ def is_placeholder(value: str) -> bool:
 def placeholders(values: Iterable[str]) -> set[str]:
     """The values of `values` that are placeholders (each distinct value judged once)."""
     return {v for v in set(values) if isinstance(v, str) and is_placeholder(v)}
+
+
+@cache
+def could_be_placeholder() -> re.Pattern[str]:
+    """A pattern every placeholder matches whole (a necessary condition, cheap to test on
+    many values at once with pandas' vectorised `str.fullmatch`): at most `LONGEST`
+    characters, each a space or a character that reads (NFKC, case folded, invisible
+    characters dropped) as characters of `WORDS`, marks or brackets. Built once, from the
+    characters of Unicode's first two planes."""
+    base = set("".join(WORDS)) | set(_BRACKET_CHARS) | set(_MARK_CHARS) | {" "}
+    base |= {c.upper() for c in base}
+    allowed = [c for c in map(chr, range(0x20000))
+               if not 0xD800 <= ord(c) <= 0xDFFF
+               and (c.isspace() or INVISIBLE.fullmatch(c) is not None
+                    or (readable(c) and set(readable(c)) <= base
+                        and set(readable(c).casefold()) <= base))]
+    chars = "".join(re.escape(c) for c in allowed)
+    return re.compile(f"[{chars}]{{1,{LONGEST}}}")

@@ -5,16 +5,23 @@ address or a bad date; a relation's or an event's string stays as written."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from linkage.extract import extract
-from linkage.standardise.missing import is_placeholder, placeholders
+from linkage.standardise.missing import (
+    WORDS,
+    could_be_placeholder,
+    is_placeholder,
+    placeholders,
+)
 from linkage.synth.styles import PLACEHOLDERS
 
 
@@ -47,6 +54,41 @@ def test_any_text_is_judged_without_an_error(value: str) -> None:
     judged = is_placeholder(value)
     # spaces and invisible characters around a value do not change its judgement
     assert is_placeholder(f" \u200b{value}\ufeff ") == judged
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+_DRESSED = st.builds(
+    lambda word, upper, wide, bracket, around: around + (
+        (lambda w: _fullwidth(w) if wide else w)(
+            bracket[0] + (word.upper() if upper else word) + bracket[1])) + around,
+    st.sampled_from(sorted(WORDS) + ["-", "——", "/", "...", "?", "***"]),
+    st.booleans(), st.booleans(),
+    st.sampled_from([("", ""), ("(", ")"), ("（", "）"), ("[", "]"), ("【", "】")]),
+    st.sampled_from(["", " ", "\u200b", "\ufeff", "\u3000", "\t"]))
+
+
+@given(_DRESSED)
+def test_a_dressed_placeholder_is_one_and_passes_the_vectorised_filter(value: str) -> None:
+    assert is_placeholder(value)
+    pattern = could_be_placeholder().pattern
+    assert re.fullmatch(pattern, value)
+    assert bool(pd.Series([value], dtype="str").str.fullmatch(pattern).iloc[0])  # pyarrow's
+
+
+@given(st.text(max_size=20))
+def test_the_vectorised_filter_never_drops_a_placeholder(value: str) -> None:
+    if is_placeholder(value):
+        assert re.fullmatch(could_be_placeholder().pattern, value)
+
+
+def test_the_filter_keeps_identifiers_names_and_phones_out() -> None:
+    values = pd.Series(["310101195311203938", "13812345678", "张伟", "上海华信贸易有限公司",
+                        "91310000MA1000012X", "NULL", "（空）"], dtype="str")
+    kept = values.str.fullmatch(could_be_placeholder().pattern).tolist()
+    assert kept == [False] * 5 + [True, True]
 
 
 HEADER = ["编号", "企业名称", "住所", "电话", "统一社会信用代码", "成立日期", "股东", "证件号码",
