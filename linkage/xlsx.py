@@ -142,7 +142,8 @@ def xlsx_columns(file: Path, sheet: str | None, header_row: int) -> list[str]:
 
 
 Row = tuple[int, list[str] | None, str | None, str | None, str]
-"""(data row number, values or None for a bad row, bad reason, bad column, raw JSON)."""
+"""(data row number, values or None for a bad row, bad reason, bad column, a bad row's raw
+JSON)."""
 
 
 def xlsx_rows(file: Path, sheet: str | None, header_row: int
@@ -185,13 +186,12 @@ def _row(header: list[str], cells: tuple[Any, ...], row_number: int) -> Row | No
         values.pop()
     if not any(v.strip() for v in values):
         return None  # an empty row is not a row
-    raw = json.dumps(dict(zip(header, values, strict=False)) if len(values) <= width
-                     else values, ensure_ascii=False)
     if len(values) > width:
         return (row_number, None, f"unparseable row: {len(values)} cells, the header has "
-                f"{width}", None, raw)
+                f"{width}", None, json.dumps(values, ensure_ascii=False))
     if lost is not None:
+        raw = json.dumps(dict(zip(header, values, strict=False)), ensure_ascii=False)
         return (row_number, None, f"a number of more than {EXACT_DIGITS} digits in a number "
                 f"cell: Excel kept only {EXACT_DIGITS}, the rest are lost (store "
                 f"identifiers as text)", lost, raw)
-    return row_number, values + [""] * (width - len(values)), None, None, raw
+    return row_number, values + [""] * (width - len(values)), None, None, ""
