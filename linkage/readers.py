@@ -196,7 +196,7 @@ def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",",
         header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
         if not header:
             raise SourceReadError(file, "empty file: no header row")
-        return _check_header(file, header)
+        return check_header(file, header)
     cols: dict[str, None] = {}
     for line in text.splitlines()[:1000]:
         try:
@@ -208,7 +208,8 @@ def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",",
     return list(cols)
 
 
-def _check_header(file: Path, header: list[str]) -> list[str]:
+def check_header(file: Path, header: list[str]) -> list[str]:
+    """`header` stripped; a column named twice is a `SourceReadError`."""
     header = [h.strip() for h in header]
     seen: set[str] = set()
     for h in header:
@@ -263,7 +264,7 @@ def _read_csv(file: Path, text: str, delimiter: str) -> RawTable:
         raise SourceReadError(file, "empty file: no header row") from None
     except csv.Error as exc:
         raise SourceReadError(file, f"header is not valid CSV: {exc}", row=0) from None
-    header = _check_header(file, header)
+    header = check_header(file, header)
     rows: list[list[str]] = []
     index: list[int] = []
     bad: list[BadRow] = []
@@ -312,7 +313,8 @@ def _raw_json(columns: list[str], values: list[str]) -> str:
                       ensure_ascii=False)
 
 
-def _cell(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A JSON or Parquet value as the text a CSV cell would hold."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -358,7 +360,7 @@ def jsonl_record(line: str, row_number: int) -> dict[str, str] | BadRow:
         return BadRow(row_number, reason, shown)
     if not isinstance(obj, dict):
         return BadRow(row_number, "unparseable row: not a JSON object", shown)
-    rec = {str(k): _cell(v) for k, v in obj.items()}
+    rec = {str(k): value_text(v) for k, v in obj.items()}
     if MARK in line:
         col = _undecodable(list(rec), list(rec.values()))
         return BadRow(row_number, "undecodable bytes", shown, field=col)
@@ -379,7 +381,7 @@ def parquet_strings(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array | pa
             try:
                 col = pc.cast(col, pa.string())
             except pa.ArrowException:
-                col = pa.array([_cell(v) for v in col.to_pylist()], pa.string())
+                col = pa.array([value_text(v) for v in col.to_pylist()], pa.string())
         data[name] = pc.fill_null(col, "")
     return data
 
@@ -411,5 +413,5 @@ def _read_parquet(file: Path) -> RawTable:
         columns=table.column_names,
     )
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row_number")
-    _check_header(file, list(table.column_names))
+    check_header(file, list(table.column_names))
     return RawTable(file, frame)

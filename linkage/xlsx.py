@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from linkage.errors import SourceReadError
+from linkage.readers import check_header, value_text
 
 EXACT_DIGITS = 15  # significant digits Excel keeps of a number
 _ZEROS = re.compile(r"0+")
@@ -72,12 +73,6 @@ def _sheet(book: Any, file: Path, sheet: str | None) -> Any:
 def cell_text(value: Any, number_format: str = "General") -> str:
     """The text of one cell's value (see the module's doc); `LostDigits` for a number of more
     than `EXACT_DIGITS` digits held as a floating-point number."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, dt.datetime):
         return (value.date().isoformat() if value.time() == dt.time()
                 else value.isoformat(sep=" ", timespec="seconds"))
@@ -85,9 +80,9 @@ def cell_text(value: Any, number_format: str = "General") -> str:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _number(value, number_format or "General")
-    return str(value)
+    return value_text(value)  # empty, text, true / false
 
 
 def _number(value: int | float, number_format: str) -> str:
@@ -116,12 +111,7 @@ def _header(file: Path, cells: tuple[Any, ...] | None, header_row: int) -> list[
         if not name:
             raise SourceReadError(file, f"column {_letter(i)} of the header (sheet row "
                                         f"{header_row}) has no name")
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise SourceReadError(file, f"column {name!r} appears twice in the header")
-        seen.add(name)
-    return names
+    return check_header(file, names)
 
 
 def _letter(i: int) -> str:
