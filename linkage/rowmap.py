@@ -194,14 +194,20 @@ def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
     return raw.map(good).where(active, np.nan).astype("float64")
 
 
-def without_placeholders(values: pd.Series) -> pd.Series:
-    """`values` with the placeholders of a missing value (`linkage.standardise.missing`)
-    read as missing (''): the distinct values that could be one (a vectorised pattern)
-    judged one by one."""
+def without_placeholders(values: pd.Series, *, exports_only: bool = False) -> pd.Series:
+    """`values` with the placeholders of a missing value (`linkage.standardise.missing`;
+    `exports_only`: an export's words alone) read as missing (''): the distinct values that
+    could be one (a vectorised pattern) judged one by one."""
     uniques = pd.Series(values.unique(), dtype="str")
     maybe = uniques[uniques.str.fullmatch(could_be_placeholder().pattern).fillna(False)]
-    found = placeholders(maybe)
+    found = placeholders(maybe, exports_only=exports_only)
     return values.mask(values.isin(found), "") if found else values
+
+
+def _text(rows: _Rows, key: str, spec: ValueSpec, mask: pd.Series) -> pd.Series:
+    """A relation's or an event's text (a role, a category, a description): as written,
+    an export's NULL or #N/A missing."""
+    return _nullable(without_placeholders(rows.value(key, spec), exports_only=True)[mask])
 
 
 def _nullable(s: pd.Series) -> pd.Series:
@@ -380,7 +386,7 @@ def _relations(rows: _Rows, record_id: pd.Series, active: list[pd.Series],
             "src_mention": rows.source + ":" + rid + ":" + r.src,
             "dst_mention": rows.source + ":" + rid + ":" + r.dst,
             "share_pct": typed[f"relations[{i}].share_pct"][mask] if r.share_pct else np.nan,
-            "role": _nullable(rows.value(f"relations[{i}].role", role)[mask]) if role else None,
+            "role": _text(rows, f"relations[{i}].role", role, mask) if role else None,
             "start_date": typed[f"relations[{i}].start_date"][mask] if r.start_date else None,
             "end_date": typed[f"relations[{i}].end_date"][mask] if r.end_date else None,
             "source": rows.source,
@@ -397,7 +403,7 @@ def _events(rows: _Rows, record_id: pd.Series, active: list[pd.Series],
         rid = record_id[mask]
 
         def text(name: str, spec: ValueSpec | None, i: int = i, mask: pd.Series = mask) -> object:
-            return _nullable(rows.value(f"events[{i}].{name}", spec)[mask]) if spec else None
+            return _text(rows, f"events[{i}].{name}", spec, mask) if spec else None
 
         frames.append(pd.DataFrame({
             "event_mention_id": rows.source + ":" + rid + ":" + event_role(i),

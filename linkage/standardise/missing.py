@@ -7,8 +7,9 @@ person, an enterprise named N/A could gather the mentions of unrelated firms, an
 written NULL was a bad date. `is_placeholder` says whether a value is such a word or
 only dashes, slashes, dots, asterisks and question marks (in brackets or not: （空）, [NULL]);
 `linkage.rowmap` reads them as empty in the properties and identifiers of a mention and in
-every date and number. A string of a relation or an event stays as written: 处罚结果: 无
-says something there.
+every date and number. In the text of a relation or an event (a role, a category, a
+description) only an export's word (NULL, \\N, #N/A, N/A: `EXPORT_WORDS`) is empty: 处罚结果
+无 or a dash says something there.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from functools import cache
 
 from linkage.standardise.text import INVISIBLE, readable
 
-# compared after NFKC, case folding and the brackets around the whole value
-WORDS = frozenset({
-    # database and spreadsheet exports
+# compared after NFKC, case folding and the brackets around the whole value: what database
+# and spreadsheet exports write (no one writes these to say something) ...
+EXPORT_WORDS = frozenset({
     "null", "\\n", "none", "nan", "nil", "na", "n/a", "n.a.", "n.a", "#n/a", "#null!",
     "#value!", "#ref!", "#div/0!", "#name?", "#num!", "undefined", "unknown", "not available",
-    # Chinese forms
+})
+# ... and what Chinese forms write where a name, a code or a date would be
+WORDS = EXPORT_WORDS | frozenset({
     "无", "暂无", "没有", "空", "空白", "不详", "未知", "不明", "缺失", "未填", "未填写",
     "未提供", "无数据", "暂缺", "待定", "待补充", "不适用", "无此项", "查无",
 })
@@ -35,20 +38,24 @@ _ONLY_MARKS = re.compile(r"[\s\-‐‑‒–—―_/\\.·…?*~]+")
 _BRACKETS = re.compile(r"^[(\[<{【〔]\s*(.*?)\s*[)\]>}】〕]$")
 
 
-def is_placeholder(value: str) -> bool:
+def is_placeholder(value: str, *, exports_only: bool = False) -> bool:
     """Whether `value` says that there is no value (`WORDS`, or marks only); an empty value
-    is not one (it is missing already)."""
+    is not one (it is missing already). `exports_only`: an export's word alone
+    (`EXPORT_WORDS`, for a text where 无 or a dash may say something)."""
     text = readable(value).strip()
     if not text or len(value) > LONGEST:
         return False
     inner = _BRACKETS.match(text)
     text = inner[1] if inner and inner[1] else text
+    if exports_only:
+        return text.casefold() in EXPORT_WORDS
     return text.casefold() in WORDS or _ONLY_MARKS.fullmatch(text) is not None
 
 
-def placeholders(values: Iterable[str]) -> set[str]:
+def placeholders(values: Iterable[str], *, exports_only: bool = False) -> set[str]:
     """The values of `values` that are placeholders (each distinct value judged once)."""
-    return {v for v in set(values) if isinstance(v, str) and is_placeholder(v)}
+    return {v for v in set(values)
+            if isinstance(v, str) and is_placeholder(v, exports_only=exports_only)}
 
 
 @cache

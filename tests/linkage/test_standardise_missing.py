@@ -99,7 +99,7 @@ ROWS = [
      "2023-01-02", "-", "无"],
     # the same words again, in another firm: nothing may agree on them
     ["R2", "宁波宏达贸易有限公司", "NULL", "\\N", "#N/A", "不详", "李娜", "无", "N/A", "NULL",
-     "2023-01-03", "—", "警告"],
+     "2023-01-03", "—", "N/A"],
     # names that say nothing: no mention of the firm (the row has no mention left: quarantined)
     # and no mention of the holder
     ["R3", "#N/A", "上海市浦东新区外高桥路93号", "021-62381234", "", "2015-03-01", "不详",
@@ -154,6 +154,7 @@ def test_an_exports_empty_cells_are_missing_values(tmp_path: Path) -> None:
     events = x.events.set_index("record_id")
     assert events["amount"].isna().loc["R1"]  # the dash says none
     assert events.loc["R1", "description"] == "无"  # an event's text says what it says
+    assert events["description"].isna().loc["R2"]  # an export's N/A says nothing
     # R3 holds no mention: quarantined, naming the field and why; the counts reconcile
     q = x.quarantine.set_index("record_id")
     assert list(q.index) == ["R3"]
