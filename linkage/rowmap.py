@@ -194,12 +194,21 @@ def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
     return raw.map(good).where(active, np.nan).astype("float64")
 
 
+_VECTORISED_FROM = 20_000  # distinct values
+
+
 def without_placeholders(values: pd.Series, *, exports_only: bool = False) -> pd.Series:
     """`values` with the placeholders of a missing value (`linkage.standardise.missing`;
     `exports_only`: an export's words alone) read as missing (''): the distinct values that
-    could be one (a vectorised pattern) judged one by one."""
-    uniques = pd.Series(values.unique(), dtype="str")
-    maybe = uniques[uniques.str.fullmatch(could_be_placeholder().pattern).fillna(False)]
+    could be one (a pattern's quick test) judged one by one."""
+    uniques = values.unique()
+    if len(uniques) > _VECTORISED_FROM:  # pyarrow's engine: a compile per call, then fast
+        distinct = pd.Series(uniques, dtype="str")
+        maybe = distinct[distinct.str.fullmatch(could_be_placeholder().pattern).fillna(False)]
+    else:  # the pattern compiled once
+        could_be = could_be_placeholder().fullmatch
+        maybe = pd.Series([v for v in uniques if isinstance(v, str) and could_be(v)],
+                          dtype="str")
     found = placeholders(maybe, exports_only=exports_only)
     return values.mask(values.isin(found), "") if found else values
 

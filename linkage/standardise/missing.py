@@ -60,8 +60,8 @@ def placeholders(values: Iterable[str], *, exports_only: bool = False) -> set[st
 
 @cache
 def could_be_placeholder() -> re.Pattern[str]:
-    """A pattern every placeholder matches whole (a necessary condition, cheap to test on
-    many values at once with pandas' vectorised `str.fullmatch`): at most `LONGEST`
+    """A pattern every placeholder matches whole (a necessary condition, cheaper to test on a
+    column's distinct values than the judgement itself): at most `LONGEST`
     characters, each a space or a character that reads (NFKC, case folded, invisible
     characters dropped) as characters of `WORDS`, marks or brackets. Built once, from the
     characters of Unicode's first two planes."""

@@ -165,3 +165,16 @@ def test_an_exports_empty_cells_are_missing_values(tmp_path: Path) -> None:
     assert "missing required name" in str(dropped.loc[("R4", "holder"), "reason"])
     counts = x.counts["registry"]
     assert counts["rows_in"] == counts["rows_mapped"] + counts["rows_quarantined"] == 4
+
+
+@pytest.mark.parametrize("distinct", [10, 25_000])  # below and above the vectorised path
+def test_a_columns_placeholders_are_blanked_on_both_paths(distinct: int) -> None:
+    from linkage.rowmap import without_placeholders
+
+    values = pd.Series([f"张伟{i}" for i in range(distinct)]
+                       + ["NULL", "无", "（空）", "#N/A", "无锡"], dtype="str")
+    out = without_placeholders(values)
+    assert out.tolist()[-5:] == ["", "", "", "", "无锡"]
+    assert out.iloc[:distinct].equals(values.iloc[:distinct])
+    kept = without_placeholders(values, exports_only=True).tolist()[-5:]
+    assert kept == ["", "无", "（空）", "", "无锡"]
