@@ -128,7 +128,7 @@ class _Rows:
         `linkage.standardise.missing`) as missing, in a template each column's own."""
         if key in self._values:
             return self._values[key]
-        blank = key.startswith("mentions.")
+        blank = _blanked(key)
         if spec.column is not None:
             out = self.column(spec.column)
             out = without_placeholders(out) if blank else out
@@ -163,7 +163,8 @@ class _Rows:
 
 def _parse_dates(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
                  action: OnError) -> pd.Series:
-    raw = without_placeholders(rows.value(key, spec))  # no date or number
+    raw = rows.value(key, spec)
+    raw = raw if _blanked(key) else without_placeholders(raw)  # a placeholder is no date
     parsed = parse_many_dates(raw[active & rows.alive].unique(), rows.spec.date_format)
     bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
     if bad_map:
@@ -182,7 +183,8 @@ def to_dates(values: pd.Series) -> pd.Series:
 
 def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
                    action: OnError) -> pd.Series:
-    raw = without_placeholders(rows.value(key, spec))  # no date or number
+    raw = rows.value(key, spec)
+    raw = raw if _blanked(key) else without_placeholders(raw)  # a placeholder is no date
     percent = key.endswith("share_pct")
     parsed = parse_many_numbers(raw[active & rows.alive].unique(), percent)
     bad_map = {k: v for k, v in parsed.items() if isinstance(v, str)}
@@ -195,6 +197,12 @@ def _parse_numbers(rows: _Rows, key: str, spec: ValueSpec, active: pd.Series,
 
 
 _VECTORISED_FROM = 20_000  # distinct values
+
+
+def _blanked(key: str) -> bool:
+    """Whether `_Rows.value` reads the placeholders of the value at `key` as missing: a
+    mention's properties and identifiers."""
+    return key.startswith("mentions.")
 
 
 def without_placeholders(values: pd.Series, *, exports_only: bool = False) -> pd.Series:

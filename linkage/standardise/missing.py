@@ -32,10 +32,10 @@ WORDS = EXPORT_WORDS | frozenset({
     "未提供", "无数据", "暂缺", "待定", "待补充", "不适用", "无此项", "查无",
 })
 LONGEST = 64  # characters: a longer value is no placeholder, whatever surrounds it
-_BRACKET_CHARS = "()[]<>{}【】〔〕"
-_MARK_CHARS = "-‐‑‒–—―_/\\.·…?*~"
-_ONLY_MARKS = re.compile(r"[\s\-‐‑‒–—―_/\\.·…?*~]+")
-_BRACKETS = re.compile(r"^[(\[<{【〔]\s*(.*?)\s*[)\]>}】〕]$")
+_OPENING, _CLOSING = "([<{【〔", ")]>}】〕"  # brackets around a whole value
+_MARK_CHARS = "-‐‑‒–—―_/\\.·…?*~"  # a value of these only says nothing
+_ONLY_MARKS = re.compile(f"[\\s{re.escape(_MARK_CHARS)}]+")
+_BRACKETS = re.compile(f"^[{re.escape(_OPENING)}]\\s*(.*?)\\s*[{re.escape(_CLOSING)}]$")
 
 
 def is_placeholder(value: str, *, exports_only: bool = False) -> bool:
@@ -65,7 +65,7 @@ def could_be_placeholder() -> re.Pattern[str]:
     characters, each a space or a character that reads (NFKC, case folded, invisible
     characters dropped) as characters of `WORDS`, marks or brackets. Built once, from the
     characters of Unicode's first two planes."""
-    base = set("".join(WORDS)) | set(_BRACKET_CHARS) | set(_MARK_CHARS) | {" "}
+    base = set("".join(WORDS)) | set(_OPENING + _CLOSING + _MARK_CHARS) | {" "}
     base |= {c.upper() for c in base}
     allowed = [c for c in map(chr, range(0x20000))
                if not 0xD800 <= ord(c) <= 0xDFFF
