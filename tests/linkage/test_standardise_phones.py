@@ -8,8 +8,12 @@ from hypothesis import strategies as st
 
 from linkage.standardise.phones import _parse, normalise_phone
 
-mobiles = st.builds(lambda p, rest: p + rest, st.sampled_from(["13", "15", "17", "18", "19"]),
-                    st.text("0123456789", min_size=9, max_size=9))
+# mobile numbers of allocated ranges: 13x, 15x, 17x but 179 (an IP-call prefix, rightly
+# refused below, which "17" + any nine digits drew now and then: a flaky failure), 18x, 19x
+MOBILE_PREFIXES = ([f"1{a}{b}" for a in "3589" for b in "0123456789"]
+                   + [f"17{b}" for b in "012345678"])
+mobiles = st.builds(lambda p, rest: p + rest, st.sampled_from(MOBILE_PREFIXES),
+                    st.text("0123456789", min_size=8, max_size=8))
 AREA_CODES = ["010", "021", "022", "020", "0755", "0571", "0574", "0532", "0592", "028"]
 
 
