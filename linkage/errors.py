@@ -27,11 +27,13 @@ class MappingError(LinkageError):
 class MissingColumn(MappingError):
     """A mapping key refers to a column that the source file does not have."""
 
-    def __init__(self, mapping_file: Path | str, key: str, column: str, data_file: Path) -> None:
+    def __init__(self, mapping_file: Path | str, key: str, column: str, data_file: Path,
+                 hint: str = "") -> None:
         self.column = column
         self.data_file = str(data_file)
+        hint = f" ({hint})" if hint else ""
         super().__init__(
-            mapping_file, key, f"column {column!r} is not in {self.data_file}"
+            mapping_file, key, f"column {column!r} is not in {self.data_file}{hint}"
         )
 
 

@@ -23,8 +23,8 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from linkage.errors import MissingColumn, SourceReadError
-from linkage.mapping import LoadedMapping, load_mapping
-from linkage.readers import SAMPLE_BYTES, read_columns, read_table
+from linkage.mapping import LoadedMapping, SourceSpec, load_mapping
+from linkage.readers import SAMPLE_BYTES, header_hint, read_columns, read_table
 from linkage.rowmap import (
     DATE,
     DROPPED_COLUMNS,
@@ -90,13 +90,31 @@ def check_columns(loaded: LoadedMapping) -> None:
         if not path.is_file():
             raise SourceReadError(path, f"file of source {name!r} not found "
                                         f"(sources.{name}.path in {loaded.file})")
-        columns = set(read_columns(path, spec.format, spec.encoding, spec.delimiter,
-                                   spec.sheet, spec.header_row))
+        try:
+            columns = set(read_columns(path, spec.format, spec.encoding, spec.delimiter,
+                                       spec.sheet, spec.header_row))
+        except SourceReadError as exc:  # a title read as the header: '' twice, no name
+            hint = _header_hint(path, spec)
+            if type(exc) is not SourceReadError or not hint:
+                raise
+            raise SourceReadError(path, f"{exc.detail} ({hint})", exc.row) from None
         if spec.format == "jsonl" and path.stat().st_size > SAMPLE_BYTES:
             continue  # a key may first appear past the sample: checked once the file is read
         for column, key in spec.columns_used().items():
             if column not in columns:
-                raise MissingColumn(loaded.file, f"sources.{name}.{key}", column, path)
+                raise MissingColumn(loaded.file, f"sources.{name}.{key}", column, path,
+                                    _header_hint(path, spec))
+
+
+def _header_hint(path: Path, spec: SourceSpec) -> str:
+    """'the header seems to be on line N: …' when a line other than `header_row` holds every
+    column the mapping reads, else ''."""
+    at = header_hint(path, spec.format, spec.encoding, spec.delimiter, spec.sheet,
+                     set(spec.columns_used()))
+    if at is None or at == spec.header_row:
+        return ""
+    line = "sheet row" if spec.format == "xlsx" else "line"
+    return f"the header seems to be on {line} {at}: set header_row: {at}"
 
 
 def _check_jsonl_columns(loaded: LoadedMapping, name: str, columns: list[str]) -> None:

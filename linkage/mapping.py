@@ -283,7 +283,8 @@ class SourceSpec(_Strict):
     date_format: str | None = None
     delimiter: str = ","
     sheet: str | None = None  # xlsx: the worksheet's name (default: the first)
-    header_row: int = Field(1, ge=1, le=1_048_576)  # xlsx: the sheet row of the header
+    # the header's sheet row (xlsx) or line (CSV): a title, an export date above it skipped
+    header_row: int = Field(1, ge=1, le=1_048_576)
     filters: list[RowFilter] = Field(default_factory=list)
     mentions: dict[str, MentionSpec]
     relations: list[RelationSpec] = Field(default_factory=list)
@@ -308,8 +309,10 @@ class SourceSpec(_Strict):
     def _consistent(self) -> SourceSpec:
         if not self.mentions:
             raise ValueError("a source needs at least one mention")
-        if self.format != "xlsx" and (self.sheet is not None or self.header_row != 1):
-            raise ValueError("sheet and header_row are for format xlsx only")
+        if self.format != "xlsx" and self.sheet is not None:
+            raise ValueError("sheet is for format xlsx only")
+        if self.format not in ("xlsx", "csv") and self.header_row != 1:
+            raise ValueError("header_row is for formats csv and xlsx only")
         for role in self.mentions:
             if not _NAME.match(role):
                 raise ValueError(f"mention role {role!r} must match {_NAME.pattern}")

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
-from linkage.errors import EncodingMismatch, SourceReadError
+from linkage.errors import EncodingMismatch, LinkageError, SourceReadError
 
 MARK = "\ufdd0"  # stands in for undecodable bytes; a Unicode noncharacter no codec produces
 _MARK_HANDLER = "guanlian-undecodable"
@@ -193,9 +193,11 @@ def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",",
     check_encoding(sample, encoding, file)
     text = _decode(sample, encoding)
     if fmt == "csv":
+        text = below_title(file, text, header_row)
         header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
         if not header:
-            raise SourceReadError(file, "empty file: no header row")
+            raise SourceReadError(file, "empty file: no header row" if header_row == 1
+                                  else f"empty header line {header_row}")
         return check_header(file, header)
     cols: dict[str, None] = {}
     for line in text.splitlines()[:1000]:
@@ -206,6 +208,42 @@ def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",",
         if isinstance(obj, dict):
             cols.update(dict.fromkeys(obj))
     return list(cols)
+
+
+def below_title(file: Path, text: str, header_row: int) -> str:
+    """A CSV's text from its header line on: the `header_row - 1` lines above it (a title,
+    a date of export, a blank line) are not part of the table."""
+    start = 0
+    for _ in range(header_row - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            raise SourceReadError(file, f"no header: header_row is {header_row} and the file "
+                                        f"has fewer lines")
+    return text[start:]
+
+
+def header_hint(file: Path, fmt: str, encoding: str, delimiter: str, sheet: str | None,
+                wanted: set[str], within: int = 20) -> int | None:
+    """The line (CSV) or sheet row (xlsx) among the first `within` whose cells hold every
+    column in `wanted`, when the header is not where the mapping says: a title above it."""
+    lines: list[list[str]]
+    try:
+        if fmt == "xlsx":
+            from linkage.xlsx import first_rows
+
+            lines = first_rows(file, sheet, within)
+        elif fmt == "csv":
+            text = _decode(_sample(file), encoding)
+            lines = [next(csv.reader([line], delimiter=delimiter), [])
+                     for line in text.split("\n")[:within]]
+        else:
+            return None
+    except (LinkageError, OSError, csv.Error):
+        return None
+    for number, cells in enumerate(lines, 1):
+        if wanted <= {c.strip() for c in cells}:
+            return number
+    return None
 
 
 def check_header(file: Path, header: list[str]) -> list[str]:
@@ -234,7 +272,7 @@ def read_table(file: Path, fmt: str, encoding: str = "utf-8", delimiter: str = "
     text = _decode(data, encoding)
     del data
     if fmt == "csv":
-        return _read_csv(file, text, delimiter)
+        return _read_csv(file, below_title(file, text, header_row), delimiter)
     return _read_jsonl(file, text)
 
 

@@ -131,6 +131,23 @@ def xlsx_columns(file: Path, sheet: str | None, header_row: int) -> list[str]:
         book.close()
 
 
+def first_rows(file: Path, sheet: str | None, n: int) -> list[list[str]]:
+    """The sheet's first `n` rows as text (a number that lost digits as written)."""
+    book = _open(file)
+    try:
+        ws = _sheet(book, file, sheet)
+        return [[_shown(c) for c in cells] for cells in ws.iter_rows(max_row=n)]
+    finally:
+        book.close()
+
+
+def _shown(cell: Any) -> str:
+    try:
+        return cell_text(cell.value, getattr(cell, "number_format", "General"))
+    except LostDigits as lost:
+        return str(lost)
+
+
 Row = tuple[int, list[str] | None, str | None, str | None, str]
 """(data row number, values or None for a bad row, bad reason, bad column, a bad row's raw
 JSON)."""

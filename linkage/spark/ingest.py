@@ -207,7 +207,8 @@ def _read(spark: SparkSession, loaded: LoadedMapping, name: str,
     path = loaded.data_path(name)
     if spec.format == "xlsx":
         return read_xlsx_source(spark, path, spec, storage)
-    columns = read_columns(path, spec.format, spec.encoding, spec.delimiter)
+    columns = read_columns(path, spec.format, spec.encoding, spec.delimiter,
+                           header_row=spec.header_row)
     if spec.format == "parquet":
         return read_parquet_source(spark, path, spec, columns, storage)
     source = read_text_source(spark, path, spec, columns, storage)

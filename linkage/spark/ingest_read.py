@@ -74,6 +74,7 @@ _SCAN_SCHEMA = StructType([
         ("head1", LongType()),  # lines of the record continued from before (-1: all)
         ("error0", StringType()), ("error1", StringType()),  # CSV that cannot be parsed
         ("error_row0", LongType()), ("error_row1", LongType()),
+        ("lines", LongType()),  # the block's lines
     )
 ])
 
@@ -109,6 +110,7 @@ class _Format:
     columns: list[str]  # CSV header (JSON lines: filled in after the read)
     key: str
     ends_with_newline: bool
+    skip: int = 0  # CSV: the lines above the header (`header_row - 1`), in block 0
 
 
 # ----------------------------------------------------------------------------- lines
@@ -149,6 +151,8 @@ def _texts(fmt: _Format, block: int, last: bool, lines: list[bytes]) -> list[str
     the file's last line when the file does not end with one."""
     if block == 0 and lines and fmt.encoding == "utf-8" and lines[0].startswith(_BOM):
         lines = [lines[0][len(_BOM):], *lines[1:]]
+    if block == 0:
+        lines = lines[fmt.skip:]  # a title above the header
     texts = [decode_marked(line, fmt.encoding) + "\n" for line in lines]
     if last and texts and not fmt.ends_with_newline:
         texts[-1] = texts[-1][:-1]
@@ -221,6 +225,7 @@ def _scan(fmt: _Format) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.Reco
                 "header_bad": int(tally.header_bad), "utf8": int(tally.utf8),
                 "bom": int(tally.bom), "head1": 0, "error0": None, "error1": None,
                 "error_row0": None, "error_row1": None, "open0": 0, "open1": 0,
+                "lines": len(lines),
             }
             texts = _texts(fmt, block, last, lines)
             if fmt.fmt == "jsonl":
@@ -412,9 +417,14 @@ def read_text_source(spark: SparkSession, path: Path, spec: SourceSpec, header: 
     persisted at `storage` (the caller unpersists them)."""
     lines = _lines(spark, path)
     fmt = _Format(spec.format, spec.encoding, spec.delimiter,
-                  header if spec.format == "csv" else [], spec.key, _ends_with_newline(path))
+                  header if spec.format == "csv" else [], spec.key, _ends_with_newline(path),
+                  spec.header_row - 1 if spec.format == "csv" else 0)
     scan = [r.asDict() for r in lines.mapInArrow(_scan(fmt), _SCAN_SCHEMA).collect()]
     _judge(scan, fmt, path)
+    first = min(scan, key=lambda r: r["block"], default=None)
+    if first is not None and fmt.skip and first["lines"] <= fmt.skip and len(scan) > 1:
+        raise SourceReadError(path, f"header_row {spec.header_row}: the lines above the "
+                                    f"header run past Spark's first file block")
     blocks = _chain(scan, path)
     width = len(header) if spec.format == "csv" else None
     schema = _record_schema(width)

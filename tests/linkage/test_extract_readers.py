@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from linkage.errors import EncodingMismatch, SourceReadError
-from linkage.readers import check_encoding, read_columns, read_table
+from linkage.readers import check_encoding, header_hint, read_columns, read_table
 
 ROWS = [
     ["R1", "上海华信进出口贸易有限公司", "张伟"],
@@ -72,6 +72,41 @@ def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + _csv_bytes("utf-8"))
     assert read_columns(path, "csv", "utf-8")[0] == "编号"
     assert list(read_table(path, "csv", "utf-8").frame.columns)[0] == "编号"
+
+
+TITLE = "上海市市场监督管理局企业名录,,\n导出时间：2026年12月1日 09:30\n\n"
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-8", True), ("gbk", False), ("gb18030", False)])
+def test_title_lines_above_the_csv_header(tmp_path: Path, encoding: str, bom: bool) -> None:
+    """`header_row`: the lines above the header (a title, an export time, a blank line) are
+    skipped; rows are numbered from the header as in the same file without them."""
+    path = tmp_path / "a.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + TITLE.encode(encoding)
+                     + _csv_bytes(encoding))
+    assert read_columns(path, "csv", encoding, header_row=4) == ["编号", "企业名称", "法定代表人"]
+    table = read_table(path, "csv", encoding, header_row=4)
+    plain = tmp_path / "b.csv"
+    plain.write_bytes(_csv_bytes(encoding))
+    assert table.frame.equals(read_table(plain, "csv", encoding).frame)
+    with pytest.raises(SourceReadError, match="column '' appears twice"):
+        read_columns(path, "csv", encoding)  # the title read as the header
+
+
+def test_header_row_past_the_end_of_the_csv(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("标题\n", encoding="utf-8")
+    for read in (read_columns, read_table):
+        with pytest.raises(SourceReadError, match="header_row is 3 and the file has fewer"):
+            read(path, "csv", "utf-8", header_row=3)  # type: ignore[operator]
+
+
+def test_where_the_header_seems_to_be(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(TITLE.encode("gbk") + _csv_bytes("gbk"))
+    assert header_hint(path, "csv", "gbk", ",", None, {"编号", "企业名称"}) == 4
+    assert header_hint(path, "csv", "gbk", ",", None, {"编号", "注册号"}) is None
+    assert header_hint(path, "jsonl", "gbk", ",", None, {"编号"}) is None
 
 
 def test_unparseable_csv_rows(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import pyspark  # noqa: F401 - fail, do not skip, when the extra is missing
 import pytest
 from pyspark.sql import SparkSession
 
-from linkage.errors import EncodingMismatch
+from linkage.errors import EncodingMismatch, SourceReadError
 from linkage.extract import Extraction, extract
 from linkage.resolve.spark import spark_session
 from linkage.spark.ingest import PARTS, SparkExtraction, extract_spark, part_schema
@@ -161,8 +161,9 @@ sources:
 """
 
 
-def _awkward(folder: Path) -> Path:
-    rows = ["id,name,address,born"]
+def _awkward(folder: Path, title: str = "") -> Path:
+    """The awkward files; `title`: lines written above the people's CSV header."""
+    rows = [*title.splitlines(), "id,name,address,born"]
     for i in range(120):
         if i == 50:  # a quoted field longer than a block: blocks that lie inside one row
             long = "\n".join(f"第{j}行" for j in range(120))
@@ -193,7 +194,11 @@ def _awkward(folder: Path) -> Path:
     lines[50] = "[1, 2]"
     lines.insert(30, "   ")
     (folder / "firms.jsonl").write_bytes("\n".join(lines).encode("gbk") + b"\n")
-    (folder / "sources.yaml").write_text(AWKWARD_YAML, encoding="utf-8")
+    mapping = AWKWARD_YAML
+    if title:
+        header_row = f"    header_row: {len(title.splitlines()) + 1}\n"
+        mapping = mapping.replace("    key: id\n", "    key: id\n" + header_row, 1)
+    (folder / "sources.yaml").write_text(mapping, encoding="utf-8")
     return folder / "sources.yaml"
 
 
@@ -216,6 +221,46 @@ def test_awkward_files_in_small_blocks_same_as_pandas(spark: SparkSession,
         assert_same(pandas_x, spark_x)
     finally:
         spark_x.unpersist()
+
+
+TITLE = "某市市场监督管理局 人员名单\n导出日期：2026年12月1日\n"
+
+
+def test_title_above_the_csv_header_in_small_blocks_same_as_pandas(spark: SparkSession,
+                                                                   tmp_path: Path) -> None:
+    """Lines above a CSV's header (`header_row`) are skipped by both readers: the rows, row
+    numbers and quarantine are those of the same file without them."""
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "titled").mkdir()
+    plain = extract(_awkward(tmp_path / "plain"))
+    sources = _awkward(tmp_path / "titled", title=TITLE)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "300")
+    try:
+        spark_x = extract_spark(sources, spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    try:
+        pandas_x = extract(sources)
+        for part in ("mentions", "quarantine", "malformed"):
+            titled, untitled = getattr(pandas_x, part), getattr(plain, part)
+            assert len(titled) == len(untitled) > 0
+            assert titled.drop(columns=["file"], errors="ignore").equals(
+                untitled.drop(columns=["file"], errors="ignore"))
+        assert_same(pandas_x, spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+def test_title_past_the_first_block_on_spark_is_an_error(spark: SparkSession,
+                                                         tmp_path: Path) -> None:
+    sources = _awkward(tmp_path, title="标题" * 200 + "\n")
+    extract(sources)  # the whole file is one read for pandas
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "300")
+    try:
+        with pytest.raises(SourceReadError, match="header_row 2: the lines above the header"):
+            extract_spark(sources, spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
 
 
 def test_wrong_encoding_past_the_sample_fails_like_pandas(spark: SparkSession,

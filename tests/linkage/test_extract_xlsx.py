@@ -159,12 +159,40 @@ def test_a_workbook_that_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None
         read_table(twice, "xlsx", sheet="处罚决定")
 
 
-def test_sheet_and_header_row_belong_to_workbooks(tmp_path: Path) -> None:
-    path = _mapping(tmp_path, sheet="处罚决定")
-    text = path.read_text(encoding="utf-8").replace("format: xlsx", "format: csv")
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(MappingError, match="xlsx only"):
-        load_mapping(path)
+def _as(path: Path, fmt: str) -> Path:
+    path.write_text(path.read_text(encoding="utf-8").replace("xlsx", fmt), encoding="utf-8")
+    return path
+
+
+def test_sheet_belongs_to_workbooks_and_header_row_to_workbooks_and_csv(tmp_path: Path
+                                                                        ) -> None:
+    with pytest.raises(MappingError, match="sheet is for format xlsx only"):
+        load_mapping(_as(_mapping(tmp_path, sheet="处罚决定"), "csv"))
+    load_mapping(_as(_mapping(tmp_path, header_row=3), "csv"))
+    for fmt in ("jsonl", "parquet"):
+        with pytest.raises(MappingError, match="header_row is for formats csv and xlsx only"):
+            load_mapping(_as(_mapping(tmp_path, header_row=3), fmt))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_title_above_the_header_is_named_in_the_error(tmp_path: Path, fmt: str) -> None:
+    """A mapping that does not say where the header is: the error says which line holds
+    the mapped columns; with `header_row` the file reads."""
+    extra: dict[str, Any] = {"sheet": "处罚决定"} if fmt == "xlsx" else {"encoding": "gbk"}
+    if fmt == "xlsx":
+        _workbook(tmp_path / "penalties.xlsx", ROWS)
+    else:
+        # a title saved from merged cells: empty fields after it, '' twice in a header
+        lines = ["2024年行政处罚公示,,,,,,", "", ",".join(HEADER),
+                 "D1,上海华信贸易有限公司,,张伟,,,"]
+        (tmp_path / "penalties.csv").write_text("\n".join(lines) + "\n", encoding="gbk")
+    where = "sheet row" if fmt == "xlsx" else "line"
+    with pytest.raises((MappingError, SourceReadError),
+                       match=f"the header seems to be on {where} 3: set header_row: 3"):
+        extract(_as(_mapping(tmp_path, **extra), fmt))
+    x = extract(_as(_mapping(tmp_path, header_row=3, **extra), fmt))
+    assert x.mentions["record_id"].iloc[0] == "D1"
+    assert x.mentions["name"].iloc[0] == "上海华信贸易有限公司"
 
 
 def test_a_csv_with_a_header_and_no_row_is_an_empty_source(tmp_path: Path) -> None:
