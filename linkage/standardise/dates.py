@@ -15,7 +15,8 @@ from linkage.standardise.text import readable
 _DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[T\s].*)?$"
 )
-_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# 20230501, and a database's timestamp: 20230501083000, 20230501 083000, 20230501T0830
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\d{6}|[T\s]\d{2}:?\d{2}(?::?\d{2})?)?$")
 # 20/11/1953, 11/20/1953, 20.11.1953: day and month in an order only a value over 12 tells
 _YEAR_LAST = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4})(?:[T\s].*)?$")
 # Nov 20, 1953 / November 20 1953 / 20 Nov 1953 / 20-NOV-1953

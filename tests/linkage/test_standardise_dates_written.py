@@ -61,10 +61,17 @@ def test_chinese_numerals_and_spreadsheet_day_numbers(day: dt.date) -> None:
         assert parse_date(f"{serial}.5") == day  # a day number with its time of day
 
 
+@settings(max_examples=100, deadline=None)
+@given(DAYS, st.sampled_from(["%Y%m%d", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S", "%Y%m%dT%H%M",
+                              "%Y%m%d %H:%M:%S"]))
+def test_compact_dates_and_database_timestamps(day: dt.date, fmt: str) -> None:
+    assert parse_date(dt.datetime.combine(day, dt.time(8, 30, 5)).strftime(fmt)) == day
+
+
 def test_what_stays_unread() -> None:
     assert han_number(31) == "三十一" and han_number(10) == "十" and han_number(7) == "七"
     for bad in ("1953", "Foo 20, 1953", "二〇二〇年二月三十日", "二〇二〇年十三月一日",
-                "13/13/2020", "99999", "32/01/2020"):
+                "13/13/2020", "99999", "32/01/2020", "2023050108", "202305010830001"):
         with pytest.raises(BadValue):
             parse_date(bad)
 
