@@ -10,6 +10,7 @@ related to (`context_mentions`). See docs/contracts.md, "Linkage internals".
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -24,7 +25,13 @@ from rich.progress import Progress
 
 from linkage.errors import MissingColumn, SourceReadError
 from linkage.mapping import LoadedMapping, SourceSpec, load_mapping
-from linkage.readers import SAMPLE_BYTES, header_hint, read_columns, read_table
+from linkage.readers import (
+    SAMPLE_BYTES,
+    delimiter_hint,
+    header_hint,
+    read_columns,
+    read_table,
+)
 from linkage.rowmap import (
     DATE,
     DROPPED_COLUMNS,
@@ -109,8 +116,13 @@ def check_columns(loaded: LoadedMapping) -> None:
 def _header_hint(path: Path, spec: SourceSpec) -> str:
     """'the header seems to be on line N: …' when a line other than `header_row` holds every
     column the mapping reads, else ''."""
-    at = header_hint(path, spec.format, spec.encoding, spec.delimiter, spec.sheet,
-                     set(spec.columns_used()))
+    wanted = set(spec.columns_used())
+    if spec.format == "csv":
+        other = delimiter_hint(path, spec.encoding, spec.delimiter, spec.header_row, wanted)
+        if other is not None:
+            return (f"the columns seem to be separated by {other!r}: "
+                    f"set delimiter: {json.dumps(other, ensure_ascii=False)}")
+    at = header_hint(path, spec.format, spec.encoding, spec.delimiter, spec.sheet, wanted)
     if at is None or at == spec.header_row:
         return ""
     line = "sheet row" if spec.format == "xlsx" else "line"

@@ -246,6 +246,26 @@ def header_hint(file: Path, fmt: str, encoding: str, delimiter: str, sheet: str 
     return None
 
 
+_OTHER_DELIMITERS = ("\t", ";", "|", ",", "，")
+
+
+def delimiter_hint(file: Path, encoding: str, delimiter: str, header_row: int,
+                   wanted: set[str]) -> str | None:
+    """Another delimiter that splits a CSV's header into every column in `wanted`, when the
+    declared one does not (a tab-separated export read as comma-separated)."""
+    try:
+        text = below_title(file, _decode(_sample(file), encoding), header_row)
+    except (LinkageError, OSError):
+        return None
+    line = text.split("\n", 1)[0].rstrip("\r")
+    for other in _OTHER_DELIMITERS:
+        if other != delimiter and other in line:
+            cells = next(csv.reader([line], delimiter=other), [])
+            if wanted <= {c.strip() for c in cells}:
+                return other
+    return None
+
+
 def check_header(file: Path, header: list[str]) -> list[str]:
     """`header` stripped; a column named twice is a `SourceReadError`."""
     header = [h.strip() for h in header]

@@ -35,11 +35,16 @@ def link_command(
         "session, one JVM for the whole batch)")] = False,
 ) -> None:
     """Resolve enterprises and persons across the sources into a run folder."""
+    from linkage.errors import LinkageError
     from linkage.run import link
     from runfolder.folder import RunFolderError
 
-    result = link(sources, out, previous=previous, engine=engine.value, judgements=judgements,
-                  retrain=retrain)
+    try:
+        result = link(sources, out, previous=previous, engine=engine.value,
+                      judgements=judgements, retrain=retrain)
+    except LinkageError as exc:  # a file, a mapping or a row the user can fix: no traceback
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     line: dict[str, object] = {"run_id": result.run_id, "run_dir": str(result.run_dir),
                                "entities": result.entities,
                                "timings": result.report["timings"]}
