@@ -152,7 +152,12 @@ def _looks_like_placeholder(value: str) -> bool:
         return True
     if not value.isascii() or not value.isalnum():
         return True
-    return value in "0123456789012345678901234567890" or value in "98765432109876543210"
+    if value in "0123456789012345678901234567890" or value in "98765432109876543210":
+        return True
+    # a resident ID's form filled with zeros after a real district: 310101000000000000, or
+    # no birth date at all (310101 00000000 0012): a form's default, not a person's number
+    return len(value) in (15, 18) and value[:6].isdigit() and (
+        set(value[6:]) <= {"0"} or set(value[6:12 if len(value) == 15 else 14]) <= {"0"})
 
 
 def id_scheme(value: str) -> str:

@@ -151,8 +151,12 @@ def test_mistyped_ric_with_unknown_division_never_crashes() -> None:
 def test_identity_number_states() -> None:
     assert check_ric(" 1101 0119 9003 0700 7x ").value == "11010119900307007X"
     assert check_ric("１１０１０１１９９００３０７００７Ｘ").value == "11010119900307007X"
-    for placeholder in ("无", "不详", "000000000000000000", "123456", "-", "11111111"):
+    for placeholder in ("无", "不详", "000000000000000000", "123456", "-", "11111111",
+                        # a form's zeros after a real district, or no birth date at all
+                        "310101000000000000", "310101000000000", "310101000000000012",
+                        "31010100000000001X"):
         assert check_ric(placeholder) == (None, None, None, None, None, None)
+    assert check_ric("310101195311200000").value == "310101195311200000"  # kept: evidence
     assert check_ric("E12345678")[:4] == ("E12345678", False, None, "passport")
     assert check_ric("H12345678").scheme == "hk_macao_permit"
     assert check_ric("C Z1234567").scheme == "hk_macao_permit"
