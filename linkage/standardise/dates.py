@@ -13,8 +13,15 @@ from collections.abc import Iterable
 from linkage.standardise.text import readable
 
 _DATE = re.compile(
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[T\s].*)?$"
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?(?:[T\s].*)?$"
 )
+# a time stamp with its zone (2023-04-30T16:00:00Z, ...+00:00): its day in Beijing
+_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                    r"\s*(?:Z|[+-]\d{2}:?\d{2})$")
+# milliseconds since 1970-01-01 UTC, as JSON exports write (13 digits: 2001-09-09 on; fewer
+# digits could be a compact date and time, 2023050108)
+_EPOCH = re.compile(r"^(\d{13})(?:\.\d+)?$")
+BEIJING = dt.timezone(dt.timedelta(hours=8))
 # 20230501, and a database's timestamp: 20230501083000, 20230501 083000, 20230501T0830
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\d{6}|[T\s]\d{2}:?\d{2}(?::?\d{2})?)?$")
 # 20/11/1953, 11/20/1953, 20.11.1953: day and month in an order only a value over 12 tells
@@ -36,6 +43,10 @@ _SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
 _SERIAL_EPOCH = dt.date(1899, 12, 30)
 _NUMBER_NOISE = re.compile(r"[\s,，_]|人民币|RMB|CNY|[¥￥元]", re.IGNORECASE)
 MIN_YEAR, MAX_YEAR = 1900, 2100
+# the days systems write for "no date": a default (1900-01-01, .NET's 0001-01-01), a
+# spreadsheet's day 0 (1899-12-30 / -31) and an open end (9999-12-31, "valid to"): no date,
+# so a relation written as ending on 1900-01-01 stays current and unknown births never agree
+NO_DATE = frozenset({(1900, 1, 1), (1899, 12, 30), (1899, 12, 31), (9999, 12, 31), (1, 1, 1)})
 
 
 class BadValue(ValueError):
@@ -67,6 +78,8 @@ def parse_date(raw: str, fmt: str | None = None) -> dt.date | None:
                 value = dt.date(*ymd)
             except ValueError:
                 raise BadValue(f"not a calendar date: {raw!r}") from None
+    if (value.year, value.month, value.day) in NO_DATE:
+        return None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise BadValue(f"date out of range: {raw!r}")
     return value
@@ -76,6 +89,12 @@ def _year_month_day(text: str, raw: str) -> tuple[int, int, int] | dt.date | Non
     """(year, month, day) of the forms agencies write, a date for a spreadsheet's day
     number, None when `text` is none of them; `BadValue` when day and month could be
     either."""
+    if _ZONED.match(text):
+        try:
+            return dt.datetime.fromisoformat(text.replace(" ", "T", 1).replace(" ", "")
+                                             ).astimezone(BEIJING).date()
+        except ValueError:
+            return None
     m = _DATE.match(text) or _COMPACT.match(text)
     if m is not None:
         return int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -103,6 +122,9 @@ def _year_month_day(text: str, raw: str) -> tuple[int, int, int] | dt.date | Non
     m = _SERIAL.match(text)
     if m is not None:
         return _SERIAL_EPOCH + dt.timedelta(days=int(m.group(1)))
+    m = _EPOCH.match(text)
+    if m is not None:
+        return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, BEIJING).date()
     return None
 
 

@@ -68,10 +68,22 @@ def test_compact_dates_and_database_timestamps(day: dt.date, fmt: str) -> None:
     assert parse_date(dt.datetime.combine(day, dt.time(8, 30, 5)).strftime(fmt)) == day
 
 
+def test_zoned_time_stamps_epochs_and_the_days_that_mean_no_date() -> None:
+    for text in ("2023-04-30T16:00:00Z", "2023-04-30 16:00:00+00:00", "2023-05-01T00:00+0800",
+                 "1682870400000", "2023年5月1号"):
+        assert parse_date(text) == dt.date(2023, 5, 1), text  # the day in Beijing
+    assert parse_date("2023-04-30T15:59:59Z") == dt.date(2023, 4, 30)
+    for no_date in ("1900-01-01", "1900/1/1 00:00:00", "9999-12-31", "99991231", "1899-12-30",
+                    "0001-01-01"):
+        assert parse_date(no_date) is None, no_date
+    assert parse_date("1970-01-01") == dt.date(1970, 1, 1)  # a real birthday
+
+
 def test_what_stays_unread() -> None:
     assert han_number(31) == "三十一" and han_number(10) == "十" and han_number(7) == "七"
     for bad in ("1953", "Foo 20, 1953", "二〇二〇年二月三十日", "二〇二〇年十三月一日",
-                "13/13/2020", "99999", "32/01/2020", "2023050108", "202305010830001"):
+                "13/13/2020", "99999", "32/01/2020", "2023050108", "202305010830001",
+                "1682870400", "682870400000"):
         with pytest.raises(BadValue):
             parse_date(bad)
 
