@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -274,12 +274,24 @@ class EventSpec(_Strict):
                 if (v := getattr(self, k)) is not None}
 
 
+KEY_SEPARATOR = "|"
+
+
+def join_key(parts: Sequence[str]) -> str:
+    """A record key from its columns' values: '' (missing) when any part is empty; parts
+    joined by `KEY_SEPARATOR` (220120231000000001|1) when there are several."""
+    stripped = [p.strip() for p in parts]
+    if not all(stripped):
+        return ""
+    return KEY_SEPARATOR.join(stripped)
+
+
 class SourceSpec(_Strict):
     agency: str = ""
     path: str
     format: Format
     encoding: Encoding = "utf-8"
-    key: str
+    key: str | list[str]  # the record key: a column, or columns whose values together are
     date_format: str | None = None
     delimiter: str = ","
     sheet: str | None = None  # xlsx: the worksheet's name (default: the first)
@@ -297,6 +309,25 @@ class SourceSpec(_Strict):
             low = v.strip().lower().replace("_", "-")
             return _ENCODING_ALIASES.get(low, low)
         return v
+
+    @field_validator("key")
+    @classmethod
+    def _key_columns(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list):
+            if not v or any(not isinstance(c, str) or not c for c in v) or len(set(v)) < len(v):
+                raise ValueError("key: a column, or a list of distinct columns")
+            return v[0] if len(v) == 1 else v
+        return v
+
+    @property
+    def key_columns(self) -> list[str]:
+        """The columns of the record key (one, or several for a composite key)."""
+        return [self.key] if isinstance(self.key, str) else list(self.key)
+
+    @property
+    def key_label(self) -> str:
+        """The key's columns as a quarantine names them: 报关单号, or 报关单号+项号."""
+        return "+".join(self.key_columns)
 
     @field_validator("delimiter")
     @classmethod
@@ -371,7 +402,7 @@ class SourceSpec(_Strict):
 
     def columns_used(self) -> dict[str, str]:
         """Each column the mapping reads, with the first key path that reads it."""
-        used: dict[str, str] = {self.key: "key"}
+        used: dict[str, str] = dict.fromkeys(self.key_columns, "key")
         for i, f in enumerate(self.filters):
             used.setdefault(f.column, f"filters[{i}].column")
         for role, m in self.mentions.items():

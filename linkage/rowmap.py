@@ -20,6 +20,7 @@ import pyarrow as pa
 from linkage.mapping import (
     DATE_PROPERTIES,
     EVENT_DATE_FIELDS,
+    KEY_SEPARATOR,
     NUMBER_FIELDS,
     RELATION_DATE_FIELDS,
     KindSpec,
@@ -237,8 +238,8 @@ def map_source(source: str, spec: SourceSpec, table: RawTable,
     of the first row of each row's record key when the table is a part of the file (the Spark
     path; missing: the row is the first); by default the table itself is searched."""
     rows = _Rows(source, spec, table)
-    key = rows.column(spec.key)
-    rows.quarantine(key == "", spec.key, "missing record key")
+    key = _record_keys(rows, spec.key_columns)
+    rows.quarantine(key == "", spec.key_label, "missing record key")
     own = pd.Series(rows.index, index=rows.index)
     if first_at is None:
         first_at = own.groupby(key.where(rows.alive)).transform("min")
@@ -248,7 +249,7 @@ def map_source(source: str, spec: SourceSpec, table: RawTable,
     if dup.any():
         reason = ("duplicate record key " + key + " (first at row "
                   + first_at.astype("Int64").astype("str") + ")")
-        rows.quarantine(dup, spec.key, reason)
+        rows.quarantine(dup, spec.key_label, reason)
     for i, f in enumerate(spec.filters):
         rows.quarantine(~rows.filter(f), f.column, f"excluded by filters[{i}]: {f.describe()}")
 
@@ -318,6 +319,19 @@ def map_source(source: str, spec: SourceSpec, table: RawTable,
     if counts["rows_in"] != counts["rows_mapped"] + counts["rows_quarantined"]:  # pragma: no cover
         raise AssertionError(f"{source}: rows do not reconcile: {counts}")
     return SourceResult(mentions, relations, events, quarantine, dropped, counts, notes)
+
+
+def _record_keys(rows: _Rows, columns: list[str]) -> pd.Series:
+    """Each row's record key (`linkage.mapping.join_key`, vectorised): a column's value, or
+    several joined, '' when any is empty."""
+    parts = [rows.column(c) for c in columns]
+    if len(parts) == 1:
+        return parts[0]
+    empty = pd.concat([p == "" for p in parts], axis=1).any(axis=1)
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + KEY_SEPARATOR + part
+    return key.mask(empty, "")
 
 
 def _why_not(spec: SourceSpec, role: str, filter_ok: pd.Series, missing: pd.Series) -> pd.Series:

@@ -46,7 +46,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from linkage.errors import SourceReadError
-from linkage.mapping import SourceSpec
+from linkage.mapping import SourceSpec, join_key
 from linkage.readers import (
     SAMPLE_BYTES,
     BadRow,
@@ -108,7 +108,7 @@ class _Format:
     encoding: str
     delimiter: str
     columns: list[str]  # CSV header (JSON lines: filled in after the read)
-    key: str
+    keys: tuple[str, ...]  # the record key's columns
     ends_with_newline: bool
     skip: int = 0  # CSV: the lines above the header (`header_row - 1`), in block 0
 
@@ -310,8 +310,9 @@ def _record(fmt: _Format, row_number: int, values: list[str]) -> dict[str, Any]:
     if bad is not None:
         return {"row_number": row_number, **_bad_fields(bad)}
     rec: dict[str, Any] = {value_column(i): v for i, v in enumerate(values)}
-    return {"row_number": row_number, **rec, "key": values[fmt.columns.index(fmt.key)]
-            if fmt.key in fmt.columns else ""}
+    return {"row_number": row_number, **rec,
+            "key": join_key([values[fmt.columns.index(k)] if k in fmt.columns else ""
+                             for k in fmt.keys])}
 
 
 def _jsonl_records(fmt: _Format, first_row: int, texts: list[str]) -> list[dict[str, Any]]:
@@ -326,7 +327,7 @@ def _jsonl_records(fmt: _Format, first_row: int, texts: list[str]) -> list[dict[
                 out.append({"row_number": row, **_bad_fields(rec)})
             else:
                 out.append({"row_number": row, "record": json.dumps(rec, ensure_ascii=False),
-                            "key": rec.get(fmt.key, "")})
+                            "key": join_key([rec.get(k, "") for k in fmt.keys])})
             row += 1
     return out
 
@@ -417,7 +418,8 @@ def read_text_source(spark: SparkSession, path: Path, spec: SourceSpec, header: 
     persisted at `storage` (the caller unpersists them)."""
     lines = _lines(spark, path)
     fmt = _Format(spec.format, spec.encoding, spec.delimiter,
-                  header if spec.format == "csv" else [], spec.key, _ends_with_newline(path),
+                  header if spec.format == "csv" else [], tuple(spec.key_columns),
+                  _ends_with_newline(path),
                   spec.header_row - 1 if spec.format == "csv" else 0)
     scan = [r.asDict() for r in lines.mapInArrow(_scan(fmt), _SCAN_SCHEMA).collect()]
     _judge(scan, fmt, path)
@@ -463,20 +465,26 @@ def read_parquet_source(spark: SparkSession, path: Path, spec: SourceSpec,
     (persisted at `storage`)."""
     schema = _record_schema(len(columns))
     out_schema = _arrow(schema)
-    key = columns.index(spec.key) if spec.key in columns else None
+    keys = [columns.index(k) if k in columns else None for k in spec.key_columns]
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             values = parquet_strings(batch.drop_columns(["row_number"]))
             arrays: list[Any] = [pc.add(batch.column("row_number"), 1)]
             arrays += [values[c] for c in columns]
-            arrays.append(values[columns[key]] if key is not None
-                          else pa.array([""] * batch.num_rows, pa.string()))
+            blank = pa.array([""] * batch.num_rows, pa.string())
+            if len(keys) == 1:  # stripped below
+                arrays.append(values[columns[keys[0]]] if keys[0] is not None else blank)
+            else:
+                parts = [(values[columns[k]] if k is not None else blank).to_pylist()
+                         for k in keys]
+                arrays.append(pa.array([join_key(p) for p in zip(*parts, strict=True)],
+                                       pa.string()))
             arrays += [pa.nulls(batch.num_rows, pa.string())] * 3
             out = pa.RecordBatch.from_arrays(arrays, schema=out_schema)
-            keys = pd.Series(out.column("key").to_pylist(), dtype="str").str.strip()
+            stripped = pd.Series(out.column("key").to_pylist(), dtype="str").str.strip()
             yield out.set_column(out.schema.get_field_index("key"), "key",
-                                 pa.array(keys.tolist(), pa.string()))
+                                 pa.array(stripped.tolist(), pa.string()))
 
     frame = spark.read.parquet(spark_uri(path))
     frame = frame.select(*[F.col(f"`{c}`") for c in columns],
@@ -503,7 +511,7 @@ def read_xlsx_source(spark: SparkSession, path: Path, spec: SourceSpec,
     header, rows = xlsx_rows(path, spec.sheet, spec.header_row)
     schema = _record_schema(len(header))
     out_schema = _arrow(schema)
-    key = header.index(spec.key) if spec.key in header else None
+    keys = [header.index(k) if k in header else None for k in spec.key_columns]
     staged = Path(scratch_dir()) / f"{path.stem}-{uuid.uuid4().hex}.parquet"
     chunk: list[dict[str, Any]] = []
     with pq.ParquetWriter(staged, out_schema) as writer:
@@ -517,7 +525,7 @@ def read_xlsx_source(spark: SparkSession, path: Path, spec: SourceSpec,
                               "bad_field": column, "bad_raw": raw})
             else:
                 rec: dict[str, Any] = {value_column(i): v for i, v in enumerate(values)}
-                rec["key"] = values[key].strip() if key is not None else ""
+                rec["key"] = join_key([values[k] if k is not None else "" for k in keys])
                 chunk.append({"row_number": row_number, **rec})
             if len(chunk) >= XLSX_CHUNK:
                 flush()

@@ -28,6 +28,7 @@ from linkage.extract import Extraction, extract
 from linkage.resolve.spark import spark_session
 from linkage.spark.ingest import PARTS, SparkExtraction, extract_spark, part_schema
 from linkage.synth import generate
+from tests.linkage.test_extract_composite_key import check_goods, write_goods
 from tests.linkage.test_extract_xlsx import ROWS, _mapping, _workbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -218,6 +219,20 @@ def test_awkward_files_in_small_blocks_same_as_pandas(spark: SparkSession,
             assert why in reasons
         assert len(pandas_x.malformed) > 0
         assert pandas_x.mentions["address"].str.contains("\n").any()
+        assert_same(pandas_x, spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "xlsx"])
+def test_composite_key_same_as_pandas(spark: SparkSession, tmp_path: Path, fmt: str) -> None:
+    """`key: [报关单号, 项号]` read by Spark from each text and table format: the pandas
+    records, duplicates and missing parts."""
+    sources = write_goods(tmp_path, fmt)
+    spark_x = extract_spark(sources, spark)
+    try:
+        pandas_x = extract(sources)
+        check_goods(pandas_x)
         assert_same(pandas_x, spark_x)
     finally:
         spark_x.unpersist()
