@@ -336,3 +336,56 @@ def _single_candidates(uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Seri
         if not _all_compatible(uf, distinct):
             del out[key]
     return out
+
+
+# An enterprise's full name as registered is unique within its registry: a name this long
+# (a region, a trade name, a line of business, a legal form) is no common word.
+MIN_REGISTERED_NAME = 6
+ENTERPRISE_IDS = ("uscc", "customs_code", "reg_no", "other_id")
+
+
+def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
+    """Enterprise clusters without any identifier (an inspection or penalty list naming the
+    firm only) whose full standardised name is exactly that of one cluster holding an
+    identifier join it (the full name: the region it names and the rest, standardised; a
+    name naming no region is left to the model); where no cluster of the name holds one,
+    they join each other; where
+    two clusters holding identifiers share the name (two firms of one name registered apart),
+    the name decides nothing. A model trained on few records, or on sources where the name is
+    the only field in common, cannot weigh an exact full name for itself (its prior floor and
+    its u for the name both come from random pairs, many of them true matches)."""
+    if "name_std" not in mentions.columns or "name_region" not in mentions.columns:
+        return []
+    firms = mentions[mentions["kind"] == "enterprise"]
+    if firms.empty:
+        return []
+    held = np.zeros(len(firms), dtype=bool)
+    for column in ENTERPRISE_IDS:
+        if column in firms.columns:
+            held |= firms[column].notna().to_numpy()
+    roots = np.fromiter((uf.find(int(i)) for i in firms.index), dtype=np.int64,
+                        count=len(firms))
+    held_roots = set(roots[held].tolist())
+    # the full name: its region (上海市, 深圳市: one name each) and the rest, standardised
+    names = firms["name_region"].astype(object) + "/" + firms["name_std"].astype(object)
+    named = (firms["name_region"].notna() & firms["name_std"].notna()
+             & (firms["name_std"].fillna("").str.len() >= MIN_REGISTERED_NAME)).to_numpy()
+    frame = pd.DataFrame({"m": firms.index[named].astype(int), "name": names[named].astype(str),
+                          "root": roots[named]})
+    frame["held"] = frame["root"].isin(held_roots)
+    frame = frame.sort_values(["name", "m"], kind="stable").drop_duplicates(["name", "root"])
+    links: list[Link] = []
+    for name, group in frame.groupby("name", sort=False):
+        if len(group) < 2:
+            continue
+        holders = group[group["held"]]
+        if len(holders) > 1:
+            continue  # two registered firms of this name: ambiguous
+        target = int((holders if len(holders) else group)["m"].to_numpy()[0])
+        level = ("the only firm with an identifier under this full name" if len(holders)
+                 else "the same full name, no identifier on either side")
+        for other in group.loc[~group["held"], "m"].astype(int):
+            if other != target:
+                features = dumps([name_features(level, str(name), str(name))])
+                links.append(Link(target, other, "context", None, 1.0, features))
+    return links

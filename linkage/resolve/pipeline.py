@@ -31,6 +31,7 @@ from linkage.resolve.context import (
     attachments,
     context_links,
     declarant_links,
+    registered_name_links,
 )
 from linkage.resolve.evidence import dumps, feature
 from linkage.resolve.health import model_health
@@ -481,6 +482,11 @@ def resolve(
         timings[f"splink_{kind}"] += time.perf_counter() - t1
 
     t2 = time.perf_counter()
+    progress("enterprises named in full only")
+    named = registered_name_links(mentions, uf)
+    got = uf.apply(named, same_ids=True)
+    stats["links"]["context_registered_name"] = {"offered": len(named), "accepted": len(got)}
+    accepted += got
     progress("context for persons without ID")
     masked = masked_id_links(mentions, uf)
     got = uf.apply(masked, same_ids=True)

@@ -38,7 +38,13 @@ import numpy as np
 import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
-from linkage.resolve.context import anonymised_links, context_links, declarant_links
+from linkage.resolve.context import (
+    MIN_REGISTERED_NAME,
+    anonymised_links,
+    context_links,
+    declarant_links,
+    registered_name_links,
+)
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
 from linkage.resolve.masked import masked_id_links
@@ -68,7 +74,7 @@ BUCKET_ROWS = 20_000  # mentions per Python call, on average
 LOCAL_COLUMNS = (
     "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
-    "id_scheme", "id_masked", "name_read", "surname", "name", "phone",
+    "id_scheme", "id_masked", "name_read", "surname", "name", "phone", "name_region",
 )
 EDGE_SCHEMA = ("comp long, type string, a long, b long, match_weight double, "
                "match_probability double, who string, at string")
@@ -140,6 +146,12 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
     kept = uf.apply(links)
     offered["splink"], got["splink"] = len(links), len(kept)
     accepted += kept
+    if kind == "enterprise":
+        named = registered_name_links(mine, uf)
+        kept = uf.apply(named, same_ids=True)
+        offered["context_registered_name"] = len(named)
+        got["context_registered_name"] = len(kept)
+        accepted += kept
     if kind == "person":
         masked = masked_id_links(nodes, uf)
         kept = uf.apply(masked, same_ids=True)
@@ -611,6 +623,8 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
             graph = graph.unionByName(splink.select(F.col("a").alias("src"),
                                                     F.col("b").alias("dst")))
         nodes = _node_frame(mentions, kind)
+        if kind == "enterprise":  # every firm of one full name, for registered_name_links
+            graph = graph.unionByName(_registered_name_graph(mentions))
         if kind == "person":
             ent = labels["enterprise"]
             attach = attachments(mentions, relations).join(
@@ -646,6 +660,16 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
     every = every.select("i", F.coalesce("label", "i").alias("label"))
     accepted = links[0].unionByName(links[1])
     return SparkResolution(every, accepted, scored, timings, stats)
+
+
+def _registered_name_graph(mentions: Any) -> Any:
+    """Edges joining the enterprise mentions of one full name (`registered_name_links`)."""
+    from pyspark.sql import functions as F
+
+    firms = mentions.where(F.col("kind") == "enterprise")
+    return _star_edges(firms, ["name_region", "name_std"], F.col("name_region").isNotNull()
+                       & F.col("name_std").isNotNull()
+                       & (F.length("name_std") >= MIN_REGISTERED_NAME))
 
 
 def _no_scores() -> list[Any]:
