@@ -45,6 +45,13 @@ def link_command(
     except LinkageError as exc:  # a file, a mapping or a row the user can fix: no traceback
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
+    for name, counts in result.report.get("sources", {}).items():
+        if not counts.get("rows_in"):
+            typer.echo(f"warning: source {name!r} has no data rows (a header only, or an "
+                       f"empty file)", err=True)
+        elif counts.get("rows_quarantined") == counts["rows_in"]:
+            typer.echo(f"warning: every row of source {name!r} is in quarantine "
+                       f"({counts['rows_in']} rows; see RUN/quarantine.parquet)", err=True)
     line: dict[str, object] = {"run_id": result.run_id, "run_dir": str(result.run_dir),
                                "entities": result.entities,
                                "timings": result.report["timings"]}

@@ -48,3 +48,18 @@ def test_a_mistake_in_the_input_is_one_line_not_a_traceback(
     assert done.stderr.startswith("error: ") and expected in done.stderr
     assert "Traceback" not in done.output and len(done.stderr.strip().splitlines()) <= 3
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("rows,expected", [
+    ("", "warning: source 'reg' has no data rows"),
+    ("R1\n", "warning: every row of source 'reg' is in quarantine (1 rows"),
+])
+def test_a_source_that_gave_nothing_is_a_warning(tmp_path: Path, rows: str,
+                                                 expected: str) -> None:
+    (tmp_path / "reg.csv").write_text("编号,企业名称\n" + rows, encoding="utf-8")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(MAPPING.format(encoding="utf-8", name="企业名称"), encoding="utf-8")
+    done = CliRunner().invoke(app, ["link", "--sources", str(sources),
+                                    "--out", str(tmp_path / "run")])
+    assert done.exit_code == 0, done.output
+    assert expected in done.stderr
