@@ -88,6 +88,35 @@ class Extraction:
     timings: dict[str, float] = field(default_factory=dict)
     # values that could not be read, left empty in kept rows: one note per row and field
     malformed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NOTE_COLUMNS))
+    fractions: list[str] = field(default_factory=list)  # sources whose shares were fractions
+
+
+def fraction_sources(shares: Mapping[str, tuple[int, float, int]]) -> list[str]:
+    """The sources whose shareholdings are written as fractions of one (0.6 for 60%), from
+    (values, largest value, values strictly between 0 and 1) per source: at least two values,
+    none above 1, one at least between 0 and 1. A source's shareholders hold up to 100% of
+    each firm, so a source of percentages always holds values above 1."""
+    return sorted(name for name, (n, largest, between) in shares.items()
+                  if n >= 2 and largest <= 1 and between >= 1)
+
+
+def shares_as_percent(relations: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """`relations` with the shares of `fraction_sources` times 100, and those sources."""
+    share = relations["share_pct"]
+    known = relations[share.notna()]
+    if known.empty:
+        return relations, []
+    values = known["share_pct"].astype("float64")
+    per = pd.DataFrame({"source": known["source"].astype(str), "value": values,
+                        "between": (values > 0) & (values < 1)}).groupby("source").agg(
+        n=("value", "count"), largest=("value", "max"), between=("between", "sum"))
+    scaled = fraction_sources({str(k): (int(n), float(x), int(b)) for k, n, x, b in zip(
+        per.index, per["n"], per["largest"], per["between"], strict=True)})
+    if scaled:
+        relations = relations.copy()
+        hit = relations["source"].isin(scaled)
+        relations.loc[hit, "share_pct"] = relations.loc[hit, "share_pct"] * 100
+    return relations, scaled
 
 
 def check_columns(loaded: LoadedMapping) -> None:
@@ -181,8 +210,9 @@ def extract(sources_yaml: Path, progress: bool = False) -> Extraction:
             bar.stop()
     counts = {name: r.counts for name, r in zip(loaded.sources, results, strict=True)}
     stages.timings["total"] = round(time.perf_counter() - started, 3)
-    return Extraction(parts.mentions, parts.relations, parts.events, parts.quarantine, counts,
-                      parts.dropped, stages.timings, parts.malformed)
+    relations, fractions = shares_as_percent(parts.relations)
+    return Extraction(parts.mentions, relations, parts.events, parts.quarantine, counts,
+                      parts.dropped, stages.timings, parts.malformed, fractions)
 
 
 @dataclass

@@ -267,6 +267,7 @@ def _write_tables(
         "events": len(events),
         "quarantined_rows": len(quarantine),
         "malformed_values": malformed_counts(extraction.malformed),
+        "shares_read_as_fractions": getattr(extraction, "fractions", []),
         "pairs_compared": resolution.stats["pairs_compared"],
         "resolution": {
             **resolution.stats,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from linkage.extract import (
     Assembled,
     assemble,
     check_columns,
+    fraction_sources,
 )
 from linkage.mapping import LoadedMapping, SourceSpec, load_mapping
 from linkage.readers import BadRow, RawTable, read_columns
@@ -120,6 +121,7 @@ class SparkExtraction:
     dropped: DataFrame
     counts: dict[str, dict[str, int]]
     wide: DataFrame  # persisted; `unpersist()` when done
+    fractions: list[str] = field(default_factory=list)  # sources whose shares were fractions
 
     def unpersist(self) -> None:
         self.wide.unpersist()
@@ -258,9 +260,26 @@ def extract_spark(sources_yaml: Path, spark: SparkSession,
     def part(p: str) -> DataFrame:
         return wide.where(F.col("part") == p).select(*PARTS[p])
 
-    return SparkExtraction(part("mention"), part("relation"), part("event"),
+    relations, fractions = _shares_as_percent(part("relation"))
+    return SparkExtraction(part("mention"), relations, part("event"),
                            part("quarantine"), part("malformed"), part("dropped"), counts,
-                           wide)
+                           wide, fractions)
+
+
+def _shares_as_percent(relations: DataFrame) -> tuple[DataFrame, list[str]]:
+    """`linkage.extract.shares_as_percent` on Spark: three numbers per source reach the
+    driver (`fraction_sources` decides), the shares are scaled by Spark."""
+    share = F.col("share_pct")
+    rows = (relations.where(share.isNotNull()).groupBy("source")
+            .agg(F.count("*").alias("n"), F.max(share).alias("largest"),
+                 F.count(F.when((share > 0) & (share < 1), 1)).alias("between"))
+            .collect())
+    scaled = fraction_sources({r["source"]: (int(r["n"]), float(r["largest"]),
+                                             int(r["between"])) for r in rows})
+    if not scaled:
+        return relations, []
+    return relations.withColumn("share_pct", F.when(F.col("source").isin(scaled), share * 100)
+                                .otherwise(share)), scaled
 
 
 def _counts(wide: DataFrame, sources: list[str]) -> dict[str, dict[str, int]]:

@@ -215,6 +215,7 @@ def _write_run(tmp: Path, run_id: str, extraction: SparkExtraction, mentions: An
         "events": n_events,
         "quarantined_rows": n_quarantine,
         "malformed_values": malformed,
+        "shares_read_as_fractions": extraction.fractions,
         "pairs_compared": stats["pairs_compared"],
         "resolution": {**stats, "thresholds": opts.thresholds, "changelog": change_counts},
         "models": summaries,

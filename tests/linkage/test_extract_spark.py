@@ -29,6 +29,7 @@ from linkage.resolve.spark import spark_session
 from linkage.spark.ingest import PARTS, SparkExtraction, extract_spark, part_schema
 from linkage.synth import generate
 from tests.linkage.test_extract_composite_key import check_goods, write_goods
+from tests.linkage.test_extract_shares import write_holders
 from tests.linkage.test_extract_xlsx import ROWS, _mapping, _workbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -233,6 +234,18 @@ def test_composite_key_same_as_pandas(spark: SparkSession, tmp_path: Path, fmt: 
     try:
         pandas_x = extract(sources)
         check_goods(pandas_x)
+        assert_same(pandas_x, spark_x)
+    finally:
+        spark_x.unpersist()
+
+
+def test_shares_written_as_fractions_same_as_pandas(spark: SparkSession,
+                                                   tmp_path: Path) -> None:
+    sources = write_holders(tmp_path, ["0.6", "0.4", "1"])
+    spark_x = extract_spark(sources, spark)
+    try:
+        pandas_x = extract(sources)
+        assert pandas_x.fractions == spark_x.fractions == ["holders"]
         assert_same(pandas_x, spark_x)
     finally:
         spark_x.unpersist()
