@@ -10,6 +10,7 @@ related to (`context_mentions`). See docs/contracts.md, "Linkage internals".
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -138,8 +139,11 @@ def check_columns(loaded: LoadedMapping) -> None:
             continue  # a key may first appear past the sample: checked once the file is read
         for column, key in spec.columns_used().items():
             if column not in columns:
-                raise MissingColumn(loaded.file, f"sources.{name}.{key}", column, path,
-                                    _header_hint(path, spec))
+                hint = _header_hint(path, spec)
+                close = difflib.get_close_matches(column, sorted(columns), n=3, cutoff=0.5)
+                if not hint and close:
+                    hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+                raise MissingColumn(loaded.file, f"sources.{name}.{key}", column, path, hint)
 
 
 def _header_hint(path: Path, spec: SourceSpec) -> str:

@@ -31,6 +31,8 @@ sources:
 @pytest.mark.parametrize("text,encoding,name,expected", [
     ("编号,企业名称\nR1,上海华信进出口贸易有限公司\n", "utf-8", "企业名",
      "sources.reg.mentions.firm.properties.name: column '企业名' is not in"),
+    ("编号,企业名称\nR1,上海华信进出口贸易有限公司\n", "utf-8", "企业名",
+     "(did you mean '企业名称'?)"),
     ("", "utf-8", "企业名称", "reg.csv: empty file: no header row"),
     ("编号,企业名称\nR1,上海华信进出口贸易有限公司\n", "gbk", "企业名称",
      "declared encoding 'gbk' does not fit"),
