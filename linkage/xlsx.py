@@ -1,5 +1,6 @@
 """Excel workbooks (`format: xlsx`) read as the agencies' files are read: every cell as text,
-every row accounted for.
+every row accounted for. A 97-2003 workbook (.xls, many government systems still export
+them) is read the same way, through xlrd; which one a file is, its bytes say.
 
 Registries, penalty lists and blacklists are often handed over as spreadsheets. A sheet is
 read in a stream (openpyxl's read-only mode: a sheet holds at most 1,048,576 rows), from its
@@ -32,6 +33,7 @@ import json
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +54,80 @@ def _open(file: Path) -> Any:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        return load_workbook(file, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, InvalidFileException) as exc:
-        hint = ""
         with file.open("rb") as fh:
             if fh.read(8) == _OLE2:
-                hint = " (an Excel 97-2003 .xls workbook: save it as .xlsx or CSV)"
-        raise SourceReadError(file, f"not a readable xlsx workbook{hint}: {exc}") from None
+                return _XlsBook(file)
+        return load_workbook(file, read_only=True, data_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, InvalidFileException) as exc:
+        raise SourceReadError(file, f"not a readable xlsx workbook: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A cell of a .xls sheet as openpyxl's read-only cells are read here."""
+
+    value: Any
+    number_format: str = "General"
+
+
+class _XlsBook:
+    """An Excel 97-2003 workbook (.xls, BIFF in an OLE2 file) read by xlrd, with the little of
+    openpyxl's read-only interface this module uses. Such a workbook holds at most 65,536 rows
+    a sheet, so it is read whole."""
+
+    def __init__(self, file: Path) -> None:
+        import xlrd
+
+        try:
+            self._book = xlrd.open_workbook(str(file), formatting_info=True, on_demand=True)
+        except Exception as exc:  # xlrd's own errors, and any a damaged file raises in it
+            raise SourceReadError(file, f"not a readable .xls workbook: {exc}") from None
+
+    @property
+    def sheetnames(self) -> list[str]:
+        return list(self._book.sheet_names())
+
+    @property
+    def worksheets(self) -> list[_XlsSheet]:
+        return [self[name] for name in self.sheetnames[:1]]  # the first is all that is asked
+
+    def __getitem__(self, name: str) -> _XlsSheet:
+        return _XlsSheet(self._book, self._book.sheet_by_name(name))
+
+    def close(self) -> None:
+        self._book.release_resources()
+
+
+class _XlsSheet:
+    def __init__(self, book: Any, sheet: Any) -> None:
+        self._book, self._sheet = book, sheet
+
+    def iter_rows(self, min_row: int = 1, max_row: int | None = None
+                  ) -> Iterator[tuple[_Cell, ...]]:
+        last = self._sheet.nrows if max_row is None else min(max_row, self._sheet.nrows)
+        for r in range(min_row - 1, last):
+            yield tuple(self._cell(c) for c in self._sheet.row(r))
+
+    def _cell(self, cell: Any) -> _Cell:
+        import xlrd
+
+        kind = cell.ctype
+        if kind == xlrd.XL_CELL_TEXT:
+            return _Cell(cell.value)
+        if kind == xlrd.XL_CELL_NUMBER:
+            xf = self._book.xf_list[cell.xf_index]
+            shown = self._book.format_map.get(xf.format_key)
+            return _Cell(cell.value, shown.format_str if shown is not None else "General")
+        if kind == xlrd.XL_CELL_DATE:
+            try:
+                return _Cell(xlrd.xldate_as_datetime(cell.value, self._book.datemode))
+            except (xlrd.xldate.XLDateError, OverflowError, ValueError):
+                return _Cell(cell.value)  # a number no date can be: the number
+        if kind == xlrd.XL_CELL_BOOLEAN:
+            return _Cell(bool(cell.value))
+        if kind == xlrd.XL_CELL_ERROR:
+            return _Cell(xlrd.error_text_from_code.get(cell.value, "#N/A"))
+        return _Cell(None)  # empty, blank
 
 
 def _sheet(book: Any, file: Path, sheet: str | None) -> Any:

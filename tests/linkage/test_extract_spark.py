@@ -30,7 +30,7 @@ from linkage.spark.ingest import PARTS, SparkExtraction, extract_spark, part_sch
 from linkage.synth import generate
 from tests.linkage.test_extract_composite_key import check_goods, write_goods
 from tests.linkage.test_extract_shares import write_holders
-from tests.linkage.test_extract_xlsx import ROWS, _mapping, _workbook
+from tests.linkage.test_extract_xlsx import ROWS, _mapping, _workbook, xls_workbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 SMALL = Path(__file__).parents[1] / "fixtures" / "small" / "sources.yaml"
@@ -117,10 +117,14 @@ def test_hard_profile_same_as_pandas(spark: SparkSession, tmp_path: Path) -> Non
         spark_x.unpersist()
 
 
-def test_workbook_same_as_pandas(spark: SparkSession, tmp_path: Path) -> None:
-    """An Excel source (staged by the driver as Parquet): the same rows, bad rows and
-    quarantine reasons as the pandas reader's."""
-    _workbook(tmp_path / "penalties.xlsx", ROWS)
+@pytest.mark.parametrize("old", [False, True])
+def test_workbook_same_as_pandas(spark: SparkSession, tmp_path: Path, old: bool) -> None:
+    """An Excel source, .xlsx or 97-2003 .xls (staged by the driver as Parquet): the same
+    rows, bad rows and quarantine reasons as the pandas reader's."""
+    if old:
+        xls_workbook(tmp_path / "penalties.xlsx", ROWS)  # the format is read from the bytes
+    else:
+        _workbook(tmp_path / "penalties.xlsx", ROWS)
     sources = _mapping(tmp_path, sheet="处罚决定", header_row=3)
     spark_x = extract_spark(sources, spark)
     try:

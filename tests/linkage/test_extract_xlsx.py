@@ -149,7 +149,7 @@ def test_a_workbook_that_cannot_be_read_is_a_clear_error(tmp_path: Path) -> None
     with pytest.raises(SourceReadError, match="not a readable xlsx workbook"):
         read_table(tmp_path / "not.xlsx", "xlsx")
     (tmp_path / "old.xls").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504)
-    with pytest.raises(SourceReadError, match="97-2003 .xls workbook: save it as .xlsx"):
+    with pytest.raises(SourceReadError, match="not a readable .xls workbook"):
         read_columns(tmp_path / "old.xls", "xlsx", "utf-8")
     gap = _workbook(tmp_path / "gap.xlsx", [["编号", None, "名称"], ["1", "", "a"]], title=False)
     with pytest.raises(SourceReadError, match="column B of the header"):
@@ -223,3 +223,60 @@ def test_a_workbook_of_text_reads_as_its_csv(tmp_path: Path) -> None:
     text = read_table(source, "csv")
     assert len(book.frame) > 1000
     assert book.frame.equals(text.frame) and book.bad_rows == text.bad_rows == []
+
+
+def xls_workbook(path: Path, rows: list[list[Any]], *, sheet: str = "处罚决定") -> Path:
+    """`_workbook`'s sheets as an Excel 97-2003 .xls file (xlwt; a title above the header)."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    book.add_sheet("说明").write(0, 0, "本表为公示信息")
+    data = book.add_sheet(sheet)
+    data.write(0, 0, "2024年行政处罚公示")
+    day = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for r, row in enumerate(rows, 2):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, (dt.date, dt.datetime)):
+                data.write(r, c, value, day)
+            else:
+                data.write(r, c, value)
+    book.save(str(path))
+    return path
+
+
+def test_an_xls_workbook_reads_as_the_same_xlsx(tmp_path: Path) -> None:
+    """A 97-2003 workbook (xlrd) gives the rows, bad rows and reasons of the same sheet saved
+    as .xlsx: dates, whole numbers, a number that lost digits, a row too wide."""
+    xlsx = _workbook(tmp_path / "penalties.xlsx", ROWS)
+    xls = xls_workbook(tmp_path / "penalties.xls", ROWS)
+    assert read_columns(xls, "xlsx", "utf-8", sheet="处罚决定", header_row=3) == HEADER
+    new, old = (read_table(b, "xlsx", sheet="处罚决定", header_row=3) for b in (xls, xlsx))
+    assert new.frame.equals(old.frame)
+    assert [(b.row_number, b.reason, b.field) for b in new.bad_rows] == [
+        (b.row_number, b.reason, b.field) for b in old.bad_rows]
+    with pytest.raises(SourceReadError, match="no worksheet '罚款'.*'说明', '处罚决定'"):
+        read_table(xls, "xlsx", sheet="罚款")
+    assert list(read_table(xls, "xlsx").frame.columns) == ["本表为公示信息"]  # the first sheet
+
+
+def test_xls_cells_as_text(tmp_path: Path) -> None:
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("codes")
+    for c, name in enumerate(["海关编码", "持股", "是否", "日期时间", "金额"]):
+        sheet.write(0, c, name)
+    sheet.write(1, 0, 101683453, xlwt.easyxf(num_format_str="0000000000"))
+    sheet.write(1, 1, 0.6, xlwt.easyxf(num_format_str="0%"))
+    sheet.write(1, 2, True)
+    sheet.write(1, 3, dt.datetime(2023, 5, 1, 13, 30),
+                xlwt.easyxf(num_format_str="YYYY-MM-DD hh:mm"))
+    sheet.write(1, 4, 1234.5)
+    book.save(str(tmp_path / "codes.xls"))
+    frame = read_table(tmp_path / "codes.xls", "xlsx").frame
+    assert list(frame.loc[1]) == ["0101683453", "60%", "true", "2023-05-01 13:30:00", "1234.5"]
+    (tmp_path / "broken.xls").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504)
+    with pytest.raises(SourceReadError, match="not a readable .xls workbook"):
+        read_table(tmp_path / "broken.xls", "xlsx")
