@@ -55,7 +55,9 @@ _KEEP = frozenset("乾著")
 _LABEL = re.compile(r"^[\u3400-\u9fff]{1,6}[:：]")
 _ROLE_AFTER = re.compile(
     r"[/／\\_、,，;；|-]*(?:法定代表人|法人代表|法人|负责人|执行董事|董事长|董事|监事|总经理|经理|"
-    r"股东|经办人|报关员|先生|女士|小姐|同志)+$")
+    r"股东|经办人|报关员|先生|女士|小姐|同志|"
+    # 张伟等, 张伟等3人: "and others" after the first party a decision names
+    r"等(?:[0-9]+|[一二三四五六七八九十两]+)?[人名]?)+$")
 # forms of address written before a Latin-script name (Mr. ZHANG WEI, MS LI NA)
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mister", "madam", "mdm", "mme", "dr", "prof",
                      "sir"})
@@ -76,6 +78,7 @@ _U_DIAERESIS = str.maketrans({**dict.fromkeys("üǖǘǚǜ", "v"), **dict.fromkey
 # the passports' spelling of pinyin ü after l and n (LYU, NYU; LYUE): pinyin tools write v
 _YU = re.compile(r"\b([lnLN])[yY](?=[uU](?:[eE])?\b)[uU]", re.ASCII)
 _MARKS = r"(?:某|[*×xX○〇?])"
+_LATIN_MASK = re.compile(r"[*×]")  # a Latin-script name published masked: ZHANG **
 _ANONYMISED = re.compile(rf"((?!某)[\u3400-\u9fff\uf900-\ufaff]{{1,3}}?){_MARKS}{{1,3}}|{_MARKS}+")
 
 
@@ -359,6 +362,8 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
             parts = _han_parts(std)
             out[original] = PersonName(std or None, "".join(parts) or None, _read(parts),
                                        _han_surname(std))
+        elif _LATIN_MASK.search(text):  # ZHANG **, Zhang W*: anonymised, no name to compare
+            out[original] = PersonName(None, None, None, None)
         else:
             words = [_NOT_ALNUM.sub("", w.lower()) for w in _latin_surname_first(original)]
             words = [w for w in words if w]

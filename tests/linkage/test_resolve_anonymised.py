@@ -25,6 +25,7 @@ from linkage.synth.styles import PUBLISHED, person_variant
     ("王某某", "王"), ("王某", "王"), ("张*", "张"), ("张**", "张"), ("李×", "李"),
     ("刘XX", "刘"), ("刘ＸＸ", "刘"), ("陈○○", "陈"), ("王 某某", "王"), ("欧阳某", "欧阳"),
     ("欧阳**", "欧阳"), ("王小*", "王"), ("張某某", "张"), ("某某", None), ("＊＊", None),
+    ("ZHANG **", None), ("Zhang W*", None), ("LI ×", None),  # Latin: no surname in characters
 ])
 def test_an_anonymised_name_keeps_its_surname_and_nothing_to_compare(
         written: str, surname: str | None) -> None:
@@ -35,6 +36,8 @@ def test_an_anonymised_name_keeps_its_surname_and_nothing_to_compare(
     ("张伟", "张伟", "张"), ("欧阳娜娜", "欧阳娜娜", "欧阳"), ("欧阳", "欧阳", "欧"),
     ("曾伟", "曾伟", "曾"), ("某伟", "某伟", "某"), ("ZHANG WEI", "zhangwei", None),
     ("张伟（法定代表人）", "张伟", "张"),
+    # "and others" after the first party a decision names
+    ("张伟等", "张伟", "张"), ("张伟等3人", "张伟", "张"), ("张伟 等二人", "张伟", "张"),
 ])
 def test_a_written_name_keeps_its_name_and_gives_its_surname(
         written: str, std: str, surname: str | None) -> None:
