@@ -142,7 +142,7 @@ def _han_number(text: str) -> int:
 def parse_number(raw: str, percent: bool = False) -> float | None:
     """'1,200.50', '￥3000元', '5万元', '1.5亿元' -> float; with percent=True, '30%' -> 30.0
     (a share, between 0 and 100)."""
-    text = _NUMBER_NOISE.sub("", readable(raw))
+    text = _AMOUNT_WORDS.sub("", _NUMBER_NOISE.sub("", readable(raw)))
     if not text:
         return None
     scale = 1.0
@@ -155,12 +155,46 @@ def parse_number(raw: str, percent: bool = False) -> float | None:
     try:
         value = float(text) * scale
     except ValueError:
-        raise BadValue(f"not a number: {raw!r}") from None
+        han = _han_amount(text + ("万" if scale == 10_000.0 else
+                                  "亿" if scale > 10_000.0 else ""))
+        if han is None:
+            raise BadValue(f"not a number: {raw!r}") from None
+        value = float(han)
     if value != value or value in (float("inf"), float("-inf")):
         raise BadValue(f"not a finite number: {raw!r}")
     if percent and not 0.0 <= value <= 100.0:
         raise BadValue(f"share out of range 0-100%: {raw!r}")
     return value
+
+
+# an amount as a decision or a cheque writes it: 罚款人民币伍万元整, 五万三千元, 一亿二千万元
+_AMOUNT_WORDS = re.compile(r"^(?:罚款|罚金|金额|没收违法所得|没收|合计|共计)+|整$")
+_HAN_DIGIT_VALUES = ({c: i for i, c in enumerate("零一二三四五六七八九")}
+                     | {c: i for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")} | {"〇": 0, "两": 2})
+_HAN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+
+
+def _han_amount(text: str) -> int | None:
+    """A whole amount in Chinese numerals (伍万 -> 50000, 一亿二千万 -> 120000000, 十五万 ->
+    150000), or None when `text` is anything else."""
+    if not any(ch in _HAN_DIGIT_VALUES or ch in _HAN_UNITS for ch in text):
+        return None
+    total = section = number = 0
+    for ch in text:
+        if ch in _HAN_DIGIT_VALUES:
+            number = _HAN_DIGIT_VALUES[ch]
+        elif ch in _HAN_UNITS:
+            section += (number or 1) * _HAN_UNITS[ch]
+            number = 0
+        elif ch == "万":
+            section = (section + number) * 10_000
+            number = 0
+        elif ch == "亿":
+            total += (section + number) * 100_000_000
+            section = number = 0
+        else:
+            return None
+    return total + section + number
 
 
 def parse_many_dates(values: Iterable[str], fmt: str | None) -> dict[str, dt.date | None | str]:

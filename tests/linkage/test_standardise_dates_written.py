@@ -93,3 +93,19 @@ def test_amounts_in_hundred_millions() -> None:
     assert parse_number("2亿") == 200_000_000.0
     with pytest.raises(BadValue):
         parse_number("亿")
+
+
+@pytest.mark.parametrize("written,amount", [
+    ("罚款人民币伍万元整", 50_000.0), ("伍万元", 50_000.0), ("五万三千元", 53_000.0),
+    ("一亿二千万元", 120_000_000.0), ("十五万元", 150_000.0), ("三千零五十元", 3_050.0),
+    ("壹佰万元整", 1_000_000.0), ("两千元", 2_000.0), ("罚款5000元", 5_000.0),
+    ("罚款人民币5万元整", 50_000.0),
+])
+def test_amounts_as_decisions_write_them(written: str, amount: float) -> None:
+    assert parse_number(written) == amount
+
+
+@pytest.mark.parametrize("written", ["伍万元伍角", "万", "五万abc", "约五万元"])
+def test_amounts_that_stay_unread(written: str) -> None:
+    with pytest.raises(BadValue):
+        parse_number(written)
