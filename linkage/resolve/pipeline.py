@@ -31,6 +31,8 @@ from linkage.resolve.context import (
     attachments,
     context_links,
     declarant_links,
+    name_features,
+    name_key,
     registered_name_links,
 )
 from linkage.resolve.evidence import dumps, feature
@@ -135,7 +137,9 @@ def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
 
 def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
     """Persons sharing the same present identity number that fails its check (or is another
-    document), under the same standardised name: the same value is strong evidence."""
+    document), under the same name as read (`context.name_key`: in either order, so a
+    passport holder written JOHN SMITH and SMITH JOHN is one name): the same value is strong
+    evidence."""
     if "id_scheme" not in mentions.columns:
         return []
     of_kind = mentions[(mentions["kind"] == "person") & mentions["id_number"].notna()
@@ -144,17 +148,21 @@ def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
     if of_kind.empty:
         return []
     sub = of_kind[["id_number", "id_scheme", "name_std", "mention_id"]].copy()
+    sub["name_key"] = name_key(of_kind)
     sub["i"] = sub.index
-    keys = ["id_number", "id_scheme", "name_std"]
+    keys = ["id_number", "id_scheme", "name_key"]
     sub = sub.sort_values([*keys, "mention_id"], kind="stable")
     first = sub.groupby(keys, sort=False, dropna=False)["i"].transform("first")
     pairs = sub[sub["i"] != first]
+    names = sub["name_std"]
     links: list[Link] = []
-    for value, name, a, b in zip(pairs["id_number"].tolist(), pairs["name_std"].tolist(),
-                                 first[pairs.index].tolist(), pairs["i"].tolist(), strict=True):
+    for value, a, b in zip(pairs["id_number"].tolist(), first[pairs.index].tolist(),
+                           pairs["i"].tolist(), strict=True):
+        name_a, name_b = str(names[a]), str(names[b])
         features = dumps([
             feature("id_number", "id_number exact (not valid)", str(value), str(value)),
-            feature("name_std", "name exact", str(name), str(name)),
+            name_features("name exact" if name_a == name_b else "name as read", name_a,
+                          name_b),
         ])
         links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
     return links

@@ -4,7 +4,7 @@ Every mention carries a long index `i` (its input order). Per kind:
 
 1. **Pre-clusters.** The exact-identifier links (mentions sharing a valid USCC / resident ID,
    a customs code, a registration number, a declared identifier; persons sharing one
-   malformed ID number under one name) and `same` judgements are edges; their connected
+   malformed ID number under one name as read) and `same` judgements are edges; their connected
    components (`components.py`) are cut into buckets, and each bucket is clustered by the
    pandas code of the DuckDB path (`ConstrainedUnionFind` with the cannot-link tags,
    `_exact_links`, `_malformed_id_links`) in one `applyInPandas` call: components never
@@ -243,8 +243,10 @@ def exact_edges(mentions: Any, kind: Kind) -> Any:
     if kind == "person" and "id_scheme" in of_kind.columns:
         malformed = (F.col("id_number").isNotNull() & F.col("name_std").isNotNull()
                      & ~F.coalesce(F.col("id_valid").cast("boolean"), F.lit(False)))
-        parts.append(_star_edges(of_kind.withColumn("scheme", F.coalesce("id_scheme", F.lit(""))),
-                                 ["id_number", "scheme", "name_std"], malformed))
+        read = [F.col(c) for c in ("name_read", "name_pinyin") if c in of_kind.columns]
+        keyed = of_kind.withColumn("scheme", F.coalesce("id_scheme", F.lit(""))).withColumn(
+            "name_key", F.coalesce(*read, F.col("name_std")))  # as `context.name_key`
+        parts.append(_star_edges(keyed, ["id_number", "scheme", "name_key"], malformed))
     out = parts[0]
     for part in parts[1:]:
         out = out.unionByName(part)

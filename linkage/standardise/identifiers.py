@@ -191,6 +191,8 @@ def check_ric(raw: str) -> CheckedRic:
         if born is not None:
             return CheckedRic(value, True, born, scheme, born)
         return CheckedRic(value, False, None, scheme, stated_birth_date(value))
+    if scheme == "hk_macao_permit" and len(value) == 11:
+        value = value[:9]  # H01234567 and its issue count, 01: the holder's number is the first
     return CheckedRic(value, False, None, scheme)
 
 

@@ -50,6 +50,23 @@ def test_same_malformed_id_links_only_under_the_same_name() -> None:
     assert [(lk.left, lk.right) for lk in _malformed_id_links(m)] == [(0, 1)]
 
 
+def test_same_passport_links_a_name_in_either_order() -> None:
+    """A passport (no resident ID to check) under JOHN SMITH and SMITH JOHN: one name as read
+    (`name_read`, either order), one person; another name under it stays apart."""
+    m = _persons([
+        {"mention_id": "a:1:p", "name_std": "johnsmith", "name_read": "john|smith",
+         "id_number": "E12345678"},
+        {"mention_id": "b:1:p", "name_std": "smithjohn", "name_read": "john|smith",
+         "id_number": "E12345678"},
+        {"mention_id": "c:1:p", "name_std": "marybrown", "name_read": "brown|mary",
+         "id_number": "E12345678"},
+    ])
+    m["id_scheme"] = "passport"
+    links = _malformed_id_links(m)
+    assert [(lk.left, lk.right) for lk in links] == [(0, 1)]
+    assert "name as read" in links[0].features and "smithjohn" in links[0].features
+
+
 def _firm_case(ids: list[str | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mentions 0..n-1: persons named 王伟 at one firm (mention n), with the given IDs."""
     rows = [{"mention_id": f"s:{i}:p", "name_std": "王伟", "id_number": v}

@@ -159,6 +159,7 @@ def test_identity_number_states() -> None:
     assert check_ric("310101195311200000").value == "310101195311200000"  # kept: evidence
     assert check_ric("E12345678")[:4] == ("E12345678", False, None, "passport")
     assert check_ric("H12345678").scheme == "hk_macao_permit"
+    assert check_ric("H1234567801")[:4] == ("H12345678", False, None, "hk_macao_permit")
     assert check_ric("C Z1234567").scheme == "hk_macao_permit"
     assert check_ric("1234567890(B)")[:4] == ("1234567890B", False, None, "taiwan_permit")
     assert check_ric("11010119900307007").scheme == "ric"  # a dropped character
