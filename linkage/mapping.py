@@ -291,7 +291,7 @@ class SourceSpec(_Strict):
     path: str
     format: Format
     encoding: Encoding = "utf-8"
-    key: str | list[str]  # the record key: a column, or columns whose values together are
+    key: str | list[str]  # the record key's column, or columns whose values together are it
     date_format: str | None = None
     delimiter: str = ","
     sheet: str | None = None  # xlsx: the worksheet's name (default: the first)

@@ -373,9 +373,10 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     frame = pd.DataFrame({"m": firms.index[named].astype(int), "name": names[named].astype(str),
                           "root": roots[named]})
     frame["held"] = frame["root"].isin(held_roots)
+    written = firms["name"] if "name" in firms.columns else firms["name_std"]  # for evidence
     frame = frame.sort_values(["name", "m"], kind="stable").drop_duplicates(["name", "root"])
     links: list[Link] = []
-    for name, group in frame.groupby("name", sort=False):
+    for _, group in frame.groupby("name", sort=False):
         if len(group) < 2:
             continue
         holders = group[group["held"]]
@@ -386,6 +387,7 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
                  else "the same full name, no identifier on either side")
         for other in group.loc[~group["held"], "m"].astype(int):
             if other != target:
-                features = dumps([name_features(level, str(name), str(name))])
+                features = dumps([name_features(level, str(written[target]),
+                                                str(written[other]))])
                 links.append(Link(target, other, "context", None, 1.0, features))
     return links
