@@ -50,7 +50,7 @@ from linkage.standardise.identifiers import (
     compact,
 )
 from linkage.standardise.names import standardise_enterprise_names, standardise_person_names
-from linkage.standardise.phones import normalise_many_phones
+from linkage.standardise.phones import local_phone, normalise_many_phones
 
 MENTION_COLUMNS = [
     "mention_id", "source", "record_id", "role", "kind", "name", "name_std", "name_pinyin",
@@ -312,6 +312,22 @@ def _phones(values: list[str]) -> dict[str, tuple[str | None]]:
     return {k: (v,) for k, v in normalise_many_phones(values).items()}
 
 
+def _local_phones(raw: pd.Series, phone: pd.Series, city: pd.Series) -> pd.Series:
+    """`phone` with the landlines written without an area code placed by the mention's own
+    city (`phones.local_phone`), each distinct (number, city) once."""
+    todo = phone.isna() & raw.notna() & city.notna()
+    if not todo.any():
+        return phone
+    pairs = pd.DataFrame({"raw": raw[todo].astype(str), "city": city[todo].astype(str)})
+    found = {(r, c): local_phone(r, c) for r, c in pairs.drop_duplicates().itertuples(
+        index=False)}
+    placed = pd.Series([found[(r, c)] for r, c in zip(pairs["raw"], pairs["city"], strict=True)],
+                       index=pairs.index, dtype=object)
+    out = phone.astype(object).copy()
+    out[todo] = placed
+    return _str(out)
+
+
 def _other_ids(values: list[str]) -> dict[str, tuple[str | None]]:
     """`scheme:raw` -> `scheme:NORMALISED` (None when nothing is left of the value)."""
     out: dict[str, tuple[str | None]] = {}
@@ -369,6 +385,9 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     out["phone"] = _str(_spread(m["phone"], _phones, ("phone",))["phone"])
     for col, s in a.items():
         out[col] = _str(s)
+    # a local number's city: the address's, else the region a firm's name carries
+    out["phone"] = _local_phones(m["phone"], out["phone"],
+                                 out["city"].where(out["city"].notna(), out["name_region"]))
     out["row_number"] = out["row_number"].astype("int64")
     return out
 

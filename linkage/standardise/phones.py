@@ -1,8 +1,9 @@
 """Phone numbers to E.164 with phonenumbers (region CN): mobiles and landlines with area code.
 
 Extensions (转 801, 分机, ext., a trailing -801 after a full landline) are dropped: the node is the
-line, not the desk. A local landline number without its area code cannot be placed and yields
-None. Of several numbers in one cell (138…/139…, 138…；021-…) the first that reads as one is
+line, not the desk. A local landline number without its area code is placed by the
+city of the record's address (`local_phone`, area codes from phonenumbers' geocoding data),
+else None. Of several numbers in one cell (138…/139…, 138…；021-…) the first that reads as one is
 the phone.
 """
 
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, geocoder
 
 from linkage.standardise.text import readable
 
@@ -79,6 +81,46 @@ def _one_phone(text: str) -> str | None:
     if found is None and _TRAILING_GROUP.search(text):
         found = _parse(_TRAILING_GROUP.sub("", text))  # 021-62381234-801: an extension
     return found
+
+
+_LOCAL = re.compile(r"^[2-9]\d{6,7}$")  # a landline's local number, 7 or 8 digits
+_PROVINCE = re.compile(r"^.*?(?:省|自治区|特别行政区)")
+
+
+@cache
+def area_codes() -> dict[str, str]:
+    """City (as addresses name it: 深圳市, 上海市) -> its landline area code, from
+    phonenumbers' own geocoding data; a city two codes claim is left out."""
+    claims: dict[str, set[str]] = {}
+    codes = ["10", *(f"2{i}" for i in range(10)),
+             *(f"{a}{b:02d}" for a in range(3, 10) for b in range(100))]
+    for code in codes:
+        for local in _GEOCODE_SAMPLES:
+            where = geocoder.description_for_number(phonenumbers.parse(f"+86{code}{local}"),
+                                                    "zh")
+            if where:
+                for city in _PROVINCE.sub("", where).split("、"):
+                    if city:
+                        claims.setdefault(city, set()).add(code)
+                break
+    return {city: next(iter(c)) for city, c in claims.items() if len(c) == 1}
+
+
+# local numbers whose first digits phonenumbers places in each area (it geocodes by prefix)
+_GEOCODE_SAMPLES = ("62381234", "87654321", "22345678", "5234567", "8234567", "6234567",
+                    "3234567", "2234567", "7234567", "4234567", "55555555", "33333333")
+
+
+def local_phone(raw: str, city: str | None) -> str | None:
+    """A landline written without its area code (87680542), placed by the city the same
+    record's address names; None when the value is no local number or the city unknown."""
+    if not city:
+        return None
+    digits = _SEPARATORS.sub("", _EXTENSION.sub("", readable(raw).strip()))
+    code = area_codes().get(city)
+    if code is None or not _LOCAL.match(digits):
+        return None
+    return _one_phone(f"0{code}{digits}")
 
 
 def normalise_many_phones(values: Iterable[str]) -> dict[str, str | None]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkage.standardise.phones import _parse, normalise_phone
+from linkage.extract import extract
+from linkage.standardise.phones import _parse, area_codes, local_phone, normalise_phone
 
 # mobile numbers of allocated ranges: 13x, 15x, 17x but 179 (an IP-call prefix, rightly
 # refused below, which "17" + any nine digits drew now and then: a flaky failure), 18x, 19x
@@ -85,3 +88,41 @@ def test_fast_paths_agree_with_phonenumbers(digits: str, fmt: str) -> None:
 def test_of_several_numbers_in_a_cell_the_first_that_reads_is_the_phone(
         written: str, phone: str | None) -> None:
     assert normalise_phone(written) == phone
+
+
+@pytest.mark.parametrize("written,city,phone", [
+    ("87680542", "深圳市", "+8675587680542"),
+    ("6238 1234", "上海市", "+862162381234"),
+    ("8768054", "宁波市", "+865748768054"),  # a 7-digit local number
+    ("87680542 转 801", "北京市", "+861087680542"),
+    ("87680542", "铁岭市", "+862487680542"),  # an area code several cities share
+    ("87680542", None, None),  # no city: cannot be placed
+    ("87680542", "不存在市", None),
+    ("1234", "上海市", None),  # no local number
+    ("13812345678", "上海市", None),  # a mobile is read without any city (normalise_phone)
+])
+def test_a_local_number_is_placed_by_the_records_city(written: str, city: str | None,
+                                                       phone: str | None) -> None:
+    assert local_phone(written, city) == phone
+
+
+def test_area_codes_of_the_cities_addresses_name() -> None:
+    codes = area_codes()
+    assert len(codes) > 300
+    assert (codes["北京市"], codes["上海市"], codes["深圳市"], codes["苏州市"]) == (
+        "10", "21", "755", "512")
+
+
+def test_extraction_places_a_local_number_by_the_address(tmp_path: Path) -> None:
+    (tmp_path / "reg.csv").write_text(
+        "编号,企业名称,住所,电话\n"
+        "R1,深圳市鑫达电子有限公司,广东省深圳市南山区科技园1号,87680542\n"
+        "R2,上海华信贸易有限公司,,62381234\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "version: 1\nsources:\n  reg:\n    path: reg.csv\n    format: csv\n    key: 编号\n"
+        "    mentions:\n      firm:\n        kind: enterprise\n        required: [name]\n"
+        "        properties: {name: 企业名称, address: 住所, phone: 电话}\n", encoding="utf-8")
+    x = extract(tmp_path / "sources.yaml")
+    phones = x.mentions.set_index("record_id")["phone"]
+    assert phones["R1"] == "+8675587680542"
+    assert phones["R2"] == "+862162381234"  # no address: the region the firm's name carries
