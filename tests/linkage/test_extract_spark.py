@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,25 @@ def assert_same(pandas_x: Extraction, spark_x: SparkExtraction) -> None:
             assert g == w, (part, dict(zip(PARTS[part], zip(g, w, strict=True), strict=True)))
 
 
+@contextmanager
+def both_engines(spark: SparkSession, sources: Path, block_bytes: int | None = None
+                 ) -> Iterator[tuple[Extraction, SparkExtraction]]:
+    """The pandas and the Spark extraction of `sources` (Spark reading file blocks of
+    `block_bytes`), for the caller's checks; then `assert_same`."""
+    if block_bytes is not None:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(block_bytes))
+    try:
+        spark_x = extract_spark(sources, spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    try:
+        pandas_x = extract(sources)
+        yield pandas_x, spark_x
+        assert_same(pandas_x, spark_x)
+    finally:
+        spark_x.unpersist()
+
+
 def test_small_fixture_same_as_pandas(spark: SparkSession) -> None:
     spark_x = extract_spark(SMALL, spark)
     try:
@@ -126,13 +146,8 @@ def test_workbook_same_as_pandas(spark: SparkSession, tmp_path: Path, old: bool)
     else:
         _workbook(tmp_path / "penalties.xlsx", ROWS)
     sources = _mapping(tmp_path, sheet="处罚决定", header_row=3)
-    spark_x = extract_spark(sources, spark)
-    try:
-        pandas_x = extract(sources)
+    with both_engines(spark, sources) as (pandas_x, _):
         assert len(pandas_x.quarantine) == 2 and len(pandas_x.mentions) == 3
-        assert_same(pandas_x, spark_x)
-    finally:
-        spark_x.unpersist()
 
 
 AWKWARD_YAML = """\
@@ -210,49 +225,28 @@ def _awkward(folder: Path, title: str = "") -> Path:
 
 def test_awkward_files_in_small_blocks_same_as_pandas(spark: SparkSession,
                                                      tmp_path: Path) -> None:
-    sources = _awkward(tmp_path)
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "300")
-    try:
-        spark_x = extract_spark(sources, spark)
-    finally:
-        spark.conf.unset("spark.sql.files.maxPartitionBytes")
-    try:
-        pandas_x = extract(sources)
+    with both_engines(spark, _awkward(tmp_path), block_bytes=300) as (pandas_x, _):
         reasons = " ".join(pandas_x.quarantine["reason"])
         for why in ("undecodable bytes", "fields, the header has", "duplicate record key",
                     "not a JSON object", "unparseable row"):
             assert why in reasons
         assert len(pandas_x.malformed) > 0
         assert pandas_x.mentions["address"].str.contains("\n").any()
-        assert_same(pandas_x, spark_x)
-    finally:
-        spark_x.unpersist()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "xlsx"])
 def test_composite_key_same_as_pandas(spark: SparkSession, tmp_path: Path, fmt: str) -> None:
     """`key: [报关单号, 项号]` read by Spark from each text and table format: the pandas
     records, duplicates and missing parts."""
-    sources = write_goods(tmp_path, fmt)
-    spark_x = extract_spark(sources, spark)
-    try:
-        pandas_x = extract(sources)
+    with both_engines(spark, write_goods(tmp_path, fmt)) as (pandas_x, _):
         check_goods(pandas_x)
-        assert_same(pandas_x, spark_x)
-    finally:
-        spark_x.unpersist()
 
 
 def test_shares_written_as_fractions_same_as_pandas(spark: SparkSession,
                                                    tmp_path: Path) -> None:
-    sources = write_holders(tmp_path, ["0.6", "0.4", "1"])
-    spark_x = extract_spark(sources, spark)
-    try:
-        pandas_x = extract(sources)
+    with both_engines(spark, write_holders(tmp_path, ["0.6", "0.4", "1"])) as (pandas_x,
+                                                                              spark_x):
         assert pandas_x.fractions == spark_x.fractions == ["holders"]
-        assert_same(pandas_x, spark_x)
-    finally:
-        spark_x.unpersist()
 
 
 TITLE = "某市市场监督管理局 人员名单\n导出日期：2026年12月1日\n"
@@ -265,22 +259,13 @@ def test_title_above_the_csv_header_in_small_blocks_same_as_pandas(spark: SparkS
     (tmp_path / "plain").mkdir()
     (tmp_path / "titled").mkdir()
     plain = extract(_awkward(tmp_path / "plain"))
-    sources = _awkward(tmp_path / "titled", title=TITLE)
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "300")
-    try:
-        spark_x = extract_spark(sources, spark)
-    finally:
-        spark.conf.unset("spark.sql.files.maxPartitionBytes")
-    try:
-        pandas_x = extract(sources)
+    titled = _awkward(tmp_path / "titled", title=TITLE)
+    with both_engines(spark, titled, block_bytes=300) as (pandas_x, _):
         for part in ("mentions", "quarantine", "malformed"):
-            titled, untitled = getattr(pandas_x, part), getattr(plain, part)
-            assert len(titled) == len(untitled) > 0
-            assert titled.drop(columns=["file"], errors="ignore").equals(
-                untitled.drop(columns=["file"], errors="ignore"))
-        assert_same(pandas_x, spark_x)
-    finally:
-        spark_x.unpersist()
+            with_title, without = getattr(pandas_x, part), getattr(plain, part)
+            assert len(with_title) == len(without) > 0
+            assert with_title.drop(columns=["file"], errors="ignore").equals(
+                without.drop(columns=["file"], errors="ignore"))
 
 
 def test_title_past_the_first_block_on_spark_is_an_error(spark: SparkSession,
