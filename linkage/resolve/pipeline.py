@@ -127,12 +127,45 @@ def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
         placeholder = "\u0000"
         parts = dumps([feature(column, level, placeholder, placeholder)]).split(
             json.dumps(placeholder))
-        for value, a, b in zip(pairs[column].tolist(), first[pairs.index].tolist(),
-                               pairs["i"].tolist(), strict=True):
+        lefts, rights = first[pairs.index].to_numpy(), pairs["i"].to_numpy()
+        apart = (_names_apart(of_kind, lefts, rights) if kind == "person"
+                 else np.zeros(len(pairs), dtype=bool))
+        for value, a, b, other in zip(pairs[column].tolist(), lefts.tolist(), rights.tolist(),
+                                      apart.tolist(), strict=True):
             v = json.dumps(str(value), ensure_ascii=False)
             features = parts[0] + v + parts[1] + v + parts[2]
+            if other:  # the same number under another person's name: joined, and said so
+                names = of_kind["name_std"]
+                features = features[:-1] + ", " + dumps([feature(
+                    "name_std", NAMES_APART, names[a], names[b])])[1:]
             links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
     return links
+
+
+NAMES_APART = "another name under this ID: check the record (a clerk's slip?)"
+
+
+def names_apart_count(links: Sequence[Link]) -> dict[str, int]:
+    """The report's count of the identifier links joining two names that share nothing."""
+    n = sum(NAMES_APART in lk.features for lk in links)
+    return {"offered": n, "accepted": n}
+
+
+def _names_apart(of_kind: pd.DataFrame, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+    """Per pair of person mentions (index labels): whether their names share nothing - not
+    the surname in characters, nor the name as read (pinyin, either order) - while both are
+    written: a valid ID copied onto another person, as a clerk may."""
+    if len(lefts) == 0 or "name_std" not in of_kind.columns:
+        return np.zeros(len(lefts), dtype=bool)
+    read = name_key(of_kind)
+    surname = of_kind["surname"] if "surname" in of_kind.columns else pd.Series(
+        None, index=of_kind.index, dtype=object)
+    both = of_kind["name_std"].loc[lefts].notna().to_numpy() & of_kind["name_std"].loc[
+        rights].notna().to_numpy()
+    same_read = read.loc[lefts].to_numpy() == read.loc[rights].to_numpy()
+    sl, sr = surname.loc[lefts].to_numpy(), surname.loc[rights].to_numpy()
+    same_surname = pd.notna(sl) & (sl == sr)
+    return both & ~same_read & ~same_surname
 
 
 def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
@@ -456,7 +489,10 @@ def resolve(
     ]
     accepted += uf.apply(kept)
     for kind in KINDS:
-        accepted += uf.apply(_exact_links(mentions, kind))
+        got = uf.apply(_exact_links(mentions, kind))
+        if kind == "person":
+            stats["links"]["exact_id_names_apart"] = names_apart_count(got)
+        accepted += got
     accepted += uf.apply(_malformed_id_links(mentions))
     pc = np.asarray(uf.labels(), dtype=np.int64)
     timings["exact_ids"] = time.perf_counter() - t0

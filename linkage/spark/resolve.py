@@ -60,6 +60,7 @@ from linkage.resolve.pipeline import (
     _judgement_links,
     _malformed_id_links,
     _tag_identifiers,
+    names_apart_count,
     with_derived_columns,
 )
 from linkage.resolve.sampling import SAMPLE_KEY
@@ -133,11 +134,16 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
                             index_of, stats)
     _tag_identifiers(uf, mine)
     accepted: list[Link] = uf.apply(same, force=True)
-    accepted += uf.apply(_exact_links(mine, kind))
-    if kind == "person":
-        accepted += uf.apply(_malformed_id_links(mine))
     offered: dict[str, int] = {}
     got: dict[str, int] = {}
+    exact = uf.apply(_exact_links(mine, kind))
+    if kind == "person":
+        apart = names_apart_count(exact)
+        offered["exact_id_names_apart"] = apart["offered"]
+        got["exact_id_names_apart"] = apart["accepted"]
+    accepted += exact
+    if kind == "person":
+        accepted += uf.apply(_malformed_id_links(mine))
     splink = edges[edges["type"] == "splink"].sort_values(
         ["match_weight", "a", "b"], ascending=[False, True, True], kind="stable")
     links = [Link(int(at[a]), int(at[b]), "splink", float(w), float(p), "")

@@ -11,7 +11,13 @@ import pandas as pd
 from linkage.resolve.cluster import ConstrainedUnionFind
 from linkage.resolve.context import attachments, context_links, declarant_links
 from linkage.resolve.health import model_health
-from linkage.resolve.pipeline import _malformed_id_links, _tag_identifiers
+from linkage.resolve.pipeline import (
+    NAMES_APART,
+    _exact_links,
+    _malformed_id_links,
+    _tag_identifiers,
+    names_apart_count,
+)
 from linkage.resolve.scoring import prior_from_rules
 
 V = "11010119800307001X"  # the shapes only matter here, not the check characters
@@ -65,6 +71,23 @@ def test_same_passport_links_a_name_in_either_order() -> None:
     links = _malformed_id_links(m)
     assert [(lk.left, lk.right) for lk in links] == [(0, 1)]
     assert "name as read" in links[0].features and "smithjohn" in links[0].features
+
+
+def test_a_valid_id_under_another_name_joins_and_says_so() -> None:
+    """The same valid ID under names that share nothing (a clerk's slip: 李秀英 given 张建国's
+    ID) still joins, and the evidence says to check the record; a name written otherwise
+    (pinyin, a homophone, a slip in the given name) is no other name."""
+    rows = [("张建国", "zhangjianguo", "jianguo|zhang", "张"), ("李秀英", "lixiuying",
+            "li|xiuying", "李"), ("Jianguo Zhang", "zhangjianguo", "jianguo|zhang", None),
+            ("张建华", "zhangjianhua", "jianhua|zhang", "张")]
+    m = _persons([{"mention_id": f"s:{i}:p", "name_std": std, "name_pinyin": py,
+                   "name_read": read, "surname": surname, "id_number": V, "id_valid": True}
+                  for i, (std, py, read, surname) in enumerate(rows)])
+    links = _exact_links(m, "person")
+    assert [(lk.left, lk.right) for lk in links] == [(0, 1), (0, 2), (0, 3)]
+    flagged = [NAMES_APART in lk.features for lk in links]
+    assert flagged == [True, False, False]
+    assert names_apart_count(links) == {"offered": 1, "accepted": 1}
 
 
 def _firm_case(ids: list[str | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
