@@ -111,6 +111,7 @@ def _text_or_none(values: pd.Series) -> pd.Series:
 def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
     links: list[Link] = []
     of_kind = mentions[mentions["kind"] == kind]
+    names = _NameParts.of(of_kind) if kind == "person" else None  # once for every column
     for column, valid in EXACT_IDS[kind]:
         if column not in of_kind.columns:
             continue
@@ -128,16 +129,15 @@ def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
         parts = dumps([feature(column, level, placeholder, placeholder)]).split(
             json.dumps(placeholder))
         lefts, rights = first[pairs.index].to_numpy(), pairs["i"].to_numpy()
-        apart = (_names_apart(of_kind, lefts, rights) if kind == "person"
+        apart = (names.apart(lefts, rights) if names is not None
                  else np.zeros(len(pairs), dtype=bool))
         for value, a, b, other in zip(pairs[column].tolist(), lefts.tolist(), rights.tolist(),
                                       apart.tolist(), strict=True):
             v = json.dumps(str(value), ensure_ascii=False)
             features = parts[0] + v + parts[1] + v + parts[2]
-            if other:  # the same number under another person's name: joined, and said so
-                names = of_kind["name_std"]
+            if other and names is not None:  # another person's name: joined, and said so
                 features = features[:-1] + ", " + dumps([feature(
-                    "name_std", NAMES_APART, names[a], names[b])])[1:]
+                    "name_std", NAMES_APART, names.written[a], names.written[b])])[1:]
             links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
     return links
 
@@ -151,21 +151,33 @@ def names_apart_count(links: Sequence[Link]) -> dict[str, int]:
     return {"offered": n, "accepted": n}
 
 
-def _names_apart(of_kind: pd.DataFrame, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
-    """Per pair of person mentions (index labels): whether their names share nothing - not
-    the surname in characters, nor the name as read (pinyin, either order) - while both are
-    written: a valid ID copied onto another person, as a clerk may."""
-    if len(lefts) == 0 or "name_std" not in of_kind.columns:
-        return np.zeros(len(lefts), dtype=bool)
-    read = name_key(of_kind)
-    surname = of_kind["surname"] if "surname" in of_kind.columns else pd.Series(
-        None, index=of_kind.index, dtype=object)
-    both = of_kind["name_std"].loc[lefts].notna().to_numpy() & of_kind["name_std"].loc[
-        rights].notna().to_numpy()
-    same_read = read.loc[lefts].to_numpy() == read.loc[rights].to_numpy()
-    sl, sr = surname.loc[lefts].to_numpy(), surname.loc[rights].to_numpy()
-    same_surname = pd.notna(sl) & (sl == sr)
-    return both & ~same_read & ~same_surname
+@dataclass(frozen=True)
+class _NameParts:
+    """Person mentions' names as `_exact_links` compares them (index: mention labels)."""
+
+    written: pd.Series  # name_std
+    read: pd.Series  # `context.name_key`: the name as read, either order
+    surname: pd.Series  # in characters
+
+    @classmethod
+    def of(cls, persons: pd.DataFrame) -> _NameParts:
+        none = pd.Series(None, index=persons.index, dtype=object)
+        written = persons["name_std"] if "name_std" in persons.columns else none
+        return cls(written, name_key(persons) if "name_std" in persons.columns else none,
+                   persons["surname"] if "surname" in persons.columns else none)
+
+    def apart(self, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
+        """Per pair (index labels): whether the two names share nothing - not the surname in
+        characters, nor the name as read (pinyin, either order) - while both are written:
+        a valid ID copied onto another person, as a clerk may."""
+        if len(lefts) == 0:
+            return np.zeros(0, dtype=bool)
+        both = (self.written.loc[lefts].notna().to_numpy()
+                & self.written.loc[rights].notna().to_numpy())
+        same_read = self.read.loc[lefts].to_numpy() == self.read.loc[rights].to_numpy()
+        sl, sr = self.surname.loc[lefts].to_numpy(), self.surname.loc[rights].to_numpy()
+        same_surname = pd.notna(sl) & (sl == sr)
+        return np.asarray(both & ~same_read & ~same_surname, dtype=bool)
 
 
 def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
