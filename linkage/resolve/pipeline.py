@@ -168,8 +168,8 @@ class _NameParts:
 
     def apart(self, lefts: np.ndarray, rights: np.ndarray) -> np.ndarray:
         """Per pair (index labels): whether the two names share nothing - not the surname in
-        characters, nor the name as read (pinyin, either order) - while both are written:
-        a valid ID copied onto another person, as a clerk may."""
+        characters, nor any part of the name as read (pinyin: 王英 and WANG LEI share wang) -
+        while both are written: a valid ID copied onto another person, as a clerk may."""
         if len(lefts) == 0:
             return np.zeros(0, dtype=bool)
         both = (self.written.loc[lefts].notna().to_numpy()
@@ -177,7 +177,13 @@ class _NameParts:
         same_read = self.read.loc[lefts].to_numpy() == self.read.loc[rights].to_numpy()
         sl, sr = self.surname.loc[lefts].to_numpy(), self.surname.loc[rights].to_numpy()
         same_surname = pd.notna(sl) & (sl == sr)
-        return np.asarray(both & ~same_read & ~same_surname, dtype=bool)
+        apart = np.asarray(both & ~same_read & ~same_surname, dtype=bool)
+        reads_l = self.read.loc[lefts].to_numpy()
+        reads_r = self.read.loc[rights].to_numpy()
+        for k in np.flatnonzero(apart):  # few: then no part of the read names in common
+            if set(str(reads_l[k]).split("|")) & set(str(reads_r[k]).split("|")):
+                apart[k] = False
+        return apart
 
 
 def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:

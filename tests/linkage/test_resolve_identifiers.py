@@ -79,14 +79,15 @@ def test_a_valid_id_under_another_name_joins_and_says_so() -> None:
     (pinyin, a homophone, a slip in the given name) is no other name."""
     rows = [("张建国", "zhangjianguo", "jianguo|zhang", "张"), ("李秀英", "lixiuying",
             "li|xiuying", "李"), ("Jianguo Zhang", "zhangjianguo", "jianguo|zhang", None),
-            ("张建华", "zhangjianhua", "jianhua|zhang", "张")]
+            ("张建华", "zhangjianhua", "jianhua|zhang", "张"),
+            ("zhangjianmin", "zhangjianmin", "jianmin|zhang", None)]  # the surname as read
     m = _persons([{"mention_id": f"s:{i}:p", "name_std": std, "name_pinyin": py,
                    "name_read": read, "surname": surname, "id_number": V, "id_valid": True}
                   for i, (std, py, read, surname) in enumerate(rows)])
     links = _exact_links(m, "person")
-    assert [(lk.left, lk.right) for lk in links] == [(0, 1), (0, 2), (0, 3)]
+    assert [(lk.left, lk.right) for lk in links] == [(0, 1), (0, 2), (0, 3), (0, 4)]
     flagged = [NAMES_APART in lk.features for lk in links]
-    assert flagged == [True, False, False]
+    assert flagged == [True, False, False, False]
     assert names_apart_count(links) == {"offered": 1, "accepted": 1}
 
 
