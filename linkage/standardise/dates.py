@@ -18,9 +18,12 @@ _DATE = re.compile(
 # a time stamp with its zone (2023-04-30T16:00:00Z, ...+00:00): its day in Beijing
 _ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                     r"\s*(?:Z|[+-]\d{2}:?\d{2})$")
-# milliseconds since 1970-01-01 UTC, as JSON exports write (13 digits: 2001-09-09 on; fewer
-# digits could be a compact date and time, 2023050108)
+# milliseconds since 1970-01-01 UTC, as JSON exports write (13 digits: 2001-09-09 on), and
+# seconds as Unix tools write them (10 digits, 1000000000-1899999999: 2001-09-09 to
+# 2030-03-17); 19xxxxxxxx or 20xxxxxxxx could be a compact date and hour (2023050108), and
+# fewer digits a number of another kind, so those stay unread
 _EPOCH = re.compile(r"^(\d{13})(?:\.\d+)?$")
+_EPOCH_S = re.compile(r"^(1[0-8]\d{8})(?:\.\d+)?$")
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 # 20230501, and a database's timestamp: 20230501083000, 20230501 083000, 20230501T0830
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:\d{6}|[T\s]\d{2}:?\d{2}(?::?\d{2})?)?$")
@@ -41,7 +44,7 @@ _HAN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {
 # digits are read as nothing (a year alone is likelier)
 _SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
 _SERIAL_EPOCH = dt.date(1899, 12, 30)
-_NUMBER_NOISE = re.compile(r"[\s,，_]|人民币|RMB|CNY|[¥￥元]", re.IGNORECASE)
+_NUMBER_NOISE = re.compile(r"[\s,，_]|人民币|RMB|CNY|[¥￥元圆]", re.IGNORECASE)
 MIN_YEAR, MAX_YEAR = 1900, 2100
 # the days systems write for "no date": a default (1900-01-01, .NET's 0001-01-01), a
 # spreadsheet's day 0 (1899-12-30 / -31) and an open end (9999-12-31, "valid to"): no date,
@@ -125,6 +128,9 @@ def _year_month_day(text: str, raw: str) -> tuple[int, int, int] | dt.date | Non
     m = _EPOCH.match(text)
     if m is not None:
         return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, BEIJING).date()
+    m = _EPOCH_S.match(text)
+    if m is not None:
+        return dt.datetime.fromtimestamp(int(m.group(1)), BEIJING).date()
     return None
 
 
@@ -141,7 +147,9 @@ def _han_number(text: str) -> int:
 
 def parse_number(raw: str, percent: bool = False) -> float | None:
     """'1,200.50', '￥3000元', '5万元', '1.5亿元' -> float; with percent=True, '30%' -> 30.0
-    (a share, between 0 and 100)."""
+    (a share, between 0 and 100); '1200元5角', '伍万元伍角贰分' -> with the cents."""
+    if not percent and ("角" in raw or "分" in raw):
+        return _with_cents(raw)
     text = _AMOUNT_WORDS.sub("", _NUMBER_NOISE.sub("", readable(raw)))
     if not text:
         return None
@@ -195,6 +203,22 @@ def _han_amount(text: str) -> int | None:
         else:
             return None
     return total + section + number
+
+
+# the jiao and fen after the yuan: 1200元5角, 伍万元零伍分, 叁仟圆伍角贰分整
+_CENT_DIGIT = r"[0-9零一二三四五六七八九壹贰叁肆伍陆柒捌玖两]"
+_CENTS = re.compile(rf"^(?P<yuan>.*?)[元圆]零?(?:(?P<jiao>{_CENT_DIGIT})角)?零?"
+                    rf"(?:(?P<fen>{_CENT_DIGIT})分)?整?$")
+
+
+def _with_cents(raw: str) -> float:
+    m = _CENTS.match(re.sub(r"[\s,，_]", "", readable(raw)))
+    if m is None or not (m.group("jiao") or m.group("fen")):
+        raise BadValue(f"not a number: {raw!r}")
+    yuan = parse_number(m.group("yuan")) if m.group("yuan") else 0.0
+    cents = sum(10 ** (1 - i) * (int(d) if d.isdigit() else _HAN_DIGIT_VALUES[d])
+                for i, d in enumerate((m.group("jiao") or "0", m.group("fen") or "0")))
+    return round((yuan or 0.0) + cents / 100, 2)
 
 
 def parse_many_dates(values: Iterable[str], fmt: str | None) -> dict[str, dt.date | None | str]:

@@ -70,7 +70,7 @@ def test_compact_dates_and_database_timestamps(day: dt.date, fmt: str) -> None:
 
 def test_zoned_time_stamps_epochs_and_the_days_that_mean_no_date() -> None:
     for text in ("2023-04-30T16:00:00Z", "2023-04-30 16:00:00+00:00", "2023-05-01T00:00+0800",
-                 "1682870400000", "2023年5月1号"):
+                 "1682870400000", "1682870400", "1682870400.25", "2023年5月1号"):
         assert parse_date(text) == dt.date(2023, 5, 1), text  # the day in Beijing
     assert parse_date("2023-04-30T15:59:59Z") == dt.date(2023, 4, 30)
     for no_date in ("1900-01-01", "1900/1/1 00:00:00", "9999-12-31", "99991231", "1899-12-30",
@@ -83,7 +83,7 @@ def test_what_stays_unread() -> None:
     assert han_number(31) == "三十一" and han_number(10) == "十" and han_number(7) == "七"
     for bad in ("1953", "Foo 20, 1953", "二〇二〇年二月三十日", "二〇二〇年十三月一日",
                 "13/13/2020", "99999", "32/01/2020", "2023050108", "202305010830001",
-                "1682870400", "682870400000"):
+                "1982870400", "682870400000", "0982870400"):
         with pytest.raises(BadValue):
             parse_date(bad)
 
@@ -99,13 +99,15 @@ def test_amounts_in_hundred_millions() -> None:
     ("罚款人民币伍万元整", 50_000.0), ("伍万元", 50_000.0), ("五万三千元", 53_000.0),
     ("一亿二千万元", 120_000_000.0), ("十五万元", 150_000.0), ("三千零五十元", 3_050.0),
     ("壹佰万元整", 1_000_000.0), ("两千元", 2_000.0), ("罚款5000元", 5_000.0),
-    ("罚款人民币5万元整", 50_000.0),
+    ("罚款人民币5万元整", 50_000.0), ("伍万元伍角", 50_000.5), ("1,200元5角3分", 1_200.53),
+    ("叁仟圆伍角贰分整", 3_000.52), ("罚款人民币伍万元零伍分", 50_000.05), ("壹佰圆整", 100.0),
 ])
 def test_amounts_as_decisions_write_them(written: str, amount: float) -> None:
     assert parse_number(written) == amount
 
 
-@pytest.mark.parametrize("written", ["伍万元伍角", "万", "五万abc", "约五万元"])
+@pytest.mark.parametrize("written", ["五角", "万", "五万abc", "约五万元", "伍万元伍角abc",
+                                     "5分", "伍万元十角"])
 def test_amounts_that_stay_unread(written: str) -> None:
     with pytest.raises(BadValue):
         parse_number(written)
