@@ -32,6 +32,16 @@ _MARK_HANDLER = "guanlian-undecodable"
 SAMPLE_BYTES = 64 * 1024  # how much of a file the header and encoding checks read
 _BOM = codecs.BOM_UTF8
 _MISMATCH_SHARE = 0.5  # more than this share of non-ASCII lines undecodable: wrong encoding
+# A cell longer than this is no agency's value (a pasted file, a runaway quote): its row is
+# quarantined, the run goes on. The csv module's own bound (128 KB) would abort the file, so
+# it is lifted and this one applied per row instead.
+MAX_CELL_CHARS = 1_000_000
+_SHOWN_CHARS = 200  # of an oversized cell, what the quarantine keeps
+csv.field_size_limit(2**31 - 1)
+# A CSV without even a header is a failed export, not a source with no rows (that has its header
+# and passes with a warning): the run stops rather than link without it unnoticed.
+EMPTY_FILE = ("empty file: no header row (a failed export? supply the file, or take the "
+              "source out of sources.yaml)")
 
 
 def _mark(exc: UnicodeError) -> tuple[str, int]:
@@ -196,7 +206,7 @@ def read_columns(file: Path, fmt: str, encoding: str, delimiter: str = ",",
         text = below_title(file, text, header_row)
         header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
         if not header:
-            raise SourceReadError(file, "empty file: no header row" if header_row == 1
+            raise SourceReadError(file, EMPTY_FILE if header_row == 1
                                   else f"empty header line {header_row}")
         return check_header(file, header)
     cols: dict[str, None] = {}
@@ -319,7 +329,7 @@ def _read_csv(file: Path, text: str, delimiter: str) -> RawTable:
     try:
         header = next(reader)
     except StopIteration:
-        raise SourceReadError(file, "empty file: no header row") from None
+        raise SourceReadError(file, EMPTY_FILE) from None
     except csv.Error as exc:
         raise SourceReadError(file, f"header is not valid CSV: {exc}", row=0) from None
     header = check_header(file, header)
@@ -363,12 +373,29 @@ def csv_bad_row(header: list[str], values: list[str], delimiter: str,
     col = _undecodable(header, values)
     if col is not None:
         return BadRow(row_number, "undecodable bytes", _raw_json(header, values), field=col)
+    return oversized_row(header, values, row_number)
+
+
+def oversized_row(columns: list[str], values: list[str], row_number: int) -> BadRow | None:
+    """The row as a bad row when one of its cells is longer than `MAX_CELL_CHARS`."""
+    for col, value in zip(columns, values, strict=False):
+        if len(value) > MAX_CELL_CHARS:
+            return BadRow(row_number, f"cell too large: {len(value):,} characters (at most "
+                                      f"{MAX_CELL_CHARS:,})", _raw_json(columns, values),
+                          field=col)
     return None
 
 
 def _raw_json(columns: list[str], values: list[str]) -> str:
-    return json.dumps({c: v.replace(MARK, "\ufffd") for c, v in zip(columns, values, strict=False)},
+    return json.dumps({c: _shown(v) for c, v in zip(columns, values, strict=False)},
                       ensure_ascii=False)
+
+
+def _shown(value: str) -> str:
+    value = value.replace(MARK, "\ufffd")
+    if len(value) <= MAX_CELL_CHARS:
+        return value
+    return f"{value[:_SHOWN_CHARS]}… ({len(value):,} characters)"
 
 
 def value_text(value: Any) -> str:
@@ -422,7 +449,7 @@ def jsonl_record(line: str, row_number: int) -> dict[str, str] | BadRow:
     if MARK in line:
         col = _undecodable(list(rec), list(rec.values()))
         return BadRow(row_number, "undecodable bytes", shown, field=col)
-    return rec
+    return oversized_row(list(rec), list(rec.values()), row_number) or rec
 
 
 def parquet_strings(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array | pa.ChunkedArray]:

@@ -30,6 +30,7 @@ from linkage.mapping import (
     SourceSpec,
     ValueSpec,
     event_role,
+    join_key,
     on_error,
 )
 from linkage.readers import RawTable
@@ -455,6 +456,21 @@ def _raw_rows(rows: _Rows, mask: pd.Series) -> list[str]:
     return [json.dumps(rec, ensure_ascii=False) for rec in frame.to_dict("records")]
 
 
+def _bad_record_id(raw: str, key_columns: list[str]) -> str | None:
+    """The record key of a row the reader could not use, where its values could be read
+    (a row with undecodable bytes in another field, an oversized cell): None otherwise."""
+    try:
+        values = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    parts = [values.get(c) for c in key_columns]
+    if not all(isinstance(p, str) for p in parts) or any("\ufffd" in str(p) for p in parts):
+        return None
+    return join_key([str(p) for p in parts]) or None
+
+
 def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
     file = str(rows.table.file)
     dead = ~rows.alive
@@ -471,7 +487,8 @@ def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
         "source": rows.source,
         "file": file,
         "row_number": [b.row_number for b in rows.table.bad_rows],
-        "record_id": None,
+        "record_id": [_bad_record_id(b.raw, rows.spec.key_columns)
+                      for b in rows.table.bad_rows],
         "field": [b.field for b in rows.table.bad_rows],
         "reason": [b.reason for b in rows.table.bad_rows],
         "raw": [b.raw for b in rows.table.bad_rows],

@@ -297,3 +297,35 @@ def test_wrong_encoding_past_the_sample_fails_like_pandas(spark: SparkSession,
         extract_spark(sources, spark)
     assert "valid UTF-8" in str(pandas_error.value)
     assert str(spark_error.value) == str(pandas_error.value)
+
+
+def write_oversized(folder: Path) -> Path:
+    """A CSV and a JSON lines file, each with one cell longer than `MAX_CELL_CHARS` and (the
+    CSV) a row with undecodable bytes: sources the run must go on past."""
+    from linkage.readers import MAX_CELL_CHARS
+
+    big = "长" * (MAX_CELL_CHARS + 1)
+    rows = ["id,name,address,born", "P1,陈明,广州市,1975-06-01", f"P2,王芳,{big},1980-01-01",
+            "P3,张伟,上海市,1990-02-03", "P4,李娜,北京市,1991-03-04"]
+    data = "\n".join(rows).encode("gb18030").replace("李娜".encode("gb18030"), b"\xff\xfe")
+    (folder / "people.csv").write_bytes(data + b"\n")
+    firms = [{"id": "F1", "name": "华信贸易有限公司"},
+             {"id": "F2", "name": "宏远食品有限公司", "phone": "9" * (MAX_CELL_CHARS + 5)},
+             {"id": "F3", "name": "恒通电子有限公司", "phone": "0755-88880001",
+              "founded": "2001"}]
+    (folder / "firms.jsonl").write_bytes(
+        "\n".join(json.dumps(f, ensure_ascii=False) for f in firms).encode("gbk") + b"\n")
+    (folder / "sources.yaml").write_text(AWKWARD_YAML, encoding="utf-8")
+    return folder / "sources.yaml"
+
+
+def test_an_oversized_cell_quarantines_its_row_same_as_pandas(spark: SparkSession,
+                                                              tmp_path: Path) -> None:
+    with both_engines(spark, write_oversized(tmp_path)) as (pandas_x, _):
+        q = pandas_x.quarantine.set_index("record_id")
+        assert set(q.index) == {"P2", "P4", "F2"}  # each bad row named by its record key
+        assert q.loc["P2", "field"] == "address" and q.loc["F2", "field"] == "phone"
+        assert str(q.loc["P2", "reason"]).startswith("cell too large: 1,000,001 characters")
+        assert len(str(q.loc["P2", "raw"])) < 1_000  # the quarantine keeps the cell's start
+        assert q.loc["P4", "reason"] == "undecodable bytes"
+        assert sorted(pandas_x.mentions["record_id"]) == ["F1", "F3", "P1", "P3"]
