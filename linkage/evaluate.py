@@ -134,6 +134,8 @@ def blocking_recall(frame: pd.DataFrame, kind: Kind) -> dict[str, Any]:
     left, right = pairs["_i_l"].to_numpy(), pairs["_i_r"].to_numpy()
     covered = np.zeros(len(pairs), dtype=bool)
     for column, valid in EXACT_KEYS[kind]:
+        if column not in sub.columns:  # a key for resolution only (org_code), not written out
+            continue
         vals = sub[column].astype("string")
         if valid:
             vals = vals.where(sub[valid].fillna(False).astype(bool))

@@ -44,6 +44,7 @@ from linkage.rowmap import (
 from linkage.standardise.addresses import standardise_addresses
 from linkage.standardise.identifiers import (
     check_many_customs,
+    check_many_org_codes,
     check_many_reg_no,
     check_many_ric,
     check_many_uscc,
@@ -60,7 +61,7 @@ MENTION_COLUMNS = [
     # beyond the contract, for resolution and tracing:
     "name_region", "customs_code_valid", "reg_no_valid", "row_number",
     "id_scheme", "id_birth", "id_masked", "name_read", "surname", "other_id",
-    "other_id_fuzzy",
+    "other_id_fuzzy", "org_code",
 ]
 RELATION_COLUMNS = [
     "type", "src_mention", "dst_mention", "share_pct", "role", "start_date", "end_date",
@@ -72,6 +73,7 @@ EVENT_COLUMNS = [
 ]
 _STRING_PROPS = (
     "name", "uscc", "id_number", "customs_code", "reg_no", "phone", "address", "status",
+    "org_code",
 )
 _DATE_PROPS = ("birth_date", "established", "record_date")
 
@@ -358,6 +360,14 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     cc = _spread(m["customs_code"].where(ent), check_many_customs,
                  ("customs_code", "customs_code_valid"))
     g = _spread(m["reg_no"].where(ent), check_many_reg_no, ("reg_no", "reg_no_valid"))
+    # an organisation code written in its own column, or where a USCC or registration number
+    # was expected (older records): not a malformed USCC but a code of its own
+    codes = {col: _spread(m[col].where(ent), check_many_org_codes, ("org_code",))["org_code"]
+             for col in ("org_code", "uscc", "reg_no")}
+    for col, parts, valid in (("uscc", u, "uscc_valid"), ("reg_no", g, "reg_no_valid")):
+        written = codes[col].notna() & ~parts[valid].fillna(False).astype(bool)
+        parts[col], parts[valid] = parts[col].where(~written), parts[valid].where(~written)
+        codes[col] = codes[col].where(written)
     a = _spread(m["address"], standardise_addresses,
                 ("address_std", "province", "city", "district"))
     out = m.copy()
@@ -383,6 +393,9 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     fuzzy = m["other_id_fuzzy"] if "other_id_fuzzy" in m else pd.Series(False, index=m.index)
     out["other_id_fuzzy"] = fuzzy.fillna(False).astype(bool) & out["other_id"].notna()
     out["phone"] = _str(_spread(m["phone"], _phones, ("phone",))["phone"])
+    valid_uscc = out["uscc"].where(out["uscc_valid"].fillna(False).astype(bool))
+    out["org_code"] = _str(codes["org_code"].fillna(codes["uscc"]).fillna(codes["reg_no"])
+                           .fillna(valid_uscc.str.slice(8, 17)))
     for col, s in a.items():
         out[col] = _str(s)
     # a local number's city: the address's, else the region a firm's name carries
@@ -394,7 +407,8 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
 
 # Standardised columns that are empty although their raw value was not: the value is malformed.
 _UNREADABLE = (("phone", "phone", "malformed phone"), ("address", "address_std",
-                                                      "malformed address"))
+                                                      "malformed address"),
+               ("org_code", "org_code", "malformed organisation code"))
 
 
 def unreadable_values(raw_values: Mapping[str, pd.Series], mentions: pd.DataFrame,

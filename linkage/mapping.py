@@ -34,8 +34,8 @@ OnError = Literal["null", "quarantine"]
 PROPERTIES: dict[str, tuple[str, ...]] = {
     "person": ("name", "id_number", "phone", "address", "birth_date", "record_date"),
     "enterprise": (
-        "name", "uscc", "customs_code", "reg_no", "phone", "address", "established", "status",
-        "record_date",
+        "name", "uscc", "customs_code", "reg_no", "org_code", "phone", "address", "established",
+        "status", "record_date",
     ),
 }
 DATE_PROPERTIES = frozenset({"birth_date", "established", "record_date"})

@@ -93,7 +93,8 @@ _PREDICT: dict[Kind, tuple[Rule, ...]] = {
 
 # Identifier keys of the exact pre-clustering (see pipeline.EXACT_IDS), for blocking recall.
 EXACT_KEYS: dict[Kind, tuple[tuple[str, str], ...]] = {
-    "enterprise": (("uscc", "uscc_valid"), ("customs_code", ""), ("reg_no", "")),
+    "enterprise": (("uscc", "uscc_valid"), ("customs_code", ""), ("reg_no", ""),
+                   ("org_code", "")),
     "person": (("id_number", "id_valid"),),
 }
 

@@ -62,6 +62,15 @@ def name_key(mentions: pd.DataFrame) -> pd.Series:
     return key
 
 
+def letters_key(mentions: pd.DataFrame) -> pd.Series:
+    """Per mention: the letters (or characters) of its name as read (`name_key`), sorted: one
+    key for DAVID BROWN, BROWN DAVID and BROWNDAVID, for 张伟 and ZHANG WEI. Only for
+    mentions already sharing a document number, where the name is a check, not evidence."""
+    key = name_key(mentions)
+    return key.where(key.isna(), key.astype(str).map(
+        lambda k: "".join(sorted(k.replace("|", "")))))
+
+
 def name_features(level: str, a: Any, b: Any) -> dict[str, Any]:
     """The name feature of a link: the two names as written, compared by what."""
     return feature("name_std" if a == b else "name_pinyin", level, a, b)
@@ -126,6 +135,60 @@ def context_links(
     return links
 
 
+# a mobile number as `linkage.standardise.phones` writes it: one person's, unlike an office line
+MOBILE = r"^\+861[3-9]\d{9}$"
+
+
+def mobiles(mentions: pd.DataFrame) -> pd.Series:
+    """Per mention: its phone when that is a mobile number, else None."""
+    if "phone" not in mentions.columns:
+        return pd.Series(None, index=mentions.index, dtype=object)
+    phone = mentions["phone"].astype(object)
+    return phone.where(phone.fillna("").astype(str).str.match(MOBILE), None)
+
+
+def mobile_links(
+    mentions: pd.DataFrame, uf: ConstrainedUnionFind, mention_ids: Sequence[str]
+) -> list[Link]:
+    """Persons of one name and one mobile number, in any sources, firm resolved or not: the
+    mention joins the one person of that name and mobile holding an identifier, or, where none
+    holds one, the first mention of them; two ID holders of the name and mobile (a father and
+    his son of one name sharing a phone) are ambiguous. As `context_links`, the name as
+    written first, then as read (ZHANG WEI and 张伟 with one mobile). Offered with the
+    identifier and trait check (`ConstrainedUnionFind.compatible`): different birth dates keep
+    them apart."""
+    mobile = mobiles(mentions).to_numpy()
+    ok = ((mentions["kind"] == "person").to_numpy() & mentions["name_std"].notna().to_numpy()
+          & pd.notna(mobile))
+    at = np.flatnonzero(ok)
+    if len(at) < 2:
+        return []
+    frame = pd.DataFrame({"person": at, "enterprise": at})
+    frame["name_std"] = mentions["name_std"].to_numpy()[at]
+    frame["name_key"] = name_key(mentions).to_numpy()[at]
+    frame["ent_root"] = mobile[at].astype(str)
+    frame["p_root"] = [uf.find(int(p)) for p in at]
+    present = holds_identifier(mentions)
+    anchored_roots = {uf.find(int(i)) for i in np.flatnonzero(present)}
+    frame["anchored"] = frame["p_root"].isin(anchored_roots)
+    exact, unheld = _group_links(frame, "name_std", uf)
+    second = frame[frame["anchored"] | unheld]
+    seen = {(t, p) for t, p, _, _ in exact}
+    read = [row for row in _group_links(second, "name_key", uf)[0]
+            if (row[0], row[1]) not in seen]
+    names = mentions["name_std"].to_numpy()
+    links: list[Link] = []
+    for target, person, _, _ in [*exact, *read]:
+        features = dumps([
+            name_features(SAME_NAME_AND_MOBILE, names[target], names[person]),
+            feature("phone", "same mobile", str(mobile[target]), str(mobile[person])),
+        ])
+        links.append(Link(target, person, "context", None, 1.0, features))
+    del mention_ids
+    return links
+
+
+SAME_NAME_AND_MOBILE = "the same name and mobile number"
 SAME_SURNAME_AT_FIRM = "the only person of this surname at the same resolved enterprise"
 
 
@@ -341,7 +404,7 @@ def _single_candidates(uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Seri
 # An enterprise's full name as registered is unique within its registry: a name this long
 # (a region, a trade name, a line of business, a legal form) is no common word.
 MIN_REGISTERED_NAME = 6
-ENTERPRISE_IDS = ("uscc", "customs_code", "reg_no", "other_id")
+ENTERPRISE_IDS = ("uscc", "customs_code", "reg_no", "other_id", "org_code")
 
 
 def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:

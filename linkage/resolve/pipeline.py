@@ -31,6 +31,9 @@ from linkage.resolve.context import (
     attachments,
     context_links,
     declarant_links,
+    letters_key,
+    mobile_links,
+    mobiles,
     name_features,
     name_key,
     registered_name_links,
@@ -52,6 +55,7 @@ EXACT_IDS = {kind: (*keys, ("other_id", "")) for kind, keys in EXACT_KEYS.items(
 CONFLICT_IDS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "enterprise": (
         ("uscc", "uscc_valid"), ("customs_code", "customs_code_valid"), ("reg_no", "reg_no_valid"),
+        ("org_code", ""),
     ),
     "person": (("id_number", "id_valid"),),
 }
@@ -188,9 +192,9 @@ class _NameParts:
 
 def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
     """Persons sharing the same present identity number that fails its check (or is another
-    document), under the same name as read (`context.name_key`: in either order, so a
-    passport holder written JOHN SMITH and SMITH JOHN is one name): the same value is strong
-    evidence."""
+    document), under the same name as read, in any order and spacing (`context.letters_key`:
+    a passport holder written JOHN SMITH, SMITH JOHN and SMITHJOHN is one name): the same
+    value is strong evidence."""
     if "id_scheme" not in mentions.columns:
         return []
     of_kind = mentions[(mentions["kind"] == "person") & mentions["id_number"].notna()
@@ -199,7 +203,7 @@ def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
     if of_kind.empty:
         return []
     sub = of_kind[["id_number", "id_scheme", "name_std", "mention_id"]].copy()
-    sub["name_key"] = name_key(of_kind)
+    sub["name_key"] = letters_key(of_kind)
     sub["i"] = sub.index
     keys = ["id_number", "id_scheme", "name_key"]
     sub = sub.sort_values([*keys, "mention_id"], kind="stable")
@@ -221,8 +225,18 @@ def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
 
 def _note_identifiers(uf: ConstrainedUnionFind, mentions: pd.DataFrame) -> None:
     """Every present person identifier, valid or not, for the same-identifier check of the
-    context links (`ConstrainedUnionFind.compatible`)."""
+    context links (`ConstrainedUnionFind.compatible`); so too each person's birth date and
+    mobile number: a context link (the same name at the same firm, a declarant's name) between
+    two people whose birth dates or mobiles differ beyond a slip is refused (two 王伟 at one
+    firm, each with a mobile of their own, are two people). An office line is no one's."""
     persons = mentions[mentions["kind"] == "person"]
+    for column, scheme in (("birth_date", "trait:birth"), ("phone", "trait:mobile")):
+        if column not in persons.columns:
+            continue
+        values = (persons[column].dropna().astype(str).str.slice(0, 10)
+                  if scheme == "trait:birth" else mobiles(persons).dropna().astype(str))
+        for i, value in zip(values.index.tolist(), values.tolist(), strict=True):
+            uf.note_id(int(i), scheme, value)
     ids = persons[persons["id_number"].notna()]
     schemes = ids["id_scheme"] if "id_scheme" in ids.columns else pd.Series("ric", ids.index)
     for i, value, scheme in zip(ids.index.tolist(), ids["id_number"].tolist(),
@@ -553,6 +567,10 @@ def resolve(
     masked = masked_id_links(mentions, uf)
     got = uf.apply(masked, same_ids=True)
     stats["links"]["masked_id"] = {"offered": len(masked), "accepted": len(got)}
+    accepted += got
+    phoned = mobile_links(mentions, uf, ids)
+    got = uf.apply(phoned, same_ids=True)
+    stats["links"]["context_mobile"] = {"offered": len(phoned), "accepted": len(got)}
     accepted += got
     attached = attachments(mentions, relations, index_of)
     ctx = context_links(mentions, attached, uf, ids)

@@ -40,9 +40,11 @@ import pandas as pd
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import (
     MIN_REGISTERED_NAME,
+    MOBILE,
     anonymised_links,
     context_links,
     declarant_links,
+    mobile_links,
     registered_name_links,
 )
 from linkage.resolve.health import model_health
@@ -76,6 +78,7 @@ LOCAL_COLUMNS = (
     "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
     "id_scheme", "id_masked", "name_read", "surname", "name", "phone", "name_region",
+    "birth_date", "org_code",
 )
 EDGE_SCHEMA = ("comp long, type string, a long, b long, match_weight double, "
                "match_probability double, who string, at string")
@@ -162,6 +165,10 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
         masked = masked_id_links(nodes, uf)
         kept = uf.apply(masked, same_ids=True)
         offered["masked_id"], got["masked_id"] = len(masked), len(kept)
+        accepted += kept
+        phoned = mobile_links(nodes, uf, nodes["mention_id"].astype(str).tolist())
+        kept = uf.apply(phoned, same_ids=True)
+        offered["context_mobile"], got["context_mobile"] = len(phoned), len(kept)
         accepted += kept
     attach = edges[edges["type"] == "attach"]
     if kind == "person" and len(attach):
@@ -251,7 +258,8 @@ def exact_edges(mentions: Any, kind: Kind) -> Any:
                      & ~F.coalesce(F.col("id_valid").cast("boolean"), F.lit(False)))
         read = [F.col(c) for c in ("name_read", "name_pinyin") if c in of_kind.columns]
         keyed = of_kind.withColumn("scheme", F.coalesce("id_scheme", F.lit(""))).withColumn(
-            "name_key", F.coalesce(*read, F.col("name_std")))  # as `context.name_key`
+            "name_key", F.array_join(F.array_sort(F.split(F.regexp_replace(
+                F.coalesce(*read, F.col("name_std")), r"\|", ""), "")), ""))  # letters_key
         parts.append(_star_edges(keyed, ["id_number", "scheme", "name_key"], malformed))
     out = parts[0]
     for part in parts[1:]:
@@ -510,6 +518,13 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     phoned = holders.select("i", "mention_id", "name_key", "phone").unionByName(
         decl.where(F.col("phone").isNotNull()))
     edges = edges.unionByName(_star_edges(phoned, ["name_key", "phone"], F.lit(True)))
+    # persons of one name and mobile (`context.mobile_links`): by the name as written too,
+    # which a name as read does not always group (a pinyin read one way, characters another)
+    mobile = persons.where(F.col("phone").rlike(MOBILE)).join(
+        mentions.select("i", "name_std"), "i")
+    for name in ("name_key", "name_std"):
+        edges = edges.unionByName(_star_edges(mobile.where(F.col(name).isNotNull()),
+                                              [name, "phone"], F.lit(True)))
     if "id_masked" in mentions.columns:
         edges = edges.unionByName(_masked_graph(mentions, key))
     return edges
