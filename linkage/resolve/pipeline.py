@@ -425,6 +425,35 @@ def _drop_ambiguous(chosen: pd.DataFrame, table: pd.DataFrame, anchors: pd.Serie
     return chosen.drop(index=list(drop))
 
 
+def name_shared_apart(table: pd.DataFrame, anchors: pd.Series) -> np.ndarray:
+    """Per row of an enterprise model table: whether it names no region and holds no
+    identifier, and its name's core (`name_key`: 远洋国际贸易) is that of firms holding
+    different identifiers in two regions or more (上海 and 厦门远洋国际贸易有限公司). Such
+    a record (an inspection list writing 远洋国际贸易) cannot say which firm it is: its Splink
+    links to any other record are dropped (`_drop_name_shared`)."""
+    if table.empty or anchors.empty or "name_key" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    anchor = table["pc"].map(anchors)
+    held = table[anchor.notna() & table["region"].notna() & table["name_key"].notna()]
+    by_key = pd.DataFrame({"key": held["name_key"], "anchor": anchor[held.index],
+                           "region": held["region"]}).groupby("key").nunique()
+    shared = set(by_key.index[(by_key["anchor"] >= 2) & (by_key["region"] >= 2)])
+    return (anchor.isna() & table["region"].isna()
+            & table["name_key"].isin(shared)).to_numpy()
+
+
+def _drop_name_shared(chosen: pd.DataFrame, table: pd.DataFrame,
+                      anchors: pd.Series) -> pd.DataFrame:
+    """Drop the links between a record of `name_shared_apart` and a record that is not one
+    (such records may still join each other)."""
+    flagged = pd.Series(name_shared_apart(table, anchors), index=table["rid"].to_numpy())
+    if chosen.empty or not flagged.any():
+        return chosen
+    left = flagged.loc[chosen["rid_l"].to_numpy()].to_numpy()
+    right = flagged.loc[chosen["rid_r"].to_numpy()].to_numpy()
+    return chosen[left == right]
+
+
 def _splink_links(kind: Kind, table: pd.DataFrame, scored: Scored, threshold: float,
                   anchors: pd.Series) -> list[Link]:
     pred = scored.predictions
@@ -442,6 +471,8 @@ def _splink_links(kind: Kind, table: pd.DataFrame, scored: Scored, threshold: fl
         ["match_weight", "rid_l", "rid_r"], ascending=[False, True, True], kind="stable"
     )
     chosen = _drop_ambiguous(chosen, table, anchors)
+    if kind == "enterprise":
+        chosen = _drop_name_shared(chosen, table, anchors)
     rep = table.set_index("rid")["rep"]
     left = rep.loc[chosen["rid_l"].to_numpy()].to_numpy()
     right = rep.loc[chosen["rid_r"].to_numpy()].to_numpy()

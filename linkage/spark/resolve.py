@@ -110,8 +110,11 @@ def _judgements(edges: pd.DataFrame, ids: pd.Series) -> list[Judgement]:
                                         rows["at"], strict=True)]
 
 
-def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.DataFrame:
-    """Cluster one bucket of whole components with the DuckDB path's pandas code.
+def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind,
+                   final: bool = True) -> pd.DataFrame:
+    """Cluster one bucket of whole components with the DuckDB path's pandas code; the
+    pre-clusters (`final` False) stop after the identifier links, as the DuckDB path's do
+    before Splink (a bucket holds many components: a rule past them would join across).
 
     `nodes`: the bucket's mentions of `kind` (`LOCAL_COLUMNS`, `i`) and, for the person
     context, the enterprise mentions they are attached to with their cluster (`ent_label`);
@@ -147,6 +150,8 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind) -> pd.D
     accepted += exact
     if kind == "person":
         accepted += uf.apply(_malformed_id_links(mine))
+    if not final:
+        return _bucket_output(nodes, own, uf, accepted, offered, got)
     splink = edges[edges["type"] == "splink"].sort_values(
         ["match_weight", "a", "b"], ascending=[False, True, True], kind="stable")
     links = [Link(int(at[a]), int(at[b]), "splink", float(w), float(p), "")
@@ -288,7 +293,8 @@ def _n_buckets(n: int) -> int:
     return max(1, -(-n // BUCKET_ROWS))
 
 
-def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any) -> Any:
+def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any,
+             final: bool = True) -> Any:
     """Cluster the components of `graph` (`src`, `dst`) bucket by bucket.
 
     `nodes`: mentions of `kind` (plus attached firms, keyed by `comp_i`: the person whose
@@ -313,7 +319,7 @@ def _cluster(spark: Any, kind: Kind, nodes: Any, graph: Any, rows: Any) -> Any:
 
     def run(key: Any, left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
         del key
-        return cluster_bucket(left[[c for c in node_cols if c != "comp"]], right, kind)
+        return cluster_bucket(left[[c for c in node_cols if c != "comp"]], right, kind, final)
 
     out = local.groupBy("comp").cogroup(edges.groupBy("comp")).applyInPandas(run, OUT_SCHEMA)
     return checkpoint(out)
@@ -481,8 +487,32 @@ def accepted_splink_links(kind: Kind, scored: SparkScored, table: Any, mentions:
     drop = ((F.col("amb_l") & F.col("anchor_l").isNull() & F.col("anchor_r").isNotNull())
             | (F.col("amb_r") & F.col("anchor_r").isNull() & F.col("anchor_l").isNotNull()))
     chosen = flagged.where(~F.coalesce(drop, F.lit(False)))
+    if kind == "enterprise" and "name_key" in table.columns:
+        chosen = _drop_name_shared(chosen, table, anchors)
     return chosen.select(F.col("rid_l").alias("a"), F.col("rid_r").alias("b"), "match_weight",
                          "match_probability", "rid_l", "rid_r")
+
+
+def _drop_name_shared(chosen: Any, table: Any, anchors: Any) -> Any:
+    """`pipeline._drop_name_shared` in Spark: a record naming no region and holding no
+    identifier whose name's core is that of firms holding different identifiers in two regions
+    or more keeps only its links to such records."""
+    from pyspark.sql import functions as F
+
+    rows = table.select("rid", "pc", "name_key", "region").join(anchors, "pc", "left")
+    held = rows.where(F.col("anchor").isNotNull() & F.col("region").isNotNull()
+                      & F.col("name_key").isNotNull())
+    shared = held.groupBy("name_key").agg(F.countDistinct("anchor").alias("firms"),
+                                          F.countDistinct("region").alias("regions")).where(
+        (F.col("firms") >= 2) & (F.col("regions") >= 2)).select("name_key")
+    flagged = rows.where(F.col("anchor").isNull() & F.col("region").isNull()).join(
+        shared, "name_key").select("rid")
+    out = chosen.join(flagged.select(F.col("rid").alias("rid_l"),
+                                     F.lit(True).alias("shared_l")), "rid_l", "left")
+    out = out.join(flagged.select(F.col("rid").alias("rid_r"),
+                                  F.lit(True).alias("shared_r")), "rid_r", "left")
+    return out.where(F.coalesce(F.col("shared_l"), F.lit(False))
+                     == F.coalesce(F.col("shared_r"), F.lit(False)))
 
 
 def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
@@ -495,12 +525,15 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     read = [F.col(c) for c in ("name_read", "name_pinyin") if c in mentions.columns]
     key = F.coalesce(*read, F.col("name_std"))
     persons = mentions.where(F.col("kind") == "person").select(
-        "i", "mention_id", key.alias("name_key"), "phone",
+        "i", "mention_id", key.alias("name_key"), "name_std", "phone",
         "id_number", "other_id", "id_valid")
     by_firm = attach.join(persons.withColumnRenamed("i", "a"), "a").where(
         F.col("name_key").isNotNull()).select(F.col("a").alias("i"), "mention_id", "name_key",
-                                              "ent_label")
-    edges = _star_edges(by_firm, ["ent_label", "name_key"], F.lit(True))
+                                              "name_std", "ent_label")
+    # by the name as read and, for `context_links`' first pass, as written (a Latin name two
+    # records write alike may be read apart)
+    edges = _star_edges(by_firm, ["ent_label", "name_key"], F.lit(True)).unionByName(
+        _star_edges(by_firm, ["ent_label", "name_std"], F.lit(True)))
     if "surname" in mentions.columns:  # anonymised names: every person of the surname there
         of_surname = attach.join(mentions.where(F.col("kind") == "person").select(
             F.col("i").alias("a"), "mention_id", "surname"), "a").where(
@@ -520,8 +553,7 @@ def _context_graph(mentions: Any, attach: Any, declarants: Any) -> Any:
     edges = edges.unionByName(_star_edges(phoned, ["name_key", "phone"], F.lit(True)))
     # persons of one name and mobile (`context.mobile_links`): by the name as written too,
     # which a name as read does not always group (a pinyin read one way, characters another)
-    mobile = persons.where(F.col("phone").rlike(MOBILE)).join(
-        mentions.select("i", "name_std"), "i")
+    mobile = persons.where(F.col("phone").rlike(MOBILE))
     for name in ("name_key", "name_std"):
         edges = edges.unionByName(_star_edges(mobile.where(F.col(name).isNotNull()),
                                               [name, "phone"], F.lit(True)))
@@ -618,7 +650,7 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
         same = rows.where(F.col("type") == "same").select(F.col("a").alias("src"),
                                                           F.col("b").alias("dst"))
         pre[kind] = exact_edges(mentions, kind).unionByName(same).persist()
-        out = _cluster(spark, kind, _node_frame(mentions, kind), pre[kind], rows)
+        out = _cluster(spark, kind, _node_frame(mentions, kind), pre[kind], rows, final=False)
         labels[kind] = _labels(out)
         timings[f"exact_ids_{kind}"] = time.perf_counter() - t
     with_pc = checkpoint(_with_pc(mentions, labels["enterprise"].unionByName(labels["person"])))

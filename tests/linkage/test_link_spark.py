@@ -191,6 +191,8 @@ def test_exact_identifier_preclusters_are_identical(runs: dict[str, Any]) -> Non
     for kind, keys in EXACT_KEYS.items():
         of_kind = mentions[mentions["kind"] == kind]
         for column, valid in keys:
+            if column not in of_kind.columns:  # a key for resolution only (org_code)
+                continue
             ok = of_kind[column].notna()
             if valid:
                 ok &= of_kind[valid].fillna(False).astype(bool)
@@ -288,6 +290,44 @@ def test_the_ambiguity_rule_drops_only_the_links_to_identifier_holders() -> None
     anchors = mentions.dropna(subset=["uscc"]).set_index("pc")["uscc"]
     kept = _drop_ambiguous(pairs, table, anchors)
     expected = {(3, 4), (1, 5)}
+    assert set(zip(kept["rid_l"], kept["rid_r"], strict=True)) == expected
+
+    spark = spark_db_api(2).spark
+    scored = SparkScored("enterprise", {}, spark.createDataFrame(pairs), 0)
+    got = accepted_splink_links("enterprise", scored, spark.createDataFrame(table),
+                                spark.createDataFrame(mentions), 0.8).toPandas()
+    assert set(zip(got["rid_l"], got["rid_r"], strict=True)) == expected
+
+
+def test_a_trade_name_of_firms_in_two_regions_decides_no_record_naming_no_region() -> None:
+    """Two firms holding USCCs write one trade name in two cities (上海 / 厦门远洋国际贸易有限
+    公司): a record naming no region and holding no code (远洋国际贸易, an inspection list's
+    short name) links to neither, nor to a record that names a region (which would lead to
+    one), but joins another record like itself; a short name one firm alone carries still
+    links. The same on both engines."""
+    from linkage.resolve.pipeline import _drop_ambiguous, _drop_name_shared, name_shared_apart
+    from linkage.spark.resolve import accepted_splink_links
+    from linkage.spark.splink import SparkScored
+
+    key, other = "远洋国际贸易", "新海食品"
+    table = pd.DataFrame({
+        "rid": [1, 2, 3, 4, 5, 6, 7], "pc": [10, 20, 30, 40, 50, 60, 70],
+        "name_key": [key, key, key, key, key, other, other],
+        "region": ["上海市", "厦门市", None, None, "上海市", None, "宁波市"]})
+    pairs = pd.DataFrame({"rid_l": [1, 3, 4, 1, 6], "rid_r": [3, 4, 5, 5, 7],
+                          "match_weight": [6.0, 5.0, 4.0, 7.0, 6.5],
+                          "match_probability": [0.9, 0.88, 0.85, 0.99, 0.9],
+                          "gamma_name": [3, 3, 3, 3, 3]})
+    mentions = pd.DataFrame({
+        "kind": "enterprise", "pc": [10, 20, 30, 40, 50, 60, 70],
+        "uscc": ["91310000AAAAAAAA1X", "91350200BBBBBBBB2X", None, None, None, None,
+                 "91330200CCCCCCCC3X"],
+        "uscc_valid": [True, True, False, False, False, False, True]})
+    anchors = mentions.dropna(subset=["uscc"]).set_index("pc")["uscc"]
+    assert name_shared_apart(table, anchors).tolist() == [False, False, True, True, False,
+                                                          False, False]
+    kept = _drop_name_shared(_drop_ambiguous(pairs, table, anchors), table, anchors)
+    expected = {(3, 4), (1, 5), (6, 7)}
     assert set(zip(kept["rid_l"], kept["rid_r"], strict=True)) == expected
 
     spark = spark_db_api(2).spark

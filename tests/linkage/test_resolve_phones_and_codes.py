@@ -27,16 +27,19 @@ FIRM_B = "91370211" + ORG_B + uscc.calc_check_digit("91370211" + ORG_B)
 FIRM_C = make_uscc("440300", _RNG)  # a Shenzhen firm with a foreign legal representative
 RIC_WANG = make_ric("310104", dt.date(1988, 1, 20), True, _RNG)
 RIC_LIU = make_ric("350203", dt.date(1991, 12, 7), True, _RNG)
+FIRM_D = make_uscc("310115", _RNG)  # a Shanghai firm whose legal representative is foreign
 
 REGISTRY = [  # record, firm, USCC, legal representative, ID, mobile
     ("R1", "上海恒通贸易有限公司", FIRM_A, "王伟", RIC_WANG, "13800138000"),
     ("R2", "青岛永兴机械设备有限公司", FIRM_B, "孙建国", "", ""),
     ("R3", "深圳博远电子科技有限公司", FIRM_C, "DAVID BROWN", "S51421572", ""),
+    ("R4", "上海德瑞贸易有限公司", FIRM_D, "PATEL RAJ", "", ""),
 ]
 CONTACTS = [  # declaration, firm, USCC, contact, mobile
     ("C1", "上海恒通贸易有限公司", FIRM_A, "王伟", "13912345678"),  # another 王伟 of the firm
     ("C2", "上海恒通贸易有限公司", FIRM_A, "王伟", "139 1234 5678"),
     ("C3", "上海恒通贸易有限公司", FIRM_A, "王伟", "13800138000"),  # the legal representative
+    ("C4", "上海德瑞贸易有限公司", FIRM_D, "PATELRAJ", ""),  # written alike, read apart
 ]
 INSPECTIONS = [  # record, firm as written (no code), person, mobile, birth date
     ("J1", "恒通", "刘洋", "13700001111", ""),
@@ -138,6 +141,7 @@ def check(e: dict[str, str]) -> None:
     # the legal representative another; the row with the representative's mobile is his
     assert e["customs:C1:contact"] == e["customs:C2:contact"] != e["registry:R1:rep"]
     assert e["customs:C3:contact"] == e["registry:R1:rep"]
+    assert e["customs:C4:contact"] == e["registry:R4:rep"]
     # one name and one mobile across agencies, no firm resolved: one person, the ID holder's
     assert e["inspection:J1:contact"] == e["inspection:J2:contact"] == e["penalty:P1:party"]
     # a father and his son of one name sharing a phone, birth dates apart: two people
