@@ -33,7 +33,7 @@ from linkage.mapping import (
     join_key,
     on_error,
 )
-from linkage.readers import RawTable
+from linkage.readers import RawTable, value_text
 from linkage.standardise.dates import parse_many_dates, parse_many_numbers
 from linkage.standardise.missing import could_be_placeholder, placeholders
 from linkage.standardise.text import readable
@@ -465,10 +465,10 @@ def _bad_record_id(raw: str, key_columns: list[str]) -> str | None:
         return None
     if not isinstance(values, dict):
         return None
-    parts = [values.get(c) for c in key_columns]
-    if not all(isinstance(p, str) for p in parts) or any("\ufffd" in str(p) for p in parts):
+    parts = [value_text(values.get(c)) for c in key_columns]  # a JSON line's 123 is "123"
+    if any("\ufffd" in p for p in parts):
         return None
-    return join_key([str(p) for p in parts]) or None
+    return join_key(parts) or None
 
 
 def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:

@@ -147,9 +147,7 @@ def mobiles(mentions: pd.DataFrame) -> pd.Series:
     return phone.where(phone.fillna("").astype(str).str.match(MOBILE), None)
 
 
-def mobile_links(
-    mentions: pd.DataFrame, uf: ConstrainedUnionFind, mention_ids: Sequence[str]
-) -> list[Link]:
+def mobile_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
     """Persons of one name and one mobile number, in any sources, firm resolved or not: the
     mention joins the one person of that name and mobile holding an identifier, or, where none
     holds one, the first mention of them; two ID holders of the name and mobile (a father and
@@ -184,7 +182,6 @@ def mobile_links(
             feature("phone", "same mobile", str(mobile[target]), str(mobile[person])),
         ])
         links.append(Link(target, person, "context", None, 1.0, features))
-    del mention_ids
     return links
 
 

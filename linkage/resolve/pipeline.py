@@ -599,7 +599,7 @@ def resolve(
     got = uf.apply(masked, same_ids=True)
     stats["links"]["masked_id"] = {"offered": len(masked), "accepted": len(got)}
     accepted += got
-    phoned = mobile_links(mentions, uf, ids)
+    phoned = mobile_links(mentions, uf)
     got = uf.apply(phoned, same_ids=True)
     stats["links"]["context_mobile"] = {"offered": len(phoned), "accepted": len(got)}
     accepted += got

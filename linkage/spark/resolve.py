@@ -171,7 +171,7 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind,
         kept = uf.apply(masked, same_ids=True)
         offered["masked_id"], got["masked_id"] = len(masked), len(kept)
         accepted += kept
-        phoned = mobile_links(nodes, uf, nodes["mention_id"].astype(str).tolist())
+        phoned = mobile_links(nodes, uf)
         kept = uf.apply(phoned, same_ids=True)
         offered["context_mobile"], got["context_mobile"] = len(phoned), len(kept)
         accepted += kept
