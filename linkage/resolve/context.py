@@ -112,19 +112,9 @@ def context_links(
     frame = frame[frame["name_std"].notna()]
     frame["ent_root"] = [uf.find(int(e)) for e in frame["enterprise"]]
     frame["p_root"] = [uf.find(int(p)) for p in frame["person"]]
-    present = holds_identifier(mentions)
-    anchored_roots = {uf.find(i) for i in range(len(present)) if present[i]}
-    frame["anchored"] = frame["p_root"].isin(anchored_roots)
-    exact, unheld = _group_links(frame, "name_std", uf)
-    # the second pass: ID holders, and the mentions whose exact name has no ID holder here
-    second = frame[frame["anchored"] | unheld]
-    seen = {(t, p) for t, p, _, _ in exact}
-    read = [row for row in _group_links(second, "name_key", uf)[0]
-            if (row[0], row[1]) not in seen]
-
     names = mentions["name_std"].to_numpy()
     links: list[Link] = []
-    for t_person, person, t_enterprise, enterprise in [*exact, *read]:
+    for t_person, person, t_enterprise, enterprise in _two_passes(frame, mentions, uf):
         features = dumps([
             name_features("same name at the same resolved enterprise", names[t_person],
                            names[person]),
@@ -133,6 +123,22 @@ def context_links(
         ])
         links.append(Link(t_person, person, "context", None, 1.0, features))
     return links
+
+
+def _two_passes(frame: pd.DataFrame, mentions: pd.DataFrame, uf: ConstrainedUnionFind
+                ) -> list[tuple[int, int, int, int]]:
+    """`_group_links` of `frame` (its groups keyed by `ent_root`) by the standardised name,
+    then by the name as read for the ID holders and the mentions whose written name has no ID
+    holder in its group: a second pass never overrides the first's answer (an exact name held
+    by two people stays ambiguous)."""
+    present = holds_identifier(mentions)
+    anchored_roots = {uf.find(int(i)) for i in np.flatnonzero(present)}
+    frame = frame.assign(anchored=frame["p_root"].isin(anchored_roots))
+    exact, unheld = _group_links(frame, "name_std", uf)
+    second = frame[frame["anchored"] | unheld]
+    seen = {(t, p) for t, p, _, _ in exact}
+    return [*exact, *(row for row in _group_links(second, "name_key", uf)[0]
+                      if (row[0], row[1]) not in seen)]
 
 
 # a mobile number as `linkage.standardise.phones` writes it: one person's, unlike an office line
@@ -166,17 +172,9 @@ def mobile_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]
     frame["name_key"] = name_key(mentions).to_numpy()[at]
     frame["ent_root"] = mobile[at].astype(str)
     frame["p_root"] = [uf.find(int(p)) for p in at]
-    present = holds_identifier(mentions)
-    anchored_roots = {uf.find(int(i)) for i in np.flatnonzero(present)}
-    frame["anchored"] = frame["p_root"].isin(anchored_roots)
-    exact, unheld = _group_links(frame, "name_std", uf)
-    second = frame[frame["anchored"] | unheld]
-    seen = {(t, p) for t, p, _, _ in exact}
-    read = [row for row in _group_links(second, "name_key", uf)[0]
-            if (row[0], row[1]) not in seen]
     names = mentions["name_std"].to_numpy()
     links: list[Link] = []
-    for target, person, _, _ in [*exact, *read]:
+    for target, person, _, _ in _two_passes(frame, mentions, uf):
         features = dumps([
             name_features(SAME_NAME_AND_MOBILE, names[target], names[person]),
             feature("phone", "same mobile", str(mobile[target]), str(mobile[person])),
