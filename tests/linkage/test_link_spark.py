@@ -269,14 +269,25 @@ def test_tables_written_side_by_side_each_in_full_and_a_failure_stops_the_rest(
     assert len(late) < 4 * WRITERS  # the queued tables were cancelled, not all written
 
 
+def _spark_kept(pairs: pd.DataFrame, table: pd.DataFrame, mentions: pd.DataFrame
+                ) -> set[tuple[int, int]]:
+    """The enterprise Splink pairs `accepted_splink_links` keeps on Spark (threshold 0.8)."""
+    from linkage.spark.resolve import accepted_splink_links
+    from linkage.spark.splink import SparkScored
+
+    spark = spark_db_api(2).spark
+    scored = SparkScored("enterprise", {}, spark.createDataFrame(pairs), 0)
+    got = accepted_splink_links("enterprise", scored, spark.createDataFrame(table),
+                                spark.createDataFrame(mentions), 0.8).toPandas()
+    return set(zip(got["rid_l"].astype(int), got["rid_r"].astype(int), strict=True))
+
+
 def test_the_ambiguity_rule_drops_only_the_links_to_identifier_holders() -> None:
     """Record 3 has no USCC and links about equally well to two firms holding different
     USCCs (1, 2): it joins neither, on both engines, but its link to record 4 (no USCC
     either) stays, as `pipeline._drop_ambiguous` keeps it. Spark used to drop it too: three
     links on medium."""
     from linkage.resolve.pipeline import _drop_ambiguous
-    from linkage.spark.resolve import accepted_splink_links
-    from linkage.spark.splink import SparkScored
 
     pairs = pd.DataFrame({"rid_l": [1, 2, 3, 1], "rid_r": [3, 3, 4, 5],
                           "match_weight": [6.0, 5.0, 4.0, 7.0],
@@ -292,11 +303,7 @@ def test_the_ambiguity_rule_drops_only_the_links_to_identifier_holders() -> None
     expected = {(3, 4), (1, 5)}
     assert set(zip(kept["rid_l"], kept["rid_r"], strict=True)) == expected
 
-    spark = spark_db_api(2).spark
-    scored = SparkScored("enterprise", {}, spark.createDataFrame(pairs), 0)
-    got = accepted_splink_links("enterprise", scored, spark.createDataFrame(table),
-                                spark.createDataFrame(mentions), 0.8).toPandas()
-    assert set(zip(got["rid_l"], got["rid_r"], strict=True)) == expected
+    assert _spark_kept(pairs, table, mentions) == expected
 
 
 def test_a_trade_name_of_firms_in_two_regions_decides_no_record_naming_no_region() -> None:
@@ -306,8 +313,6 @@ def test_a_trade_name_of_firms_in_two_regions_decides_no_record_naming_no_region
     one), but joins another record like itself; a short name one firm alone carries still
     links. The same on both engines."""
     from linkage.resolve.pipeline import _drop_ambiguous, _drop_name_shared, name_shared_apart
-    from linkage.spark.resolve import accepted_splink_links
-    from linkage.spark.splink import SparkScored
 
     key, other = "远洋国际贸易", "新海食品"
     table = pd.DataFrame({
@@ -330,11 +335,7 @@ def test_a_trade_name_of_firms_in_two_regions_decides_no_record_naming_no_region
     expected = {(3, 4), (1, 5), (6, 7)}
     assert set(zip(kept["rid_l"], kept["rid_r"], strict=True)) == expected
 
-    spark = spark_db_api(2).spark
-    scored = SparkScored("enterprise", {}, spark.createDataFrame(pairs), 0)
-    got = accepted_splink_links("enterprise", scored, spark.createDataFrame(table),
-                                spark.createDataFrame(mentions), 0.8).toPandas()
-    assert set(zip(got["rid_l"], got["rid_r"], strict=True)) == expected
+    assert _spark_kept(pairs, table, mentions) == expected
 
 
 def test_masked_ids_join_the_same_people_on_spark() -> None:

@@ -17,6 +17,7 @@ from stdnum.cn import uscc
 from linkage.run import link
 from linkage.standardise.identifiers import org_code, org_code_is_valid
 from linkage.synth.identifiers import make_ric, make_uscc
+from tests.linkage.test_resolve_registered_name import same_on_both_engines
 
 _RNG = random.Random(48)
 FIRM_A = make_uscc("310115", _RNG)  # a Shanghai trader
@@ -177,9 +178,4 @@ def test_phones_birth_dates_and_codes_decide(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.spark
 def test_the_same_on_spark(tmp_path: Path) -> None:
-    sources = _write(tmp_path)
-    link(sources, tmp_path / "duck", quiet=True)
-    link(sources, tmp_path / "spark", engine="spark", quiet=True)
-    duck, spark = _entities(tmp_path / "duck"), _entities(tmp_path / "spark")
-    check(spark)
-    assert duck == spark
+    check(same_on_both_engines(_write(tmp_path), tmp_path, _entities))

@@ -6,6 +6,7 @@ Spark engine gives the same entities."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -89,9 +90,15 @@ def test_firms_named_in_full_join_the_registered_one(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.spark
 def test_the_same_on_spark(tmp_path: Path) -> None:
-    sources = _write(tmp_path)
-    link(sources, tmp_path / "duck", quiet=True)
-    link(sources, tmp_path / "spark", engine="spark", quiet=True)
-    duck, spark = _entities(tmp_path / "duck"), _entities(tmp_path / "spark")
-    check(spark)
+    check(same_on_both_engines(_write(tmp_path), tmp_path, _entities))
+
+
+def same_on_both_engines(sources: Path, folder: Path,
+                         entities: Callable[[Path], dict[str, str]]) -> dict[str, str]:
+    """`entities` of a DuckDB and a Spark run of `sources` (in `folder`), asserted equal;
+    the Spark run's, for the caller's checks."""
+    link(sources, folder / "duck", quiet=True)
+    link(sources, folder / "spark", engine="spark", quiet=True)
+    duck, spark = entities(folder / "duck"), entities(folder / "spark")
     assert duck == spark
+    return spark
