@@ -27,6 +27,7 @@ def _levels(model: dict) -> list[tuple[str, float, float]]:
 def test_em_on_local_patterns_gives_the_spark_model(monkeypatch: pytest.MonkeyPatch) -> None:
     mentions = extract(SMALL).mentions
     table = splink_table(mentions, "person", np.arange(len(mentions)))
+    table = table.iloc[: len(table) // 2].copy()  # half the people: the same comparison, sooner
     table["pc"] = table["rid"]
     spark = spark_engine.spark_session(2)
     frame = spark.createDataFrame(table.astype(object).where(table.notna(), None))
