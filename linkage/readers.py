@@ -277,8 +277,11 @@ def delimiter_hint(file: Path, encoding: str, delimiter: str, header_row: int,
 
 
 def check_header(file: Path, header: list[str]) -> list[str]:
-    """`header` stripped; a column named twice is a `SourceReadError`."""
+    """`header` stripped, and a byte order mark before its first name (GB18030's, which the
+    decoder keeps); a column named twice is a `SourceReadError`."""
     header = [h.strip() for h in header]
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0].lstrip("\ufeff").strip()
     seen: set[str] = set()
     for h in header:
         if h in seen:

@@ -64,6 +64,10 @@ def _literal(value: object) -> str:
     return str(value)
 
 
+# control characters (NUL, a stray escape) an export leaves in a cell: never part of a value
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
 class _Rows:
     """The rows of one source, with the quarantine decisions taken so far."""
 
@@ -73,7 +77,9 @@ class _Rows:
         self.table = table
         frame = table.frame
         used = [c for c in spec.columns_used() if c in frame.columns]
-        self.cols: dict[str, pd.Series] = {c: frame[c].fillna("").str.strip() for c in used}
+        self.cols: dict[str, pd.Series] = {
+            c: frame[c].fillna("").str.replace(CONTROL, "", regex=True).str.strip()
+            for c in used}
         self.index = frame.index
         self.alive = pd.Series(True, index=self.index)
         self.q_reason = pd.Series(None, index=self.index, dtype="object")

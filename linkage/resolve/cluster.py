@@ -33,6 +33,9 @@ class Link:
     match_probability: float
     features: str  # JSON list of {"column","level","weight","value_l","value_r"}
     ref: int = -1  # row of the Splink predictions frame (features built only if accepted)
+    # an identifier with a check character in common (a valid USCC): it outweighs a soft
+    # cannot-link tag (`ConstrainedUnionFind.tag`)
+    verified: bool = False
 
 
 # Edits (Damerau-Levenshtein) two copies of one identifier may differ by: a slip plus a wrong
@@ -53,6 +56,7 @@ class ConstrainedUnionFind:
         self._parent = list(range(n))
         self._size = [1] * n
         self._tags: dict[int, dict[str, set[str]]] = {}
+        self._soft: set[str] = set()  # tag keys a verified link overrides
         # present identifiers (valid or not) per cluster, for `compatible`
         self._ids: dict[int, dict[str, set[str]]] = {}
 
@@ -68,12 +72,17 @@ class ConstrainedUnionFind:
             parent[i], i = root, parent[i]
         return root
 
-    def tag(self, i: int, key: str, value: str) -> None:
-        """Attach a constraint tag to the cluster holding mention `i`."""
+    def tag(self, i: int, key: str, value: str, *, soft: bool = False) -> None:
+        """Attach a constraint tag to the cluster holding mention `i`. A `soft` tag (an
+        identifier without a check character: one slip makes another valid-looking value)
+        keeps apart all links but a verified one (`Link.verified`)."""
         self._tags.setdefault(self.find(i), {}).setdefault(key, set()).add(value)
+        if soft:
+            self._soft.add(key)
 
-    def conflicts(self, a: int, b: int) -> bool:
-        """Would joining the clusters of `a` and `b` put two different tag values together?"""
+    def conflicts(self, a: int, b: int, *, verified: bool = False) -> bool:
+        """Would joining the clusters of `a` and `b` put two different tag values together
+        (soft tags not counted for a `verified` link)?"""
         ta, tb = self._tags.get(self.find(a)), self._tags.get(self.find(b))
         if not ta or not tb:
             return False
@@ -81,7 +90,8 @@ class ConstrainedUnionFind:
             ta, tb = tb, ta
         for key, values in ta.items():
             other = tb.get(key)
-            if other is not None and values.isdisjoint(other):
+            if other is not None and values.isdisjoint(other) \
+                    and not (verified and key in self._soft):
                 return True
         return False
 
@@ -104,13 +114,13 @@ class ConstrainedUnionFind:
                 return False
         return True
 
-    def union(self, a: int, b: int, *, force: bool = False) -> bool:
+    def union(self, a: int, b: int, *, force: bool = False, verified: bool = False) -> bool:
         """Join the clusters of `a` and `b`; False if already joined or (unless forced)
-        their tags conflict."""
+        their tags conflict (`conflicts`)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return False
-        if not force and self.conflicts(ra, rb):
+        if not force and self.conflicts(ra, rb, verified=verified):
             return False
         if self._size[ra] < self._size[rb]:
             ra, rb = rb, ra
@@ -131,8 +141,9 @@ class ConstrainedUnionFind:
         `compatible`) is refused as well."""
         if same_ids:
             return [lk for lk in links if self.compatible(lk.left, lk.right)
-                    and self.union(lk.left, lk.right, force=force)]
-        return [lk for lk in links if self.union(lk.left, lk.right, force=force)]
+                    and self.union(lk.left, lk.right, force=force, verified=lk.verified)]
+        return [lk for lk in links
+                if self.union(lk.left, lk.right, force=force, verified=lk.verified)]
 
     def labels(self) -> list[int]:
         """Cluster label (root index) of every mention."""

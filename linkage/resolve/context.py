@@ -399,19 +399,42 @@ def _single_candidates(uf: ConstrainedUnionFind, keys: pd.Series, roots: pd.Seri
 # An enterprise's full name as registered is unique within its registry: a name this long
 # (a region, a trade name, a line of business, a legal form) is no common word.
 MIN_REGISTERED_NAME = 6
+# A foreign firm's name in Latin letters names no Chinese region; written in full (a trade
+# name and a legal form: Andes Agro S.A. reads andesagrosa) it is this long
+MIN_LATIN_NAME = 10
+LATIN_NAME = r"^[a-z0-9]+$"  # a standardised name in Latin letters (and digits) only
 ENTERPRISE_IDS = ("uscc", "customs_code", "reg_no", "other_id", "org_code")
+
+
+def full_name_keys(firms: pd.DataFrame) -> pd.Series:
+    """Each enterprise mention's full name as `registered_name_links` compares it, None where
+    it has none: the region the name names and the rest, standardised (上海市/...), or, for a
+    name in Latin letters naming no region (a foreign consignor), the standardised name alone
+    when at least `MIN_LATIN_NAME` long. `linkage.spark.resolve` builds the same key."""
+    std = firms["name_std"].astype(object)
+    region = firms["name_region"].astype(object)
+    length = std.fillna("").astype(str).str.len()
+    regional = region.notna() & std.notna() & (length >= MIN_REGISTERED_NAME)
+    latin = (region.isna() & std.notna() & (length >= MIN_LATIN_NAME)
+             & std.fillna("").astype(str).str.fullmatch(LATIN_NAME))
+    keys = pd.Series(None, index=firms.index, dtype=object)
+    keys[regional] = region[regional].astype(str) + "/" + std[regional].astype(str)
+    keys[latin] = "/" + std[latin].astype(str)
+    return keys
 
 
 def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
     """Enterprise clusters without any identifier (an inspection or penalty list naming the
-    firm only) whose full standardised name is exactly that of one cluster holding an
-    identifier join it (the full name: the region it names and the rest, standardised; a
-    name naming no region is left to the model); where no cluster of the name holds one,
-    they join each other; where
-    two clusters holding identifiers share the name (two firms of one name registered apart),
-    the name decides nothing. A model trained on few records, or on sources where the name is
-    the only field in common, cannot weigh an exact full name for itself (its prior floor and
-    its u for the name both come from random pairs, many of them true matches)."""
+    firm only) whose full standardised name (`full_name_keys`) is exactly that of the
+    clusters holding an identifier join them; where no cluster of the name holds one, they
+    join each other. Clusters holding identifiers of different kinds only (a registry's USCC,
+    customs' code) are one firm of that name and join too; where two of them hold different
+    identifiers of one kind (two firms of one name registered apart), the name decides
+    nothing. A name naming no region is left to the model unless it is in Latin letters (a
+    foreign firm: no Chinese region to name). A model trained on few records, or on sources
+    where the name is the only field in common, cannot weigh an exact full name for itself
+    (its prior floor and its u for the name both come from random pairs, many of them true
+    matches)."""
     if "name_std" not in mentions.columns or "name_region" not in mentions.columns:
         return []
     firms = mentions[mentions["kind"] == "enterprise"]
@@ -424,10 +447,8 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     roots = np.fromiter((uf.find(int(i)) for i in firms.index), dtype=np.int64,
                         count=len(firms))
     held_roots = set(roots[held].tolist())
-    # the full name: its region (上海市, 深圳市: one name each) and the rest, standardised
-    names = firms["name_region"].astype(object) + "/" + firms["name_std"].astype(object)
-    named = (firms["name_region"].notna() & firms["name_std"].notna()
-             & (firms["name_std"].fillna("").str.len() >= MIN_REGISTERED_NAME)).to_numpy()
+    names = full_name_keys(firms)
+    named = names.notna().to_numpy()
     frame = pd.DataFrame({"m": firms.index[named].astype(int), "name": names[named].astype(str),
                           "root": roots[named]})
     frame["held"] = frame["root"].isin(held_roots)
@@ -437,15 +458,18 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     for _, group in frame.groupby("name", sort=False):
         if len(group) < 2:
             continue
-        holders = group[group["held"]]
-        if len(holders) > 1:
+        holders = group.loc[group["held"], "m"].astype(int).tolist()
+        if any(uf.conflicts(a, b) or not uf.compatible(a, b)
+               for i, a in enumerate(holders) for b in holders[i + 1:]):
             continue  # two registered firms of this name: ambiguous
-        target = int((holders if len(holders) else group)["m"].to_numpy()[0])
-        level = ("the only firm with an identifier under this full name" if len(holders)
-                 else "the same full name, no identifier on either side")
-        for other in group.loc[~group["held"], "m"].astype(int):
-            if other != target:
-                features = dumps([name_features(level, str(written[target]),
-                                                str(written[other]))])
-                links.append(Link(target, other, "context", None, 1.0, features))
+        target = (holders or group["m"].astype(int).tolist())[0]
+        for other in group["m"].astype(int):
+            if other == target:
+                continue
+            held_too = other in holders
+            level = ("one firm under this full name, its identifiers of different kinds"
+                     if held_too else "the only firm with an identifier under this full name"
+                     if holders else "the same full name, no identifier on either side")
+            features = dumps([name_features(level, str(written[target]), str(written[other]))])
+            links.append(Link(target, other, "context", None, 1.0, features))
     return links

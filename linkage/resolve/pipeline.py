@@ -51,7 +51,10 @@ log = logging.getLogger(__name__)
 # Exact identifiers per kind: (column, validity column or ""); a declared generic identifier
 # (`other_id`, see the mapping) pre-clusters too (its blocking rule covers it in evaluation).
 EXACT_IDS = {kind: (*keys, ("other_id", "")) for kind, keys in EXACT_KEYS.items()}
-# Cannot-link tags: two different valid values never share an entity.
+# Cannot-link tags: two different valid values never share an entity; a customs code (no check
+# character: one slip makes another valid-looking code) gives way to a valid USCC in common.
+SOFT_CONFLICT_IDS = frozenset({"customs_code"})
+VERIFIED_IDS = frozenset({"uscc"})  # an exact link on these overrides the soft tags
 CONFLICT_IDS: dict[Kind, tuple[tuple[str, str], ...]] = {
     "enterprise": (
         ("uscc", "uscc_valid"), ("customs_code", "customs_code_valid"), ("reg_no", "reg_no_valid"),
@@ -142,7 +145,8 @@ def _exact_links(mentions: pd.DataFrame, kind: Kind) -> list[Link]:
             if other and names is not None:  # another person's name: joined, and said so
                 features = features[:-1] + ", " + dumps([feature(
                     "name_std", NAMES_APART, names.written[a], names.written[b])])[1:]
-            links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
+            links.append(Link(int(a), int(b), "exact_id", None, 1.0, features,
+                              verified=bool(valid) and column in VERIFIED_IDS))
     return links
 
 
@@ -260,7 +264,8 @@ def _tag_identifiers(uf: ConstrainedUnionFind, mentions: pd.DataFrame) -> None:
                 ok &= of_kind[valid].fillna(False).astype(bool)
             for i, value in zip(of_kind.index[ok].tolist(), of_kind.loc[ok, column].tolist(),
                                 strict=True):
-                uf.tag(int(i), f"{kind}:{column}", str(value))
+                uf.tag(int(i), f"{kind}:{column}", str(value),
+                       soft=column in SOFT_CONFLICT_IDS)
 
 
 def _judgement_links(

@@ -39,6 +39,8 @@ import pandas as pd
 
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import (
+    LATIN_NAME,
+    MIN_LATIN_NAME,
     MIN_REGISTERED_NAME,
     MOBILE,
     anonymised_links,
@@ -718,13 +720,17 @@ def resolve(spark: Any, mentions: Any, relations: Any, judgements: Sequence[Judg
 
 
 def _registered_name_graph(mentions: Any) -> Any:
-    """Edges joining the enterprise mentions of one full name (`registered_name_links`)."""
+    """Edges joining the enterprise mentions of one full name (`registered_name_links`, its
+    key as `full_name_keys` builds it)."""
     from pyspark.sql import functions as F
 
-    firms = mentions.where(F.col("kind") == "enterprise")
-    return _star_edges(firms, ["name_region", "name_std"], F.col("name_region").isNotNull()
-                       & F.col("name_std").isNotNull()
-                       & (F.length("name_std") >= MIN_REGISTERED_NAME))
+    std, region = F.col("name_std"), F.col("name_region")
+    key = (F.when(region.isNotNull() & std.isNotNull()
+                  & (F.length(std) >= MIN_REGISTERED_NAME), F.concat(region, F.lit("/"), std))
+           .when(region.isNull() & std.isNotNull() & (F.length(std) >= MIN_LATIN_NAME)
+                 & std.rlike(LATIN_NAME), F.concat(F.lit("/"), std)))
+    firms = mentions.where(F.col("kind") == "enterprise").withColumn("full_name", key)
+    return _star_edges(firms, ["full_name"], F.col("full_name").isNotNull())
 
 
 def _no_scores() -> list[Any]:

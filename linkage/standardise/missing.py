@@ -30,6 +30,9 @@ EXPORT_WORDS = frozenset({
 WORDS = EXPORT_WORDS | frozenset({
     "无", "暂无", "没有", "空", "空白", "不详", "未知", "不明", "缺失", "未填", "未填写",
     "未提供", "无数据", "暂缺", "待定", "待补充", "不适用", "无此项", "查无",
+    # a hand-kept sheet's ditto (同上: as the row above): the value is another row's, and
+    # read as written, every ditto of a column agreed with every other, across firms
+    "同上", "同左", "见上", "同前", "仝上", "〃", "ditto", "same as above",
 })
 LONGEST = 64  # characters: a longer value is no placeholder, whatever surrounds it
 _OPENING, _CLOSING = "([<{【〔", ")]>}】〕"  # brackets around a whole value

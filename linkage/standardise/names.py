@@ -269,12 +269,20 @@ def _v(m: re.Match[str]) -> str:
     return m[1] + ("V" if m[0][-1] == "U" else "v")
 
 
+# a foreign firm's umlaut as German writes it without one (Müller, Muller, MUELLER: muller);
+# not after j, q, x, y, l or n, where ue is a pinyin final (xue, yue, lue)
+_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U"})
+_UMLAUT_SPELLED = re.compile(r"(?<=[a-z])(?:(?<![jqxyln])ue|ae|oe)")
+
+
 def _latin_enterprise(text: str) -> tuple[str, str | None]:
-    words, region = _latin_words(fold_latin(text))
-    return "".join(_latin_parts(words)), region
+    words, region = _latin_words(fold_latin(text.translate(_UMLAUTS)))
+    return "".join(_latin_parts(words, foreign=True)), region
 
 
-def _latin_parts(words: list[str]) -> list[str]:
+def _latin_parts(words: list[str], *, foreign: bool = False) -> list[str]:
+    """Each phrase of `words` as the pinyin of its Chinese original, the other words as they
+    are (`foreign`: their umlauts spelled out folded, `_UMLAUT_SPELLED`)."""
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -285,7 +293,8 @@ def _latin_parts(words: list[str]) -> list[str]:
                 i += length
                 break
         else:
-            out.append(words[i])
+            out.append(_UMLAUT_SPELLED.sub(lambda m: m[0][0], words[i]) if foreign
+                       else words[i])
             i += 1
     return out
 

@@ -3,8 +3,9 @@
 Extensions (转 801, 分机, ext., a trailing -801 after a full landline) are dropped: the node is the
 line, not the desk. A local landline number without its area code is placed by the
 city of the record's address (`local_phone`, area codes from phonenumbers' geocoding data),
-else None. Of several numbers in one cell (138…/139…, 138…；021-…) the first that reads as one is
-the phone.
+else None. Of several numbers in one cell (138…/139…, 021-…；138…) the first mobile is the
+phone, else the first that reads as one: a desk's landline written first is the firm's, and
+the mobile after it is the person's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _SEPARATORS = re.compile(r"[\s\-()]+")
 _PLAIN_MOBILE = re.compile(r"^(?:\+86|0086|86)?(1(?!79)[3-9]\d{9})$")
 _PLAIN_LANDLINE = re.compile(r"^(?:(?:\+86|0086)0?|0)((?:10|2\d|[3-9]\d{2})[2-9]\d{6,7})$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_E164_MOBILE = re.compile(r"^\+861[3-9]\d{9}$")
 _LIST = re.compile(r"[/,，;；、|]|或|及")  # several numbers in one cell: 138…/139…
 _LANDLINE = re.compile(r"^(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}$")  # area code + 7-8 digit local
 
@@ -61,9 +63,11 @@ def normalise_phone(raw: str) -> str | None:
     if not text:
         return None
     found = _one_phone(text)
-    if found is None and _LIST.search(text):  # the first of several numbers that reads
-        parts = (_one_phone(part.strip()) for part in _LIST.split(text) if part.strip())
-        found = next((one for one in parts if one), None)
+    if found is None and _LIST.search(text):  # several numbers: the first mobile, else the first
+        parts = [one for one in (_one_phone(part.strip()) for part in _LIST.split(text)
+                                 if part.strip()) if one]
+        found = next((one for one in parts if _E164_MOBILE.match(one)),
+                     parts[0] if parts else None)
     return found
 
 

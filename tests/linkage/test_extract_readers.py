@@ -167,3 +167,29 @@ def test_check_encoding_tolerates_few_bad_lines() -> None:
     check_encoding(good + b"R9,\xff\xff,x\n", "gbk", Path("x.csv"))  # one bad row: no error
     with pytest.raises(EncodingMismatch, match="header"):
         check_encoding(b"\xff\xfe,a\n1,2\n", "gbk", Path("x.csv"))
+
+
+def test_a_gb18030_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("\ufeff".encode("gb18030") + _csv_bytes("gb18030"))
+    assert read_columns(path, "csv", "gb18030") == ["编号", "企业名称", "法定代表人"]
+    table = read_table(path, "csv", "gb18030")
+    assert list(table.frame.columns) == ["编号", "企业名称", "法定代表人"]
+    assert table.frame.loc[1, "编号"] == "R1"
+
+
+def test_control_characters_in_a_cell_are_not_part_of_its_value(tmp_path: Path) -> None:
+    """A NUL or an escape left in a cell by an export: dropped from the key and the values."""
+    from linkage.extract import extract
+
+    rows = [["R\x001", "上海华信\x00进出口贸易有限公司", "张\x1b伟"], *ROWS[1:]]
+    (tmp_path / "a.csv").write_bytes(_csv_bytes("utf-8", rows))
+    (tmp_path / "sources.yaml").write_text(
+        "version: 1\nsources:\n  reg:\n    path: a.csv\n    format: csv\n    key: 编号\n"
+        "    mentions:\n      firm: {kind: enterprise, required: [name], properties: "
+        "{name: 企业名称}}\n      rep: {kind: person, required: [name], properties: "
+        "{name: 法定代表人}}\n", encoding="utf-8")
+    mentions = extract(tmp_path / "sources.yaml").mentions
+    first = mentions[mentions["record_id"] == "R1"]
+    assert sorted(first["name"]) == sorted(["上海华信进出口贸易有限公司", "张伟"])
+    assert not mentions["name"].str.contains("[\x00-\x1f]", regex=True).any()

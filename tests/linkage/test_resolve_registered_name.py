@@ -1,7 +1,9 @@
 """Firms named in full only (an inspection list with no identifier) join the one registered
 firm of that full name, or each other when none is registered; two registered firms of one
-name, a name naming no region, and a firm of the same name in another city stay apart. The
-Spark engine gives the same entities."""
+name, a name naming no region, and a firm of the same name in another city stay apart.
+Customs' records of a firm (its customs code, no USCC) are no second firm of the name; a
+foreign consignor's name in Latin letters, written alike, is one firm; a mistyped customs code
+beside the firm's valid USCC does not split it. The Spark engine gives the same entities."""
 
 from __future__ import annotations
 
@@ -21,6 +23,19 @@ REGISTRY = [  # record, name, the USCC's division
     ("R3", "深圳宏远食品有限公司", "440300"),
     ("R4", "北京华信化工有限公司", "110105"),
     ("R5", "北京华信化工有限公司", "110108"),  # a second firm of one name
+    ("R6", "宁波大盛农产品有限公司", "330203"),
+]
+CUSTOMS = [  # record, name, customs code, the USCC of (a registry record), the firm (truth)
+    ("C1", "宁波大盛农产品有限公司", "3302285666", "", "R6"),  # a code, no USCC
+    ("C2", "宁波大盛农产品有限公司", "3302285666", "", "R6"),
+    ("C3", "Acme Trading Co., Ltd.", "", "", "F1"),  # foreign consignors
+    ("C4", "ACME TRADING CO LTD", "", "", "F1"),
+    ("C5", "Müller Maschinenbau GmbH", "", "", "F2"),
+    ("C6", "MUELLER MASCHINENBAU GMBH", "", "", "F2"),
+    ("C7", "Acme Foods Co., Ltd.", "", "", "F3"),  # another firm
+    ("C8", "上海鑫达贸易有限公司", "3101234567", "R1", "R1"),
+    ("C9", "上海鑫达贸易有限公司", "3101234576", "R1", "R1"),  # the code mistyped
+    ("C10", "上海鑫达贸易有限公司", "3101234567", "", "R1"),
 ]
 INSPECTIONS = [  # record, name, the firm it is (truth)
     ("J1", "上海鑫达贸易有限公司", "R1"),
@@ -31,6 +46,7 @@ INSPECTIONS = [  # record, name, the firm it is (truth)
     ("J6", "深圳鑫达贸易有限公司", "S1"),  # ... but the same firm as J5
     ("J7", "北京华信化工有限公司", "?"),  # which of R4 / R5: neither
     ("J8", "鑫达贸易有限公司", "?"),  # no region: left to the model
+    ("J9", "宁波大盛农产品有限公司", "R6"),  # its registry and customs records: one firm
 ]
 MAPPING = """\
 version: 1
@@ -50,15 +66,27 @@ sources:
     key: 编号
     mentions:
       firm: {kind: enterprise, required: [name], properties: {name: 企业名称}}
+  cus:
+    path: cus.csv
+    format: csv
+    key: 编号
+    mentions:
+      firm:
+        kind: enterprise
+        required: [name]
+        properties: {name: 收发货人, customs_code: 海关编码, uscc: 统一社会信用代码}
 """
 
 
 def _write(folder: Path) -> Path:
-    reg = ["编号,企业名称,统一社会信用代码"] + [
-        f"{r},{n},{make_uscc(d, random.Random(i))}" for i, (r, n, d) in enumerate(REGISTRY)]
+    uscc = {r: make_uscc(d, random.Random(i)) for i, (r, _, d) in enumerate(REGISTRY)}
+    reg = ["编号,企业名称,统一社会信用代码"] + [f"{r},{n},{uscc[r]}" for r, n, _ in REGISTRY]
     ins = ["编号,企业名称"] + [f"{r},{n}" for r, n, _ in INSPECTIONS]
+    cus = ["编号,收发货人,海关编码,统一社会信用代码"] + [
+        f'{r},"{n}",{code},{uscc.get(of, "")}' for r, n, code, of, _ in CUSTOMS]
     (folder / "reg.csv").write_text("\n".join(reg) + "\n", encoding="utf-8")
     (folder / "ins.csv").write_text("\n".join(ins) + "\n", encoding="utf-8")
+    (folder / "cus.csv").write_text("\n".join(cus) + "\n", encoding="utf-8")
     (folder / "sources.yaml").write_text(MAPPING, encoding="utf-8")
     return folder / "sources.yaml"
 
@@ -72,6 +100,11 @@ def check(entity: dict[str, str]) -> None:
     for record, _, firm in INSPECTIONS:
         if firm.startswith("R"):
             assert entity[record] == entity[firm], record
+    first: dict[str, str] = {}  # firm -> its first customs record
+    for record, _, _, _, firm in CUSTOMS:
+        first.setdefault(firm, record)
+        assert entity[record] == entity[first[firm]] == entity.get(firm, entity[record]), record
+    assert len({entity["C3"], entity["C5"], entity["C7"]}) == 3
     assert entity["J5"] == entity["J6"] != entity["R1"]
     assert len({entity["J7"], entity["R4"], entity["R5"]}) == 3
     assert entity["J8"] not in {entity["R1"], entity["J5"]}

@@ -30,6 +30,7 @@ from linkage.synth.styles import PLACEHOLDERS
     "#REF!", "Unknown", "无", "暂无", "不详", "未知", "空", "没有", "不适用", "待定", "-", "--",
     "——", "/", "\\", ".", "...", "…", "?", "？", "***", "_", " - ", "（空）", "(无)", "[NULL]",
     "<null>", "【暂无】", "ＮＵＬＬ", "\u200bNULL", "NULL\ufeff", " 无 ",
+    "同上", "（同上）", "同左", "见上", "〃", "Ditto",  # a hand-kept sheet's ditto
 ])
 def test_placeholders_are_read_as_missing(value: str) -> None:
     assert is_placeholder(value)
@@ -39,6 +40,7 @@ def test_placeholders_are_read_as_missing(value: str) -> None:
     "", " ", "张伟", "无锡华信贸易有限公司", "空港物流有限公司", "王*", "张某某", "0", "00",
     "Na Li", "Nana", "NULL TRADING CO", "上海市浦东新区不详路1号", "N/A 张伟",
     "310101195311203938", "2023-01-02", "60%", "(有限合伙)", "（原名：华信贸易）",
+    "同上贸易有限公司",
 ])
 def test_values_that_hold_something_are_not_placeholders(value: str) -> None:
     assert not is_placeholder(value)

@@ -237,3 +237,21 @@ def test_pinyin_with_tone_marks_or_the_passports_yu_reads_as_pinyin(written: str
     assert got.name_std == std
     if std == "lvxiaoming":
         assert got.name_read == person_name("吕晓明").name_read
+
+
+@pytest.mark.parametrize("spellings", [
+    ("Müller Maschinenbau GmbH", "MUELLER MASCHINENBAU GMBH", "Muller Maschinenbau GmbH"),
+    ("Schröder Chemie AG", "SCHROEDER CHEMIE AG"),
+    ("Pacific Timber Pty Ltd", "Pacific Timber Proprietary Limited", "PACIFIC TIMBER CO LTD"),
+    ("Andes Agro S.A.", "ANDES AGRO SA"),
+])
+def test_a_foreign_firms_spellings_standardise_alike(spellings: tuple[str, ...]) -> None:
+    assert len({enterprise_name(s).name_std for s in spellings}) == 1
+
+
+def test_pinyin_ue_is_kept_in_latin_names() -> None:
+    """xue, yue, lue: a pinyin final, not an umlaut spelled out."""
+    assert enterprise_name("Guangdong Yuexiu Trading Co Ltd").name_std == \
+        "yuexiumaoyiyouxiangongsi"
+    assert enterprise_name("Xuesheng Trading").name_std != enterprise_name(
+        "Xusheng Trading").name_std

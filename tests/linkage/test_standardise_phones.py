@@ -79,13 +79,15 @@ def test_fast_paths_agree_with_phonenumbers(digits: str, fmt: str) -> None:
 @pytest.mark.parametrize("written, phone", [
     ("13812345678/13987654321", "+8613812345678"),
     ("138****5678/13987654321", "+8613987654321"),  # a masked first number: the second
-    ("021-61234567；13812345678", "+862161234567"),
+    ("021-61234567；13812345678", "+8613812345678"),  # the desk's line first: the mobile
+    ("0571-88234567／13958112233", "+8613958112233"),
+    ("021-61234567/021-61234568", "+862161234567"),  # no mobile: the first that reads
     ("13812345678或13987654321", "+8613812345678"),
     ("021/61234567", "+862161234567"),  # a slash after the area code: one number
     ("无/无", None),
     ("/", None),
 ])
-def test_of_several_numbers_in_a_cell_the_first_that_reads_is_the_phone(
+def test_of_several_numbers_in_a_cell_the_first_mobile_is_the_phone(
         written: str, phone: str | None) -> None:
     assert normalise_phone(written) == phone
 
