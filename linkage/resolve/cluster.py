@@ -80,9 +80,11 @@ class ConstrainedUnionFind:
         if soft:
             self._soft.add(key)
 
-    def conflicts(self, a: int, b: int, *, verified: bool = False) -> bool:
+    def conflicts(self, a: int, b: int, *, verified: bool = False,
+                  slips: bool = False) -> bool:
         """Would joining the clusters of `a` and `b` put two different tag values together
-        (soft tags not counted for a `verified` link)?"""
+        (soft tags not counted for a `verified` link; with `slips`, soft tag values one slip
+        apart, `_typo_apart`, counted as the same)?"""
         ta, tb = self._tags.get(self.find(a)), self._tags.get(self.find(b))
         if not ta or not tb:
             return False
@@ -90,9 +92,12 @@ class ConstrainedUnionFind:
             ta, tb = tb, ta
         for key, values in ta.items():
             other = tb.get(key)
-            if other is not None and values.isdisjoint(other) \
-                    and not (verified and key in self._soft):
-                return True
+            if other is None or not values.isdisjoint(other):
+                continue
+            if key in self._soft and (verified or (slips and any(
+                    _typo_apart(x, y) for x in values for y in other))):
+                continue
+            return True
         return False
 
     def note_id(self, i: int, scheme: str, value: str) -> None:

@@ -427,14 +427,14 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     """Enterprise clusters without any identifier (an inspection or penalty list naming the
     firm only) whose full standardised name (`full_name_keys`) is exactly that of the
     clusters holding an identifier join them; where no cluster of the name holds one, they
-    join each other. Clusters holding identifiers of different kinds only (a registry's USCC,
-    customs' code) are one firm of that name and join too; where two of them hold different
-    identifiers of one kind (two firms of one name registered apart), the name decides
-    nothing. A name naming no region is left to the model unless it is in Latin letters (a
-    foreign firm: no Chinese region to name). A model trained on few records, or on sources
-    where the name is the only field in common, cannot weigh an exact full name for itself
-    (its prior floor and its u for the name both come from random pairs, many of them true
-    matches)."""
+    join each other. Clusters holding identifiers of different kinds (a registry's USCC,
+    customs' code), or customs codes one slip apart, are one firm of that name and join too;
+    where two of them hold different identifiers of one kind (two firms of one name
+    registered apart), the name decides nothing. A name naming no region is left to the
+    model unless it is in Latin letters (a foreign firm: no Chinese region to name). A model
+    trained on few records, or on sources where the name is the only field in common, cannot
+    weigh an exact full name for itself (its prior floor and its u for the name both come
+    from random pairs, many of them true matches)."""
     if "name_std" not in mentions.columns or "name_region" not in mentions.columns:
         return []
     firms = mentions[mentions["kind"] == "enterprise"]
@@ -458,18 +458,24 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     for _, group in frame.groupby("name", sort=False):
         if len(group) < 2:
             continue
-        holders = group.loc[group["held"], "m"].astype(int).tolist()
-        if any(uf.conflicts(a, b) or not uf.compatible(a, b)
-               for i, a in enumerate(holders) for b in holders[i + 1:]):
+        # the largest cluster holding an identifier, and the others with it: one firm when
+        # none holds another identifier of a kind it holds (a customs code one slip off
+        # is a slip)
+        holders = sorted(group.loc[group["held"], "m"].astype(int).tolist(),
+                         key=lambda m: (-uf.cluster_size(m), m))
+        if any(uf.conflicts(holders[0], other, slips=True)
+               or not uf.compatible(holders[0], other) for other in holders[1:]):
             continue  # two registered firms of this name: ambiguous
         target = (holders or group["m"].astype(int).tolist())[0]
         for other in group["m"].astype(int):
             if other == target:
                 continue
             held_too = other in holders
-            level = ("one firm under this full name, its identifiers of different kinds"
+            level = ("one firm under this full name, its identifiers alike"
                      if held_too else "the only firm with an identifier under this full name"
                      if holders else "the same full name, no identifier on either side")
             features = dumps([name_features(level, str(written[target]), str(written[other]))])
-            links.append(Link(target, other, "context", None, 1.0, features))
+            # checked above, slips allowed: the link outweighs a soft cannot-link tag
+            links.append(Link(target, other, "context", None, 1.0, features,
+                              verified=held_too))
     return links

@@ -28,6 +28,7 @@ REGISTRY = [  # record, name, the USCC's division
 CUSTOMS = [  # record, name, customs code, the USCC of (a registry record), the firm (truth)
     ("C1", "宁波大盛农产品有限公司", "3302285666", "", "R6"),  # a code, no USCC
     ("C2", "宁波大盛农产品有限公司", "3302285666", "", "R6"),
+    ("C11", "宁波大盛农产品有限公司", "3302285665", "", "R6"),  # the code one slip off
     ("C3", "Acme Trading Co., Ltd.", "", "", "F1"),  # foreign consignors
     ("C4", "ACME TRADING CO LTD", "", "", "F1"),
     ("C5", "Müller Maschinenbau GmbH", "", "", "F2"),
