@@ -479,3 +479,69 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
             links.append(Link(target, other, "context", None, 1.0, features,
                               verified=held_too))
     return links
+
+
+# An enterprise name's core (`name_key`: a trade name and a line of business, 大盛农产品) this
+# long says which firm it is, when one firm holding an identifier has it; a shorter one (新鑫)
+# is a word many firms share
+MIN_CORE_NAME, MIN_CORE_LATIN = 4, 8
+
+
+def short_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[Link]:
+    """Enterprise clusters without any identifier whose name is written short (大盛农产品,
+    厦门万华进出口, 万华进出口（厦门）: no legal form, no region, or the region after it) join
+    the one firm holding an identifier whose name has that core (`name_key`): where the
+    clusters holding one are one firm (as `registered_name_links` judges) and every record of
+    the core that names a region names the same one. A record whose address is in another city
+    stays apart. Core names of branches (#...) are their own."""
+    if "name_key" not in mentions.columns:
+        return []
+    firms = mentions[mentions["kind"] == "enterprise"]
+    key = firms["name_key"].astype(object)
+    text = key.fillna("").astype(str)
+    latin = text.str.fullmatch(LATIN_NAME)
+    long_enough = text.str.len() >= np.where(latin, MIN_CORE_LATIN, MIN_CORE_NAME)
+    ok = (key.notna() & ~text.str.startswith("#") & long_enough).to_numpy()
+    if not ok.any():
+        return []
+    firms = firms[ok]
+    held = np.zeros(len(firms), dtype=bool)
+    for column in ENTERPRISE_IDS:
+        if column in firms.columns:
+            held |= firms[column].notna().to_numpy()
+    roots = np.fromiter((uf.find(int(i)) for i in firms.index), dtype=np.int64,
+                        count=len(firms))
+    region = firms["name_region"] if "name_region" in firms.columns else None
+    city = firms["city"] if "city" in firms.columns else None
+    frame = pd.DataFrame({
+        "m": firms.index.astype(int), "key": firms["name_key"].astype(str), "root": roots,
+        "region": region.astype(object) if region is not None else None,
+        "city": city.astype(object) if city is not None else None})
+    frame["held"] = frame["root"].isin(set(roots[held].tolist()))
+    written = firms["name"] if "name" in firms.columns else firms["name_std"]
+    links: list[Link] = []
+    for _, group in frame.sort_values(["key", "m"], kind="stable").groupby("key", sort=False):
+        regions = group["region"].dropna().unique()
+        if len(regions) > 1 or not group["held"].any() or group["root"].nunique() < 2:
+            continue
+        holders = sorted(group.loc[group["held"]].drop_duplicates("root")["m"].astype(int),
+                         key=lambda m: (-uf.cluster_size(m), m))
+        if any(uf.conflicts(holders[0], other, slips=True)
+               or not uf.compatible(holders[0], other) for other in holders[1:]):
+            continue  # two firms hold identifiers under this core name
+        target = holders[0]
+        place = regions[0] if len(regions) else None
+        lone = group[~group["held"]].drop_duplicates("root")
+        for other, where in zip(lone["m"].astype(int), lone["city"], strict=True):
+            if place is not None and isinstance(where, str) and where != place:
+                continue  # an address in another city
+            features = dumps([name_features("the only firm with an identifier under this "
+                                            "core name", str(written[target]),
+                                            str(written[other]))])
+            links.append(Link(target, other, "context", None, 1.0, features))
+        for other in holders[1:]:
+            features = dumps([name_features("one firm under this core name, its identifiers "
+                                            "alike", str(written[target]),
+                                            str(written[other]))])
+            links.append(Link(target, other, "context", None, 1.0, features, verified=True))
+    return links

@@ -37,6 +37,7 @@ from linkage.resolve.context import (
     name_features,
     name_key,
     registered_name_links,
+    short_name_links,
 )
 from linkage.resolve.evidence import dumps, feature
 from linkage.resolve.health import model_health
@@ -598,6 +599,10 @@ def resolve(
     named = registered_name_links(mentions, uf)
     got = uf.apply(named, same_ids=True)
     stats["links"]["context_registered_name"] = {"offered": len(named), "accepted": len(got)}
+    accepted += got
+    short = short_name_links(mentions, uf)
+    got = uf.apply(short, same_ids=True)
+    stats["links"]["context_short_name"] = {"offered": len(short), "accepted": len(got)}
     accepted += got
     progress("context for persons without ID")
     masked = masked_id_links(mentions, uf)

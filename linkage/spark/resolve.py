@@ -40,6 +40,8 @@ import pandas as pd
 from linkage.resolve.cluster import ConstrainedUnionFind, Link
 from linkage.resolve.context import (
     LATIN_NAME,
+    MIN_CORE_LATIN,
+    MIN_CORE_NAME,
     MIN_LATIN_NAME,
     MIN_REGISTERED_NAME,
     MOBILE,
@@ -48,6 +50,7 @@ from linkage.resolve.context import (
     declarant_links,
     mobile_links,
     registered_name_links,
+    short_name_links,
 )
 from linkage.resolve.health import model_health
 from linkage.resolve.judgements import Judgement
@@ -80,7 +83,7 @@ LOCAL_COLUMNS = (
     "mention_id", "kind", "name_std", "name_pinyin", "uscc", "uscc_valid", "customs_code",
     "customs_code_valid", "reg_no", "reg_no_valid", "other_id", "id_number", "id_valid",
     "id_scheme", "id_masked", "name_read", "surname", "name", "phone", "name_region",
-    "birth_date", "org_code",
+    "birth_date", "org_code", "name_key", "city",
 )
 EDGE_SCHEMA = ("comp long, type string, a long, b long, match_weight double, "
                "match_probability double, who string, at string")
@@ -167,6 +170,10 @@ def cluster_bucket(nodes: pd.DataFrame, edges: pd.DataFrame, kind: Kind,
         kept = uf.apply(named, same_ids=True)
         offered["context_registered_name"] = len(named)
         got["context_registered_name"] = len(kept)
+        accepted += kept
+        short = short_name_links(mine, uf)
+        kept = uf.apply(short, same_ids=True)
+        offered["context_short_name"], got["context_short_name"] = len(short), len(kept)
         accepted += kept
     if kind == "person":
         masked = masked_id_links(nodes, uf)
@@ -730,7 +737,12 @@ def _registered_name_graph(mentions: Any) -> Any:
            .when(region.isNull() & std.isNotNull() & (F.length(std) >= MIN_LATIN_NAME)
                  & std.rlike(LATIN_NAME), F.concat(F.lit("/"), std)))
     firms = mentions.where(F.col("kind") == "enterprise").withColumn("full_name", key)
-    return _star_edges(firms, ["full_name"], F.col("full_name").isNotNull())
+    core = F.col("name_key")
+    short = (core.isNotNull() & ~core.startswith("#")
+             & (F.length(core) >= F.when(core.rlike(LATIN_NAME), MIN_CORE_LATIN)
+                .otherwise(MIN_CORE_NAME)))
+    return _star_edges(firms, ["full_name"], F.col("full_name").isNotNull()).unionByName(
+        _star_edges(firms, ["name_key"], short))  # and of one core name, `short_name_links`
 
 
 def _no_scores() -> list[Any]:

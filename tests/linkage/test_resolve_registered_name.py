@@ -3,7 +3,9 @@ firm of that full name, or each other when none is registered; two registered fi
 name, a name naming no region, and a firm of the same name in another city stay apart.
 Customs' records of a firm (its customs code, no USCC) are no second firm of the name; a
 foreign consignor's name in Latin letters, written alike, is one firm; a mistyped customs code
-beside the firm's valid USCC does not split it. The Spark engine gives the same entities."""
+beside the firm's valid USCC does not split it. A name written short (大盛农产品) joins the
+one firm holding an identifier under that core name, and no firm where two share it. The
+Spark engine gives the same entities."""
 
 from __future__ import annotations
 
@@ -48,6 +50,11 @@ INSPECTIONS = [  # record, name, the firm it is (truth)
     ("J7", "北京华信化工有限公司", "?"),  # which of R4 / R5: neither
     ("J8", "鑫达贸易有限公司", "?"),  # no region: left to the model
     ("J9", "宁波大盛农产品有限公司", "R6"),  # its registry and customs records: one firm
+    ("J10", "大盛农产品", "R6"),  # written short: the one firm of this core name
+    ("J11", "宁波大盛农产品", "R6"),
+    ("J12", "恒通电子", "R2"),
+    ("J13", "鑫达贸易", "?"),  # 上海 and 深圳 firms of this core name: neither
+    ("J14", "华信化工", "?"),  # two registered firms of this core name: neither
 ]
 MAPPING = """\
 version: 1
@@ -109,6 +116,8 @@ def check(entity: dict[str, str]) -> None:
     assert entity["J5"] == entity["J6"] != entity["R1"]
     assert len({entity["J7"], entity["R4"], entity["R5"]}) == 3
     assert entity["J8"] not in {entity["R1"], entity["J5"]}
+    assert entity["J13"] not in {entity["R1"], entity["J5"]}
+    assert entity["J14"] not in {entity["R4"], entity["R5"]}
 
 
 def test_firms_named_in_full_join_the_registered_one(tmp_path: Path) -> None:
@@ -116,6 +125,7 @@ def test_firms_named_in_full_join_the_registered_one(tmp_path: Path) -> None:
     result = link(sources, tmp_path / "run", quiet=True)
     check(_entities(tmp_path / "run"))
     assert result.report["resolution"]["links"]["context_registered_name"]["accepted"] >= 5
+    assert result.report["resolution"]["links"]["context_short_name"]["accepted"] >= 3
     evidence = pd.read_parquet(tmp_path / "run" / "evidence.parquet")
     assert evidence["features"].str.contains(
         "the only firm with an identifier under this full name").any()
