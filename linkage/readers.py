@@ -142,6 +142,14 @@ def judge_encoding(tally: EncodingTally, declared: str, file: Path,
         )
 
 
+# files a text format was declared for that are of another kind, by their first bytes
+_OTHER_FORMATS = (
+    (b"PK\x03\x04", "a ZIP archive, as an Excel workbook is (declare `format: xlsx`)"),
+    (b"PAR1", "a Parquet file (declare `format: parquet`)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) workbook (save it as .xlsx or CSV)"),
+)
+
+
 def check_encoding(data: bytes, declared: str, file: Path) -> None:
     """Raise `EncodingMismatch` when `declared` does not fit `data` (a file or its beginning).
 
@@ -149,6 +157,9 @@ def check_encoding(data: bytes, declared: str, file: Path) -> None:
     non-ASCII lines (and at least two) do not decode, or when a GBK / GB18030 file is in fact
     valid UTF-8 text (GBK-decoding UTF-8 bytes rarely fails, it silently produces mojibake).
     """
+    for magic, what in _OTHER_FORMATS:
+        if data.startswith(magic):
+            raise SourceReadError(file, f"not a text file: {what}")
     tally = EncodingTally()
     lines = data.split(b"\n")
     sampled = not data.endswith(b"\n") and len(data) >= SAMPLE_BYTES
@@ -401,6 +412,12 @@ def _shown(value: str) -> str:
     return f"{value[:_SHOWN_CHARS]}… ({len(value):,} characters)"
 
 
+# a float holds whole numbers exactly below 2**53 (16 digits): an 18-digit ID stored as one
+# has lost its last digits, and is kept as the float writes it (4.403041978090479e+17, never
+# an identifier) rather than with digits it never had
+EXACT_FLOAT = 2.0**53
+
+
 def value_text(value: Any) -> str:
     """A JSON or Parquet value as the text a CSV cell would hold."""
     if value is None:
@@ -410,7 +427,7 @@ def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        return str(int(value)) if abs(value) < EXACT_FLOAT else f"{value:.15e}"
     if isinstance(value, (int, float)):
         return str(value)
     return json.dumps(value, ensure_ascii=False)
@@ -457,13 +474,15 @@ def jsonl_record(line: str, row_number: int) -> dict[str, str] | BadRow:
 
 def parquet_strings(table: pa.Table | pa.RecordBatch) -> dict[str, pa.Array | pa.ChunkedArray]:
     """Every column of a Parquet table as strings ('' for missing; floats holding integers
-    read like integers: 12.0 -> "12", 12.5 -> "12.5")."""
+    read like integers: 12.0 -> "12", 12.5 -> "12.5"; one past `EXACT_FLOAT` as the float
+    writes it)."""
     data: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name in table.column_names:
         col = table.column(name)
         if pa.types.is_floating(col.type):
             as_int = pc.cast(col, pa.int64(), safe=False)
-            whole = pc.equal(pc.cast(as_int, col.type), col)
+            whole = pc.and_(pc.equal(pc.cast(as_int, col.type, safe=False), col),
+                            pc.less(pc.abs(col), EXACT_FLOAT))
             col = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
         elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             try:

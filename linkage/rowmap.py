@@ -9,6 +9,7 @@ a bad date or number in a field that is used, and finally no mention left (filte
 
 from __future__ import annotations
 
+import csv
 import json
 import string
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ def _literal(value: object) -> str:
     return str(value)
 
 
+# a whole number a float could not hold exactly, as `readers.value_text` writes it
+INEXACT_NUMBER = r"-?[0-9](?:\.[0-9]+)?e\+(?:1[5-9]|[2-9][0-9]|[0-9]{3})"
 # control characters (NUL, a stray escape) an export leaves in a cell: never part of a value
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
@@ -86,6 +89,14 @@ class _Rows:
         self.q_field = pd.Series(None, index=self.index, dtype="object")
         self._values: dict[str, pd.Series] = {}
         self.note_parts: list[pd.DataFrame] = []  # index: rows; columns: field, reason
+        for name, values in self.cols.items():  # a long number stored as a float: no value
+            inexact = values.str.fullmatch(INEXACT_NUMBER)
+            if inexact.any():
+                self.bad_value(inexact, name, pd.Series(
+                    "a whole number of 16 digits or more stored as a float, its last digits lost "
+                    "(store identifiers as text): " + values[inexact], index=values[inexact].index),
+                    "null")
+                self.cols[name] = values.where(~inexact, "")
 
     def bad_value(self, mask: pd.Series, field: str, reason: pd.Series, action: OnError) -> None:
         """A value of `field` that cannot be read: quarantine the row, or keep it with a note."""
@@ -245,6 +256,8 @@ def map_source(source: str, spec: SourceSpec, table: RawTable,
     of the first row of each row's record key when the table is a part of the file (the Spark
     path; missing: the row is the first); by default the table itself is searched."""
     rows = _Rows(source, spec, table)
+    rows.quarantine(_header_again(rows), None,
+                    "the header line again (two exports joined into one file)")
     key = _record_keys(rows, spec.key_columns)
     rows.quarantine(key == "", spec.key_label, "missing record key")
     own = pd.Series(rows.index, index=rows.index)
@@ -462,19 +475,45 @@ def _raw_rows(rows: _Rows, mask: pd.Series) -> list[str]:
     return [json.dumps(rec, ensure_ascii=False) for rec in frame.to_dict("records")]
 
 
-def _bad_record_id(raw: str, key_columns: list[str]) -> str | None:
+def _header_again(rows: _Rows) -> pd.Series:
+    """Rows whose used cells (two at least) each hold their own column's name: the header
+    line of a second export appended to the first."""
+    named = [name for name in rows.cols if name.strip()]
+    if len(named) < 2:
+        return pd.Series(False, index=rows.index)
+    again = pd.Series(True, index=rows.index)
+    for name in named:
+        again &= rows.cols[name] == name.strip()
+    return again
+
+
+def _bad_record_id(raw: str, key_columns: list[str], header: list[str] | None = None,
+                   delimiter: str = ",") -> str | None:
     """The record key of a row the reader could not use, where its values could be read
-    (a row with undecodable bytes in another field, an oversized cell): None otherwise."""
+    (a row with undecodable bytes in another field, an oversized cell; a CSV row with too
+    many or too few fields whose key columns lead the header, so that a stray delimiter after
+    them cannot have moved them): None otherwise."""
     try:
         values = json.loads(raw)
     except ValueError:
-        return None
+        values = _leading_cells(raw, key_columns, header or [], delimiter)
     if not isinstance(values, dict):
         return None
     parts = [value_text(values.get(c)) for c in key_columns]  # a JSON line's 123 is "123"
     if any("\ufffd" in p for p in parts):
         return None
     return join_key(parts) or None
+
+
+def _leading_cells(raw: str, key_columns: list[str], header: list[str],
+                   delimiter: str) -> dict[str, str] | None:
+    """A CSV line's key cells by position when the key columns are the first of `header`."""
+    if not key_columns or header[:len(key_columns)] != key_columns:
+        return None
+    cells = next(csv.reader([raw], delimiter=delimiter), [])
+    if len(cells) <= len(key_columns):
+        return None
+    return {c: cells[i].strip() for i, c in enumerate(key_columns)}
 
 
 def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
@@ -489,11 +528,12 @@ def _quarantine(rows: _Rows, record_id: pd.Series) -> pd.DataFrame:
         "reason": rows.q_reason[dead].to_numpy(),
         "raw": _raw_rows(rows, dead),
     })
+    header = [str(c) for c in rows.table.frame.columns]
     bad = pd.DataFrame({
         "source": rows.source,
         "file": file,
         "row_number": [b.row_number for b in rows.table.bad_rows],
-        "record_id": [_bad_record_id(b.raw, rows.spec.key_columns)
+        "record_id": [_bad_record_id(b.raw, rows.spec.key_columns, header, rows.spec.delimiter)
                       for b in rows.table.bad_rows],
         "field": [b.field for b in rows.table.bad_rows],
         "reason": [b.reason for b in rows.table.bad_rows],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from linkage.resolve.masked import masked_id_links
 from linkage.resolve.models import FLAG_COLUMNS, KINDS, MODEL_COLUMNS, Kind
 from linkage.resolve.sampling import SAMPLE_KEY
 from linkage.resolve.scoring import Engine, Scored, train_and_score
+from linkage.standardise.names import has_han
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +227,40 @@ def _malformed_id_links(mentions: pd.DataFrame) -> list[Link]:
                           name_b),
         ])
         links.append(Link(int(a), int(b), "exact_id", None, 1.0, features))
+    return links + _romanised_permit_links(of_kind)
+
+
+# permits whose holders are written in the romanisation of their place (Cantonese CHAN Hoi
+# Chun, Wade-Giles Hsu Mei) as often as in characters: Mandarin pinyin cannot check the name
+PERMITS = ("hk_macao_permit", "taiwan_permit")
+_SYLLABLES = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")  # Hoi, Chun; HaiJun: Hai, Jun
+
+
+def _romanised_permit_links(persons: pd.DataFrame) -> list[Link]:
+    """Holders of one Hong Kong / Macao or Taiwan permit number written in Latin letters
+    join its holder written in characters when the permit has one name in characters and
+    the Latin name has as many syllables as it has characters (陈海俊 and CHAN Hoi Chun, 徐美
+    and Hsu Mei): the number is the evidence, the name a check that can be made."""
+    permits = persons[persons["id_scheme"].isin(PERMITS)]
+    if permits.empty:
+        return []
+    written = permits["name"] if "name" in permits.columns else permits["name_std"]
+    links: list[Link] = []
+    for value, group in permits.groupby("id_number", sort=False):
+        han = group[group["name_std"].astype(str).map(has_han)]
+        if han.empty or han["name_std"].nunique() != 1:
+            continue
+        target = int(han.index.min())
+        chars = len(str(han["name_std"].iloc[0]))
+        for i in group.index.difference(han.index):
+            words = _SYLLABLES.findall(str(written[i]))
+            if len(words) != chars:
+                continue
+            features = dumps([
+                feature("id_number", "id_number exact (not valid)", str(value), str(value)),
+                name_features("romanised, as many syllables", str(written[target]),
+                              str(written[i]))])
+            links.append(Link(target, int(i), "exact_id", None, 1.0, features))
     return links
 
 

@@ -61,6 +61,7 @@ from linkage.resolve.pipeline import (
     CONFLICT_IDS,
     ENTERPRISE_MIN_NAME_GAMMA,
     EXACT_IDS,
+    PERMITS,
     PERSON_SUPPORT,
     ResolveOptions,
     _exact_links,
@@ -275,6 +276,10 @@ def exact_edges(mentions: Any, kind: Kind) -> Any:
             "name_key", F.array_join(F.array_sort(F.split(F.regexp_replace(
                 F.coalesce(*read, F.col("name_std")), r"\|", ""), "")), ""))  # letters_key
         parts.append(_star_edges(keyed, ["id_number", "scheme", "name_key"], malformed))
+        # one permit number under a name in characters and in Latin letters
+        # (`_romanised_permit_links`): in one bucket
+        parts.append(_star_edges(keyed, ["id_number", "scheme"],
+                                 malformed & F.col("scheme").isin(*PERMITS)))
     out = parts[0]
     for part in parts[1:]:
         out = out.unionByName(part)

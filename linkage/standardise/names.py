@@ -55,7 +55,8 @@ _KEEP = frozenset("乾著")
 _LABEL = re.compile(r"^[\u3400-\u9fff]{1,6}[:：]")
 _ROLE_AFTER = re.compile(
     r"[/／\\_、,，;；|-]*(?:法定代表人|法人代表|法人|负责人|执行董事|董事长|董事|监事|总经理|经理|"
-    r"股东|经办人|报关员|先生|女士|小姐|同志|"
+    r"股东|经办人|报关员|申报员|业务员|联系人|代理人|委托人|会计|出纳|厂长|主任|职员|"
+    r"先生|女士|小姐|同志|"
     # 张伟等, 张伟等3人: "and others" after the first party a decision names
     r"等(?:[0-9]+|[一二三四五六七八九十两]+)?[人名]?)+$")
 # forms of address written before a Latin-script name (Mr. ZHANG WEI, MS LI NA)
@@ -67,6 +68,9 @@ _FIRM_NOTE = re.compile(r"^(?:原名|曾用名|曾用|又名|原(?=.{4})|现名|
                         r"失信|被执行人|存续|在业|开业|停业|歇业|迁出|撤销|清算)")
 _NOT_HAN = re.compile(r"[^\u3400-\u9fff\uf900-\ufaff]+")
 _PUNCT = re.compile(r"[\"'“”‘’「」『』《》〈〉,，。;；!！]+")  # quotes and stops around a name
+# two or more people written in one cell (张三、李四; 张三/李四): the first is the one named
+_SEVERAL = re.compile(r"\s*[、,，;；/／]\s*")
+_ONE_HAN_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,4}")
 # an enterprise name in characters followed by its English name (上海华信贸易有限公司
 # SHANGHAI HUAXIN TRADING CO., LTD.): the characters' name
 _ENGLISH_AFTER = re.compile(
@@ -357,6 +361,7 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     out: dict[str, PersonName] = {}
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
+            text = _first_of_several(text)
             std, around = _around_name(_PUNCT.sub("", _DOTS.sub("", text)))
             if around and _surname_of_part(std) == std:  # 李先生, 欧阳女士: the surname only
                 out[original] = PersonName(None, None, None, std)
@@ -380,6 +385,16 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
             parts = (words[0], "".join(words[1:])) if len(words) > 1 else _joined_parts(latin)
             out[original] = PersonName(latin or None, latin or None, _read(parts))
     return out
+
+
+def _first_of_several(text: str) -> str:
+    """The first of several names in characters written in one cell (张三、李四 -> 张三), a
+    name with a role after it left to `_around_name` (冯宏英/业务员); `text` otherwise."""
+    parts = _SEVERAL.split(text.strip())
+    if len(parts) > 1 and all(_ONE_HAN_NAME.fullmatch(p) for p in parts) \
+            and not _ROLE_AFTER.fullmatch(parts[-1]):
+        return parts[0]
+    return text
 
 
 def _latin_surname_first(raw: str) -> list[str]:

@@ -193,3 +193,83 @@ def test_control_characters_in_a_cell_are_not_part_of_its_value(tmp_path: Path) 
     first = mentions[mentions["record_id"] == "R1"]
     assert sorted(first["name"]) == sorted(["上海华信进出口贸易有限公司", "张伟"])
     assert not mentions["name"].str.contains("[\x00-\x1f]", regex=True).any()
+
+
+def test_a_workbook_or_parquet_file_declared_as_text_says_what_it_is(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["编号", "企业名称"])
+    book.save(tmp_path / "a.xlsx")
+    pd.DataFrame({"编号": ["R1"]}).to_parquet(tmp_path / "a.parquet")
+    for name, fmt, declare in (("a.xlsx", "csv", "format: xlsx"),
+                               ("a.parquet", "jsonl", "format: parquet")):
+        with pytest.raises(SourceReadError, match=declare) as info:
+            read_columns(tmp_path / name, fmt, "utf-8")
+        assert name in str(info.value)
+
+
+def test_a_row_with_too_many_or_too_few_fields_keeps_its_leading_key(tmp_path: Path) -> None:
+    """Quarantined, with its record key when the key column leads the header (a stray comma
+    after it cannot have moved it); not when the key comes after other columns."""
+    from linkage.extract import extract
+
+    text = (HEADER + "\nR1,上海华信进出口贸易有限公司,张伟\nR2,深圳市鑫源,电子,李秀英\nR3,宁波\n")
+    (tmp_path / "a.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "b.csv").write_text("企业名称,编号\n青岛恒通化工有限公司,B1\n青岛,恒通,B2\n",
+                                    encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "version: 1\nsources:\n" + "".join(
+            f"  {n}:\n    path: {n}.csv\n    format: csv\n    key: 编号\n    mentions:\n"
+            "      firm: {kind: enterprise, required: [name], properties: {name: 企业名称}}\n"
+            for n in ("a", "b")), encoding="utf-8")
+    q = extract(tmp_path / "sources.yaml").quarantine
+    got = {(s, r): k for s, r, k in zip(q["source"], q["row_number"], q["record_id"],
+                                        strict=True)}
+    assert got[("a", 2)] == "R2" and got[("a", 3)] == "R3"
+    assert pd.isna(got[("b", 2)])
+
+
+def test_a_header_line_again_in_the_file_is_quarantined_not_read(tmp_path: Path) -> None:
+    """Two exports joined into one file: the second header line is no firm named 企业名称."""
+    from linkage.extract import extract
+
+    text = HEADER + "\n" + ",".join(ROWS[0]) + "\n" + HEADER + "\n" + ",".join(ROWS[1]) + "\n"
+    (tmp_path / "a.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "version: 1\nsources:\n  a:\n    path: a.csv\n    format: csv\n    key: 编号\n"
+        "    mentions:\n      firm: {kind: enterprise, required: [name], properties: "
+        "{name: 企业名称}}\n", encoding="utf-8")
+    x = extract(tmp_path / "sources.yaml")
+    assert sorted(x.mentions["record_id"]) == ["R1", "R2"]
+    assert x.quarantine["row_number"].tolist() == [2]
+    assert "header line again" in x.quarantine["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_an_id_stored_as_a_float_is_noted_never_read_with_made_up_digits(
+        tmp_path: Path, fmt: str) -> None:
+    """440304197809047926 as a float is 440304197809047936: not that person's ID, nor anyone's.
+    The value is left empty with a note naming the row and field; a short number reads."""
+    from linkage.extract import extract
+
+    ids = [440304197809047926.0, None, 12.0]
+    frame = pd.DataFrame({"编号": ["P1", "P2", "P3"], "姓名": ["张伟", "李娜", "王强"],
+                          "证件号码": ids})
+    path = tmp_path / f"a.{fmt}"
+    if fmt == "parquet":
+        frame.to_parquet(path)
+    else:
+        path.write_text("".join(json.dumps({k: v for k, v in row.items() if v == v})
+                                + "\n" for row in frame.to_dict("records")), encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        f"version: 1\nsources:\n  a:\n    path: a.{fmt}\n    format: {fmt}\n    key: 编号\n"
+        "    mentions:\n      p: {kind: person, required: [name], properties: "
+        "{name: 姓名, id_number: 证件号码}}\n", encoding="utf-8")
+    x = extract(tmp_path / "sources.yaml")
+    assert len(x.mentions) == 3 and x.quarantine.empty
+    ids_read = dict(zip(x.mentions["record_id"], x.mentions["id_number"], strict=True))
+    assert pd.isna(ids_read["P1"]) and not str(ids_read["P3"]).startswith("4403")
+    notes = x.malformed
+    assert notes[["record_id", "field"]].values.tolist() == [["P1", "证件号码"]]
+    assert "stored as a float" in notes["reason"].iloc[0]

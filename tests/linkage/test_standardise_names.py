@@ -255,3 +255,13 @@ def test_pinyin_ue_is_kept_in_latin_names() -> None:
         "yuexiumaoyiyouxiangongsi"
     assert enterprise_name("Xuesheng Trading").name_std != enterprise_name(
         "Xusheng Trading").name_std
+
+
+@pytest.mark.parametrize("written, std", [
+    ("张三、李四", "张三"), ("郭一鹏，张伟", "郭一鹏"), ("张三/李四/王五", "张三"),  # several
+    ("冯宏英/业务员", "冯宏英"), ("冯宏英 业务员", "冯宏英"), ("李娜联系人", "李娜"),  # a role
+    ("欧阳娜娜", "欧阳娜娜"), ("张三李四", "张三李四"),  # one name as written
+])
+def test_the_first_of_several_people_in_a_cell_and_no_role_after_a_name(
+        written: str, std: str) -> None:
+    assert person_name(written).name_std == std
