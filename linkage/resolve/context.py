@@ -406,6 +406,19 @@ LATIN_NAME = r"^[a-z0-9]+$"  # a standardised name in Latin letters (and digits)
 ENTERPRISE_IDS = ("uscc", "customs_code", "reg_no", "other_id", "org_code")
 
 
+def _held_and_roots(firms: pd.DataFrame,
+                    uf: ConstrainedUnionFind) -> tuple[np.ndarray, np.ndarray]:
+    """Per enterprise mention: whether it holds an identifier (`ENTERPRISE_IDS`), and its
+    cluster's root."""
+    held = np.zeros(len(firms), dtype=bool)
+    for column in ENTERPRISE_IDS:
+        if column in firms.columns:
+            held |= firms[column].notna().to_numpy()
+    roots = np.fromiter((uf.find(int(i)) for i in firms.index), dtype=np.int64,
+                        count=len(firms))
+    return held, roots
+
+
 def full_name_keys(firms: pd.DataFrame) -> pd.Series:
     """Each enterprise mention's full name as `registered_name_links` compares it, None where
     it has none: the region the name names and the rest, standardised (上海市/...), or, for a
@@ -440,12 +453,7 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     firms = mentions[mentions["kind"] == "enterprise"]
     if firms.empty:
         return []
-    held = np.zeros(len(firms), dtype=bool)
-    for column in ENTERPRISE_IDS:
-        if column in firms.columns:
-            held |= firms[column].notna().to_numpy()
-    roots = np.fromiter((uf.find(int(i)) for i in firms.index), dtype=np.int64,
-                        count=len(firms))
+    held, roots = _held_and_roots(firms, uf)
     held_roots = set(roots[held].tolist())
     names = full_name_keys(firms)
     named = names.notna().to_numpy()
@@ -505,12 +513,7 @@ def short_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[L
     if not ok.any():
         return []
     firms = firms[ok]
-    held = np.zeros(len(firms), dtype=bool)
-    for column in ENTERPRISE_IDS:
-        if column in firms.columns:
-            held |= firms[column].notna().to_numpy()
-    roots = np.fromiter((uf.find(int(i)) for i in firms.index), dtype=np.int64,
-                        count=len(firms))
+    held, roots = _held_and_roots(firms, uf)
     region = firms["name_region"] if "name_region" in firms.columns else None
     city = firms["city"] if "city" in firms.columns else None
     frame = pd.DataFrame({
