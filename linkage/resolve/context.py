@@ -419,6 +419,17 @@ def _held_and_roots(firms: pd.DataFrame,
     return held, roots
 
 
+def _one_firm(holders: list[int], uf: ConstrainedUnionFind) -> list[int] | None:
+    """Mentions of clusters holding identifiers under one name, the largest cluster first,
+    when they are one firm: none holds another identifier of a kind the largest holds (a
+    customs code one slip off is a slip); None when they are two firms or more."""
+    ordered = sorted(holders, key=lambda m: (-uf.cluster_size(m), m))
+    if any(uf.conflicts(ordered[0], other, slips=True) or not uf.compatible(ordered[0], other)
+           for other in ordered[1:]):
+        return None
+    return ordered
+
+
 def full_name_keys(firms: pd.DataFrame) -> pd.Series:
     """Each enterprise mention's full name as `registered_name_links` compares it, None where
     it has none: the region the name names and the rest, standardised (上海市/...), or, for a
@@ -466,13 +477,8 @@ def registered_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> l
     for _, group in frame.groupby("name", sort=False):
         if len(group) < 2:
             continue
-        # the largest cluster holding an identifier, and the others with it: one firm when
-        # none holds another identifier of a kind it holds (a customs code one slip off
-        # is a slip)
-        holders = sorted(group.loc[group["held"], "m"].astype(int).tolist(),
-                         key=lambda m: (-uf.cluster_size(m), m))
-        if any(uf.conflicts(holders[0], other, slips=True)
-               or not uf.compatible(holders[0], other) for other in holders[1:]):
+        holders = _one_firm(group.loc[group["held"], "m"].astype(int).tolist(), uf)
+        if holders is None:
             continue  # two registered firms of this name: ambiguous
         target = (holders or group["m"].astype(int).tolist())[0]
         for other in group["m"].astype(int):
@@ -527,10 +533,9 @@ def short_name_links(mentions: pd.DataFrame, uf: ConstrainedUnionFind) -> list[L
         regions = group["region"].dropna().unique()
         if len(regions) > 1 or not group["held"].any() or group["root"].nunique() < 2:
             continue
-        holders = sorted(group.loc[group["held"]].drop_duplicates("root")["m"].astype(int),
-                         key=lambda m: (-uf.cluster_size(m), m))
-        if any(uf.conflicts(holders[0], other, slips=True)
-               or not uf.compatible(holders[0], other) for other in holders[1:]):
+        holders = _one_firm(
+            group.loc[group["held"]].drop_duplicates("root")["m"].astype(int).tolist(), uf)
+        if not holders:
             continue  # two firms hold identifiers under this core name
         target = holders[0]
         place = regions[0] if len(regions) else None

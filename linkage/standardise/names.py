@@ -357,7 +357,8 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
     without spaces; a Latin-script name with its surname first where its writing says which
     word that is (Wei ZHANG, Xiaoming Li: `linkage.standardise.surnames`)."""
     raw = [v for v in dict.fromkeys(values) if isinstance(v, str)]
-    simplified = to_simplified([_without_annotation(width_and_space(v)) for v in raw])
+    simplified = to_simplified([_without_annotation(_rare_marked(width_and_space(v)))
+                                for v in raw])
     out: dict[str, PersonName] = {}
     for original, text in zip(raw, simplified, strict=True):
         if has_han(text):
@@ -369,6 +370,9 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
             anonymised = _ANONYMISED.fullmatch(std)
             if anonymised:  # the surname is all that is written: no name to compare
                 out[original] = PersonName(None, None, None, _surname_of_part(anonymised[1]))
+                continue
+            if _UNTYPED.search(std):  # 王〓yan〓明, 周○玲: a character no keyboard had
+                out[original] = _with_untyped(std)
                 continue
             # quotes, punctuation, a namesake's number, a transliteration beside it (张伟
             # ZHANG WEI): a name in characters is its characters
@@ -385,6 +389,49 @@ def standardise_person_names(values: Iterable[str]) -> dict[str, PersonName]:
             parts = (words[0], "".join(words[1:])) if len(words) > 1 else _joined_parts(latin)
             out[original] = PersonName(latin or None, latin or None, _read(parts))
     return out
+
+
+# A character a system could not type (生僻字), between two of a name's characters: its
+# pinyin in brackets (王(yan)明), or a mark in its place (周○玲, 王?明, 王□明). Marked 〓
+# (a geta mark) with its pinyin when given: never dropped (周○玲 is not 周玲)
+_HAN_CHARS = "\u3400-\u9fff\uf900-\ufaff"
+_RARE_PINYIN = re.compile(
+    rf"(?<=[{_HAN_CHARS}])\s*[(（]\s*([A-Za-z]{{1,6}})[1-5]?\s*[)）]\s*(?=[{_HAN_CHARS}])")
+_RARE_MARK = re.compile(rf"(?<=[{_HAN_CHARS}])[○〇□■?？*＊](?=[{_HAN_CHARS}])")
+_UNTYPED = re.compile(r"〓([a-z]*)〓")
+
+
+def _rare_marked(text: str) -> str:
+    """`text` with each untyped character between two characters written 〓pinyin〓 (〓〓
+    when only a mark stands for it)."""
+    if "(" not in text and "（" not in text and not _RARE_MARK.search(text):
+        return text
+    text = _RARE_PINYIN.sub(lambda m: f"〓{m[1].lower()}〓", text)
+    return _RARE_MARK.sub("〓〓", text)
+
+
+def _with_untyped(std: str) -> PersonName:
+    """A name in characters with untyped characters (`_UNTYPED`): 〓 stands for each; its
+    pinyin and read name where every untyped character's pinyin is given, else none."""
+    shown = _UNTYPED.sub("〓", std)
+    shown = "".join(c for c in shown if c == "〓" or _NOT_HAN.fullmatch(c) is None)
+    syllables: list[str] = []
+    known = True
+    for piece in re.split(r"(〓[a-z]*〓)", std):
+        if piece.startswith("〓"):
+            known = known and len(piece) > 2
+            syllables.append(piece[1:-1])
+        elif piece:
+            syllables.extend(lazy_pinyin(_NOT_HAN.sub("", piece)))
+    pinyin = _NOT_ALNUM.sub("", "".join(syllables).lower()) if known else None
+    surname = _han_surname(shown) if shown[:1] != "〓" else None
+    if known and syllables:
+        first = 2 if _compound(shown) else 1
+        parts = ("".join(syllables[:first]), "".join(syllables[first:]))
+        read = _read(parts)
+    else:
+        read = None
+    return PersonName(shown, pinyin or None, read, surname)
 
 
 def _first_of_several(text: str) -> str:

@@ -265,3 +265,20 @@ def test_pinyin_ue_is_kept_in_latin_names() -> None:
 def test_the_first_of_several_people_in_a_cell_and_no_role_after_a_name(
         written: str, std: str) -> None:
     assert person_name(written).name_std == std
+
+
+@pytest.mark.parametrize("written, std, pinyin", [
+    ("王(yan)明", "王〓明", "wangyanming"),  # its pinyin in brackets: read with it
+    ("陈（sheng）大", "陈〓大", "chenshengda"),
+    ("欧阳(xi)明", "欧阳〓明", "ouyangximing"),
+    ("周○玲", "周〓玲", None),  # a mark in its place: no pinyin to compare, and not 周玲
+    ("王?明", "王〓明", None),
+    ("王伟(法人)", "王伟", "wangwei"),  # a note in brackets is still no character
+])
+def test_a_character_no_keyboard_had_is_kept_as_one(written: str, std: str,
+                                                     pinyin: str | None) -> None:
+    name = person_name(written)
+    assert (name.name_std, name.name_pinyin) == (std, pinyin)
+    if "〓" in std:  # 周玲 is another person's name: never read the same
+        shorter = person_name(std.replace("〓", ""))
+        assert (name.name_std, name.name_pinyin) != (shorter.name_std, shorter.name_pinyin)
