@@ -50,7 +50,7 @@ from linkage.standardise.identifiers import (
     check_many_uscc,
     compact,
 )
-from linkage.standardise.name_keys import keys_from_standardised
+from linkage.standardise.name_keys import keys_of_names
 from linkage.standardise.names import standardise_enterprise_names, standardise_person_names
 from linkage.standardise.phones import local_phone, normalise_many_phones
 
@@ -311,15 +311,6 @@ def _spread(values: pd.Series, fn: Callable[[list[str]], Mapping[str, tuple[Any,
     return out
 
 
-def _name_key(names: pd.Series, std: pd.Series) -> pd.Series:
-    """An enterprise name's core (`name_keys`: 大盛农产品 of 宁波大盛农产品有限公司), one
-    computation per distinct name; for resolution, not written to the run."""
-    frame = pd.DataFrame({"raw": names, "std": std}).dropna(subset=["raw"])
-    pairs = frame.drop_duplicates("raw").itertuples(index=False)
-    keys = keys_from_standardised((str(r), s if isinstance(s, str) else None) for r, s in pairs)
-    return names.map({k: v.name_key for k, v in keys.items()}).astype(object)
-
-
 def _phones(values: list[str]) -> dict[str, tuple[str | None]]:
     return {k: (v,) for k, v in normalise_many_phones(values).items()}
 
@@ -384,7 +375,7 @@ def standardise_mentions(m: pd.DataFrame) -> pd.DataFrame:
     out["name_std"] = _str(e["name_std"].where(ent, p["name_std"]))
     out["name_pinyin"] = _str(e["name_pinyin"].where(ent, p["name_pinyin"]))
     out["name_region"] = _str(e["name_region"])
-    out["name_key"] = _str(_name_key(names_e, out["name_std"].where(ent)))
+    out["name_key"] = _str(keys_of_names(names_e, out["name_std"].where(ent))[0])
     for col, parts in (("uscc", u), ("id_number", r), ("customs_code", cc), ("reg_no", g)):
         out[col] = _str(parts[col])
     for col, s in (("uscc_valid", u["uscc_valid"]), ("id_valid", r["id_valid"]),

@@ -348,18 +348,11 @@ def _region(frame: pd.DataFrame) -> pd.Series:
 
 
 def _name_keys(names: pd.Series, std: pd.Series) -> dict[str, pd.Series]:
-    """`name_key` / `name_key_pinyin` of each enterprise name, one computation per distinct
-    name, from its standardised form where extraction made one."""
-    from linkage.standardise.name_keys import keys_from_standardised
+    """`name_key` / `name_key_pinyin` of each enterprise name (`name_keys.keys_of_names`)."""
+    from linkage.standardise.name_keys import keys_of_names
 
-    frame = pd.DataFrame({"raw": names, "std": std}).dropna(subset=["raw"])
-    pairs = frame.drop_duplicates("raw").itertuples(index=False)
-    keys = keys_from_standardised((str(r), s if isinstance(s, str) else None) for r, s in pairs)
-    return {
-        "name_key": names.map({k: v.name_key for k, v in keys.items()}).astype(object),
-        "name_key_pinyin": names.map(
-            {k: v.name_key_pinyin for k, v in keys.items()}).astype(object),
-    }
+    key, key_pinyin = keys_of_names(names, std)
+    return {"name_key": key, "name_key_pinyin": key_pinyin}
 
 
 def with_derived_columns(of_kind: pd.DataFrame, kind: Kind) -> pd.DataFrame:

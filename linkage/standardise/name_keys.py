@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+import pandas as pd
+
 from linkage.standardise.names import (
     SPACE,
     chinese_enterprise,
@@ -173,3 +175,13 @@ def keys_from_standardised(pairs: Iterable[tuple[str, str | None]]) -> dict[str,
 def enterprise_key(raw: str) -> NameKeys:
     """The keys of one enterprise name (use `enterprise_keys` for many)."""
     return enterprise_keys([raw])[raw]
+
+
+def keys_of_names(names: pd.Series, std: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`name_key` and `name_key_pinyin` of each enterprise name in `names`, one computation
+    per distinct name, from its standardised form (`std`) where extraction made one."""
+    frame = pd.DataFrame({"raw": names, "std": std}).dropna(subset=["raw"])
+    pairs = frame.drop_duplicates("raw").itertuples(index=False)
+    keys = keys_from_standardised((str(r), s if isinstance(s, str) else None) for r, s in pairs)
+    return (names.map({k: v.name_key for k, v in keys.items()}).astype(object),
+            names.map({k: v.name_key_pinyin for k, v in keys.items()}).astype(object))
